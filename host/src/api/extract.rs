@@ -1,0 +1,116 @@
+//! Extractors that turn malformed input into the API's error shape: JSON
+//! bodies and the bearer key.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::auth::Principal;
+
+/// A JSON body parsed into `T`, with errors naming the field at fault.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                "UNSUPPORTED_MEDIA_TYPE",
+                "send the body as JSON with content-type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                too_large(state)
+            } else {
+                ApiError::invalid("body", "the request body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// The 413 error, naming the limit.
+pub fn too_large(state: &AppState) -> ApiError {
+    ApiError::new(
+        "PAYLOAD_TOO_LARGE",
+        format!(
+            "the request body is larger than the {} bytes this gateway accepts",
+            state.config.server.max_body_bytes
+        ),
+    )
+}
+
+/// Parses JSON, naming the field at fault in errors.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde names missing and unknown fields in the message only.
+        let field = message
+            .split('`')
+            .nth(1)
+            .filter(|_| {
+                message.starts_with("missing field") || message.starts_with("unknown field")
+            })
+            .map(str::to_string);
+        let param = field
+            .or_else(|| (path != ".").then_some(path))
+            .unwrap_or_else(|| "body".into());
+        let message = match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("the body is not valid JSON: {message}")
+            }
+            _ => format!(
+                "invalid request: {}",
+                message.split(" at line").next().unwrap_or(&message)
+            ),
+        };
+        ApiError::invalid(&param, message)
+    })
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        principal(state, &parts.headers)
+    }
+}
+
+/// The caller behind the request's bearer key.
+pub fn principal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Principal, ApiError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(header) = header else {
+        return Err(ApiError::new(
+            "INVALID_API_KEY",
+            "missing API key: send Authorization: Bearer <key>",
+        ));
+    };
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    state
+        .auth
+        .authenticate(token)
+        .ok_or_else(|| ApiError::new("INVALID_API_KEY", "the API key is not valid"))
+}

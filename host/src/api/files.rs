@@ -1,0 +1,82 @@
+//! `GET /v1/files/{id}/content`: a stored file, to its owner (bearer key) or
+//! to anyone holding a valid signed URL.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::principal;
+
+/// The signature of a signed URL.
+#[derive(Debug, Deserialize)]
+pub struct Signed {
+    expires: Option<i64>,
+    signature: Option<String>,
+}
+
+/// Serves a file's bytes.
+pub async fn content(
+    State(state): State<AppState>,
+    Path(file_id): Path<String>,
+    Query(signed): Query<Signed>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let not_found =
+        || ApiError::new("NOT_FOUND", format!("no file {file_id:?}")).with_param("file_id");
+    if !crate::ids::is_valid("file", &file_id) {
+        return Err(not_found());
+    }
+    let record = state.media.record(&file_id)?.ok_or_else(not_found)?;
+    let allowed = match (signed.expires, signed.signature.as_deref()) {
+        (Some(expires), Some(signature)) => {
+            if !state
+                .signer
+                .verify(&file_id, expires, signature, crate::time::now_unix())
+            {
+                return Err(ApiError::new(
+                    "PERMISSION_DENIED",
+                    "this link is invalid or has expired",
+                ));
+            }
+            true
+        }
+        _ => principal(&state, &headers)?.owner == record.owner,
+    };
+    if !allowed {
+        // Someone else's file does not exist for this caller.
+        return Err(not_found());
+    }
+    let bytes = state.media.read(&record).await?;
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&record.mime)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"{}\"", record.sha256)).expect("hex is a valid header"),
+    );
+    Ok(response)
+}
+
+/// The base of absolute URLs: the configured public URL, or this request's
+/// Host.
+pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.server.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}

@@ -1,0 +1,408 @@
+//! Image generation: the native task API and the OpenAI-compatible face.
+
+use std::time::Duration;
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::{AppState, RequestId};
+use crate::auth::Principal;
+use crate::catalogue::{Route, SizeRequest, kind_name, resolve_size};
+use crate::plugins::bindings::types::MediaKind;
+use crate::tasks::{Status, StoredRequest, Task};
+use crate::time::unix_seconds;
+
+/// The longest prompt accepted, in characters.
+const MAX_PROMPT_CHARS: usize = 32_000;
+
+/// `POST /v1/images/generate` (native).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeImageRequest {
+    model: String,
+    prompt: String,
+    negative_prompt: Option<String>,
+    n: Option<u32>,
+    size: Option<String>,
+    aspect_ratio: Option<String>,
+    resolution: Option<String>,
+    seed: Option<u64>,
+    #[serde(default)]
+    images: Vec<Value>,
+    #[serde(default)]
+    extra_params: Map<String, Value>,
+    webhook_url: Option<String>,
+}
+
+/// `POST /v1/images/generations` (OpenAI), plus the native fields an SDK
+/// sends through `extra_body`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAiImageRequest {
+    model: Option<String>,
+    prompt: String,
+    n: Option<u32>,
+    size: Option<String>,
+    quality: Option<String>,
+    style: Option<String>,
+    background: Option<String>,
+    moderation: Option<String>,
+    output_format: Option<String>,
+    output_compression: Option<u8>,
+    response_format: Option<String>,
+    user: Option<String>,
+    stream: Option<bool>,
+    partial_images: Option<u32>,
+    negative_prompt: Option<String>,
+    aspect_ratio: Option<String>,
+    resolution: Option<String>,
+    seed: Option<u64>,
+    #[serde(default)]
+    extra_params: Map<String, Value>,
+}
+
+/// The validated parts common to both faces.
+struct Generation<'a> {
+    model: &'a str,
+    prompt: &'a str,
+    negative_prompt: Option<&'a str>,
+    n: Option<u32>,
+    size: SizeRequest<'a>,
+    seed: Option<u64>,
+    extra_params: Map<String, Value>,
+}
+
+/// Validates a generation against the catalogue and persists its task.
+async fn submit(
+    state: &AppState,
+    who: &Principal,
+    request_id: &str,
+    g: Generation<'_>,
+) -> Result<Task, ApiError> {
+    let route: Route = state
+        .catalogue
+        .read()
+        .expect("lock")
+        .get(g.model)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                "MODEL_NOT_FOUND",
+                format!(
+                    "model {:?} does not exist; GET /v1/models lists them",
+                    g.model
+                ),
+            )
+            .with_param("model")
+        })?;
+    let info = &route.info;
+    if info.kind != MediaKind::Image {
+        return Err(ApiError::invalid(
+            "model",
+            format!(
+                "{} generates {}s; this endpoint generates images",
+                info.id,
+                kind_name(info.kind)
+            ),
+        ));
+    }
+    if g.prompt.trim().is_empty() {
+        return Err(
+            ApiError::new("INVALID_PROMPT", "prompt must not be empty").with_param("prompt")
+        );
+    }
+    if g.prompt.chars().count() > MAX_PROMPT_CHARS {
+        return Err(ApiError::new(
+            "INVALID_PROMPT",
+            format!("prompt is longer than {MAX_PROMPT_CHARS} characters"),
+        )
+        .with_param("prompt"));
+    }
+    let n = g.n.unwrap_or(1);
+    if n == 0 || n > info.max_n {
+        return Err(ApiError::invalid(
+            "n",
+            format!("n must be between 1 and {} for {}", info.max_n, info.id),
+        ));
+    }
+    let size = resolve_size(info, &g.size).map_err(|e| ApiError::invalid(e.param, e.message))?;
+    let request = StoredRequest {
+        prompt: g.prompt.to_string(),
+        negative_prompt: g.negative_prompt.map(str::to_string),
+        n,
+        width: size.width,
+        height: size.height,
+        aspect_ratio: g.size.aspect_ratio.map(str::to_string),
+        resolution: g.size.resolution.map(str::to_string),
+        duration_ms: None,
+        generate_audio: false,
+        seed: g.seed,
+        extra_params: Value::Object(g.extra_params).to_string(),
+    };
+    Ok(state
+        .tasks
+        .submit(&who.owner, &info.id, "image", request_id, request)
+        .await?)
+}
+
+/// `POST /v1/images/generate`: answers 202 with the task.
+pub async fn native_generate(
+    State(state): State<AppState>,
+    who: Principal,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    JsonBody(body): JsonBody<NativeImageRequest>,
+) -> Result<Response, ApiError> {
+    if !body.images.is_empty() {
+        return Err(ApiError::unsupported(
+            "images",
+            "reference images are not supported by this gateway version yet",
+        ));
+    }
+    if body.webhook_url.is_some() {
+        return Err(ApiError::unsupported(
+            "webhook_url",
+            "webhooks are not supported by this gateway version yet",
+        ));
+    }
+    let task = submit(
+        &state,
+        &who,
+        &request_id,
+        Generation {
+            model: &body.model,
+            prompt: &body.prompt,
+            negative_prompt: body.negative_prompt.as_deref(),
+            n: body.n,
+            size: SizeRequest {
+                size: body.size.as_deref(),
+                aspect_ratio: body.aspect_ratio.as_deref(),
+                resolution: body.resolution.as_deref(),
+            },
+            seed: body.seed,
+            extra_params: body.extra_params,
+        },
+    )
+    .await?;
+    let answer = json!({
+        "task_id": task.id,
+        "model": task.model,
+        "status": task.status,
+        "created_at": task.created_at,
+        "request_id": request_id,
+        "cost": { "credits": 0 },
+    });
+    Ok((StatusCode::ACCEPTED, axum::Json(answer)).into_response())
+}
+
+/// `POST /v1/images/generations`: waits for the task and answers in OpenAI's
+/// shape.
+pub async fn openai_generations(
+    State(state): State<AppState>,
+    who: Principal,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<OpenAiImageRequest>,
+) -> Result<Response, ApiError> {
+    if body.stream == Some(true) || body.partial_images.is_some_and(|p| p > 0) {
+        return Err(ApiError::unsupported(
+            "stream",
+            "streaming is not supported yet; omit stream",
+        ));
+    }
+    if let Some(format) = body.output_format.as_deref().filter(|f| *f != "png") {
+        return Err(ApiError::unsupported(
+            "output_format",
+            format!("output_format {format:?} is not supported; use png"),
+        ));
+    }
+    let b64 = match body.response_format.as_deref() {
+        None | Some("url") => false,
+        Some("b64_json") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "response_format",
+                format!("response_format must be url or b64_json, not {other:?}"),
+            ));
+        }
+    };
+    // OpenAI's quality, style, background and moderation reach the provider
+    // as parameters it may honour.
+    let mut extra = body.extra_params;
+    for (key, value) in [
+        ("quality", body.quality),
+        ("style", body.style),
+        ("background", body.background),
+        ("moderation", body.moderation),
+        ("user", body.user),
+    ] {
+        if let Some(v) = value {
+            extra.entry(key).or_insert(Value::String(v));
+        }
+    }
+    if let Some(c) = body.output_compression {
+        extra.entry("output_compression").or_insert(json!(c));
+    }
+    let model = body
+        .model
+        .unwrap_or_else(|| state.config.server.default_image_model.clone());
+    let task = submit(
+        &state,
+        &who,
+        &request_id,
+        Generation {
+            model: &model,
+            prompt: &body.prompt,
+            negative_prompt: body.negative_prompt.as_deref(),
+            n: body.n,
+            size: SizeRequest {
+                size: body.size.as_deref(),
+                aspect_ratio: body.aspect_ratio.as_deref(),
+                resolution: body.resolution.as_deref(),
+            },
+            seed: body.seed,
+            extra_params: extra,
+        },
+    )
+    .await?;
+    let wait = Duration::from_secs(state.config.server.sync_wait_secs);
+    let task = state.tasks.wait(&task.id, wait).await?.unwrap_or(task);
+    match task.status {
+        Status::Succeeded => {}
+        Status::Failed | Status::Canceled => {
+            let e = task.error.unwrap_or_else(|| crate::tasks::TaskError {
+                code: "UPSTREAM_ERROR".into(),
+                message: "the task did not finish".into(),
+            });
+            return Err(ApiError::new(static_code(&e.code), e.message).with_task(&task.id));
+        }
+        Status::Queued | Status::Processing => {
+            return Err(ApiError::new(
+                "UPSTREAM_TIMEOUT",
+                format!(
+                    "the image is not ready after {}s; poll GET /v1/tasks/{}",
+                    wait.as_secs(),
+                    task.id
+                ),
+            )
+            .with_task(&task.id));
+        }
+    }
+    let base = super::files::public_base(&state, &headers);
+    let expires = crate::time::now_unix() + state.config.server.signed_url_ttl_secs as i64;
+    let mut data = Vec::new();
+    for output in &task.outputs {
+        if b64 {
+            let record = state
+                .media
+                .record(&output.file_id)?
+                .ok_or_else(ApiError::internal)?;
+            let bytes = state.media.read(&record).await?;
+            data.push(
+                json!({ "b64_json": base64::engine::general_purpose::STANDARD.encode(bytes) }),
+            );
+        } else {
+            let query = state.signer.sign(&output.file_id, expires);
+            data.push(
+                json!({ "url": format!("{base}/v1/files/{}/content?{query}", output.file_id) }),
+            );
+        }
+    }
+    let (w, h) = (task.request.width, task.request.height);
+    Ok(axum::Json(json!({
+        "created": unix_seconds(&task.created_at),
+        "data": data,
+        "id": task.id,
+        "size": format!("{w}x{h}"),
+        "output_format": "png",
+    }))
+    .into_response())
+}
+
+/// Task error codes are stored as text; give back the static code.
+fn static_code(code: &str) -> &'static str {
+    const CODES: &[&str] = &[
+        "INVALID_PARAMETER",
+        "CONTENT_POLICY_VIOLATION",
+        "MODEL_UNAVAILABLE",
+        "UPSTREAM_ERROR",
+        "UPSTREAM_TIMEOUT",
+        "INTERNAL_ERROR",
+    ];
+    CODES
+        .iter()
+        .find(|c| **c == code)
+        .copied()
+        .unwrap_or("UPSTREAM_ERROR")
+}
+
+/// `GET /v1/images/tasks/{task_id}`.
+pub async fn get_image_task(
+    state: State<AppState>,
+    who: Principal,
+    id: Path<String>,
+) -> Result<Response, ApiError> {
+    task_view(state, who, id, Some("image")).await
+}
+
+/// `GET /v1/tasks/{task_id}`.
+pub async fn get_task(
+    state: State<AppState>,
+    who: Principal,
+    id: Path<String>,
+) -> Result<Response, ApiError> {
+    task_view(state, who, id, None).await
+}
+
+async fn task_view(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    kind: Option<&str>,
+) -> Result<Response, ApiError> {
+    let not_found =
+        || ApiError::new("TASK_NOT_FOUND", format!("no task {id:?}")).with_param("task_id");
+    if !crate::ids::is_valid("task", &id) {
+        return Err(not_found());
+    }
+    let task = state
+        .tasks
+        .get(&id, &who.owner)?
+        .filter(|t| kind.is_none_or(|k| t.kind == k))
+        .ok_or_else(not_found)?;
+    let outputs: Vec<Value> = task
+        .outputs
+        .iter()
+        .map(|o| {
+            let mut v = json!({ "url": format!("/v1/files/{}/content", o.file_id), "file_id": o.file_id, "mime_type": o.mime, "width": o.width, "height": o.height });
+            if let Some(ms) = o.duration_ms {
+                v["duration"] = json!(f64::from(ms) / 1000.0);
+            }
+            v
+        })
+        .collect();
+    let mut view = json!({
+        "task_id": task.id,
+        "type": task.kind,
+        "model": task.model,
+        "status": task.status,
+        "progress": task.progress,
+        "created_at": task.created_at,
+        "completed_at": task.completed_at,
+        "error": task.error.as_ref().map(|e| json!({ "code": e.code, "message": e.message })),
+        "request_id": task.request_id,
+        "cost": { "held": 0, "charged": 0, "refunded": 0 },
+    });
+    view[if task.kind == "video" {
+        "videos"
+    } else {
+        "images"
+    }] = Value::Array(outputs);
+    Ok(axum::Json(view).into_response())
+}

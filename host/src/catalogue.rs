@@ -1,0 +1,323 @@
+//! The catalogue: public model ids, the provider plugin serving each, and
+//! what each model accepts (sizes, counts), with the rules that turn a
+//! caller's size, aspect ratio and resolution into pixels.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::plugins::ProviderPlugin;
+use crate::plugins::bindings::provider_api::ModelInfo;
+use crate::plugins::bindings::types::{MediaKind, Size};
+
+/// A model and the plugin that serves it.
+#[derive(Clone)]
+pub struct Route {
+    /// The serving plugin.
+    pub plugin: Arc<ProviderPlugin>,
+    /// What the plugin declared for this model.
+    pub info: ModelInfo,
+}
+
+/// All models, by id.
+#[derive(Clone, Default)]
+pub struct Catalogue {
+    models: BTreeMap<String, Route>,
+}
+
+/// Catalogue conflicts found when plugins are loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("model {model} is declared by both {first} and {second}")]
+pub struct DuplicateModel {
+    /// The model id.
+    pub model: String,
+    /// The plugin that declared it first.
+    pub first: String,
+    /// The plugin that declared it again.
+    pub second: String,
+}
+
+/// A request parameter the model does not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    /// The parameter's name on the wire.
+    pub param: &'static str,
+    /// What is wrong, for the caller.
+    pub message: String,
+}
+
+impl Catalogue {
+    /// Indexes the models of `providers`.
+    pub fn build(providers: &[Arc<ProviderPlugin>]) -> Result<Self, DuplicateModel> {
+        let mut models = BTreeMap::new();
+        for plugin in providers {
+            for info in &plugin.models {
+                let route = Route {
+                    plugin: plugin.clone(),
+                    info: info.clone(),
+                };
+                if let Some(existing) = models.insert(info.id.clone(), route) {
+                    return Err(DuplicateModel {
+                        model: info.id.clone(),
+                        first: existing.plugin.core().label(),
+                        second: plugin.core().label(),
+                    });
+                }
+            }
+        }
+        Ok(Self { models })
+    }
+
+    /// The route of a model.
+    pub fn get(&self, id: &str) -> Option<&Route> {
+        self.models.get(id)
+    }
+
+    /// Every model, in id order.
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.models.values()
+    }
+}
+
+/// The caller's sizing parameters, as given.
+#[derive(Debug, Default, Clone)]
+pub struct SizeRequest<'a> {
+    /// `WIDTHxHEIGHT` or `auto`.
+    pub size: Option<&'a str>,
+    /// `W:H`.
+    pub aspect_ratio: Option<&'a str>,
+    /// A tier: `512`, `1K`, `2K` (area) or `360p`, `720p`... (short edge).
+    pub resolution: Option<&'a str>,
+}
+
+/// Resolves the output size for `info`: an explicit size wins; otherwise the
+/// aspect ratio and resolution tier give the size (dimensions rounded to
+/// multiples of 64 for area tiers, even numbers for `…p` tiers); otherwise the
+/// model's default.
+pub fn resolve_size(info: &ModelInfo, req: &SizeRequest<'_>) -> Result<Size, ParamError> {
+    let size = match req.size.filter(|s| *s != "auto") {
+        Some(text) => {
+            let size = parse_size(text).ok_or_else(|| ParamError {
+                param: "size",
+                message: format!("size {text:?} must look like 1024x1024"),
+            })?;
+            if !info.sizes.is_empty()
+                && !info
+                    .sizes
+                    .iter()
+                    .any(|s| (s.width, s.height) == (size.width, size.height))
+            {
+                let allowed: Vec<String> = info
+                    .sizes
+                    .iter()
+                    .map(|s| format!("{}x{}", s.width, s.height))
+                    .collect();
+                return Err(ParamError {
+                    param: "size",
+                    message: format!("{} accepts sizes {}", info.id, allowed.join(", ")),
+                });
+            }
+            size
+        }
+        None if req.aspect_ratio.is_none() && req.resolution.is_none() => info.default_size,
+        None => from_ratio_and_tier(info, req)?,
+    };
+    let (min, max) = (info.min_size, info.max_size);
+    if size.width < min.width
+        || size.height < min.height
+        || size.width > max.width
+        || size.height > max.height
+    {
+        return Err(ParamError {
+            param: if req.size.is_some_and(|s| s != "auto") {
+                "size"
+            } else {
+                "resolution"
+            },
+            message: format!(
+                "{}x{} is outside what {} accepts ({}x{} to {}x{})",
+                size.width, size.height, info.id, min.width, min.height, max.width, max.height
+            ),
+        });
+    }
+    Ok(size)
+}
+
+fn from_ratio_and_tier(info: &ModelInfo, req: &SizeRequest<'_>) -> Result<Size, ParamError> {
+    let ratio = match req.aspect_ratio {
+        Some(text) => {
+            if !info.aspect_ratios.is_empty() && !info.aspect_ratios.iter().any(|r| r == text) {
+                return Err(ParamError {
+                    param: "aspect_ratio",
+                    message: format!(
+                        "{} accepts aspect ratios {}",
+                        info.id,
+                        info.aspect_ratios.join(", ")
+                    ),
+                });
+            }
+            parse_ratio(text).ok_or_else(|| ParamError {
+                param: "aspect_ratio",
+                message: format!("aspect_ratio {text:?} must look like 16:9"),
+            })?
+        }
+        None => f64::from(info.default_size.width) / f64::from(info.default_size.height),
+    };
+    let tier = match req.resolution {
+        Some(text) => {
+            if !info
+                .resolutions
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(text))
+            {
+                let accepted = if info.resolutions.is_empty() {
+                    "none".to_string()
+                } else {
+                    info.resolutions.join(", ")
+                };
+                return Err(ParamError {
+                    param: "resolution",
+                    message: format!("{} accepts resolutions {accepted}", info.id),
+                });
+            }
+            parse_tier(text).ok_or_else(|| ParamError {
+                param: "resolution",
+                message: format!("resolution {text:?} is not a known tier"),
+            })?
+        }
+        None => {
+            Tier::Area(f64::from(info.default_size.width) * f64::from(info.default_size.height))
+        }
+    };
+    Ok(match tier {
+        Tier::Area(area) => Size::new_rounded((area * ratio).sqrt(), (area / ratio).sqrt(), 64.0),
+        Tier::ShortEdge(edge) if ratio >= 1.0 => Size::new_rounded(edge * ratio, edge, 2.0),
+        Tier::ShortEdge(edge) => Size::new_rounded(edge, edge / ratio, 2.0),
+    })
+}
+
+enum Tier {
+    /// Total pixels.
+    Area(f64),
+    /// The shorter side in pixels.
+    ShortEdge(f64),
+}
+
+fn parse_tier(text: &str) -> Option<Tier> {
+    let t = text.to_ascii_lowercase();
+    if let Some(k) = t.strip_suffix('k') {
+        let side = k.parse::<f64>().ok()? * 1024.0;
+        return Some(Tier::Area(side * side));
+    }
+    if let Some(p) = t.strip_suffix('p') {
+        return Some(Tier::ShortEdge(p.parse().ok()?));
+    }
+    let side: f64 = t.parse().ok()?;
+    Some(Tier::Area(side * side))
+}
+
+trait Rounded {
+    fn new_rounded(w: f64, h: f64, step: f64) -> Self;
+}
+
+impl Rounded for Size {
+    fn new_rounded(w: f64, h: f64, step: f64) -> Self {
+        let r = |v: f64| ((v / step).round().max(1.0) * step) as u32;
+        Size {
+            width: r(w),
+            height: r(h),
+        }
+    }
+}
+
+/// Parses `WIDTHxHEIGHT`.
+pub fn parse_size(text: &str) -> Option<Size> {
+    let (w, h) = text.split_once(['x', 'X', '*'])?;
+    let (width, height) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (width > 0 && height > 0).then_some(Size { width, height })
+}
+
+fn parse_ratio(text: &str) -> Option<f64> {
+    let (w, h) = text.split_once(':')?;
+    let (w, h): (f64, f64) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (w > 0.0 && h > 0.0 && (w / h) <= 10.0 && (h / w) <= 10.0).then_some(w / h)
+}
+
+/// The wire name of a media kind.
+pub fn kind_name(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Image => "image",
+        MediaKind::Video => "video",
+        MediaKind::Audio => "audio",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::bindings::provider_api::CallMode;
+
+    fn model() -> ModelInfo {
+        ModelInfo {
+            id: "t/m".into(),
+            name: "m".into(),
+            description: String::new(),
+            kind: MediaKind::Image,
+            mode: CallMode::Synchronous,
+            max_n: 4,
+            sizes: vec![],
+            min_size: Size {
+                width: 64,
+                height: 64,
+            },
+            max_size: Size {
+                width: 2048,
+                height: 2048,
+            },
+            aspect_ratios: vec!["1:1".into(), "16:9".into()],
+            resolutions: vec!["512".into(), "1K".into(), "2K".into()],
+            default_size: Size {
+                width: 1024,
+                height: 1024,
+            },
+            durations_ms: vec![],
+            supports_seed: true,
+            supports_references: false,
+        }
+    }
+
+    fn resolve(
+        size: Option<&str>,
+        ar: Option<&str>,
+        res: Option<&str>,
+    ) -> Result<(u32, u32), &'static str> {
+        resolve_size(
+            &model(),
+            &SizeRequest {
+                size,
+                aspect_ratio: ar,
+                resolution: res,
+            },
+        )
+        .map(|s| (s.width, s.height))
+        .map_err(|e| e.param)
+    }
+
+    #[test]
+    fn sizes_resolve_like_the_docs_say() {
+        assert_eq!(resolve(None, None, None), Ok((1024, 1024)));
+        assert_eq!(resolve(Some("auto"), None, None), Ok((1024, 1024)));
+        assert_eq!(resolve(Some("512x256"), None, None), Ok((512, 256)));
+        assert_eq!(resolve(None, Some("16:9"), Some("1K")), Ok((1344, 768)));
+        assert_eq!(resolve(None, Some("1:1"), Some("512")), Ok((512, 512)));
+        assert_eq!(resolve(None, Some("16:9"), None), Ok((1344, 768)));
+    }
+
+    #[test]
+    fn bad_sizes_name_their_parameter() {
+        assert_eq!(resolve(Some("big"), None, None), Err("size"));
+        assert_eq!(resolve(Some("4096x4096"), None, None), Err("size"));
+        assert_eq!(resolve(Some("10x10"), None, None), Err("size"));
+        assert_eq!(resolve(None, Some("5:4"), None), Err("aspect_ratio"));
+        assert_eq!(resolve(None, None, Some("8K")), Err("resolution"));
+    }
+}

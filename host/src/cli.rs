@@ -1,0 +1,77 @@
+//! The `imini` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::server::{ServeOptions, serve};
+
+/// imini: one HTTP API in front of many image and video generation models.
+#[derive(Debug, Parser)]
+#[command(name = "imini", version, about)]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, env = "IMINI_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve(ServeArgs),
+}
+
+/// `imini serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080, or the config file's].
+    #[arg(long, env = "IMINI_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory: database, media, plugin cache [default: ./data].
+    #[arg(long, env = "IMINI_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file (TOML; unknown keys are rejected).
+    #[arg(long, env = "IMINI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The admin key; generated and printed once at first start when unset.
+    #[arg(long, env = "IMINI_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+}
+
+/// Runs the command line.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    crate::telemetry::init(&cli.log_format);
+    match cli.command {
+        Command::Serve(args) => {
+            let config = match &args.config {
+                Some(path) => Config::load(path)?,
+                None => Config::default(),
+            };
+            let listen = args
+                .listen
+                .or(config.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid"));
+            let data_dir = args
+                .data_dir
+                .clone()
+                .or_else(|| config.data_dir.clone())
+                .unwrap_or_else(|| PathBuf::from("data"));
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(serve(ServeOptions {
+                listen,
+                data_dir,
+                admin_key: args.admin_key,
+                config,
+            }))
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Operator configuration: a TOML file (unknown keys are rejected), validated
+//! once at start. Command-line flags and `IMINI_*` variables override the
+//! file's `listen` and `data_dir`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Configuration problems, reported before anything starts.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: toml::de::Error,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (default 127.0.0.1:8080).
+    pub listen: Option<SocketAddr>,
+    /// Data directory (default ./data).
+    pub data_dir: Option<PathBuf>,
+    /// The HTTP server.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The plugin sandbox.
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
+    /// Upstream credentials by name; plugins name them, never see them.
+    #[serde(default)]
+    pub credentials: BTreeMap<String, CredentialConfig>,
+    /// Extra plugins loaded from files.
+    #[serde(default)]
+    pub plugins: Vec<PluginFile>,
+    /// Per-plugin settings by plugin name (bundled or loaded from files).
+    #[serde(default)]
+    pub plugin_settings: BTreeMap<String, PluginSettings>,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Largest request body accepted, reference media included (413 past it).
+    pub max_body_bytes: usize,
+    /// How long the blocking OpenAI-compatible calls wait for a task before
+    /// answering 504 with the task id.
+    pub sync_wait_secs: u64,
+    /// The public base URL used in absolute links (signed file URLs); by
+    /// default taken from the request's Host header.
+    pub public_url: Option<String>,
+    /// How long signed file URLs stay valid.
+    pub signed_url_ttl_secs: u64,
+    /// The model used when an OpenAI-compatible image call names none.
+    pub default_image_model: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 * 1024 * 1024,
+            sync_wait_secs: 120,
+            public_url: None,
+            signed_url_ttl_secs: 3600,
+            default_image_model: "imini/canvas-image".into(),
+        }
+    }
+}
+
+/// Sandbox settings; each can be lowered per plugin in `plugin_settings`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Memory one call may use, in MiB.
+    pub memory_mib: u32,
+    /// Wall-clock bound of one call, in milliseconds.
+    pub call_timeout_ms: u64,
+    /// Plugin calls running at once (the instance pool).
+    pub max_concurrent_calls: u32,
+    /// Bound of one outbound HTTP exchange, in milliseconds.
+    pub outbound_timeout_ms: u64,
+    /// Largest upstream response body, in MiB.
+    pub max_response_mib: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            memory_mib: 256,
+            call_timeout_ms: 60_000,
+            max_concurrent_calls: 64,
+            outbound_timeout_ms: 120_000,
+            max_response_mib: 64,
+        }
+    }
+}
+
+/// Where a credential's secret comes from: an environment variable (preferred)
+/// or the file itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialConfig {
+    /// The environment variable holding the secret.
+    pub env: Option<String>,
+    /// The secret itself.
+    pub value: Option<String>,
+}
+
+/// A plugin loaded from files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginFile {
+    /// The component (`.wasm`), relative to the configuration file.
+    pub wasm: PathBuf,
+    /// Its manifest (`.toml`), relative to the configuration file.
+    pub manifest: PathBuf,
+}
+
+/// Settings for one plugin.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSettings {
+    /// Set to false to not load this plugin (bundled ones included).
+    pub enabled: Option<bool>,
+    /// The plugin's own configuration, given to it as JSON.
+    pub config: Option<toml::Table>,
+    /// Hosts it may reach beyond its manifest's (e.g. a self-hosted upstream).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Its call deadline in milliseconds (at most the sandbox's).
+    pub call_timeout_ms: Option<u64>,
+    /// Its memory limit in MiB (at most the sandbox's).
+    pub memory_mib: Option<u32>,
+}
+
+impl Config {
+    /// Reads and validates a configuration file; relative plugin paths are
+    /// resolved against its directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in &mut config.plugins {
+            p.wasm = base.join(&p.wasm);
+            p.manifest = base.join(&p.manifest);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges and consistency.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.sandbox;
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if !(16..=4096).contains(&s.memory_mib) {
+            return bad("sandbox.memory_mib must be between 16 and 4096");
+        }
+        if !(10..=3_600_000).contains(&s.call_timeout_ms) {
+            return bad("sandbox.call_timeout_ms must be between 10 and 3600000");
+        }
+        if !(1..=10_000).contains(&s.max_concurrent_calls) {
+            return bad("sandbox.max_concurrent_calls must be between 1 and 10000");
+        }
+        if self.server.max_body_bytes < 1024 {
+            return bad("server.max_body_bytes must be at least 1024");
+        }
+        for (name, c) in &self.credentials {
+            if c.env.is_some() == c.value.is_some() {
+                return Err(ConfigError::Invalid(format!(
+                    "credentials.{name}: give exactly one of env or value"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The secrets of every configured credential that resolves.
+    pub fn secrets(&self) -> Result<std::collections::HashMap<String, String>, ConfigError> {
+        self.credentials
+            .iter()
+            .map(|(name, c)| {
+                let secret = match (&c.env, &c.value) {
+                    (Some(var), _) => std::env::var(var).map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "credentials.{name}: environment variable {var} is not set"
+                        ))
+                    })?,
+                    (None, Some(v)) => v.clone(),
+                    (None, None) => unreachable!("validated"),
+                };
+                Ok((name.clone(), secret))
+            })
+            .collect()
+    }
+
+    /// The settings for plugin `name` (defaults if none).
+    pub fn plugin_settings(&self, name: &str) -> PluginSettings {
+        self.plugin_settings.get(name).cloned().unwrap_or_default()
+    }
+
+    /// A plugin's call deadline.
+    pub fn call_timeout(&self, settings: &PluginSettings) -> Duration {
+        let max = self.sandbox.call_timeout_ms;
+        Duration::from_millis(settings.call_timeout_ms.unwrap_or(max).min(max))
+    }
+
+    /// A plugin's memory limit in bytes.
+    pub fn memory_bytes(&self, settings: &PluginSettings) -> usize {
+        let max = self.sandbox.memory_mib;
+        settings.memory_mib.unwrap_or(max).min(max) as usize * 1024 * 1024
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_unknown_keys() {
+        assert!(toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nbogus = 1").is_err());
+        assert!(toml::from_str::<Config>("[sandbox]\nmemory = 1").is_err());
+        let c: Config = toml::from_str("[sandbox]\nmemory_mib = 64").unwrap();
+        assert_eq!(c.sandbox.memory_mib, 64);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn validates_ranges() {
+        let c: Config = toml::from_str("[sandbox]\nmemory_mib = 1").unwrap();
+        assert!(c.validate().is_err());
+        let c: Config = toml::from_str("[credentials.x]\nenv = \"A\"\nvalue = \"b\"").unwrap();
+        assert!(c.validate().is_err());
+    }
+}

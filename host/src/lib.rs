@@ -1,0 +1,28 @@
+//! # imini: the gateway
+//!
+//! One HTTP API in front of many image and video generation models, whose
+//! provider adapters and moderation policies are sandboxed WebAssembly
+//! plugins. The modules are the architecture:
+//!
+//! - [`api`]: the HTTP edge (routes, JSON shapes, the error type);
+//! - [`auth`]: API keys;
+//! - [`catalogue`]: models, their plugins and what they accept;
+//! - [`tasks`]: every generation as a persisted task;
+//! - [`media`]: content-addressed output files;
+//! - [`plugins`]: the wasmtime runtime, sandbox and host functions;
+//! - [`store`]: sled storage; [`config`], [`cli`], [`server`]: wiring.
+
+pub mod api;
+pub mod auth;
+pub mod catalogue;
+pub mod cli;
+pub mod config;
+pub mod ids;
+pub mod media;
+pub mod plugins;
+pub mod server;
+pub mod signing;
+pub mod store;
+pub mod tasks;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,115 @@
+//! Media blobs: content-addressed files in the data directory, and `file_…`
+//! records saying who owns which blob.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::store::{self, Table};
+use crate::time::now_rfc3339;
+
+/// Media store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// Writing or reading a blob failed.
+    #[error("media store I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The record store failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// A stored file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// `file_…`.
+    pub id: String,
+    /// Who may read it.
+    pub owner: String,
+    /// SHA-256 of the content (its address on disk).
+    pub sha256: String,
+    /// MIME type.
+    pub mime: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Why it exists: "output" or "reference".
+    pub purpose: String,
+    /// The task that produced it, for outputs.
+    pub task_id: Option<String>,
+    /// When it was stored.
+    pub created_at: String,
+}
+
+/// The media store.
+#[derive(Clone)]
+pub struct Media {
+    root: PathBuf,
+    files: Table,
+}
+
+impl Media {
+    /// A store with blobs under `root` and records in `files`.
+    pub fn new(root: PathBuf, files: Table) -> Result<Self, MediaError> {
+        std::fs::create_dir_all(&root)?;
+        Ok(Self { root, files })
+    }
+
+    fn blob_path(&self, sha256: &str) -> PathBuf {
+        self.root.join(&sha256[..2]).join(sha256)
+    }
+
+    /// Stores `bytes` (once per distinct content, fsynced) and records a new
+    /// file owned by `owner`.
+    pub async fn put(
+        &self,
+        owner: &str,
+        mime: &str,
+        purpose: &str,
+        task_id: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<FileRecord, MediaError> {
+        let sha256 = crate::ids::hex(&Sha256::digest(bytes));
+        let path = self.blob_path(&sha256);
+        if !tokio::fs::try_exists(&path).await? {
+            let dir = path
+                .parent()
+                .expect("blob paths have a parent")
+                .to_path_buf();
+            let tmp = dir.join(format!(".{sha256}.{}", uuid::Uuid::now_v7().simple()));
+            let data = bytes.to_vec();
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                use std::io::Write;
+                std::fs::create_dir_all(&dir)?;
+                let mut f = std::fs::File::create(&tmp)?;
+                f.write_all(&data)?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &path)
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+        }
+        let record = FileRecord {
+            id: crate::ids::new("file"),
+            owner: owner.to_string(),
+            sha256,
+            mime: mime.to_string(),
+            bytes: bytes.len() as u64,
+            purpose: purpose.to_string(),
+            task_id: task_id.map(str::to_string),
+            created_at: now_rfc3339(),
+        };
+        self.files.put(&record.id, &record).await?;
+        Ok(record)
+    }
+
+    /// The record of file `id`, whoever owns it.
+    pub fn record(&self, id: &str) -> Result<Option<FileRecord>, MediaError> {
+        Ok(self.files.get(id)?)
+    }
+
+    /// The content of a file.
+    pub async fn read(&self, record: &FileRecord) -> Result<Vec<u8>, MediaError> {
+        Ok(tokio::fs::read(self.blob_path(&record.sha256)).await?)
+    }
+}

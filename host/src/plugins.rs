@@ -1,0 +1,636 @@
+//! The plugin runtime: loading WebAssembly components and calling them in a
+//! sandbox.
+//!
+//! One [`PluginRuntime`] per process owns the wasmtime engine ([`engine`]),
+//! the linkers with the host functions ([`sandbox`]) and the outbound HTTP
+//! client ([`outbound`]). Loading compiles a component once (or takes it from
+//! the on-disk cache), checks its WIT version and world, pre-links it into an
+//! `InstancePre` and smoke-tests it. Every call then gets a fresh `Store` with
+//! a memory limit and a deadline; a trap or a timeout fails that call only and
+//! names the plugin and its version.
+
+pub mod bindings;
+mod engine;
+pub mod manifest;
+mod outbound;
+mod sandbox;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use bindings::policy::{Policy, PolicyPre};
+use bindings::provider::{Provider, ProviderPre};
+use bindings::{policy_api, provider_api, types};
+pub use engine::EngineLimits;
+use engine::PluginEngine;
+pub use manifest::{Manifest, PluginKind};
+pub use outbound::Outbound;
+use sandbox::CallState;
+pub use sandbox::PluginContext;
+
+/// The WIT package the plugins implement.
+pub const WIT_PACKAGE: &str = "imini:plugin";
+/// The WIT versions this host supports: `0.1.x`.
+pub const WIT_SUPPORTED: (u64, u64) = (0, 1);
+
+/// Failures to set up the runtime or to load a plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The engine could not be configured.
+    #[error("plugin engine: {0}")]
+    Engine(String),
+    /// The artifact cache directory is unusable.
+    #[error("plugin cache: {0}")]
+    Cache(String),
+    /// The bytes are not a valid component for this engine.
+    #[error("compiling the component failed: {0}")]
+    Compile(String),
+    /// The component does not fit the contract (world, WIT version, imports).
+    #[error("plugin {plugin} is not a valid imini plugin: {reason}")]
+    Invalid {
+        /// `name@version`.
+        plugin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The smoke call after loading failed.
+    #[error("plugin {plugin} failed its self-check: {reason}")]
+    SelfCheck {
+        /// `name@version`.
+        plugin: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// Why a call into a plugin did not return normally.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("plugin {plugin}: {kind}")]
+pub struct CallError {
+    /// `name@version`.
+    pub plugin: String,
+    /// What happened.
+    pub kind: CallErrorKind,
+}
+
+/// The ways a call can fail inside the sandbox.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallErrorKind {
+    /// The call ran past its deadline and was interrupted.
+    #[error("call exceeded its deadline of {0:?}")]
+    Deadline(Duration),
+    /// The guest asked for more memory than it may use.
+    #[error("call exceeded its memory limit of {} MiB", .0 / (1024 * 1024))]
+    MemoryLimit(usize),
+    /// The guest trapped (a panic, an out-of-bounds access...).
+    #[error("call trapped: {0}")]
+    Trap(String),
+    /// The instance could not be created.
+    #[error("could not instantiate: {0}")]
+    Instantiate(String),
+}
+
+/// What a loaded plugin needs besides its bytes.
+#[derive(Debug, Clone)]
+pub struct PluginSource {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The component's bytes.
+    pub wasm: Arc<[u8]>,
+    /// The operator's configuration for it, as a JSON object.
+    pub config: serde_json::Value,
+    /// Hosts the operator allows beyond the manifest's.
+    pub extra_allowed_hosts: Vec<String>,
+    /// Wall-clock bound of one call.
+    pub call_timeout: Duration,
+    /// Memory bound of one call, in bytes.
+    pub memory_bytes: usize,
+}
+
+/// The process-wide runtime.
+pub struct PluginRuntime {
+    engine: PluginEngine,
+    linker: Linker<CallState>,
+    outbound: Outbound,
+    permits: Arc<Semaphore>,
+    /// Operator-configured secrets by credential name.
+    secrets: HashMap<String, String>,
+    max_memory_bytes: usize,
+}
+
+/// A loaded plugin of either kind.
+#[derive(Clone)]
+pub enum LoadedPlugin {
+    /// A provider.
+    Provider(Arc<ProviderPlugin>),
+    /// A policy.
+    Policy(Arc<PolicyPlugin>),
+}
+
+/// What every loaded plugin carries.
+pub struct PluginCore {
+    runtime: Arc<PluginRuntime>,
+    context: Arc<PluginContext>,
+    /// The WIT version the component was built against.
+    pub wit_version: String,
+    /// Whether its compiled code came from the on-disk cache.
+    pub from_cache: bool,
+    /// How long compiling (or loading from the cache) took.
+    pub compile_time: Duration,
+}
+
+/// A loaded provider plugin.
+pub struct ProviderPlugin {
+    core: PluginCore,
+    pre: ProviderPre<CallState>,
+    /// The models it declared when loaded.
+    pub models: Vec<provider_api::ModelInfo>,
+}
+
+/// A loaded policy plugin.
+pub struct PolicyPlugin {
+    core: PluginCore,
+    pre: PolicyPre<CallState>,
+    /// What it declared when loaded.
+    pub info: policy_api::PolicyInfo,
+}
+
+/// Per-call inputs from the request being served.
+#[derive(Debug, Clone, Default)]
+pub struct CallInput {
+    /// The request id, for the plugin's log lines.
+    pub request_id: String,
+    /// Reference media; the `i`-th is handle `i + 1`.
+    pub blobs: Vec<Bytes>,
+}
+
+impl PluginRuntime {
+    /// Builds the runtime: engine, linker with WASI (empty context) and the
+    /// imini host functions.
+    pub fn new(
+        limits: &EngineLimits,
+        cache_dir: &std::path::Path,
+        outbound: Outbound,
+        secrets: HashMap<String, String>,
+    ) -> Result<Arc<Self>, RuntimeError> {
+        let engine = PluginEngine::new(limits, cache_dir)?;
+        let mut linker = Linker::new(engine.engine());
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        Provider::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        Ok(Arc::new(Self {
+            engine,
+            linker,
+            outbound,
+            permits: Arc::new(Semaphore::new(limits.max_concurrent_calls.max(1) as usize)),
+            secrets,
+            max_memory_bytes: limits.memory_bytes,
+        }))
+    }
+
+    /// Compiles (or takes from the cache), validates and smoke-tests a
+    /// plugin. Nothing is published: the caller decides what to do with it.
+    pub async fn load(
+        self: &Arc<Self>,
+        source: PluginSource,
+    ) -> Result<LoadedPlugin, RuntimeError> {
+        let label = format!("{}@{}", source.manifest.name, source.manifest.version);
+        let started = Instant::now();
+        let runtime = self.clone();
+        let wasm = source.wasm.clone();
+        let (component, from_cache) =
+            tokio::task::spawn_blocking(move || runtime.engine.compile(&wasm))
+                .await
+                .map_err(|e| RuntimeError::Compile(format!("compiler task failed: {e}")))??;
+        let compile_time = started.elapsed();
+
+        let invalid = |reason: String| RuntimeError::Invalid {
+            plugin: label.clone(),
+            reason,
+        };
+        let wit_version = self
+            .check_exports(&component, source.manifest.kind)
+            .map_err(invalid)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            invalid(format!(
+                "its imports cannot be satisfied by this gateway: {e:#}"
+            ))
+        })?;
+
+        let credentials = source
+            .manifest
+            .credentials
+            .iter()
+            .filter_map(|name| Some((name.clone(), self.secrets.get(name)?.clone())))
+            .collect();
+        let mut allowed_hosts = source.manifest.allowed_hosts.clone();
+        allowed_hosts.extend(source.extra_allowed_hosts.iter().cloned());
+        let context = Arc::new(PluginContext {
+            config_json: source.config.to_string(),
+            allowed_hosts,
+            credentials,
+            call_timeout: source.call_timeout,
+            memory_bytes: source.memory_bytes.min(self.max_memory_bytes),
+            manifest: source.manifest.clone(),
+        });
+        let core = PluginCore {
+            runtime: self.clone(),
+            context,
+            wit_version,
+            from_cache,
+            compile_time,
+        };
+        let self_check = |reason: String| RuntimeError::SelfCheck {
+            plugin: label.clone(),
+            reason,
+        };
+        match source.manifest.kind {
+            PluginKind::Provider => {
+                let pre = ProviderPre::new(pre).map_err(|e| invalid(format!("{e:#}")))?;
+                let mut plugin = ProviderPlugin {
+                    core,
+                    pre,
+                    models: Vec::new(),
+                };
+                let models = plugin
+                    .models(&CallInput::default())
+                    .await
+                    .map_err(|e| self_check(e.kind.to_string()))?;
+                validate_models(&models).map_err(self_check)?;
+                plugin.models = models;
+                Ok(LoadedPlugin::Provider(Arc::new(plugin)))
+            }
+            PluginKind::Policy => {
+                let pre = PolicyPre::new(pre).map_err(|e| invalid(format!("{e:#}")))?;
+                let mut plugin = PolicyPlugin {
+                    core,
+                    pre,
+                    info: policy_api::PolicyInfo {
+                        name: String::new(),
+                        categories: Vec::new(),
+                    },
+                };
+                let info = plugin
+                    .describe(&CallInput::default())
+                    .await
+                    .map_err(|e| self_check(e.kind.to_string()))?
+                    .map_err(|e| {
+                        self_check(format!("describe returned an error: {}", e.message))
+                    })?;
+                plugin.info = info;
+                Ok(LoadedPlugin::Policy(Arc::new(plugin)))
+            }
+        }
+    }
+
+    /// Finds the plugin interface the component exports and checks that its
+    /// WIT version is one this host supports. Returns that version.
+    fn check_exports(
+        &self,
+        component: &wasmtime::component::Component,
+        kind: PluginKind,
+    ) -> Result<String, String> {
+        let wanted = match kind {
+            PluginKind::Provider => "model-provider",
+            PluginKind::Policy => "content-policy",
+        };
+        let ty = component.component_type();
+        let exports: Vec<String> = ty
+            .exports(self.engine.engine())
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let prefix = format!("{WIT_PACKAGE}/{wanted}@");
+        let Some(version) = exports.iter().find_map(|e| e.strip_prefix(&prefix)) else {
+            let found = if exports.is_empty() {
+                "nothing".to_string()
+            } else {
+                exports.join(", ")
+            };
+            return Err(format!(
+                "the manifest says {kind}, so the component must export {WIT_PACKAGE}/{wanted}; it exports {found}"
+            ));
+        };
+        let mut parts = version
+            .split(['.', '-', '+'])
+            .map(|p| p.parse::<u64>().ok());
+        let (major, minor) = (parts.next().flatten(), parts.next().flatten());
+        let (want_major, want_minor) = WIT_SUPPORTED;
+        if major != Some(want_major) || minor != Some(want_minor) {
+            return Err(format!(
+                "it is built against {WIT_PACKAGE}@{version}, but this gateway supports {WIT_PACKAGE}@{want_major}.{want_minor}.x"
+            ));
+        }
+        Ok(version.to_string())
+    }
+}
+
+fn validate_models(models: &[provider_api::ModelInfo]) -> Result<(), String> {
+    if models.is_empty() {
+        return Err("it declares no models".into());
+    }
+    for m in models {
+        let well_formed = m.id.split_once('/').is_some_and(|(v, n)| {
+            let ok = |s: &str| {
+                !s.is_empty()
+                    && s.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b)
+                    })
+            };
+            ok(v) && ok(n)
+        });
+        if !well_formed {
+            return Err(format!(
+                "model id {:?} must look like vendor/name (lowercase)",
+                m.id
+            ));
+        }
+        if m.max_n == 0
+            || m.min_size.width > m.max_size.width
+            || m.min_size.height > m.max_size.height
+        {
+            return Err(format!("model {} declares impossible limits", m.id));
+        }
+    }
+    Ok(())
+}
+
+impl PluginCore {
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.context.manifest
+    }
+
+    /// `name@version`.
+    pub fn label(&self) -> String {
+        self.context.label()
+    }
+
+    /// A fresh store for one call, with its limits and deadline, once a slot
+    /// in the instance pool is free.
+    async fn store(&self, input: &CallInput) -> (Store<CallState>, OwnedSemaphorePermit) {
+        let permit = self
+            .runtime
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the call semaphore is never closed");
+        let state = CallState::new(
+            self.context.clone(),
+            self.runtime.outbound.clone(),
+            input.blobs.clone(),
+            input.request_id.clone(),
+        );
+        let mut store = Store::new(self.runtime.engine.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(1);
+        // Each tick, yield to the executor so a busy guest cannot starve other
+        // requests, and stop the guest once its deadline has passed.
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        (store, permit)
+    }
+
+    /// Runs `call` in a fresh store, bounded by the plugin's deadline (also
+    /// while it waits on a host function), and classifies failures.
+    async fn run<R, F>(&self, input: &CallInput, call: F) -> Result<R, CallError>
+    where
+        F: AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
+    {
+        let (mut store, _permit) = self.store(input).await;
+        let timeout = self.context.call_timeout;
+        // The epoch check interrupts running guest code; this bound also
+        // covers time spent inside host functions.
+        let outcome =
+            tokio::time::timeout(timeout + Duration::from_secs(1), call(&mut store)).await;
+        let error = |kind| CallError {
+            plugin: self.label(),
+            kind,
+        };
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Err(_) => Err(error(CallErrorKind::Deadline(timeout))),
+            Ok(Err(e)) => {
+                let data = store.data();
+                let stderr = String::from_utf8_lossy(&data.stderr.contents())
+                    .trim()
+                    .to_string();
+                if !stderr.is_empty() {
+                    tracing::warn!(plugin = %self.label(), request_id = %input.request_id, stderr = %stderr, "plugin wrote to stderr before failing");
+                }
+                let kind = if data.limiter.hit {
+                    CallErrorKind::MemoryLimit(self.context.memory_bytes)
+                } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+                    CallErrorKind::Deadline(timeout)
+                } else if let Some(line) = stderr.lines().find(|l| l.contains("panicked")) {
+                    CallErrorKind::Trap(line.to_string())
+                } else {
+                    CallErrorKind::Trap(e.root_cause().to_string())
+                };
+                Err(error(kind))
+            }
+        }
+    }
+}
+
+impl ProviderPlugin {
+    /// The shared parts: manifest, label, cache facts.
+    pub fn core(&self) -> &PluginCore {
+        &self.core
+    }
+
+    async fn instance(&self, store: &mut Store<CallState>) -> wasmtime::Result<Provider> {
+        self.pre.instantiate_async(store).await
+    }
+
+    /// Downloads an output the plugin returned as a URL, under the same rules
+    /// as its own requests (allowlist, timeout, size cap).
+    pub async fn fetch_output(&self, url: &str) -> Result<Vec<u8>, String> {
+        let ctx = &self.core.context;
+        let parsed = reqwest::Url::parse(url).map_err(|_| format!("not a URL: {url}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!("not an http(s) URL: {url}"));
+        }
+        let host = parsed.host_str().unwrap_or_default();
+        let port = parsed.port_or_known_default().unwrap_or(0);
+        if !manifest::host_allowed(&ctx.allowed_hosts, host, port) {
+            return Err(format!(
+                "{host}:{port} is not in the plugin's allowed hosts"
+            ));
+        }
+        let outbound = &self.core.runtime.outbound;
+        let response = outbound
+            .send(
+                parsed,
+                "GET",
+                Vec::new(),
+                None,
+                Vec::new(),
+                outbound.max_timeout(),
+            )
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        if !(200..300).contains(&response.status) {
+            return Err(format!("the output URL answered {}", response.status));
+        }
+        Ok(response.body)
+    }
+
+    /// Calls `models`.
+    pub async fn models(
+        &self,
+        input: &CallInput,
+    ) -> Result<Vec<provider_api::ModelInfo>, CallError> {
+        self.core
+            .run(input, async |store| {
+                let p = self.instance(store).await?;
+                p.imini_plugin_model_provider().call_models(store).await
+            })
+            .await
+    }
+
+    /// Calls `generate`.
+    pub async fn generate(
+        &self,
+        input: &CallInput,
+        req: &types::GenerationRequest,
+    ) -> Result<Result<types::GenerationResult, types::PluginError>, CallError> {
+        self.core
+            .run(input, async |store| {
+                let p = self.instance(store).await?;
+                p.imini_plugin_model_provider()
+                    .call_generate(store, req)
+                    .await
+            })
+            .await
+    }
+
+    /// Calls `submit`.
+    pub async fn submit(
+        &self,
+        input: &CallInput,
+        req: &types::GenerationRequest,
+    ) -> Result<Result<provider_api::Submission, types::PluginError>, CallError> {
+        self.core
+            .run(input, async |store| {
+                let p = self.instance(store).await?;
+                p.imini_plugin_model_provider()
+                    .call_submit(store, req)
+                    .await
+            })
+            .await
+    }
+
+    /// Calls `poll`.
+    pub async fn poll(
+        &self,
+        input: &CallInput,
+        model: &str,
+        handle: &str,
+    ) -> Result<Result<provider_api::JobStatus, types::PluginError>, CallError> {
+        self.core
+            .run(input, async |store| {
+                let p = self.instance(store).await?;
+                p.imini_plugin_model_provider()
+                    .call_poll(store, model, handle)
+                    .await
+            })
+            .await
+    }
+
+    /// Calls `cancel`.
+    pub async fn cancel(
+        &self,
+        input: &CallInput,
+        model: &str,
+        handle: &str,
+    ) -> Result<Result<(), types::PluginError>, CallError> {
+        self.core
+            .run(input, async |store| {
+                let p = self.instance(store).await?;
+                p.imini_plugin_model_provider()
+                    .call_cancel(store, model, handle)
+                    .await
+            })
+            .await
+    }
+}
+
+impl PolicyPlugin {
+    /// The shared parts: manifest, label, cache facts.
+    pub fn core(&self) -> &PluginCore {
+        &self.core
+    }
+
+    async fn instance(&self, store: &mut Store<CallState>) -> wasmtime::Result<Policy> {
+        self.pre.instantiate_async(store).await
+    }
+
+    /// Calls `describe`.
+    pub async fn describe(
+        &self,
+        input: &CallInput,
+    ) -> Result<Result<policy_api::PolicyInfo, types::PluginError>, CallError> {
+        self.core
+            .run(input, async |store| {
+                let p = self.instance(store).await?;
+                p.imini_plugin_content_policy().call_describe(store).await
+            })
+            .await
+    }
+
+    /// Calls `check-request`.
+    pub async fn check_request(
+        &self,
+        input: &CallInput,
+        req: &types::GenerationRequest,
+    ) -> Result<Result<policy_api::Verdict, types::PluginError>, CallError> {
+        self.core
+            .run(input, async |store| {
+                let p = self.instance(store).await?;
+                p.imini_plugin_content_policy()
+                    .call_check_request(store, req)
+                    .await
+            })
+            .await
+    }
+
+    /// Calls `check-output`.
+    pub async fn check_output(
+        &self,
+        input: &CallInput,
+        req: &types::GenerationRequest,
+        outputs: &[types::Media],
+    ) -> Result<Result<policy_api::Verdict, types::PluginError>, CallError> {
+        self.core
+            .run(input, async |store| {
+                let p = self.instance(store).await?;
+                p.imini_plugin_content_policy()
+                    .call_check_output(store, req, outputs)
+                    .await
+            })
+            .await
+    }
+}
+
+impl LoadedPlugin {
+    /// The shared parts.
+    pub fn core(&self) -> &PluginCore {
+        match self {
+            LoadedPlugin::Provider(p) => &p.core,
+            LoadedPlugin::Policy(p) => &p.core,
+        }
+    }
+}

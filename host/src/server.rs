@@ -1,0 +1,178 @@
+//! Wiring: opens the data directory, loads the plugins, builds the catalogue
+//! and the task engine, and serves HTTP until a shutdown signal.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::api::{self, Gateway};
+use crate::auth::Auth;
+use crate::catalogue::Catalogue;
+use crate::config::Config;
+use crate::media::Media;
+use crate::plugins::{
+    EngineLimits, LoadedPlugin, Manifest, Outbound, PluginRuntime, PluginSource, ProviderPlugin,
+};
+use crate::signing::UrlSigner;
+use crate::store::Store;
+use crate::tasks::Tasks;
+
+include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+
+/// A plugin compiled into the binary.
+pub struct BundledPlugin {
+    /// The crate it was built from.
+    pub crate_name: &'static str,
+    /// Its manifest (TOML).
+    pub manifest: &'static str,
+    /// The component.
+    pub wasm: &'static [u8],
+}
+
+/// Where and how to serve.
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// The admin key to use, if given (else generated at first start).
+    pub admin_key: Option<String>,
+    /// The configuration.
+    pub config: Config,
+}
+
+/// Starts the gateway and serves until SIGINT or SIGTERM.
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let config = opts.config;
+    std::fs::create_dir_all(&opts.data_dir)
+        .with_context(|| format!("creating the data directory {}", opts.data_dir.display()))?;
+    let store = Store::open(&opts.data_dir.join("db"))
+        .context("opening the database (is another imini using this data directory?)")?;
+    let meta = store.table("meta")?;
+
+    let (auth, new_key) = Auth::init(&meta, opts.admin_key.as_deref()).await?;
+    if let Some(key) = new_key {
+        // Printed once, on the terminal, not in the logs.
+        println!("\n  Admin key (shown only this once; keep it safe):\n\n    {key}\n");
+    }
+    let signer = UrlSigner::init(&meta).await?;
+
+    let s = &config.sandbox;
+    let outbound = Outbound::new(
+        Duration::from_millis(s.outbound_timeout_ms),
+        s.max_response_mib as usize * 1024 * 1024,
+    )?;
+    let limits = EngineLimits {
+        memory_bytes: s.memory_mib as usize * 1024 * 1024,
+        max_concurrent_calls: s.max_concurrent_calls,
+    };
+    let runtime = PluginRuntime::new(
+        &limits,
+        &opts.data_dir.join("plugin-cache"),
+        outbound,
+        config.secrets()?,
+    )?;
+
+    let providers = load_plugins(&runtime, &config).await?;
+    let catalogue = Arc::new(RwLock::new(Arc::new(Catalogue::build(&providers)?)));
+    let media = Media::new(opts.data_dir.join("media"), store.table("files")?)?;
+    let tasks = Tasks::new(store.table("tasks")?, media.clone(), catalogue.clone());
+    let resumed = tasks.resume_unfinished()?;
+
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("listening on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let gateway = Arc::new(Gateway {
+        config,
+        auth,
+        catalogue,
+        tasks,
+        media,
+        signer,
+    });
+    let app = api::router(gateway);
+    tracing::info!(%addr, resumed_tasks = resumed, startup_ms = started.elapsed().as_millis() as u64, "imini is serving");
+    // Machine-readable for scripts and tests that start on port 0.
+    println!("imini listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("imini stopped");
+    Ok(())
+}
+
+/// Loads the bundled plugins and those listed in the configuration; returns
+/// the providers. Any failure stops the start, with the plugin named.
+async fn load_plugins(
+    runtime: &Arc<PluginRuntime>,
+    config: &Config,
+) -> anyhow::Result<Vec<Arc<ProviderPlugin>>> {
+    let mut sources = Vec::new();
+    for bundled in BUNDLED {
+        let manifest = Manifest::from_toml(bundled.manifest)
+            .with_context(|| format!("bundled plugin {}", bundled.crate_name))?;
+        sources.push((manifest, Arc::<[u8]>::from(bundled.wasm)));
+    }
+    for file in &config.plugins {
+        let text = std::fs::read_to_string(&file.manifest)
+            .with_context(|| format!("reading {}", file.manifest.display()))?;
+        let manifest = Manifest::from_toml(&text)
+            .with_context(|| format!("in {}", file.manifest.display()))?;
+        let wasm = std::fs::read(&file.wasm)
+            .with_context(|| format!("reading {}", file.wasm.display()))?;
+        // A file plugin with a bundled plugin's name replaces it.
+        sources.retain(|(m, _): &(Manifest, _)| m.name != manifest.name);
+        sources.push((manifest, wasm.into()));
+    }
+
+    let mut providers = Vec::new();
+    for (manifest, wasm) in sources {
+        let settings = config.plugin_settings(&manifest.name);
+        if settings.enabled == Some(false) {
+            tracing::info!(plugin = %manifest.name, "plugin disabled in the configuration");
+            continue;
+        }
+        let plugin_config = settings.config.clone().map_or(serde_json::json!({}), |t| {
+            serde_json::to_value(t).unwrap_or_default()
+        });
+        let source = PluginSource {
+            manifest,
+            wasm,
+            config: plugin_config,
+            extra_allowed_hosts: settings.allowed_hosts.clone(),
+            call_timeout: config.call_timeout(&settings),
+            memory_bytes: config.memory_bytes(&settings),
+        };
+        let loaded = runtime.load(source).await?;
+        let core = loaded.core();
+        tracing::info!(plugin = %core.label(), wit = %core.wit_version, from_cache = core.from_cache, compile_ms = core.compile_time.as_millis() as u64, "plugin loaded");
+        match loaded {
+            LoadedPlugin::Provider(p) => providers.push(p),
+            LoadedPlugin::Policy(p) => {
+                tracing::warn!(plugin = %p.core().label(), "policy plugins are loaded and validated but not yet enforced by this gateway version");
+            }
+        }
+    }
+    Ok(providers)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}

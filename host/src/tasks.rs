@@ -1,0 +1,489 @@
+//! Tasks: every generation is a task, persisted before the provider is
+//! called, run in the background, and waited on by the blocking endpoints.
+//! On start, tasks a previous process left unfinished are run again (nothing
+//! is charged yet in this version, so a re-run is safe).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::catalogue::{Catalogue, kind_name};
+use crate::media::{Media, MediaError};
+use crate::plugins::bindings::provider_api::{CallMode, JobStatus};
+use crate::plugins::bindings::types::{
+    ErrorKind, GenerationRequest, GenerationResult, MediaData, PluginError,
+};
+use crate::plugins::{CallError, CallInput, ProviderPlugin};
+use crate::store::{StoreError, Table};
+use crate::time::now_rfc3339;
+
+/// Where a task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Persisted, not started.
+    Queued,
+    /// The provider is working on it.
+    Processing,
+    /// Done; outputs stored.
+    Succeeded,
+    /// Failed; see the error.
+    Failed,
+    /// Canceled by the caller.
+    Canceled,
+}
+
+impl Status {
+    /// Whether the task can change no more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed | Status::Canceled)
+    }
+}
+
+/// One stored output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Output {
+    /// The `file_…` holding it.
+    pub file_id: String,
+    /// MIME type.
+    pub mime: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Length for videos.
+    pub duration_ms: Option<u32>,
+}
+
+/// Why a task failed, as the caller sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TaskError {
+    /// An API error code (see API.md).
+    pub code: String,
+    /// A message for the caller.
+    pub message: String,
+}
+
+/// A task record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Task {
+    /// `task_…`.
+    pub id: String,
+    /// Who created it.
+    pub owner: String,
+    /// "image" or "video".
+    pub kind: String,
+    /// The model id.
+    pub model: String,
+    /// Where it stands.
+    pub status: Status,
+    /// Percent done.
+    pub progress: u8,
+    /// The request that created it.
+    pub request_id: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it finished.
+    pub completed_at: Option<String>,
+    /// The validated request given to the provider.
+    pub request: StoredRequest,
+    /// The provider's job handle, for asynchronous models.
+    pub handle: Option<String>,
+    /// Outputs once succeeded.
+    pub outputs: Vec<Output>,
+    /// The error once failed.
+    pub error: Option<TaskError>,
+}
+
+/// The parts of a generation request kept with the task (enough to run it
+/// again after a restart).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredRequest {
+    /// Prompt.
+    pub prompt: String,
+    /// Negative prompt.
+    pub negative_prompt: Option<String>,
+    /// Outputs asked for.
+    pub n: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Aspect ratio as given.
+    pub aspect_ratio: Option<String>,
+    /// Resolution tier as given.
+    pub resolution: Option<String>,
+    /// Video length.
+    pub duration_ms: Option<u32>,
+    /// Whether a video should have sound.
+    pub generate_audio: bool,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Provider-specific parameters (JSON object text).
+    pub extra_params: String,
+}
+
+/// Task engine failures (storage), distinct from a task failing.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskStoreError {
+    /// The record store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The task engine.
+pub struct Tasks {
+    table: Table,
+    media: Media,
+    catalogue: Arc<RwLock<Arc<Catalogue>>>,
+    running: Mutex<HashMap<String, watch::Receiver<Status>>>,
+}
+
+impl Tasks {
+    /// An engine over `table`, storing outputs in `media`, routing through
+    /// `catalogue`.
+    pub fn new(table: Table, media: Media, catalogue: Arc<RwLock<Arc<Catalogue>>>) -> Arc<Self> {
+        Arc::new(Self {
+            table,
+            media,
+            catalogue,
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Persists a new queued task and starts running it.
+    pub async fn submit(
+        self: &Arc<Self>,
+        owner: &str,
+        model: &str,
+        kind: &str,
+        request_id: &str,
+        request: StoredRequest,
+    ) -> Result<Task, TaskStoreError> {
+        let task = Task {
+            id: crate::ids::new("task"),
+            owner: owner.to_string(),
+            kind: kind.to_string(),
+            model: model.to_string(),
+            status: Status::Queued,
+            progress: 0,
+            request_id: request_id.to_string(),
+            created_at: now_rfc3339(),
+            completed_at: None,
+            request,
+            handle: None,
+            outputs: Vec::new(),
+            error: None,
+        };
+        self.table.put(&task.id, &task).await?;
+        self.start(task.clone());
+        Ok(task)
+    }
+
+    /// The task `id` if `owner` owns it (another owner's task does not exist
+    /// for them).
+    pub fn get(&self, id: &str, owner: &str) -> Result<Option<Task>, TaskStoreError> {
+        Ok(self.table.get::<Task>(id)?.filter(|t| t.owner == owner))
+    }
+
+    /// Waits up to `limit` for task `id` to finish and returns it as it is
+    /// then.
+    pub async fn wait(&self, id: &str, limit: Duration) -> Result<Option<Task>, TaskStoreError> {
+        let receiver = self.running.lock().expect("lock").get(id).cloned();
+        if let Some(mut rx) = receiver {
+            let _ = tokio::time::timeout(limit, rx.wait_for(|s| s.is_final())).await;
+        }
+        Ok(self.table.get(id)?)
+    }
+
+    /// Runs again every task a previous process left unfinished.
+    pub fn resume_unfinished(self: &Arc<Self>) -> Result<usize, TaskStoreError> {
+        let mut resumed = 0;
+        for item in self.table.scan::<Task>() {
+            let (_, task) = item?;
+            if !task.status.is_final() {
+                tracing::info!(task_id = %task.id, status = ?task.status, "resuming a task left unfinished");
+                self.start(task);
+                resumed += 1;
+            }
+        }
+        Ok(resumed)
+    }
+
+    fn start(self: &Arc<Self>, task: Task) {
+        let (tx, rx) = watch::channel(task.status);
+        self.running
+            .lock()
+            .expect("lock")
+            .insert(task.id.clone(), rx);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let id = task.id.clone();
+            let final_status = match this.run(task).await {
+                Ok(status) => status,
+                Err(e) => {
+                    // Storage failed mid-task: the record stays unfinished and
+                    // is resumed at the next start.
+                    tracing::error!(task_id = %id, error = %e, "task storage failed");
+                    Status::Failed
+                }
+            };
+            let _ = tx.send(final_status);
+            this.running.lock().expect("lock").remove(&id);
+        });
+    }
+
+    async fn run(&self, mut task: Task) -> Result<Status, TaskStoreError> {
+        let route = self
+            .catalogue
+            .read()
+            .expect("lock")
+            .get(&task.model)
+            .cloned();
+        let Some(route) = route else {
+            return self
+                .finish_failed(
+                    task,
+                    "MODEL_UNAVAILABLE",
+                    "the model is no longer available",
+                )
+                .await;
+        };
+        task.status = Status::Processing;
+        task.progress = 5;
+        self.table.put(&task.id, &task).await?;
+
+        let request = plugin_request(&task, route.info.kind);
+        let input = CallInput {
+            request_id: task.request_id.clone(),
+            blobs: Vec::new(),
+        };
+        let outcome = match route.info.mode {
+            CallMode::Synchronous => route.plugin.generate(&input, &request).await,
+            CallMode::Asynchronous => {
+                self.run_job(&route.plugin, &input, &request, &mut task)
+                    .await
+            }
+        };
+        match outcome {
+            Ok(Ok(result)) => self.finish_succeeded(task, &route.plugin, result).await,
+            Ok(Err(e)) => {
+                let (code, message) = plugin_error_code(&e);
+                tracing::warn!(task_id = %task.id, plugin = %route.plugin.core().label(), kind = ?e.kind, message = %e.message, "provider returned an error");
+                self.finish_failed(task, code, &message).await
+            }
+            Err(e) => {
+                tracing::error!(task_id = %task.id, error = %e, "provider plugin call failed");
+                let message = format!("the model's provider plugin failed: {}", e.kind);
+                self.finish_failed(task, "UPSTREAM_ERROR", &message).await
+            }
+        }
+    }
+
+    /// Submits an asynchronous job and polls it, honouring the provider's
+    /// poll hints, until it finishes.
+    async fn run_job(
+        &self,
+        plugin: &ProviderPlugin,
+        input: &CallInput,
+        request: &GenerationRequest,
+        task: &mut Task,
+    ) -> Result<Result<GenerationResult, PluginError>, CallError> {
+        let handle = match &task.handle {
+            Some(handle) => handle.clone(),
+            None => {
+                let submission = match plugin.submit(input, request).await? {
+                    Ok(s) => s,
+                    Err(e) => return Ok(Err(e)),
+                };
+                task.handle = Some(submission.handle.clone());
+                if let Err(e) = self.table.put(&task.id, task).await {
+                    tracing::error!(task_id = %task.id, error = %e, "could not persist the job handle");
+                }
+                tokio::time::sleep(poll_delay(submission.poll_after_ms, 0)).await;
+                submission.handle
+            }
+        };
+        for attempt in 0u32.. {
+            match plugin.poll(input, &request.model, &handle).await? {
+                Ok(JobStatus::Succeeded(result)) => return Ok(Ok(result)),
+                Ok(JobStatus::Failed(e)) => return Ok(Err(e)),
+                Ok(JobStatus::Canceled) => {
+                    return Ok(Err(PluginError {
+                        kind: ErrorKind::Upstream,
+                        message: "the upstream canceled the job".into(),
+                        retryable: false,
+                        retry_after_ms: None,
+                    }));
+                }
+                Ok(JobStatus::Running(progress)) => {
+                    if let Some(p) = progress.percent {
+                        task.progress = p.clamp(5, 99);
+                    }
+                    tokio::time::sleep(poll_delay(progress.poll_after_ms, attempt)).await;
+                }
+                Err(e) if e.retryable => {
+                    tokio::time::sleep(poll_delay(e.retry_after_ms, attempt)).await
+                }
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        unreachable!("the poll loop only ends by returning")
+    }
+
+    async fn finish_succeeded(
+        &self,
+        mut task: Task,
+        plugin: &ProviderPlugin,
+        result: GenerationResult,
+    ) -> Result<Status, TaskStoreError> {
+        let mut outputs = Vec::new();
+        for media in result.outputs.into_iter().take(task.request.n as usize) {
+            let bytes = match media.data {
+                MediaData::Bytes(bytes) => bytes,
+                MediaData::Url(url) => match plugin.fetch_output(&url).await {
+                    Ok(bytes) => bytes,
+                    Err(message) => {
+                        return self
+                            .finish_failed(
+                                task,
+                                "UPSTREAM_ERROR",
+                                &format!("could not fetch the output: {message}"),
+                            )
+                            .await;
+                    }
+                },
+                MediaData::Blob(_) => {
+                    return self
+                        .finish_failed(
+                            task,
+                            "UPSTREAM_ERROR",
+                            "the provider returned a blob handle that outlived its call",
+                        )
+                        .await;
+                }
+            };
+            let stored = self
+                .media
+                .put(&task.owner, &media.mime, "output", Some(&task.id), &bytes)
+                .await;
+            let record = match stored {
+                Ok(record) => record,
+                Err(MediaError::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::error!(task_id = %task.id, error = %e, "storing an output failed");
+                    return self
+                        .finish_failed(task, "INTERNAL_ERROR", "the output could not be stored")
+                        .await;
+                }
+            };
+            outputs.push(Output {
+                file_id: record.id,
+                mime: media.mime,
+                width: media.width,
+                height: media.height,
+                duration_ms: media.duration_ms,
+            });
+        }
+        if outputs.is_empty() {
+            return self
+                .finish_failed(task, "UPSTREAM_ERROR", "the provider returned no output")
+                .await;
+        }
+        task.outputs = outputs;
+        task.status = Status::Succeeded;
+        task.progress = 100;
+        task.completed_at = Some(now_rfc3339());
+        self.table.put(&task.id, &task).await?;
+        Ok(Status::Succeeded)
+    }
+
+    async fn finish_failed(
+        &self,
+        mut task: Task,
+        code: &str,
+        message: &str,
+    ) -> Result<Status, TaskStoreError> {
+        task.status = Status::Failed;
+        task.error = Some(TaskError {
+            code: code.to_string(),
+            message: message.to_string(),
+        });
+        task.completed_at = Some(now_rfc3339());
+        self.table.put(&task.id, &task).await?;
+        Ok(Status::Failed)
+    }
+}
+
+/// How long to wait before the next poll: the provider's hint, else an
+/// exponential backoff from 500 ms to 10 s.
+fn poll_delay(hint_ms: Option<u32>, attempt: u32) -> Duration {
+    match hint_ms {
+        Some(ms) => Duration::from_millis(u64::from(ms).min(60_000)),
+        None => Duration::from_millis((500u64 << attempt.min(5)).min(10_000)),
+    }
+}
+
+/// The request handed to the plugin, rebuilt from the stored task.
+fn plugin_request(
+    task: &Task,
+    kind: crate::plugins::bindings::types::MediaKind,
+) -> GenerationRequest {
+    let r = &task.request;
+    GenerationRequest {
+        model: task.model.clone(),
+        kind,
+        prompt: r.prompt.clone(),
+        negative_prompt: r.negative_prompt.clone(),
+        n: r.n,
+        size: crate::plugins::bindings::types::Size {
+            width: r.width,
+            height: r.height,
+        },
+        aspect_ratio: r.aspect_ratio.clone(),
+        resolution: r.resolution.clone(),
+        duration_ms: r.duration_ms,
+        generate_audio: r.generate_audio,
+        seed: r.seed,
+        references: Vec::new(),
+        extra_params: r.extra_params.clone(),
+    }
+}
+
+/// The API error code and caller-facing message for a provider's error.
+pub fn plugin_error_code(e: &PluginError) -> (&'static str, String) {
+    match e.kind {
+        ErrorKind::InvalidRequest => ("INVALID_PARAMETER", e.message.clone()),
+        ErrorKind::ContentPolicy => (
+            "CONTENT_POLICY_VIOLATION",
+            "the provider refused the content".into(),
+        ),
+        ErrorKind::UnknownModel => (
+            "MODEL_UNAVAILABLE",
+            "the provider does not serve this model".into(),
+        ),
+        ErrorKind::Timeout => (
+            "UPSTREAM_TIMEOUT",
+            "the upstream did not answer in time".into(),
+        ),
+        ErrorKind::RateLimited => (
+            "UPSTREAM_ERROR",
+            "the upstream is rate-limiting the gateway".into(),
+        ),
+        ErrorKind::Unauthorized => (
+            "UPSTREAM_ERROR",
+            "the upstream refused the gateway's credential".into(),
+        ),
+        ErrorKind::Upstream | ErrorKind::Internal => {
+            ("UPSTREAM_ERROR", "the upstream failed".into())
+        }
+    }
+}
+
+/// The wire name of the task's kind, from a model's media kind.
+pub fn task_kind(kind: crate::plugins::bindings::types::MediaKind) -> &'static str {
+    kind_name(kind)
+}

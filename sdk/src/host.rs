@@ -1,0 +1,58 @@
+//! Functions the gateway offers every plugin: logging, the operator's
+//! configuration for this plugin, and reading reference blobs.
+
+use crate::__bindings::provider::imini::plugin::host as raw;
+use crate::types::{Blob, PluginError};
+
+pub use raw::LogLevel;
+
+/// Writes a line to the gateway's log at `level`.
+pub fn log(level: LogLevel, message: &str) {
+    raw::log(level, message);
+}
+
+/// Logs at info level.
+pub fn info(message: &str) {
+    raw::log(LogLevel::Info, message);
+}
+
+/// Logs at warn level.
+pub fn warn(message: &str) {
+    raw::log(LogLevel::Warn, message);
+}
+
+/// Logs at debug level.
+pub fn debug(message: &str) {
+    raw::log(LogLevel::Debug, message);
+}
+
+/// The operator's configuration for this plugin as JSON (an empty object if
+/// none was given).
+pub fn config() -> serde_json::Value {
+    serde_json::from_str(&raw::config()).unwrap_or_else(|_| serde_json::json!({}))
+}
+
+/// The operator's configuration for this plugin, deserialised into `T`.
+pub fn config_as<T: serde::de::DeserializeOwned>() -> Result<T, PluginError> {
+    serde_json::from_str(&raw::config())
+        .map_err(|e| PluginError::internal(format!("plugin configuration is invalid: {e}")))
+}
+
+/// The size of a blob in bytes, or `None` if the handle is not valid.
+pub fn blob_size(handle: Blob) -> Option<u64> {
+    raw::blob_size(handle)
+}
+
+/// Reads a whole blob into memory.
+pub fn blob_read_all(handle: Blob) -> Result<Vec<u8>, PluginError> {
+    const CHUNK: u32 = 1 << 20;
+    let mut out = Vec::with_capacity(raw::blob_size(handle).unwrap_or(0) as usize);
+    loop {
+        let chunk = raw::blob_read(handle, out.len() as u64, CHUNK)
+            .map_err(|e| PluginError::internal(format!("reading blob {handle}: {e}")))?;
+        if chunk.is_empty() {
+            return Ok(out);
+        }
+        out.extend_from_slice(&chunk);
+    }
+}
