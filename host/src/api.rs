@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/images/generations", post(images::openai_generations))
         .route("/v1/images/generate", post(images::native_generate))
         .route("/v1/images/tasks/{task_id}", get(images::get_image_task))
+        .route("/v1/tasks", get(images::list_tasks))
         .route("/v1/tasks/{task_id}", get(images::get_task))
         .route("/v1/files/{file_id}/content", get(files::content))
         .fallback(not_found)
@@ -92,8 +93,6 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     let id = crate::ids::new("req");
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
-    let _enter = span.enter();
-    drop(_enter);
     let started = std::time::Instant::now();
     let mut response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {

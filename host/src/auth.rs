@@ -43,10 +43,10 @@ impl Auth {
             meta.put(ADMIN_KEY_HASH, &crate::ids::hex(&hash)).await?;
             return Ok((Self { admin_hash: hash }, None));
         }
-        if let Some(stored) = meta.get::<String>(ADMIN_KEY_HASH)? {
-            if let Some(hash) = parse_hash(&stored) {
-                return Ok((Self { admin_hash: hash }, None));
-            }
+        if let Some(stored) = meta.get::<String>(ADMIN_KEY_HASH)?
+            && let Some(hash) = parse_hash(&stored)
+        {
+            return Ok((Self { admin_hash: hash }, None));
         }
         let key = crate::ids::secret("imini_admin_");
         let hash = digest(&key);

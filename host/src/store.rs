@@ -90,4 +90,23 @@ impl Table {
             Ok((String::from_utf8_lossy(&k).into_owned(), value))
         })
     }
+
+    /// Records with keys before `before` (all if none), newest key first.
+    pub fn scan_rev<T: DeserializeOwned>(
+        &self,
+        before: Option<&str>,
+    ) -> impl Iterator<Item = Result<(String, T)>> + '_ {
+        let iter = match before {
+            Some(key) => self.tree.range(..key.as_bytes().to_vec()),
+            None => self.tree.range::<Vec<u8>, _>(..),
+        };
+        iter.rev().map(move |item| {
+            let (k, v) = item?;
+            let value = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                tree: self.name,
+                source,
+            })?;
+            Ok((String::from_utf8_lossy(&k).into_owned(), value))
+        })
+    }
 }

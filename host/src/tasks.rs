@@ -126,6 +126,17 @@ pub struct StoredRequest {
     pub extra_params: String,
 }
 
+/// Which tasks a listing returns.
+#[derive(Debug, Default, Clone)]
+pub struct TaskFilter {
+    /// Only tasks in this status.
+    pub status: Option<Status>,
+    /// Only "image" or "video" tasks.
+    pub kind: Option<String>,
+    /// Only tasks of this model.
+    pub model: Option<String>,
+}
+
 /// Task engine failures (storage), distinct from a task failing.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskStoreError {
@@ -187,6 +198,32 @@ impl Tasks {
     /// for them).
     pub fn get(&self, id: &str, owner: &str) -> Result<Option<Task>, TaskStoreError> {
         Ok(self.table.get::<Task>(id)?.filter(|t| t.owner == owner))
+    }
+
+    /// The owner's tasks matching `filter`, newest first, after the cursor
+    /// `after` (a task id); returns the page and whether more follow.
+    pub fn list(
+        &self,
+        owner: &str,
+        filter: &TaskFilter,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<(Vec<Task>, bool), TaskStoreError> {
+        let mut page = Vec::new();
+        for item in self.table.scan_rev::<Task>(after) {
+            let (_, task) = item?;
+            let wanted = task.owner == owner
+                && filter.status.is_none_or(|s| s == task.status)
+                && filter.kind.as_deref().is_none_or(|k| k == task.kind)
+                && filter.model.as_deref().is_none_or(|m| m == task.model);
+            if wanted {
+                if page.len() == limit {
+                    return Ok((page, true));
+                }
+                page.push(task);
+            }
+        }
+        Ok((page, false))
     }
 
     /// Waits up to `limit` for task `id` to finish and returns it as it is
@@ -277,7 +314,7 @@ impl Tasks {
             }
             Err(e) => {
                 tracing::error!(task_id = %task.id, error = %e, "provider plugin call failed");
-                let message = format!("the model's provider plugin failed: {}", e.kind);
+                let message = format!("the provider plugin {} failed: {}", e.plugin, e.kind);
                 self.finish_failed(task, "UPSTREAM_ERROR", &message).await
             }
         }

@@ -1,1 +1,296 @@
+//! Support for the end-to-end tests: start the real `imini` binary on
+//! 127.0.0.1 port 0 with a temporary data directory, talk to it over HTTP,
+//! stop it (gracefully or with SIGKILL), and fake upstreams on loopback.
 
+pub mod mock;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Paths of the test guest plugins, built by the build script.
+pub mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// The admin key the tests start gateways with.
+pub const ADMIN_KEY: &str = "imini_admin_test_key_0123456789";
+
+/// The `imini` binary: `IMINI_BIN`, or the one cargo built beside this test.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("IMINI_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/..");
+    let bin = dir.join("imini");
+    assert!(
+        bin.exists(),
+        "{} does not exist: run the tests with `cargo test` from the workspace root (it builds the binary), or set IMINI_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// A running gateway.
+pub struct Gateway {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The data directory (kept across restarts).
+    pub data_dir: PathBuf,
+    config: Option<PathBuf>,
+    log: PathBuf,
+    _dir: std::sync::Arc<tempfile::TempDir>,
+    client: reqwest::blocking::Client,
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body as JSON (panics with the body if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+impl Gateway {
+    /// Starts a gateway with no configuration file.
+    pub fn start() -> Self {
+        Self::start_with_config("")
+    }
+
+    /// Starts a gateway with `config` (TOML) as its configuration file.
+    pub fn start_with_config(config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        let config_path = (!config.is_empty()).then(|| {
+            let p = dir.path().join("imini.toml");
+            std::fs::write(&p, config).expect("write config");
+            p
+        });
+        let log = dir.path().join("imini.log");
+        let mut gw = Self {
+            child: None,
+            base: String::new(),
+            data_dir,
+            config: config_path,
+            log,
+            _dir: std::sync::Arc::new(dir),
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+        };
+        gw.spawn();
+        gw
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let mut cmd = Command::new(binary());
+        cmd.arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.data_dir)
+            .env("IMINI_ADMIN_KEY", ADMIN_KEY)
+            .env("RUST_LOG", "info")
+            .env_remove("IMINI_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(log);
+        if let Some(config) = &self.config {
+            cmd.arg("--config").arg(config);
+        }
+        let mut child = cmd.spawn().expect("start imini");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("imini listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => self.base = base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("imini did not start; its log:\n{}", self.logs());
+            }
+        }
+        self.child = Some(child);
+    }
+
+    /// The gateway's log so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the process with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the process with SIGTERM and waits for it to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("imini did not stop on SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the process again on the same data directory and config.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Sends a request with the admin key.
+    pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
+        self.request_with(method, path, Some(ADMIN_KEY), body)
+    }
+
+    /// Sends a request with `key` (or none) and a JSON body (or none).
+    pub fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut req = self.client.request(
+            method.parse().expect("method"),
+            format!("{}{path}", self.base),
+        );
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        answer(req.send().expect("request"))
+    }
+
+    /// Sends raw bytes as the body with a content type.
+    pub fn raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let req = self
+            .client
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", self.base),
+            )
+            .bearer_auth(ADMIN_KEY)
+            .header("content-type", content_type)
+            .body(body);
+        answer(req.send().expect("request"))
+    }
+
+    /// GET with the admin key.
+    pub fn get(&self, path: &str) -> Answer {
+        self.request("GET", path, None)
+    }
+
+    /// POST JSON with the admin key.
+    pub fn post(&self, path: &str, body: &Value) -> Answer {
+        self.request("POST", path, Some(body))
+    }
+
+    /// GET an absolute URL with no key.
+    pub fn get_url(&self, url: &str) -> Answer {
+        answer(self.client.get(url).send().expect("request"))
+    }
+}
+
+fn answer(response: reqwest::blocking::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().expect("body").to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Decodes a PNG: (width, height, pixels as RGB or RGBA bytes).
+pub fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("a PNG frame");
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// Asserts an error answer has the documented shape, status and code.
+pub fn assert_error(answer: &Answer, status: u16, code: &str) -> Value {
+    assert_eq!(
+        answer.status,
+        status,
+        "status; body: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let body = answer.json();
+    let error = &body["error"];
+    assert_eq!(error["code"], code, "code; body: {body}");
+    assert_eq!(error["status"], status, "status field; body: {body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message; body: {body}"
+    );
+    assert!(error["type"].is_string(), "type; body: {body}");
+    assert!(
+        error.get("param").is_some(),
+        "param present (may be null); body: {body}"
+    );
+    let request_id = answer
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("x-request-id header");
+    assert_eq!(
+        error["request_id"], request_id,
+        "request id matches the header"
+    );
+    error.clone()
+}

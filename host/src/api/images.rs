@@ -376,6 +376,65 @@ async fn task_view(
         .get(&id, &who.owner)?
         .filter(|t| kind.is_none_or(|k| t.kind == k))
         .ok_or_else(not_found)?;
+    Ok(axum::Json(task_json(&task)).into_response())
+}
+
+/// Query of `GET /v1/tasks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<crate::tasks::Status>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    model: Option<String>,
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// `GET /v1/tasks`: the caller's tasks, newest first, cursor-paginated.
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    who: Principal,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            "limit must be between 1 and 100",
+        ));
+    }
+    if let Some(after) = q
+        .after
+        .as_deref()
+        .filter(|a| !crate::ids::is_valid("task", a))
+    {
+        return Err(ApiError::invalid(
+            "after",
+            format!("after must be a task id, not {after:?}"),
+        ));
+    }
+    let filter = crate::tasks::TaskFilter {
+        status: q.status,
+        kind: q.kind,
+        model: q.model,
+    };
+    let (tasks, has_more) = state
+        .tasks
+        .list(&who.owner, &filter, limit, q.after.as_deref())?;
+    let data: Vec<Value> = tasks.iter().map(task_json).collect();
+    Ok(axum::Json(json!({
+        "object": "list",
+        "data": data,
+        "has_more": has_more,
+        "last_id": tasks.last().map(|t| t.id.clone()),
+    }))
+    .into_response())
+}
+
+/// The native JSON view of a task.
+fn task_json(task: &Task) -> Value {
     let outputs: Vec<Value> = task
         .outputs
         .iter()
@@ -404,5 +463,5 @@ async fn task_view(
     } else {
         "images"
     }] = Value::Array(outputs);
-    Ok(axum::Json(view).into_response())
+    view
 }

@@ -3,9 +3,9 @@
 //!
 //! Colour and mood words pick the palette, subject words pick scene elements, up to two
 //! other words are hashed into extra elements, and the words plus the seed drive a PRNG
-//! for layout details. Same inputs, same bytes, natively and in wasm.
+//! for the layout. Same inputs, same bytes, natively and in wasm.
 
-use std::f32::consts::{FRAC_PI_2, PI, TAU};
+use std::f32::consts::{FRAC_PI_2, TAU};
 
 type Rgb = [f32; 3];
 /// Sun or moon centre and radius in pixels, if the scene has one.
@@ -32,72 +32,21 @@ const LIGHT: usize = 4;
 const ACCENT: usize = 5;
 
 /// Mood words: [sky top, sky bottom, far land, near land, sun, accent] and elements.
+#[rustfmt::skip]
 const MOODS: &[(&str, [u32; 6], &str)] = &[
-    (
-        "dusk",
-        [0x2b1d4f, 0xf08a5d, 0x6a3d6b, 0x2a1733, 0xffc36b, 0xff6f59],
-        "sun",
-    ),
-    (
-        "dawn",
-        [0x7fb2e5, 0xffd1a8, 0x8a9bb5, 0x4d5d73, 0xfff1c1, 0xffa07a],
-        "sun",
-    ),
-    (
-        "night",
-        [0x03061a, 0x1d2d5c, 0x1a2240, 0x080b18, 0xe8ecf5, 0xffd46b],
-        "moon star",
-    ),
-    (
-        "ocean",
-        [0x3f8fd2, 0xbfe3f2, 0x2f6f8f, 0x0f3d5c, 0xfff4d6, 0x1fb5b0],
-        "water",
-    ),
-    (
-        "forest",
-        [0x8cc3e8, 0xe4f1d8, 0x3f7a4a, 0x1d3b22, 0xfff6cc, 0x9ccc65],
-        "tree",
-    ),
-    (
-        "desert",
-        [0x4a90c9, 0xf6d7a7, 0xd99a55, 0xa9622d, 0xfff3b0, 0xe35d2f],
-        "dune sun",
-    ),
-    (
-        "snow",
-        [0x9fb8d6, 0xf2f6fb, 0xc9d6e6, 0xe9eff7, 0xffffff, 0x7aa6d6],
-        "snow mountain",
-    ),
-    (
-        "fire",
-        [0x1a0505, 0xd6431a, 0x5a1a0d, 0x1c0a06, 0xffd23f, 0xff7b00],
-        "mountain sun",
-    ),
-    (
-        "neon",
-        [0x12022b, 0xb0288f, 0x2a0b4a, 0x0a0418, 0xff5ec4, 0x2de2e6],
-        "neon sun",
-    ),
-    (
-        "space",
-        [0x020108, 0x2a0f4d, 0x1a1030, 0x07040f, 0xffe9c4, 0xa77dff],
-        "star moon",
-    ),
-    (
-        "storm",
-        [0x4b5360, 0xa9b1ba, 0x5d6671, 0x2c3138, 0xdfe3e8, 0x8fa3b8],
-        "cloud",
-    ),
-    (
-        "aurora",
-        [0x040c1e, 0x123a4a, 0x1e3346, 0x0a1422, 0xe9f1ff, 0x3dffa0],
-        "stripe star",
-    ),
-    (
-        "autumn",
-        [0x6f9ccf, 0xf3d2a2, 0xb5562a, 0x5c2a12, 0xffe0a0, 0xe0701e],
-        "tree",
-    ),
+    ("dusk", [0x2b1d4f, 0xf08a5d, 0x6a3d6b, 0x2a1733, 0xffc36b, 0xff6f59], "sun"),
+    ("dawn", [0x7fb2e5, 0xffd1a8, 0x8a9bb5, 0x4d5d73, 0xfff1c1, 0xffa07a], "sun"),
+    ("night", [0x03061a, 0x1d2d5c, 0x1a2240, 0x080b18, 0xe8ecf5, 0xffd46b], "moon star"),
+    ("ocean", [0x3f8fd2, 0xbfe3f2, 0x2f6f8f, 0x0f3d5c, 0xfff4d6, 0x1fb5b0], "water"),
+    ("forest", [0x8cc3e8, 0xe4f1d8, 0x3f7a4a, 0x1d3b22, 0xfff6cc, 0x9ccc65], "tree"),
+    ("desert", [0x4a90c9, 0xf6d7a7, 0xd99a55, 0xa9622d, 0xfff3b0, 0xe35d2f], "dune sun"),
+    ("snow", [0x9fb8d6, 0xf2f6fb, 0xc9d6e6, 0xe9eff7, 0xffffff, 0x7aa6d6], "snow mountain"),
+    ("fire", [0x1a0505, 0xd6431a, 0x5a1a0d, 0x1c0a06, 0xffd23f, 0xff7b00], "mountain sun"),
+    ("neon", [0x12022b, 0xb0288f, 0x2a0b4a, 0x0a0418, 0xff5ec4, 0x2de2e6], "neon sun"),
+    ("space", [0x020108, 0x2a0f4d, 0x1a1030, 0x07040f, 0xffe9c4, 0xa77dff], "star moon"),
+    ("storm", [0x4b5360, 0xa9b1ba, 0x5d6671, 0x2c3138, 0xdfe3e8, 0x8fa3b8], "cloud"),
+    ("aurora", [0x040c1e, 0x123a4a, 0x1e3346, 0x0a1422, 0xe9f1ff, 0x3dffa0], "stripe star"),
+    ("autumn", [0x6f9ccf, 0xf3d2a2, 0xb5562a, 0x5c2a12, 0xffe0a0, 0xe0701e], "tree"),
 ];
 
 /// Colour words, as `word:rrggbb`.
@@ -109,15 +58,16 @@ const COLOURS: &str = "red:d7263d crimson:b0102b blue:1f5fd1 navy:14215e green:2
 /// Synonyms folded onto mood, colour and element words, as `word:canonical`.
 const ALIASES: &str = "sunset:dusk evening:dusk twilight:dusk sunrise:dawn morning:dawn \
     midnight:night dark:night sea:ocean beach:ocean coast:ocean harbor:ocean island:ocean \
-    jungle:forest wood:forest sand:desert canyon:desert winter:snow ice:snow frozen:snow \
-    arctic:snow lava:fire volcano:fire flame:fire cyberpunk:neon synthwave:neon galaxy:space \
-    cosmic:space nebula:space rain:storm fog:storm mist:storm fall:autumn gray:grey \
-    golden:gold peak:mountain hill:mountain town:city cities:city skyline:city tower:city \
-    building:city castle:city pine:tree lake:water river:water wave:water rainbow:stripe \
-    snowy:snow sandy:desert watercolour:watercolor painting:watercolor";
+    jungle:forest wood:forest sand:desert sandy:desert canyon:desert winter:snow snowy:snow \
+    ice:snow frozen:snow arctic:snow lava:fire volcano:fire flame:fire cyberpunk:neon \
+    synthwave:neon galaxy:space cosmic:space nebula:space rain:storm fog:storm mist:storm \
+    fall:autumn gray:grey golden:gold peak:mountain hill:mountain town:city cities:city \
+    skyline:city tower:city building:city castle:city pine:tree lake:water river:water \
+    wave:water rainbow:stripe watercolour:watercolor painting:watercolor";
 
 /// Renders one still image as PNG bytes (8-bit RGB or RGBA).
 ///
+/// This renderer always writes 8-bit RGB.
 /// Each edge is clamped to `1..=4096`; within that range the image has exactly the
 /// requested size. Identical arguments give byte-identical output.
 pub fn render_png(prompt: &str, seed: u64, width: u32, height: u32) -> Vec<u8> {
@@ -152,24 +102,18 @@ pub fn render_gif(
     let (scene, frames) = (Scene::new(prompt, seed), frames.clamp(1, 600));
     let time = |i: u32| i as f32 / frames as f32;
     // The palette comes from small renders of up to 8 frames: cheap, and same colours.
-    let k = 160.0 / w.max(h) as f32;
-    let (sw, sh) = (
-        ((w as f32 * k) as u32).max(1),
-        ((h as f32 * k) as u32).max(1),
-    );
-    let samples = (0..frames).step_by(frames.div_ceil(8) as usize);
-    let mut quant = Quantiser::new(
-        &samples
-            .flat_map(|i| scene.render(sw, sh, time(i)))
-            .collect::<Vec<_>>(),
-    );
-    let mut out = Vec::new();
-    let flat = quant.palette.concat();
-    let mut enc = gif::Encoder::new(&mut out, w as u16, h as u16, &flat).expect(INFALLIBLE);
+    let small = |v: u32| ((v * 160).div_ceil(w.max(h))).max(1);
+    let mut samples = Vec::new();
+    for i in (0..frames).step_by(frames.div_ceil(8) as usize) {
+        samples.extend(scene.render(small(w), small(h), time(i)));
+    }
+    let mut quant = Quantiser::new(&samples);
+    let (mut out, flat, gw, gh) = (Vec::new(), quant.palette.concat(), w as u16, h as u16);
+    let mut enc = gif::Encoder::new(&mut out, gw, gh, &flat).expect(INFALLIBLE);
     enc.set_repeat(gif::Repeat::Infinite).expect(INFALLIBLE);
     for i in 0..frames {
         let indices = quant.map(&scene.render(w, h, time(i)), w as usize);
-        let mut frame = gif::Frame::from_indexed_pixels(w as u16, h as u16, indices, None);
+        let mut frame = gif::Frame::from_indexed_pixels(gw, gh, indices, None);
         frame.delay = delay_cs;
         enc.write_frame(&frame).expect(INFALLIBLE);
     }
@@ -179,17 +123,14 @@ pub fn render_gif(
 
 fn tokenise(prompt: &str) -> Vec<String> {
     let words = prompt.split(|ch: char| !ch.is_ascii_alphanumeric());
-    words
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect()
+    let words = words.filter(|w| !w.is_empty());
+    words.map(str::to_ascii_lowercase).collect()
 }
 
 /// Finds `word` in a space-separated `key:value` table.
 fn lookup(table: &'static str, word: &str) -> Option<&'static str> {
-    table
-        .split_whitespace()
-        .find_map(|e| e.strip_prefix(word)?.strip_prefix(':'))
+    let value = |e: &'static str| e.strip_prefix(word)?.strip_prefix(':');
+    table.split_whitespace().find_map(value)
 }
 
 fn listed(list: &str, word: &str) -> bool {
@@ -198,12 +139,8 @@ fn listed(list: &str, word: &str) -> bool {
 
 /// Bit set of the named elements.
 fn el(names: &str) -> u32 {
-    let bit = |n| {
-        ELEMENTS
-            .split_whitespace()
-            .position(|e| e == n)
-            .map_or(0, |i| 1 << i)
-    };
+    let index = |n| ELEMENTS.split_whitespace().position(|e| e == n);
+    let bit = |n| index(n).map_or(0, |i| 1 << i);
     names.split_whitespace().fold(0, |set, n| set | bit(n))
 }
 
@@ -213,7 +150,8 @@ fn canonical(word: &str) -> &str {
         if let Some(to) = lookup(ALIASES, w) {
             return to;
         }
-        if lookup(COLOURS, w).is_some() || MOODS.iter().any(|m| m.0 == w) || listed(ELEMENTS, w) {
+        let mood = MOODS.iter().any(|m| m.0 == w);
+        if mood || lookup(COLOURS, w).is_some() || listed(ELEMENTS, w) {
             return w;
         }
     }
@@ -242,13 +180,7 @@ fn unit(h: u64) -> f32 {
 fn sin(x: f32) -> f32 {
     let t = x / TAU;
     let r = (t - t.floor() - 0.5) * TAU; // sin(x) = -sin(r), r in [-pi, pi)
-    let r = if r > FRAC_PI_2 {
-        PI - r
-    } else if r < -FRAC_PI_2 {
-        -PI - r
-    } else {
-        r
-    };
+    let r = r.signum() * (FRAC_PI_2 - (r.abs() - FRAC_PI_2).abs()); // fold to [-pi/2, pi/2]
     let r2 = r * r;
     -r * (1.0 - r2 / 6.0 * (1.0 - r2 / 20.0 * (1.0 - r2 / 42.0 * (1.0 - r2 / 72.0))))
 }
@@ -273,23 +205,15 @@ impl Rng {
 }
 
 fn rgb(c: u32) -> Rgb {
-    [
-        (c >> 16) as u8 as f32,
-        (c >> 8) as u8 as f32,
-        c as u8 as f32,
-    ]
+    [16, 8, 0].map(|shift| (c >> shift) as u8 as f32)
 }
 
 fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
-    [
-        a[0] + (b[0] - a[0]) * t,
-        a[1] + (b[1] - a[1]) * t,
-        a[2] + (b[2] - a[2]) * t,
-    ]
+    [0, 1, 2].map(|k| a[k] + (b[k] - a[k]) * t)
 }
 
 fn scale(a: Rgb, k: f32) -> Rgb {
-    [a[0] * k, a[1] * k, a[2] * k]
+    a.map(|v| v * k)
 }
 
 fn luma(c: Rgb) -> f32 {
@@ -304,79 +228,44 @@ fn hsv(h: f32, s: f32, v: f32) -> Rgb {
     [ch(5.0), ch(3.0), ch(1.0)]
 }
 
-/// Blends the mood palettes, earlier words weighing more (without moods, a harmonious
+/// Blends the mood palettes, earlier words weighing more (with no mood, a harmonious
 /// palette from the prompt's hash, so that unknown prompts still differ), then tints it
 /// with the colour words: the first tints the sky, the second the land, the third the sun.
 fn palette(moods: &[usize], colours: &[Rgb], key: u64) -> [Rgb; 6] {
     let h = unit(mix64(key));
-    let hues = [
-        (0.0, 0.6, 0.35),
-        (0.1, 0.45, 0.95),
-        (0.45, 0.35, 0.55),
-        (0.5, 0.45, 0.25),
-        (0.15, 0.3, 1.0),
-        (0.55, 0.8, 0.95),
-    ];
-    let mut pal = hues.map(|(dh, s, v)| hsv(h + dh, s, v));
+    let hue = [0.0, 0.1, 0.45, 0.5, 0.15, 0.55];
+    let sat = [0.6, 0.45, 0.35, 0.45, 0.3, 0.8];
+    let val = [0.35, 0.95, 0.55, 0.25, 1.0, 0.95];
+    let mut pal = [0, 1, 2, 3, 4, 5].map(|i| hsv(h + hue[i], sat[i], val[i]));
     for (i, &m) in moods.iter().enumerate() {
         let weight = 1.0 / (1 << i.min(16)) as f32;
         for (slot, &c) in pal.iter_mut().zip(&MOODS[m].1) {
             *slot = mix(*slot, rgb(c), weight / (2.0 - weight)); // running weighted mean
         }
     }
-    if let Some(&c0) = colours.first() {
-        let c1 = *colours.get(1).unwrap_or(&c0);
-        let c2 = *colours.get(2).unwrap_or(&c1);
-        let tints = [
-            (c0, 0.3),
-            (c0, 0.55),
-            (c1, 0.35),
-            (c1, 0.3),
-            (c2, 0.5),
-            (c1, 1.0),
-        ];
-        for (slot, (c, k)) in pal.iter_mut().zip(tints) {
-            *slot = mix(*slot, c, k);
+    if let [c0, rest @ ..] = colours {
+        let c1 = rest.first().unwrap_or(c0);
+        let c2 = rest.get(1).unwrap_or(c1);
+        let (tints, strength) = ([c0, c0, c1, c1, c2, c1], [0.3, 0.55, 0.35, 0.3, 0.5, 1.0]);
+        for (i, slot) in pal.iter_mut().enumerate() {
+            *slot = mix(*slot, *tints[i], strength[i]);
         }
     }
     pal
 }
 
-/// A silhouette line of three summed sines; `sharp` folds the first into peaks.
-struct Ridge {
-    base: f32,
-    amp: f32,
-    sharp: bool,
-    waves: [[f32; 2]; 3],
-}
-
-impl Ridge {
-    fn new(rng: &mut Rng, base: f32, amp: f32, sharp: bool) -> Self {
-        let f = rng.range(0.6, 1.6);
-        let mut wave = |k: f32| [f * k, rng.range(0.0, TAU)];
-        Ridge {
-            base,
-            amp,
-            sharp,
-            waves: [wave(1.0), wave(2.6), wave(6.1)],
-        }
-    }
-
-    /// Per-column ridge height in pixels, computed once so that filling needs no trig.
-    fn heights(&self, w: usize, h: usize) -> Vec<f32> {
-        let col = |x: usize| {
-            let u = x as f32 / w as f32;
-            let s = self.waves.map(|[f, phase]| sin(TAU * f * u + phase));
-            let first = if self.sharp {
-                1.0 - s[0].abs()
-            } else {
-                0.5 + 0.5 * s[0]
-            };
-            let v = (first + 0.2 * s[1] + 0.07 * s[2] + 0.27) / 1.54;
-            (self.base - self.amp * v) * h as f32
-        };
-        (0..w).map(col).collect()
-    }
+/// Per-column height in pixels of a silhouette made of three summed sines; `sharp` folds
+/// the first into peaks. Computed once per layer so that filling needs no trig.
+fn ridge(rng: &mut Rng, (w, h): (usize, usize), base: f32, amp: f32, sharp: bool) -> Vec<f32> {
+    let f = rng.range(0.6, 1.6);
+    let waves = [1.0, 2.6, 6.1].map(|k| (f * k * TAU, rng.range(0.0, TAU)));
+    let col = |x: usize| {
+        let s = waves.map(|(f, phase)| sin(f * x as f32 / w as f32 + phase));
+        let first = [0.5 + 0.5 * s[0], 1.0 - s[0].abs()][sharp as usize];
+        let v = (first + 0.2 * s[1] + 0.07 * s[2] + 0.27) / 1.54;
+        (base - amp * v) * h as f32
+    };
+    (0..w).map(col).collect()
 }
 
 struct Canvas {
@@ -388,11 +277,7 @@ struct Canvas {
 impl Canvas {
     fn get(&self, x: usize, y: usize) -> Rgb {
         let i = (y * self.w + x) * 3;
-        [
-            self.px[i] as f32,
-            self.px[i + 1] as f32,
-            self.px[i + 2] as f32,
-        ]
+        [0, 1, 2].map(|k| self.px[i + k] as f32)
     }
     fn set(&mut self, x: usize, y: usize, c: Rgb) {
         let i = (y * self.w + x) * 3;
@@ -405,8 +290,8 @@ impl Canvas {
             self.set(x, y, mix(self.get(x, y), c, a.min(1.0)));
         }
     }
-    /// Blends a box, clipped to the canvas so that callers may overshoot.
-    fn rect(&mut self, (x0, y0): (f32, f32), (x1, y1): (f32, f32), c: Rgb, a: f32) {
+    /// Blends the box `[x0, y0, x1, y1]`, clipped so that callers may overshoot.
+    fn rect(&mut self, [x0, y0, x1, y1]: [f32; 4], c: Rgb, a: f32) {
         let clip = |v: f32, n: usize| (v.max(0.0) as usize).min(n);
         for y in clip(y0, self.h)..clip(y1, self.h) {
             for x in clip(x0, self.w)..clip(x1, self.w) {
@@ -414,34 +299,29 @@ impl Canvas {
             }
         }
     }
-    /// Soft ellipse; `edge` is the rim's sharpness (1 = fades from the centre out).
-    fn blob(&mut self, (cx, cy): (f32, f32), (rx, ry): (f32, f32), edge: f32, c: Rgb, a: f32) {
-        let (x0, y0) = ((cx - rx).max(0.0) as usize, (cy - ry).max(0.0) as usize);
-        let x1 = ((cx + rx + 1.0).max(0.0) as usize).min(self.w);
-        for y in y0..((cy + ry + 1.0).max(0.0) as usize).min(self.h) {
-            let dy = (y as f32 + 0.5 - cy) / ry;
-            for x in x0..x1 {
-                let dx = (x as f32 + 0.5 - cx) / rx;
+    /// Soft ellipse `[cx, cy, rx, ry]`; `edge` is the rim's sharpness (1: fades from centre).
+    fn blob(&mut self, [cx, cy, rx, ry]: [f32; 4], edge: f32, c: Rgb, a: f32) {
+        let span = |c: f32, r: f32, n| (c - r).max(0.0) as usize..((c + r + 1.0) as usize).min(n);
+        for y in span(cy, ry, self.h) {
+            for x in span(cx, rx, self.w) {
+                let (dx, dy) = ((x as f32 + 0.5 - cx) / rx, (y as f32 + 0.5 - cy) / ry);
                 let q = (dx * dx + dy * dy).sqrt();
                 self.blend(x, y, c, ((1.0 - q) * edge).clamp(0.0, 1.0) * a);
             }
         }
     }
     /// Fills below each column's ridge height, shading slopes as if lit from the left; the
-    /// shading fades out `fade` pixels below the ridge, or whole columns would streak.
-    fn fill_ridge(&mut self, hs: &[f32], top: Rgb, bottom: Rgb, light: f32, fade: f32) {
+    /// shading fades out `fade` pixels down, or whole columns would streak.
+    fn fill(&mut self, hs: &[f32], [top, bottom]: [Rgb; 2], light: f32, fade: f32) {
         let k = (self.w / 256).max(1); // slope over a few columns, so detail does not streak
         for (x, &y0) in hs.iter().enumerate() {
-            let slope = (hs[(x + k).min(self.w - 1)] - hs[x.saturating_sub(k)]) / (2 * k) as f32;
-            let lit = (slope * light).clamp(-0.25, 0.25);
-            let span = (self.h as f32 - y0).max(1.0);
+            let slope = hs[(x + k).min(self.w - 1)] - hs[x.saturating_sub(k)];
+            let lit = (slope / (2 * k) as f32 * light).clamp(-0.25, 0.25);
             for y in (y0.max(0.0) as usize)..self.h {
-                let (rim, f) = (
-                    (y as f32 + 1.0 - y0).clamp(0.0, 1.0),
-                    (y as f32 - y0) / span,
-                );
-                let shade = 1.0 + lit * (1.0 - (y as f32 - y0) / fade).max(0.0);
-                self.blend(x, y, scale(mix(top, bottom, f), shade), rim);
+                let d = y as f32 - y0;
+                let shade = 1.0 + lit * (1.0 - d / fade).max(0.0);
+                let col = mix(top, bottom, d / (self.h as f32 - y0).max(1.0));
+                self.blend(x, y, scale(col, shade), (d + 1.0).clamp(0.0, 1.0));
             }
         }
     }
@@ -468,19 +348,18 @@ impl Scene {
         let (mut feats, mut extras, mut moods, mut colours) = (0, 0, vec![], vec![]);
         for word in &words {
             let w = canonical(word);
+            let mood = MOODS.iter().position(|m| m.0 == w);
             if let Some(hex) = lookup(COLOURS, w) {
                 colours.push(rgb(u32::from_str_radix(hex, 16).unwrap_or(0)));
-            } else if let Some(i) = MOODS.iter().position(|m| m.0 == w) {
+            } else if let Some(i) = mood {
                 feats |= el(MOODS[i].2);
                 moods.extend((!moods.contains(&i)).then_some(i));
             } else if listed(ELEMENTS, w) {
                 feats |= el(w);
             } else if w.len() > 2 && !listed(STOP, w) && extras < 2 {
                 extras += 1; // capped: long prompts would otherwise switch everything on
-                let pick = HASHED
-                    .split_whitespace()
-                    .nth((fnv1a(w.as_bytes()) % 8) as usize);
-                feats |= el(pick.unwrap_or("sun"));
+                let options: Vec<&str> = HASHED.split_whitespace().collect();
+                feats |= el(options[(fnv1a(w.as_bytes()) % options.len() as u64) as usize]);
             }
         }
         if feats & el("mountain water city tree dune lighthouse") == 0 {
@@ -489,29 +368,26 @@ impl Scene {
         if feats & el("sun moon") == 0 && rng.f() < 0.75 {
             feats |= el("sun");
         }
-        feats |= el(if rng.f() < 0.3 { "cloud" } else { "" });
-        feats |= el(if feats & el("lighthouse") != 0 {
-            "water"
-        } else {
-            ""
-        });
+        if rng.f() < 0.3 {
+            feats |= el("cloud");
+        }
+        if feats & el("lighthouse") != 0 {
+            feats |= el("water");
+        }
         let mut pal = palette(&moods, &colours, key);
         if feats & el("star") != 0 {
             pal[TOP] = scale(pal[TOP], 0.4); // stars need a dark sky to show
         }
         let horizon = rng.range(0.5, 0.72);
-        let sun = [
-            rng.range(0.15, 0.85),
-            horizon - rng.range(0.08, 0.32),
-            rng.range(0.06, 0.12),
-        ];
-        let glow = if feats & el("moon") != 0 { 0.3 } else { 0.6 };
+        let (x, y) = (rng.range(0.15, 0.85), horizon - rng.range(0.08, 0.32));
+        let sun = [x, y, rng.range(0.06, 0.12)];
+        let (tilt, moon) = (rng.range(-0.35, 0.35), feats & el("moon") != 0);
         Scene {
             pal,
             feats,
             horizon,
-            tilt: rng.range(-0.35, 0.35),
-            glow,
+            tilt,
+            glow: if moon { 0.3 } else { 0.6 },
             sun,
             salt: rng.0,
         }
@@ -526,7 +402,7 @@ impl Scene {
         if self.has(name) { n } else { 0 }
     }
 
-    /// Each layer lays itself out from its own stream, so adding one leaves the rest as is.
+    /// Each layer lays itself out from its own stream, identical in every frame.
     fn rng(&self, layer: u64) -> Rng {
         Rng(self.salt ^ mix64(layer))
     }
@@ -534,11 +410,8 @@ impl Scene {
     /// Draws the scene at loop time `t` in `[0, 1)`; every motion is periodic in `t`.
     fn render(&self, w: u32, h: u32, t: f32) -> Vec<u8> {
         let (w, h) = (w as usize, h as usize);
-        let mut c = Canvas {
-            w,
-            h,
-            px: vec![0; w * h * 3],
-        };
+        let px = vec![0; w * h * 3];
+        let mut c = Canvas { w, h, px };
         let (hz, s) = (self.horizon * h as f32, w.min(h) as f32);
         let sun = self.has("sun moon").then(|| {
             let y = self.sun[1] + 0.05 * (cos(TAU * t) - 1.0);
@@ -558,17 +431,13 @@ impl Scene {
             self.land(&mut c, hz, t);
         }
         self.city(&mut c, hz, t);
-        self.lighthouse(&mut c, hz, t);
         self.trees(&mut c, t);
         let mut rng = self.rng(8);
         for _ in 0..self.count("snow", 220) {
             let (fx, fy, ph) = (rng.f(), rng.f(), rng.f());
-            let (x, y) = (
-                (fx + 0.02 * sin(TAU * (t + ph))) * w as f32,
-                (fy + t).fract() * h as f32,
-            );
+            let x = (fx + 0.02 * sin(TAU * (t + ph))) * w as f32;
             let r = (1.0 + 2.0 * ph) * (s / 600.0).max(0.8);
-            c.blob((x, y), (r, r), r, WHITE, 0.85);
+            c.blob([x, (fy + t).fract() * h as f32, r, r], r, WHITE, 0.85);
         }
         self.finish(&mut c);
         c.px
@@ -586,96 +455,64 @@ impl Scene {
     /// Soft diagonal light bands (aurora, rainbow) that slide one period per loop.
     fn stripes(&self, c: &mut Canvas, hz: f32, t: f32) {
         let mut rng = self.rng(7);
-        let (angle, period, duty) = (
-            rng.range(-1.2, 1.2),
-            rng.range(0.05, 0.14),
-            rng.range(0.2, 0.5),
-        );
-        let (dx, dy) = (
-            cos(angle) / (period * c.h as f32),
-            sin(angle) / (period * c.h as f32),
-        );
+        let (angle, period) = (rng.range(-1.2, 1.2), rng.range(0.05, 0.14) * c.h as f32);
+        let (dx, dy) = (cos(angle) / period, sin(angle) / period);
+        let duty = rng.range(0.2, 0.5);
         for y in 0..(hz as usize).min(c.h * self.count("stripe", 1)) {
             let fade = 0.3 - 0.15 * y as f32 / hz;
             for x in 0..c.w {
                 let u = (x as f32 * dx + y as f32 * dy + t).rem_euclid(1.0);
                 let a = fade * (1.0 - (2.0 * u / duty - 1.0).abs());
-                c.blend(x, y, self.pal[ACCENT], if u < duty { a } else { 0.0 });
+                c.blend(x, y, self.pal[ACCENT], a * (u < duty) as u8 as f32);
             }
         }
     }
 
     /// Stars (only where the sky is dark), the sun or a crescent moon, and drifting clouds.
     fn sky_objects(&self, c: &mut Canvas, hz: f32, sun: Sun, t: f32) {
-        let (w, h, s) = (c.w as f32, c.h as f32, c.w.min(c.h) as f32);
-        let mut rng = self.rng(1);
+        let (w, h, s, mut rng) = (c.w as f32, c.h as f32, c.w.min(c.h) as f32, self.rng(1));
         let dark = (1.0 - luma(self.pal[TOP]) / 150.0).clamp(0.0, 1.0);
         for _ in 0..self.count("star", 260) {
-            let (sx, sy, ph) = (rng.f(), rng.f(), rng.f());
+            let (x, y, ph) = (rng.f() * w, rng.f() * hz * 0.95, rng.f());
             let r = (1.2 + 1.2 * ph * ph) * (s / 700.0).max(0.8);
             let twinkle = 0.55 + 0.45 * sin(TAU * (2.0 * t + ph));
-            c.blob(
-                (sx * w, sy * hz * 0.95),
-                (r, r),
-                r,
-                [255.0, 250.0, 235.0],
-                twinkle * dark,
-            );
+            c.blob([x, y, r, r], r, [255.0, 250.0, 235.0], twinkle * dark);
         }
-        if let Some((sx, sy, r)) = sun {
-            let behind = c.get(
-                (sx as usize).min(c.w - 1),
-                (sy.max(0.0) as usize).min(c.h - 1),
-            );
-            c.blob((sx, sy), (r, r), r, self.pal[LIGHT], 1.0);
+        if let Some((x, y, r)) = sun {
+            let behind = c.get((x as usize).min(c.w - 1), (y as usize).min(c.h - 1));
+            c.blob([x, y, r, r], r, self.pal[LIGHT], 1.0);
             if self.has("moon") {
-                c.blob(
-                    (sx + 0.4 * r, sy - 0.2 * r),
-                    (r * 0.85, r * 0.85),
-                    r,
-                    behind,
-                    1.0,
-                );
+                let bite = [x + 0.4 * r, y - 0.2 * r, r * 0.85, r * 0.85];
+                c.blob(bite, r, behind, 1.0);
             }
         }
         let cloud = mix(self.pal[BOT], WHITE, 0.45);
         for i in 0..self.count("cloud", 3 + rng.below(5)) {
-            let (cx, cy, size) = (rng.f(), rng.range(0.08, self.horizon * 0.7), rng.f());
-            let x = (cx + 0.03 * sin(TAU * t + i as f32)) * w;
+            let (x, y, size) = (rng.f(), rng.range(0.08, self.horizon * 0.7) * h, rng.f());
+            let x = (x + 0.03 * sin(TAU * t + i as f32)) * w;
             let (rx, ry) = ((0.08 + 0.12 * size) * w, (0.025 + 0.03 * size) * h);
             for (ox, oy, k) in [(0.0, 0.0, 1.0), (-0.45, 0.25, 0.7), (0.45, 0.2, 0.75)] {
-                let centre = (x + ox * rx, cy * h + oy * ry);
-                c.blob(centre, (rx * k, ry * k * 1.3), 2.0, cloud, 0.75);
+                let puff = [x + ox * rx, y + oy * ry, rx * k, ry * k * 1.3];
+                c.blob(puff, 2.0, cloud, 0.75);
             }
         }
     }
 
+    /// Two or three ranges, farther ones fading into the sky (aerial perspective).
     fn mountains(&self, c: &mut Canvas) {
         let mut rng = self.rng(2);
-        let (n, caps) = (
-            self.count("mountain", 2 + rng.below(2)),
-            self.has("snow") || rng.f() < 0.3,
-        );
+        let n = self.count("mountain", 2 + rng.below(2));
+        let caps = self.has("snow") || rng.f() < 0.3;
         for i in 0..n {
             let amp = rng.range(0.2, 0.45) * self.horizon * (1.0 - 0.25 * i as f32);
-            let ridge = Ridge::new(&mut rng, self.horizon + 0.01, amp, true);
-            // Aerial perspective: farther ranges fade into the sky colour.
-            let col = mix(
-                self.pal[BOT],
-                self.pal[FAR],
-                0.35 + 0.45 * (i + 1) as f32 / n as f32,
-            );
-            let hs = ridge.heights(c.w, c.h);
-            c.fill_ridge(&hs, col, scale(col, 0.8), 0.6, c.h as f32);
-            let snow_line = (ridge.base - 0.75 * amp) * c.h as f32;
+            let hs = ridge(&mut rng, (c.w, c.h), self.horizon + 0.01, amp, true);
+            let depth = (i + 1) as f32 / n as f32;
+            let col = mix(self.pal[BOT], self.pal[FAR], 0.35 + 0.45 * depth);
+            c.fill(&hs, [col, scale(col, 0.8)], 0.6, c.h as f32);
+            let snow_line = (self.horizon + 0.01 - 0.75 * amp) * c.h as f32;
             for (x, &y0) in hs.iter().enumerate().filter(|_| caps) {
-                let depth = (snow_line - y0) * 0.5;
-                c.rect(
-                    (x as f32, y0),
-                    (x as f32 + 1.0, y0 + depth),
-                    [245.0, 248.0, 252.0],
-                    0.85,
-                );
+                let cap = [x as f32, y0, x as f32 + 1.0, y0 + (snow_line - y0) * 0.5];
+                c.rect(cap, [245.0, 248.0, 252.0], 0.85);
             }
         }
     }
@@ -686,176 +523,102 @@ impl Scene {
         let deep = mix(self.pal[FAR], self.pal[NEAR], 0.5);
         for y in (hz as usize).min(c.h)..c.h {
             let d = (y as f32 - hz) / (h - hz).max(1.0);
-            let band = ((d + 0.02).sqrt() * 40.0) as u64;
-            let phase = unit(mix64(band ^ self.salt)) * TAU + (band % 2) as f32 * TAU * 2.0 * t;
+            let band = ((d + 0.02).sqrt() * 40.0) as u64; // thinner bands far away
+            let drift = (band % 2) as f32 * 2.0 * TAU * t;
+            let phase = unit(mix64(band ^ self.salt)) * TAU + drift - TAU * t;
             let k = TAU * (3.0 + 30.0 * (1.0 - d) * (1.0 - d)) / w;
-            let my = (2.0 * hz - y as f32).max(0.0);
+            let mirror = (2.0 * hz - y as f32).max(0.0);
             for x in 0..c.w {
-                let ripple = sin(x as f32 * k + phase - TAU * t);
-                let base = mix(self.sky_at(x as f32, my, w, hz, sun), deep, 0.35 + 0.45 * d);
-                let mut col = scale(base, 1.0 + (0.05 + 0.12 * d) * ripple);
+                let ripple = sin(x as f32 * k + phase);
+                let sky = self.sky_at(x as f32, mirror, w, hz, sun);
+                let col = mix(sky, deep, 0.35 + 0.45 * d);
+                let mut col = scale(col, 1.0 + (0.05 + 0.12 * d) * ripple);
                 if let Some((sx, _, r)) = sun {
                     let off = (x as f32 - sx).abs() / (r * (1.0 + 3.0 * d));
-                    if off < 1.0 && ripple > 0.2 {
-                        col = mix(
-                            col,
-                            self.pal[LIGHT],
-                            0.7 * (1.0 - off) * (ripple - 0.2) / 0.8,
-                        );
-                    }
+                    let glint = 0.7 * (1.0 - off).max(0.0) * ((ripple - 0.2) / 0.8).max(0.0);
+                    col = mix(col, self.pal[LIGHT], glint);
                 }
                 c.set(x, y, col);
             }
         }
     }
 
-    /// Rolling hills (dunes when asked), or for neon a perspective grid rolling closer.
+    /// Rolling hills (dunes, lit more steeply, when asked), or for neon a perspective grid
+    /// whose cross lines roll closer each loop.
     fn land(&self, c: &mut Canvas, hz: f32, t: f32) {
-        c.fill_ridge(&vec![hz; c.w], self.pal[FAR], self.pal[NEAR], 0.0, 1.0);
-        if !self.has("neon") {
-            let (mut rng, dune) = (self.rng(3), self.has("dune"));
-            for (k, f) in [0.1, 0.4, 0.75].into_iter().enumerate() {
-                let amp =
-                    if dune { 0.16 } else { 0.06 } * (1.0 - self.horizon) * rng.range(0.6, 1.4);
-                let hill = Ridge::new(
-                    &mut rng,
-                    self.horizon + (1.0 - self.horizon) * f,
-                    amp,
-                    false,
-                );
-                let top = mix(self.pal[FAR], self.pal[NEAR], (k as f32 + 0.5) / 3.0);
-                let fade = 2.0 * amp * c.h as f32;
-                c.fill_ridge(
-                    &hill.heights(c.w, c.h),
-                    top,
-                    scale(top, 0.75),
-                    if dune { 2.0 } else { 0.8 },
-                    fade,
-                );
-            }
-            return;
+        let (hzf, accent, neon) = (self.horizon, self.pal[ACCENT], self.has("neon"));
+        c.fill(&vec![hz; c.w], [self.pal[FAR], self.pal[NEAR]], 0.0, 1.0);
+        let (mut rng, lumpy) = (self.rng(3), 0.06 + 0.1 * self.count("dune", 1) as f32);
+        for (k, f) in [0.1, 0.4, 0.75].into_iter().enumerate().filter(|_| !neon) {
+            let amp = lumpy * (1.0 - hzf) * rng.range(0.6, 1.4);
+            let hs = ridge(&mut rng, (c.w, c.h), hzf + (1.0 - hzf) * f, amp, false);
+            let top = mix(self.pal[FAR], self.pal[NEAR], (k as f32 + 0.5) / 3.0);
+            // Dunes get steeper light than hills, for their sharp lit crests.
+            let (light, fade) = (lumpy * 13.0, 2.0 * amp * c.h as f32);
+            c.fill(&hs, [top, scale(top, 0.75)], light, fade);
         }
         let (w, depth, thick) = (c.w as f32, c.h as f32 - hz, (c.h as f32 / 400.0).max(1.0));
-        for k in 0..12 {
+        for k in 0..self.count("neon", 12) {
             let v = (k as f32 + t) / 12.0;
             let y = hz + depth * v * v;
-            c.rect((0.0, y), (w, y + thick), self.pal[ACCENT], 0.8 * v.sqrt());
+            c.rect([0.0, y, w, y + thick], accent, 0.8 * v.sqrt());
         }
-        for y in hz as usize..c.h {
+        for y in (hz as usize..c.h).filter(|_| neon) {
             let f = (y as f32 - hz) / depth;
             for j in -12..=12 {
-                let x = w / 2.0 + j as f32 * w / 8.0 * f;
-                c.rect(
-                    (x, y as f32),
-                    (x + thick, y as f32 + 1.0),
-                    self.pal[ACCENT],
-                    0.8 * f.sqrt(),
-                );
+                let (x, y) = (w / 2.0 + j as f32 * w / 8.0 * f, y as f32);
+                c.rect([x, y, x + thick, y + 1.0], accent, 0.8 * f.sqrt());
             }
         }
     }
 
-    /// Towers with hashed lit windows, a few of which blink on a looping schedule.
+    /// Towers with hashed lit windows, a few blinking each loop; a lighthouse is one more,
+    /// slim and striped, with a pulsing lamp.
     fn city(&self, c: &mut Canvas, hz: f32, t: f32) {
         let (w, h, mut rng) = (c.w as f32, c.h as f32, self.rng(5));
-        let cell = (w.min(h) / 90.0).max(3.0);
+        let (s, neon) = (w.min(h), self.has("neon"));
+        let cell = (s / 90.0).max(3.0);
         let body = mix(self.pal[NEAR], self.pal[TOP], 0.3);
         let lamp = mix(self.pal[ACCENT], self.pal[LIGHT], 0.5);
-        let mut tx = rng.range(-0.05, 0.2);
+        let mut x0 = rng.range(-0.05, 0.2) * w;
         for i in 0..self.count("city", 64) {
-            let (tw, th, shade) = (
-                rng.range(0.035, 0.09),
-                rng.range(0.08, 0.38),
-                rng.range(0.7, 1.2),
-            );
-            let (x0, x1, y0) = (tx * w, (tx + tw) * w, hz - th * h);
-            tx += tw + rng.range(-0.01, 0.03);
-            c.rect((x0, y0), (x1, hz + 1.0), scale(body, shade), 1.0);
-            if self.has("neon") {
-                c.rect((x0, y0), (x1, y0 + cell * 0.4), self.pal[ACCENT], 0.9);
-                c.rect((x0, y0), (x0 + cell * 0.3, hz), self.pal[ACCENT], 0.6);
+            let x1 = x0 + rng.range(0.035, 0.09) * w;
+            let y0 = hz - rng.range(0.08, 0.38) * h;
+            let shade = rng.range(0.7, 1.2);
+            c.rect([x0, y0, x1, hz + 1.0], scale(body, shade), 1.0);
+            if neon {
+                c.rect([x0, y0, x1, y0 + cell * 0.4], self.pal[ACCENT], 0.9);
             }
             let (cols, rows) = (((x1 - x0) / cell - 0.3) as u64, ((hz - y0) / cell) as u64);
             for (r, k) in (1..rows).flat_map(|r| (0..cols).map(move |k| (r, k))) {
                 let hash = mix64(self.salt ^ ((i as u64) << 40) ^ (r << 20) ^ k);
-                let blink =
-                    hash.is_multiple_of(9) && ((t * 4.0) as u64 + (hash >> 8)).is_multiple_of(2);
+                let beat = (t * 4.0) as u64 + (hash >> 8);
+                let blink = hash.is_multiple_of(9) && beat.is_multiple_of(2);
+                let (wx, wy) = (x0 + (k as f32 + 0.3) * cell, y0 + r as f32 * cell);
                 if (hash >> 4) % 5 < 2 && !blink {
-                    let (wx, wy) = (x0 + (k as f32 + 0.3) * cell, y0 + r as f32 * cell);
-                    c.rect((wx, wy), (wx + cell * 0.5, wy + cell * 0.6), lamp, 0.9);
+                    c.rect([wx, wy, wx + cell * 0.5, wy + cell * 0.6], lamp, 0.9);
                 }
             }
-            if tx >= 1.0 {
+            x0 = x1 + rng.range(-0.01, 0.03) * w;
+            if x0 >= w {
                 break;
             }
         }
-    }
-
-    /// Striped tower on a rock, with a lantern whose beam swings to and fro each loop.
-    fn lighthouse(&self, c: &mut Canvas, hz: f32, t: f32) {
-        if !self.has("lighthouse") {
-            return;
-        }
-        let (w, h, s, mut rng) = (c.w as f32, c.h as f32, c.w.min(c.h) as f32, self.rng(6));
-        let cx = w * if rng.f() < 0.5 {
-            rng.range(0.12, 0.35)
-        } else {
-            rng.range(0.65, 0.88)
-        };
-        let (top, dark) = (hz - 0.34 * h, scale(self.pal[NEAR], 0.6));
-        c.blob((cx, hz + 0.01 * h), (0.1 * s, 0.035 * s), 3.0, dark, 1.0);
-        for y in top.max(0.0) as usize..((hz + 0.005 * h) as usize).min(c.h) {
-            let half = s * (0.02 + 0.014 * (y as f32 - top) / (0.34 * h));
-            let white = ((y as f32 - top) / (0.05 * h)) as usize % 2 == 1;
-            let col = if white {
-                [240.0, 236.0, 228.0]
-            } else {
-                self.pal[ACCENT]
-            };
-            for x in (cx - half).max(0.0) as usize..((cx + half) as usize).min(c.w) {
-                c.set(
-                    x,
-                    y,
-                    scale(col, 1.1 - 0.4 * (x as f32 - cx + half) / (2.0 * half)),
-                );
+        if self.has("lighthouse") {
+            let (cx, top) = ((0.15 + 0.7 * rng.f()) * w, hz - 0.34 * h);
+            let rock = [cx, hz + 0.01 * h, 0.1 * s, 0.035 * s];
+            c.blob(rock, 3.0, scale(self.pal[NEAR], 0.6), 1.0);
+            for y in top.max(0.0) as usize..((hz + 0.005 * h) as usize).min(c.h) {
+                let half = s * (0.02 + 0.014 * (y as f32 - top) / (0.34 * h));
+                let white = ((y as f32 - top) / (0.05 * h)) as usize % 2 == 1;
+                let col = [self.pal[ACCENT], [240.0, 236.0, 228.0]][white as usize];
+                c.rect([cx - half, y as f32, cx + half, y as f32 + 1.0], col, 1.0);
             }
-        }
-        let lamp = top - 0.02 * s;
-        c.rect(
-            (cx - 0.027 * s, top - 0.007 * s),
-            (cx + 0.027 * s, top),
-            dark,
-            1.0,
-        );
-        c.rect(
-            (cx - 0.014 * s, lamp - 0.014 * s),
-            (cx + 0.014 * s, top),
-            self.pal[LIGHT],
-            1.0,
-        );
-        c.blob(
-            (cx, lamp - 0.014 * s),
-            (0.02 * s, 0.012 * s),
-            2.0,
-            dark,
-            1.0,
-        );
-        let swing = cos(TAU * t) * if cx < w / 2.0 { 1.0 } else { -1.0 };
-        c.blob(
-            (cx, lamp),
-            (0.08 * s, 0.08 * s),
-            1.0,
-            self.pal[LIGHT],
-            0.3 + 0.4 * swing.abs(),
-        );
-        for (dx, side) in (0..(w / 2.0) as usize).flat_map(|dx| [(dx, 1.0), (dx, -1.0)]) {
-            let f = dx as f32 / (w / 2.0);
-            let (x, half) = (
-                cx + side * (dx as f32 + 0.014 * s),
-                0.004 * s + f * 0.06 * h,
-            );
-            let a = 0.5 * (1.0 - f) * (swing * side).max(0.0);
-            c.rect((x, lamp - half), (x + 1.0, lamp + half), self.pal[LIGHT], a);
+            let lantern = [cx - 0.014 * s, top - 0.035 * s, cx + 0.014 * s, top];
+            c.rect(lantern, self.pal[LIGHT], 1.0);
+            let pulse = 0.45 + 0.3 * cos(TAU * t);
+            let glow = [cx, top - 0.02 * s, 0.1 * s, 0.1 * s];
+            c.blob(glow, 1.0, self.pal[LIGHT], pulse);
         }
     }
 
@@ -863,36 +626,26 @@ impl Scene {
     fn trees(&self, c: &mut Canvas, t: f32) {
         let (w, h, s, mut rng) = (c.w as f32, c.h as f32, c.w.min(c.h) as f32, self.rng(4));
         let hz = self.horizon;
-        let (y0, y1) = if self.has("water") {
-            (hz, hz + 0.01)
-        } else {
-            (hz + 0.03, 1.08)
-        };
+        // On a shore they line the horizon; on land they stand all the way to the front.
+        let (y0, y1) = [(hz + 0.03, 1.08), (hz, hz + 0.01)][self.has("water") as usize];
         let n = self.count("tree", 14 + rng.below(20));
-        let mut trees: Vec<[f32; 3]> = (0..n)
-            .map(|_| [rng.f(), rng.range(y0, y1), rng.f()])
-            .collect();
-        trees.sort_by(|a, b| a[1].total_cmp(&b[1])); // paint back to front
-        for [tx, by, ph] in trees {
+        let tree = |_| (rng.f(), rng.range(y0, y1), rng.f());
+        let mut trees: Vec<_> = (0..n).map(tree).collect();
+        trees.sort_by(|a, b| a.1.total_cmp(&b.1)); // paint back to front
+        for (x, by, ph) in trees {
             let near = ((by - hz) / (1.0 - hz)).clamp(0.0, 1.0);
             let height = s * (0.08 + 0.3 * near) * (0.8 + 0.4 * ph);
-            let (base, top, trunk) = (by * h, by * h - height, height * 0.04);
-            let col = scale(
-                mix(self.pal[FAR], self.pal[NEAR], 0.4 + 0.6 * near),
-                0.7 + 0.3 * ph,
-            );
+            let (x, base, top) = (x * w, by * h, by * h - height);
+            let col = mix(self.pal[FAR], self.pal[NEAR], 0.4 + 0.6 * near);
+            let col = scale(col, 0.7 + 0.3 * ph);
             let sway = sin(TAU * (t + ph)) * height * 0.03;
-            c.rect(
-                (tx * w - trunk, base - height * 0.15),
-                (tx * w + trunk, base),
-                scale(col, 0.6),
-                1.0,
-            );
+            let (half, stump) = (height * 0.04, base - height * 0.15);
+            c.rect([x - half, stump, x + half, base], scale(col, 0.6), 1.0);
             for y in top.max(0.0) as usize..((base - height * 0.12) as usize).min(c.h) {
                 let f = (y as f32 - top) / height;
                 let half = height * 0.3 * f * (0.7 + 0.3 * (f * 3.0).fract());
-                let x = tx * w + sway * (1.0 - f);
-                c.rect((x - half, y as f32), (x + half, y as f32 + 1.0), col, 1.0);
+                let cx = x + sway * (1.0 - f);
+                c.rect([cx - half, y as f32, cx + half, y as f32 + 1.0], col, 1.0);
             }
         }
     }
@@ -904,32 +657,25 @@ impl Scene {
         let gw = w / cell + 2;
         let noise = |i: usize| unit(mix64(self.salt ^ i as u64));
         let grid: Vec<f32> = (0..gw * (h / cell + 2)).map(noise).collect();
-        let vx: Vec<f32> = (0..w)
-            .map(|x| (2.0 * x as f32 / w as f32 - 1.0).powi(2))
-            .collect();
+        let edge = |v: usize, n: usize| (2.0 * v as f32 / n as f32 - 1.0).powi(2);
+        let vx: Vec<f32> = (0..w).map(|x| edge(x, w)).collect();
         for y in 0..h {
             let (gy, fy) = (y / cell, (y % cell) as f32 / cell as f32);
-            let vy = (2.0 * y as f32 / h as f32 - 1.0).powi(2);
+            let vy = edge(y, h);
             for (x, vx) in vx.iter().enumerate() {
                 let mut col = c.get(x, y);
                 if pastel {
                     col = mix(mix(col, [luma(col); 3], 0.25), WHITE, 0.22);
                 }
                 if paint {
-                    // Bilinear value noise for the wash, per-2x2 hash for the paper.
+                    // Bilinear value noise for the wash, a 2x2-pixel hash for the paper.
                     let (gx, fx) = (x / cell, (x % cell) as f32 / cell as f32);
                     let at = |i: usize, j: usize| grid[(gy + j) * gw + gx + i];
-                    let (top, bottom) = (
-                        at(0, 0) + (at(1, 0) - at(0, 0)) * fx,
-                        at(0, 1) + (at(1, 1) - at(0, 1)) * fx,
-                    );
-                    let blot = top + (bottom - top) * fy;
+                    let upper = at(0, 0) + (at(1, 0) - at(0, 0)) * fx;
+                    let blot = upper + (at(0, 1) + (at(1, 1) - at(0, 1)) * fx - upper) * fy;
                     let grain = noise((y / 2) * w + x / 2 + 1_000_003);
-                    col = mix(
-                        scale(col, 0.88 + 0.16 * blot + 0.04 * grain),
-                        [246.0, 240.0, 228.0],
-                        0.12,
-                    );
+                    let paper = [246.0, 240.0, 228.0];
+                    col = mix(scale(col, 0.88 + 0.16 * blot + 0.04 * grain), paper, 0.12);
                 }
                 c.set(x, y, scale(col, 1.0 - 0.2 * (vx + vy)));
             }
@@ -955,16 +701,17 @@ impl Quantiser {
         let mut sums = vec![[0u64; 4]; 4096];
         for p in samples.chunks_exact(3) {
             let s = &mut sums[bin(p)];
-            (0..3).for_each(|k| s[k] += u64::from(p[k]));
+            for (acc, &v) in s.iter_mut().zip(p) {
+                *acc += u64::from(v);
+            }
             s[3] += 1;
         }
         let mut common: Vec<&[u64; 4]> = sums.iter().filter(|s| s[3] > 0).collect();
         common.sort_by_key(|s| std::cmp::Reverse(s[3])); // stable, so deterministic
         let mean = |s: &&[u64; 4]| [0, 1, 2].map(|k| (s[k] / s[3]) as u8);
-        Quantiser {
-            palette: common.iter().take(256).map(mean).collect(),
-            cache: vec![u16::MAX; 4096],
-        }
+        let palette = common.iter().take(256).map(mean).collect();
+        let cache = vec![u16::MAX; 4096];
+        Quantiser { palette, cache }
     }
 
     /// Ordered (Bayer) dither rather than error diffusion: it does not crawl from frame
@@ -977,11 +724,8 @@ impl Quantiser {
             let b = bin(&[0, 1, 2].map(|k| (i32::from(p[k]) + d).clamp(0, 255) as u8));
             if self.cache[b] == u16::MAX {
                 let centre = [b >> 8, b >> 4 & 15, b & 15].map(|v| v as i32 * 17);
-                let dist = |c: &[u8; 3]| {
-                    (0..3)
-                        .map(|k| (i32::from(c[k]) - centre[k]).pow(2))
-                        .sum::<i32>()
-                };
+                let sq = |c: &[u8; 3], k: usize| (i32::from(c[k]) - centre[k]).pow(2);
+                let dist = |c: &[u8; 3]| sq(c, 0) + sq(c, 1) + sq(c, 2);
                 let best = (0..self.palette.len()).min_by_key(|&i| dist(&self.palette[i]));
                 self.cache[b] = best.unwrap_or(0) as u16;
             }
@@ -990,7 +734,6 @@ impl Quantiser {
         out
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1005,7 +748,7 @@ mod tests {
 
     #[test]
     fn png_has_requested_size() {
-        for (w, h) in [(64, 64), (1344, 768), (768, 1344), (333, 97)] {
+        for (w, h) in [(64, 64), (1344, 768), (768, 1344), (1, 1), (3, 200)] {
             let (dw, dh, px) = decode_png(&render_png("a red kite over green hills", 3, w, h));
             assert_eq!((dw, dh, px.len()), (w, h, (w * h * 3) as usize));
         }
