@@ -6,6 +6,7 @@ mod extract;
 mod files;
 mod images;
 mod models;
+mod plugins;
 
 use std::sync::{Arc, RwLock};
 
@@ -31,6 +32,8 @@ pub struct Gateway {
     pub config: Config,
     /// Key verification.
     pub auth: Auth,
+    /// Every loaded plugin.
+    pub plugins: Arc<crate::plugins::PluginRegistry>,
     /// The models and their plugins.
     pub catalogue: Arc<RwLock<Arc<Catalogue>>>,
     /// The task engine.
@@ -61,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks", get(images::list_tasks))
         .route("/v1/tasks/{task_id}", get(images::get_task))
         .route("/v1/files/{file_id}/content", get(files::content))
+        .route("/admin/v1/plugins", get(plugins::list))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

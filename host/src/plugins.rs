@@ -13,6 +13,7 @@ pub mod bindings;
 mod engine;
 pub mod manifest;
 mod outbound;
+mod registry;
 mod sandbox;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ pub use engine::EngineLimits;
 use engine::PluginEngine;
 pub use manifest::{Manifest, PluginKind};
 pub use outbound::Outbound;
+pub use registry::{DuplicatePlugin, PluginRegistry};
 use sandbox::CallState;
 pub use sandbox::PluginContext;
 

@@ -14,7 +14,7 @@ use crate::catalogue::Catalogue;
 use crate::config::Config;
 use crate::media::Media;
 use crate::plugins::{
-    EngineLimits, LoadedPlugin, Manifest, Outbound, PluginRuntime, PluginSource, ProviderPlugin,
+    EngineLimits, LoadedPlugin, Manifest, Outbound, PluginRegistry, PluginRuntime, PluginSource,
 };
 use crate::signing::UrlSigner;
 use crate::store::Store;
@@ -77,8 +77,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         config.secrets()?,
     )?;
 
-    let providers = load_plugins(&runtime, &config).await?;
-    let catalogue = Arc::new(RwLock::new(Arc::new(Catalogue::build(&providers)?)));
+    let plugins = Arc::new(load_plugins(&runtime, &config).await?);
+    let catalogue = Arc::new(RwLock::new(Arc::new(Catalogue::build(
+        &plugins.providers(),
+    )?)));
     let media = Media::new(opts.data_dir.join("media"), store.table("files")?)?;
     let tasks = Tasks::new(store.table("tasks")?, media.clone(), catalogue.clone());
     let resumed = tasks.resume_unfinished()?;
@@ -90,6 +92,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let gateway = Arc::new(Gateway {
         config,
         auth,
+        plugins,
         catalogue,
         tasks,
         media,
@@ -106,17 +109,17 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the bundled plugins and those listed in the configuration; returns
-/// the providers. Any failure stops the start, with the plugin named.
+/// Loads the bundled plugins and those listed in the configuration into a
+/// registry. Any failure stops the start, with the plugin named.
 async fn load_plugins(
     runtime: &Arc<PluginRuntime>,
     config: &Config,
-) -> anyhow::Result<Vec<Arc<ProviderPlugin>>> {
+) -> anyhow::Result<PluginRegistry> {
     let mut sources = Vec::new();
     for bundled in BUNDLED {
         let manifest = Manifest::from_toml(bundled.manifest)
             .with_context(|| format!("bundled plugin {}", bundled.crate_name))?;
-        sources.push((manifest, Arc::<[u8]>::from(bundled.wasm)));
+        sources.push((manifest, Arc::<[u8]>::from(bundled.wasm), true));
     }
     for file in &config.plugins {
         let text = std::fs::read_to_string(&file.manifest)
@@ -126,12 +129,13 @@ async fn load_plugins(
         let wasm = std::fs::read(&file.wasm)
             .with_context(|| format!("reading {}", file.wasm.display()))?;
         // A file plugin with a bundled plugin's name replaces it.
-        sources.retain(|(m, _): &(Manifest, _)| m.name != manifest.name);
-        sources.push((manifest, wasm.into()));
+        // Two file plugins with one name are refused by the registry.
+        sources.retain(|(m, _, bundled)| !(*bundled && m.name == manifest.name));
+        sources.push((manifest, wasm.into(), false));
     }
 
-    let mut providers = Vec::new();
-    for (manifest, wasm) in sources {
+    let registry = PluginRegistry::default();
+    for (manifest, wasm, _) in sources {
         let settings = config.plugin_settings(&manifest.name);
         if settings.enabled == Some(false) {
             tracing::info!(plugin = %manifest.name, "plugin disabled in the configuration");
@@ -151,14 +155,12 @@ async fn load_plugins(
         let loaded = runtime.load(source).await?;
         let core = loaded.core();
         tracing::info!(plugin = %core.label(), wit = %core.wit_version, from_cache = core.from_cache, compile_ms = core.compile_time.as_millis() as u64, "plugin loaded");
-        match loaded {
-            LoadedPlugin::Provider(p) => providers.push(p),
-            LoadedPlugin::Policy(p) => {
-                tracing::warn!(plugin = %p.core().label(), "policy plugins are loaded and validated but not yet enforced by this gateway version");
-            }
+        if let LoadedPlugin::Policy(p) = &loaded {
+            tracing::warn!(plugin = %p.core().label(), "policy plugins are loaded and validated but not yet enforced by this gateway version");
         }
+        registry.insert(loaded)?;
     }
-    Ok(providers)
+    Ok(registry)
 }
 
 async fn shutdown_signal() {

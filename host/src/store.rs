@@ -58,17 +58,25 @@ impl Store {
 impl Table {
     /// Reads a record.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        match self.tree.get(key)? {
-            None => Ok(None),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|source| StoreError::Corrupt {
-                        tree: self.name,
-                        source,
-                    })
-            }
-        }
+        self.tree
+            .get(key)?
+            .map(|bytes| self.decode(&bytes))
+            .transpose()
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
+        serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+            tree: self.name,
+            source,
+        })
+    }
+
+    fn decode_entry<T: DeserializeOwned>(
+        &self,
+        item: sled::Result<(sled::IVec, sled::IVec)>,
+    ) -> Result<(String, T)> {
+        let (k, v) = item?;
+        Ok((String::from_utf8_lossy(&k).into_owned(), self.decode(&v)?))
     }
 
     /// Writes a record and waits until it is on disk.
@@ -81,14 +89,7 @@ impl Table {
 
     /// Every record, in key order.
     pub fn scan<T: DeserializeOwned>(&self) -> impl Iterator<Item = Result<(String, T)>> + '_ {
-        self.tree.iter().map(move |item| {
-            let (k, v) = item?;
-            let value = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                tree: self.name,
-                source,
-            })?;
-            Ok((String::from_utf8_lossy(&k).into_owned(), value))
-        })
+        self.tree.iter().map(|item| self.decode_entry(item))
     }
 
     /// Records with keys before `before` (all if none), newest key first.
@@ -100,13 +101,6 @@ impl Table {
             Some(key) => self.tree.range(..key.as_bytes().to_vec()),
             None => self.tree.range::<Vec<u8>, _>(..),
         };
-        iter.rev().map(move |item| {
-            let (k, v) = item?;
-            let value = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                tree: self.name,
-                source,
-            })?;
-            Ok((String::from_utf8_lossy(&k).into_owned(), value))
-        })
+        iter.rev().map(|item| self.decode_entry(item))
     }
 }

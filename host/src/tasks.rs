@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::catalogue::{Catalogue, kind_name};
+use crate::catalogue::Catalogue;
 use crate::media::{Media, MediaError};
 use crate::plugins::bindings::provider_api::{CallMode, JobStatus};
 use crate::plugins::bindings::types::{
@@ -518,9 +518,4 @@ pub fn plugin_error_code(e: &PluginError) -> (&'static str, String) {
             ("UPSTREAM_ERROR", "the upstream failed".into())
         }
     }
-}
-
-/// The wire name of the task's kind, from a model's media kind.
-pub fn task_kind(kind: crate::plugins::bindings::types::MediaKind) -> &'static str {
-    kind_name(kind)
 }

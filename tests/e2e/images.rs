@@ -81,7 +81,8 @@ fn openai_face_url_is_a_signed_link_that_works_without_a_key() {
     assert_eq!(fetched.headers["content-type"], "image/png");
     assert_eq!(decode_png(&fetched.body).0, 256);
     // Tampering with the signature is refused.
-    let tampered = format!("{}0", &url[..url.len() - 1]);
+    let flipped = if url.ends_with('0') { '1' } else { '0' };
+    let tampered = format!("{}{flipped}", &url[..url.len() - 1]);
     let refused = gw.get_url(&tampered);
     assert_eq!(refused.status, 403);
 }
@@ -177,6 +178,20 @@ fn models_are_listed_with_capabilities() {
     assert_eq!(one["modality"], "image");
     assert_eq!(one["provider"]["plugin"], "canvas");
     assert_eq!(one["capabilities"]["max_n"], 4);
+    let plugins = gw.get("/admin/v1/plugins").json();
+    let canvas = &plugins["data"][0];
+    assert_eq!(
+        (
+            canvas["name"].as_str(),
+            canvas["kind"].as_str(),
+            canvas["wit_version"].as_str()
+        ),
+        (Some("canvas"), Some("provider"), Some("0.1.0"))
+    );
+    assert_eq!(
+        canvas["models"],
+        json!(["imini/canvas-image", "imini/canvas-video"])
+    );
     let health = gw.request_with("GET", "/healthz", None, None);
     assert_eq!(health.status, 200);
 }

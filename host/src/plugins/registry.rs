@@ -1,0 +1,51 @@
+//! The registry of loaded plugins, by name, with their manifests.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use super::{LoadedPlugin, ProviderPlugin};
+
+/// Two plugins with one name.
+#[derive(Debug, thiserror::Error)]
+#[error("two plugins are named {0}; plugin names must be unique")]
+pub struct DuplicatePlugin(pub String);
+
+/// Every loaded plugin, by name.
+#[derive(Default)]
+pub struct PluginRegistry {
+    plugins: RwLock<BTreeMap<String, LoadedPlugin>>,
+}
+
+impl PluginRegistry {
+    /// Adds a plugin; its name must be new.
+    pub fn insert(&self, plugin: LoadedPlugin) -> Result<(), DuplicatePlugin> {
+        let name = plugin.core().manifest().name.clone();
+        let mut plugins = self.plugins.write().expect("lock");
+        if plugins.contains_key(&name) {
+            return Err(DuplicatePlugin(name));
+        }
+        plugins.insert(name, plugin);
+        Ok(())
+    }
+
+    /// Every plugin, in name order.
+    pub fn list(&self) -> Vec<LoadedPlugin> {
+        self.plugins
+            .read()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The provider plugins, in name order.
+    pub fn providers(&self) -> Vec<Arc<ProviderPlugin>> {
+        self.list()
+            .into_iter()
+            .filter_map(|p| match p {
+                LoadedPlugin::Provider(p) => Some(p),
+                LoadedPlugin::Policy(_) => None,
+            })
+            .collect()
+    }
+}
