@@ -1,6 +1,8 @@
 //! The HTTP edge: routes, request ids, and error rendering. Handlers parse,
 //! call one domain function and map its errors; nothing else.
 
+mod account;
+mod admin;
 mod error;
 mod extract;
 mod files;
@@ -32,6 +34,10 @@ pub struct Gateway {
     pub config: Config,
     /// Key verification.
     pub auth: Auth,
+    /// Accounts and keys.
+    pub accounts: crate::accounts::Accounts,
+    /// Credits.
+    pub ledger: crate::ledger::Ledger,
     /// Every loaded plugin.
     pub plugins: Arc<crate::plugins::PluginRegistry>,
     /// The models and their plugins.
@@ -64,7 +70,30 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks", get(images::list_tasks))
         .route("/v1/tasks/{task_id}", get(images::get_task))
         .route("/v1/files/{file_id}/content", get(files::content))
+        .route("/v1/account", get(account::get_account))
+        .route("/v1/account/ledger", get(account::ledger))
+        .route("/v1/account/close", post(account::close))
+        .route(
+            "/v1/keys",
+            get(account::list_keys).post(account::create_key),
+        )
+        .route(
+            "/v1/keys/{key_id}",
+            axum::routing::delete(account::revoke_key),
+        )
+        .route("/v1/keys/{key_id}/rotate", post(account::rotate_key))
         .route("/admin/v1/plugins", get(plugins::list))
+        .route("/admin/v1/accounts", post(admin::create_account))
+        .route("/admin/v1/accounts/{account_id}", get(admin::get_account))
+        .route(
+            "/admin/v1/accounts/{account_id}/ledger",
+            get(admin::account_ledger),
+        )
+        .route(
+            "/admin/v1/accounts/{account_id}/{action}",
+            post(admin::account_action),
+        )
+        .route("/admin/v1/keys/{key_id}/{action}", post(admin::key_action))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -1,31 +1,61 @@
 //! Who is calling: API keys in `Authorization: Bearer …`.
 //!
-//! Until accounts exist there is one key, the admin key: `IMINI_ADMIN_KEY`
-//! when set, otherwise generated at first start and printed once. Only its
-//! SHA-256 is stored; a presented key is hashed and compared in constant
-//! time. (Keys are 192-bit random tokens, so a fast hash is the right tool;
-//! a password hash like argon2 protects low-entropy secrets.)
+//! The admin key is `IMINI_ADMIN_KEY` when set, otherwise generated at first
+//! start and printed once; only its SHA-256 is stored and a presented key is
+//! compared in constant time. Every other key belongs to an account (see
+//! [`crate::accounts`]).
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::accounts::{AccountError, Accounts, Refusal};
 use crate::store::{StoreError, Table};
 
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The owner of what the caller creates (tasks, files).
+    /// The account that owns what the caller creates and pays for it
+    /// ([`ADMIN_OWNER`] for the admin key).
     pub owner: String,
+    /// The key used, for account keys.
+    pub key_id: Option<String>,
     /// Whether this is the admin key.
     pub admin: bool,
+}
+
+impl Principal {
+    /// Whether the caller's generations are charged (account keys are; the
+    /// operator's admin key generates without charge, for trying models).
+    pub fn billed(&self) -> bool {
+        !self.admin
+    }
+
+    /// How the ledger names this caller.
+    pub fn actor(&self) -> &str {
+        self.key_id.as_deref().unwrap_or("admin")
+    }
 }
 
 /// The owner id of everything the admin key creates.
 pub const ADMIN_OWNER: &str = "acct_admin";
 
+/// Why a key is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Unknown key.
+    Invalid,
+    /// Revoked key.
+    Revoked,
+    /// Suspended key.
+    KeySuspended,
+    /// Suspended or closed account.
+    AccountSuspended,
+}
+
 /// Key verification.
 pub struct Auth {
     admin_hash: [u8; 32],
+    accounts: Accounts,
 }
 
 const ADMIN_KEY_HASH: &str = "admin_key_sha256";
@@ -36,34 +66,73 @@ impl Auth {
     /// so the caller can print it once.
     pub async fn init(
         meta: &Table,
+        accounts: Accounts,
         configured: Option<&str>,
     ) -> Result<(Self, Option<String>), StoreError> {
         if let Some(key) = configured {
             let hash = digest(key);
             meta.put(ADMIN_KEY_HASH, &crate::ids::hex(&hash)).await?;
-            return Ok((Self { admin_hash: hash }, None));
+            return Ok((
+                Self {
+                    admin_hash: hash,
+                    accounts,
+                },
+                None,
+            ));
         }
-        if let Some(stored) = meta.get::<String>(ADMIN_KEY_HASH)?
-            && let Some(hash) = parse_hash(&stored)
+        if let Some(hash) = meta
+            .get::<String>(ADMIN_KEY_HASH)?
+            .as_deref()
+            .and_then(parse_hash)
         {
-            return Ok((Self { admin_hash: hash }, None));
+            return Ok((
+                Self {
+                    admin_hash: hash,
+                    accounts,
+                },
+                None,
+            ));
         }
         let key = crate::ids::secret("imini_admin_");
         let hash = digest(&key);
         meta.put(ADMIN_KEY_HASH, &crate::ids::hex(&hash)).await?;
-        Ok((Self { admin_hash: hash }, Some(key)))
+        Ok((
+            Self {
+                admin_hash: hash,
+                accounts,
+            },
+            Some(key),
+        ))
     }
 
-    /// The principal behind a bearer token, if any.
-    pub fn authenticate(&self, token: &str) -> Option<Principal> {
-        let presented = digest(token);
-        if bool::from(presented.ct_eq(&self.admin_hash)) {
-            return Some(Principal {
+    /// The principal behind a bearer token.
+    pub fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<Result<Principal, AuthFailure>, AccountError> {
+        if bool::from(digest(token).ct_eq(&self.admin_hash)) {
+            return Ok(Ok(Principal {
                 owner: ADMIN_OWNER.to_string(),
+                key_id: None,
                 admin: true,
-            });
+            }));
         }
-        None
+        Ok(match self.accounts.authenticate(token)? {
+            Ok((account, key)) => {
+                if let Err(e) = self.accounts.touch(&key) {
+                    tracing::warn!(error = %e, key_id = %key.id, "could not record key use");
+                }
+                Ok(Principal {
+                    owner: account.id,
+                    key_id: Some(key.id),
+                    admin: false,
+                })
+            }
+            Err(Refusal::Unknown) => Err(AuthFailure::Invalid),
+            Err(Refusal::Revoked) => Err(AuthFailure::Revoked),
+            Err(Refusal::Suspended) => Err(AuthFailure::KeySuspended),
+            Err(Refusal::AccountSuspended) => Err(AuthFailure::AccountSuspended),
+        })
     }
 }
 

@@ -56,6 +56,20 @@ pub struct Config {
     /// Per-plugin settings by plugin name (bundled or loaded from files).
     #[serde(default)]
     pub plugin_settings: BTreeMap<String, PluginSettings>,
+    /// Prices by model id, in integer credits. The bundled canvas models
+    /// have defaults; a model without a price cannot be used by accounts.
+    #[serde(default)]
+    pub prices: BTreeMap<String, PriceConfig>,
+}
+
+/// A model's price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceConfig {
+    /// Credits per output image.
+    pub per_image: Option<i64>,
+    /// Credits per second of video (started seconds count).
+    pub per_second: Option<i64>,
 }
 
 /// HTTP server settings.
@@ -191,6 +205,13 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes must be at least 1024");
         }
+        for (model, price) in &self.prices {
+            if price.per_image.is_some_and(|c| c < 0) || price.per_second.is_some_and(|c| c < 0) {
+                return Err(ConfigError::Invalid(format!(
+                    "prices.{model:?}: credits cannot be negative"
+                )));
+            }
+        }
         for (name, c) in &self.credentials {
             if c.env.is_some() == c.value.is_some() {
                 return Err(ConfigError::Invalid(format!(
@@ -218,6 +239,22 @@ impl Config {
                 Ok((name.clone(), secret))
             })
             .collect()
+    }
+
+    /// The price of `model`: the configured one, else the bundled canvas
+    /// models' defaults (10 credits an image, 5 a second of animation).
+    pub fn price(&self, model: &str) -> Option<PriceConfig> {
+        self.prices.get(model).copied().or(match model {
+            "imini/canvas-image" => Some(PriceConfig {
+                per_image: Some(10),
+                per_second: None,
+            }),
+            "imini/canvas-video" => Some(PriceConfig {
+                per_image: None,
+                per_second: Some(5),
+            }),
+            _ => None,
+        })
     }
 
     /// The settings for plugin `name` (defaults if none).

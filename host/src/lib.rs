@@ -5,19 +5,23 @@
 //! plugins. The modules are the architecture:
 //!
 //! - [`api`]: the HTTP edge (routes, JSON shapes, the error type);
-//! - [`auth`]: API keys;
+//! - [`auth`]: who is calling (the admin key, account keys);
+//! - [`accounts`]: accounts and their API keys;
+//! - [`ledger`]: credits: holds, captures, releases, exact under crashes;
 //! - [`catalogue`]: models, their plugins and what they accept;
 //! - [`tasks`]: every generation as a persisted task;
 //! - [`media`]: content-addressed output files;
 //! - [`plugins`]: the wasmtime runtime, sandbox and host functions;
 //! - [`store`]: sled storage; [`config`], [`cli`], [`server`]: wiring.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod ids;
+pub mod ledger;
 pub mod media;
 pub mod plugins;
 pub mod server;

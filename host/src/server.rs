@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::accounts::Accounts;
 use crate::api::{self, Gateway};
 use crate::auth::Auth;
 use crate::catalogue::Catalogue;
 use crate::config::Config;
+use crate::ledger::Ledger;
 use crate::media::Media;
 use crate::plugins::{
     EngineLimits, LoadedPlugin, Manifest, Outbound, PluginRegistry, PluginRuntime, PluginSource,
@@ -54,7 +56,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .context("opening the database (is another imini using this data directory?)")?;
     let meta = store.table("meta")?;
 
-    let (auth, new_key) = Auth::init(&meta, opts.admin_key.as_deref()).await?;
+    let accounts = Accounts::new(&store)?;
+    let ledger = Ledger::new(&store)?;
+    let repaired = ledger.repair()?;
+    if repaired > 0 {
+        tracing::warn!(repaired, "rewrote ledger records a crash interrupted");
+    }
+    let (auth, new_key) = Auth::init(&meta, accounts.clone(), opts.admin_key.as_deref()).await?;
     if let Some(key) = new_key {
         // Printed once, on the terminal, not in the logs.
         println!("\n  Admin key (shown only this once; keep it safe):\n\n    {key}\n");
@@ -82,8 +90,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         &plugins.providers(),
     )?)));
     let media = Media::new(opts.data_dir.join("media"), store.table("files")?)?;
-    let tasks = Tasks::new(store.table("tasks")?, media.clone(), catalogue.clone());
-    let resumed = tasks.resume_unfinished()?;
+    let tasks = Tasks::new(
+        store.table("tasks")?,
+        media.clone(),
+        ledger.clone(),
+        catalogue.clone(),
+    );
+    let resumed = tasks.recover().await?;
 
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
@@ -92,6 +105,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let gateway = Arc::new(Gateway {
         config,
         auth,
+        accounts,
+        ledger,
         plugins,
         catalogue,
         tasks,
@@ -99,11 +114,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         signer,
     });
     let app = api::router(gateway);
+    let shutdown = shutdown_signal()?;
     tracing::info!(%addr, resumed_tasks = resumed, startup_ms = started.elapsed().as_millis() as u64, "imini is serving");
     // Machine-readable for scripts and tests that start on port 0.
     println!("imini listening on http://{addr}");
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("imini stopped");
     Ok(())
@@ -163,18 +179,18 @@ async fn load_plugins(
     Ok(registry)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled, so a signal that arrives
+/// right after start-up is not lost.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    tracing::info!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }

@@ -2,6 +2,9 @@
 //! kind of record, JSON values. Writes that must survive a crash are flushed
 //! before the caller goes on.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -11,6 +14,9 @@ pub enum StoreError {
     /// sled failed (I/O, corruption).
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
+    /// A write conflicted with existing data.
+    #[error("storage: {0}")]
+    Conflict(&'static str),
     /// A stored record could not be decoded.
     #[error("storage: corrupt record in {tree}: {source}")]
     Corrupt {
@@ -28,6 +34,17 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    flusher: Arc<Flusher>,
+}
+
+/// Group commit: one flush at a time, and a caller whose writes an
+/// already-started flush covers does not flush again.
+#[derive(Default)]
+struct Flusher {
+    /// Flush requests so far (each made after its writes).
+    requested: AtomicU64,
+    /// The highest request number a completed flush covered.
+    covered: tokio::sync::Mutex<u64>,
 }
 
 /// One typed tree of JSON records.
@@ -35,14 +52,39 @@ pub struct Store {
 pub struct Table {
     name: &'static str,
     tree: sled::Tree,
-    db: sled::Db,
+    store: Store,
 }
 
 impl Store {
     /// Opens (or creates) the database under `dir`.
     pub fn open(dir: &std::path::Path) -> Result<Self> {
         let db = sled::Config::new().path(dir).open()?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            flusher: Arc::default(),
+        })
+    }
+
+    /// Waits until every write made before the call is on disk. Concurrent
+    /// callers share flushes (group commit).
+    pub async fn flush(&self) -> Result<()> {
+        let ticket = self.flusher.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut covered = self.flusher.covered.lock().await;
+        if *covered >= ticket {
+            // A flush that started after our writes has completed.
+            return Ok(());
+        }
+        // Every request up to here was made after its writes, so this flush
+        // covers them all.
+        let target = self.flusher.requested.load(Ordering::SeqCst);
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| {
+                StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
+            })??;
+        *covered = target;
+        Ok(())
     }
 
     /// The tree `name`.
@@ -50,7 +92,7 @@ impl Store {
         Ok(Table {
             name,
             tree: self.db.open_tree(name)?,
-            db: self.db.clone(),
+            store: self.clone(),
         })
     }
 }
@@ -83,8 +125,39 @@ impl Table {
     pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
         let bytes = serde_json::to_vec(value).expect("records serialise");
         self.tree.insert(key, bytes)?;
-        self.db.flush_async().await?;
+        self.store.flush().await
+    }
+
+    /// The sled tree, for transactions across tables.
+    pub fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    /// Records from key `start` on, while keys have `prefix`, in key order.
+    pub fn scan_from<T: DeserializeOwned>(
+        &self,
+        start: &str,
+        prefix: &str,
+    ) -> impl Iterator<Item = Result<(String, T)>> + '_ {
+        let prefix = prefix.as_bytes().to_vec();
+        self.tree
+            .range(start.as_bytes().to_vec()..)
+            .take_while(move |item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+            .map(|item| self.decode_entry(item))
+    }
+
+    /// Writes a record without waiting for the disk (for records whose loss
+    /// in a crash does no harm).
+    pub fn put_unflushed<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        self.tree
+            .insert(key, serde_json::to_vec(value).expect("records serialise"))?;
         Ok(())
+    }
+
+    /// Removes a record and waits until that is on disk.
+    pub async fn remove(&self, key: &str) -> Result<()> {
+        self.tree.remove(key)?;
+        self.store.flush().await
     }
 
     /// Every record, in key order.

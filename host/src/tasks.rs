@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::catalogue::Catalogue;
+use crate::ledger::{Ledger, LedgerError};
 use crate::media::{Media, MediaError};
 use crate::plugins::bindings::provider_api::{CallMode, JobStatus};
 use crate::plugins::bindings::types::{
@@ -137,18 +138,31 @@ pub struct TaskFilter {
     pub model: Option<String>,
 }
 
+/// What a task costs and who pays.
+#[derive(Debug, Clone, Copy)]
+pub struct Charge<'a> {
+    /// Credits to hold.
+    pub credits: i64,
+    /// Who placed it (a key id).
+    pub actor: &'a str,
+}
+
 /// Task engine failures (storage), distinct from a task failing.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskStoreError {
     /// The record store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
 }
 
 /// The task engine.
 pub struct Tasks {
     table: Table,
     media: Media,
+    ledger: Ledger,
     catalogue: Arc<RwLock<Arc<Catalogue>>>,
     running: Mutex<HashMap<String, watch::Receiver<Status>>>,
 }
@@ -156,16 +170,24 @@ pub struct Tasks {
 impl Tasks {
     /// An engine over `table`, storing outputs in `media`, routing through
     /// `catalogue`.
-    pub fn new(table: Table, media: Media, catalogue: Arc<RwLock<Arc<Catalogue>>>) -> Arc<Self> {
+    pub fn new(
+        table: Table,
+        media: Media,
+        ledger: Ledger,
+        catalogue: Arc<RwLock<Arc<Catalogue>>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             table,
             media,
+            ledger,
             catalogue,
             running: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Persists a new queued task and starts running it.
+    /// Places the hold for `charge` (if any), then persists the new queued
+    /// task and starts running it. Refused holds create nothing; a task that
+    /// cannot be persisted gets its hold released.
     pub async fn submit(
         self: &Arc<Self>,
         owner: &str,
@@ -173,9 +195,14 @@ impl Tasks {
         kind: &str,
         request_id: &str,
         request: StoredRequest,
+        charge: Option<Charge<'_>>,
     ) -> Result<Task, TaskStoreError> {
+        let id = crate::ids::new("task");
+        if let Some(c) = &charge {
+            self.ledger.hold(owner, &id, c.credits, c.actor).await?;
+        }
         let task = Task {
-            id: crate::ids::new("task"),
+            id,
             owner: owner.to_string(),
             kind: kind.to_string(),
             model: model.to_string(),
@@ -189,7 +216,12 @@ impl Tasks {
             outputs: Vec::new(),
             error: None,
         };
-        self.table.put(&task.id, &task).await?;
+        if let Err(e) = self.table.put(&task.id, &task).await {
+            if let Err(release) = self.ledger.release(&task.id).await {
+                tracing::error!(task_id = %task.id, error = %release, "could not release the hold of a task that was not stored; it is released at the next start");
+            }
+            return Err(e.into());
+        }
         self.start(task.clone());
         Ok(task)
     }
@@ -236,8 +268,23 @@ impl Tasks {
         Ok(self.table.get(id)?)
     }
 
-    /// Runs again every task a previous process left unfinished.
-    pub fn resume_unfinished(self: &Arc<Self>) -> Result<usize, TaskStoreError> {
+    /// Settles the holds a previous process left open for tasks that
+    /// finished (or were never stored), then runs again every task it left
+    /// unfinished. Returns how many tasks were resumed.
+    pub async fn recover(self: &Arc<Self>) -> Result<usize, TaskStoreError> {
+        for hold in self.ledger.open_holds()? {
+            let task = self.table.get::<Task>(&hold.task_id)?;
+            let settled = match task.map(|t| t.status) {
+                Some(Status::Succeeded) => self.ledger.capture(&hold.task_id).await?,
+                None | Some(Status::Failed | Status::Canceled) => {
+                    self.ledger.release(&hold.task_id).await?
+                }
+                Some(Status::Queued | Status::Processing) => continue,
+            };
+            if let Some(entry) = settled {
+                tracing::info!(task_id = %hold.task_id, kind = ?entry.kind, "settled a hold left open by the previous process");
+            }
+        }
         let mut resumed = 0;
         for item in self.table.scan::<Task>() {
             let (_, task) = item?;
@@ -435,6 +482,9 @@ impl Tasks {
         task.progress = 100;
         task.completed_at = Some(now_rfc3339());
         self.table.put(&task.id, &task).await?;
+        // The outputs are stored and the task says so: now charge. A crash
+        // in between leaves the hold open and `recover` captures it.
+        self.ledger.capture(&task.id).await?;
         Ok(Status::Succeeded)
     }
 
@@ -451,6 +501,7 @@ impl Tasks {
         });
         task.completed_at = Some(now_rfc3339());
         self.table.put(&task.id, &task).await?;
+        self.ledger.release(&task.id).await?;
         Ok(Status::Failed)
     }
 }

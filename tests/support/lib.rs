@@ -294,3 +294,114 @@ pub fn assert_error(answer: &Answer, status: u16, code: &str) -> Value {
     );
     error.clone()
 }
+
+/// An account made through the admin API, with a key.
+#[derive(Debug, Clone)]
+pub struct TestAccount {
+    /// `acct_…`.
+    pub id: String,
+    /// `key_…`.
+    pub key_id: String,
+    /// The key's secret.
+    pub key: String,
+}
+
+impl Gateway {
+    /// Creates an account with `credits` and one key.
+    pub fn account(&self, email: &str, credits: i64) -> TestAccount {
+        let created = self.post("/admin/v1/accounts", &serde_json::json!({ "email": email }));
+        assert_eq!(
+            created.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&created.body)
+        );
+        let id = created.json()["id"]
+            .as_str()
+            .expect("account id")
+            .to_string();
+        if credits > 0 {
+            let topup = self.post(
+                &format!("/admin/v1/accounts/{id}/topup"),
+                &serde_json::json!({ "credits": credits }),
+            );
+            assert_eq!(
+                topup.status,
+                200,
+                "{}",
+                String::from_utf8_lossy(&topup.body)
+            );
+        }
+        let key = self.post(
+            &format!("/admin/v1/accounts/{id}/keys"),
+            &serde_json::json!({ "name": "test" }),
+        );
+        assert_eq!(key.status, 201, "{}", String::from_utf8_lossy(&key.body));
+        let key = key.json();
+        TestAccount {
+            id,
+            key_id: key["id"].as_str().expect("key id").to_string(),
+            key: key["secret"].as_str().expect("secret").to_string(),
+        }
+    }
+
+    /// Every ledger entry of an account (admin view), oldest first.
+    pub fn ledger(&self, account_id: &str) -> Vec<Value> {
+        let mut entries = Vec::new();
+        let mut after = String::new();
+        loop {
+            let path = format!("/admin/v1/accounts/{account_id}/ledger?limit=1000{after}");
+            let page = self.get(&path).json();
+            entries.extend(page["data"].as_array().expect("entries").iter().cloned());
+            if page["has_more"] != true {
+                return entries;
+            }
+            after = format!("&after={}", page["last_id"].as_str().expect("last id"));
+        }
+    }
+
+    /// An account's admin view.
+    pub fn account_view(&self, account_id: &str) -> Value {
+        self.get(&format!("/admin/v1/accounts/{account_id}")).json()
+    }
+}
+
+/// Checks that an account's ledger reconciles with its cached totals: the
+/// amounts sum to the balance, the held changes to the held credits, no
+/// task was captured twice; returns the (balance, held).
+pub fn assert_reconciles(gw: &Gateway, account_id: &str) -> (i64, i64) {
+    let entries = gw.ledger(account_id);
+    let view = gw.account_view(account_id);
+    let sum: i64 = entries.iter().map(|e| e["amount"].as_i64().unwrap()).sum();
+    let held: i64 = entries
+        .iter()
+        .map(|e| e["held_change"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        sum,
+        view["credit_balance"].as_i64().unwrap(),
+        "entries sum to the balance"
+    );
+    assert_eq!(
+        held,
+        view["credits_held"].as_i64().unwrap(),
+        "held changes sum to the held credits"
+    );
+    assert!(
+        view["credit_balance"].as_i64().unwrap() >= 0,
+        "balance never negative"
+    );
+    let mut settled = std::collections::HashMap::new();
+    for e in &entries {
+        if e["type"] == "capture" || e["type"] == "release" {
+            *settled
+                .entry(e["task_id"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+    }
+    assert!(
+        settled.values().all(|n| *n == 1),
+        "every hold is settled at most once: {settled:?}"
+    );
+    (sum, held)
+}

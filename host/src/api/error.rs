@@ -76,7 +76,7 @@ impl ApiError {
                 (StatusCode::NOT_FOUND, "not_found_error")
             }
             "METHOD_NOT_ALLOWED" => (StatusCode::METHOD_NOT_ALLOWED, "invalid_request_error"),
-            "IDEMPOTENCY_CONFLICT" | "TASK_NOT_CANCELABLE" => {
+            "IDEMPOTENCY_CONFLICT" | "TASK_NOT_CANCELABLE" | "CONFLICT" => {
                 (StatusCode::CONFLICT, "conflict_error")
             }
             "PAYLOAD_TOO_LARGE" => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error"),
@@ -127,14 +127,56 @@ impl IntoResponse for ApiError {
 
 impl From<crate::tasks::TaskStoreError> for ApiError {
     fn from(e: crate::tasks::TaskStoreError) -> Self {
-        tracing::error!(error = %e, "task storage failed");
-        Self::internal()
+        match e {
+            crate::tasks::TaskStoreError::Ledger(e) => e.into(),
+            crate::tasks::TaskStoreError::Store(e) => e.into(),
+        }
     }
 }
 
 impl From<crate::media::MediaError> for ApiError {
     fn from(e: crate::media::MediaError) -> Self {
         tracing::error!(error = %e, "media storage failed");
+        Self::internal()
+    }
+}
+
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError as E;
+        match e {
+            E::AccountNotFound => {
+                Self::new("NOT_FOUND", "no such account").with_param("account_id")
+            }
+            E::KeyNotFound => Self::new("NOT_FOUND", "no such key").with_param("key_id"),
+            E::Conflict(m) => Self::new("CONFLICT", m),
+            E::Invalid(m) => Self::new("INVALID_PARAMETER", m),
+            E::Store(e) => {
+                tracing::error!(error = %e, "account storage failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<crate::ledger::LedgerError> for ApiError {
+    fn from(e: crate::ledger::LedgerError) -> Self {
+        use crate::ledger::LedgerError as E;
+        match e {
+            E::Insufficient { .. } => Self::new("INSUFFICIENT_CREDITS", e.to_string()),
+            E::WouldGoNegative { .. } => Self::new("CONFLICT", e.to_string()),
+            E::NotPositive => Self::invalid("credits", e.to_string()),
+            E::Store(e) => {
+                tracing::error!(error = %e, "ledger storage failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "storage failed");
         Self::internal()
     }
 }

@@ -109,8 +109,23 @@ pub fn principal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Pr
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
         .unwrap_or_default();
-    state
-        .auth
-        .authenticate(token)
-        .ok_or_else(|| ApiError::new("INVALID_API_KEY", "the API key is not valid"))
+    use crate::auth::AuthFailure;
+    match state.auth.authenticate(token) {
+        Ok(Ok(principal)) => Ok(principal),
+        Ok(Err(AuthFailure::Invalid)) => {
+            Err(ApiError::new("INVALID_API_KEY", "the API key is not valid"))
+        }
+        Ok(Err(AuthFailure::Revoked)) => {
+            Err(ApiError::new("KEY_REVOKED", "this API key was revoked"))
+        }
+        Ok(Err(AuthFailure::KeySuspended)) => Err(ApiError::new(
+            "PERMISSION_DENIED",
+            "this API key is suspended",
+        )),
+        Ok(Err(AuthFailure::AccountSuspended)) => Err(ApiError::new(
+            "ACCOUNT_SUSPENDED",
+            "the account of this API key is suspended or closed",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -16,7 +16,7 @@ use super::{AppState, RequestId};
 use crate::auth::Principal;
 use crate::catalogue::{Route, SizeRequest, kind_name, resolve_size};
 use crate::plugins::bindings::types::MediaKind;
-use crate::tasks::{Status, StoredRequest, Task};
+use crate::tasks::{Charge, Status, StoredRequest, Task};
 use crate::time::unix_seconds;
 
 /// The longest prompt accepted, in characters.
@@ -85,7 +85,7 @@ async fn submit(
     who: &Principal,
     request_id: &str,
     g: Generation<'_>,
-) -> Result<Task, ApiError> {
+) -> Result<(Task, i64), ApiError> {
     let route: Route = state
         .catalogue
         .read()
@@ -133,6 +133,12 @@ async fn submit(
         ));
     }
     let size = resolve_size(info, &g.size).map_err(|e| ApiError::invalid(e.param, e.message))?;
+    // The admin key's generations are free; accounts pay the model's price.
+    let price = if who.billed() {
+        image_price(state, &info.id, n)?
+    } else {
+        0
+    };
     let request = StoredRequest {
         prompt: g.prompt.to_string(),
         negative_prompt: g.negative_prompt.map(str::to_string),
@@ -146,10 +152,41 @@ async fn submit(
         seed: g.seed,
         extra_params: Value::Object(g.extra_params).to_string(),
     };
-    Ok(state
+    let charge = if who.billed() {
+        if state.accounts.get(&who.owner)?.credits_frozen {
+            return Err(ApiError::new(
+                "PERMISSION_DENIED",
+                "this account's credits are frozen; contact the operator",
+            ));
+        }
+        Some(Charge {
+            credits: price,
+            actor: who.actor(),
+        })
+    } else {
+        None
+    };
+    let task = state
         .tasks
-        .submit(&who.owner, &info.id, "image", request_id, request)
-        .await?)
+        .submit(&who.owner, &info.id, "image", request_id, request, charge)
+        .await?;
+    Ok((task, price))
+}
+
+/// The price of `n` images of `model`; a model without a price cannot be
+/// used.
+fn image_price(state: &AppState, model: &str, n: u32) -> Result<i64, ApiError> {
+    let per_image = state
+        .config
+        .price(model)
+        .and_then(|p| p.per_image)
+        .ok_or_else(|| {
+            ApiError::new(
+                "MODEL_UNAVAILABLE",
+                format!("{model} has no price set; the operator must configure one"),
+            )
+        })?;
+    Ok(per_image * i64::from(n))
 }
 
 /// `POST /v1/images/generate`: answers 202 with the task.
@@ -171,7 +208,7 @@ pub async fn native_generate(
             "webhooks are not supported by this gateway version yet",
         ));
     }
-    let task = submit(
+    let (task, price) = submit(
         &state,
         &who,
         &request_id,
@@ -196,7 +233,7 @@ pub async fn native_generate(
         "status": task.status,
         "created_at": task.created_at,
         "request_id": request_id,
-        "cost": { "credits": 0 },
+        "cost": { "credits": price },
     });
     Ok((StatusCode::ACCEPTED, axum::Json(answer)).into_response())
 }
@@ -252,7 +289,7 @@ pub async fn openai_generations(
     let model = body
         .model
         .unwrap_or_else(|| state.config.server.default_image_model.clone());
-    let task = submit(
+    let (task, _) = submit(
         &state,
         &who,
         &request_id,
@@ -376,7 +413,7 @@ async fn task_view(
         .get(&id, &who.owner)?
         .filter(|t| kind.is_none_or(|k| t.kind == k))
         .ok_or_else(not_found)?;
-    Ok(axum::Json(task_json(&task)).into_response())
+    Ok(axum::Json(task_json(&state, &task)?).into_response())
 }
 
 /// Query of `GET /v1/tasks`.
@@ -423,7 +460,10 @@ pub async fn list_tasks(
     let (tasks, has_more) = state
         .tasks
         .list(&who.owner, &filter, limit, q.after.as_deref())?;
-    let data: Vec<Value> = tasks.iter().map(task_json).collect();
+    let data = tasks
+        .iter()
+        .map(|t| task_json(&state, t))
+        .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(axum::Json(json!({
         "object": "list",
         "data": data,
@@ -434,7 +474,7 @@ pub async fn list_tasks(
 }
 
 /// The native JSON view of a task.
-fn task_json(task: &Task) -> Value {
+fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError> {
     let outputs: Vec<Value> = task
         .outputs
         .iter()
@@ -456,12 +496,26 @@ fn task_json(task: &Task) -> Value {
         "completed_at": task.completed_at,
         "error": task.error.as_ref().map(|e| json!({ "code": e.code, "message": e.message })),
         "request_id": task.request_id,
-        "cost": { "held": 0, "charged": 0, "refunded": 0 },
+        "cost": cost_json(state.ledger.hold_of(&task.id)?),
     });
     view[if task.kind == "video" {
         "videos"
     } else {
         "images"
     }] = Value::Array(outputs);
-    view
+    Ok(view)
+}
+
+/// What a task cost: held, charged and refunded credits, from its hold.
+fn cost_json(hold: Option<crate::ledger::Hold>) -> Value {
+    use crate::ledger::HoldStatus;
+    let (held, charged, refunded) = match hold {
+        None => (0, 0, 0),
+        Some(h) => match h.status {
+            HoldStatus::Open => (h.amount, 0, 0),
+            HoldStatus::Captured => (h.amount, h.amount, 0),
+            HoldStatus::Released => (h.amount, 0, h.amount),
+        },
+    };
+    json!({ "held": held, "charged": charged, "refunded": refunded })
 }

@@ -1,0 +1,230 @@
+//! The caller's own account: balance, ledger, keys, closing.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::JsonBody;
+use crate::accounts::{Account, AccountStatus, ApiKey, KeyStatus, NewSecret};
+use crate::auth::Principal;
+use crate::ledger::Entry;
+
+/// The account view, with its credits.
+pub fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
+    let b = state.ledger.balance(&account.id)?;
+    Ok(json!({
+        "id": account.id,
+        "object": "account",
+        "email": account.email,
+        "status": account.status,
+        "credit_balance": b.balance,
+        "credits_held": b.held,
+        "credits_available": b.available(),
+        "credits_frozen": account.credits_frozen,
+        "created_at": account.created_at,
+    }))
+}
+
+/// The key view (never the secret).
+pub fn key_json(key: &ApiKey) -> Value {
+    json!({
+        "id": key.id,
+        "object": "api_key",
+        "account_id": key.account_id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "status": key.status,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+    })
+}
+
+/// The key view plus the secret, shown this once.
+pub fn new_secret_json(new: &NewSecret) -> Value {
+    let mut v = key_json(&new.key);
+    v["secret"] = json!(new.secret);
+    v
+}
+
+fn ledger_entry_json(entry: &Entry) -> Value {
+    let mut v = serde_json::to_value(entry).expect("entries serialise");
+    v["object"] = json!("ledger_entry");
+    v
+}
+
+/// The caller's account; the admin key has none.
+fn own_account(state: &AppState, who: &Principal) -> Result<Account, ApiError> {
+    if who.admin {
+        return Err(ApiError::new(
+            "PERMISSION_DENIED",
+            "the admin key has no account; use an account's API key",
+        ));
+    }
+    Ok(state.accounts.get(&who.owner)?)
+}
+
+/// `GET /v1/account`.
+pub async fn get_account(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Response, ApiError> {
+    let account = own_account(&state, &who)?;
+    Ok(axum::Json(account_json(&state, &account)?).into_response())
+}
+
+/// Query of a ledger page.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/account/ledger`: entries oldest first, cursor-paginated.
+pub async fn ledger(
+    State(state): State<AppState>,
+    who: Principal,
+    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(page) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let account = own_account(&state, &who)?;
+    ledger_page(&state, &account.id, page)
+}
+
+/// A page of an account's ledger.
+pub fn ledger_page(state: &AppState, account_id: &str, page: Page) -> Result<Response, ApiError> {
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    if let Some(after) = page
+        .after
+        .as_deref()
+        .filter(|a| !crate::ids::is_valid("le", a))
+    {
+        return Err(ApiError::invalid(
+            "after",
+            format!("after must be a ledger entry id, not {after:?}"),
+        ));
+    }
+    let (entries, has_more) = state
+        .ledger
+        .entries(account_id, page.after.as_deref(), limit)?;
+    Ok(axum::Json(json!({
+        "object": "list",
+        "data": entries.iter().map(ledger_entry_json).collect::<Vec<_>>(),
+        "has_more": has_more,
+        "last_id": entries.last().map(|e| e.id.clone()),
+    }))
+    .into_response())
+}
+
+/// Body of key creation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    name: String,
+}
+
+/// `POST /v1/keys`: a new key for the caller's account, secret shown once.
+pub async fn create_key(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(body): JsonBody<NewKey>,
+) -> Result<Response, ApiError> {
+    let account = own_account(&state, &who)?;
+    let new = state.accounts.create_key(&account.id, &body.name).await?;
+    Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response())
+}
+
+/// `GET /v1/keys`.
+pub async fn list_keys(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Response, ApiError> {
+    let account = own_account(&state, &who)?;
+    let keys = state.accounts.keys_of(&account.id)?;
+    Ok(axum::Json(json!({ "object": "list", "data": keys.iter().map(key_json).collect::<Vec<_>>(), "has_more": false })).into_response())
+}
+
+/// One of the caller's keys; another account's key does not exist for them.
+fn own_key(state: &AppState, who: &Principal, key_id: &str) -> Result<ApiKey, ApiError> {
+    let account = own_account(state, who)?;
+    let not_found =
+        || ApiError::new("NOT_FOUND", format!("no key {key_id:?}")).with_param("key_id");
+    if !crate::ids::is_valid("key", key_id) {
+        return Err(not_found());
+    }
+    state
+        .accounts
+        .key(key_id)
+        .ok()
+        .filter(|k| k.account_id == account.id)
+        .ok_or_else(not_found)
+}
+
+/// `POST /v1/keys/{id}/rotate`: a new secret; the old one stops working.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(key_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = own_key(&state, &who, &key_id)?;
+    let new = state.accounts.rotate_key(&key.id).await?;
+    Ok(axum::Json(new_secret_json(&new)).into_response())
+}
+
+/// `DELETE /v1/keys/{id}`: revokes the key.
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(key_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = own_key(&state, &who, &key_id)?;
+    let key = state
+        .accounts
+        .set_key_status(&key.id, KeyStatus::Revoked)
+        .await?;
+    Ok(axum::Json(key_json(&key)).into_response())
+}
+
+/// Closes an account: refuses while credits are held, forfeits the unused
+/// balance (a ledger entry), then marks it closed.
+pub async fn close_account(
+    state: &AppState,
+    account_id: &str,
+    actor: &str,
+) -> Result<Account, ApiError> {
+    let account = state.accounts.get(account_id)?;
+    if account.status == AccountStatus::Closed {
+        return Err(ApiError::new("CONFLICT", "the account is already closed"));
+    }
+    if state.ledger.balance(account_id)?.held > 0 {
+        return Err(ApiError::new(
+            "CONFLICT",
+            "tasks of this account are still running; close it when they finish",
+        ));
+    }
+    state.ledger.forfeit(account_id, actor).await?;
+    Ok(state
+        .accounts
+        .update(account_id, |a| {
+            a.status = AccountStatus::Closed;
+            Ok(())
+        })
+        .await?)
+}
+
+/// `POST /v1/account/close`.
+pub async fn close(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
+    let account = own_account(&state, &who)?;
+    let account = close_account(&state, &account.id, who.actor()).await?;
+    Ok(axum::Json(account_json(&state, &account)?).into_response())
+}

@@ -1,0 +1,211 @@
+//! Operator routes (admin key): accounts, credits and keys.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::account::{Page, account_json, close_account, key_json, ledger_page, new_secret_json};
+use super::error::ApiError;
+use super::extract::{JsonBody, parse_json};
+use crate::accounts::{AccountStatus, KeyStatus};
+use crate::auth::Principal;
+
+fn admin_only(who: &Principal) -> Result<(), ApiError> {
+    if who.admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            "PERMISSION_DENIED",
+            "this route needs the admin key",
+        ))
+    }
+}
+
+/// A JSON body that may be empty (then every field takes its default).
+fn optional_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        parse_json(b"{}")
+    } else {
+        parse_json(bytes)
+    }
+}
+
+/// Body of account creation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    email: String,
+}
+
+/// `POST /admin/v1/accounts`.
+pub async fn create_account(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(body): JsonBody<NewAccount>,
+) -> Result<Response, ApiError> {
+    admin_only(&who)?;
+    let account = state.accounts.create(&body.email).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(account_json(&state, &account)?),
+    )
+        .into_response())
+}
+
+/// `GET /admin/v1/accounts/{id}`.
+pub async fn get_account(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(account_id): Path<String>,
+) -> Result<Response, ApiError> {
+    admin_only(&who)?;
+    let account = state.accounts.get(&account_id)?;
+    Ok(axum::Json(account_json(&state, &account)?).into_response())
+}
+
+/// Body of credit and key actions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActionBody {
+    credits: Option<i64>,
+    reason: Option<String>,
+    name: Option<String>,
+}
+
+/// `GET /admin/v1/accounts/{id}/ledger`.
+pub async fn account_ledger(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(account_id): Path<String>,
+    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    admin_only(&who)?;
+    let Query(page) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let account = state.accounts.get(&account_id)?;
+    ledger_page(&state, &account.id, page)
+}
+
+/// `POST /admin/v1/accounts/{id}/{action}`: `topup` and `adjust` (with
+/// `credits` and `reason`), `freeze`, `unfreeze`, `suspend`, `unsuspend`,
+/// `close`, and `keys` (creates a key named `name`).
+pub async fn account_action(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((account_id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    admin_only(&who)?;
+    let account = state.accounts.get(&account_id)?;
+    let body: ActionBody = optional_body(&body)?;
+    let set_status = |from: AccountStatus, to: AccountStatus| {
+        move |a: &mut crate::accounts::Account| {
+            if a.status != from {
+                return Err(crate::accounts::AccountError::Conflict(
+                    format!("the account is {:?}, not {from:?}", a.status).to_lowercase(),
+                ));
+            }
+            a.status = to;
+            Ok(())
+        }
+    };
+    let updated = match action.as_str() {
+        "topup" => {
+            let credits = body
+                .credits
+                .ok_or_else(|| ApiError::invalid("credits", "give the credits to add"))?;
+            if account.status == AccountStatus::Closed {
+                return Err(ApiError::new("CONFLICT", "the account is closed"));
+            }
+            state
+                .ledger
+                .topup(&account.id, credits, "admin", body.reason.as_deref())
+                .await?;
+            account
+        }
+        "adjust" => {
+            let credits = body.credits.filter(|c| *c != 0).ok_or_else(|| {
+                ApiError::invalid(
+                    "credits",
+                    "give a non-zero number of credits (negative to deduct)",
+                )
+            })?;
+            let reason = body
+                .reason
+                .filter(|r| !r.trim().is_empty())
+                .ok_or_else(|| ApiError::invalid("reason", "an adjustment needs a reason"))?;
+            state
+                .ledger
+                .adjust(&account.id, credits, "admin", &reason)
+                .await?;
+            account
+        }
+        "freeze" | "unfreeze" => {
+            let frozen = action == "freeze";
+            state
+                .accounts
+                .update(&account.id, |a| {
+                    a.credits_frozen = frozen;
+                    Ok(())
+                })
+                .await?
+        }
+        "suspend" => {
+            state
+                .accounts
+                .update(
+                    &account.id,
+                    set_status(AccountStatus::Active, AccountStatus::Suspended),
+                )
+                .await?
+        }
+        "unsuspend" => {
+            state
+                .accounts
+                .update(
+                    &account.id,
+                    set_status(AccountStatus::Suspended, AccountStatus::Active),
+                )
+                .await?
+        }
+        "close" => close_account(&state, &account.id, "admin").await?,
+        "keys" => {
+            let name = body.name.unwrap_or_else(|| "default".into());
+            let new = state.accounts.create_key(&account.id, &name).await?;
+            return Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response());
+        }
+        other => {
+            return Err(ApiError::new(
+                "NOT_FOUND",
+                format!("no account action {other:?}"),
+            ));
+        }
+    };
+    let account = state.accounts.get(&updated.id)?;
+    Ok(axum::Json(account_json(&state, &account)?).into_response())
+}
+
+/// `POST /admin/v1/keys/{id}/{action}`: `suspend`, `unsuspend`, `revoke`.
+pub async fn key_action(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((key_id, action)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    admin_only(&who)?;
+    let status = match action.as_str() {
+        "suspend" => KeyStatus::Suspended,
+        "unsuspend" => KeyStatus::Active,
+        "revoke" => KeyStatus::Revoked,
+        other => {
+            return Err(ApiError::new(
+                "NOT_FOUND",
+                format!("no key action {other:?}"),
+            ));
+        }
+    };
+    let key = state.accounts.set_key_status(&key_id, status).await?;
+    Ok(axum::Json(key_json(&key)).into_response())
+}

@@ -1,0 +1,506 @@
+//! Accounts, keys and exact billing: holds, captures, releases, 402, races,
+//! crashes and tenant isolation.
+
+use std::time::Duration;
+
+use imini_tests::{Gateway, TestAccount, assert_error, assert_reconciles};
+use serde_json::{Value, json};
+
+fn image(gw: &Gateway, who: &TestAccount, n: u32) -> imini_tests::Answer {
+    let body = json!({"model": "imini/canvas-image", "prompt": "a red kite over green hills", "size": "64x64", "n": n, "response_format": "url"});
+    gw.request_with(
+        "POST",
+        "/v1/images/generations",
+        Some(&who.key),
+        Some(&body),
+    )
+}
+
+fn types(entries: &[Value]) -> Vec<&str> {
+    entries
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_generation_holds_then_captures_its_price() {
+    let gw = Gateway::start();
+    let alice = gw.account("alice@example.com", 100);
+    let account = gw
+        .request_with("GET", "/v1/account", Some(&alice.key), None)
+        .json();
+    assert_eq!(
+        (
+            account["credit_balance"].as_i64(),
+            account["credits_held"].as_i64()
+        ),
+        (Some(100), Some(0))
+    );
+    assert_eq!(account["email"], "alice@example.com");
+
+    let answer = image(&gw, &alice, 2);
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let task_id = answer.json()["id"].as_str().unwrap().to_string();
+
+    let account = gw
+        .request_with("GET", "/v1/account", Some(&alice.key), None)
+        .json();
+    assert_eq!(
+        (
+            account["credit_balance"].as_i64(),
+            account["credits_held"].as_i64()
+        ),
+        (Some(80), Some(0)),
+        "2 images at 10 credits"
+    );
+    let task = gw
+        .request_with(
+            "GET",
+            &format!("/v1/tasks/{task_id}"),
+            Some(&alice.key),
+            None,
+        )
+        .json();
+    assert_eq!(
+        task["cost"],
+        json!({"held": 20, "charged": 20, "refunded": 0})
+    );
+
+    let ledger = gw
+        .request_with("GET", "/v1/account/ledger", Some(&alice.key), None)
+        .json();
+    let entries = ledger["data"].as_array().unwrap();
+    assert_eq!(types(entries), ["topup", "hold", "capture"]);
+    assert_eq!(entries[1]["task_id"], task_id.as_str());
+    assert_eq!(entries[1]["actor"], alice.key_id.as_str());
+    assert_eq!(entries[2]["amount"], -20);
+    assert_eq!(entries[2]["balance_after"], 80);
+    assert_reconciles(&gw, &alice.id);
+
+    // The native face quotes the price.
+    let native = gw.request_with(
+        "POST",
+        "/v1/images/generate",
+        Some(&alice.key),
+        Some(&json!({"model": "imini/canvas-image", "prompt": "x", "size": "64x64", "n": 3})),
+    );
+    assert_eq!(native.status, 202);
+    assert_eq!(native.json()["cost"]["credits"], 30);
+}
+
+#[test]
+fn without_enough_credits_the_answer_is_402_and_nothing_changes() {
+    let gw = Gateway::start();
+    let bob = gw.account("bob@example.com", 15);
+    let e = assert_error(&image(&gw, &bob, 2), 402, "INSUFFICIENT_CREDITS");
+    assert_eq!(e["type"], "insufficient_quota");
+    assert!(
+        e["message"].as_str().unwrap().contains("20")
+            && e["message"].as_str().unwrap().contains("15"),
+        "{e}"
+    );
+    assert_eq!(types(&gw.ledger(&bob.id)), ["topup"]);
+    let tasks = gw
+        .request_with("GET", "/v1/tasks", Some(&bob.key), None)
+        .json();
+    assert_eq!(
+        tasks["data"].as_array().unwrap().len(),
+        0,
+        "no task was created"
+    );
+    assert_eq!(image(&gw, &bob, 1).status, 200, "one image still fits");
+}
+
+#[test]
+fn two_hundred_concurrent_requests_for_thirty_seven_credits_worth() {
+    const K: i64 = 37;
+    let gw = Gateway::start();
+    let carol = gw.account("carol@example.com", K * 10);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..200)
+            .map(|_| s.spawn(|| image(&gw, &carol, 1).status))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok = statuses.iter().filter(|s| **s == 200).count() as i64;
+    let refused = statuses.iter().filter(|s| **s == 402).count() as i64;
+    assert_eq!(
+        (ok, refused),
+        (K, 200 - K),
+        "exactly K succeed, the rest get 402: {statuses:?}"
+    );
+    let (balance, held) = assert_reconciles(&gw, &carol.id);
+    assert_eq!((balance, held), (0, 0));
+    let captures = gw
+        .ledger(&carol.id)
+        .iter()
+        .filter(|e| e["type"] == "capture")
+        .count() as i64;
+    assert_eq!(captures, K);
+}
+
+#[test]
+fn a_failed_generation_releases_its_hold() {
+    let config = format!(
+        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[prices.\"test/trap\"]\nper_image = 7\n",
+        imini_tests::guests::SANDBOX_GUEST_WASM,
+        imini_tests::guests::SANDBOX_GUEST_MANIFEST
+    );
+    let gw = Gateway::start_with_config(&config);
+    let dave = gw.account("dave@example.com", 50);
+    let body = json!({"model": "test/trap", "prompt": "x", "size": "64x64"});
+    let e = assert_error(
+        &gw.request_with(
+            "POST",
+            "/v1/images/generations",
+            Some(&dave.key),
+            Some(&body),
+        ),
+        502,
+        "UPSTREAM_ERROR",
+    );
+    let task = gw
+        .request_with(
+            "GET",
+            &format!("/v1/tasks/{}", e["task_id"].as_str().unwrap()),
+            Some(&dave.key),
+            None,
+        )
+        .json();
+    assert_eq!(
+        task["cost"],
+        json!({"held": 7, "charged": 0, "refunded": 7})
+    );
+    assert_eq!(types(&gw.ledger(&dave.id)), ["topup", "hold", "release"]);
+    assert_eq!(assert_reconciles(&gw, &dave.id), (50, 0));
+    // A model with no price cannot be used by accounts.
+    let body = json!({"model": "test/loop", "prompt": "x", "size": "64x64"});
+    assert_error(
+        &gw.request_with(
+            "POST",
+            "/v1/images/generations",
+            Some(&dave.key),
+            Some(&body),
+        ),
+        503,
+        "MODEL_UNAVAILABLE",
+    );
+}
+
+#[test]
+fn a_crash_under_load_loses_nothing_and_charges_once() {
+    let mut gw = Gateway::start();
+    let erin = gw.account("erin@example.com", 10_000);
+    let base = gw.base.clone();
+    let key = erin.key.clone();
+    // Native submissions return at once; the tasks run in the background.
+    let submitter = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        for i in 0..400 {
+            let body = json!({"model": "imini/canvas-image", "prompt": format!("storm over the ocean {i}"), "size": "512x512"});
+            if client
+                .post(format!("{base}/v1/images/generate"))
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+                .is_err()
+            {
+                break; // the gateway is gone
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    gw.kill();
+    submitter.join().unwrap();
+    gw.restart();
+    assert!(
+        gw.logs().contains("resuming a task left unfinished"),
+        "the crash interrupted tasks in flight"
+    );
+
+    // Every task finishes after the restart.
+    let mut tasks = Vec::new();
+    for _ in 0..300 {
+        tasks = gw
+            .request_with("GET", "/v1/tasks?limit=100", Some(&erin.key), None)
+            .json()["data"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if tasks
+            .iter()
+            .all(|t| t["status"] == "succeeded" || t["status"] == "failed")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !tasks.is_empty(),
+        "some tasks were accepted before the crash"
+    );
+    assert!(
+        tasks.iter().all(|t| t["status"] == "succeeded"),
+        "every task finished: {tasks:?}"
+    );
+    let (balance, held) = assert_reconciles(&gw, &erin.id);
+    assert_eq!(held, 0, "no hold is left open");
+    let entries = gw.ledger(&erin.id);
+    for task in &tasks {
+        let id = task["task_id"].as_str().unwrap();
+        let captures = entries
+            .iter()
+            .filter(|e| e["type"] == "capture" && e["task_id"] == id)
+            .count();
+        assert_eq!(captures, 1, "task {id} charged exactly once");
+        assert_eq!(task["cost"]["charged"], 10);
+        let file = gw.request_with(
+            "GET",
+            task["images"][0]["url"].as_str().unwrap(),
+            Some(&erin.key),
+            None,
+        );
+        assert_eq!(file.status, 200, "the output of {id} is stored");
+    }
+    // Holds of requests that never became tasks were released.
+    let charged = 10 * tasks.len() as i64;
+    assert_eq!(balance, 10_000 - charged);
+}
+
+#[test]
+fn keys_rotate_revoke_and_suspend() {
+    let gw = Gateway::start();
+    let frank = gw.account("frank@example.com", 100);
+    let get = |key: &str| gw.request_with("GET", "/v1/account", Some(key), None);
+    assert_eq!(get(&frank.key).status, 200);
+
+    let created = gw.request_with(
+        "POST",
+        "/v1/keys",
+        Some(&frank.key),
+        Some(&json!({"name": "ci"})),
+    );
+    assert_eq!(created.status, 201);
+    let second = created.json();
+    let second_secret = second["secret"].as_str().unwrap().to_string();
+    assert!(second_secret.starts_with(second["prefix"].as_str().unwrap()));
+    let listed = gw
+        .request_with("GET", "/v1/keys", Some(&frank.key), None)
+        .json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2);
+    assert!(
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("secret").is_none()),
+        "secrets are never listed"
+    );
+
+    let rotated = gw
+        .request_with(
+            "POST",
+            &format!("/v1/keys/{}/rotate", second["id"].as_str().unwrap()),
+            Some(&frank.key),
+            None,
+        )
+        .json();
+    let rotated_secret = rotated["secret"].as_str().unwrap();
+    assert_error(&get(&second_secret), 401, "INVALID_API_KEY");
+    assert_eq!(get(rotated_secret).status, 200);
+
+    let revoked = gw.request_with(
+        "DELETE",
+        &format!("/v1/keys/{}", second["id"].as_str().unwrap()),
+        Some(&frank.key),
+        None,
+    );
+    assert_eq!(revoked.json()["status"], "revoked");
+    assert_error(&get(rotated_secret), 403, "KEY_REVOKED");
+
+    assert_eq!(
+        gw.post(
+            &format!("/admin/v1/keys/{}/suspend", frank.key_id),
+            &json!({})
+        )
+        .status,
+        200
+    );
+    assert_error(&get(&frank.key), 403, "PERMISSION_DENIED");
+    assert_eq!(
+        gw.post(
+            &format!("/admin/v1/keys/{}/unsuspend", frank.key_id),
+            &json!({})
+        )
+        .status,
+        200
+    );
+    assert_eq!(get(&frank.key).status, 200);
+
+    assert_eq!(
+        gw.post(
+            &format!("/admin/v1/accounts/{}/suspend", frank.id),
+            &json!({})
+        )
+        .status,
+        200
+    );
+    assert_error(&get(&frank.key), 403, "ACCOUNT_SUSPENDED");
+    assert_eq!(
+        gw.post(
+            &format!("/admin/v1/accounts/{}/unsuspend", frank.id),
+            &json!({})
+        )
+        .status,
+        200
+    );
+    assert_eq!(get(&frank.key).status, 200);
+
+    // Account keys cannot use admin routes.
+    assert_error(
+        &gw.request_with(
+            "POST",
+            "/admin/v1/accounts",
+            Some(&frank.key),
+            Some(&json!({"email": "x@y.z"})),
+        ),
+        403,
+        "PERMISSION_DENIED",
+    );
+}
+
+#[test]
+fn one_account_cannot_see_anothers_things() {
+    let gw = Gateway::start();
+    let a = gw.account("a@example.com", 100);
+    let b = gw.account("b@example.com", 100);
+    let answer = gw.request_with(
+        "POST",
+        "/v1/images/generate",
+        Some(&a.key),
+        Some(&json!({"model": "imini/canvas-image", "prompt": "x", "size": "64x64"})),
+    );
+    let task_id = answer.json()["task_id"].as_str().unwrap().to_string();
+    let mut task = Value::Null;
+    for _ in 0..100 {
+        task = gw
+            .request_with("GET", &format!("/v1/tasks/{task_id}"), Some(&a.key), None)
+            .json();
+        if task["status"] == "succeeded" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let file_url = task["images"][0]["url"].as_str().unwrap();
+    assert_error(
+        &gw.request_with("GET", &format!("/v1/tasks/{task_id}"), Some(&b.key), None),
+        404,
+        "TASK_NOT_FOUND",
+    );
+    assert_error(
+        &gw.request_with("GET", file_url, Some(&b.key), None),
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &gw.request_with(
+            "POST",
+            &format!("/v1/keys/{}/rotate", a.key_id),
+            Some(&b.key),
+            None,
+        ),
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &gw.request_with(
+            "DELETE",
+            &format!("/v1/keys/{}", a.key_id),
+            Some(&b.key),
+            None,
+        ),
+        404,
+        "NOT_FOUND",
+    );
+    let b_tasks = gw
+        .request_with("GET", "/v1/tasks", Some(&b.key), None)
+        .json();
+    assert_eq!(b_tasks["data"].as_array().unwrap().len(), 0);
+    let b_ledger = gw
+        .request_with("GET", "/v1/account/ledger", Some(&b.key), None)
+        .json();
+    assert_eq!(types(b_ledger["data"].as_array().unwrap()), ["topup"]);
+    assert_eq!(
+        gw.request_with("GET", file_url, Some(&a.key), None).status,
+        200
+    );
+}
+
+#[test]
+fn operators_adjust_freeze_and_close() {
+    let gw = Gateway::start();
+    let g = gw.account("grace@example.com", 100);
+    let path = |action: &str| format!("/admin/v1/accounts/{}/{action}", g.id);
+    assert_error(
+        &gw.post(&path("adjust"), &json!({"credits": -5})),
+        400,
+        "INVALID_PARAMETER",
+    );
+    assert_eq!(
+        gw.post(
+            &path("adjust"),
+            &json!({"credits": -30, "reason": "goodwill reversal"})
+        )
+        .json()["credit_balance"],
+        70
+    );
+    assert_error(
+        &gw.post(
+            &path("adjust"),
+            &json!({"credits": -71, "reason": "too much"}),
+        ),
+        409,
+        "CONFLICT",
+    );
+
+    assert_eq!(
+        gw.post(&path("freeze"), &json!({})).json()["credits_frozen"],
+        true
+    );
+    assert_error(&image(&gw, &g, 1), 403, "PERMISSION_DENIED");
+    assert_eq!(
+        gw.post(&path("unfreeze"), &json!({})).json()["credits_frozen"],
+        false
+    );
+    assert_eq!(image(&gw, &g, 1).status, 200);
+
+    let closed = gw.request_with("POST", "/v1/account/close", Some(&g.key), None);
+    assert_eq!(
+        closed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&closed.body)
+    );
+    assert_eq!(closed.json()["status"], "closed");
+    let entries = gw.ledger(&g.id);
+    let last = entries.last().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["amount"].as_i64()),
+        (Some("forfeit"), Some(-60))
+    );
+    assert_eq!(assert_reconciles(&gw, &g.id), (0, 0));
+    assert_error(
+        &gw.request_with("GET", "/v1/account", Some(&g.key), None),
+        403,
+        "ACCOUNT_SUSPENDED",
+    );
+}
