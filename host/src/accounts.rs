@@ -36,8 +36,20 @@ pub struct Account {
     pub status: AccountStatus,
     /// Whether an operator froze its credits (no new holds).
     pub credits_frozen: bool,
+    /// Its own limits, overriding the configured defaults.
+    #[serde(default)]
+    pub limits: Limits,
     /// When it was created.
     pub created_at: String,
+}
+
+/// Limits that override the configured defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Requests per minute per key.
+    pub requests_per_minute: Option<u32>,
+    /// Unfinished tasks at once (accounts only).
+    pub max_concurrent_tasks: Option<u32>,
 }
 
 /// A key's state.
@@ -69,6 +81,9 @@ pub struct ApiKey {
     pub created_at: String,
     /// When it was last used (updated at most once a minute).
     pub last_used_at: Option<String>,
+    /// Its own request rate, overriding the account's and the default.
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
     /// SHA-256 of the current secret, hex.
     hash: String,
 }
@@ -157,6 +172,7 @@ impl Accounts {
             email: email.to_string(),
             status: AccountStatus::Active,
             credits_frozen: false,
+            limits: Limits::default(),
             created_at: now_rfc3339(),
         };
         self.accounts.put(&account.id, &account).await?;
@@ -185,7 +201,13 @@ impl Accounts {
         &self,
         account_id: &str,
         name: &str,
+        requests_per_minute: Option<u32>,
     ) -> Result<NewSecret, AccountError> {
+        if requests_per_minute == Some(0) {
+            return Err(AccountError::Invalid(
+                "requests_per_minute must be at least 1".into(),
+            ));
+        }
         let account = self.get(account_id)?;
         if account.status == AccountStatus::Closed {
             return Err(AccountError::Conflict("the account is closed".into()));
@@ -205,6 +227,7 @@ impl Accounts {
             status: KeyStatus::Active,
             created_at: now_rfc3339(),
             last_used_at: None,
+            requests_per_minute,
             hash: digest(&secret),
         };
         self.key_index.put(&key.hash, &key.id).await?;

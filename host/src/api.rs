@@ -6,6 +6,7 @@ mod admin;
 mod error;
 mod extract;
 mod files;
+pub mod idempotency;
 mod images;
 mod models;
 mod plugins;
@@ -48,6 +49,10 @@ pub struct Gateway {
     pub media: Media,
     /// Signs and checks expiring file URLs.
     pub signer: UrlSigner,
+    /// Request rates per key.
+    pub limiter: crate::ratelimit::RateLimiter,
+    /// Stored `Idempotency-Key` results.
+    pub idempotency: idempotency::Idempotency,
 }
 
 /// The shared state of the router.
@@ -96,7 +101,13 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/v1/keys/{key_id}/{action}", post(admin::key_action))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(render_errors))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency_layer,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -120,33 +131,101 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Gives every request an id (`x-request-id` on the response), traces it,
-/// and renders an [`ApiError`] into the documented JSON body.
+/// Gives every request an id (`x-request-id` on the response) and a
+/// tracing span, and renders errors raised by the layers it wraps.
 async fn request_id(mut req: Request, next: Next) -> Response {
     let id = crate::ids::new("req");
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let started = std::time::Instant::now();
-    let mut response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
-    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
-        let (status, _) = error.status_and_type();
-        if status.is_server_error() {
-            tracing::warn!(parent: &span, code = error.code, message = %error.message, "request failed");
-        } else {
-            tracing::debug!(parent: &span, code = error.code, message = %error.message, "request refused");
-        }
-        let headers = std::mem::take(response.headers_mut());
-        response = (status, axum::Json(error.body(&id))).into_response();
-        response.headers_mut().extend(headers);
-    } else if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        // A limit hit outside our extractors (e.g. by the body limit layer).
-        let error = ApiError::new("PAYLOAD_TOO_LARGE", "the request body is too large");
-        response = (response.status(), axum::Json(error.body(&id))).into_response();
-    }
+    let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    let mut response = render_error(response, &id, &span);
     tracing::debug!(parent: &span, status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "answered");
     response.headers_mut().insert(
         "x-request-id",
         HeaderValue::from_str(&id).expect("ids are ASCII"),
     );
+    response
+}
+
+/// Counts the request against its key's rate (account keys only) and puts
+/// the `x-ratelimit-*` headers on the answer; past the rate, `429
+/// RATE_LIMITED` with `Retry-After`.
+async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Ok(who) = extract::principal(&state, req.headers()) else {
+        return next.run(req).await;
+    };
+    // Authenticated once per request: the extractor reuses it.
+    req.extensions_mut().insert(who.clone());
+    let Some(key_id) = who.key_id.as_deref() else {
+        return next.run(req).await;
+    };
+    let rate = who
+        .requests_per_minute
+        .unwrap_or(state.config.limits.requests_per_minute);
+    let decision = state.limiter.check(key_id, rate, std::time::Instant::now());
+    let mut response = if decision.allowed {
+        next.run(req).await
+    } else {
+        let wait = decision.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        ApiError::new(
+            "RATE_LIMITED",
+            format!("this key may send {rate} requests a minute; retry in {wait}s"),
+        )
+        .retry_after(wait)
+        .into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(
+        "x-ratelimit-limit-requests",
+        HeaderValue::from(decision.limit),
+    );
+    h.insert(
+        "x-ratelimit-remaining-requests",
+        HeaderValue::from(decision.remaining),
+    );
+    let reset = format!("{:.3}s", decision.reset.as_secs_f64());
+    h.insert(
+        "x-ratelimit-reset-requests",
+        HeaderValue::from_str(&reset).expect("ASCII"),
+    );
+    response
+}
+
+/// Renders handler errors into the documented body, innermost, so that
+/// layers in between (idempotency) see final responses.
+async fn render_errors(req: Request, next: Next) -> Response {
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let response = next.run(req).await;
+    render_error(response, &id, &tracing::Span::current())
+}
+
+/// Turns a response carrying an [`ApiError`] into the JSON error body with
+/// the request id, logging it: the one place errors are written and logged.
+fn render_error(mut response: Response, id: &str, span: &tracing::Span) -> Response {
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        let (status, _) = error.status_and_type();
+        if status.is_server_error() {
+            tracing::warn!(parent: span, code = error.code, message = %error.message, "request failed");
+        } else {
+            tracing::debug!(parent: span, code = error.code, message = %error.message, "request refused");
+        }
+        let headers = std::mem::take(response.headers_mut());
+        response = (status, axum::Json(error.body(id))).into_response();
+        response.headers_mut().extend(headers);
+    } else if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+        && response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_none()
+    {
+        // A limit hit outside our extractors (e.g. by the body limit layer).
+        let error = ApiError::new("PAYLOAD_TOO_LARGE", "the request body is too large");
+        response = (response.status(), axum::Json(error.body(id))).into_response();
+    }
     response
 }

@@ -21,6 +21,10 @@ pub struct Principal {
     pub key_id: Option<String>,
     /// Whether this is the admin key.
     pub admin: bool,
+    /// The key's or account's own request rate, if set.
+    pub requests_per_minute: Option<u32>,
+    /// The account's own cap on unfinished tasks, if set.
+    pub max_concurrent_tasks: Option<u32>,
 }
 
 impl Principal {
@@ -115,6 +119,8 @@ impl Auth {
                 owner: ADMIN_OWNER.to_string(),
                 key_id: None,
                 admin: true,
+                requests_per_minute: None,
+                max_concurrent_tasks: None,
             }));
         }
         Ok(match self.accounts.authenticate(token)? {
@@ -123,6 +129,10 @@ impl Auth {
                     tracing::warn!(error = %e, key_id = %key.id, "could not record key use");
                 }
                 Ok(Principal {
+                    requests_per_minute: key
+                        .requests_per_minute
+                        .or(account.limits.requests_per_minute),
+                    max_concurrent_tasks: account.limits.max_concurrent_tasks,
                     owner: account.id,
                     key_id: Some(key.id),
                     admin: false,

@@ -56,10 +56,32 @@ pub struct Config {
     /// Per-plugin settings by plugin name (bundled or loaded from files).
     #[serde(default)]
     pub plugin_settings: BTreeMap<String, PluginSettings>,
+    /// Default rate limits; accounts and keys can have their own.
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Prices by model id, in integer credits. The bundled canvas models
     /// have defaults; a model without a price cannot be used by accounts.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceConfig>,
+}
+
+/// Fair-use limits.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Requests per minute per API key.
+    pub requests_per_minute: u32,
+    /// Unfinished tasks per account at once.
+    pub max_concurrent_tasks: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_minute: 600,
+            max_concurrent_tasks: 32,
+        }
+    }
 }
 
 /// A model's price.
@@ -201,6 +223,11 @@ impl Config {
         }
         if !(1..=10_000).contains(&s.max_concurrent_calls) {
             return bad("sandbox.max_concurrent_calls must be between 1 and 10000");
+        }
+        if self.limits.requests_per_minute == 0 || self.limits.max_concurrent_tasks == 0 {
+            return bad(
+                "limits.requests_per_minute and limits.max_concurrent_tasks must be at least 1",
+            );
         }
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes must be at least 1024");

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::accounts::Accounts;
+use crate::api::idempotency::Idempotency;
 use crate::api::{self, Gateway};
 use crate::auth::Auth;
 use crate::catalogue::Catalogue;
@@ -68,6 +69,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         println!("\n  Admin key (shown only this once; keep it safe):\n\n    {key}\n");
     }
     let signer = UrlSigner::init(&meta).await?;
+    let idempotency = Idempotency::new(store.table("idempotency")?);
+    let purged = idempotency.purge().await?;
+    if purged > 0 {
+        tracing::info!(purged, "forgot expired idempotency keys");
+    }
 
     let s = &config.sandbox;
     let outbound = Outbound::new(
@@ -112,6 +118,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tasks,
         media,
         signer,
+        idempotency,
+        limiter: Default::default(),
     });
     let app = api::router(gateway);
     let shutdown = shutdown_signal()?;

@@ -138,6 +138,26 @@ pub struct TaskFilter {
     pub model: Option<String>,
 }
 
+/// A task to create.
+pub struct NewTask<'a> {
+    /// The account that owns and pays for it.
+    pub owner: &'a str,
+    /// The model id.
+    pub model: &'a str,
+    /// "image" or "video".
+    pub kind: &'a str,
+    /// The request creating it.
+    pub request_id: &'a str,
+    /// What to generate.
+    pub request: StoredRequest,
+    /// What to hold, for billed callers.
+    pub charge: Option<Charge<'a>>,
+    /// The id reserved by an idempotent request, if any.
+    pub reserved_id: Option<String>,
+    /// How many unfinished tasks the owner may have (none: no cap).
+    pub max_concurrent: Option<u32>,
+}
+
 /// What a task costs and who pays.
 #[derive(Debug, Clone, Copy)]
 pub struct Charge<'a> {
@@ -156,6 +176,12 @@ pub enum TaskStoreError {
     /// The ledger failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// The account already runs as many tasks as it may.
+    #[error("the account may run {cap} tasks at once")]
+    TooManyTasks {
+        /// The cap.
+        cap: u32,
+    },
 }
 
 /// The task engine.
@@ -165,6 +191,8 @@ pub struct Tasks {
     ledger: Ledger,
     catalogue: Arc<RwLock<Arc<Catalogue>>>,
     running: Mutex<HashMap<String, watch::Receiver<Status>>>,
+    /// Unfinished tasks per owner.
+    active: Mutex<HashMap<String, u32>>,
 }
 
 impl Tasks {
@@ -182,24 +210,47 @@ impl Tasks {
             ledger,
             catalogue,
             running: Mutex::new(HashMap::new()),
+            active: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Places the hold for `charge` (if any), then persists the new queued
-    /// task and starts running it. Refused holds create nothing; a task that
-    /// cannot be persisted gets its hold released.
-    pub async fn submit(
-        self: &Arc<Self>,
-        owner: &str,
-        model: &str,
-        kind: &str,
-        request_id: &str,
-        request: StoredRequest,
-        charge: Option<Charge<'_>>,
-    ) -> Result<Task, TaskStoreError> {
-        let id = crate::ids::new("task");
-        if let Some(c) = &charge {
-            self.ledger.hold(owner, &id, c.credits, c.actor).await?;
+    /// Places the hold for the new task's charge (if any), then persists the
+    /// queued task and starts running it. Refused holds create nothing; a
+    /// task that cannot be persisted gets its hold released. With a reserved
+    /// id (an idempotent retry) whose task exists, that task is returned and
+    /// nothing is charged again.
+    pub async fn submit(self: &Arc<Self>, new: NewTask<'_>) -> Result<Task, TaskStoreError> {
+        let NewTask {
+            owner,
+            model,
+            kind,
+            request_id,
+            request,
+            charge,
+            reserved_id,
+            max_concurrent,
+        } = new;
+        let id = match reserved_id {
+            Some(id) => {
+                if let Some(existing) = self.table.get::<Task>(&id)? {
+                    return Ok(existing);
+                }
+                // The reserved id's hold may have been released at start-up
+                // (its task was never stored): never reuse a settled hold.
+                if self.ledger.hold_of(&id)?.is_some() {
+                    crate::ids::new("task")
+                } else {
+                    id
+                }
+            }
+            None => crate::ids::new("task"),
+        };
+        self.take_slot(owner, max_concurrent)?;
+        if let Some(c) = &charge
+            && let Err(e) = self.ledger.hold(owner, &id, c.credits, c.actor).await
+        {
+            self.free_slot(owner);
+            return Err(e.into());
         }
         let task = Task {
             id,
@@ -217,6 +268,7 @@ impl Tasks {
             error: None,
         };
         if let Err(e) = self.table.put(&task.id, &task).await {
+            self.free_slot(owner);
             if let Err(release) = self.ledger.release(&task.id).await {
                 tracing::error!(task_id = %task.id, error = %release, "could not release the hold of a task that was not stored; it is released at the next start");
             }
@@ -224,6 +276,30 @@ impl Tasks {
         }
         self.start(task.clone());
         Ok(task)
+    }
+
+    /// Counts one more unfinished task of `owner`, unless that would pass
+    /// `cap`.
+    fn take_slot(&self, owner: &str, cap: Option<u32>) -> Result<(), TaskStoreError> {
+        let mut active = self.active.lock().expect("lock");
+        let count = active.entry(owner.to_string()).or_default();
+        if let Some(cap) = cap
+            && *count >= cap
+        {
+            return Err(TaskStoreError::TooManyTasks { cap });
+        }
+        *count += 1;
+        Ok(())
+    }
+
+    fn free_slot(&self, owner: &str) {
+        let mut active = self.active.lock().expect("lock");
+        if let Some(count) = active.get_mut(owner) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                active.remove(owner);
+            }
+        }
     }
 
     /// The task `id` if `owner` owns it (another owner's task does not exist
@@ -290,6 +366,7 @@ impl Tasks {
             let (_, task) = item?;
             if !task.status.is_final() {
                 tracing::info!(task_id = %task.id, status = ?task.status, "resuming a task left unfinished");
+                self.take_slot(&task.owner, None)?;
                 self.start(task);
                 resumed += 1;
             }
@@ -297,6 +374,8 @@ impl Tasks {
         Ok(resumed)
     }
 
+    /// Runs a task in the background; its owner's slot (taken by the caller)
+    /// is freed when it ends.
     fn start(self: &Arc<Self>, task: Task) {
         let (tx, rx) = watch::channel(task.status);
         self.running
@@ -306,6 +385,7 @@ impl Tasks {
         let this = self.clone();
         tokio::spawn(async move {
             let id = task.id.clone();
+            let owner = task.owner.clone();
             let final_status = match this.run(task).await {
                 Ok(status) => status,
                 Err(e) => {
@@ -315,6 +395,7 @@ impl Tasks {
                     Status::Failed
                 }
             };
+            this.free_slot(&owner);
             let _ = tx.send(final_status);
             this.running.lock().expect("lock").remove(&id);
         });

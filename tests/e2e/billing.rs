@@ -120,7 +120,9 @@ fn without_enough_credits_the_answer_is_402_and_nothing_changes() {
 #[test]
 fn two_hundred_concurrent_requests_for_thirty_seven_credits_worth() {
     const K: i64 = 37;
-    let gw = Gateway::start();
+    let gw = Gateway::start_with_config(
+        "[limits]\nmax_concurrent_tasks = 1000\nrequests_per_minute = 100000\n",
+    );
     let carol = gw.account("carol@example.com", K * 10);
     let statuses: Vec<u16> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..200)
@@ -195,7 +197,9 @@ fn a_failed_generation_releases_its_hold() {
 
 #[test]
 fn a_crash_under_load_loses_nothing_and_charges_once() {
-    let mut gw = Gateway::start();
+    let mut gw = Gateway::start_with_config(
+        "[limits]\nmax_concurrent_tasks = 1000\nrequests_per_minute = 100000\n",
+    );
     let erin = gw.account("erin@example.com", 10_000);
     let base = gw.base.clone();
     let key = erin.key.clone();

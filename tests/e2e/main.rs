@@ -3,6 +3,8 @@
 
 mod billing;
 mod errors;
+mod idempotency;
 mod images;
+mod limits;
 mod restart;
 mod sandbox;

@@ -205,6 +205,29 @@ impl Gateway {
         answer(req.send().expect("request"))
     }
 
+    /// Sends a JSON body with `key` and extra headers.
+    pub fn request_headers(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = self
+            .client
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", self.base),
+            )
+            .bearer_auth(key)
+            .json(body);
+        for (n, v) in headers {
+            req = req.header(*n, *v);
+        }
+        answer(req.send().expect("request"))
+    }
+
     /// Sends raw bytes as the body with a content type.
     pub fn raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
         let req = self

@@ -25,6 +25,10 @@ pub fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiErr
         "credits_held": b.held,
         "credits_available": b.available(),
         "credits_frozen": account.credits_frozen,
+        "rate_limits": {
+            "requests_per_minute": account.limits.requests_per_minute.unwrap_or(state.config.limits.requests_per_minute),
+            "max_concurrent_tasks": account.limits.max_concurrent_tasks.unwrap_or(state.config.limits.max_concurrent_tasks),
+        },
         "created_at": account.created_at,
     }))
 }
@@ -40,6 +44,7 @@ pub fn key_json(key: &ApiKey) -> Value {
         "status": key.status,
         "created_at": key.created_at,
         "last_used_at": key.last_used_at,
+        "requests_per_minute": key.requests_per_minute,
     })
 }
 
@@ -131,6 +136,7 @@ pub fn ledger_page(state: &AppState, account_id: &str, page: Page) -> Result<Res
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     name: String,
+    requests_per_minute: Option<u32>,
 }
 
 /// `POST /v1/keys`: a new key for the caller's account, secret shown once.
@@ -140,7 +146,10 @@ pub async fn create_key(
     JsonBody(body): JsonBody<NewKey>,
 ) -> Result<Response, ApiError> {
     let account = own_account(&state, &who)?;
-    let new = state.accounts.create_key(&account.id, &body.name).await?;
+    let new = state
+        .accounts
+        .create_key(&account.id, &body.name, body.requests_per_minute)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response())
 }
 

@@ -74,6 +74,8 @@ pub struct ActionBody {
     credits: Option<i64>,
     reason: Option<String>,
     name: Option<String>,
+    requests_per_minute: Option<u32>,
+    max_concurrent_tasks: Option<u32>,
 }
 
 /// `GET /admin/v1/accounts/{id}/ledger`.
@@ -91,7 +93,9 @@ pub async fn account_ledger(
 
 /// `POST /admin/v1/accounts/{id}/{action}`: `topup` and `adjust` (with
 /// `credits` and `reason`), `freeze`, `unfreeze`, `suspend`, `unsuspend`,
-/// `close`, and `keys` (creates a key named `name`).
+/// `close`, `limits` (`requests_per_minute`, `max_concurrent_tasks`; absent
+/// means the default), and `keys` (creates a key named `name`, optionally
+/// with its own `requests_per_minute`).
 pub async fn account_action(
     State(state): State<AppState>,
     who: Principal,
@@ -172,9 +176,28 @@ pub async fn account_action(
                 .await?
         }
         "close" => close_account(&state, &account.id, "admin").await?,
+        "limits" => {
+            if body.requests_per_minute == Some(0) || body.max_concurrent_tasks == Some(0) {
+                return Err(ApiError::invalid(
+                    "requests_per_minute",
+                    "limits must be at least 1",
+                ));
+            }
+            state
+                .accounts
+                .update(&account.id, |a| {
+                    a.limits.requests_per_minute = body.requests_per_minute;
+                    a.limits.max_concurrent_tasks = body.max_concurrent_tasks;
+                    Ok(())
+                })
+                .await?
+        }
         "keys" => {
             let name = body.name.unwrap_or_else(|| "default".into());
-            let new = state.accounts.create_key(&account.id, &name).await?;
+            let new = state
+                .accounts
+                .create_key(&account.id, &name, body.requests_per_minute)
+                .await?;
             return Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response());
         }
         other => {

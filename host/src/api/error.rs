@@ -17,6 +17,8 @@ pub struct ApiError {
     pub param: Option<String>,
     /// The task concerned, when there is one (e.g. a 504 while it runs on).
     pub task_id: Option<String>,
+    /// For 429: seconds to wait (the `Retry-After` header).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             message: message.into(),
             param: None,
             task_id: None,
+            retry_after_secs: None,
         }
     }
 
@@ -51,6 +54,12 @@ impl ApiError {
     /// Names the parameter at fault.
     pub fn with_param(mut self, param: &str) -> Self {
         self.param = Some(param.to_string());
+        self
+    }
+
+    /// Sets `Retry-After`.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
         self
     }
 
@@ -115,6 +124,11 @@ impl IntoResponse for ApiError {
         // request id; carry the error there in the response's extensions.
         let (status, _) = self.status_and_type();
         let mut response = status.into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(secs));
+        }
         if self.code == "UNSUPPORTED_MEDIA_TYPE" {
             response
                 .headers_mut()
@@ -130,6 +144,11 @@ impl From<crate::tasks::TaskStoreError> for ApiError {
         match e {
             crate::tasks::TaskStoreError::Ledger(e) => e.into(),
             crate::tasks::TaskStoreError::Store(e) => e.into(),
+            crate::tasks::TaskStoreError::TooManyTasks { cap } => Self::new(
+                "RATE_LIMITED",
+                format!("this account may run {cap} tasks at once; retry when one finishes"),
+            )
+            .retry_after(1),
         }
     }
 }

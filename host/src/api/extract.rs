@@ -89,7 +89,10 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        principal(state, &parts.headers)
+        match parts.extensions.get::<Principal>() {
+            Some(who) => Ok(who.clone()),
+            None => principal(state, &parts.headers),
+        }
     }
 }
 

@@ -12,11 +12,12 @@ use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
 use super::extract::JsonBody;
+use super::idempotency::ReservedTaskId;
 use super::{AppState, RequestId};
 use crate::auth::Principal;
 use crate::catalogue::{Route, SizeRequest, kind_name, resolve_size};
 use crate::plugins::bindings::types::MediaKind;
-use crate::tasks::{Charge, Status, StoredRequest, Task};
+use crate::tasks::{Charge, NewTask, Status, StoredRequest, Task};
 use crate::time::unix_seconds;
 
 /// The longest prompt accepted, in characters.
@@ -70,6 +71,8 @@ pub struct OpenAiImageRequest {
 
 /// The validated parts common to both faces.
 struct Generation<'a> {
+    /// The task id an idempotent request reserved.
+    reserved: Option<&'a ReservedTaskId>,
     model: &'a str,
     prompt: &'a str,
     negative_prompt: Option<&'a str>,
@@ -168,7 +171,19 @@ async fn submit(
     };
     let task = state
         .tasks
-        .submit(&who.owner, &info.id, "image", request_id, request, charge)
+        .submit(NewTask {
+            owner: &who.owner,
+            model: &info.id,
+            kind: "image",
+            request_id,
+            request,
+            charge,
+            reserved_id: g.reserved.map(|r| r.0.clone()),
+            max_concurrent: who.billed().then(|| {
+                who.max_concurrent_tasks
+                    .unwrap_or(state.config.limits.max_concurrent_tasks)
+            }),
+        })
         .await?;
     Ok((task, price))
 }
@@ -194,6 +209,7 @@ pub async fn native_generate(
     State(state): State<AppState>,
     who: Principal,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    reserved: Option<Extension<ReservedTaskId>>,
     JsonBody(body): JsonBody<NativeImageRequest>,
 ) -> Result<Response, ApiError> {
     if !body.images.is_empty() {
@@ -213,6 +229,7 @@ pub async fn native_generate(
         &who,
         &request_id,
         Generation {
+            reserved: reserved.as_ref().map(|r| &r.0),
             model: &body.model,
             prompt: &body.prompt,
             negative_prompt: body.negative_prompt.as_deref(),
@@ -244,6 +261,7 @@ pub async fn openai_generations(
     State(state): State<AppState>,
     who: Principal,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    reserved: Option<Extension<ReservedTaskId>>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<OpenAiImageRequest>,
 ) -> Result<Response, ApiError> {
@@ -294,6 +312,7 @@ pub async fn openai_generations(
         &who,
         &request_id,
         Generation {
+            reserved: reserved.as_ref().map(|r| &r.0),
             model: &model,
             prompt: &body.prompt,
             negative_prompt: body.negative_prompt.as_deref(),

@@ -1,0 +1,103 @@
+//! `Idempotency-Key`: replays never run or charge twice.
+
+use imini_tests::{Gateway, assert_error, assert_reconciles};
+use serde_json::json;
+
+#[test]
+fn the_same_key_and_body_replay_one_task_and_one_charge() {
+    let gw = Gateway::start();
+    let acct = gw.account("idem@example.com", 1000);
+    let body = json!({"model": "imini/canvas-image", "prompt": "a blue lake", "size": "64x64"});
+    let send = |key: &str, body: &serde_json::Value| {
+        gw.request_headers(
+            "POST",
+            "/v1/images/generations",
+            &acct.key,
+            body,
+            &[("idempotency-key", key)],
+        )
+    };
+    let first = send("order-1", &body);
+    assert_eq!(
+        first.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&first.body)
+    );
+    let second = send("order-1", &body);
+    assert_eq!(second.status, 200);
+    assert_eq!(second.headers["idempotent-replayed"], "true");
+    assert_eq!(first.json()["id"], second.json()["id"], "the same task");
+    assert!(first.headers.get("idempotent-replayed").is_none());
+
+    // Concurrent duplicates: one task, one charge.
+    let body2 = json!({"model": "imini/canvas-image", "prompt": "a green lake", "size": "64x64"});
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..12)
+            .map(|_| {
+                s.spawn(|| {
+                    send("order-2", &body2).json()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+
+    // Another body with a used key is refused and changes nothing.
+    let other = json!({"model": "imini/canvas-image", "prompt": "a red lake", "size": "64x64"});
+    let refused = send("order-1", &other);
+    let e = assert_error(&refused, 409, "IDEMPOTENCY_CONFLICT");
+    assert_eq!(e["type"], "conflict_error");
+    assert_eq!(refused.headers["x-should-retry"], "false");
+
+    let entries = gw.ledger(&acct.id);
+    let captures = entries.iter().filter(|e| e["type"] == "capture").count();
+    assert_eq!(captures, 2, "two distinct requests, two charges");
+    assert_eq!(assert_reconciles(&gw, &acct.id), (980, 0));
+
+    // Keys are per account: another account's identical key is its own.
+    let other_acct = gw.account("idem2@example.com", 100);
+    let theirs = gw.request_headers(
+        "POST",
+        "/v1/images/generations",
+        &other_acct.key,
+        &body,
+        &[("idempotency-key", "order-1")],
+    );
+    assert_eq!(theirs.status, 200);
+    assert_ne!(theirs.json()["id"], first.json()["id"]);
+}
+
+#[test]
+fn refused_requests_are_not_kept_and_can_be_retried() {
+    let gw = Gateway::start();
+    let acct = gw.account("retry@example.com", 5);
+    let body = json!({"model": "imini/canvas-image", "prompt": "x", "size": "64x64"});
+    let send = || {
+        gw.request_headers(
+            "POST",
+            "/v1/images/generations",
+            &acct.key,
+            &body,
+            &[("idempotency-key", "k1")],
+        )
+    };
+    assert_error(&send(), 402, "INSUFFICIENT_CREDITS");
+    gw.post(
+        &format!("/admin/v1/accounts/{}/topup", acct.id),
+        &json!({"credits": 5}),
+    );
+    assert_eq!(send().status, 200, "after a top-up the same key runs");
+    let bad = gw.request_headers(
+        "POST",
+        "/v1/images/generations",
+        &acct.key,
+        &body,
+        &[("idempotency-key", "")],
+    );
+    assert_error(&bad, 400, "INVALID_PARAMETER");
+}

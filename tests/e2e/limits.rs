@@ -1,0 +1,99 @@
+//! Fair use: requests per minute per key, unfinished tasks per account.
+
+use imini_tests::{Gateway, assert_error, guests};
+use serde_json::json;
+
+#[test]
+fn a_key_past_its_rate_gets_429_with_retry_after() {
+    let gw = Gateway::start();
+    let acct = gw.account("rate@example.com", 0);
+    let slow = gw.post(
+        &format!("/admin/v1/accounts/{}/keys", acct.id),
+        &json!({"name": "slow", "requests_per_minute": 5}),
+    );
+    let slow_key = slow.json()["secret"].as_str().unwrap().to_string();
+    let mut remaining = Vec::new();
+    for _ in 0..5 {
+        let ok = gw.request_with("GET", "/v1/account", Some(&slow_key), None);
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.headers["x-ratelimit-limit-requests"], "5");
+        assert!(ok.headers.contains_key("x-ratelimit-reset-requests"));
+        remaining.push(
+            ok.headers["x-ratelimit-remaining-requests"]
+                .to_str()
+                .unwrap()
+                .parse::<u32>()
+                .unwrap(),
+        );
+    }
+    assert_eq!(remaining, [4, 3, 2, 1, 0]);
+    let refused = gw.request_with("GET", "/v1/account", Some(&slow_key), None);
+    let e = assert_error(&refused, 429, "RATE_LIMITED");
+    assert_eq!(e["type"], "rate_limit_error");
+    let wait: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=12).contains(&wait), "retry after {wait}s");
+    // Another key of the same account has its own budget (the default).
+    assert_eq!(
+        gw.request_with("GET", "/v1/account", Some(&acct.key), None)
+            .status,
+        200
+    );
+}
+
+#[test]
+fn an_account_runs_at_most_its_cap_of_tasks_at_once() {
+    let config = format!(
+        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[plugin_settings.sandbox]\ncall_timeout_ms = 1500\n[prices.\"test/loop\"]\nper_image = 1\n",
+        guests::SANDBOX_GUEST_WASM,
+        guests::SANDBOX_GUEST_MANIFEST
+    );
+    let gw = Gateway::start_with_config(&config);
+    let acct = gw.account("cap@example.com", 100);
+    let limits = gw.post(
+        &format!("/admin/v1/accounts/{}/limits", acct.id),
+        &json!({"max_concurrent_tasks": 1}),
+    );
+    assert_eq!(limits.json()["rate_limits"]["max_concurrent_tasks"], 1);
+    let body = json!({"model": "test/loop", "prompt": "spin", "size": "64x64"});
+    let first = gw.request_with("POST", "/v1/images/generate", Some(&acct.key), Some(&body));
+    assert_eq!(first.status, 202);
+    let second = gw.request_with("POST", "/v1/images/generate", Some(&acct.key), Some(&body));
+    let e = assert_error(&second, 429, "RATE_LIMITED");
+    assert!(e["message"].as_str().unwrap().contains("1 tasks at once"));
+    assert_eq!(second.headers["retry-after"], "1");
+    // Refused: nothing held for it.
+    let view = gw.account_view(&acct.id);
+    assert_eq!(view["credits_held"], 1);
+    // When the first ends (its deadline), a new one is accepted.
+    let task_id = first.json()["task_id"].as_str().unwrap().to_string();
+    for _ in 0..100 {
+        let t = gw
+            .request_with(
+                "GET",
+                &format!("/v1/tasks/{task_id}"),
+                Some(&acct.key),
+                None,
+            )
+            .json();
+        if t["status"] == "failed" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let third = gw.request_with(
+        "POST",
+        "/v1/images/generate",
+        Some(&acct.key),
+        Some(&json!({"model": "test/loop", "prompt": "again", "size": "64x64"})),
+    );
+    assert_eq!(
+        third.status,
+        202,
+        "{}",
+        String::from_utf8_lossy(&third.body)
+    );
+}
