@@ -49,6 +49,8 @@ pub struct Gateway {
     pub media: Media,
     /// Signs and checks expiring file URLs.
     pub signer: UrlSigner,
+    /// Prices and the changelog.
+    pub pricing: crate::pricing::Pricing,
     /// Request rates per key.
     pub limiter: crate::ratelimit::RateLimiter,
     /// Stored `Idempotency-Key` results.
@@ -87,6 +89,8 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(account::revoke_key),
         )
         .route("/v1/keys/{key_id}/rotate", post(account::rotate_key))
+        .route("/v1/changelog", get(models::changelog))
+        .route("/admin/v1/prices", post(models::schedule_price))
         .route("/admin/v1/plugins", get(plugins::list))
         .route("/admin/v1/accounts", post(admin::create_account))
         .route("/admin/v1/accounts/{account_id}", get(admin::get_account))

@@ -24,6 +24,7 @@ pub mod ids;
 pub mod ledger;
 pub mod media;
 pub mod plugins;
+pub mod pricing;
 pub mod ratelimit;
 pub mod server;
 pub mod signing;

@@ -19,6 +19,7 @@ use crate::media::Media;
 use crate::plugins::{
     EngineLimits, LoadedPlugin, Manifest, Outbound, PluginRegistry, PluginRuntime, PluginSource,
 };
+use crate::pricing::Pricing;
 use crate::signing::UrlSigner;
 use crate::store::Store;
 use crate::tasks::Tasks;
@@ -95,6 +96,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let catalogue = Arc::new(RwLock::new(Arc::new(Catalogue::build(
         &plugins.providers(),
     )?)));
+    let pricing = Pricing::new(store.table("prices")?, store.table("changelog")?);
+    let models: Vec<String> = catalogue
+        .read()
+        .expect("lock")
+        .routes()
+        .map(|r| r.info.id.clone())
+        .collect();
+    pricing.announce_launches(&models).await?;
     let media = Media::new(opts.data_dir.join("media"), store.table("files")?)?;
     let tasks = Tasks::new(
         store.table("tasks")?,
@@ -119,6 +128,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         media,
         signer,
         idempotency,
+        pricing,
         limiter: Default::default(),
     });
     let app = api::router(gateway);

@@ -6,5 +6,6 @@ mod errors;
 mod idempotency;
 mod images;
 mod limits;
+mod prices;
 mod restart;
 mod sandbox;

@@ -199,3 +199,12 @@ impl From<crate::store::StoreError> for ApiError {
         Self::internal()
     }
 }
+
+impl From<crate::pricing::PricingError> for ApiError {
+    fn from(e: crate::pricing::PricingError) -> Self {
+        match e {
+            crate::pricing::PricingError::Invalid(m) => Self::new("INVALID_PARAMETER", m),
+            crate::pricing::PricingError::Store(e) => e.into(),
+        }
+    }
+}

@@ -191,9 +191,10 @@ async fn submit(
 /// The price of `n` images of `model`; a model without a price cannot be
 /// used.
 fn image_price(state: &AppState, model: &str, n: u32) -> Result<i64, ApiError> {
+    let now = time::OffsetDateTime::now_utc();
     let per_image = state
-        .config
-        .price(model)
+        .pricing
+        .price_at(&state.config, model, now)?
         .and_then(|p| p.per_image)
         .ok_or_else(|| {
             ApiError::new(

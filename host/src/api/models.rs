@@ -10,11 +10,23 @@ use crate::auth::Principal;
 use crate::catalogue::{Route, kind_name};
 use crate::plugins::bindings::provider_api::CallMode;
 
-fn model_view(route: &Route) -> Value {
+fn model_view(state: &AppState, route: &Route) -> Result<Value, ApiError> {
     let m = &route.info;
     let core = route.plugin.core();
     let size = |s: &crate::plugins::bindings::types::Size| format!("{}x{}", s.width, s.height);
-    json!({
+    let price = state
+        .pricing
+        .price_at(&state.config, &m.id, time::OffsetDateTime::now_utc())?;
+    let mut pricing = Vec::new();
+    if let Some(p) = price {
+        if let Some(c) = p.per_image {
+            pricing.push(json!({ "unit": "image", "credits": c }));
+        }
+        if let Some(c) = p.per_second {
+            pricing.push(json!({ "unit": "second", "credits": c }));
+        }
+    }
+    Ok(json!({
         "id": m.id,
         "object": "model",
         "created": 0,
@@ -23,7 +35,7 @@ fn model_view(route: &Route) -> Value {
         "description": m.description,
         "modality": kind_name(m.kind),
         "status": "active",
-        "pricing": [],
+        "pricing": pricing,
         "capabilities": {
             "mode": match m.mode { CallMode::Synchronous => "sync", CallMode::Asynchronous => "async" },
             "max_n": m.max_n,
@@ -38,14 +50,17 @@ fn model_view(route: &Route) -> Value {
             "reference_media": m.supports_references,
         },
         "provider": { "plugin": core.manifest().name, "version": core.manifest().version },
-    })
+    }))
 }
 
 /// `GET /v1/models`.
-pub async fn list(State(state): State<AppState>, _who: Principal) -> Response {
+pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Response, ApiError> {
     let catalogue = state.catalogue.read().expect("lock").clone();
-    let data: Vec<Value> = catalogue.routes().map(model_view).collect();
-    axum::Json(json!({ "object": "list", "data": data })).into_response()
+    let data = catalogue
+        .routes()
+        .map(|r| model_view(&state, r))
+        .collect::<Result<Vec<Value>, ApiError>>()?;
+    Ok(axum::Json(json!({ "object": "list", "data": data })).into_response())
 }
 
 /// `GET /v1/models/{vendor}/{name}`.
@@ -59,5 +74,88 @@ pub async fn get_one(
     let route = catalogue.get(&id).ok_or_else(|| {
         ApiError::new("MODEL_NOT_FOUND", format!("model {id:?} does not exist")).with_param("model")
     })?;
-    Ok(axum::Json(model_view(route)).into_response())
+    Ok(axum::Json(model_view(&state, route)?).into_response())
+}
+
+/// Query of `GET /v1/changelog`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangelogQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// `GET /v1/changelog`: launches, retirements, price changes, newest first.
+pub async fn changelog(
+    State(state): State<AppState>,
+    _who: Principal,
+    query: Result<axum::extract::Query<ChangelogQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            "limit must be between 1 and 200",
+        ));
+    }
+    let (entries, has_more) = state.pricing.changelog(limit, q.after.as_deref())?;
+    Ok(axum::Json(json!({
+        "object": "list",
+        "data": entries,
+        "has_more": has_more,
+        "last_id": entries.last().map(|e| e.id.clone()),
+    }))
+    .into_response())
+}
+
+/// Body of `POST /admin/v1/prices`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPrice {
+    model: String,
+    per_image: Option<i64>,
+    per_second: Option<i64>,
+    effective_at: Option<String>,
+}
+
+/// `POST /admin/v1/prices`: schedules a price (now, or at `effective_at`).
+pub async fn schedule_price(
+    State(state): State<AppState>,
+    who: Principal,
+    super::extract::JsonBody(body): super::extract::JsonBody<NewPrice>,
+) -> Result<Response, ApiError> {
+    if !who.admin {
+        return Err(ApiError::new(
+            "PERMISSION_DENIED",
+            "this route needs the admin key",
+        ));
+    }
+    if state
+        .catalogue
+        .read()
+        .expect("lock")
+        .get(&body.model)
+        .is_none()
+    {
+        return Err(ApiError::new(
+            "MODEL_NOT_FOUND",
+            format!("model {:?} does not exist", body.model),
+        )
+        .with_param("model"));
+    }
+    let change = state
+        .pricing
+        .schedule(
+            &body.model,
+            body.per_image,
+            body.per_second,
+            body.effective_at.as_deref(),
+        )
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(serde_json::to_value(change).expect("serialises")),
+    )
+        .into_response())
 }
