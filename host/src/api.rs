@@ -49,6 +49,8 @@ pub struct Gateway {
     pub media: Media,
     /// Signs and checks expiring file URLs.
     pub signer: UrlSigner,
+    /// Bill disputes.
+    pub disputes: crate::bills::Disputes,
     /// Prices and the changelog.
     pub pricing: crate::pricing::Pricing,
     /// Request rates per key.
@@ -80,6 +82,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/account", get(account::get_account))
         .route("/v1/account/ledger", get(account::ledger))
         .route("/v1/account/close", post(account::close))
+        .route("/v1/account/usage", get(account::usage))
+        .route("/v1/account/bills/{month}", get(account::bill))
+        .route("/v1/account/bills/{month}/disputes", post(account::dispute))
+        .route("/admin/v1/disputes", get(admin::disputes))
+        .route(
+            "/admin/v1/disputes/{dispute_id}/{action}",
+            post(admin::decide_dispute),
+        )
         .route(
             "/v1/keys",
             get(account::list_keys).post(account::create_key),

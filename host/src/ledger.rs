@@ -347,6 +347,31 @@ impl Ledger {
             .expect("an adjustment always writes"))
     }
 
+    /// Gives back charged credits (an operator's refund).
+    pub async fn refund(
+        &self,
+        account_id: &str,
+        credits: i64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Entry, LedgerError> {
+        if credits <= 0 {
+            return Err(LedgerError::NotPositive);
+        }
+        let change = |_, _| {
+            Ok(Some(Change {
+                kind: EntryKind::Refund,
+                amount: credits,
+                held_change: 0,
+                hold: None,
+            }))
+        };
+        Ok(self
+            .apply(account_id, None, actor, Some(reason), change)
+            .await?
+            .expect("a refund always writes"))
+    }
+
     /// Reserves `credits` for `task_id`, or refuses with what is available.
     pub async fn hold(
         &self,

@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod bills;
 pub mod catalogue;
 pub mod cli;
 pub mod config;

@@ -129,6 +129,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         signer,
         idempotency,
         pricing,
+        disputes: crate::bills::Disputes::new(store.table("disputes")?),
         limiter: Default::default(),
     });
     let app = api::router(gateway);

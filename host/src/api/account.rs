@@ -237,3 +237,114 @@ pub async fn close(State(state): State<AppState>, who: Principal) -> Result<Resp
     let account = close_account(&state, &account.id, who.actor()).await?;
     Ok(axum::Json(account_json(&state, &account)?).into_response())
 }
+
+/// Query of `GET /v1/account/usage`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageQuery {
+    start: Option<String>,
+    end: Option<String>,
+    group_by: Option<crate::bills::GroupBy>,
+}
+
+/// `GET /v1/account/usage?start=YYYY-MM-DD&end=YYYY-MM-DD&group_by=model|key|day`:
+/// charges from `start` (default: 30 days ago) to before `end` (default:
+/// tomorrow), grouped (default: by model).
+pub async fn usage(
+    State(state): State<AppState>,
+    who: Principal,
+    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let account = own_account(&state, &who)?;
+    let today = time::OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
+    let start = match q.start.as_deref() {
+        Some(s) => crate::bills::day_start(s, "start")?,
+        None => today - time::Duration::days(30),
+    };
+    let end = match q.end.as_deref() {
+        Some(s) => crate::bills::day_start(s, "end")?,
+        None => today + time::Duration::days(1),
+    };
+    if end <= start {
+        return Err(ApiError::invalid("end", "end must be after start"));
+    }
+    let group_by = q.group_by.unwrap_or(crate::bills::GroupBy::Model);
+    let rows = crate::bills::usage(
+        &state.ledger,
+        &state.tasks,
+        &account.id,
+        start,
+        end,
+        group_by,
+    )?;
+    let key = match group_by {
+        crate::bills::GroupBy::Model => "model",
+        crate::bills::GroupBy::Key => "key_id",
+        crate::bills::GroupBy::Day => "day",
+    };
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({ key: r.group, "tasks": r.tasks, "credits": r.credits }))
+        .collect();
+    Ok(axum::Json(json!({
+        "object": "list",
+        "group_by": key,
+        "start": start.date().to_string(),
+        "end": end.date().to_string(),
+        "data": data,
+    }))
+    .into_response())
+}
+
+/// `GET /v1/account/bills/{YYYY-MM}`.
+pub async fn bill(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(month): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = own_account(&state, &who)?;
+    let bill = crate::bills::bill(&state.ledger, &state.tasks, &account.id, &month)?;
+    let mut v = serde_json::to_value(&bill).expect("bills serialise");
+    v["object"] = json!("bill");
+    v["account_id"] = json!(account.id);
+    v["charges"] = json!(
+        bill.charges
+            .iter()
+            .map(|r| json!({ "model": r.group, "tasks": r.tasks, "credits": r.credits }))
+            .collect::<Vec<_>>()
+    );
+    Ok(axum::Json(v).into_response())
+}
+
+/// Body of a dispute.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDispute {
+    reason: String,
+}
+
+/// `POST /v1/account/bills/{YYYY-MM}/disputes`: within 30 days of the
+/// month's end.
+pub async fn dispute(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(month): Path<String>,
+    JsonBody(body): JsonBody<NewDispute>,
+) -> Result<Response, ApiError> {
+    let account = own_account(&state, &who)?;
+    let dispute = state
+        .disputes
+        .file(
+            &account.id,
+            &month,
+            &body.reason,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(serde_json::to_value(dispute).expect("serialises")),
+    )
+        .into_response())
+}

@@ -91,8 +91,8 @@ pub async fn account_ledger(
     ledger_page(&state, &account.id, page)
 }
 
-/// `POST /admin/v1/accounts/{id}/{action}`: `topup` and `adjust` (with
-/// `credits` and `reason`), `freeze`, `unfreeze`, `suspend`, `unsuspend`,
+/// `POST /admin/v1/accounts/{id}/{action}`: `topup`, `adjust` and `refund`
+/// (with `credits` and `reason`), `freeze`, `unfreeze`, `suspend`, `unsuspend`,
 /// `close`, `limits` (`requests_per_minute`, `max_concurrent_tasks`; absent
 /// means the default), and `keys` (creates a key named `name`, optionally
 /// with its own `requests_per_minute`).
@@ -144,6 +144,20 @@ pub async fn account_action(
             state
                 .ledger
                 .adjust(&account.id, credits, "admin", &reason)
+                .await?;
+            account
+        }
+        "refund" => {
+            let credits = body
+                .credits
+                .ok_or_else(|| ApiError::invalid("credits", "give the credits to give back"))?;
+            let reason = body
+                .reason
+                .filter(|r| !r.trim().is_empty())
+                .ok_or_else(|| ApiError::invalid("reason", "a refund needs a reason"))?;
+            state
+                .ledger
+                .refund(&account.id, credits, "admin", &reason)
                 .await?;
             account
         }
@@ -231,4 +245,62 @@ pub async fn key_action(
     };
     let key = state.accounts.set_key_status(&key_id, status).await?;
     Ok(axum::Json(key_json(&key)).into_response())
+}
+
+/// Query of `GET /admin/v1/disputes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeQuery {
+    status: Option<crate::bills::DisputeStatus>,
+    account_id: Option<String>,
+}
+
+/// `GET /admin/v1/disputes?status=&account_id=`.
+pub async fn disputes(
+    State(state): State<AppState>,
+    who: Principal,
+    query: Result<Query<DisputeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    admin_only(&who)?;
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let list = state.disputes.list(q.status, q.account_id.as_deref())?;
+    Ok(
+        axum::Json(serde_json::json!({ "object": "list", "data": list, "has_more": false }))
+            .into_response(),
+    )
+}
+
+/// Body of a dispute decision.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Decision {
+    credits: i64,
+    note: String,
+}
+
+/// `POST /admin/v1/disputes/{id}/resolve` (`credits` returned as an
+/// adjustment) or `…/reject`.
+pub async fn decide_dispute(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    admin_only(&who)?;
+    let body: Decision = optional_body(&body)?;
+    let resolve = match action.as_str() {
+        "resolve" => true,
+        "reject" => false,
+        other => {
+            return Err(ApiError::new(
+                "NOT_FOUND",
+                format!("no dispute action {other:?}"),
+            ));
+        }
+    };
+    let dispute = state
+        .disputes
+        .decide(&state.ledger, &id, resolve, body.credits, &body.note)
+        .await?;
+    Ok(axum::Json(serde_json::to_value(dispute).expect("serialises")).into_response())
 }

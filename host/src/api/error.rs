@@ -208,3 +208,16 @@ impl From<crate::pricing::PricingError> for ApiError {
         }
     }
 }
+
+impl From<crate::bills::BillError> for ApiError {
+    fn from(e: crate::bills::BillError) -> Self {
+        use crate::bills::BillError as E;
+        match e {
+            E::Invalid(param, m) => Self::invalid(param, m),
+            E::Conflict(m) => Self::new("CONFLICT", m),
+            E::NotFound => Self::new("NOT_FOUND", "no such dispute").with_param("dispute_id"),
+            E::Store(e) => e.into(),
+            E::Tasks(e) => e.into(),
+        }
+    }
+}

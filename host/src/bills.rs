@@ -1,0 +1,364 @@
+//! What an account used and owes: usage grouped by model, key or day,
+//! monthly bills that reconcile with the ledger, and bill disputes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, Month, OffsetDateTime, Time};
+
+use crate::ledger::{Entry, EntryKind, Ledger};
+use crate::store::{StoreError, Table};
+use crate::tasks::Tasks;
+use crate::time::now_rfc3339;
+
+/// Failures of usage and bill queries.
+#[derive(Debug, thiserror::Error)]
+pub enum BillError {
+    /// Bad input, naming the parameter.
+    #[error("{1}")]
+    Invalid(&'static str, String),
+    /// The dispute cannot be filed or decided now.
+    #[error("{0}")]
+    Conflict(String),
+    /// No such dispute.
+    #[error("no such dispute")]
+    NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Task storage failed.
+    #[error(transparent)]
+    Tasks(#[from] crate::tasks::TaskStoreError),
+}
+
+/// How long after a month ends its bill can be disputed.
+pub const DISPUTE_WINDOW_DAYS: i64 = 30;
+
+/// Parses `YYYY-MM` into the month's first instant and the next month's.
+pub fn month_bounds(month: &str) -> Result<(OffsetDateTime, OffsetDateTime), BillError> {
+    let bad = || BillError::Invalid("month", format!("{month:?} is not a month like 2026-11"));
+    let (y, m) = month.split_once('-').ok_or_else(bad)?;
+    let (y, m): (i32, u8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if y.to_string().len() != 4 {
+        return Err(bad());
+    }
+    let month = Month::try_from(m).map_err(|_| bad())?;
+    let start = Date::from_calendar_date(y, month, 1).map_err(|_| bad())?;
+    let next = if month == Month::December {
+        Date::from_calendar_date(y + 1, Month::January, 1)
+    } else {
+        Date::from_calendar_date(y, month.next(), 1)
+    }
+    .map_err(|_| bad())?;
+    Ok((
+        start.with_time(Time::MIDNIGHT).assume_utc(),
+        next.with_time(Time::MIDNIGHT).assume_utc(),
+    ))
+}
+
+/// Parses `YYYY-MM-DD` as the start of that day (UTC).
+pub fn day_start(text: &str, param: &'static str) -> Result<OffsetDateTime, BillError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, &format)
+        .map(|d| d.with_time(Time::MIDNIGHT).assume_utc())
+        .map_err(|_| {
+            BillError::Invalid(
+                param,
+                format!("{param} {text:?} is not a date like 2026-11-24"),
+            )
+        })
+}
+
+fn at(entry: &Entry) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(crate::time::unix_seconds(&entry.created_at))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Every entry of an account, oldest first.
+fn all_entries(ledger: &Ledger, account_id: &str) -> Result<Vec<Entry>, StoreError> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, more) = ledger.entries(account_id, after.as_deref(), 1000)?;
+        after = page.last().map(|e| e.id.clone());
+        all.extend(page);
+        if !more {
+            return Ok(all);
+        }
+    }
+}
+
+/// One row of usage.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageRow {
+    /// The group: a model id, a key id or a day.
+    pub group: String,
+    /// Tasks charged.
+    pub tasks: u64,
+    /// Credits charged.
+    pub credits: i64,
+}
+
+/// How usage is grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    /// By model id.
+    Model,
+    /// By API key id.
+    Key,
+    /// By UTC day.
+    Day,
+}
+
+/// Charges in `[start, end)`, grouped.
+pub fn usage(
+    ledger: &Ledger,
+    tasks: &Tasks,
+    account_id: &str,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    group_by: GroupBy,
+) -> Result<Vec<UsageRow>, BillError> {
+    let entries = all_entries(ledger, account_id)?;
+    // The key that placed each task's hold.
+    let holders: BTreeMap<&str, &str> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Hold)
+        .filter_map(|e| Some((e.task_id.as_deref()?, e.actor.as_str())))
+        .collect();
+    let mut rows: BTreeMap<String, UsageRow> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.kind == EntryKind::Capture) {
+        let when = at(e);
+        if when < start || when >= end {
+            continue;
+        }
+        let task_id = e.task_id.as_deref().unwrap_or_default();
+        let group = match group_by {
+            GroupBy::Model => tasks
+                .get(task_id, account_id)?
+                .map_or_else(|| "unknown".to_string(), |t| t.model),
+            GroupBy::Key => holders.get(task_id).map_or("unknown", |k| k).to_string(),
+            GroupBy::Day => when.date().to_string(),
+        };
+        let row = rows.entry(group.clone()).or_insert(UsageRow {
+            group,
+            tasks: 0,
+            credits: 0,
+        });
+        row.tasks += 1;
+        row.credits += -e.amount;
+    }
+    Ok(rows.into_values().collect())
+}
+
+/// A monthly statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bill {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The balance when the month began.
+    pub opening_balance: i64,
+    /// Credits bought.
+    pub topups: i64,
+    /// Charges per model.
+    pub charges: Vec<UsageRow>,
+    /// All charges.
+    pub charges_total: i64,
+    /// Charged credits given back.
+    pub refunds: i64,
+    /// Operator corrections (either sign).
+    pub adjustments: i64,
+    /// Credits forfeited on closing.
+    pub forfeited: i64,
+    /// The balance when the month ended (or now, for the current month).
+    pub closing_balance: i64,
+}
+
+/// The bill of `month`: `closing = opening + topups - charges + refunds +
+/// adjustments - forfeited`, entry by entry from the ledger.
+pub fn bill(
+    ledger: &Ledger,
+    tasks: &Tasks,
+    account_id: &str,
+    month: &str,
+) -> Result<Bill, BillError> {
+    let (start, end) = month_bounds(month)?;
+    let entries = all_entries(ledger, account_id)?;
+    let opening = entries
+        .iter()
+        .rfind(|e| at(e) < start)
+        .map_or(0, |e| e.balance_after);
+    let in_month: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| at(e) >= start && at(e) < end)
+        .collect();
+    let sum = |kind: EntryKind| {
+        in_month
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.amount)
+            .sum::<i64>()
+    };
+    let charges = usage(ledger, tasks, account_id, start, end, GroupBy::Model)?;
+    let closing = in_month.last().map_or(opening, |e| e.balance_after);
+    Ok(Bill {
+        month: month.to_string(),
+        opening_balance: opening,
+        topups: sum(EntryKind::Topup),
+        charges_total: -sum(EntryKind::Capture),
+        charges,
+        refunds: sum(EntryKind::Refund),
+        adjustments: sum(EntryKind::Adjustment),
+        forfeited: -sum(EntryKind::Forfeit),
+        closing_balance: closing,
+    })
+}
+
+/// Where a dispute stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisputeStatus {
+    /// Waiting for an operator.
+    Open,
+    /// Decided, with an adjustment if credits were given back.
+    Resolved,
+    /// Decided against.
+    Rejected,
+}
+
+/// A bill dispute.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Dispute {
+    /// `dsp_…`.
+    pub id: String,
+    /// The account.
+    pub account_id: String,
+    /// The disputed month.
+    pub month: String,
+    /// The account's reason.
+    pub reason: String,
+    /// Where it stands.
+    pub status: DisputeStatus,
+    /// Credits given back when resolved.
+    pub credits_returned: i64,
+    /// The operator's note.
+    pub resolution: Option<String>,
+    /// When it was filed.
+    pub created_at: String,
+    /// When it was decided.
+    pub decided_at: Option<String>,
+}
+
+/// The disputes store.
+#[derive(Clone)]
+pub struct Disputes {
+    table: Table,
+}
+
+impl Disputes {
+    /// Disputes in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    /// Files a dispute of `month`'s bill, within [`DISPUTE_WINDOW_DAYS`] of
+    /// the month's end (and not before the month began).
+    pub async fn file(
+        &self,
+        account_id: &str,
+        month: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<Dispute, BillError> {
+        let (start, end) = month_bounds(month)?;
+        if now < start {
+            return Err(BillError::Conflict(format!(
+                "the bill of {month} does not exist yet"
+            )));
+        }
+        if now > end + time::Duration::days(DISPUTE_WINDOW_DAYS) {
+            return Err(BillError::Conflict(format!(
+                "the bill of {month} can no longer be disputed: disputes are accepted until {DISPUTE_WINDOW_DAYS} days after the month ends"
+            )));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > 5000 {
+            return Err(BillError::Invalid(
+                "reason",
+                "reason must be 1 to 5000 characters".into(),
+            ));
+        }
+        let dispute = Dispute {
+            id: crate::ids::new("dsp"),
+            account_id: account_id.to_string(),
+            month: month.to_string(),
+            reason: reason.to_string(),
+            status: DisputeStatus::Open,
+            credits_returned: 0,
+            resolution: None,
+            created_at: now_rfc3339(),
+            decided_at: None,
+        };
+        self.table.put(&dispute.id, &dispute).await?;
+        Ok(dispute)
+    }
+
+    /// Disputes, oldest first, optionally only of one status or account.
+    pub fn list(
+        &self,
+        status: Option<DisputeStatus>,
+        account_id: Option<&str>,
+    ) -> Result<Vec<Dispute>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.table.scan::<Dispute>() {
+            let (_, d) = item?;
+            if status.is_none_or(|s| s == d.status) && account_id.is_none_or(|a| a == d.account_id)
+            {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decides an open dispute: resolved with `credits` returned (an
+    /// adjustment entry), or rejected.
+    pub async fn decide(
+        &self,
+        ledger: &Ledger,
+        id: &str,
+        resolve: bool,
+        credits: i64,
+        note: &str,
+    ) -> Result<Dispute, BillError> {
+        let mut dispute: Dispute = self.table.get(id)?.ok_or(BillError::NotFound)?;
+        if dispute.status != DisputeStatus::Open {
+            return Err(BillError::Conflict(
+                "the dispute was already decided".into(),
+            ));
+        }
+        if credits < 0 || (!resolve && credits != 0) {
+            return Err(BillError::Invalid(
+                "credits",
+                "credits must be zero or more, and only when resolving".into(),
+            ));
+        }
+        if resolve && credits > 0 {
+            let reason = format!("dispute {} of {}: {note}", dispute.id, dispute.month);
+            ledger
+                .adjust(&dispute.account_id, credits, "admin", &reason)
+                .await
+                .map_err(|e| BillError::Conflict(e.to_string()))?;
+        }
+        dispute.status = if resolve {
+            DisputeStatus::Resolved
+        } else {
+            DisputeStatus::Rejected
+        };
+        dispute.credits_returned = credits;
+        dispute.resolution = Some(note.to_string());
+        dispute.decided_at = Some(now_rfc3339());
+        self.table.put(&dispute.id, &dispute).await?;
+        Ok(dispute)
+    }
+}
