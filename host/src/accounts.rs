@@ -84,6 +84,9 @@ pub struct ApiKey {
     /// Its own request rate, overriding the account's and the default.
     #[serde(default)]
     pub requests_per_minute: Option<u32>,
+    /// The most credits it may hold or spend in all, if limited.
+    #[serde(default)]
+    pub credit_limit: Option<i64>,
     /// SHA-256 of the current secret, hex.
     hash: String,
 }
@@ -202,10 +205,16 @@ impl Accounts {
         account_id: &str,
         name: &str,
         requests_per_minute: Option<u32>,
+        credit_limit: Option<i64>,
     ) -> Result<NewSecret, AccountError> {
         if requests_per_minute == Some(0) {
             return Err(AccountError::Invalid(
                 "requests_per_minute must be at least 1".into(),
+            ));
+        }
+        if credit_limit.is_some_and(|l| l < 0) {
+            return Err(AccountError::Invalid(
+                "credit_limit cannot be negative".into(),
             ));
         }
         let account = self.get(account_id)?;
@@ -228,6 +237,7 @@ impl Accounts {
             created_at: now_rfc3339(),
             last_used_at: None,
             requests_per_minute,
+            credit_limit,
             hash: digest(&secret),
         };
         self.key_index.put(&key.hash, &key.id).await?;

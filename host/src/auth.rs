@@ -25,6 +25,8 @@ pub struct Principal {
     pub requests_per_minute: Option<u32>,
     /// The account's own cap on unfinished tasks, if set.
     pub max_concurrent_tasks: Option<u32>,
+    /// The key's credit limit, if set.
+    pub key_credit_limit: Option<i64>,
 }
 
 impl Principal {
@@ -121,6 +123,7 @@ impl Auth {
                 admin: true,
                 requests_per_minute: None,
                 max_concurrent_tasks: None,
+                key_credit_limit: None,
             }));
         }
         Ok(match self.accounts.authenticate(token)? {
@@ -133,6 +136,7 @@ impl Auth {
                         .requests_per_minute
                         .or(account.limits.requests_per_minute),
                     max_concurrent_tasks: account.limits.max_concurrent_tasks,
+                    key_credit_limit: key.credit_limit,
                     owner: account.id,
                     key_id: Some(key.id),
                     admin: false,

@@ -45,6 +45,18 @@ pub enum LedgerError {
         /// Balance minus held.
         available: i64,
     },
+    /// The key's own credit limit would be passed.
+    #[error(
+        "this API key may hold or spend at most {limit} credits; {spent} are used and this task needs {needed}"
+    )]
+    KeyLimit {
+        /// The key's limit.
+        limit: i64,
+        /// Held or charged through it so far.
+        spent: i64,
+        /// The price.
+        needed: i64,
+    },
     /// An adjustment or forfeit would leave a negative balance.
     #[error("the balance would go below zero (it is {balance}, {held} of it held)")]
     WouldGoNegative {
@@ -148,6 +160,9 @@ pub struct Hold {
     pub amount: i64,
     /// Where it stands.
     pub status: HoldStatus,
+    /// The key that placed it.
+    #[serde(default)]
+    pub key_id: Option<String>,
 }
 
 /// An account's totals record: the cached balance and the entry that made
@@ -156,6 +171,9 @@ pub struct Hold {
 struct Totals {
     balance: Balance,
     last_entry: Option<Entry>,
+    /// Credits held or charged through each key (for per-key limits).
+    #[serde(default)]
+    key_spent: std::collections::BTreeMap<String, i64>,
 }
 
 /// The ledger.
@@ -191,6 +209,8 @@ fn hold_after(entry: &Entry, amount: i64) -> Option<Hold> {
         account_id: entry.account_id.clone(),
         amount,
         status,
+        // Filled in by `repair` from the stored hold or the entry's actor.
+        key_id: None,
     })
 }
 
@@ -223,6 +243,7 @@ impl Ledger {
         task_id: Option<&str>,
         actor: &str,
         reason: Option<&str>,
+        key_limit: Option<i64>,
         decide: impl FnOnce(Balance, Option<Hold>) -> Result<Option<Change>, LedgerError>,
     ) -> Result<Option<Entry>, LedgerError> {
         let entry = {
@@ -235,6 +256,29 @@ impl Ledger {
             let Some(change) = decide(totals.balance, hold)? else {
                 return Ok(None);
             };
+            // Credits held through a key count against its limit until
+            // released; captured ones stay spent.
+            let mut key_spent = totals.key_spent.clone();
+            if let Some(hold) = &change.hold
+                && let Some(key) = &hold.key_id
+            {
+                let spent = key_spent.entry(key.clone()).or_default();
+                match change.kind {
+                    EntryKind::Hold => {
+                        if let Some(limit) = key_limit.filter(|l| *spent + change.held_change > *l)
+                        {
+                            return Err(LedgerError::KeyLimit {
+                                limit,
+                                spent: *spent,
+                                needed: change.held_change,
+                            });
+                        }
+                        *spent += change.held_change;
+                    }
+                    EntryKind::Release => *spent += change.held_change,
+                    _ => {}
+                }
+            }
             let b = totals.balance;
             let after = Balance {
                 balance: b.balance + change.amount,
@@ -256,6 +300,7 @@ impl Ledger {
             let totals = Totals {
                 balance: after,
                 last_entry: Some(entry.clone()),
+                key_spent,
             };
             self.table.put_unflushed(&totals_key(account_id), &totals)?;
             self.table.put_unflushed(&entry_key(&entry), &entry)?;
@@ -282,8 +327,12 @@ impl Ledger {
                 self.table.put_unflushed(&entry_key(&entry), &entry)?;
                 repaired += 1;
             }
-            if let Some(hold) = hold_after(&entry, entry.held_change.abs()) {
+            if let Some(mut hold) = hold_after(&entry, entry.held_change.abs()) {
                 let stored = self.table.get::<Hold>(&hold_key(&hold.task_id))?;
+                hold.key_id = stored.as_ref().and_then(|h| h.key_id.clone()).or_else(|| {
+                    (entry.kind == EntryKind::Hold && entry.actor.starts_with("key_"))
+                        .then(|| entry.actor.clone())
+                });
                 if stored.is_none_or(|h| h.status != hold.status) {
                     self.table.put_unflushed(&hold_key(&hold.task_id), &hold)?;
                     repaired += 1;
@@ -313,7 +362,7 @@ impl Ledger {
             }))
         };
         Ok(self
-            .apply(account_id, None, actor, reason, change)
+            .apply(account_id, None, actor, reason, None, change)
             .await?
             .expect("a topup always writes"))
     }
@@ -342,7 +391,7 @@ impl Ledger {
             }))
         };
         Ok(self
-            .apply(account_id, None, actor, Some(reason), change)
+            .apply(account_id, None, actor, Some(reason), None, change)
             .await?
             .expect("an adjustment always writes"))
     }
@@ -367,7 +416,7 @@ impl Ledger {
             }))
         };
         Ok(self
-            .apply(account_id, None, actor, Some(reason), change)
+            .apply(account_id, None, actor, Some(reason), None, change)
             .await?
             .expect("a refund always writes"))
     }
@@ -379,6 +428,7 @@ impl Ledger {
         task_id: &str,
         credits: i64,
         actor: &str,
+        key_limit: Option<i64>,
     ) -> Result<Entry, LedgerError> {
         let change = |b: Balance, existing: Option<Hold>| {
             if existing.is_some() {
@@ -396,6 +446,7 @@ impl Ledger {
                 account_id: account_id.to_string(),
                 amount: credits,
                 status: HoldStatus::Open,
+                key_id: actor.starts_with("key_").then(|| actor.to_string()),
             };
             Ok(Some(Change {
                 kind: EntryKind::Hold,
@@ -404,7 +455,7 @@ impl Ledger {
                 hold: Some(hold),
             }))
         };
-        self.apply(account_id, Some(task_id), actor, None, change)
+        self.apply(account_id, Some(task_id), actor, None, key_limit, change)
             .await?
             .ok_or(LedgerError::Store(StoreError::Conflict(
                 "the task already has a hold",
@@ -446,8 +497,15 @@ impl Ledger {
                 },
             }))
         };
-        self.apply(&hold.account_id, Some(task_id), "system", None, change)
-            .await
+        self.apply(
+            &hold.account_id,
+            Some(task_id),
+            "system",
+            None,
+            None,
+            change,
+        )
+        .await
     }
 
     /// Gives up the whole unused balance (the account is closing). Refuses
@@ -471,8 +529,24 @@ impl Ledger {
                 hold: None,
             }))
         };
-        self.apply(account_id, None, actor, Some("account closed"), change)
-            .await
+        self.apply(
+            account_id,
+            None,
+            actor,
+            Some("account closed"),
+            None,
+            change,
+        )
+        .await
+    }
+
+    /// Credits held or charged through a key.
+    pub fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
+        let totals = self
+            .table
+            .get::<Totals>(&totals_key(account_id))?
+            .unwrap_or_default();
+        Ok(totals.key_spent.get(key_id).copied().unwrap_or(0))
     }
 
     /// An account's totals.

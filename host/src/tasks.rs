@@ -165,6 +165,8 @@ pub struct Charge<'a> {
     pub credits: i64,
     /// Who placed it (a key id).
     pub actor: &'a str,
+    /// The key's own credit limit, if any.
+    pub key_limit: Option<i64>,
 }
 
 /// Task engine failures (storage), distinct from a task failing.
@@ -247,7 +249,10 @@ impl Tasks {
         };
         self.take_slot(owner, max_concurrent)?;
         if let Some(c) = &charge
-            && let Err(e) = self.ledger.hold(owner, &id, c.credits, c.actor).await
+            && let Err(e) = self
+                .ledger
+                .hold(owner, &id, c.credits, c.actor, c.key_limit)
+                .await
         {
             self.free_slot(owner);
             return Err(e.into());

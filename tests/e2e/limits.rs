@@ -97,3 +97,27 @@ fn an_account_runs_at_most_its_cap_of_tasks_at_once() {
         String::from_utf8_lossy(&third.body)
     );
 }
+
+#[test]
+fn a_key_with_a_credit_limit_stops_at_it() {
+    let gw = Gateway::start();
+    let acct = gw.account("keylimit@example.com", 1000);
+    let limited = gw.post(
+        &format!("/admin/v1/accounts/{}/keys", acct.id),
+        &json!({"name": "intern", "credit_limit": 25}),
+    );
+    assert_eq!(limited.json()["credit_limit"], 25);
+    let key = limited.json()["secret"].as_str().unwrap().to_string();
+    let body = json!({"model": "imini/canvas-image", "prompt": "x", "size": "64x64"});
+    let send = |k: &str| gw.request_with("POST", "/v1/images/generations", Some(k), Some(&body));
+    assert_eq!(send(&key).status, 200);
+    assert_eq!(send(&key).status, 200);
+    let e = assert_error(&send(&key), 402, "INSUFFICIENT_CREDITS");
+    assert!(e["message"].as_str().unwrap().contains("at most 25"), "{e}");
+    assert_eq!(
+        send(&acct.key).status,
+        200,
+        "the account's other key is not limited"
+    );
+    assert_eq!(gw.account_view(&acct.id)["credit_balance"], 970);
+}

@@ -45,6 +45,7 @@ pub fn key_json(key: &ApiKey) -> Value {
         "created_at": key.created_at,
         "last_used_at": key.last_used_at,
         "requests_per_minute": key.requests_per_minute,
+        "credit_limit": key.credit_limit,
     })
 }
 
@@ -137,6 +138,7 @@ pub fn ledger_page(state: &AppState, account_id: &str, page: Page) -> Result<Res
 pub struct NewKey {
     name: String,
     requests_per_minute: Option<u32>,
+    credit_limit: Option<i64>,
 }
 
 /// `POST /v1/keys`: a new key for the caller's account, secret shown once.
@@ -148,7 +150,12 @@ pub async fn create_key(
     let account = own_account(&state, &who)?;
     let new = state
         .accounts
-        .create_key(&account.id, &body.name, body.requests_per_minute)
+        .create_key(
+            &account.id,
+            &body.name,
+            body.requests_per_minute,
+            body.credit_limit,
+        )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response())
 }

@@ -76,6 +76,7 @@ pub struct ActionBody {
     name: Option<String>,
     requests_per_minute: Option<u32>,
     max_concurrent_tasks: Option<u32>,
+    credit_limit: Option<i64>,
 }
 
 /// `GET /admin/v1/accounts/{id}/ledger`.
@@ -210,7 +211,12 @@ pub async fn account_action(
             let name = body.name.unwrap_or_else(|| "default".into());
             let new = state
                 .accounts
-                .create_key(&account.id, &name, body.requests_per_minute)
+                .create_key(
+                    &account.id,
+                    &name,
+                    body.requests_per_minute,
+                    body.credit_limit,
+                )
                 .await?;
             return Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response());
         }

@@ -182,7 +182,9 @@ impl From<crate::ledger::LedgerError> for ApiError {
     fn from(e: crate::ledger::LedgerError) -> Self {
         use crate::ledger::LedgerError as E;
         match e {
-            E::Insufficient { .. } => Self::new("INSUFFICIENT_CREDITS", e.to_string()),
+            E::Insufficient { .. } | E::KeyLimit { .. } => {
+                Self::new("INSUFFICIENT_CREDITS", e.to_string())
+            }
             E::WouldGoNegative { .. } => Self::new("CONFLICT", e.to_string()),
             E::NotPositive => Self::invalid("credits", e.to_string()),
             E::Store(e) => {

@@ -165,6 +165,7 @@ async fn submit(
         Some(Charge {
             credits: price,
             actor: who.actor(),
+            key_limit: who.key_credit_limit,
         })
     } else {
         None
