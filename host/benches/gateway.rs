@@ -1,10 +1,13 @@
-//! Figures for the foundation: the cost of one plugin call (fresh instance +
-//! call, pooling allocator), the cold start of `imini serve` (first run and
-//! with the plugin cache), and the end-to-end latency of one 512x512 canvas
-//! image over HTTP. Prints a table; run with
+//! Figures for the foundation and for billing: the cost of one plugin call
+//! (fresh instance + call, pooling allocator), the cold start of `imini
+//! serve` (first run and with the plugin cache), the end-to-end latency of
+//! one 512x512 canvas image over HTTP, the durable ledger hold and capture,
+//! and generation throughput with billing on and off. Prints tables; run
+//! with
 //!
 //! ```text
-//! cargo bench -p imini --bench gateway
+//! cargo bench -p imini --bench gateway            # everything
+//! cargo bench -p imini --bench gateway -- billing # one section: plugins, serve, billing
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -132,10 +135,18 @@ struct Serve {
 }
 
 fn serve(data_dir: &std::path::Path) -> (Serve, Duration) {
+    serve_with(data_dir, None)
+}
+
+fn serve_with(data_dir: &std::path::Path, config: Option<&std::path::Path>) -> (Serve, Duration) {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imini"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imini"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir);
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    let mut child = cmd
         .env("IMINI_ADMIN_KEY", "bench-key")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())

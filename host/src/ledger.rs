@@ -350,12 +350,37 @@ impl Ledger {
         actor: &str,
         reason: Option<&str>,
     ) -> Result<Entry, LedgerError> {
+        self.credit(EntryKind::Topup, account_id, credits, actor, reason)
+            .await
+    }
+
+    /// Gives back charged credits (an operator's refund).
+    pub async fn refund(
+        &self,
+        account_id: &str,
+        credits: i64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Entry, LedgerError> {
+        self.credit(EntryKind::Refund, account_id, credits, actor, Some(reason))
+            .await
+    }
+
+    /// Adds a positive number of credits as an entry of `kind`.
+    async fn credit(
+        &self,
+        kind: EntryKind,
+        account_id: &str,
+        credits: i64,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<Entry, LedgerError> {
         if credits <= 0 {
             return Err(LedgerError::NotPositive);
         }
         let change = |_, _| {
             Ok(Some(Change {
-                kind: EntryKind::Topup,
+                kind,
                 amount: credits,
                 held_change: 0,
                 hold: None,
@@ -364,7 +389,7 @@ impl Ledger {
         Ok(self
             .apply(account_id, None, actor, reason, None, change)
             .await?
-            .expect("a topup always writes"))
+            .expect("a credit always writes"))
     }
 
     /// Corrects the balance by `credits` (either sign), never below what is
@@ -394,31 +419,6 @@ impl Ledger {
             .apply(account_id, None, actor, Some(reason), None, change)
             .await?
             .expect("an adjustment always writes"))
-    }
-
-    /// Gives back charged credits (an operator's refund).
-    pub async fn refund(
-        &self,
-        account_id: &str,
-        credits: i64,
-        actor: &str,
-        reason: &str,
-    ) -> Result<Entry, LedgerError> {
-        if credits <= 0 {
-            return Err(LedgerError::NotPositive);
-        }
-        let change = |_, _| {
-            Ok(Some(Change {
-                kind: EntryKind::Refund,
-                amount: credits,
-                held_change: 0,
-                hold: None,
-            }))
-        };
-        Ok(self
-            .apply(account_id, None, actor, Some(reason), None, change)
-            .await?
-            .expect("a refund always writes"))
     }
 
     /// Reserves `credits` for `task_id`, or refuses with what is available.

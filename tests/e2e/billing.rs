@@ -285,6 +285,7 @@ fn keys_rotate_revoke_and_suspend() {
     let gw = Gateway::start();
     let frank = gw.account("frank@example.com", 100);
     let get = |key: &str| gw.request_with("GET", "/v1/account", Some(key), None);
+    let admin_ok = |path: &str| assert_eq!(gw.post(path, &json!({})).status, 200, "{path}");
     assert_eq!(get(&frank.key).status, 200);
 
     let created = gw.request_with(
@@ -331,42 +332,14 @@ fn keys_rotate_revoke_and_suspend() {
     assert_eq!(revoked.json()["status"], "revoked");
     assert_error(&get(rotated_secret), 403, "KEY_REVOKED");
 
-    assert_eq!(
-        gw.post(
-            &format!("/admin/v1/keys/{}/suspend", frank.key_id),
-            &json!({})
-        )
-        .status,
-        200
-    );
+    admin_ok(&format!("/admin/v1/keys/{}/suspend", frank.key_id));
     assert_error(&get(&frank.key), 403, "PERMISSION_DENIED");
-    assert_eq!(
-        gw.post(
-            &format!("/admin/v1/keys/{}/unsuspend", frank.key_id),
-            &json!({})
-        )
-        .status,
-        200
-    );
+    admin_ok(&format!("/admin/v1/keys/{}/unsuspend", frank.key_id));
     assert_eq!(get(&frank.key).status, 200);
 
-    assert_eq!(
-        gw.post(
-            &format!("/admin/v1/accounts/{}/suspend", frank.id),
-            &json!({})
-        )
-        .status,
-        200
-    );
+    admin_ok(&format!("/admin/v1/accounts/{}/suspend", frank.id));
     assert_error(&get(&frank.key), 403, "ACCOUNT_SUSPENDED");
-    assert_eq!(
-        gw.post(
-            &format!("/admin/v1/accounts/{}/unsuspend", frank.id),
-            &json!({})
-        )
-        .status,
-        200
-    );
+    admin_ok(&format!("/admin/v1/accounts/{}/unsuspend", frank.id));
     assert_eq!(get(&frank.key).status, 200);
 
     // Account keys cannot use admin routes.

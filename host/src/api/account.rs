@@ -1,6 +1,6 @@
 //! The caller's own account: balance, ledger, keys, closing.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::JsonBody;
+use super::extract::{JsonBody, QueryParams, list_response, page_limit};
 use crate::accounts::{Account, AccountStatus, ApiKey, KeyStatus, NewSecret};
 use crate::auth::Principal;
 use crate::ledger::Entry;
@@ -94,42 +94,25 @@ pub struct Page {
 pub async fn ledger(
     State(state): State<AppState>,
     who: Principal,
-    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<Page>,
 ) -> Result<Response, ApiError> {
-    let Query(page) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let page = q;
     let account = own_account(&state, &who)?;
     ledger_page(&state, &account.id, page)
 }
 
 /// A page of an account's ledger.
 pub fn ledger_page(state: &AppState, account_id: &str, page: Page) -> Result<Response, ApiError> {
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            "limit must be between 1 and 1000",
-        ));
-    }
-    if let Some(after) = page
-        .after
-        .as_deref()
-        .filter(|a| !crate::ids::is_valid("le", a))
-    {
-        return Err(ApiError::invalid(
-            "after",
-            format!("after must be a ledger entry id, not {after:?}"),
-        ));
-    }
+    let limit = page_limit(page.limit, page.after.as_deref(), 100, 1000, "le")?;
     let (entries, has_more) = state
         .ledger
         .entries(account_id, page.after.as_deref(), limit)?;
-    Ok(axum::Json(json!({
-        "object": "list",
-        "data": entries.iter().map(ledger_entry_json).collect::<Vec<_>>(),
-        "has_more": has_more,
-        "last_id": entries.last().map(|e| e.id.clone()),
-    }))
-    .into_response())
+    let last_id = entries.last().map(|e| e.id.clone());
+    Ok(list_response(
+        entries.iter().map(ledger_entry_json).collect(),
+        has_more,
+        last_id,
+    ))
 }
 
 /// Body of key creation.
@@ -260,9 +243,8 @@ pub struct UsageQuery {
 pub async fn usage(
     State(state): State<AppState>,
     who: Principal,
-    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<UsageQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let account = own_account(&state, &who)?;
     let today = time::OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
     let start = match q.start.as_deref() {

@@ -1,6 +1,6 @@
 //! Operator routes (admin key): accounts, credits and keys.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::account::{Page, account_json, close_account, key_json, ledger_page, new_secret_json};
 use super::error::ApiError;
-use super::extract::{JsonBody, parse_json};
+use super::extract::{JsonBody, QueryParams, parse_json};
 use crate::accounts::{AccountStatus, KeyStatus};
 use crate::auth::Principal;
 
@@ -84,10 +84,10 @@ pub async fn account_ledger(
     State(state): State<AppState>,
     who: Principal,
     Path(account_id): Path<String>,
-    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<Page>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
-    let Query(page) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let page = q;
     let account = state.accounts.get(&account_id)?;
     ledger_page(&state, &account.id, page)
 }
@@ -265,10 +265,9 @@ pub struct DisputeQuery {
 pub async fn disputes(
     State(state): State<AppState>,
     who: Principal,
-    query: Result<Query<DisputeQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<DisputeQuery>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
-    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let list = state.disputes.list(q.status, q.account_id.as_deref())?;
     Ok(
         axum::Json(serde_json::json!({ "object": "list", "data": list, "has_more": false }))

@@ -43,6 +43,55 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// Query parameters parsed into `T`; malformed or unknown ones are a 400.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| QueryParams(q.0))
+            .map_err(|e| ApiError::invalid("query", e.body_text()))
+    }
+}
+
+/// Checks a cursor page: `limit` (default `default`, at most `max`) and
+/// `after`, which must be an id with `prefix`. Returns the limit.
+pub fn page_limit(
+    limit: Option<usize>,
+    after: Option<&str>,
+    default: usize,
+    max: usize,
+    prefix: &str,
+) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("limit must be between 1 and {max}"),
+        ));
+    }
+    if let Some(after) = after.filter(|a| !crate::ids::is_valid(prefix, a)) {
+        return Err(ApiError::invalid(
+            "after",
+            format!("after must be a {prefix}_ id, not {after:?}"),
+        ));
+    }
+    Ok(limit)
+}
+
+/// The list envelope of every paginated answer.
+pub fn list_response(
+    data: Vec<serde_json::Value>,
+    has_more: bool,
+    last_id: Option<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    axum::Json(serde_json::json!({ "object": "list", "data": data, "has_more": has_more, "last_id": last_id })).into_response()
+}
+
 /// The 413 error, naming the limit.
 pub fn too_large(state: &AppState) -> ApiError {
     ApiError::new(

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
-use super::extract::JsonBody;
+use super::extract::{JsonBody, QueryParams, list_response, page_limit};
 use super::idempotency::ReservedTaskId;
 use super::{AppState, RequestId};
 use crate::auth::Principal;
@@ -453,26 +453,9 @@ pub struct ListQuery {
 pub async fn list_tasks(
     State(state): State<AppState>,
     who: Principal,
-    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let axum::extract::Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            "limit must be between 1 and 100",
-        ));
-    }
-    if let Some(after) = q
-        .after
-        .as_deref()
-        .filter(|a| !crate::ids::is_valid("task", a))
-    {
-        return Err(ApiError::invalid(
-            "after",
-            format!("after must be a task id, not {after:?}"),
-        ));
-    }
+    let limit = page_limit(q.limit, q.after.as_deref(), 20, 100, "task")?;
     let filter = crate::tasks::TaskFilter {
         status: q.status,
         kind: q.kind,
@@ -485,13 +468,11 @@ pub async fn list_tasks(
         .iter()
         .map(|t| task_json(&state, t))
         .collect::<Result<Vec<Value>, ApiError>>()?;
-    Ok(axum::Json(json!({
-        "object": "list",
-        "data": data,
-        "has_more": has_more,
-        "last_id": tasks.last().map(|t| t.id.clone()),
-    }))
-    .into_response())
+    Ok(list_response(
+        data,
+        has_more,
+        tasks.last().map(|t| t.id.clone()),
+    ))
 }
 
 /// The native JSON view of a task.

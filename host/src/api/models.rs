@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::{QueryParams, list_response, page_limit};
 use crate::auth::Principal;
 use crate::catalogue::{Route, kind_name};
 use crate::plugins::bindings::provider_api::CallMode;
@@ -89,24 +90,16 @@ pub struct ChangelogQuery {
 pub async fn changelog(
     State(state): State<AppState>,
     _who: Principal,
-    query: Result<axum::extract::Query<ChangelogQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<ChangelogQuery>,
 ) -> Result<Response, ApiError> {
-    let axum::extract::Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            "limit must be between 1 and 200",
-        ));
-    }
+    let limit = page_limit(q.limit, q.after.as_deref(), 50, 200, "chg")?;
     let (entries, has_more) = state.pricing.changelog(limit, q.after.as_deref())?;
-    Ok(axum::Json(json!({
-        "object": "list",
-        "data": entries,
-        "has_more": has_more,
-        "last_id": entries.last().map(|e| e.id.clone()),
-    }))
-    .into_response())
+    let last_id = entries.last().map(|e| e.id.clone());
+    let data = entries
+        .iter()
+        .map(|e| serde_json::to_value(e).expect("entries serialise"))
+        .collect();
+    Ok(list_response(data, has_more, last_id))
 }
 
 /// Body of `POST /admin/v1/prices`.
