@@ -6,10 +6,12 @@ mod admin;
 mod error;
 mod extract;
 mod files;
+mod generate;
 pub mod idempotency;
 mod images;
 mod models;
 mod plugins;
+mod videos;
 
 use std::sync::{Arc, RwLock};
 
@@ -78,6 +80,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/images/tasks/{task_id}", get(images::get_image_task))
         .route("/v1/tasks", get(images::list_tasks))
         .route("/v1/tasks/{task_id}", get(images::get_task))
+        .route("/v1/tasks/{task_id}/cancel", post(videos::cancel))
+        .route("/v1/videos/generate", post(videos::native_generate))
+        .route("/v1/videos/tasks/{task_id}", get(videos::get_video_task))
+        .route(
+            "/v1/videos",
+            get(videos::openai_list).post(videos::openai_create),
+        )
+        .route("/v1/videos/{video_id}", get(videos::openai_get))
+        .route("/v1/videos/{video_id}/content", get(videos::openai_content))
         .route("/v1/files/{file_id}/content", get(files::content))
         .route("/v1/account", get(account::get_account))
         .route("/v1/account/ledger", get(account::ledger))

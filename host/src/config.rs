@@ -56,6 +56,9 @@ pub struct Config {
     /// Per-plugin settings by plugin name (bundled or loaded from files).
     #[serde(default)]
     pub plugin_settings: BTreeMap<String, PluginSettings>,
+    /// Task time limits.
+    #[serde(default)]
+    pub tasks: TasksConfig,
     /// Default rate limits; accounts and keys can have their own.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -63,6 +66,40 @@ pub struct Config {
     /// have defaults; a model without a price cannot be used by accounts.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceConfig>,
+}
+
+/// How long tasks may take.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TasksConfig {
+    /// Seconds from submission after which an unfinished task fails with
+    /// `UPSTREAM_TIMEOUT` (and its hold is released).
+    pub timeout_secs: u64,
+    /// The same, per model id.
+    pub model_timeouts: BTreeMap<String, u64>,
+}
+
+impl Default for TasksConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 900,
+            model_timeouts: BTreeMap::new(),
+        }
+    }
+}
+
+impl TasksConfig {
+    /// As the task engine takes them.
+    pub fn timeouts(&self) -> crate::tasks::Timeouts {
+        crate::tasks::Timeouts {
+            default: Duration::from_secs(self.timeout_secs),
+            by_model: self
+                .model_timeouts
+                .iter()
+                .map(|(m, s)| (m.clone(), Duration::from_secs(*s)))
+                .collect(),
+        }
+    }
 }
 
 /// Fair-use limits.
@@ -110,6 +147,8 @@ pub struct ServerConfig {
     pub signed_url_ttl_secs: u64,
     /// The model used when an OpenAI-compatible image call names none.
     pub default_image_model: String,
+    /// The model used when an OpenAI-compatible video call names none.
+    pub default_video_model: String,
 }
 
 impl Default for ServerConfig {
@@ -120,6 +159,7 @@ impl Default for ServerConfig {
             public_url: None,
             signed_url_ttl_secs: 3600,
             default_image_model: "imini/canvas-image".into(),
+            default_video_model: "imini/canvas-video".into(),
         }
     }
 }

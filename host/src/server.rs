@@ -110,6 +110,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         media.clone(),
         ledger.clone(),
         catalogue.clone(),
+        config.tasks.timeouts(),
     );
     let resumed = tasks.recover().await?;
 

@@ -186,15 +186,48 @@ pub enum TaskStoreError {
     },
 }
 
+/// A task running in this process: its status, and the signal that stops
+/// it.
+#[derive(Clone)]
+struct Running {
+    status: watch::Receiver<Status>,
+    cancel: Arc<tokio::sync::Notify>,
+}
+
+/// Why a task could not be canceled.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    /// It does not exist for this caller.
+    #[error("no such task")]
+    NotFound,
+    /// It had already finished (the task as it ended).
+    #[error("the task has already finished")]
+    Finished(Box<Task>),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] TaskStoreError),
+}
+
 /// The task engine.
 pub struct Tasks {
     table: Table,
     media: Media,
     ledger: Ledger,
     catalogue: Arc<RwLock<Arc<Catalogue>>>,
-    running: Mutex<HashMap<String, watch::Receiver<Status>>>,
+    running: Mutex<HashMap<String, Running>>,
     /// Unfinished tasks per owner.
     active: Mutex<HashMap<String, u32>>,
+    /// How long a task may take, by model (default for others).
+    timeouts: Timeouts,
+}
+
+/// Task time limits.
+#[derive(Debug, Clone, Default)]
+pub struct Timeouts {
+    /// For models without their own.
+    pub default: Duration,
+    /// By model id.
+    pub by_model: HashMap<String, Duration>,
 }
 
 impl Tasks {
@@ -205,6 +238,7 @@ impl Tasks {
         media: Media,
         ledger: Ledger,
         catalogue: Arc<RwLock<Arc<Catalogue>>>,
+        timeouts: Timeouts,
     ) -> Arc<Self> {
         Arc::new(Self {
             table,
@@ -213,6 +247,7 @@ impl Tasks {
             catalogue,
             running: Mutex::new(HashMap::new()),
             active: Mutex::new(HashMap::new()),
+            timeouts,
         })
     }
 
@@ -342,7 +377,12 @@ impl Tasks {
     /// Waits up to `limit` for task `id` to finish and returns it as it is
     /// then.
     pub async fn wait(&self, id: &str, limit: Duration) -> Result<Option<Task>, TaskStoreError> {
-        let receiver = self.running.lock().expect("lock").get(id).cloned();
+        let receiver = self
+            .running
+            .lock()
+            .expect("lock")
+            .get(id)
+            .map(|r| r.status.clone());
         if let Some(mut rx) = receiver {
             let _ = tokio::time::timeout(limit, rx.wait_for(|s| s.is_final())).await;
         }
@@ -383,27 +423,127 @@ impl Tasks {
     /// is freed when it ends.
     fn start(self: &Arc<Self>, task: Task) {
         let (tx, rx) = watch::channel(task.status);
-        self.running
-            .lock()
-            .expect("lock")
-            .insert(task.id.clone(), rx);
+        let cancel = Arc::new(tokio::sync::Notify::new());
+        self.running.lock().expect("lock").insert(
+            task.id.clone(),
+            Running {
+                status: rx,
+                cancel: cancel.clone(),
+            },
+        );
         let this = self.clone();
         tokio::spawn(async move {
-            let id = task.id.clone();
-            let owner = task.owner.clone();
-            let final_status = match this.run(task).await {
-                Ok(status) => status,
-                Err(e) => {
-                    // Storage failed mid-task: the record stays unfinished and
-                    // is resumed at the next start.
-                    tracing::error!(task_id = %id, error = %e, "task storage failed");
-                    Status::Failed
+            let (id, owner) = (task.id.clone(), task.owner.clone());
+            let limit = this
+                .timeouts
+                .by_model
+                .get(&task.model)
+                .copied()
+                .unwrap_or(this.timeouts.default);
+            let age = Duration::from_secs(
+                (crate::time::now_unix() - crate::time::unix_seconds(&task.created_at)).max(0)
+                    as u64,
+            );
+            let outcome = tokio::select! {
+                r = this.run(task) => r,
+                () = cancel.notified() => this.stop(&id, Status::Canceled, "canceled by the caller").await,
+                () = tokio::time::sleep(limit.saturating_sub(age)) => {
+                    let message = format!("the task did not finish within {}s", limit.as_secs());
+                    this.stop(&id, Status::Failed, &message).await
                 }
             };
+            let final_status = outcome.unwrap_or_else(|e| {
+                // Storage failed mid-task: the record stays unfinished and
+                // is resumed at the next start.
+                tracing::error!(task_id = %id, error = %e, "task storage failed");
+                Status::Failed
+            });
             this.free_slot(&owner);
             let _ = tx.send(final_status);
             this.running.lock().expect("lock").remove(&id);
         });
+    }
+
+    /// Cancels a queued or processing task of `owner`: stops it, releases its
+    /// hold, asks the provider to stop. A task that finished first is
+    /// returned as [`CancelError::Finished`].
+    pub async fn cancel(&self, id: &str, owner: &str) -> Result<Task, CancelError> {
+        let task = self.get(id, owner)?.ok_or(CancelError::NotFound)?;
+        if task.status.is_final() {
+            return Err(CancelError::Finished(Box::new(task)));
+        }
+        let running = self.running.lock().expect("lock").get(id).cloned();
+        match running {
+            Some(r) => {
+                r.cancel.notify_one();
+                let mut status = r.status;
+                let _ = status.wait_for(|s| s.is_final()).await;
+            }
+            None => {
+                self.stop(id, Status::Canceled, "canceled by the caller")
+                    .await?;
+            }
+        }
+        let task = self.get(id, owner)?.ok_or(CancelError::NotFound)?;
+        if task.status == Status::Canceled {
+            Ok(task)
+        } else {
+            Err(CancelError::Finished(Box::new(task)))
+        }
+    }
+
+    /// Ends a task that was interrupted (canceled or timed out) as `to`,
+    /// unless it reached a final state first; settles its hold either way
+    /// (idempotently) and asks the provider to stop an upstream job.
+    async fn stop(&self, id: &str, to: Status, message: &str) -> Result<Status, TaskStoreError> {
+        let Some(mut task) = self.table.get::<Task>(id)? else {
+            return Ok(Status::Failed);
+        };
+        match task.status {
+            Status::Succeeded => {
+                self.ledger.capture(id).await?;
+                return Ok(Status::Succeeded);
+            }
+            Status::Failed | Status::Canceled => {
+                self.ledger.release(id).await?;
+                return Ok(task.status);
+            }
+            Status::Queued | Status::Processing => {}
+        }
+        task.status = to;
+        if to == Status::Failed {
+            task.error = Some(TaskError {
+                code: "UPSTREAM_TIMEOUT".to_string(),
+                message: message.to_string(),
+            });
+        }
+        task.completed_at = Some(now_rfc3339());
+        self.table.put(id, &task).await?;
+        self.ledger.release(id).await?;
+        if let Some(handle) = &task.handle {
+            let route = self
+                .catalogue
+                .read()
+                .expect("lock")
+                .get(&task.model)
+                .cloned();
+            if let Some(route) = route {
+                let input = CallInput {
+                    request_id: task.request_id.clone(),
+                    blobs: Vec::new(),
+                };
+                match route.plugin.cancel(&input, &task.model, handle).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(task_id = %id, message = %e.message, "the provider could not cancel the job")
+                    }
+                    Err(e) => {
+                        tracing::warn!(task_id = %id, error = %e, "the provider plugin failed to cancel the job")
+                    }
+                }
+            }
+        }
+        Ok(to)
     }
 
     async fn run(&self, mut task: Task) -> Result<Status, TaskStoreError> {

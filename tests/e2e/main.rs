@@ -10,3 +10,4 @@ mod limits;
 mod prices;
 mod restart;
 mod sandbox;
+mod videos;

@@ -12,16 +12,14 @@ use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, list_response, page_limit};
+use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
 use super::{AppState, RequestId};
 use crate::auth::Principal;
-use crate::catalogue::{Route, SizeRequest, kind_name, resolve_size};
+use crate::catalogue::SizeRequest;
 use crate::plugins::bindings::types::MediaKind;
-use crate::tasks::{Charge, NewTask, Status, StoredRequest, Task};
+use crate::tasks::{Status, Task};
 use crate::time::unix_seconds;
-
-/// The longest prompt accepted, in characters.
-const MAX_PROMPT_CHARS: usize = 32_000;
 
 /// `POST /v1/images/generate` (native).
 #[derive(Debug, Deserialize)]
@@ -69,143 +67,6 @@ pub struct OpenAiImageRequest {
     extra_params: Map<String, Value>,
 }
 
-/// The validated parts common to both faces.
-struct Generation<'a> {
-    /// The task id an idempotent request reserved.
-    reserved: Option<&'a ReservedTaskId>,
-    model: &'a str,
-    prompt: &'a str,
-    negative_prompt: Option<&'a str>,
-    n: Option<u32>,
-    size: SizeRequest<'a>,
-    seed: Option<u64>,
-    extra_params: Map<String, Value>,
-}
-
-/// Validates a generation against the catalogue and persists its task.
-async fn submit(
-    state: &AppState,
-    who: &Principal,
-    request_id: &str,
-    g: Generation<'_>,
-) -> Result<(Task, i64), ApiError> {
-    let route: Route = state
-        .catalogue
-        .read()
-        .expect("lock")
-        .get(g.model)
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::new(
-                "MODEL_NOT_FOUND",
-                format!(
-                    "model {:?} does not exist; GET /v1/models lists them",
-                    g.model
-                ),
-            )
-            .with_param("model")
-        })?;
-    let info = &route.info;
-    if info.kind != MediaKind::Image {
-        return Err(ApiError::invalid(
-            "model",
-            format!(
-                "{} generates {}s; this endpoint generates images",
-                info.id,
-                kind_name(info.kind)
-            ),
-        ));
-    }
-    if g.prompt.trim().is_empty() {
-        return Err(
-            ApiError::new("INVALID_PROMPT", "prompt must not be empty").with_param("prompt")
-        );
-    }
-    if g.prompt.chars().count() > MAX_PROMPT_CHARS {
-        return Err(ApiError::new(
-            "INVALID_PROMPT",
-            format!("prompt is longer than {MAX_PROMPT_CHARS} characters"),
-        )
-        .with_param("prompt"));
-    }
-    let n = g.n.unwrap_or(1);
-    if n == 0 || n > info.max_n {
-        return Err(ApiError::invalid(
-            "n",
-            format!("n must be between 1 and {} for {}", info.max_n, info.id),
-        ));
-    }
-    let size = resolve_size(info, &g.size).map_err(|e| ApiError::invalid(e.param, e.message))?;
-    // The admin key's generations are free; accounts pay the model's price.
-    let price = if who.billed() {
-        image_price(state, &info.id, n)?
-    } else {
-        0
-    };
-    let request = StoredRequest {
-        prompt: g.prompt.to_string(),
-        negative_prompt: g.negative_prompt.map(str::to_string),
-        n,
-        width: size.width,
-        height: size.height,
-        aspect_ratio: g.size.aspect_ratio.map(str::to_string),
-        resolution: g.size.resolution.map(str::to_string),
-        duration_ms: None,
-        generate_audio: false,
-        seed: g.seed,
-        extra_params: Value::Object(g.extra_params).to_string(),
-    };
-    let charge = if who.billed() {
-        if state.accounts.get(&who.owner)?.credits_frozen {
-            return Err(ApiError::new(
-                "PERMISSION_DENIED",
-                "this account's credits are frozen; contact the operator",
-            ));
-        }
-        Some(Charge {
-            credits: price,
-            actor: who.actor(),
-            key_limit: who.key_credit_limit,
-        })
-    } else {
-        None
-    };
-    let task = state
-        .tasks
-        .submit(NewTask {
-            owner: &who.owner,
-            model: &info.id,
-            kind: "image",
-            request_id,
-            request,
-            charge,
-            reserved_id: g.reserved.map(|r| r.0.clone()),
-            max_concurrent: who.billed().then(|| {
-                who.max_concurrent_tasks
-                    .unwrap_or(state.config.limits.max_concurrent_tasks)
-            }),
-        })
-        .await?;
-    Ok((task, price))
-}
-
-/// The price of `n` images of `model`; a model without a price cannot be
-/// used.
-fn image_price(state: &AppState, model: &str, n: u32) -> Result<i64, ApiError> {
-    let now = time::OffsetDateTime::now_utc();
-    let per_image = state
-        .pricing
-        .price_at(&state.config, model, now)?
-        .and_then(|p| p.per_image)
-        .ok_or_else(|| {
-            ApiError::new(
-                "MODEL_UNAVAILABLE",
-                format!("{model} has no price set; the operator must configure one"),
-            )
-        })?;
-    Ok(per_image * i64::from(n))
-}
-
 /// `POST /v1/images/generate`: answers 202 with the task.
 pub async fn native_generate(
     State(state): State<AppState>,
@@ -231,6 +92,9 @@ pub async fn native_generate(
         &who,
         &request_id,
         Generation {
+            kind: MediaKind::Image,
+            duration_secs: None,
+            generate_audio: false,
             reserved: reserved.as_ref().map(|r| &r.0),
             model: &body.model,
             prompt: &body.prompt,
@@ -314,6 +178,9 @@ pub async fn openai_generations(
         &who,
         &request_id,
         Generation {
+            kind: MediaKind::Image,
+            duration_secs: None,
+            generate_audio: false,
             reserved: reserved.as_ref().map(|r| &r.0),
             model: &model,
             prompt: &body.prompt,
@@ -418,7 +285,7 @@ pub async fn get_task(
     task_view(state, who, id, None).await
 }
 
-async fn task_view(
+pub(super) async fn task_view(
     State(state): State<AppState>,
     who: Principal,
     Path(id): Path<String>,
@@ -476,7 +343,7 @@ pub async fn list_tasks(
 }
 
 /// The native JSON view of a task.
-fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError> {
+pub(super) fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError> {
     let outputs: Vec<Value> = task
         .outputs
         .iter()

@@ -1,0 +1,217 @@
+//! Turning a validated generation request into a priced, held, persisted
+//! task: shared by the image and video endpoints of both faces.
+
+use serde_json::{Map, Value};
+
+use super::AppState;
+use super::error::ApiError;
+use super::idempotency::ReservedTaskId;
+use crate::auth::Principal;
+use crate::catalogue::{Route, SizeRequest, kind_name, resolve_size};
+use crate::plugins::bindings::types::MediaKind;
+use crate::tasks::{Charge, NewTask, StoredRequest, Task};
+
+/// The longest prompt accepted, in characters.
+pub const MAX_PROMPT_CHARS: usize = 32_000;
+
+/// The parts of a generation common to every endpoint.
+pub struct Generation<'a> {
+    /// What the endpoint generates.
+    pub kind: MediaKind,
+    /// The task id an idempotent request reserved.
+    pub reserved: Option<&'a ReservedTaskId>,
+    /// The model id.
+    pub model: &'a str,
+    /// The prompt.
+    pub prompt: &'a str,
+    /// What to keep out.
+    pub negative_prompt: Option<&'a str>,
+    /// How many outputs.
+    pub n: Option<u32>,
+    /// Size, aspect ratio, resolution.
+    pub size: SizeRequest<'a>,
+    /// Video length in seconds.
+    pub duration_secs: Option<f64>,
+    /// Whether a video should have sound.
+    pub generate_audio: bool,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Provider-specific parameters.
+    pub extra_params: Map<String, Value>,
+}
+
+/// The length used when a video request gives none: the model's shortest of
+/// at least 4 s, else its longest.
+fn default_duration_ms(durations: &[u32]) -> u32 {
+    let mut sorted = durations.to_vec();
+    sorted.sort_unstable();
+    sorted
+        .iter()
+        .copied()
+        .find(|d| *d >= 4_000)
+        .or(sorted.last().copied())
+        .unwrap_or(4_000)
+}
+
+/// Validates a generation against the catalogue, prices it, holds the price
+/// (for billed callers) and persists its task. Returns the task and price.
+pub async fn submit(
+    state: &AppState,
+    who: &Principal,
+    request_id: &str,
+    g: Generation<'_>,
+) -> Result<(Task, i64), ApiError> {
+    let route: Route = state
+        .catalogue
+        .read()
+        .expect("lock")
+        .get(g.model)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                "MODEL_NOT_FOUND",
+                format!(
+                    "model {:?} does not exist; GET /v1/models lists them",
+                    g.model
+                ),
+            )
+            .with_param("model")
+        })?;
+    let info = &route.info;
+    if info.kind != g.kind {
+        return Err(ApiError::invalid(
+            "model",
+            format!(
+                "{} generates {}s; this endpoint generates {}s",
+                info.id,
+                kind_name(info.kind),
+                kind_name(g.kind)
+            ),
+        ));
+    }
+    if g.prompt.trim().is_empty() {
+        return Err(
+            ApiError::new("INVALID_PROMPT", "prompt must not be empty").with_param("prompt")
+        );
+    }
+    if g.prompt.chars().count() > MAX_PROMPT_CHARS {
+        return Err(ApiError::new(
+            "INVALID_PROMPT",
+            format!("prompt is longer than {MAX_PROMPT_CHARS} characters"),
+        )
+        .with_param("prompt"));
+    }
+    let n = g.n.unwrap_or(1);
+    if n == 0 || n > info.max_n {
+        return Err(ApiError::invalid(
+            "n",
+            format!("n must be between 1 and {} for {}", info.max_n, info.id),
+        ));
+    }
+    let size = resolve_size(info, &g.size).map_err(|e| ApiError::invalid(e.param, e.message))?;
+    let duration_ms = match g.kind {
+        MediaKind::Video => Some(match g.duration_secs {
+            None => default_duration_ms(&info.durations_ms),
+            Some(secs) => {
+                let ms = (secs * 1000.0).round();
+                let allowed = info.durations_ms.iter().any(|d| f64::from(*d) == ms)
+                    || (info.durations_ms.is_empty() && (1_000.0..=60_000.0).contains(&ms));
+                if !secs.is_finite() || !allowed {
+                    let listed: Vec<String> = info
+                        .durations_ms
+                        .iter()
+                        .map(|d| format!("{}", f64::from(*d) / 1000.0))
+                        .collect();
+                    return Err(ApiError::invalid(
+                        "duration",
+                        format!(
+                            "{} accepts durations (seconds) {}",
+                            info.id,
+                            listed.join(", ")
+                        ),
+                    ));
+                }
+                ms as u32
+            }
+        }),
+        _ => None,
+    };
+    // The admin key's generations are free; accounts pay the model's price.
+    let price = if who.billed() {
+        price(state, info.kind, &info.id, n, duration_ms)?
+    } else {
+        0
+    };
+    let request = StoredRequest {
+        prompt: g.prompt.to_string(),
+        negative_prompt: g.negative_prompt.map(str::to_string),
+        n,
+        width: size.width,
+        height: size.height,
+        aspect_ratio: g.size.aspect_ratio.map(str::to_string),
+        resolution: g.size.resolution.map(str::to_string),
+        duration_ms,
+        generate_audio: g.generate_audio,
+        seed: g.seed,
+        extra_params: Value::Object(g.extra_params).to_string(),
+    };
+    let charge = if who.billed() {
+        if state.accounts.get(&who.owner)?.credits_frozen {
+            return Err(ApiError::new(
+                "PERMISSION_DENIED",
+                "this account's credits are frozen; contact the operator",
+            ));
+        }
+        Some(Charge {
+            credits: price,
+            actor: who.actor(),
+            key_limit: who.key_credit_limit,
+        })
+    } else {
+        None
+    };
+    let task = state
+        .tasks
+        .submit(NewTask {
+            owner: &who.owner,
+            model: &info.id,
+            kind: kind_name(info.kind),
+            request_id,
+            request,
+            charge,
+            reserved_id: g.reserved.map(|r| r.0.clone()),
+            max_concurrent: who.billed().then(|| {
+                who.max_concurrent_tasks
+                    .unwrap_or(state.config.limits.max_concurrent_tasks)
+            }),
+        })
+        .await?;
+    Ok((task, price))
+}
+
+/// The price of a request at the price in force now: per image times `n`,
+/// or per started second of video times `n`. A model without a price for its
+/// kind cannot be used.
+fn price(
+    state: &AppState,
+    kind: MediaKind,
+    model: &str,
+    n: u32,
+    duration_ms: Option<u32>,
+) -> Result<i64, ApiError> {
+    let now = time::OffsetDateTime::now_utc();
+    let price = state.pricing.price_at(&state.config, model, now)?;
+    let unit = match kind {
+        MediaKind::Video => price
+            .and_then(|p| p.per_second)
+            .map(|c| c * i64::from(duration_ms.unwrap_or(0).div_ceil(1000))),
+        _ => price.and_then(|p| p.per_image),
+    };
+    let unit = unit.ok_or_else(|| {
+        ApiError::new(
+            "MODEL_UNAVAILABLE",
+            format!("{model} has no price set; the operator must configure one"),
+        )
+    })?;
+    Ok(unit * i64::from(n))
+}
