@@ -7,6 +7,7 @@ mod errors;
 mod idempotency;
 mod images;
 mod limits;
+mod openai_sdk;
 mod prices;
 mod restart;
 mod sandbox;
