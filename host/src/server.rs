@@ -171,10 +171,18 @@ async fn load_plugins(
     }
 
     let registry = PluginRegistry::default();
-    for (manifest, wasm, _) in sources {
+    for (manifest, wasm, bundled) in sources {
         let settings = config.plugin_settings(&manifest.name);
         if settings.enabled == Some(false) {
             tracing::info!(plugin = %manifest.name, "plugin disabled in the configuration");
+            continue;
+        }
+        // A bundled adapter of a third-party upstream serves only once the
+        // operator has given it its credentials (or enabled it explicitly).
+        let missing: Vec<&String> =
+            manifest.credentials.iter().filter(|c| !config.credentials.contains_key(*c)).collect();
+        if bundled && settings.enabled != Some(true) && !missing.is_empty() {
+            tracing::info!(plugin = %manifest.name, ?missing, "bundled plugin not loaded: configure its credentials to enable it");
             continue;
         }
         let plugin_config = settings.config.clone().map_or(serde_json::json!({}), |t| {
