@@ -39,6 +39,12 @@ pub struct Account {
     /// Its own limits, overriding the configured defaults.
     #[serde(default)]
     pub limits: Limits,
+    /// Where its task events go, besides each task's own `webhook_url`.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The `whsec_…` secret its webhooks are signed with.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
     /// When it was created.
     pub created_at: String,
 }
@@ -176,6 +182,8 @@ impl Accounts {
             status: AccountStatus::Active,
             credits_frozen: false,
             limits: Limits::default(),
+            webhook_url: None,
+            webhook_secret: Some(crate::webhooks::new_secret()),
             created_at: now_rfc3339(),
         };
         self.accounts.put(&account.id, &account).await?;

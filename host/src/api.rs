@@ -51,6 +51,8 @@ pub struct Gateway {
     pub media: Media,
     /// Signs and checks expiring file URLs.
     pub signer: UrlSigner,
+    /// Webhook deliveries.
+    pub webhooks: std::sync::Arc<crate::webhooks::Webhooks>,
     /// Bill disputes.
     pub disputes: crate::bills::Disputes,
     /// Prices and the changelog.
@@ -94,6 +96,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/account/ledger", get(account::ledger))
         .route("/v1/account/close", post(account::close))
         .route("/v1/account/usage", get(account::usage))
+        .route(
+            "/v1/account/webhook",
+            get(account::get_webhook).post(account::set_webhook),
+        )
+        .route(
+            "/v1/account/webhook/deliveries",
+            get(account::webhook_deliveries),
+        )
         .route("/v1/account/bills/{month}", get(account::bill))
         .route("/v1/account/bills/{month}/disputes", post(account::dispute))
         .route("/admin/v1/disputes", get(admin::disputes))

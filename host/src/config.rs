@@ -59,6 +59,9 @@ pub struct Config {
     /// Task time limits.
     #[serde(default)]
     pub tasks: TasksConfig,
+    /// Webhook delivery.
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
     /// Default rate limits; accounts and keys can have their own.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -66,6 +69,15 @@ pub struct Config {
     /// have defaults; a model without a price cannot be used by accounts.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceConfig>,
+}
+
+/// Webhook delivery settings.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Deliver to loopback, private and link-local addresses too (off by
+    /// default: a webhook URL must not reach into the gateway's network).
+    pub allow_private: bool,
 }
 
 /// How long tasks may take.

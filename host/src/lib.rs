@@ -33,3 +33,4 @@ pub mod store;
 pub mod tasks;
 pub mod telemetry;
 pub mod time;
+pub mod webhooks;

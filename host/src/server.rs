@@ -23,6 +23,7 @@ use crate::pricing::Pricing;
 use crate::signing::UrlSigner;
 use crate::store::Store;
 use crate::tasks::Tasks;
+use crate::webhooks::{WebhookPolicy, Webhooks};
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 
@@ -105,14 +106,29 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .collect();
     pricing.announce_launches(&models).await?;
     let media = Media::new(opts.data_dir.join("media"), store.table("files")?)?;
+    let webhooks = Webhooks::new(
+        store.table("webhooks")?,
+        WebhookPolicy {
+            allow_private: config.webhooks.allow_private,
+        },
+    )?;
     let tasks = Tasks::new(
         store.table("tasks")?,
         media.clone(),
         ledger.clone(),
         catalogue.clone(),
         config.tasks.timeouts(),
+        webhooks.clone(),
+        accounts.clone(),
     );
     let resumed = tasks.recover().await?;
+    let secrets_of = accounts.clone();
+    tokio::spawn(webhooks.clone().run(move |account_id| {
+        secrets_of
+            .get(account_id)
+            .ok()
+            .and_then(|a| a.webhook_secret)
+    }));
 
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
@@ -131,6 +147,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         idempotency,
         pricing,
         disputes: crate::bills::Disputes::new(store.table("disputes")?),
+        webhooks,
         limiter: Default::default(),
     });
     let app = api::router(gateway);
@@ -179,8 +196,11 @@ async fn load_plugins(
         }
         // A bundled adapter of a third-party upstream serves only once the
         // operator has given it its credentials (or enabled it explicitly).
-        let missing: Vec<&String> =
-            manifest.credentials.iter().filter(|c| !config.credentials.contains_key(*c)).collect();
+        let missing: Vec<&String> = manifest
+            .credentials
+            .iter()
+            .filter(|c| !config.credentials.contains_key(*c))
+            .collect();
         if bundled && settings.enabled != Some(true) && !missing.is_empty() {
             tracing::info!(plugin = %manifest.name, ?missing, "bundled plugin not loaded: configure its credentials to enable it");
             continue;

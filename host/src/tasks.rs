@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::accounts::Accounts;
 use crate::catalogue::Catalogue;
 use crate::ledger::{Ledger, LedgerError};
 use crate::media::{Media, MediaError};
@@ -20,6 +21,7 @@ use crate::plugins::bindings::types::{
 use crate::plugins::{CallError, CallInput, ProviderPlugin};
 use crate::store::{StoreError, Table};
 use crate::time::now_rfc3339;
+use crate::webhooks::Webhooks;
 
 /// Where a task stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +99,9 @@ pub struct Task {
     pub outputs: Vec<Output>,
     /// The error once failed.
     pub error: Option<TaskError>,
+    /// Where this task's events go, if the caller asked.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 /// The parts of a generation request kept with the task (enough to run it
@@ -156,6 +161,8 @@ pub struct NewTask<'a> {
     pub reserved_id: Option<String>,
     /// How many unfinished tasks the owner may have (none: no cap).
     pub max_concurrent: Option<u32>,
+    /// Where the task's events go.
+    pub webhook_url: Option<String>,
 }
 
 /// What a task costs and who pays.
@@ -219,6 +226,10 @@ pub struct Tasks {
     active: Mutex<HashMap<String, u32>>,
     /// How long a task may take, by model (default for others).
     timeouts: Timeouts,
+    /// Task events.
+    webhooks: Arc<Webhooks>,
+    /// Accounts, for their webhook endpoints.
+    accounts: Accounts,
 }
 
 /// Task time limits.
@@ -239,6 +250,8 @@ impl Tasks {
         ledger: Ledger,
         catalogue: Arc<RwLock<Arc<Catalogue>>>,
         timeouts: Timeouts,
+        webhooks: Arc<Webhooks>,
+        accounts: Accounts,
     ) -> Arc<Self> {
         Arc::new(Self {
             table,
@@ -248,6 +261,8 @@ impl Tasks {
             running: Mutex::new(HashMap::new()),
             active: Mutex::new(HashMap::new()),
             timeouts,
+            webhooks,
+            accounts,
         })
     }
 
@@ -266,6 +281,7 @@ impl Tasks {
             charge,
             reserved_id,
             max_concurrent,
+            webhook_url,
         } = new;
         let id = match reserved_id {
             Some(id) => {
@@ -306,6 +322,7 @@ impl Tasks {
             handle: None,
             outputs: Vec::new(),
             error: None,
+            webhook_url,
         };
         if let Err(e) = self.table.put(&task.id, &task).await {
             self.free_slot(owner);
@@ -409,7 +426,10 @@ impl Tasks {
         let mut resumed = 0;
         for item in self.table.scan::<Task>() {
             let (_, task) = item?;
-            if !task.status.is_final() {
+            if task.status.is_final() {
+                // Its events may not have been queued before a crash.
+                self.announce(&task).await?;
+            } else {
                 tracing::info!(task_id = %task.id, status = ?task.status, "resuming a task left unfinished");
                 self.take_slot(&task.owner, None)?;
                 self.start(task);
@@ -492,6 +512,46 @@ impl Tasks {
         }
     }
 
+    /// Queues the events of a finished task for its own webhook URL and its
+    /// account's endpoint (idempotent: each pair is queued once).
+    async fn announce(&self, task: &Task) -> Result<(), TaskStoreError> {
+        let event = match task.status {
+            Status::Succeeded => "task.succeeded",
+            Status::Failed => "task.failed",
+            Status::Canceled => "task.canceled",
+            Status::Queued | Status::Processing => return Ok(()),
+        };
+        let account_url = self
+            .accounts
+            .get(&task.owner)
+            .ok()
+            .and_then(|a| a.webhook_url);
+        let mut targets: Vec<&String> = task.webhook_url.iter().chain(account_url.iter()).collect();
+        targets.dedup();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let data = serde_json::json!({
+            "task_id": task.id,
+            "type": task.kind,
+            "model": task.model,
+            "status": task.status,
+            "created_at": task.created_at,
+            "completed_at": task.completed_at,
+            "outputs": task.outputs.iter().map(|o| serde_json::json!({
+                "url": format!("/v1/files/{}/content", o.file_id), "file_id": o.file_id,
+                "mime_type": o.mime, "width": o.width, "height": o.height,
+            })).collect::<Vec<_>>(),
+            "error": task.error.as_ref().map(|e| serde_json::json!({ "code": e.code, "message": e.message })),
+        });
+        for url in targets {
+            self.webhooks
+                .enqueue(&task.owner, &task.id, event, url, data.clone())
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Ends a task that was interrupted (canceled or timed out) as `to`,
     /// unless it reached a final state first; settles its hold either way
     /// (idempotently) and asks the provider to stop an upstream job.
@@ -502,10 +562,12 @@ impl Tasks {
         match task.status {
             Status::Succeeded => {
                 self.ledger.capture(id).await?;
+                self.announce(&task).await?;
                 return Ok(Status::Succeeded);
             }
             Status::Failed | Status::Canceled => {
                 self.ledger.release(id).await?;
+                self.announce(&task).await?;
                 return Ok(task.status);
             }
             Status::Queued | Status::Processing => {}
@@ -543,6 +605,7 @@ impl Tasks {
                 }
             }
         }
+        self.announce(&task).await?;
         Ok(to)
     }
 
@@ -711,6 +774,7 @@ impl Tasks {
         // The outputs are stored and the task says so: now charge. A crash
         // in between leaves the hold open and `recover` captures it.
         self.ledger.capture(&task.id).await?;
+        self.announce(&task).await?;
         Ok(Status::Succeeded)
     }
 
@@ -728,6 +792,7 @@ impl Tasks {
         task.completed_at = Some(now_rfc3339());
         self.table.put(&task.id, &task).await?;
         self.ledger.release(&task.id).await?;
+        self.announce(&task).await?;
         Ok(Status::Failed)
     }
 }

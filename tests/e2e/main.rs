@@ -9,6 +9,8 @@ mod images;
 mod limits;
 mod openai_sdk;
 mod prices;
+mod provider_openai;
 mod restart;
 mod sandbox;
 mod videos;
+mod webhooks;

@@ -337,3 +337,79 @@ pub async fn dispute(
     )
         .into_response())
 }
+
+/// The account's webhook endpoint and signing secret.
+fn webhook_json(account: &Account) -> Value {
+    json!({ "object": "webhook_endpoint", "url": account.webhook_url, "secret": account.webhook_secret })
+}
+
+/// `GET /v1/account/webhook`.
+pub async fn get_webhook(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Response, ApiError> {
+    let account = own_account(&state, &who)?;
+    let account = if account.webhook_secret.is_none() {
+        // Accounts made before webhooks existed get their secret now.
+        state
+            .accounts
+            .update(&account.id, |a| {
+                a.webhook_secret = Some(crate::webhooks::new_secret());
+                Ok(())
+            })
+            .await?
+    } else {
+        account
+    };
+    Ok(axum::Json(webhook_json(&account)).into_response())
+}
+
+/// Body of `POST /v1/account/webhook`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetWebhook {
+    url: Option<String>,
+}
+
+/// `POST /v1/account/webhook` `{url}`: where every task's events also go
+/// (`null` to stop).
+pub async fn set_webhook(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(body): JsonBody<SetWebhook>,
+) -> Result<Response, ApiError> {
+    let account = own_account(&state, &who)?;
+    if let Some(url) = &body.url {
+        state
+            .webhooks
+            .check_url(url)
+            .await
+            .map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    }
+    let account = state
+        .accounts
+        .update(&account.id, |a| {
+            a.webhook_url = body.url.clone();
+            a.webhook_secret
+                .get_or_insert_with(crate::webhooks::new_secret);
+            Ok(())
+        })
+        .await?;
+    Ok(axum::Json(webhook_json(&account)).into_response())
+}
+
+/// `GET /v1/account/webhook/deliveries`: the latest 100, newest first.
+pub async fn webhook_deliveries(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Response, ApiError> {
+    let account = own_account(&state, &who)?;
+    let deliveries = state.webhooks.deliveries(&account.id, 100)?;
+    let data = deliveries.iter().map(|d| {
+        json!({
+            "id": d.id, "object": "webhook_delivery", "event": d.event, "task_id": d.task_id, "url": d.url,
+            "status": d.status, "attempts": d.attempts, "last_error": d.last_error, "created_at": d.created_at,
+        })
+    });
+    Ok(list_response(data.collect(), false, None))
+}

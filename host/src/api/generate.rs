@@ -38,6 +38,8 @@ pub struct Generation<'a> {
     pub seed: Option<u64>,
     /// Provider-specific parameters.
     pub extra_params: Map<String, Value>,
+    /// Where the task's events go.
+    pub webhook_url: Option<String>,
 }
 
 /// The length used when a video request gives none: the model's shortest of
@@ -136,6 +138,13 @@ pub async fn submit(
         }),
         _ => None,
     };
+    if let Some(url) = &g.webhook_url {
+        state
+            .webhooks
+            .check_url(url)
+            .await
+            .map_err(|e| ApiError::invalid("webhook_url", e.to_string()))?;
+    }
     // The admin key's generations are free; accounts pay the model's price.
     let price = if who.billed() {
         price(state, info.kind, &info.id, n, duration_ms)?
@@ -184,6 +193,7 @@ pub async fn submit(
                 who.max_concurrent_tasks
                     .unwrap_or(state.config.limits.max_concurrent_tasks)
             }),
+            webhook_url: g.webhook_url,
         })
         .await?;
     Ok((task, price))

@@ -81,12 +81,6 @@ pub async fn native_generate(
             "reference images are not supported by this gateway version yet",
         ));
     }
-    if body.webhook_url.is_some() {
-        return Err(ApiError::unsupported(
-            "webhook_url",
-            "webhooks are not supported by this gateway version yet",
-        ));
-    }
     let (task, price) = submit(
         &state,
         &who,
@@ -107,6 +101,7 @@ pub async fn native_generate(
             },
             seed: body.seed,
             extra_params: body.extra_params,
+            webhook_url: body.webhook_url,
         },
     )
     .await?;
@@ -193,6 +188,7 @@ pub async fn openai_generations(
             },
             seed: body.seed,
             extra_params: extra,
+            webhook_url: None,
         },
     )
     .await?;

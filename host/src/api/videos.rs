@@ -61,12 +61,6 @@ pub async fn native_generate(
             "reference media are not supported by this gateway version yet",
         ));
     }
-    if body.webhook_url.is_some() {
-        return Err(ApiError::unsupported(
-            "webhook_url",
-            "webhooks are not supported by this gateway version yet",
-        ));
-    }
     let generation = Generation {
         kind: MediaKind::Video,
         reserved: reserved.as_ref().map(|r| &r.0),
@@ -83,6 +77,7 @@ pub async fn native_generate(
         generate_audio: body.generate_audio,
         seed: body.seed,
         extra_params: body.extra_params,
+        webhook_url: body.webhook_url,
     };
     let (task, price) = submit(&state, &who, &request_id, generation).await?;
     let answer = json!({
@@ -278,6 +273,7 @@ pub async fn openai_create(
         generate_audio: false,
         seed: body.seed,
         extra_params: body.extra_params,
+        webhook_url: None,
     };
     let (task, _) = submit(&state, &who, &request_id, generation).await?;
     Ok(with_poll_hint(
