@@ -11,6 +11,7 @@ pub mod idempotency;
 mod images;
 mod models;
 mod plugins;
+mod references;
 mod videos;
 
 use std::sync::{Arc, RwLock};
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/videos/{video_id}", get(videos::openai_get))
         .route("/v1/videos/{video_id}/content", get(videos::openai_content))
+        .route("/v1/files", post(references::upload))
         .route("/v1/files/{file_id}/content", get(files::content))
         .route("/v1/account", get(account::get_account))
         .route("/v1/account/ledger", get(account::ledger))

@@ -59,9 +59,9 @@ pub struct Config {
     /// Task time limits.
     #[serde(default)]
     pub tasks: TasksConfig,
-    /// Webhook delivery.
+    /// Where the gateway may connect on callers' behalf.
     #[serde(default)]
-    pub webhooks: WebhooksConfig,
+    pub network: NetworkConfig,
     /// Default rate limits; accounts and keys can have their own.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -71,12 +71,13 @@ pub struct Config {
     pub prices: BTreeMap<String, PriceConfig>,
 }
 
-/// Webhook delivery settings.
+/// Outbound connections made for callers (webhooks, reference URLs).
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct WebhooksConfig {
-    /// Deliver to loopback, private and link-local addresses too (off by
-    /// default: a webhook URL must not reach into the gateway's network).
+pub struct NetworkConfig {
+    /// Let webhooks and reference media URLs reach loopback, private and
+    /// link-local addresses (off by default: a caller's URL must not reach
+    /// into the gateway's network).
     pub allow_private: bool,
 }
 

@@ -24,6 +24,7 @@ pub mod config;
 pub mod ids;
 pub mod ledger;
 pub mod media;
+pub mod net;
 pub mod plugins;
 pub mod pricing;
 pub mod ratelimit;

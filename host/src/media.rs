@@ -20,6 +20,15 @@ pub enum MediaError {
     Store(#[from] store::StoreError),
 }
 
+impl From<MediaError> for crate::tasks::TaskStoreError {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::Store(e) => e.into(),
+            MediaError::Io(e) => crate::store::StoreError::Io(e).into(),
+        }
+    }
+}
+
 /// A stored file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileRecord {

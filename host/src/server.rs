@@ -109,7 +109,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let webhooks = Webhooks::new(
         store.table("webhooks")?,
         WebhookPolicy {
-            allow_private: config.webhooks.allow_private,
+            allow_private: config.network.allow_private,
         },
     )?;
     let tasks = Tasks::new(

@@ -14,6 +14,9 @@ pub enum StoreError {
     /// sled failed (I/O, corruption).
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
+    /// A file beside the database could not be read or written.
+    #[error("storage: {0}")]
+    Io(#[from] std::io::Error),
     /// A write conflicted with existing data.
     #[error("storage: {0}")]
     Conflict(&'static str),

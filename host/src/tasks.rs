@@ -16,7 +16,7 @@ use crate::ledger::{Ledger, LedgerError};
 use crate::media::{Media, MediaError};
 use crate::plugins::bindings::provider_api::{CallMode, JobStatus};
 use crate::plugins::bindings::types::{
-    ErrorKind, GenerationRequest, GenerationResult, MediaData, PluginError,
+    ErrorKind, GenerationRequest, GenerationResult, MediaData, MediaKind, PluginError,
 };
 use crate::plugins::{CallError, CallInput, ProviderPlugin};
 use crate::store::{StoreError, Table};
@@ -130,6 +130,24 @@ pub struct StoredRequest {
     pub seed: Option<u64>,
     /// Provider-specific parameters (JSON object text).
     pub extra_params: String,
+    /// Reference media, stored as files of the task's owner.
+    #[serde(default)]
+    pub references: Vec<StoredReference>,
+}
+
+/// A reference medium kept with a task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredReference {
+    /// The `file_…` holding it.
+    pub file_id: String,
+    /// Image or video.
+    pub kind: String,
+    /// How the caller wants it used ("style", "first-frame"...).
+    pub role: String,
+    /// Its MIME type.
+    pub mime: String,
+    /// The public URL it came from, if any (for upstreams that fetch it).
+    pub url: Option<String>,
 }
 
 /// Which tasks a listing returns.
@@ -629,10 +647,38 @@ impl Tasks {
         task.progress = 5;
         self.table.put(&task.id, &task).await?;
 
-        let request = plugin_request(&task, route.info.kind);
+        let mut request = plugin_request(&task, route.info.kind);
+        let mut blobs = Vec::new();
+        for (i, r) in task.request.references.iter().enumerate() {
+            let bytes = match self.media.record(&r.file_id)? {
+                Some(record) => self.media.read(&record).await.ok(),
+                None => None,
+            };
+            let Some(bytes) = bytes else {
+                let message = format!("reference file {} is no longer available", r.file_id);
+                return self
+                    .finish_failed(task, "INVALID_PARAMETER", &message)
+                    .await;
+            };
+            blobs.push(bytes::Bytes::from(bytes));
+            request
+                .references
+                .push(crate::plugins::bindings::types::Reference {
+                    kind: if r.kind == "video" {
+                        MediaKind::Video
+                    } else {
+                        MediaKind::Image
+                    },
+                    role: r.role.clone(),
+                    mime: r.mime.clone(),
+                    url: r.url.clone(),
+                    // Handle i + 1 is the i-th blob of the call.
+                    data: i as u64 + 1,
+                });
+        }
         let input = CallInput {
             request_id: task.request_id.clone(),
-            blobs: Vec::new(),
+            blobs,
         };
         let outcome = match route.info.mode {
             CallMode::Synchronous => route.plugin.generate(&input, &request).await,

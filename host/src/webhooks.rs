@@ -6,7 +6,6 @@
 //! Signing: `webhook-signature: v1,<base64(HMAC-SHA256(key, "{id}.{ts}.{body}"))>`
 //! where the key is the base64 part of the account's `whsec_…` secret.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,28 +101,6 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
     format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
 }
 
-fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])
-        }
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_private(IpAddr::V4(v4)))
-        }
-    }
-}
-
 impl Webhooks {
     /// The store over `table`.
     pub fn new(table: Table, policy: WebhookPolicy) -> Result<Arc<Self>, reqwest::Error> {
@@ -141,40 +118,12 @@ impl Webhooks {
         }))
     }
 
-    /// Checks that `url` is an http(s) URL whose host resolves only to
-    /// addresses the policy allows.
+    /// Checks that a receiver URL is allowed (see [`crate::net`]).
     pub async fn check_url(&self, url: &str) -> Result<(), WebhookError> {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|_| WebhookError::InvalidUrl(format!("{url:?} is not a URL")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(WebhookError::InvalidUrl(
-                "webhook URLs must be http or https".into(),
-            ));
-        }
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| WebhookError::InvalidUrl("the webhook URL has no host".into()))?;
-        if self.policy.allow_private {
-            return Ok(());
-        }
-        let port = parsed.port_or_known_default().unwrap_or(443);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|_| {
-                    WebhookError::InvalidUrl(format!("the webhook host {host:?} does not resolve"))
-                })?
-                .map(|a| a.ip())
-                .collect(),
-        };
-        if addrs.is_empty() || addrs.iter().any(|ip| is_private(*ip)) {
-            return Err(WebhookError::InvalidUrl(
-                "the webhook URL points to a loopback, private or link-local address, which this gateway does not call".into(),
-            ));
-        }
-        Ok(())
+        crate::net::check_public_url(url, self.policy.allow_private)
+            .await
+            .map(|_| ())
+            .map_err(|m| WebhookError::InvalidUrl(format!("webhook URL: {m}")))
     }
 
     /// Records the event of a finished task for `url` (once: the id is
@@ -323,26 +272,5 @@ mod tests {
             sign(secret, id, 1614265330, body),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
-    }
-
-    #[test]
-    fn private_addresses_are_recognised() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.0.1",
-            "169.254.169.254",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "100.64.0.1",
-        ] {
-            assert!(is_private(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1"] {
-            assert!(!is_private(ip.parse().unwrap()), "{ip}");
-        }
     }
 }

@@ -9,7 +9,7 @@ mod images;
 mod limits;
 mod openai_sdk;
 mod prices;
-mod provider_openai;
+mod references;
 mod restart;
 mod sandbox;
 mod videos;

@@ -60,7 +60,7 @@ fn wait_for(mock: &Mock, count: usize, limit: Duration) -> Vec<Received> {
 #[test]
 fn task_events_are_signed_and_delivered_to_the_task_and_account_endpoints() {
     let receiver = Mock::with_handler(|_| Reply::json(200, &json!({})));
-    let gw = Gateway::start_with_config("[webhooks]\nallow_private = true\n");
+    let gw = Gateway::start_with_config("[network]\nallow_private = true\n");
     let acct = gw.account("hooks@example.com", 100);
     let endpoint = gw
         .request_with("GET", "/v1/account/webhook", Some(&acct.key), None)
@@ -135,7 +135,7 @@ fn a_failing_receiver_is_retried_and_a_restart_loses_nothing() {
             Reply::json(204, &json!({}))
         }
     });
-    let mut gw = Gateway::start_with_config("[webhooks]\nallow_private = true\n");
+    let mut gw = Gateway::start_with_config("[network]\nallow_private = true\n");
     let acct = gw.account("retry-hooks@example.com", 100);
     let secret = gw
         .request_with("GET", "/v1/account/webhook", Some(&acct.key), None)

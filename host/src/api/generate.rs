@@ -40,6 +40,8 @@ pub struct Generation<'a> {
     pub extra_params: Map<String, Value>,
     /// Where the task's events go.
     pub webhook_url: Option<String>,
+    /// Reference media, and the request field they came in.
+    pub references: (&'a [super::references::RefInput], &'a str),
 }
 
 /// The length used when a video request gives none: the model's shortest of
@@ -138,6 +140,13 @@ pub async fn submit(
         }),
         _ => None,
     };
+    let (ref_inputs, ref_param) = g.references;
+    if !ref_inputs.is_empty() && !info.supports_references {
+        return Err(ApiError::unsupported(
+            ref_param,
+            format!("{} does not take reference media", info.id),
+        ));
+    }
     if let Some(url) = &g.webhook_url {
         state
             .webhooks
@@ -151,7 +160,9 @@ pub async fn submit(
     } else {
         0
     };
+    let references = super::references::resolve(state, who, ref_inputs, ref_param).await?;
     let request = StoredRequest {
+        references,
         prompt: g.prompt.to_string(),
         negative_prompt: g.negative_prompt.map(str::to_string),
         n,

@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, list_response, page_limit};
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
+use super::references::RefInput;
 use super::{AppState, RequestId};
 use crate::auth::Principal;
 use crate::catalogue::SizeRequest;
@@ -34,7 +35,7 @@ pub struct NativeImageRequest {
     resolution: Option<String>,
     seed: Option<u64>,
     #[serde(default)]
-    images: Vec<Value>,
+    images: Vec<RefInput>,
     #[serde(default)]
     extra_params: Map<String, Value>,
     webhook_url: Option<String>,
@@ -75,12 +76,6 @@ pub async fn native_generate(
     reserved: Option<Extension<ReservedTaskId>>,
     JsonBody(body): JsonBody<NativeImageRequest>,
 ) -> Result<Response, ApiError> {
-    if !body.images.is_empty() {
-        return Err(ApiError::unsupported(
-            "images",
-            "reference images are not supported by this gateway version yet",
-        ));
-    }
     let (task, price) = submit(
         &state,
         &who,
@@ -102,6 +97,7 @@ pub async fn native_generate(
             seed: body.seed,
             extra_params: body.extra_params,
             webhook_url: body.webhook_url,
+            references: (&body.images, "images"),
         },
     )
     .await?;
@@ -189,6 +185,7 @@ pub async fn openai_generations(
             seed: body.seed,
             extra_params: extra,
             webhook_url: None,
+            references: (&[], "images"),
         },
     )
     .await?;

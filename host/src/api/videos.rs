@@ -13,6 +13,7 @@ use super::extract::{JsonBody, QueryParams, page_limit, parse_json};
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
 use super::images::{task_json, task_view};
+use super::references::RefInput;
 use super::{AppState, RequestId};
 use crate::auth::Principal;
 use crate::catalogue::SizeRequest;
@@ -39,9 +40,9 @@ pub struct NativeVideoRequest {
     #[serde(default)]
     generate_audio: bool,
     #[serde(default)]
-    reference_images: Vec<Value>,
+    reference_images: Vec<RefInput>,
     #[serde(default)]
-    reference_videos: Vec<Value>,
+    reference_videos: Vec<RefInput>,
     #[serde(default)]
     extra_params: Map<String, Value>,
     webhook_url: Option<String>,
@@ -55,12 +56,17 @@ pub async fn native_generate(
     reserved: Option<Extension<ReservedTaskId>>,
     JsonBody(body): JsonBody<NativeVideoRequest>,
 ) -> Result<Response, ApiError> {
-    if !body.reference_images.is_empty() || !body.reference_videos.is_empty() {
-        return Err(ApiError::unsupported(
-            "reference_images",
-            "reference media are not supported by this gateway version yet",
-        ));
-    }
+    let param = if body.reference_images.is_empty() && !body.reference_videos.is_empty() {
+        "reference_videos"
+    } else {
+        "reference_images"
+    };
+    let references: Vec<RefInput> = body
+        .reference_images
+        .iter()
+        .chain(&body.reference_videos)
+        .cloned()
+        .collect();
     let generation = Generation {
         kind: MediaKind::Video,
         reserved: reserved.as_ref().map(|r| &r.0),
@@ -78,6 +84,7 @@ pub async fn native_generate(
         seed: body.seed,
         extra_params: body.extra_params,
         webhook_url: body.webhook_url,
+        references: (&references, param),
     };
     let (task, price) = submit(&state, &who, &request_id, generation).await?;
     let answer = json!({
@@ -274,6 +281,7 @@ pub async fn openai_create(
         seed: body.seed,
         extra_params: body.extra_params,
         webhook_url: None,
+        references: (&[], "input_reference"),
     };
     let (task, _) = submit(&state, &who, &request_id, generation).await?;
     Ok(with_poll_hint(

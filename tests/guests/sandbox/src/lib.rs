@@ -2,7 +2,8 @@
 //! `test/loop` never returns, `test/oom` allocates without bound,
 //! `test/trap` panics, `test/fetch` fetches the configured `allowed_url`
 //! with the `sandbox-test` credential and returns the body as a PNG, and
-//! `test/forbidden` tries the configured `forbidden_url`.
+//! `test/forbidden` tries the configured `forbidden_url`, and
+//! `test/reference` answers with its first reference medium.
 
 use imini_sdk::{
     GenerationRequest, GenerationResult, Media, MediaData, ModelInfo, PluginError, Provider, Size,
@@ -13,15 +14,17 @@ struct Sandbox;
 
 impl Provider for Sandbox {
     fn models() -> Vec<ModelInfo> {
-        ["loop", "oom", "trap", "fetch", "forbidden"]
+        ["loop", "oom", "trap", "fetch", "forbidden", "reference"]
             .iter()
             .map(|m| {
-                ModelInfo::image(
+                let mut info = ModelInfo::image(
                     &format!("test/{m}"),
                     m,
                     "misbehaves on purpose",
                     Size::new(64, 64),
-                )
+                );
+                info.supports_references = *m == "reference";
+                info
             })
             .collect()
     }
@@ -46,9 +49,26 @@ impl Provider for Sandbox {
             "test/trap" => panic!("the sandbox guest panics on purpose"),
             "test/fetch" => fetch("allowed_url"),
             "test/forbidden" => fetch("forbidden_url"),
+            "test/reference" => echo_reference(&req),
             other => Err(PluginError::unknown_model(other)),
         }
     }
+}
+
+/// Returns the first reference's bytes as the output, read through the
+/// host's blob functions.
+fn echo_reference(req: &GenerationRequest) -> Result<GenerationResult, PluginError> {
+    let first = req
+        .references
+        .first()
+        .ok_or_else(|| PluginError::invalid_request("no reference given"))?;
+    let bytes = host::blob_read_all(first.data)?;
+    let mut media = Media::image(&first.mime, 64, 64, MediaData::Bytes(bytes));
+    media.text = Some(format!(
+        "role={} kind={:?} url={:?}",
+        first.role, first.kind, first.url
+    ));
+    Ok(GenerationResult::new(vec![media]))
 }
 
 fn fetch(key: &str) -> Result<GenerationResult, PluginError> {

@@ -1,0 +1,231 @@
+//! Reference media given with a request: a `file_…` the caller uploaded
+//! (`POST /v1/files`), an inline `data:` URL, or an http(s) URL the gateway
+//! downloads (never from loopback, private or link-local addresses unless
+//! the operator allows it). Each becomes a file of the caller's, handed to
+//! the plugin as a blob.
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::auth::Principal;
+use crate::media::FileRecord;
+use crate::tasks::StoredReference;
+
+/// The most references one request may carry.
+pub const MAX_REFERENCES: usize = 8;
+
+/// A reference as callers give it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefInput {
+    /// `file_…`, `data:…` or `http(s)://…`.
+    pub url: String,
+    /// How it is meant to be used, e.g. "style", "subject", "first-frame".
+    #[serde(alias = "role")]
+    pub reference_type: Option<String>,
+}
+
+/// The MIME type of media bytes, from their first bytes.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let starts = |p: &[u8]| bytes.starts_with(p);
+    Some(if starts(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if starts(b"\xff\xd8\xff") {
+        "image/jpeg"
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        "image/gif"
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        "video/mp4"
+    } else if starts(b"\x1a\x45\xdf\xa3") {
+        "video/webm"
+    } else {
+        return None;
+    })
+}
+
+fn kind_of(mime: &str) -> Option<&'static str> {
+    if mime.starts_with("image/") {
+        Some("image")
+    } else if mime.starts_with("video/") {
+        Some("video")
+    } else {
+        None
+    }
+}
+
+/// Stores uploaded or downloaded bytes as a reference file, after checking
+/// they are an image or a video.
+async fn store(
+    state: &AppState,
+    who: &Principal,
+    bytes: &[u8],
+    param: &str,
+) -> Result<FileRecord, ApiError> {
+    let mime = sniff(bytes).ok_or_else(|| ApiError::invalid(param, "the reference is not an image or video this gateway recognises (PNG, JPEG, GIF, WebP, MP4, WebM)"))?;
+    Ok(state
+        .media
+        .put(&who.owner, mime, "reference", None, bytes)
+        .await?)
+}
+
+/// Resolves references into files of the caller, in order.
+pub async fn resolve(
+    state: &AppState,
+    who: &Principal,
+    inputs: &[RefInput],
+    param: &str,
+) -> Result<Vec<StoredReference>, ApiError> {
+    if inputs.len() > MAX_REFERENCES {
+        return Err(ApiError::invalid(
+            param,
+            format!("at most {MAX_REFERENCES} references per request"),
+        ));
+    }
+    let mut out = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let param = format!("{param}[{i}].url");
+        let (record, url) = if input.url.starts_with("file_") {
+            let record = state
+                .media
+                .record(&input.url)?
+                .filter(|r| r.owner == who.owner)
+                .ok_or_else(|| ApiError::invalid(&param, format!("no file {:?}", input.url)))?;
+            (record, None)
+        } else if let Some(rest) = input.url.strip_prefix("data:") {
+            let (meta, data) = rest.split_once(',').ok_or_else(|| {
+                ApiError::invalid(&param, "a data: URL needs a comma before its data")
+            })?;
+            if !meta.ends_with(";base64") {
+                return Err(ApiError::invalid(
+                    &param,
+                    "data: URLs must be base64 (data:<mime>;base64,<data>)",
+                ));
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .map_err(|_| ApiError::invalid(&param, "the data: URL is not valid base64"))?;
+            (store(state, who, &bytes, &param).await?, None)
+        } else {
+            let url = crate::net::check_public_url(&input.url, state.config.network.allow_private)
+                .await
+                .map_err(|m| ApiError::invalid(&param, format!("reference URL: {m}")))?;
+            let bytes = download(state, url.clone()).await.map_err(|m| {
+                ApiError::invalid(&param, format!("could not fetch the reference: {m}"))
+            })?;
+            (
+                store(state, who, &bytes, &param).await?,
+                Some(url.to_string()),
+            )
+        };
+        let kind = kind_of(&record.mime).unwrap_or("image").to_string();
+        out.push(StoredReference {
+            file_id: record.id,
+            kind,
+            role: input
+                .reference_type
+                .clone()
+                .unwrap_or_else(|| "reference".into()),
+            mime: record.mime,
+            url,
+        });
+    }
+    Ok(out)
+}
+
+/// Downloads a reference, capped at the request body limit, following no
+/// redirects (a redirect could lead inside).
+async fn download(state: &AppState, url: reqwest::Url) -> Result<Vec<u8>, String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("it answered {}", response.status()));
+    }
+    let limit = state.config.server.max_body_bytes;
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(format!("it is larger than {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The file view.
+pub fn file_json(record: &FileRecord) -> serde_json::Value {
+    json!({
+        "id": record.id,
+        "object": "file",
+        "bytes": record.bytes,
+        "mime_type": record.mime,
+        "purpose": record.purpose,
+        "created_at": record.created_at,
+    })
+}
+
+/// `POST /v1/files` (multipart, field `file`): uploads a reference image or
+/// video; the `file_…` id can be given as a reference URL.
+pub async fn upload(
+    State(state): State<AppState>,
+    who: Principal,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let mut form = Multipart::from_request(req, &state).await.map_err(|e| {
+        ApiError::invalid(
+            "body",
+            format!("send the file as multipart/form-data: {}", e.body_text()),
+        )
+    })?;
+    let mut stored = None;
+    while let Some(field) = form.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            super::extract::too_large(&state)
+        } else {
+            ApiError::invalid("file", e.body_text())
+        }
+    })? {
+        match field.name() {
+            Some("file") => {
+                let bytes = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        super::extract::too_large(&state)
+                    } else {
+                        ApiError::invalid("file", e.body_text())
+                    }
+                })?;
+                stored = Some(store(&state, &who, &bytes, "file").await?);
+            }
+            Some("purpose") => {}
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    other,
+                    format!("unknown form field {other:?}; send `file`"),
+                ));
+            }
+            None => return Err(ApiError::invalid("file", "a form field has no name")),
+        }
+    }
+    let record = stored.ok_or_else(|| ApiError::invalid("file", "the form has no `file` field"))?;
+    Ok((StatusCode::CREATED, axum::Json(file_json(&record))).into_response())
+}
