@@ -59,6 +59,9 @@ pub struct Config {
     /// Task time limits.
     #[serde(default)]
     pub tasks: TasksConfig,
+    /// How long prompts, references and outputs are kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// Where the gateway may connect on callers' behalf.
     #[serde(default)]
     pub network: NetworkConfig,
@@ -69,6 +72,24 @@ pub struct Config {
     /// have defaults; a model without a price cannot be used by accounts.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceConfig>,
+}
+
+/// The privacy promise.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days after a task finishes when its prompt, references and outputs
+    /// are deleted (fractions allowed); unset keeps them.
+    pub days: Option<f64>,
+}
+
+impl RetentionConfig {
+    /// The retention period, if any.
+    pub fn period(&self) -> Option<Duration> {
+        self.days
+            .filter(|d| *d > 0.0)
+            .map(|d| Duration::from_secs_f64(d * 86_400.0))
+    }
 }
 
 /// Outbound connections made for callers (webhooks, reference URLs).
@@ -281,6 +302,13 @@ impl Config {
             return bad(
                 "limits.requests_per_minute and limits.max_concurrent_tasks must be at least 1",
             );
+        }
+        if self
+            .retention
+            .days
+            .is_some_and(|d| !(d > 0.0 && d <= 36_500.0))
+        {
+            return bad("retention.days must be more than 0 and at most 36500");
         }
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes must be at least 1024");

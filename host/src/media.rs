@@ -117,6 +117,35 @@ impl Media {
         Ok(self.files.get(id)?)
     }
 
+    /// Deletes files: their records, and each blob once no remaining record
+    /// shares its content. Returns how many files went.
+    pub async fn delete(&self, ids: &[String]) -> Result<usize, MediaError> {
+        let mut shas = std::collections::HashSet::new();
+        let mut deleted = 0;
+        for id in ids {
+            if let Some(record) = self.files.get::<FileRecord>(id)? {
+                self.files.remove(id).await?;
+                shas.insert(record.sha256);
+                deleted += 1;
+            }
+        }
+        if shas.is_empty() {
+            return Ok(0);
+        }
+        for item in self.files.scan::<FileRecord>() {
+            let (_, record) = item?;
+            shas.remove(&record.sha256);
+        }
+        for sha in shas {
+            match tokio::fs::remove_file(self.blob_path(&sha)).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(deleted)
+    }
+
     /// The content of a file.
     pub async fn read(&self, record: &FileRecord) -> Result<Vec<u8>, MediaError> {
         Ok(tokio::fs::read(self.blob_path(&record.sha256)).await?)

@@ -122,6 +122,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         accounts.clone(),
     );
     let resumed = tasks.recover().await?;
+    if let Some(period) = config.retention.period() {
+        tokio::spawn(purge_loop(tasks.clone(), period));
+    }
     let secrets_of = accounts.clone();
     tokio::spawn(webhooks.clone().run(move |account_id| {
         secrets_of
@@ -241,4 +244,24 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
         }
         tracing::info!("shutting down: finishing requests in flight");
     })
+}
+
+/// Purges what retention says to, at start and then regularly (every hour,
+/// or sooner for short periods).
+async fn purge_loop(tasks: Arc<Tasks>, period: Duration) {
+    let every = period
+        .min(Duration::from_secs(3600))
+        .max(Duration::from_secs(1));
+    loop {
+        let cutoff = crate::time::now_unix() - period.as_secs() as i64;
+        match tasks.purge_before(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                tasks = n,
+                "retention: deleted prompts, references and outputs of old tasks"
+            ),
+            Err(e) => tracing::error!(error = %e, "retention purge failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }

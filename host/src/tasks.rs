@@ -102,6 +102,9 @@ pub struct Task {
     /// Where this task's events go, if the caller asked.
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// Whether retention removed its prompt, references and outputs.
+    #[serde(default)]
+    pub purged: bool,
 }
 
 /// The parts of a generation request kept with the task (enough to run it
@@ -341,6 +344,7 @@ impl Tasks {
             outputs: Vec::new(),
             error: None,
             webhook_url,
+            purged: false,
         };
         if let Err(e) = self.table.put(&task.id, &task).await {
             self.free_slot(owner);
@@ -422,6 +426,41 @@ impl Tasks {
             let _ = tokio::time::timeout(limit, rx.wait_for(|s| s.is_final())).await;
         }
         Ok(self.table.get(id)?)
+    }
+
+    /// The privacy promise: for tasks finished before `cutoff` (unix
+    /// seconds), deletes their outputs and references and blanks their
+    /// prompts; the task record (model, status, cost) stays for billing.
+    /// Returns how many tasks were purged.
+    pub async fn purge_before(&self, cutoff: i64) -> Result<usize, TaskStoreError> {
+        let mut purged = 0;
+        let old: Vec<Task> = self
+            .table
+            .scan::<Task>()
+            .filter_map(|item| item.ok().map(|(_, t)| t))
+            .filter(|t| !t.purged && t.status.is_final())
+            .filter(|t| {
+                t.completed_at
+                    .as_deref()
+                    .is_some_and(|c| crate::time::unix_seconds(c) < cutoff)
+            })
+            .collect();
+        for mut task in old {
+            let files: Vec<String> = task
+                .outputs
+                .iter()
+                .map(|o| o.file_id.clone())
+                .chain(task.request.references.iter().map(|r| r.file_id.clone()))
+                .collect();
+            self.media.delete(&files).await?;
+            task.request.prompt.clear();
+            task.request.negative_prompt = None;
+            task.request.extra_params = "{}".into();
+            task.purged = true;
+            self.table.put(&task.id.clone(), &task).await?;
+            purged += 1;
+        }
+        Ok(purged)
     }
 
     /// Settles the holds a previous process left open for tasks that

@@ -358,6 +358,7 @@ pub(super) fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError
         "completed_at": task.completed_at,
         "error": task.error.as_ref().map(|e| json!({ "code": e.code, "message": e.message })),
         "request_id": task.request_id,
+        "purged": task.purged,
         "cost": cost_json(state.ledger.hold_of(&task.id)?),
     });
     view[if task.kind == "video" {
