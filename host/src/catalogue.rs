@@ -119,6 +119,9 @@ pub fn resolve_size(info: &ModelInfo, req: &SizeRequest<'_>) -> Result<Size, Par
             size
         }
         None if req.aspect_ratio.is_none() && req.resolution.is_none() => info.default_size,
+        // A model with a fixed list of sizes gets the listed size closest
+        // to the aspect ratio asked for.
+        None if !info.sizes.is_empty() => closest_listed(info, req)?,
         None => from_ratio_and_tier(info, req)?,
     };
     let (min, max) = (info.min_size, info.max_size);
@@ -193,6 +196,37 @@ fn from_ratio_and_tier(info: &ModelInfo, req: &SizeRequest<'_>) -> Result<Size, 
         Tier::ShortEdge(edge) if ratio >= 1.0 => Size::new_rounded(edge * ratio, edge, 2.0),
         Tier::ShortEdge(edge) => Size::new_rounded(edge, edge / ratio, 2.0),
     })
+}
+
+fn closest_listed(info: &ModelInfo, req: &SizeRequest<'_>) -> Result<Size, ParamError> {
+    if let Some(res) = req.resolution
+        && !info.resolutions.iter().any(|r| r.eq_ignore_ascii_case(res))
+    {
+        return Err(ParamError {
+            param: "resolution",
+            message: format!(
+                "{} has fixed sizes; give size or aspect_ratio instead of resolution",
+                info.id
+            ),
+        });
+    }
+    let wanted = match req.aspect_ratio {
+        Some(text) => parse_ratio(text).ok_or_else(|| ParamError {
+            param: "aspect_ratio",
+            message: format!("aspect_ratio {text:?} must look like 16:9"),
+        })?,
+        None => f64::from(info.default_size.width) / f64::from(info.default_size.height),
+    };
+    let distance = |s: &Size| {
+        ((f64::from(s.width) / f64::from(s.height)) / wanted)
+            .ln()
+            .abs()
+    };
+    Ok(*info
+        .sizes
+        .iter()
+        .min_by(|a, b| distance(a).total_cmp(&distance(b)))
+        .expect("the list is not empty"))
 }
 
 enum Tier {
@@ -310,6 +344,40 @@ mod tests {
         assert_eq!(resolve(None, Some("16:9"), Some("1K")), Ok((1344, 768)));
         assert_eq!(resolve(None, Some("1:1"), Some("512")), Ok((512, 512)));
         assert_eq!(resolve(None, Some("16:9"), None), Ok((1344, 768)));
+    }
+
+    #[test]
+    fn fixed_size_models_get_the_closest_listed_size() {
+        let mut m = model();
+        m.sizes = vec![
+            Size {
+                width: 1024,
+                height: 1024,
+            },
+            Size {
+                width: 1536,
+                height: 1024,
+            },
+            Size {
+                width: 1024,
+                height: 1536,
+            },
+        ];
+        m.aspect_ratios = vec![];
+        let r = |ar: &str| {
+            resolve_size(
+                &m,
+                &SizeRequest {
+                    size: None,
+                    aspect_ratio: Some(ar),
+                    resolution: None,
+                },
+            )
+            .map(|s| (s.width, s.height))
+        };
+        assert_eq!(r("16:9"), Ok((1536, 1024)));
+        assert_eq!(r("9:16"), Ok((1024, 1536)));
+        assert_eq!(r("1:1"), Ok((1024, 1024)));
     }
 
     #[test]

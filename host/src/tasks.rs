@@ -59,6 +59,9 @@ pub struct Output {
     pub height: u32,
     /// Length for videos.
     pub duration_ms: Option<u32>,
+    /// Text the provider returned with it (e.g. a revised prompt).
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 /// Why a task failed, as the caller sees it.
@@ -105,6 +108,9 @@ pub struct Task {
     /// Whether retention removed its prompt, references and outputs.
     #[serde(default)]
     pub purged: bool,
+    /// What the provider reported with the result (usage...), as JSON.
+    #[serde(default)]
+    pub metadata: Option<String>,
 }
 
 /// The parts of a generation request kept with the task (enough to run it
@@ -345,6 +351,7 @@ impl Tasks {
             error: None,
             webhook_url,
             purged: false,
+            metadata: None,
         };
         if let Err(e) = self.table.put(&task.id, &task).await {
             self.free_slot(owner);
@@ -454,6 +461,8 @@ impl Tasks {
                 .collect();
             self.media.delete(&files).await?;
             task.request.prompt.clear();
+            task.outputs.iter_mut().for_each(|o| o.text = None);
+            task.metadata = None;
             task.request.negative_prompt = None;
             task.request.extra_params = "{}".into();
             task.purged = true;
@@ -844,6 +853,7 @@ impl Tasks {
                 width: media.width,
                 height: media.height,
                 duration_ms: media.duration_ms,
+                text: media.text,
             });
         }
         if outputs.is_empty() {
@@ -852,6 +862,7 @@ impl Tasks {
                 .await;
         }
         task.outputs = outputs;
+        task.metadata = Some(result.metadata).filter(|m| !m.trim().is_empty() && m.trim() != "{}");
         task.status = Status::Succeeded;
         task.progress = 100;
         task.completed_at = Some(now_rfc3339());

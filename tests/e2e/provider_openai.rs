@@ -252,6 +252,34 @@ fn dall_e_3_url_outputs_are_downloaded_from_the_allowed_host() {
     let file = gw.get_url(&url);
     assert_eq!(file.status, 200);
     assert_eq!(file.body, image);
+    let view = gw
+        .request_with(
+            "GET",
+            &format!("/v1/tasks/{}", answer.json()["id"].as_str().unwrap()),
+            Some(&bob.key),
+            None,
+        )
+        .json();
+    assert_eq!(
+        view["images"][0]["text"], "A wide photograph of a green meadow",
+        "the revised prompt is kept"
+    );
+
+    // OpenAI takes no seed: refused before anything is held or sent.
+    let seeded = generate(
+        &gw,
+        &bob,
+        &json!({"model": "openai/dall-e-3", "prompt": "x", "seed": 3}),
+    );
+    let e = imini_tests::assert_error(&seeded, 400, "UNSUPPORTED_PARAMETER");
+    assert_eq!(e["param"], "seed");
+    // An aspect ratio picks the closest size the model lists.
+    let wide = generate(
+        &gw,
+        &bob,
+        &json!({"model": "openai/dall-e-3", "prompt": "x", "aspect_ratio": "16:9"}),
+    );
+    assert_eq!(wide.json()["size"], "1792x1024");
 
     let task_id = answer.json()["id"].as_str().unwrap().to_string();
     assert_eq!(
@@ -261,7 +289,11 @@ fn dall_e_3_url_outputs_are_downloaded_from_the_allowed_host() {
             ("capture".to_string(), -80, -80)
         ]
     );
-    assert_eq!(assert_reconciles(&gw, &bob.id), (CREDITS - 80, 0));
+    assert_eq!(
+        assert_reconciles(&gw, &bob.id),
+        (CREDITS - 160, 0),
+        "two images at 80"
+    );
 }
 
 /// Runs one generation against a mock answering `reply`, asserts the caller

@@ -140,6 +140,12 @@ pub async fn submit(
         }),
         _ => None,
     };
+    if g.seed.is_some() && !info.supports_seed {
+        return Err(ApiError::unsupported(
+            "seed",
+            format!("{} does not take a seed", info.id),
+        ));
+    }
     let (ref_inputs, ref_param) = g.references;
     if !ref_inputs.is_empty() && !info.supports_references {
         return Err(ApiError::unsupported(

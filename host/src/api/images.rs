@@ -345,6 +345,9 @@ pub(super) fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError
             if let Some(ms) = o.duration_ms {
                 v["duration"] = json!(f64::from(ms) / 1000.0);
             }
+            if let Some(text) = &o.text {
+                v["text"] = json!(text);
+            }
             v
         })
         .collect();
@@ -359,6 +362,7 @@ pub(super) fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError
         "error": task.error.as_ref().map(|e| json!({ "code": e.code, "message": e.message })),
         "request_id": task.request_id,
         "purged": task.purged,
+        "provider_metadata": task.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()),
         "cost": cost_json(state.ledger.hold_of(&task.id)?),
     });
     view[if task.kind == "video" {
