@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
+
 use crate::config::Config;
 use crate::server::{ServeOptions, serve};
 
@@ -25,6 +27,42 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway.
     Serve(ServeArgs),
+    /// Manage accounts and credits (on a running gateway, with the admin key).
+    Account {
+        /// Gateway and key.
+        #[command(flatten)]
+        target: admin::Target,
+        /// The operation.
+        #[command(subcommand)]
+        op: admin::AccountCommand,
+    },
+    /// Manage API keys (on a running gateway, with the admin key).
+    Key {
+        /// Gateway and key.
+        #[command(flatten)]
+        target: admin::Target,
+        /// The operation.
+        #[command(subcommand)]
+        op: admin::KeyCommand,
+    },
+    /// Schedule prices (on a running gateway, with the admin key).
+    Price {
+        /// Gateway and key.
+        #[command(flatten)]
+        target: admin::Target,
+        /// The operation.
+        #[command(subcommand)]
+        op: admin::PriceCommand,
+    },
+    /// Review bill disputes (on a running gateway, with the admin key).
+    Dispute {
+        /// Gateway and key.
+        #[command(flatten)]
+        target: admin::Target,
+        /// The operation.
+        #[command(subcommand)]
+        op: admin::DisputeCommand,
+    },
 }
 
 /// `imini serve`.
@@ -49,6 +87,10 @@ pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     crate::telemetry::init(&cli.log_format);
     match cli.command {
+        Command::Account { target, op } => admin::execute(&target, op.call()),
+        Command::Key { target, op } => admin::execute(&target, op.call()),
+        Command::Price { target, op } => admin::execute(&target, op.call()),
+        Command::Dispute { target, op } => admin::execute(&target, op.call()),
         Command::Serve(args) => {
             let config = match &args.config {
                 Some(path) => Config::load(path)?,

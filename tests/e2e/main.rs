@@ -2,6 +2,7 @@
 //! with a temporary data directory. One binary, a module per area.
 
 mod billing;
+mod cli;
 mod bills;
 mod errors;
 mod idempotency;

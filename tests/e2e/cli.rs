@@ -1,0 +1,104 @@
+//! The operator's command line drives a running gateway.
+
+use std::process::Command;
+
+use imini_tests::{ADMIN_KEY, Gateway, binary};
+use serde_json::Value;
+
+fn imini(gw: &Gateway, args: &[&str]) -> (bool, Value, String) {
+    let out = Command::new(binary())
+        .args(args)
+        .args(["--url", &gw.base])
+        .env("IMINI_ADMIN_KEY", ADMIN_KEY)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        value,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn accounts_keys_credits_and_prices_from_the_command_line() {
+    let gw = Gateway::start();
+    let (ok, account, err) = imini(&gw, &["account", "create", "--email", "cli@example.com"]);
+    assert!(ok, "{err}");
+    let id = account["id"].as_str().unwrap().to_string();
+    let (ok, account, _) = imini(
+        &gw,
+        &[
+            "account",
+            "topup",
+            &id,
+            "--credits",
+            "250",
+            "--reason",
+            "invoice 7",
+        ],
+    );
+    assert!(ok);
+    assert_eq!(account["credit_balance"], 250);
+    let (ok, account, _) = imini(
+        &gw,
+        &[
+            "account",
+            "adjust",
+            &id,
+            "--credits",
+            "-50",
+            "--reason",
+            "correction",
+        ],
+    );
+    assert!(ok);
+    assert_eq!(account["credit_balance"], 200);
+    let (ok, key, _) = imini(&gw, &["key", "create", &id, "--name", "ci"]);
+    assert!(ok);
+    let secret = key["secret"].as_str().unwrap().to_string();
+    assert_eq!(
+        gw.request_with("GET", "/v1/account", Some(&secret), None)
+            .json()["credit_balance"],
+        200
+    );
+    let (ok, _, _) = imini(&gw, &["account", "freeze", &id]);
+    assert!(ok);
+    assert_eq!(gw.account_view(&id)["credits_frozen"], true);
+    let (ok, _, _) = imini(&gw, &["key", "revoke", key["id"].as_str().unwrap()]);
+    assert!(ok);
+    assert_eq!(
+        gw.request_with("GET", "/v1/account", Some(&secret), None)
+            .status,
+        403
+    );
+    let (ok, change, _) = imini(
+        &gw,
+        &["price", "set", "imini/canvas-image", "--per-image", "12"],
+    );
+    assert!(ok);
+    assert_eq!(change["per_image"], 12);
+    let (ok, ledger, _) = imini(&gw, &["account", "ledger", &id]);
+    assert!(ok);
+    assert_eq!(ledger["data"].as_array().unwrap().len(), 2);
+
+    // Refusals come back as errors with the API's message.
+    let (ok, _, err) = imini(
+        &gw,
+        &[
+            "account",
+            "adjust",
+            &id,
+            "--credits",
+            "-1000",
+            "--reason",
+            "too much",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("409") && err.contains("below zero"), "{err}");
+    let (ok, _, err) = imini(&gw, &["account", "close", &id]);
+    assert!(ok, "{err}");
+    assert_eq!(gw.account_view(&id)["status"], "closed");
+}
