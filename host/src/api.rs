@@ -52,6 +52,8 @@ pub struct Gateway {
     pub media: Media,
     /// Signs and checks expiring file URLs.
     pub signer: UrlSigner,
+    /// Success and latency per provider model.
+    pub health: Arc<crate::catalogue::RouteHealth>,
     /// Webhook deliveries.
     pub webhooks: std::sync::Arc<crate::webhooks::Webhooks>,
     /// Bill disputes.

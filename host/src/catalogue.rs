@@ -9,19 +9,106 @@ use crate::plugins::ProviderPlugin;
 use crate::plugins::bindings::provider_api::ModelInfo;
 use crate::plugins::bindings::types::{MediaKind, Size};
 
-/// A model and the plugin that serves it.
+/// A public model and the provider models that serve it, in order of
+/// priority: a plugin's own model has one target; a configured route (an
+/// alias) has several, and a retryable failure moves to the next.
 #[derive(Clone)]
 pub struct Route {
-    /// The serving plugin.
+    /// The first target's plugin.
     pub plugin: Arc<ProviderPlugin>,
-    /// What the plugin declared for this model.
+    /// What the model accepts (the first target's declaration, under the
+    /// public id).
     pub info: ModelInfo,
+    /// The serving models, first choice first.
+    pub targets: Vec<Target>,
+}
+
+/// One provider model serving a public model.
+#[derive(Clone)]
+pub struct Target {
+    /// The plugin.
+    pub plugin: Arc<ProviderPlugin>,
+    /// The plugin's model id.
+    pub model: String,
 }
 
 /// All models, by id.
 #[derive(Clone, Default)]
 pub struct Catalogue {
     models: BTreeMap<String, Route>,
+}
+
+/// A configured route: a public model served by several provider models.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// The public id, "vendor/name".
+    pub model: String,
+    /// Provider model ids, first choice first.
+    pub targets: Vec<String>,
+}
+
+/// Why the catalogue cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    /// Two plugins declare one model.
+    #[error(transparent)]
+    Duplicate(#[from] DuplicateModel),
+    /// A configured route is wrong.
+    #[error("route {model}: {reason}")]
+    Route {
+        /// The public id.
+        model: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Success and latency of each provider model, for routing decisions and
+/// for `GET /v1/models/{id}`.
+#[derive(Default)]
+pub struct RouteHealth {
+    stats: std::sync::Mutex<std::collections::HashMap<String, Stats>>,
+}
+
+/// Counters of one provider model.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    /// Calls that succeeded.
+    pub succeeded: u64,
+    /// Calls that failed on the provider side.
+    pub failed: u64,
+    /// Moving average of call latency, in milliseconds.
+    pub latency_ms: f64,
+}
+
+impl RouteHealth {
+    /// Records one call of `model`.
+    pub fn record(&self, model: &str, ok: bool, latency: std::time::Duration) {
+        let mut stats = self.stats.lock().expect("lock");
+        let s = stats.entry(model.to_string()).or_default();
+        let ms = latency.as_secs_f64() * 1000.0;
+        s.latency_ms = if s.succeeded + s.failed == 0 {
+            ms
+        } else {
+            s.latency_ms * 0.8 + ms * 0.2
+        };
+        if ok {
+            s.succeeded += 1;
+        } else {
+            s.failed += 1;
+        }
+    }
+
+    /// The counters of `model`.
+    pub fn get(&self, model: &str) -> Stats {
+        self.stats
+            .lock()
+            .expect("lock")
+            .get(model)
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 /// Catalogue conflicts found when plugins are loaded.
@@ -46,23 +133,64 @@ pub struct ParamError {
 }
 
 impl Catalogue {
-    /// Indexes the models of `providers`.
-    pub fn build(providers: &[Arc<ProviderPlugin>]) -> Result<Self, DuplicateModel> {
+    /// Indexes the models of `providers`, then the configured `routes`.
+    pub fn build(
+        providers: &[Arc<ProviderPlugin>],
+        routes: &[RouteConfig],
+    ) -> Result<Self, CatalogueError> {
         let mut models = BTreeMap::new();
         for plugin in providers {
             for info in &plugin.models {
                 let route = Route {
                     plugin: plugin.clone(),
                     info: info.clone(),
+                    targets: vec![Target {
+                        plugin: plugin.clone(),
+                        model: info.id.clone(),
+                    }],
                 };
                 if let Some(existing) = models.insert(info.id.clone(), route) {
                     return Err(DuplicateModel {
                         model: info.id.clone(),
                         first: existing.plugin.core().label(),
                         second: plugin.core().label(),
-                    });
+                    }
+                    .into());
                 }
             }
+        }
+        for config in routes {
+            let bad = |reason: String| CatalogueError::Route {
+                model: config.model.clone(),
+                reason,
+            };
+            if models.contains_key(&config.model) {
+                return Err(bad("a plugin already serves this id".into()));
+            }
+            let mut targets: Vec<&Route> = Vec::new();
+            for id in &config.targets {
+                let target = models
+                    .get(id)
+                    .ok_or_else(|| bad(format!("no plugin serves {id}")))?;
+                if target.targets.len() != 1 {
+                    return Err(bad(format!("{id} is itself a route")));
+                }
+                targets.push(target);
+            }
+            let first = targets
+                .first()
+                .ok_or_else(|| bad("give at least one target".into()))?;
+            if targets.iter().any(|t| t.info.kind != first.info.kind) {
+                return Err(bad("the targets generate different kinds of media".into()));
+            }
+            let mut info = first.info.clone();
+            info.id = config.model.clone();
+            let route = Route {
+                plugin: first.plugin.clone(),
+                info,
+                targets: targets.iter().map(|t| t.targets[0].clone()).collect(),
+            };
+            models.insert(config.model.clone(), route);
         }
         Ok(Self { models })
     }

@@ -59,6 +59,9 @@ pub struct Config {
     /// Task time limits.
     #[serde(default)]
     pub tasks: TasksConfig,
+    /// Public models served by several provider models, with fallback.
+    #[serde(default)]
+    pub routes: Vec<crate::catalogue::RouteConfig>,
     /// How long prompts, references and outputs are kept.
     #[serde(default)]
     pub retention: RetentionConfig,

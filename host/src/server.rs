@@ -22,7 +22,7 @@ use crate::plugins::{
 use crate::pricing::Pricing;
 use crate::signing::UrlSigner;
 use crate::store::Store;
-use crate::tasks::Tasks;
+use crate::tasks::{TaskParts, Tasks};
 use crate::webhooks::{WebhookPolicy, Webhooks};
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
@@ -96,6 +96,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let plugins = Arc::new(load_plugins(&runtime, &config).await?);
     let catalogue = Arc::new(RwLock::new(Arc::new(Catalogue::build(
         &plugins.providers(),
+        &config.routes,
     )?)));
     let pricing = Pricing::new(store.table("prices")?, store.table("changelog")?);
     let models: Vec<String> = catalogue
@@ -106,21 +107,23 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .collect();
     pricing.announce_launches(&models).await?;
     let media = Media::new(opts.data_dir.join("media"), store.table("files")?)?;
+    let health = Arc::new(crate::catalogue::RouteHealth::default());
     let webhooks = Webhooks::new(
         store.table("webhooks")?,
         WebhookPolicy {
             allow_private: config.network.allow_private,
         },
     )?;
-    let tasks = Tasks::new(
-        store.table("tasks")?,
-        media.clone(),
-        ledger.clone(),
-        catalogue.clone(),
-        config.tasks.timeouts(),
-        webhooks.clone(),
-        accounts.clone(),
-    );
+    let tasks = Tasks::new(TaskParts {
+        table: store.table("tasks")?,
+        media: media.clone(),
+        ledger: ledger.clone(),
+        catalogue: catalogue.clone(),
+        timeouts: config.tasks.timeouts(),
+        webhooks: webhooks.clone(),
+        accounts: accounts.clone(),
+        health: health.clone(),
+    });
     let resumed = tasks.recover().await?;
     if let Some(period) = config.retention.period() {
         tokio::spawn(purge_loop(tasks.clone(), period));
@@ -151,6 +154,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         pricing,
         disputes: crate::bills::Disputes::new(store.table("disputes")?),
         webhooks,
+        health,
         limiter: Default::default(),
     });
     let app = api::router(gateway);

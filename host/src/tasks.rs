@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::accounts::Accounts;
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, RouteHealth, Target};
 use crate::ledger::{Ledger, LedgerError};
 use crate::media::{Media, MediaError};
 use crate::plugins::bindings::provider_api::{CallMode, JobStatus};
@@ -111,6 +111,9 @@ pub struct Task {
     /// What the provider reported with the result (usage...), as JSON.
     #[serde(default)]
     pub metadata: Option<String>,
+    /// The provider model that took the job (a route may have several).
+    #[serde(default)]
+    pub target: Option<String>,
 }
 
 /// The parts of a generation request kept with the task (enough to run it
@@ -257,6 +260,8 @@ pub struct Tasks {
     webhooks: Arc<Webhooks>,
     /// Accounts, for their webhook endpoints.
     accounts: Accounts,
+    /// Success and latency per provider model.
+    health: Arc<RouteHealth>,
 }
 
 /// Task time limits.
@@ -268,18 +273,39 @@ pub struct Timeouts {
     pub by_model: HashMap<String, Duration>,
 }
 
+/// What the task engine works with.
+pub struct TaskParts {
+    /// Where tasks are stored.
+    pub table: Table,
+    /// Where outputs and references are stored.
+    pub media: Media,
+    /// Holds, captures, releases.
+    pub ledger: Ledger,
+    /// Models and their routes.
+    pub catalogue: Arc<RwLock<Arc<Catalogue>>>,
+    /// Time limits.
+    pub timeouts: Timeouts,
+    /// Task events.
+    pub webhooks: Arc<Webhooks>,
+    /// Accounts, for their webhook endpoints.
+    pub accounts: Accounts,
+    /// Success and latency per provider model.
+    pub health: Arc<RouteHealth>,
+}
+
 impl Tasks {
-    /// An engine over `table`, storing outputs in `media`, routing through
-    /// `catalogue`.
-    pub fn new(
-        table: Table,
-        media: Media,
-        ledger: Ledger,
-        catalogue: Arc<RwLock<Arc<Catalogue>>>,
-        timeouts: Timeouts,
-        webhooks: Arc<Webhooks>,
-        accounts: Accounts,
-    ) -> Arc<Self> {
+    /// The engine.
+    pub fn new(parts: TaskParts) -> Arc<Self> {
+        let TaskParts {
+            table,
+            media,
+            ledger,
+            catalogue,
+            timeouts,
+            webhooks,
+            accounts,
+            health,
+        } = parts;
         Arc::new(Self {
             table,
             media,
@@ -290,6 +316,7 @@ impl Tasks {
             timeouts,
             webhooks,
             accounts,
+            health,
         })
     }
 
@@ -352,6 +379,7 @@ impl Tasks {
             webhook_url,
             purged: false,
             metadata: None,
+            target: None,
         };
         if let Err(e) = self.table.put(&task.id, &task).await {
             self.free_slot(owner);
@@ -655,12 +683,17 @@ impl Tasks {
                 .expect("lock")
                 .get(&task.model)
                 .cloned();
-            if let Some(route) = route {
+            // The target that accepted the job cancels it, under its own id.
+            let target = route.and_then(|r| {
+                let accepted = task.target.as_deref().unwrap_or(&task.model);
+                r.targets.into_iter().find(|t| t.model == accepted)
+            });
+            if let Some(target) = target {
                 let input = CallInput {
                     request_id: task.request_id.clone(),
                     blobs: Vec::new(),
                 };
-                match route.plugin.cancel(&input, &task.model, handle).await {
+                match target.plugin.cancel(&input, &target.model, handle).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => {
                         tracing::warn!(task_id = %id, message = %e.message, "the provider could not cancel the job")
@@ -728,18 +761,55 @@ impl Tasks {
             request_id: task.request_id.clone(),
             blobs,
         };
-        let outcome = match route.info.mode {
-            CallMode::Synchronous => route.plugin.generate(&input, &request).await,
-            CallMode::Asynchronous => {
-                self.run_job(&route.plugin, &input, &request, &mut task)
-                    .await
-            }
+        // A job already accepted upstream stays with the target that took it.
+        let targets: Vec<Target> = match task.target.as_deref() {
+            Some(accepted) if task.handle.is_some() => route
+                .targets
+                .iter()
+                .filter(|t| t.model == accepted)
+                .cloned()
+                .collect(),
+            _ => route.targets.clone(),
         };
+        let mut last = None;
+        for (i, target) in targets.iter().enumerate() {
+            request.model = target.model.clone();
+            let started = std::time::Instant::now();
+            let outcome = match route.info.mode {
+                CallMode::Synchronous => target.plugin.generate(&input, &request).await,
+                CallMode::Asynchronous => self.run_job(target, &input, &request, &mut task).await,
+            };
+            let ok = matches!(outcome, Ok(Ok(_)));
+            self.health.record(&target.model, ok, started.elapsed());
+            // Fall back on a retryable failure, or a plugin crash, as long as
+            // no job was accepted upstream (and nothing can have been charged).
+            let retry = match &outcome {
+                Ok(Err(e)) => e.retryable,
+                Err(_) => true,
+                Ok(Ok(_)) => false,
+            };
+            if retry && task.handle.is_none() && i + 1 < targets.len() {
+                tracing::warn!(task_id = %task.id, target = %target.model, next = %targets[i + 1].model, "provider failed; trying the next route");
+                continue;
+            }
+            last = Some((target.clone(), outcome));
+            break;
+        }
+        let Some((target, outcome)) = last else {
+            return self
+                .finish_failed(
+                    task,
+                    "MODEL_UNAVAILABLE",
+                    "no provider serves this model now",
+                )
+                .await;
+        };
+        task.target = Some(target.model.clone());
         match outcome {
-            Ok(Ok(result)) => self.finish_succeeded(task, &route.plugin, result).await,
+            Ok(Ok(result)) => self.finish_succeeded(task, &target.plugin, result).await,
             Ok(Err(e)) => {
                 let (code, message) = plugin_error_code(&e);
-                tracing::warn!(task_id = %task.id, plugin = %route.plugin.core().label(), kind = ?e.kind, message = %e.message, "provider returned an error");
+                tracing::warn!(task_id = %task.id, plugin = %target.plugin.core().label(), kind = ?e.kind, message = %e.message, "provider returned an error");
                 self.finish_failed(task, code, &message).await
             }
             Err(e) => {
@@ -754,11 +824,12 @@ impl Tasks {
     /// poll hints, until it finishes.
     async fn run_job(
         &self,
-        plugin: &ProviderPlugin,
+        target: &Target,
         input: &CallInput,
         request: &GenerationRequest,
         task: &mut Task,
     ) -> Result<Result<GenerationResult, PluginError>, CallError> {
+        let plugin = &target.plugin;
         let handle = match &task.handle {
             Some(handle) => handle.clone(),
             None => {
@@ -767,6 +838,7 @@ impl Tasks {
                     Err(e) => return Ok(Err(e)),
                 };
                 task.handle = Some(submission.handle.clone());
+                task.target = Some(target.model.clone());
                 if let Err(e) = self.table.put(&task.id, task).await {
                     tracing::error!(task_id = %task.id, error = %e, "could not persist the job handle");
                 }

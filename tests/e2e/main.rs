@@ -14,6 +14,7 @@ mod provider_openai;
 mod references;
 mod restart;
 mod retention;
+mod routing;
 mod sandbox;
 mod videos;
 mod webhooks;

@@ -51,6 +51,19 @@ fn model_view(state: &AppState, route: &Route) -> Result<Value, ApiError> {
             "reference_media": m.supports_references,
         },
         "provider": { "plugin": core.manifest().name, "version": core.manifest().version },
+        "routes": route.targets.iter().enumerate().map(|(i, t)| {
+            let s = state.health.get(&t.model);
+            let total = s.succeeded + s.failed;
+            json!({
+                "priority": i + 1,
+                "model": t.model,
+                "plugin": t.plugin.core().manifest().name,
+                "version": t.plugin.core().manifest().version,
+                "requests": total,
+                "success_rate": (total > 0).then(|| s.succeeded as f64 / total as f64),
+                "latency_ms": (total > 0).then_some((s.latency_ms * 10.0).round() / 10.0),
+            })
+        }).collect::<Vec<_>>(),
     }))
 }
 
