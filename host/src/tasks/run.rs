@@ -1,0 +1,329 @@
+//! Running a task: calling the provider (with fallback across a route's
+//! targets), polling asynchronous jobs, storing outputs, settling the hold.
+
+use super::*;
+
+impl Tasks {
+    pub(super) async fn run(&self, mut task: Task) -> Result<Status, TaskStoreError> {
+        let route = self
+            .catalogue
+            .read()
+            .expect("lock")
+            .get(&task.model)
+            .cloned();
+        let Some(route) = route else {
+            return self
+                .finish_failed(
+                    task,
+                    "MODEL_UNAVAILABLE",
+                    "the model is no longer available",
+                )
+                .await;
+        };
+        task.status = Status::Processing;
+        task.progress = 5;
+        self.table.put(&task.id, &task).await?;
+
+        let mut request = plugin_request(&task, route.info.kind);
+        let mut blobs = Vec::new();
+        for (i, r) in task.request.references.iter().enumerate() {
+            let bytes = match self.media.record(&r.file_id)? {
+                Some(record) => self.media.read(&record).await.ok(),
+                None => None,
+            };
+            let Some(bytes) = bytes else {
+                let message = format!("reference file {} is no longer available", r.file_id);
+                return self
+                    .finish_failed(task, "INVALID_PARAMETER", &message)
+                    .await;
+            };
+            blobs.push(bytes::Bytes::from(bytes));
+            request
+                .references
+                .push(crate::plugins::bindings::types::Reference {
+                    kind: if r.kind == "video" {
+                        MediaKind::Video
+                    } else {
+                        MediaKind::Image
+                    },
+                    role: r.role.clone(),
+                    mime: r.mime.clone(),
+                    url: r.url.clone(),
+                    // Handle i + 1 is the i-th blob of the call.
+                    data: i as u64 + 1,
+                });
+        }
+        let input = CallInput {
+            request_id: task.request_id.clone(),
+            blobs,
+        };
+        // A job already accepted upstream stays with the target that took it.
+        let targets: Vec<Target> = match task.target.as_deref() {
+            Some(accepted) if task.handle.is_some() => route
+                .targets
+                .iter()
+                .filter(|t| t.model == accepted)
+                .cloned()
+                .collect(),
+            _ => route.targets.clone(),
+        };
+        let mut last = None;
+        for (i, target) in targets.iter().enumerate() {
+            request.model = target.model.clone();
+            let started = std::time::Instant::now();
+            let outcome = match route.info.mode {
+                CallMode::Synchronous => target.plugin.generate(&input, &request).await,
+                CallMode::Asynchronous => self.run_job(target, &input, &request, &mut task).await,
+            };
+            let ok = matches!(outcome, Ok(Ok(_)));
+            self.health.record(&target.model, ok, started.elapsed());
+            // Fall back on a retryable failure, or a plugin crash, as long as
+            // no job was accepted upstream (and nothing can have been charged).
+            let retry = match &outcome {
+                Ok(Err(e)) => e.retryable,
+                Err(_) => true,
+                Ok(Ok(_)) => false,
+            };
+            if retry && task.handle.is_none() && i + 1 < targets.len() {
+                tracing::warn!(task_id = %task.id, target = %target.model, next = %targets[i + 1].model, "provider failed; trying the next route");
+                continue;
+            }
+            last = Some((target.clone(), outcome));
+            break;
+        }
+        let Some((target, outcome)) = last else {
+            return self
+                .finish_failed(
+                    task,
+                    "MODEL_UNAVAILABLE",
+                    "no provider serves this model now",
+                )
+                .await;
+        };
+        task.target = Some(target.model.clone());
+        match outcome {
+            Ok(Ok(result)) => self.finish_succeeded(task, &target.plugin, result).await,
+            Ok(Err(e)) => {
+                let (code, message) = plugin_error_code(&e);
+                tracing::warn!(task_id = %task.id, plugin = %target.plugin.core().label(), kind = ?e.kind, message = %e.message, "provider returned an error");
+                self.finish_failed(task, code, &message).await
+            }
+            Err(e) => {
+                tracing::error!(task_id = %task.id, error = %e, "provider plugin call failed");
+                let message = format!("the provider plugin {} failed: {}", e.plugin, e.kind);
+                self.finish_failed(task, "UPSTREAM_ERROR", &message).await
+            }
+        }
+    }
+
+    /// Submits an asynchronous job and polls it, honouring the provider's
+    /// poll hints, until it finishes.
+    pub(super) async fn run_job(
+        &self,
+        target: &Target,
+        input: &CallInput,
+        request: &GenerationRequest,
+        task: &mut Task,
+    ) -> Result<Result<GenerationResult, PluginError>, CallError> {
+        let plugin = &target.plugin;
+        let handle = match &task.handle {
+            Some(handle) => handle.clone(),
+            None => {
+                let submission = match plugin.submit(input, request).await? {
+                    Ok(s) => s,
+                    Err(e) => return Ok(Err(e)),
+                };
+                task.handle = Some(submission.handle.clone());
+                task.target = Some(target.model.clone());
+                if let Err(e) = self.table.put(&task.id, task).await {
+                    tracing::error!(task_id = %task.id, error = %e, "could not persist the job handle");
+                }
+                tokio::time::sleep(poll_delay(submission.poll_after_ms, 0)).await;
+                submission.handle
+            }
+        };
+        for attempt in 0u32.. {
+            match plugin.poll(input, &request.model, &handle).await? {
+                Ok(JobStatus::Succeeded(result)) => return Ok(Ok(result)),
+                Ok(JobStatus::Failed(e)) => return Ok(Err(e)),
+                Ok(JobStatus::Canceled) => {
+                    return Ok(Err(PluginError {
+                        kind: ErrorKind::Upstream,
+                        message: "the upstream canceled the job".into(),
+                        retryable: false,
+                        retry_after_ms: None,
+                    }));
+                }
+                Ok(JobStatus::Running(progress)) => {
+                    if let Some(p) = progress.percent {
+                        task.progress = p.clamp(5, 99);
+                    }
+                    tokio::time::sleep(poll_delay(progress.poll_after_ms, attempt)).await;
+                }
+                Err(e) if e.retryable => {
+                    tokio::time::sleep(poll_delay(e.retry_after_ms, attempt)).await
+                }
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        unreachable!("the poll loop only ends by returning")
+    }
+
+    pub(super) async fn finish_succeeded(
+        &self,
+        mut task: Task,
+        plugin: &ProviderPlugin,
+        result: GenerationResult,
+    ) -> Result<Status, TaskStoreError> {
+        let mut outputs = Vec::new();
+        for media in result.outputs.into_iter().take(task.request.n as usize) {
+            let bytes = match media.data {
+                MediaData::Bytes(bytes) => bytes,
+                MediaData::Url(url) => match plugin.fetch_output(&url).await {
+                    Ok(bytes) => bytes,
+                    Err(message) => {
+                        return self
+                            .finish_failed(
+                                task,
+                                "UPSTREAM_ERROR",
+                                &format!("could not fetch the output: {message}"),
+                            )
+                            .await;
+                    }
+                },
+                MediaData::Blob(_) => {
+                    return self
+                        .finish_failed(
+                            task,
+                            "UPSTREAM_ERROR",
+                            "the provider returned a blob handle that outlived its call",
+                        )
+                        .await;
+                }
+            };
+            let stored = self
+                .media
+                .put(&task.owner, &media.mime, "output", Some(&task.id), &bytes)
+                .await;
+            let record = match stored {
+                Ok(record) => record,
+                Err(MediaError::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::error!(task_id = %task.id, error = %e, "storing an output failed");
+                    return self
+                        .finish_failed(task, "INTERNAL_ERROR", "the output could not be stored")
+                        .await;
+                }
+            };
+            outputs.push(Output {
+                file_id: record.id,
+                mime: media.mime,
+                width: media.width,
+                height: media.height,
+                duration_ms: media.duration_ms,
+                text: media.text,
+            });
+        }
+        if outputs.is_empty() {
+            return self
+                .finish_failed(task, "UPSTREAM_ERROR", "the provider returned no output")
+                .await;
+        }
+        task.outputs = outputs;
+        task.metadata = Some(result.metadata).filter(|m| !m.trim().is_empty() && m.trim() != "{}");
+        task.status = Status::Succeeded;
+        task.progress = 100;
+        task.completed_at = Some(now_rfc3339());
+        self.table.put(&task.id, &task).await?;
+        // The outputs are stored and the task says so: now charge. A crash
+        // in between leaves the hold open and `recover` captures it.
+        self.ledger.capture(&task.id).await?;
+        self.announce(&task).await?;
+        Ok(Status::Succeeded)
+    }
+
+    pub(super) async fn finish_failed(
+        &self,
+        mut task: Task,
+        code: &str,
+        message: &str,
+    ) -> Result<Status, TaskStoreError> {
+        task.status = Status::Failed;
+        task.error = Some(TaskError {
+            code: code.to_string(),
+            message: message.to_string(),
+        });
+        task.completed_at = Some(now_rfc3339());
+        // Refund first: a crash between the two leaves an unfinished task
+        // with a released hold, which `recover` ends instead of re-running.
+        self.ledger.release(&task.id).await?;
+        self.table.put(&task.id, &task).await?;
+        self.announce(&task).await?;
+        Ok(Status::Failed)
+    }
+}
+
+/// How long to wait before the next poll: the provider's hint, else an
+/// exponential backoff from 500 ms to 10 s.
+fn poll_delay(hint_ms: Option<u32>, attempt: u32) -> Duration {
+    match hint_ms {
+        Some(ms) => Duration::from_millis(u64::from(ms).min(60_000)),
+        None => Duration::from_millis((500u64 << attempt.min(5)).min(10_000)),
+    }
+}
+
+/// The request handed to the plugin, rebuilt from the stored task.
+fn plugin_request(
+    task: &Task,
+    kind: crate::plugins::bindings::types::MediaKind,
+) -> GenerationRequest {
+    let r = &task.request;
+    GenerationRequest {
+        model: task.model.clone(),
+        kind,
+        prompt: r.prompt.clone(),
+        negative_prompt: r.negative_prompt.clone(),
+        n: r.n,
+        size: crate::plugins::bindings::types::Size {
+            width: r.width,
+            height: r.height,
+        },
+        aspect_ratio: r.aspect_ratio.clone(),
+        resolution: r.resolution.clone(),
+        duration_ms: r.duration_ms,
+        generate_audio: r.generate_audio,
+        seed: r.seed,
+        references: Vec::new(),
+        extra_params: r.extra_params.clone(),
+    }
+}
+
+/// The API error code and caller-facing message for a provider's error.
+pub fn plugin_error_code(e: &PluginError) -> (&'static str, String) {
+    match e.kind {
+        ErrorKind::InvalidRequest => ("INVALID_PARAMETER", e.message.clone()),
+        ErrorKind::ContentPolicy => (
+            "CONTENT_POLICY_VIOLATION",
+            "the provider refused the content".into(),
+        ),
+        ErrorKind::UnknownModel => (
+            "MODEL_UNAVAILABLE",
+            "the provider does not serve this model".into(),
+        ),
+        ErrorKind::Timeout => (
+            "UPSTREAM_TIMEOUT",
+            "the upstream did not answer in time".into(),
+        ),
+        ErrorKind::RateLimited => (
+            "UPSTREAM_ERROR",
+            "the upstream is rate-limiting the gateway".into(),
+        ),
+        ErrorKind::Unauthorized => (
+            "UPSTREAM_ERROR",
+            "the upstream refused the gateway's credential".into(),
+        ),
+        ErrorKind::Upstream | ErrorKind::Internal => {
+            ("UPSTREAM_ERROR", "the upstream failed".into())
+        }
+    }
+}
