@@ -2,15 +2,18 @@
 //! with a temporary data directory. One binary, a module per area.
 
 mod billing;
-mod cli;
 mod bills;
+mod cli;
 mod errors;
 mod idempotency;
 mod images;
 mod limits;
 mod openai_sdk;
 mod prices;
+mod provider_fal;
 mod provider_openai;
+mod provider_replicate;
+mod provider_replicate_errors;
 mod references;
 mod restart;
 mod retention;

@@ -298,8 +298,9 @@ fn dall_e_3_url_outputs_are_downloaded_from_the_allowed_host() {
 
 /// Runs one generation against a mock answering `reply`, asserts the caller
 /// gets `status`/`code`, that the task failed with that code, and that the
-/// hold was released in full. Returns the error and the gateway's log.
-fn fails_with(reply: Reply, status: u16, code: &str) -> (Value, String) {
+/// hold was released in full, after `calls` upstream calls. Returns the
+/// error and the gateway's log.
+fn fails_with(reply: Reply, status: u16, code: &str, calls: usize) -> (Value, String) {
     let (gw, mock, carol) = setup(move |_| reply.clone());
     let started = std::time::Instant::now();
     let answer = generate(
@@ -312,7 +313,7 @@ fn fails_with(reply: Reply, status: u16, code: &str) -> (Value, String) {
         started.elapsed() < Duration::from_secs(10),
         "failed promptly, not after a long wait"
     );
-    assert_eq!(mock.received().len(), 1, "one upstream call, no retries");
+    assert_eq!(mock.received().len(), calls, "upstream calls");
 
     let task_id = error["task_id"].as_str().expect("the task is named");
     let view = task(&gw, &carol, task_id);
@@ -347,6 +348,7 @@ fn a_400_is_an_invalid_parameter_with_openais_message() {
         ),
         400,
         "INVALID_PARAMETER",
+        1,
     );
     let message = error["message"].as_str().unwrap();
     assert!(
@@ -367,6 +369,7 @@ fn a_content_policy_refusal_is_a_content_policy_violation() {
         ),
         400,
         "CONTENT_POLICY_VIOLATION",
+        1,
     );
     assert_eq!(error["type"], "content_policy_violation");
 }
@@ -383,6 +386,7 @@ fn a_401_is_an_upstream_error_that_does_not_leak_the_key() {
         ),
         502,
         "UPSTREAM_ERROR",
+        1,
     );
     let message = error["message"].as_str().unwrap();
     assert!(
@@ -407,9 +411,11 @@ fn a_429_with_retry_after_is_an_upstream_error() {
             Value::Null,
             json!("rate_limit_exceeded"),
         )
-        .header("retry-after", "7"),
+        .header("retry-after", "1"),
         502,
         "UPSTREAM_ERROR",
+        // The gateway waits out a short Retry-After once, then gives up.
+        2,
     );
     assert!(
         error["message"].as_str().unwrap().contains("rate-limiting"),
@@ -433,6 +439,7 @@ fn a_500_is_an_upstream_error() {
         ),
         502,
         "UPSTREAM_ERROR",
+        1,
     );
 }
 
@@ -446,6 +453,7 @@ fn malformed_json_is_an_upstream_error() {
         ),
         502,
         "UPSTREAM_ERROR",
+        1,
     );
 }
 
@@ -459,6 +467,7 @@ fn a_reply_slower_than_timeout_ms_is_an_upstream_timeout() {
         .delayed(Duration::from_millis(2_000)),
         504,
         "UPSTREAM_TIMEOUT",
+        1,
     );
     assert!(
         error["message"].as_str().unwrap().contains("in time"),

@@ -71,10 +71,21 @@ impl Tasks {
         for (i, target) in targets.iter().enumerate() {
             request.model = target.model.clone();
             let started = std::time::Instant::now();
-            let outcome = match route.info.mode {
-                CallMode::Synchronous => target.plugin.generate(&input, &request).await,
-                CallMode::Asynchronous => self.run_job(target, &input, &request, &mut task).await,
-            };
+            let mut outcome = self
+                .call(route.info.mode, target, &input, &request, &mut task)
+                .await;
+            // An upstream that says when to come back (a 429 with a short
+            // Retry-After) gets one more try before anything else.
+            if let Ok(Err(e)) = &outcome
+                && e.retryable
+                && task.handle.is_none()
+                && let Some(ms) = e.retry_after_ms.filter(|ms| *ms <= MAX_RETRY_AFTER_MS)
+            {
+                tokio::time::sleep(Duration::from_millis(ms.into())).await;
+                outcome = self
+                    .call(route.info.mode, target, &input, &request, &mut task)
+                    .await;
+            }
             let ok = matches!(outcome, Ok(Ok(_)));
             self.health.record(&target.model, ok, started.elapsed());
             // Fall back on a retryable failure, or a plugin crash, as long as
@@ -116,6 +127,21 @@ impl Tasks {
         }
     }
 
+    /// One call of a target: `generate`, or `submit` and polls.
+    async fn call(
+        &self,
+        mode: CallMode,
+        target: &Target,
+        input: &CallInput,
+        request: &GenerationRequest,
+        task: &mut Task,
+    ) -> Result<Result<GenerationResult, PluginError>, CallError> {
+        match mode {
+            CallMode::Synchronous => target.plugin.generate(input, request).await,
+            CallMode::Asynchronous => self.run_job(target, input, request, task).await,
+        }
+    }
+
     /// Submits an asynchronous job and polls it, honouring the provider's
     /// poll hints, until it finishes.
     pub(super) async fn run_job(
@@ -142,6 +168,7 @@ impl Tasks {
                 submission.handle
             }
         };
+        let mut poll_errors = 0u32;
         for attempt in 0u32.. {
             match plugin.poll(input, &request.model, &handle).await? {
                 Ok(JobStatus::Succeeded(result)) => return Ok(Ok(result)),
@@ -155,12 +182,20 @@ impl Tasks {
                     }));
                 }
                 Ok(JobStatus::Running(progress)) => {
-                    if let Some(p) = progress.percent {
-                        task.progress = p.clamp(5, 99);
+                    poll_errors = 0;
+                    if let Some(p) = progress.percent.map(|p| p.clamp(5, 99)) {
+                        // Keep what callers see current, without a write per poll.
+                        if p >= task.progress.saturating_add(5) {
+                            task.progress = p;
+                            if let Err(e) = self.table.put(&task.id, task).await {
+                                tracing::warn!(task_id = %task.id, error = %e, "could not save the task's progress");
+                            }
+                        }
                     }
                     tokio::time::sleep(poll_delay(progress.poll_after_ms, attempt)).await;
                 }
-                Err(e) if e.retryable => {
+                Err(e) if e.retryable && poll_errors < MAX_POLL_ERRORS => {
+                    poll_errors += 1;
                     tokio::time::sleep(poll_delay(e.retry_after_ms, attempt)).await
                 }
                 Err(e) => return Ok(Err(e)),
@@ -179,7 +214,7 @@ impl Tasks {
         for media in result.outputs.into_iter().take(task.request.n as usize) {
             let bytes = match media.data {
                 MediaData::Bytes(bytes) => bytes,
-                MediaData::Url(url) => match plugin.fetch_output(&url).await {
+                MediaData::Url(url) => match fetch_with_retries(plugin, &url).await {
                     Ok(bytes) => bytes,
                     Err(message) => {
                         return self
@@ -326,4 +361,24 @@ pub fn plugin_error_code(e: &PluginError) -> (&'static str, String) {
             ("UPSTREAM_ERROR", "the upstream failed".into())
         }
     }
+}
+
+/// The longest `Retry-After` the gateway waits out before a second try.
+const MAX_RETRY_AFTER_MS: u32 = 10_000;
+
+/// Consecutive failed polls after which a job is given up.
+const MAX_POLL_ERRORS: u32 = 10;
+
+/// Downloads an output URL, trying again twice on failure (a CDN's passing
+/// error must not lose a result the provider already billed).
+async fn fetch_with_retries(plugin: &ProviderPlugin, url: &str) -> Result<Vec<u8>, String> {
+    let mut last = String::new();
+    for wait_ms in [0u64, 500, 2000] {
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        match plugin.fetch_output(url).await {
+            Ok(bytes) => return Ok(bytes),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
