@@ -14,6 +14,7 @@ mod provider_fal;
 mod provider_openai;
 mod provider_replicate;
 mod provider_replicate_errors;
+mod provider_runway;
 mod references;
 mod restart;
 mod retention;

@@ -511,6 +511,16 @@ fn malformed_json_is_an_upstream_error() {
 }
 
 #[test]
+fn a_submit_slower_than_timeout_ms_is_an_upstream_timeout() {
+    // fal's `timeout_ms` is 1000 in this configuration.
+    submit_fails_with(
+        Reply::json(200, &queued("127.0.0.1")).delayed(Duration::from_millis(2_000)),
+        504,
+        "UPSTREAM_TIMEOUT",
+    );
+}
+
+#[test]
 fn canceling_a_task_cancels_the_fal_request_and_releases_the_hold() {
     let upstream = Upstream::default();
     let (gw, mock, dave) = setup(upstream.handler(result_with(2), Vec::new()));
