@@ -38,6 +38,46 @@ pub fn config_as<T: serde::de::DeserializeOwned>() -> Result<T, PluginError> {
         .map_err(|e| PluginError::internal(format!("plugin configuration is invalid: {e}")))
 }
 
+/// A URL setting of `config` (such as an upstream's `base_url`): a non-empty
+/// string, trimmed, without trailing slashes; `default` when absent.
+pub fn config_url(
+    config: &serde_json::Value,
+    key: &str,
+    default: &str,
+) -> Result<String, PluginError> {
+    let url = match config.get(key) {
+        None | Some(serde_json::Value::Null) => default.to_string(),
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(_) => {
+            return Err(PluginError::internal(format!(
+                "plugin configuration: {key} must be a non-empty string"
+            )));
+        }
+    };
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// A duration setting of `config` in milliseconds: a positive whole number;
+/// `default` when absent.
+pub fn config_millis(
+    config: &serde_json::Value,
+    key: &str,
+    default: u32,
+) -> Result<u32, PluginError> {
+    match config.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(default),
+        Some(v) => v
+            .as_u64()
+            .filter(|ms| *ms > 0)
+            .map(|ms| u32::try_from(ms).unwrap_or(u32::MAX))
+            .ok_or_else(|| {
+                PluginError::internal(format!(
+                    "plugin configuration: {key} must be a positive integer"
+                ))
+            }),
+    }
+}
+
 /// The size of a blob in bytes, or `None` if the handle is not valid.
 pub fn blob_size(handle: Blob) -> Option<u64> {
     raw::blob_size(handle)

@@ -23,35 +23,11 @@ impl Settings {
     }
 
     pub(super) fn from_config(config: &Value) -> Result<Self, PluginError> {
-        let mut base_url = match config.get("base_url") {
-            None | Some(Value::Null) => DEFAULT_BASE_URL.to_string(),
-            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-            Some(_) => {
-                return Err(PluginError::internal(
-                    "plugin configuration: base_url must be a non-empty string",
-                ));
-            }
-        };
-        while base_url.ends_with('/') {
-            base_url.pop();
-        }
+        let mut base_url = host::config_url(config, "base_url", DEFAULT_BASE_URL)?;
         if let Some(origin) = base_url.strip_suffix("/v1") {
             base_url = origin.to_string();
         }
-        let millis = |key: &str, default: u32| -> Result<u32, PluginError> {
-            match config.get(key) {
-                None | Some(Value::Null) => Ok(default),
-                Some(v) => v
-                    .as_u64()
-                    .filter(|ms| *ms > 0)
-                    .map(|ms| u32::try_from(ms).unwrap_or(u32::MAX))
-                    .ok_or_else(|| {
-                        PluginError::internal(format!(
-                            "plugin configuration: {key} must be a positive integer"
-                        ))
-                    }),
-            }
-        };
+        let millis = |key: &str, default: u32| host::config_millis(config, key, default);
         Ok(Self {
             base_url,
             timeout_ms: millis("timeout_ms", DEFAULT_TIMEOUT_MS)?,
