@@ -9,8 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use imini_tests::mock::{Mock, Received, Reply};
-use imini_tests::{Answer, Gateway, TestAccount, assert_error, assert_reconciles, decode_png};
+use imini_tests::mock::{Mock, Received, Reply, calls};
+use imini_tests::{
+    Answer, Gateway, TestAccount, assert_error, assert_reconciles, decode_png, png, task_entries,
+    wait_until,
+};
 use serde_json::{Value, json};
 
 const KEY: &str = "fal_test";
@@ -21,24 +24,6 @@ const SUBMIT_PATH: &str = "/fal-ai/flux/dev";
 /// fal's status, result and cancel endpoints live under the app's
 /// `owner/alias`, without its `/dev` subpath.
 const REQUEST_PATH: &str = "/fal-ai/flux/requests/764cabcf-b745-4b3e-ae38-1200304cf45b";
-
-/// A small, real PNG of one colour.
-fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().unwrap();
-    let pixels: Vec<u8> = rgb
-        .iter()
-        .copied()
-        .cycle()
-        .take((width * height * 3) as usize)
-        .collect();
-    writer.write_image_data(&pixels).unwrap();
-    writer.finish().unwrap();
-    out
-}
 
 /// The gateway's configuration for a mock fal at `mock`.
 fn config(mock: &Mock) -> String {
@@ -197,15 +182,6 @@ fn start_task(gw: &Gateway, who: &TestAccount) -> String {
     body["task_id"].as_str().unwrap().to_string()
 }
 
-/// Waits (at most 10 s) until `done` holds, failing with `what` otherwise.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Polls the task until it is final and its hold settled (the gateway
 /// stores the final status a moment before it settles the hold).
 fn wait_final(gw: &Gateway, who: &TestAccount, id: &str) -> Value {
@@ -218,28 +194,6 @@ fn wait_final(gw: &Gateway, who: &TestAccount, id: &str) -> Value {
         ["succeeded", "failed", "canceled"].contains(&view["status"].as_str().unwrap()) && settled
     });
     view
-}
-
-/// The ledger entries of one task, as (type, amount, held_change).
-fn task_entries(gw: &Gateway, account: &str, task_id: &str) -> Vec<(String, i64, i64)> {
-    gw.ledger(account)
-        .iter()
-        .filter(|e| e["task_id"] == task_id)
-        .map(|e| {
-            (
-                e["type"].as_str().unwrap().to_string(),
-                e["amount"].as_i64().unwrap(),
-                e["held_change"].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn calls<'a>(received: &'a [Received], method: &str, path: &str) -> Vec<&'a Received> {
-    received
-        .iter()
-        .filter(|r| r.method == method && r.path == path)
-        .collect()
 }
 
 #[test]

@@ -7,29 +7,13 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use imini_tests::mock::{Mock, Received, Reply};
-use imini_tests::{Answer, Gateway, TestAccount, assert_error, assert_reconciles, decode_png};
+use imini_tests::{
+    Answer, Gateway, TestAccount, assert_error, assert_reconciles, decode_png, png, task_entries,
+};
 use serde_json::{Value, json};
 
 const SECRET: &str = "sk-test-123";
 const CREDITS: i64 = 1_000;
-
-/// A small, real PNG of one colour.
-fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().unwrap();
-    let pixels: Vec<u8> = rgb
-        .iter()
-        .copied()
-        .cycle()
-        .take((width * height * 3) as usize)
-        .collect();
-    writer.write_image_data(&pixels).unwrap();
-    writer.finish().unwrap();
-    out
-}
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -78,21 +62,6 @@ fn generate(gw: &Gateway, who: &TestAccount, body: &Value) -> Answer {
 fn task(gw: &Gateway, who: &TestAccount, id: &str) -> Value {
     gw.request_with("GET", &format!("/v1/tasks/{id}"), Some(&who.key), None)
         .json()
-}
-
-/// The ledger entries of one task, as (type, amount, held_change).
-fn task_entries(gw: &Gateway, account: &str, task_id: &str) -> Vec<(String, i64, i64)> {
-    gw.ledger(account)
-        .iter()
-        .filter(|e| e["task_id"] == task_id)
-        .map(|e| {
-            (
-                e["type"].as_str().unwrap().to_string(),
-                e["amount"].as_i64().unwrap(),
-                e["held_change"].as_i64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn openai_error(status: u16, message: &str, kind: &str, param: Value, code: Value) -> Reply {

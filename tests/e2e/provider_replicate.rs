@@ -10,10 +10,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use imini_tests::mock::{Mock, Received, Reply};
-use imini_tests::{Answer, Gateway, TestAccount, assert_error, assert_reconciles, decode_png};
+use imini_tests::mock::{Mock, Received, Reply, calls};
+use imini_tests::{
+    Answer, Gateway, TestAccount, assert_error, assert_reconciles, decode_png, png, task_entries,
+    wait_until,
+};
 use serde_json::{Value, json};
 
 pub(crate) const TOKEN: &str = "r8_test";
@@ -21,24 +24,6 @@ pub(crate) const CREDITS: i64 = 1_000;
 const PRICE: i64 = 3;
 const PREDICTION: &str = "gm3qorzdhgbfurvjtvhg6dckhu";
 pub(crate) const CREATE_PATH: &str = "/v1/models/black-forest-labs/flux-schnell/predictions";
-
-/// A small, real PNG of one colour.
-fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().unwrap();
-    let pixels: Vec<u8> = rgb
-        .iter()
-        .copied()
-        .cycle()
-        .take((width * height * 3) as usize)
-        .collect();
-    writer.write_image_data(&pixels).unwrap();
-    writer.finish().unwrap();
-    out
-}
 
 /// The gateway's configuration for a mock Replicate at `mock`.
 fn config(mock: &Mock) -> String {
@@ -212,15 +197,6 @@ pub(crate) fn start_task(gw: &Gateway, who: &TestAccount) -> String {
     body["task_id"].as_str().unwrap().to_string()
 }
 
-/// Waits (at most 10 s) until `done` holds, failing with `what` otherwise.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Polls the task until it is final and its hold settled; returns it and
 /// every status seen.
 ///
@@ -242,28 +218,6 @@ pub(crate) fn wait_final(gw: &Gateway, who: &TestAccount, id: &str) -> (Value, V
         ["succeeded", "failed", "canceled"].contains(&status.as_str()) && settled
     });
     (view, seen)
-}
-
-/// The ledger entries of one task, as (type, amount, held_change).
-pub(crate) fn task_entries(gw: &Gateway, account: &str, task_id: &str) -> Vec<(String, i64, i64)> {
-    gw.ledger(account)
-        .iter()
-        .filter(|e| e["task_id"] == task_id)
-        .map(|e| {
-            (
-                e["type"].as_str().unwrap().to_string(),
-                e["amount"].as_i64().unwrap(),
-                e["held_change"].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn calls<'a>(received: &'a [Received], method: &str, path: &str) -> Vec<&'a Received> {
-    received
-        .iter()
-        .filter(|r| r.method == method && r.path == path)
-        .collect()
 }
 
 #[test]

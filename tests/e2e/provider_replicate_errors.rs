@@ -10,9 +10,9 @@ use imini_tests::{assert_error, assert_reconciles};
 use serde_json::{Value, json};
 
 use super::provider_replicate::{
-    CREATE_PATH, CREDITS, TOKEN, Upstream, prediction, setup, start_task, task, task_entries,
-    wait_final,
+    CREATE_PATH, CREDITS, TOKEN, Upstream, prediction, setup, start_task, task, wait_final,
 };
+use imini_tests::task_entries;
 
 fn replicate_error(status: u16, title: &str, detail: &str) -> Reply {
     Reply::json(

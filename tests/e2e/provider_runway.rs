@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use imini_tests::mock::{Mock, Received, Reply};
-use imini_tests::{Answer, Gateway, TestAccount, assert_reconciles};
+use imini_tests::mock::{Mock, Received, Reply, calls};
+use imini_tests::{Answer, Gateway, TestAccount, assert_reconciles, png, task_entries, wait_until};
 use serde_json::{Value, json};
 
 const KEY: &str = "key_runway_test";
@@ -29,24 +29,6 @@ fn mp4() -> Vec<u8> {
     let mut bytes = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom".to_vec();
     bytes.extend((0..200u8).map(|i| i.wrapping_mul(7)));
     bytes
-}
-
-/// A small, real PNG of one colour.
-fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().unwrap();
-    let pixels: Vec<u8> = rgb
-        .iter()
-        .copied()
-        .cycle()
-        .take((width * height * 3) as usize)
-        .collect();
-    writer.write_image_data(&pixels).unwrap();
-    writer.finish().unwrap();
-    out
 }
 
 /// The reference image the tests send, as a data URI.
@@ -182,15 +164,6 @@ fn start_task(gw: &Gateway, who: &TestAccount, image: &[u8]) -> String {
     body["task_id"].as_str().unwrap().to_string()
 }
 
-/// Waits (at most 10 s) until `done` holds, failing with `what` otherwise.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Polls the task until it is final and its hold settled; returns it and
 /// every status seen.
 fn wait_final(gw: &Gateway, who: &TestAccount, id: &str) -> (Value, Vec<String>) {
@@ -210,21 +183,6 @@ fn wait_final(gw: &Gateway, who: &TestAccount, id: &str) -> (Value, Vec<String>)
     (view, seen)
 }
 
-/// The ledger entries of one task, as (type, amount, held_change).
-fn task_entries(gw: &Gateway, account: &str, task_id: &str) -> Vec<(String, i64, i64)> {
-    gw.ledger(account)
-        .iter()
-        .filter(|e| e["task_id"] == task_id)
-        .map(|e| {
-            (
-                e["type"].as_str().unwrap().to_string(),
-                e["amount"].as_i64().unwrap(),
-                e["held_change"].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 /// Asserts the task's hold was released in full and the account is whole.
 fn assert_refunded(gw: &Gateway, who: &TestAccount, id: &str, view: &Value) {
     assert_eq!(
@@ -241,13 +199,6 @@ fn assert_refunded(gw: &Gateway, who: &TestAccount, id: &str, view: &Value) {
         "the hold is released"
     );
     assert_eq!(assert_reconciles(gw, &who.id), (CREDITS, 0));
-}
-
-fn calls<'a>(received: &'a [Received], method: &str, path: &str) -> Vec<&'a Received> {
-    received
-        .iter()
-        .filter(|r| r.method == method && r.path == path)
-        .collect()
 }
 
 #[test]

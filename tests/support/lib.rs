@@ -428,3 +428,45 @@ pub fn assert_reconciles(gw: &Gateway, account_id: &str) -> (i64, i64) {
     );
     (sum, held)
 }
+
+/// A small, real PNG of one colour.
+pub fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    let pixels: Vec<u8> = rgb
+        .iter()
+        .copied()
+        .cycle()
+        .take((width * height * 3) as usize)
+        .collect();
+    writer.write_image_data(&pixels).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// The ledger entries of one task, as (type, amount, held_change).
+pub fn task_entries(gw: &Gateway, account: &str, task_id: &str) -> Vec<(String, i64, i64)> {
+    gw.ledger(account)
+        .iter()
+        .filter(|e| e["task_id"] == task_id)
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["amount"].as_i64().unwrap(),
+                e["held_change"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Waits (at most 10 s) until `done` holds, failing with `what` otherwise.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

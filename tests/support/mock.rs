@@ -211,3 +211,11 @@ impl Drop for Mock {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+/// The requests with `method` to `path`.
+pub fn calls<'a>(received: &'a [Received], method: &str, path: &str) -> Vec<&'a Received> {
+    received
+        .iter()
+        .filter(|r| r.method == method && r.path == path)
+        .collect()
+}
