@@ -307,28 +307,38 @@ impl Accounts {
         &self,
         secret: &str,
     ) -> Result<Result<(Account, ApiKey), Refusal>, AccountError> {
-        let hash = digest(secret);
-        let Some(key_id) = self.key_index.get::<String>(&hash)? else {
+        let Some((account, key)) = self.identify(secret)? else {
             return Ok(Err(Refusal::Unknown));
         };
-        let Some(key) = self.keys.get::<ApiKey>(&key_id)? else {
-            return Ok(Err(Refusal::Unknown));
-        };
-        // The index already matched; compare the full hashes in constant time
-        // anyway, so the decision never rests on a timing-dependent compare.
-        if !bool::from(key.hash.as_bytes().ct_eq(hash.as_bytes())) {
-            return Ok(Err(Refusal::Unknown));
-        }
         match key.status {
             KeyStatus::Revoked => return Ok(Err(Refusal::Revoked)),
             KeyStatus::Suspended => return Ok(Err(Refusal::Suspended)),
             KeyStatus::Active => {}
         }
-        let account = self.get(&key.account_id)?;
         if account.status != AccountStatus::Active {
             return Ok(Err(Refusal::AccountSuspended));
         }
         Ok(Ok((account, key)))
+    }
+
+    /// The account and key behind a presented secret, whatever their state
+    /// (for the few routes a suspended account may use: its enforcement
+    /// notices and appeals).
+    pub fn identify(&self, secret: &str) -> Result<Option<(Account, ApiKey)>, AccountError> {
+        let hash = digest(secret);
+        let Some(key_id) = self.key_index.get::<String>(&hash)? else {
+            return Ok(None);
+        };
+        let Some(key) = self.keys.get::<ApiKey>(&key_id)? else {
+            return Ok(None);
+        };
+        // The index already matched; compare the full hashes in constant time
+        // anyway, so the decision never rests on a timing-dependent compare.
+        if !bool::from(key.hash.as_bytes().ct_eq(hash.as_bytes())) {
+            return Ok(None);
+        }
+        let account = self.get(&key.account_id)?;
+        Ok(Some((account, key)))
     }
 
     /// Records that a key was used, at most once a minute (no flush: losing

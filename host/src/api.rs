@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod audit;
 mod error;
 mod extract;
 mod files;
@@ -10,6 +11,7 @@ mod generate;
 pub mod idempotency;
 mod images;
 mod models;
+mod moderation;
 mod plugins;
 mod references;
 mod videos;
@@ -64,6 +66,10 @@ pub struct Gateway {
     pub limiter: crate::ratelimit::RateLimiter,
     /// Stored `Idempotency-Key` results.
     pub idempotency: idempotency::Idempotency,
+    /// Content policies and enforcement.
+    pub moderation: Arc<crate::moderation::Moderation>,
+    /// The audit log.
+    pub audit: crate::audit::Audit,
 }
 
 /// The shared state of the router.
@@ -138,10 +144,29 @@ pub fn router(state: AppState) -> Router {
             post(admin::account_action),
         )
         .route("/admin/v1/keys/{key_id}/{action}", post(admin::key_action))
+        .route("/v1/account/notices", get(moderation::account_notices))
+        .route(
+            "/v1/account/appeals",
+            get(moderation::account_appeals).post(moderation::create_appeal),
+        )
+        .route("/admin/v1/flags", get(moderation::flags))
+        .route("/admin/v1/flags/{flag_id}", get(moderation::flag))
+        .route("/admin/v1/audit", get(moderation::audit))
+        .route("/admin/v1/notices", get(moderation::notices))
+        .route("/admin/v1/appeals", get(moderation::appeals))
+        .route(
+            "/admin/v1/appeals/{appeal_id}/{action}",
+            post(moderation::decide_appeal),
+        )
+        .route("/admin/v1/policies", get(moderation::policies))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(render_errors))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit::audit_layer,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency_layer,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod moderation;
 
 use crate::config::Config;
 use crate::server::{ServeOptions, serve};
@@ -63,6 +64,16 @@ pub enum Command {
         #[command(subcommand)]
         op: admin::DisputeCommand,
     },
+    /// Review moderation: flagged requests, the audit log, notices, appeals
+    /// and policy bindings (on a running gateway, with the admin key).
+    Moderation {
+        /// Gateway and key.
+        #[command(flatten)]
+        target: admin::Target,
+        /// The operation.
+        #[command(subcommand)]
+        op: moderation::ModerationCommand,
+    },
 }
 
 /// `imini serve`.
@@ -91,6 +102,10 @@ pub fn run() -> anyhow::Result<()> {
         Command::Key { target, op } => admin::execute(&target, op.call()),
         Command::Price { target, op } => admin::execute(&target, op.call()),
         Command::Dispute { target, op } => admin::execute(&target, op.call()),
+        Command::Moderation { target, op } => match op.call()? {
+            Some(call) => admin::execute(&target, call),
+            None => Ok(()),
+        },
         Command::Serve(args) => {
             let config = match &args.config {
                 Some(path) => Config::load(path)?,

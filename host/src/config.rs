@@ -75,6 +75,67 @@ pub struct Config {
     /// have defaults; a model without a price cannot be used by accounts.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceConfig>,
+    /// Content moderation: which policies check which models, and what
+    /// happens to those who break the rules.
+    #[serde(default)]
+    pub moderation: ModerationConfig,
+}
+
+/// Content moderation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModerationConfig {
+    /// The policy plugins that check every model, in order. Unset: every
+    /// loaded policy plugin, by name. Empty: none.
+    pub policies: Option<Vec<String>>,
+    /// Policies checked after the global ones for particular models.
+    pub models: BTreeMap<String, ModelPolicies>,
+    /// Whether a task whose output a policy intercepts is still charged
+    /// (the upstream was paid for it); by default its hold is released.
+    pub charge_intercepted: bool,
+    /// The sliding window in which strikes count, in hours.
+    pub strike_window_hours: f64,
+    /// Strikes on one key within the window that suspend the key (0: never).
+    pub key_strikes: u32,
+    /// Strikes on one account within the window that suspend the account
+    /// (0: never).
+    pub account_strikes: u32,
+    /// Days after an enforcement notice during which it can be appealed;
+    /// after that the action is final.
+    pub appeal_days: u32,
+    /// Deadline of one policy call, in milliseconds, unless the plugin's
+    /// own `call_timeout_ms` is set. A policy past it fails closed.
+    pub policy_timeout_ms: u64,
+}
+
+/// The policies bound to one model.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPolicies {
+    /// Policy plugin names, checked in order after the global ones.
+    pub policies: Vec<String>,
+}
+
+impl Default for ModerationConfig {
+    fn default() -> Self {
+        Self {
+            policies: None,
+            models: BTreeMap::new(),
+            charge_intercepted: false,
+            strike_window_hours: 24.0,
+            key_strikes: 3,
+            account_strikes: 5,
+            appeal_days: 7,
+            policy_timeout_ms: 2_000,
+        }
+    }
+}
+
+impl ModerationConfig {
+    /// The strike window.
+    pub fn strike_window(&self) -> Duration {
+        Duration::from_secs_f64(self.strike_window_hours * 3600.0)
+    }
 }
 
 /// The privacy promise.
@@ -323,6 +384,16 @@ impl Config {
                 )));
             }
         }
+        let m = &self.moderation;
+        if !(m.strike_window_hours > 0.0 && m.strike_window_hours <= 24.0 * 366.0) {
+            return bad("moderation.strike_window_hours must be more than 0 and at most 8784");
+        }
+        if !(1..=365).contains(&m.appeal_days) {
+            return bad("moderation.appeal_days must be between 1 and 365");
+        }
+        if !(10..=60_000).contains(&m.policy_timeout_ms) {
+            return bad("moderation.policy_timeout_ms must be between 10 and 60000");
+        }
         for (name, c) in &self.credentials {
             if c.env.is_some() == c.value.is_some() {
                 return Err(ConfigError::Invalid(format!(
@@ -373,10 +444,17 @@ impl Config {
         self.plugin_settings.get(name).cloned().unwrap_or_default()
     }
 
-    /// A plugin's call deadline.
-    pub fn call_timeout(&self, settings: &PluginSettings) -> Duration {
+    /// A plugin's call deadline: its own setting, else the sandbox's (for
+    /// providers) or the moderation one (for policies), never more than the
+    /// sandbox's.
+    pub fn call_timeout(&self, settings: &PluginSettings, policy: bool) -> Duration {
         let max = self.sandbox.call_timeout_ms;
-        Duration::from_millis(settings.call_timeout_ms.unwrap_or(max).min(max))
+        let default = if policy {
+            self.moderation.policy_timeout_ms
+        } else {
+            max
+        };
+        Duration::from_millis(settings.call_timeout_ms.unwrap_or(default).min(max))
     }
 
     /// A plugin's memory limit in bytes.

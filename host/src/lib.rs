@@ -11,11 +11,14 @@
 //! - [`catalogue`]: models, their plugins and what they accept;
 //! - [`tasks`]: every generation as a persisted task;
 //! - [`media`]: content-addressed output files;
+//! - [`moderation`]: the policy pipeline, strikes, notices and appeals;
+//!   [`audit`]: the append-only audit log;
 //! - [`plugins`]: the wasmtime runtime, sandbox and host functions;
 //! - [`store`]: sled storage; [`config`], [`cli`], [`server`]: wiring.
 
 pub mod accounts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod bills;
 pub mod catalogue;
@@ -24,6 +27,7 @@ pub mod config;
 pub mod ids;
 pub mod ledger;
 pub mod media;
+pub mod moderation;
 pub mod net;
 pub mod plugins;
 pub mod pricing;

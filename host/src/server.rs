@@ -11,13 +11,15 @@ use anyhow::Context;
 use crate::accounts::Accounts;
 use crate::api::idempotency::Idempotency;
 use crate::api::{self, Gateway};
+use crate::audit::Audit;
 use crate::auth::Auth;
 use crate::catalogue::Catalogue;
 use crate::config::Config;
 use crate::ledger::Ledger;
 use crate::media::Media;
+use crate::moderation::{Bindings, Moderation, ModerationParts};
 use crate::plugins::{
-    EngineLimits, LoadedPlugin, Manifest, Outbound, PluginRegistry, PluginRuntime, PluginSource,
+    EngineLimits, Manifest, Outbound, PluginRegistry, PluginRuntime, PluginSource,
 };
 use crate::pricing::Pricing;
 use crate::signing::UrlSigner;
@@ -114,6 +116,24 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             allow_private: config.network.allow_private,
         },
     )?;
+    let clock = test_clock()?;
+    let audit = Audit::new(store.table("audit")?);
+    let bindings = Bindings::build(&config.moderation, &plugins)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    for (model, policies) in std::iter::once(("*", &bindings.global))
+        .chain(bindings.models.iter().map(|(m, p)| (m.as_str(), p)))
+    {
+        let names: Vec<String> = policies.iter().map(|p| p.core().label()).collect();
+        tracing::info!(model, policies = ?names, "content policies bound");
+    }
+    let moderation = Arc::new(Moderation::new(ModerationParts {
+        bindings,
+        config: config.moderation.clone(),
+        store: store.clone(),
+        accounts: accounts.clone(),
+        audit: audit.clone(),
+        clock,
+    })?);
     let tasks = Tasks::new(TaskParts {
         table: store.table("tasks")?,
         media: media.clone(),
@@ -123,6 +143,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         webhooks: webhooks.clone(),
         accounts: accounts.clone(),
         health: health.clone(),
+        moderation: moderation.clone(),
     });
     let resumed = tasks.recover().await?;
     if let Some(period) = config.retention.period() {
@@ -156,6 +177,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         webhooks,
         health,
         limiter: Default::default(),
+        moderation,
+        audit,
     });
     let app = api::router(gateway);
     let shutdown = shutdown_signal()?;
@@ -215,23 +238,40 @@ async fn load_plugins(
         let plugin_config = settings.config.clone().map_or(serde_json::json!({}), |t| {
             serde_json::to_value(t).unwrap_or_default()
         });
+        let policy = manifest.kind == crate::plugins::PluginKind::Policy;
         let source = PluginSource {
             manifest,
             wasm,
             config: plugin_config,
             extra_allowed_hosts: settings.allowed_hosts.clone(),
-            call_timeout: config.call_timeout(&settings),
+            call_timeout: config.call_timeout(&settings, policy),
             memory_bytes: config.memory_bytes(&settings),
         };
         let loaded = runtime.load(source).await?;
         let core = loaded.core();
         tracing::info!(plugin = %core.label(), wit = %core.wit_version, from_cache = core.from_cache, compile_ms = core.compile_time.as_millis() as u64, "plugin loaded");
-        if let LoadedPlugin::Policy(p) = &loaded {
-            tracing::warn!(plugin = %p.core().label(), "policy plugins are loaded and validated but not yet enforced by this gateway version");
-        }
         registry.insert(loaded)?;
     }
     Ok(registry)
+}
+
+/// The moderation clock: the system clock, or shifted by
+/// `IMINI_TEST_CLOCK_OFFSET_SECS` (for testing strike windows and appeal
+/// deadlines without waiting days).
+fn test_clock() -> anyhow::Result<crate::time::Clock> {
+    match std::env::var("IMINI_TEST_CLOCK_OFFSET_SECS") {
+        Ok(v) => {
+            let secs: i64 = v.trim().parse().with_context(|| {
+                format!("IMINI_TEST_CLOCK_OFFSET_SECS={v:?} is not a number of seconds")
+            })?;
+            tracing::warn!(
+                offset_secs = secs,
+                "the moderation clock is shifted (IMINI_TEST_CLOCK_OFFSET_SECS); for tests only"
+            );
+            Ok(crate::time::Clock::shifted(secs))
+        }
+        Err(_) => Ok(crate::time::Clock::default()),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is

@@ -6,7 +6,7 @@
 mod lifecycle;
 mod run;
 
-pub use run::plugin_error_code;
+pub use run::{plugin_error_code, prepare_call};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -19,9 +19,11 @@ use crate::accounts::Accounts;
 use crate::catalogue::{Catalogue, RouteHealth, Target};
 use crate::ledger::{Ledger, LedgerError};
 use crate::media::{Media, MediaError};
+use crate::moderation::Moderation;
 use crate::plugins::bindings::provider_api::{CallMode, JobStatus};
 use crate::plugins::bindings::types::{
-    ErrorKind, GenerationRequest, GenerationResult, MediaData, MediaKind, PluginError,
+    ErrorKind, GenerationRequest, GenerationResult, Media as PluginMedia, MediaData, MediaKind,
+    PluginError,
 };
 use crate::plugins::{CallError, CallInput, ProviderPlugin};
 use crate::store::{StoreError, Table};
@@ -119,6 +121,13 @@ pub struct Task {
     /// The provider model that took the job (a route may have several).
     #[serde(default)]
     pub target: Option<String>,
+    /// The key that created it.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// Whether a content policy flagged it: its data is then kept past
+    /// retention, for the audit.
+    #[serde(default)]
+    pub flagged: bool,
 }
 
 /// The parts of a generation request kept with the task (enough to run it
@@ -198,6 +207,10 @@ pub struct NewTask<'a> {
     pub max_concurrent: Option<u32>,
     /// Where the task's events go.
     pub webhook_url: Option<String>,
+    /// The key creating it.
+    pub key_id: Option<&'a str>,
+    /// Whether a content policy flagged the request for review.
+    pub flagged: bool,
 }
 
 /// What a task costs and who pays.
@@ -267,6 +280,8 @@ pub struct Tasks {
     accounts: Accounts,
     /// Success and latency per provider model.
     health: Arc<RouteHealth>,
+    /// Output checks.
+    moderation: Arc<Moderation>,
 }
 
 /// Task time limits.
@@ -296,6 +311,8 @@ pub struct TaskParts {
     pub accounts: Accounts,
     /// Success and latency per provider model.
     pub health: Arc<RouteHealth>,
+    /// Output checks.
+    pub moderation: Arc<Moderation>,
 }
 
 impl Tasks {
@@ -310,6 +327,7 @@ impl Tasks {
             webhooks,
             accounts,
             health,
+            moderation,
         } = parts;
         Arc::new(Self {
             table,
@@ -322,6 +340,7 @@ impl Tasks {
             webhooks,
             accounts,
             health,
+            moderation,
         })
     }
 
@@ -341,6 +360,8 @@ impl Tasks {
             reserved_id,
             max_concurrent,
             webhook_url,
+            key_id,
+            flagged,
         } = new;
         let id = match reserved_id {
             Some(id) => {
@@ -385,6 +406,8 @@ impl Tasks {
             purged: false,
             metadata: None,
             target: None,
+            key_id: key_id.map(str::to_string),
+            flagged,
         };
         if let Err(e) = self.table.put(&task.id, &task).await {
             self.free_slot(owner);

@@ -26,3 +26,23 @@ pub fn unix_seconds(rfc3339: &str) -> i64 {
 pub fn now_unix() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
+
+/// The clock of time-dependent rules (strike windows, appeal deadlines):
+/// the system clock, shifted by a fixed offset when the operator's tests set
+/// `IMINI_TEST_CLOCK_OFFSET_SECS`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clock {
+    offset_secs: i64,
+}
+
+impl Clock {
+    /// The system clock, shifted by `offset_secs`.
+    pub fn shifted(offset_secs: i64) -> Self {
+        Self { offset_secs }
+    }
+
+    /// Now, by this clock.
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::seconds(self.offset_secs)
+    }
+}

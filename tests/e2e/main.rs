@@ -8,6 +8,7 @@ mod errors;
 mod idempotency;
 mod images;
 mod limits;
+mod moderation;
 mod openai_sdk;
 mod prices;
 mod provider_fal;

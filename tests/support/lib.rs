@@ -47,6 +47,7 @@ pub struct Gateway {
     pub data_dir: PathBuf,
     config: Option<PathBuf>,
     log: PathBuf,
+    env: Vec<(String, String)>,
     _dir: std::sync::Arc<tempfile::TempDir>,
     client: reqwest::blocking::Client,
 }
@@ -92,6 +93,7 @@ impl Gateway {
             data_dir,
             config: config_path,
             log,
+            env: Vec::new(),
             _dir: std::sync::Arc::new(dir),
             client: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -120,6 +122,7 @@ impl Gateway {
         if let Some(config) = &self.config {
             cmd.arg("--config").arg(config);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let mut child = cmd.spawn().expect("start imini");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -177,6 +180,14 @@ impl Gateway {
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
+    }
+
+    /// Starts the process again with an environment variable set (e.g.
+    /// `IMINI_TEST_CLOCK_OFFSET_SECS` to move the moderation clock).
+    pub fn restart_with_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_string(), value.to_string()));
+        self.restart();
     }
 
     /// Sends a request with the admin key.

@@ -13,8 +13,9 @@ use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, parse_json};
 use crate::accounts::{AccountStatus, KeyStatus};
 use crate::auth::Principal;
+use crate::moderation::enforcement::NoticeAction;
 
-fn admin_only(who: &Principal) -> Result<(), ApiError> {
+pub(super) fn admin_only(who: &Principal) -> Result<(), ApiError> {
     if who.admin {
         Ok(())
     } else {
@@ -26,7 +27,7 @@ fn admin_only(who: &Principal) -> Result<(), ApiError> {
 }
 
 /// A JSON body that may be empty (then every field takes its default).
-fn optional_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+pub(super) fn optional_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         parse_json(b"{}")
     } else {
@@ -117,6 +118,8 @@ pub async fn account_action(
             Ok(())
         }
     };
+    // Enforcement actions write their own audit entry (with a notice).
+    let mut enforced = false;
     let updated = match action.as_str() {
         "topup" => {
             let credits = body
@@ -164,22 +167,46 @@ pub async fn account_action(
         }
         "freeze" | "unfreeze" => {
             let frozen = action == "freeze";
-            state
+            let updated = state
                 .accounts
                 .update(&account.id, |a| {
                     a.credits_frozen = frozen;
                     Ok(())
                 })
-                .await?
+                .await?;
+            if frozen && !account.credits_frozen {
+                state
+                    .moderation
+                    .enforce_by_admin(
+                        &account.id,
+                        None,
+                        NoticeAction::CreditsFrozen,
+                        body.reason.as_deref(),
+                    )
+                    .await?;
+                enforced = true;
+            }
+            updated
         }
         "suspend" => {
-            state
+            let updated = state
                 .accounts
                 .update(
                     &account.id,
                     set_status(AccountStatus::Active, AccountStatus::Suspended),
                 )
-                .await?
+                .await?;
+            state
+                .moderation
+                .enforce_by_admin(
+                    &account.id,
+                    None,
+                    NoticeAction::AccountSuspended,
+                    body.reason.as_deref(),
+                )
+                .await?;
+            enforced = true;
+            updated
         }
         "unsuspend" => {
             state
@@ -228,16 +255,24 @@ pub async fn account_action(
         }
     };
     let account = state.accounts.get(&updated.id)?;
-    Ok(axum::Json(account_json(&state, &account)?).into_response())
+    let mut response = axum::Json(account_json(&state, &account)?).into_response();
+    if enforced {
+        response.extensions_mut().insert(super::audit::Audited);
+    }
+    Ok(response)
 }
 
-/// `POST /admin/v1/keys/{id}/{action}`: `suspend`, `unsuspend`, `revoke`.
+/// `POST /admin/v1/keys/{id}/{action}`: `suspend`, `unsuspend`, `revoke`,
+/// optionally with a `reason` (shown to the account in the notice of a
+/// suspension).
 pub async fn key_action(
     State(state): State<AppState>,
     who: Principal,
     Path((key_id, action)): Path<(String, String)>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
+    let body: ActionBody = optional_body(&body)?;
     let status = match action.as_str() {
         "suspend" => KeyStatus::Suspended,
         "unsuspend" => KeyStatus::Active,
@@ -249,8 +284,22 @@ pub async fn key_action(
             ));
         }
     };
+    let before = state.accounts.key(&key_id)?;
     let key = state.accounts.set_key_status(&key_id, status).await?;
-    Ok(axum::Json(key_json(&key)).into_response())
+    let mut response = axum::Json(key_json(&key)).into_response();
+    if status == KeyStatus::Suspended && before.status == KeyStatus::Active {
+        state
+            .moderation
+            .enforce_by_admin(
+                &key.account_id,
+                Some(&key.id),
+                NoticeAction::KeySuspended,
+                body.reason.as_deref(),
+            )
+            .await?;
+        response.extensions_mut().insert(super::audit::Audited);
+    }
+    Ok(response)
 }
 
 /// Query of `GET /admin/v1/disputes`.

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub task_id: Option<String>,
     /// For 429: seconds to wait (the `Retry-After` header).
     pub retry_after_secs: Option<u64>,
+    /// For content policy refusals: the category of the terms.
+    pub category: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -30,6 +32,7 @@ impl ApiError {
             param: None,
             task_id: None,
             retry_after_secs: None,
+            category: None,
         }
     }
 
@@ -60,6 +63,12 @@ impl ApiError {
     /// Sets `Retry-After`.
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// Names the content policy category of a refusal.
+    pub fn with_category(mut self, category: &str) -> Self {
+        self.category = Some(category.into());
         self
     }
 
@@ -113,6 +122,9 @@ impl ApiError {
         });
         if let Some(task_id) = &self.task_id {
             error["task_id"] = json!(task_id);
+        }
+        if let Some(category) = &self.category {
+            error["category"] = json!(category);
         }
         json!({ "error": error })
     }

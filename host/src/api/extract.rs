@@ -145,8 +145,45 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// The caller behind the request's bearer key.
-pub fn principal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Principal, ApiError> {
+/// The account behind the request's bearer key even when the key or the
+/// account is suspended: what a suspended account may still do is read its
+/// enforcement notices and appeal them. Revoked keys and closed accounts
+/// are refused as everywhere.
+pub struct Appellant {
+    /// The account.
+    pub account_id: String,
+}
+
+impl FromRequestParts<AppState> for Appellant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?;
+        match state.accounts.identify(token)? {
+            Some((account, key))
+                if key.status != crate::accounts::KeyStatus::Revoked
+                    && account.status != crate::accounts::AccountStatus::Closed =>
+            {
+                Ok(Self {
+                    account_id: account.id,
+                })
+            }
+            // The admin key and unusable keys: the usual answer.
+            _ => match principal(state, &parts.headers)? {
+                who if who.admin => Err(ApiError::new(
+                    "PERMISSION_DENIED",
+                    "this route is for account keys",
+                )),
+                who => Ok(Self {
+                    account_id: who.owner,
+                }),
+            },
+        }
+    }
+}
+
+/// The bearer token of a request.
+fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -156,11 +193,16 @@ pub fn principal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Pr
             "missing API key: send Authorization: Bearer <key>",
         ));
     };
-    let token = header
+    Ok(header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// The caller behind the request's bearer key.
+pub fn principal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Principal, ApiError> {
+    let token = bearer(headers)?;
     use crate::auth::AuthFailure;
     match state.auth.authenticate(token) {
         Ok(Ok(principal)) => Ok(principal),

@@ -181,6 +181,7 @@ pub async fn submit(
         seed: g.seed,
         extra_params: Value::Object(g.extra_params).to_string(),
     };
+    let flagged = moderate(state, who, request_id, info, &request, ref_param).await?;
     let charge = if who.billed() {
         if state.accounts.get(&who.owner)?.credits_frozen {
             return Err(ApiError::new(
@@ -211,9 +212,66 @@ pub async fn submit(
                     .unwrap_or(state.config.limits.max_concurrent_tasks)
             }),
             webhook_url: g.webhook_url,
+            key_id: who.key_id.as_deref(),
+            flagged,
         })
         .await?;
     Ok((task, price))
+}
+
+/// Runs the model's content policies on the request, before anything is
+/// held or sent upstream. Returns whether a policy flagged it for review;
+/// a refusal is `400 CONTENT_POLICY_VIOLATION` with the category (never the
+/// matched term), and a failing policy refuses the request (fail closed).
+async fn moderate(
+    state: &AppState,
+    who: &Principal,
+    request_id: &str,
+    info: &crate::plugins::bindings::provider_api::ModelInfo,
+    request: &StoredRequest,
+    ref_param: &str,
+) -> Result<bool, ApiError> {
+    use crate::moderation::{Caller, Interaction, Outcome};
+    let (checked, input) =
+        crate::tasks::prepare_call(&state.media, &info.id, info.kind, request_id, request)
+            .await?
+            .map_err(|m| ApiError::invalid(ref_param, m))?;
+    let interaction = Interaction {
+        prompt: request.prompt.clone(),
+        negative_prompt: request.negative_prompt.clone(),
+        extra_params: request.extra_params.clone(),
+        references: request
+            .references
+            .iter()
+            .map(|r| r.file_id.clone())
+            .collect(),
+        outputs: Vec::new(),
+    };
+    let caller = Caller {
+        account_id: &who.owner,
+        key_id: who.key_id.as_deref(),
+        account: who.billed(),
+        request_id,
+        task_id: None,
+    };
+    match state
+        .moderation
+        .check_request(&caller, &checked, &input, &interaction)
+        .await?
+    {
+        Outcome::Allowed { flagged } => Ok(flagged),
+        Outcome::Denied { category } => Err(ApiError::new(
+            "CONTENT_POLICY_VIOLATION",
+            format!(
+                "this request was refused under the content policy (category: {category}); nothing was charged"
+            ),
+        )
+        .with_category(&category)),
+        Outcome::Failed { .. } => Err(ApiError::new(
+            "MODEL_UNAVAILABLE",
+            "content moderation could not check this request, so it was refused; nothing was charged. Retry later",
+        )),
+    }
 }
 
 /// The price of a request at the price in force now: per image times `n`,

@@ -72,6 +72,9 @@ pub enum AccountCommand {
     Freeze {
         /// `acct_…`.
         id: String,
+        /// Why (shown to the account in its enforcement notice).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Lift a freeze.
     Unfreeze {
@@ -82,6 +85,9 @@ pub enum AccountCommand {
     Suspend {
         /// `acct_…`.
         id: String,
+        /// Why (shown to the account in its enforcement notice).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Lift a suspension.
     Unsuspend {
@@ -132,6 +138,9 @@ pub enum KeyCommand {
     Suspend {
         /// `key_…`.
         id: String,
+        /// Why (shown to the account in its enforcement notice).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Lift a suspension.
     Unsuspend {
@@ -241,9 +250,9 @@ impl AccountCommand {
                 "refund",
                 json!({ "credits": credits, "reason": reason }),
             ),
-            Self::Freeze { id } => post(&id, "freeze", json!({})),
+            Self::Freeze { id, reason } => post(&id, "freeze", json!({ "reason": reason })),
             Self::Unfreeze { id } => post(&id, "unfreeze", json!({})),
-            Self::Suspend { id } => post(&id, "suspend", json!({})),
+            Self::Suspend { id, reason } => post(&id, "suspend", json!({ "reason": reason })),
             Self::Unsuspend { id } => post(&id, "unsuspend", json!({})),
             Self::Close { id } => post(&id, "close", json!({})),
             Self::Limits {
@@ -280,10 +289,10 @@ impl KeyCommand {
                     json!({ "name": name, "requests_per_minute": requests_per_minute, "credit_limit": credit_limit }),
                 ),
             ),
-            Self::Suspend { id } => (
+            Self::Suspend { id, reason } => (
                 "POST",
                 format!("/admin/v1/keys/{id}/suspend"),
-                Some(json!({})),
+                Some(json!({ "reason": reason })),
             ),
             Self::Unsuspend { id } => (
                 "POST",

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use super::{LoadedPlugin, ProviderPlugin};
+use super::{LoadedPlugin, PolicyPlugin, ProviderPlugin};
 
 /// Two plugins with one name.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,19 @@ impl PluginRegistry {
             .expect("lock")
             .values()
             .cloned()
+            .collect()
+    }
+
+    /// The policy plugins by name.
+    pub fn policies(&self) -> BTreeMap<String, Arc<PolicyPlugin>> {
+        self.plugins
+            .read()
+            .expect("lock")
+            .iter()
+            .filter_map(|(name, p)| match p {
+                LoadedPlugin::Policy(p) => Some((name.clone(), p.clone())),
+                LoadedPlugin::Provider(_) => None,
+            })
             .collect()
     }
 

@@ -14,7 +14,7 @@ impl Tasks {
             .table
             .scan::<Task>()
             .filter_map(|item| item.ok().map(|(_, t)| t))
-            .filter(|t| !t.purged && t.status.is_final())
+            .filter(|t| !t.purged && !t.flagged && t.status.is_final())
             .filter(|t| {
                 t.completed_at
                     .as_deref()

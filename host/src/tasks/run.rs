@@ -24,39 +24,24 @@ impl Tasks {
         task.progress = 5;
         self.table.put(&task.id, &task).await?;
 
-        let mut request = plugin_request(&task, route.info.kind);
-        let mut blobs = Vec::new();
-        for (i, r) in task.request.references.iter().enumerate() {
-            let bytes = match self.media.record(&r.file_id)? {
-                Some(record) => self.media.read(&record).await.ok(),
-                None => None,
-            };
-            let Some(bytes) = bytes else {
-                let message = format!("reference file {} is no longer available", r.file_id);
+        let prepared = prepare_call(
+            &self.media,
+            &task.model,
+            route.info.kind,
+            &task.request_id,
+            &task.request,
+        )
+        .await?;
+        let (mut request, input) = match prepared {
+            Ok(call) => call,
+            Err(message) => {
                 return self
                     .finish_failed(task, "INVALID_PARAMETER", &message)
                     .await;
-            };
-            blobs.push(bytes::Bytes::from(bytes));
-            request
-                .references
-                .push(crate::plugins::bindings::types::Reference {
-                    kind: if r.kind == "video" {
-                        MediaKind::Video
-                    } else {
-                        MediaKind::Image
-                    },
-                    role: r.role.clone(),
-                    mime: r.mime.clone(),
-                    url: r.url.clone(),
-                    // Handle i + 1 is the i-th blob of the call.
-                    data: i as u64 + 1,
-                });
-        }
-        let input = CallInput {
-            request_id: task.request_id.clone(),
-            blobs,
+            }
         };
+        // Output policies see the request as the caller made it.
+        let checked = request.clone();
         // A job already accepted upstream stays with the target that took it.
         let targets: Vec<Target> = match task.target.as_deref() {
             Some(accepted) if task.handle.is_some() => route
@@ -113,7 +98,10 @@ impl Tasks {
         };
         task.target = Some(target.model.clone());
         match outcome {
-            Ok(Ok(result)) => self.finish_succeeded(task, &target.plugin, result).await,
+            Ok(Ok(result)) => {
+                self.finish_succeeded(task, &target.plugin, &checked, result)
+                    .await
+            }
             Ok(Err(e)) => {
                 let (code, message) = plugin_error_code(&e);
                 tracing::warn!(task_id = %task.id, plugin = %target.plugin.core().label(), kind = ?e.kind, message = %e.message, "provider returned an error");
@@ -208,13 +196,16 @@ impl Tasks {
         &self,
         mut task: Task,
         plugin: &ProviderPlugin,
+        request: &GenerationRequest,
         result: GenerationResult,
     ) -> Result<Status, TaskStoreError> {
-        let mut outputs = Vec::new();
+        // Every output is fetched, then checked by the content policies,
+        // and only then stored: an intercepted output is never kept.
+        let mut fetched = Vec::new();
         for media in result.outputs.into_iter().take(task.request.n as usize) {
-            let bytes = match media.data {
-                MediaData::Bytes(bytes) => bytes,
-                MediaData::Url(url) => match fetch_with_retries(plugin, &url).await {
+            let bytes = match &media.data {
+                MediaData::Bytes(bytes) => bytes.clone(),
+                MediaData::Url(url) => match fetch_with_retries(plugin, url).await {
                     Ok(bytes) => bytes,
                     Err(message) => {
                         return self
@@ -236,6 +227,18 @@ impl Tasks {
                         .await;
                 }
             };
+            fetched.push((media, bytes));
+        }
+        if fetched.is_empty() {
+            return self
+                .finish_failed(task, "UPSTREAM_ERROR", "the provider returned no output")
+                .await;
+        }
+        if let Some(status) = self.check_outputs(&mut task, request, &fetched).await? {
+            return Ok(status);
+        }
+        let mut outputs = Vec::new();
+        for (media, bytes) in fetched {
             let stored = self
                 .media
                 .put(&task.owner, &media.mime, "output", Some(&task.id), &bytes)
@@ -259,11 +262,6 @@ impl Tasks {
                 text: media.text,
             });
         }
-        if outputs.is_empty() {
-            return self
-                .finish_failed(task, "UPSTREAM_ERROR", "the provider returned no output")
-                .await;
-        }
         task.outputs = outputs;
         task.metadata = Some(result.metadata).filter(|m| !m.trim().is_empty() && m.trim() != "{}");
         task.status = Status::Succeeded;
@@ -275,6 +273,109 @@ impl Tasks {
         self.ledger.capture(&task.id).await?;
         self.announce(&task).await?;
         Ok(Status::Succeeded)
+    }
+
+    /// Runs the output policies on fetched outputs. When they do not let
+    /// the outputs through, the task is finished here (failed, and charged
+    /// or not as the operator set) and its final status returned.
+    async fn check_outputs(
+        &self,
+        task: &mut Task,
+        request: &GenerationRequest,
+        fetched: &[(PluginMedia, Vec<u8>)],
+    ) -> Result<Option<Status>, TaskStoreError> {
+        let mut media = Vec::new();
+        let mut blobs = Vec::new();
+        for (i, (m, bytes)) in fetched.iter().enumerate() {
+            blobs.push(bytes::Bytes::from(bytes.clone()));
+            media.push(PluginMedia {
+                // Handle i + 1 is the i-th blob of the call.
+                data: MediaData::Blob(i as u64 + 1),
+                ..m.clone()
+            });
+        }
+        let interaction = crate::moderation::Interaction {
+            prompt: task.request.prompt.clone(),
+            negative_prompt: task.request.negative_prompt.clone(),
+            extra_params: task.request.extra_params.clone(),
+            references: task
+                .request
+                .references
+                .iter()
+                .map(|r| r.file_id.clone())
+                .collect(),
+            outputs: fetched
+                .iter()
+                .map(|(m, b)| crate::moderation::OutputEvidence::of(&m.mime, b, m.text.as_deref()))
+                .collect(),
+        };
+        let caller = crate::moderation::Caller {
+            account_id: &task.owner,
+            key_id: task.key_id.as_deref(),
+            account: task.owner != crate::auth::ADMIN_OWNER,
+            request_id: &task.request_id,
+            task_id: Some(&task.id),
+        };
+        let input = CallInput {
+            request_id: task.request_id.clone(),
+            blobs,
+        };
+        let outcome = self
+            .moderation
+            .check_output(&caller, request, &media, &input, &interaction)
+            .await?;
+        use crate::moderation::Outcome;
+        let (code, message) = match outcome {
+            Outcome::Allowed { flagged } => {
+                task.flagged |= flagged;
+                return Ok(None);
+            }
+            Outcome::Denied { category } => (
+                "CONTENT_POLICY_VIOLATION",
+                format!(
+                    "the output was intercepted under the content policy (category: {category}); it is not served"
+                ),
+            ),
+            Outcome::Failed { policy } => (
+                "MODEL_UNAVAILABLE",
+                format!(
+                    "content moderation could not check the output (policy {policy} failed), so it was discarded"
+                ),
+            ),
+        };
+        task.flagged = true;
+        // An intercepted output is charged only if the operator says so; an
+        // output a failing policy could not check never is.
+        let charge =
+            code == "CONTENT_POLICY_VIOLATION" && self.moderation.config().charge_intercepted;
+        let status = if charge {
+            self.finish_failed_charged(task.clone(), code, &message)
+                .await?
+        } else {
+            self.finish_failed(task.clone(), code, &message).await?
+        };
+        Ok(Some(status))
+    }
+
+    /// Fails a task but captures its hold (an intercepted output the
+    /// operator charges for). Capture first: a crash in between leaves an
+    /// unfinished task with a settled hold, which runs again and ends here.
+    async fn finish_failed_charged(
+        &self,
+        mut task: Task,
+        code: &str,
+        message: &str,
+    ) -> Result<Status, TaskStoreError> {
+        task.status = Status::Failed;
+        task.error = Some(TaskError {
+            code: code.to_string(),
+            message: message.to_string(),
+        });
+        task.completed_at = Some(now_rfc3339());
+        self.ledger.capture(&task.id).await?;
+        self.table.put(&task.id, &task).await?;
+        self.announce(&task).await?;
+        Ok(Status::Failed)
     }
 
     pub(super) async fn finish_failed(
@@ -307,14 +408,56 @@ fn poll_delay(hint_ms: Option<u32>, attempt: u32) -> Duration {
     }
 }
 
-/// The request handed to the plugin, rebuilt from the stored task.
-fn plugin_request(
-    task: &Task,
-    kind: crate::plugins::bindings::types::MediaKind,
-) -> GenerationRequest {
-    let r = &task.request;
+/// The request handed to plugins (policies, then the provider) and its
+/// reference blobs, from a stored request. `Err` names a reference file that
+/// is gone.
+pub async fn prepare_call(
+    media: &crate::media::Media,
+    model: &str,
+    kind: MediaKind,
+    request_id: &str,
+    r: &StoredRequest,
+) -> Result<Result<(GenerationRequest, CallInput), String>, MediaError> {
+    let mut request = plugin_request(model, kind, r);
+    let mut blobs = Vec::new();
+    for (i, reference) in r.references.iter().enumerate() {
+        let bytes = match media.record(&reference.file_id)? {
+            Some(record) => media.read(&record).await.ok(),
+            None => None,
+        };
+        let Some(bytes) = bytes else {
+            return Ok(Err(format!(
+                "reference file {} is no longer available",
+                reference.file_id
+            )));
+        };
+        blobs.push(bytes::Bytes::from(bytes));
+        request
+            .references
+            .push(crate::plugins::bindings::types::Reference {
+                kind: if reference.kind == "video" {
+                    MediaKind::Video
+                } else {
+                    MediaKind::Image
+                },
+                role: reference.role.clone(),
+                mime: reference.mime.clone(),
+                url: reference.url.clone(),
+                // Handle i + 1 is the i-th blob of the call.
+                data: i as u64 + 1,
+            });
+    }
+    let input = CallInput {
+        request_id: request_id.to_string(),
+        blobs,
+    };
+    Ok(Ok((request, input)))
+}
+
+/// The request handed to the plugin, rebuilt from the stored request.
+fn plugin_request(model: &str, kind: MediaKind, r: &StoredRequest) -> GenerationRequest {
     GenerationRequest {
-        model: task.model.clone(),
+        model: model.to_string(),
         kind,
         prompt: r.prompt.clone(),
         negative_prompt: r.negative_prompt.clone(),
