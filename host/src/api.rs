@@ -70,6 +70,8 @@ pub struct Gateway {
     pub moderation: Arc<crate::moderation::Moderation>,
     /// The audit log.
     pub audit: crate::audit::Audit,
+    /// Plugin versions: install, activate, roll back, retire.
+    pub rollout: Arc<crate::rollout::Rollout>,
 }
 
 /// The shared state of the router.
@@ -132,7 +134,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/keys/{key_id}/rotate", post(account::rotate_key))
         .route("/v1/changelog", get(models::changelog))
         .route("/admin/v1/prices", post(models::schedule_price))
-        .route("/admin/v1/plugins", get(plugins::list))
+        .route(
+            "/admin/v1/plugins",
+            get(plugins::list).post(plugins::install),
+        )
+        .route("/admin/v1/plugins/{name}", get(plugins::get_one))
+        .route("/admin/v1/plugins/{name}/{action}", post(plugins::action))
         .route("/admin/v1/accounts", post(admin::create_account))
         .route("/admin/v1/accounts/{account_id}", get(admin::get_account))
         .route(

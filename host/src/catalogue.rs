@@ -32,10 +32,24 @@ pub struct Target {
     pub model: String,
 }
 
-/// All models, by id.
+/// All models, by id, and the models retired while the gateway runs or
+/// before (for their 404 message and to finish their running tasks).
 #[derive(Clone, Default)]
 pub struct Catalogue {
     models: BTreeMap<String, Route>,
+    retired: BTreeMap<String, Retired>,
+}
+
+/// A retired model.
+#[derive(Clone)]
+pub struct Retired {
+    /// When it was retired (RFC 3339).
+    pub at: String,
+    /// The plugin that served it, `name@version`, when known.
+    pub plugin: Option<String>,
+    /// Its last target, when retired by this process: tasks it was running
+    /// finish through it.
+    pub last: Option<Target>,
 }
 
 /// A configured route: a public model served by several provider models.
@@ -192,7 +206,37 @@ impl Catalogue {
             };
             models.insert(config.model.clone(), route);
         }
-        Ok(Self { models })
+        Ok(Self {
+            models,
+            retired: BTreeMap::new(),
+        })
+    }
+
+    /// The same catalogue with these retired models (those served again
+    /// are left out).
+    pub fn with_retired(mut self, retired: BTreeMap<String, Retired>) -> Self {
+        self.retired = retired
+            .into_iter()
+            .filter(|(id, _)| !self.models.contains_key(id))
+            .collect();
+        self
+    }
+
+    /// The retired models.
+    pub fn retired(&self) -> &BTreeMap<String, Retired> {
+        &self.retired
+    }
+
+    /// The plugin serving a provider model id now, or, for a model retired
+    /// by this process, the one that served it last (its running tasks
+    /// finish there).
+    pub fn serving(&self, provider_model: &str) -> Option<Target> {
+        self.models
+            .get(provider_model)
+            .and_then(|r| r.targets.first())
+            .filter(|t| t.model == provider_model)
+            .cloned()
+            .or_else(|| self.retired.get(provider_model)?.last.clone())
     }
 
     /// The route of a model.

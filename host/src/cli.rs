@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod admin;
 mod moderation;
+mod plugin;
 
 use crate::config::Config;
 use crate::server::{ServeOptions, serve};
@@ -64,6 +65,16 @@ pub enum Command {
         #[command(subcommand)]
         op: admin::DisputeCommand,
     },
+    /// Roll plugin versions out: install, list, activate, rollback, retire,
+    /// config (on a running gateway, with the admin key).
+    Plugin {
+        /// Gateway and key.
+        #[command(flatten)]
+        target: admin::Target,
+        /// The operation.
+        #[command(subcommand)]
+        op: plugin::PluginCommand,
+    },
     /// Review moderation: flagged requests, the audit log, notices, appeals
     /// and policy bindings (on a running gateway, with the admin key).
     Moderation {
@@ -102,6 +113,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Key { target, op } => admin::execute(&target, op.call()),
         Command::Price { target, op } => admin::execute(&target, op.call()),
         Command::Dispute { target, op } => admin::execute(&target, op.call()),
+        Command::Plugin { target, op } => op.run(&target),
         Command::Moderation { target, op } => match op.call()? {
             Some(call) => admin::execute(&target, call),
             None => Ok(()),

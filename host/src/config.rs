@@ -79,6 +79,28 @@ pub struct Config {
     /// happens to those who break the rules.
     #[serde(default)]
     pub moderation: ModerationConfig,
+    /// Plugin rollout: a watched directory of components to install.
+    #[serde(default)]
+    pub rollout: RolloutConfig,
+}
+
+/// Plugin rollout settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolloutConfig {
+    /// A directory the gateway watches: each `<stem>.toml` manifest with a
+    /// `<stem>.wasm` component beside it is installed and activated when its
+    /// version is new (relative to the configuration file).
+    pub watch_dir: Option<PathBuf>,
+    /// How often the directory is checked, in milliseconds (default 2000).
+    pub watch_interval_ms: Option<u64>,
+}
+
+impl RolloutConfig {
+    /// How often the watched directory is checked.
+    pub fn watch_interval(&self) -> Duration {
+        Duration::from_millis(self.watch_interval_ms.unwrap_or(2_000).max(100))
+    }
 }
 
 /// Content moderation.
@@ -344,6 +366,9 @@ impl Config {
         for p in &mut config.plugins {
             p.wasm = base.join(&p.wasm);
             p.manifest = base.join(&p.manifest);
+        }
+        if let Some(dir) = &mut config.rollout.watch_dir {
+            *dir = base.join(&*dir);
         }
         config.validate()?;
         Ok(config)

@@ -14,6 +14,7 @@
 //! - [`moderation`]: the policy pipeline, strikes, notices and appeals;
 //!   [`audit`]: the append-only audit log;
 //! - [`plugins`]: the wasmtime runtime, sandbox and host functions;
+//!   [`rollout`]: plugin versions swapped on a running gateway;
 //! - [`store`]: sled storage; [`config`], [`cli`], [`server`]: wiring.
 
 pub mod accounts;
@@ -32,6 +33,7 @@ pub mod net;
 pub mod plugins;
 pub mod pricing;
 pub mod ratelimit;
+pub mod rollout;
 pub mod server;
 pub mod signing;
 pub mod store;

@@ -40,7 +40,14 @@ impl Bindings {
     /// Resolves the configured policy names against the loaded plugins.
     /// Without a configured global list, every loaded policy is global.
     pub fn build(config: &ModerationConfig, registry: &PluginRegistry) -> Result<Self, String> {
-        let loaded = registry.policies();
+        Self::from_policies(config, &registry.policies())
+    }
+
+    /// Resolves the configured policy names against `loaded`.
+    pub fn from_policies(
+        config: &ModerationConfig,
+        loaded: &BTreeMap<String, Arc<PolicyPlugin>>,
+    ) -> Result<Self, String> {
         let resolve = |names: &[String], at: &str| {
             names
                 .iter()
@@ -272,6 +279,12 @@ impl Moderation {
     /// The policy bindings in force.
     pub fn bindings(&self) -> Arc<Bindings> {
         self.bindings.read().expect("lock").clone()
+    }
+
+    /// Puts new bindings in force: the next check uses them; checks under
+    /// way finish with the policies they started with.
+    pub fn set_bindings(&self, bindings: Bindings) {
+        *self.bindings.write().expect("lock") = Arc::new(bindings);
     }
 
     /// The operator's settings.

@@ -38,8 +38,15 @@ pub use sandbox::PluginContext;
 
 /// The WIT package the plugins implement.
 pub const WIT_PACKAGE: &str = "imini:plugin";
-/// The WIT versions this host supports: `0.1.x`.
-pub const WIT_SUPPORTED: (u64, u64) = (0, 1);
+/// The WIT versions this host supports: from the first (inclusive) to the
+/// second (exclusive), as (major, minor, patch).
+pub const WIT_SUPPORTED: ((u64, u64, u64), (u64, u64, u64)) = ((0, 1, 0), (0, 2, 0));
+
+/// The supported range in words, e.g. `>=0.1.0, <0.2.0`.
+pub fn wit_supported_range() -> String {
+    let ((a, b, c), (x, y, z)) = WIT_SUPPORTED;
+    format!(">={a}.{b}.{c}, <{x}.{y}.{z}")
+}
 
 /// Failures to set up the runtime or to load a plugin.
 #[derive(Debug, thiserror::Error)]
@@ -322,11 +329,20 @@ impl PluginRuntime {
         let mut parts = version
             .split(['.', '-', '+'])
             .map(|p| p.parse::<u64>().ok());
-        let (major, minor) = (parts.next().flatten(), parts.next().flatten());
-        let (want_major, want_minor) = WIT_SUPPORTED;
-        if major != Some(want_major) || minor != Some(want_minor) {
+        let parsed = (
+            parts.next().flatten(),
+            parts.next().flatten(),
+            parts.next().flatten(),
+        );
+        let (min, max) = WIT_SUPPORTED;
+        let supported = match parsed {
+            (Some(a), Some(b), Some(c)) => (a, b, c) >= min && (a, b, c) < max,
+            _ => false,
+        };
+        if !supported {
             return Err(format!(
-                "it is built against {WIT_PACKAGE}@{version}, but this gateway supports {WIT_PACKAGE}@{want_major}.{want_minor}.x"
+                "it is built against {WIT_PACKAGE}@{version}, but this gateway supports {WIT_PACKAGE} {}",
+                wit_supported_range()
             ));
         }
         Ok(version.to_string())

@@ -154,16 +154,105 @@ impl Pricing {
         self.changelog.put(&entry.id, &entry).await
     }
 
-    /// Announces `model_launched` for models never seen before.
-    pub async fn announce_launches(&self, models: &[String]) -> Result<(), StoreError> {
-        let known: std::collections::HashSet<String> = self
+    /// The changelog's model entries in the order they take effect.
+    fn model_events(&self) -> Result<Vec<ChangelogEntry>, StoreError> {
+        let mut events: Vec<ChangelogEntry> = self
             .changelog
             .scan::<ChangelogEntry>()
-            .filter_map(|e| e.ok())
-            .filter(|(_, e)| e.kind == "model_launched")
-            .filter_map(|(_, e)| e.model)
-            .collect();
-        for model in models.iter().filter(|m| !known.contains(*m)) {
+            .map(|item| item.map(|(_, e)| e))
+            .filter(|e| {
+                e.as_ref().map_or(true, |e| {
+                    e.model.is_some() && (e.kind == "model_launched" || e.kind == "model_retired")
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        events.sort_by(|a, b| {
+            let t = |e: &ChangelogEntry| parse_time(&e.effective_at).map(|t| t.unix_timestamp());
+            t(a).cmp(&t(b)).then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(events)
+    }
+
+    /// The models live now by the changelog (launched and not retired
+    /// since), and the retired ones with when.
+    pub fn model_states(
+        &self,
+    ) -> Result<
+        (
+            std::collections::BTreeSet<String>,
+            std::collections::BTreeMap<String, String>,
+        ),
+        StoreError,
+    > {
+        let now = OffsetDateTime::now_utc();
+        let mut live = std::collections::BTreeSet::new();
+        let mut retired = std::collections::BTreeMap::new();
+        for e in self.model_events()? {
+            let model = e.model.clone().expect("filtered");
+            if parse_time(&e.effective_at).is_some_and(|t| t > now) {
+                continue;
+            }
+            if e.kind == "model_launched" {
+                retired.remove(&model);
+                live.insert(model);
+            } else {
+                live.remove(&model);
+                retired.insert(model, e.effective_at.clone());
+            }
+        }
+        Ok((live, retired))
+    }
+
+    /// Models whose retirement is announced for later (or was announced as
+    /// scheduled and not undone by a launch since).
+    pub fn scheduled_retirements(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut scheduled = std::collections::BTreeSet::new();
+        for e in self.model_events()? {
+            let model = e.model.clone().expect("filtered");
+            if e.kind == "model_launched" {
+                scheduled.remove(&model);
+            } else if e.details["scheduled"] == true {
+                scheduled.insert(model);
+            }
+        }
+        Ok(scheduled)
+    }
+
+    /// When each model is scheduled to retire (announced, not yet effective).
+    pub fn upcoming_retirements(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut upcoming = std::collections::BTreeMap::new();
+        for e in self.model_events()? {
+            let model = e.model.clone().expect("filtered");
+            if e.kind == "model_launched" {
+                upcoming.remove(&model);
+            } else if parse_time(&e.effective_at).is_some_and(|t| t > now) {
+                upcoming.insert(model, e.effective_at.clone());
+            }
+        }
+        Ok(upcoming)
+    }
+
+    /// At start: announces `model_launched` for models served that the
+    /// changelog does not show as live, and `model_retired` for models it
+    /// shows as live that are no longer served.
+    pub async fn announce_launches(&self, models: &[String]) -> Result<(), StoreError> {
+        let (live, _) = self.model_states()?;
+        for model in live.iter().filter(|m| !models.contains(m)) {
+            let now = now_rfc3339();
+            self.announce(ChangelogEntry {
+                id: crate::ids::new("chg"),
+                kind: "model_retired".into(),
+                model: Some(model.clone()),
+                effective_at: now.clone(),
+                details: serde_json::json!({ "reason": "no longer served after a restart" }),
+                created_at: now,
+            })
+            .await?;
+        }
+        for model in models.iter().filter(|m| !live.contains(*m)) {
             let now = now_rfc3339();
             self.announce(ChangelogEntry {
                 id: crate::ids::new("chg"),

@@ -18,9 +18,7 @@ use crate::config::Config;
 use crate::ledger::Ledger;
 use crate::media::Media;
 use crate::moderation::{Bindings, Moderation, ModerationParts};
-use crate::plugins::{
-    EngineLimits, Manifest, Outbound, PluginRegistry, PluginRuntime, PluginSource,
-};
+use crate::plugins::{EngineLimits, Outbound, PluginRuntime};
 use crate::pricing::Pricing;
 use crate::signing::UrlSigner;
 use crate::store::Store;
@@ -95,19 +93,28 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         config.secrets()?,
     )?;
 
-    let plugins = Arc::new(load_plugins(&runtime, &config).await?);
-    let catalogue = Arc::new(RwLock::new(Arc::new(Catalogue::build(
-        &plugins.providers(),
-        &config.routes,
-    )?)));
+    let plugin_records = store.table("plugin_versions")?;
+    let plugin_dir = crate::rollout::plugins_dir(&opts.data_dir);
+    let plugins = Arc::new(
+        crate::rollout::load_at_start(&runtime, &config, &plugin_records, &plugin_dir).await?,
+    );
     let pricing = Pricing::new(store.table("prices")?, store.table("changelog")?);
-    let models: Vec<String> = catalogue
-        .read()
-        .expect("lock")
-        .routes()
-        .map(|r| r.info.id.clone())
-        .collect();
+    let catalogue = Catalogue::build(&plugins.providers(), &config.routes)?;
+    let models: Vec<String> = catalogue.routes().map(|r| r.info.id.clone()).collect();
     pricing.announce_launches(&models).await?;
+    let (_, retired) = pricing.model_states()?;
+    let retired = retired
+        .into_iter()
+        .map(|(id, at)| {
+            let retired = crate::catalogue::Retired {
+                at,
+                plugin: None,
+                last: None,
+            };
+            (id, retired)
+        })
+        .collect();
+    let catalogue = Arc::new(RwLock::new(Arc::new(catalogue.with_retired(retired))));
     let media = Media::new(opts.data_dir.join("media"), store.table("files")?)?;
     let health = Arc::new(crate::catalogue::RouteHealth::default());
     let webhooks = Webhooks::new(
@@ -157,6 +164,22 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .and_then(|a| a.webhook_secret)
     }));
 
+    let rollout = crate::rollout::Rollout::new(crate::rollout::RolloutParts {
+        runtime: runtime.clone(),
+        registry: plugins.clone(),
+        catalogue: catalogue.clone(),
+        moderation: moderation.clone(),
+        pricing: pricing.clone(),
+        audit: audit.clone(),
+        config: config.clone(),
+        records: plugin_records,
+        dir: plugin_dir,
+    });
+    rollout.resume_schedules()?;
+    if let Some(dir) = config.rollout.watch_dir.clone() {
+        tokio::spawn(rollout.clone().watch(dir, config.rollout.watch_interval()));
+    }
+
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("listening on {}", opts.listen))?;
@@ -179,6 +202,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         limiter: Default::default(),
         moderation,
         audit,
+        rollout,
     });
     let app = api::router(gateway);
     let shutdown = shutdown_signal()?;
@@ -190,69 +214,6 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .await?;
     tracing::info!("imini stopped");
     Ok(())
-}
-
-/// Loads the bundled plugins and those listed in the configuration into a
-/// registry. Any failure stops the start, with the plugin named.
-async fn load_plugins(
-    runtime: &Arc<PluginRuntime>,
-    config: &Config,
-) -> anyhow::Result<PluginRegistry> {
-    let mut sources = Vec::new();
-    for bundled in BUNDLED {
-        let manifest = Manifest::from_toml(bundled.manifest)
-            .with_context(|| format!("bundled plugin {}", bundled.crate_name))?;
-        sources.push((manifest, Arc::<[u8]>::from(bundled.wasm), true));
-    }
-    for file in &config.plugins {
-        let text = std::fs::read_to_string(&file.manifest)
-            .with_context(|| format!("reading {}", file.manifest.display()))?;
-        let manifest = Manifest::from_toml(&text)
-            .with_context(|| format!("in {}", file.manifest.display()))?;
-        let wasm = std::fs::read(&file.wasm)
-            .with_context(|| format!("reading {}", file.wasm.display()))?;
-        // A file plugin with a bundled plugin's name replaces it.
-        // Two file plugins with one name are refused by the registry.
-        sources.retain(|(m, _, bundled)| !(*bundled && m.name == manifest.name));
-        sources.push((manifest, wasm.into(), false));
-    }
-
-    let registry = PluginRegistry::default();
-    for (manifest, wasm, bundled) in sources {
-        let settings = config.plugin_settings(&manifest.name);
-        if settings.enabled == Some(false) {
-            tracing::info!(plugin = %manifest.name, "plugin disabled in the configuration");
-            continue;
-        }
-        // A bundled adapter of a third-party upstream serves only once the
-        // operator has given it its credentials (or enabled it explicitly).
-        let missing: Vec<&String> = manifest
-            .credentials
-            .iter()
-            .filter(|c| !config.credentials.contains_key(*c))
-            .collect();
-        if bundled && settings.enabled != Some(true) && !missing.is_empty() {
-            tracing::info!(plugin = %manifest.name, ?missing, "bundled plugin not loaded: configure its credentials to enable it");
-            continue;
-        }
-        let plugin_config = settings.config.clone().map_or(serde_json::json!({}), |t| {
-            serde_json::to_value(t).unwrap_or_default()
-        });
-        let policy = manifest.kind == crate::plugins::PluginKind::Policy;
-        let source = PluginSource {
-            manifest,
-            wasm,
-            config: plugin_config,
-            extra_allowed_hosts: settings.allowed_hosts.clone(),
-            call_timeout: config.call_timeout(&settings, policy),
-            memory_bytes: config.memory_bytes(&settings),
-        };
-        let loaded = runtime.load(source).await?;
-        let core = loaded.core();
-        tracing::info!(plugin = %core.label(), wit = %core.wit_version, from_cache = core.from_cache, compile_ms = core.compile_time.as_millis() as u64, "plugin loaded");
-        registry.insert(loaded)?;
-    }
-    Ok(registry)
 }
 
 /// The moderation clock: the system clock, or shifted by

@@ -19,6 +19,7 @@ mod provider_runway;
 mod references;
 mod restart;
 mod retention;
+mod rollout;
 mod routing;
 mod sandbox;
 mod videos;

@@ -65,22 +65,11 @@ pub async fn submit(
     request_id: &str,
     g: Generation<'_>,
 ) -> Result<(Task, i64), ApiError> {
-    let route: Route = state
-        .catalogue
-        .read()
-        .expect("lock")
+    let catalogue = state.catalogue.read().expect("lock").clone();
+    let route: Route = catalogue
         .get(g.model)
         .cloned()
-        .ok_or_else(|| {
-            ApiError::new(
-                "MODEL_NOT_FOUND",
-                format!(
-                    "model {:?} does not exist; GET /v1/models lists them",
-                    g.model
-                ),
-            )
-            .with_param("model")
-        })?;
+        .ok_or_else(|| super::models::model_not_found(&catalogue, g.model))?;
     let info = &route.info;
     if info.kind != g.kind {
         return Err(ApiError::invalid(

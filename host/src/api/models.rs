@@ -27,7 +27,9 @@ fn model_view(state: &AppState, route: &Route) -> Result<Value, ApiError> {
             pricing.push(json!({ "unit": "second", "credits": c }));
         }
     }
+    let retires_at = state.pricing.upcoming_retirements()?.remove(&m.id);
     Ok(json!({
+        "retires_at": retires_at,
         "id": m.id,
         "object": "model",
         "created": 0,
@@ -67,6 +69,18 @@ fn model_view(state: &AppState, route: &Route) -> Result<Value, ApiError> {
     }))
 }
 
+/// `404 MODEL_NOT_FOUND` for `id`, saying when it was retired if it was.
+pub fn model_not_found(catalogue: &crate::catalogue::Catalogue, id: &str) -> ApiError {
+    let message = match catalogue.retired().get(id) {
+        Some(r) => format!(
+            "model {id:?} was retired on {}; GET /v1/models lists the models served now",
+            r.at
+        ),
+        None => format!("model {id:?} does not exist; GET /v1/models lists them"),
+    };
+    ApiError::new("MODEL_NOT_FOUND", message).with_param("model")
+}
+
 /// `GET /v1/models`.
 pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Response, ApiError> {
     let catalogue = state.catalogue.read().expect("lock").clone();
@@ -85,9 +99,20 @@ pub async fn get_one(
 ) -> Result<Response, ApiError> {
     let id = format!("{vendor}/{name}");
     let catalogue = state.catalogue.read().expect("lock").clone();
-    let route = catalogue.get(&id).ok_or_else(|| {
-        ApiError::new("MODEL_NOT_FOUND", format!("model {id:?} does not exist")).with_param("model")
-    })?;
+    let Some(route) = catalogue.get(&id) else {
+        // A retired model is still described, as retired.
+        if let Some(r) = catalogue.retired().get(&id) {
+            return Ok(axum::Json(json!({
+                "id": id,
+                "object": "model",
+                "owned_by": vendor,
+                "status": "retired",
+                "retired_at": r.at,
+            }))
+            .into_response());
+        }
+        return Err(model_not_found(&catalogue, &id));
+    };
     Ok(axum::Json(model_view(&state, route)?).into_response())
 }
 

@@ -357,6 +357,24 @@ impl DisputeCommand {
 /// Sends the call and prints the answer as pretty JSON; an error answer
 /// becomes an error with the API's message.
 pub fn execute(target: &Target, (method, path, body): Call) -> anyhow::Result<()> {
+    send(target, method, &path, |request| match body {
+        // Leave out unset options, so the gateway applies its defaults.
+        Some(Value::Object(map)) => request.json(&Value::Object(
+            map.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+        )),
+        Some(other) => request.json(&other),
+        None => request,
+    })
+}
+
+/// Sends a request (with its body set by `body`) and prints the answer as
+/// pretty JSON; an error answer becomes an error with the API's message.
+pub fn send(
+    target: &Target,
+    method: &str,
+    path: &str,
+    body: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> anyhow::Result<()> {
     let key = target
         .admin_key
         .as_deref()
@@ -367,17 +385,7 @@ pub fn execute(target: &Target, (method, path, body): Call) -> anyhow::Result<()
         .build()?;
     let (status, text) = runtime.block_on(async {
         let client = reqwest::Client::new();
-        let mut request = client.request(method.parse()?, &url).bearer_auth(key);
-        if let Some(body) = body {
-            // Leave out unset options, so the gateway applies its defaults.
-            let body = match body {
-                Value::Object(map) => {
-                    Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
-                }
-                other => other,
-            };
-            request = request.json(&body);
-        }
+        let request = body(client.request(method.parse()?, &url).bearer_auth(key));
         let response = request
             .send()
             .await

@@ -28,6 +28,21 @@ impl PluginRegistry {
         Ok(())
     }
 
+    /// The plugin named `name`.
+    pub fn get(&self, name: &str) -> Option<LoadedPlugin> {
+        self.plugins.read().expect("lock").get(name).cloned()
+    }
+
+    /// Puts `plugin` in place of the one of the same name (or removes
+    /// `name`'s with `None`); returns the one replaced.
+    pub fn set(&self, name: &str, plugin: Option<LoadedPlugin>) -> Option<LoadedPlugin> {
+        let mut plugins = self.plugins.write().expect("lock");
+        match plugin {
+            Some(p) => plugins.insert(name.to_string(), p),
+            None => plugins.remove(name),
+        }
+    }
+
     /// Every plugin, in name order.
     pub fn list(&self) -> Vec<LoadedPlugin> {
         self.plugins

@@ -237,17 +237,11 @@ impl Tasks {
         self.ledger.release(id).await?;
         self.table.put(id, &task).await?;
         if let Some(handle) = &task.handle {
-            let route = self
-                .catalogue
-                .read()
-                .expect("lock")
-                .get(&task.model)
-                .cloned();
-            // The target that accepted the job cancels it, under its own id.
-            let target = route.and_then(|r| {
-                let accepted = task.target.as_deref().unwrap_or(&task.model);
-                r.targets.into_iter().find(|t| t.model == accepted)
-            });
+            // The plugin serving the model that accepted the job cancels it,
+            // under that model's id (the handle is the contract across
+            // plugin versions).
+            let accepted = task.target.as_deref().unwrap_or(&task.model);
+            let target = self.catalogue.read().expect("lock").serving(accepted);
             if let Some(target) = target {
                 let input = CallInput {
                     request_id: task.request_id.clone(),

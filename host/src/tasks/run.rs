@@ -139,11 +139,10 @@ impl Tasks {
         request: &GenerationRequest,
         task: &mut Task,
     ) -> Result<Result<GenerationResult, PluginError>, CallError> {
-        let plugin = &target.plugin;
         let handle = match &task.handle {
             Some(handle) => handle.clone(),
             None => {
-                let submission = match plugin.submit(input, request).await? {
+                let submission = match target.plugin.submit(input, request).await? {
                     Ok(s) => s,
                     Err(e) => return Ok(Err(e)),
                 };
@@ -158,6 +157,10 @@ impl Tasks {
         };
         let mut poll_errors = 0u32;
         for attempt in 0u32.. {
+            // The handle is the contract: a job is polled through the version
+            // of the plugin serving now, which may be newer than the one that
+            // accepted it.
+            let plugin = self.serving(target);
             match plugin.poll(input, &request.model, &handle).await? {
                 Ok(JobStatus::Succeeded(result)) => return Ok(Ok(result)),
                 Ok(JobStatus::Failed(e)) => return Ok(Err(e)),
@@ -190,6 +193,16 @@ impl Tasks {
             }
         }
         unreachable!("the poll loop only ends by returning")
+    }
+
+    /// The plugin serving `target`'s model now (or the target's own, if it
+    /// was retired).
+    fn serving(&self, target: &Target) -> Arc<ProviderPlugin> {
+        self.catalogue
+            .read()
+            .expect("lock")
+            .serving(&target.model)
+            .map_or_else(|| target.plugin.clone(), |t| t.plugin)
     }
 
     pub(super) async fn finish_succeeded(

@@ -1,0 +1,117 @@
+//! `imini plugin …`: roll plugin versions out on a running gateway (with the
+//! admin key): install a component with its manifest, list, activate, roll
+//! back, retire.
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use super::admin::{Call, Target};
+
+/// Plugin operations.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Upload a version (compiled, checked and smoke-called before it may
+    /// serve) and, unless --no-activate, make it serve.
+    Install {
+        /// The component (`.wasm`).
+        #[arg(long)]
+        component: std::path::PathBuf,
+        /// Its manifest (`.toml`).
+        #[arg(long)]
+        manifest: std::path::PathBuf,
+        /// Keep the serving version; activate later.
+        #[arg(long)]
+        no_activate: bool,
+    },
+    /// List plugins with their versions.
+    List,
+    /// Make an installed version serve.
+    Activate {
+        /// The plugin's name.
+        name: String,
+        /// The version.
+        version: String,
+    },
+    /// Go back to the version that served before.
+    Rollback {
+        /// The plugin's name.
+        name: String,
+    },
+    /// Retire a plugin (its models answer 404 MODEL_NOT_FOUND), now or at
+    /// --at (announced in the changelog now).
+    Retire {
+        /// The plugin's name.
+        name: String,
+        /// When (RFC 3339).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Replace a plugin's operator configuration (a JSON object) at run time.
+    Config {
+        /// The plugin's name.
+        name: String,
+        /// The configuration, as JSON.
+        #[arg(long)]
+        json: String,
+    },
+}
+
+impl PluginCommand {
+    /// Runs the command against the gateway.
+    pub fn run(self, target: &Target) -> anyhow::Result<()> {
+        let call: Call = match self {
+            Self::Install {
+                component,
+                manifest,
+                no_activate,
+            } => return install(target, &component, &manifest, !no_activate),
+            Self::List => ("GET", "/admin/v1/plugins".into(), None),
+            Self::Activate { name, version } => (
+                "POST",
+                format!("/admin/v1/plugins/{name}/activate"),
+                Some(json!({ "version": version })),
+            ),
+            Self::Rollback { name } => (
+                "POST",
+                format!("/admin/v1/plugins/{name}/rollback"),
+                Some(json!({})),
+            ),
+            Self::Retire { name, at } => (
+                "POST",
+                format!("/admin/v1/plugins/{name}/retire"),
+                Some(json!({ "at": at })),
+            ),
+            Self::Config { name, json } => {
+                let config: Value = serde_json::from_str(&json)
+                    .map_err(|e| anyhow::anyhow!("--json is not valid JSON: {e}"))?;
+                (
+                    "POST",
+                    format!("/admin/v1/plugins/{name}/config"),
+                    Some(json!({ "config": config })),
+                )
+            }
+        };
+        super::admin::execute(target, call)
+    }
+}
+
+/// Uploads a component and its manifest as multipart.
+fn install(
+    target: &Target,
+    component: &std::path::Path,
+    manifest: &std::path::Path,
+    activate: bool,
+) -> anyhow::Result<()> {
+    let wasm = std::fs::read(component)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", component.display()))?;
+    let text = std::fs::read_to_string(manifest)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", manifest.display()))?;
+    let form = reqwest::multipart::Form::new()
+        .text("manifest", text)
+        .part(
+            "component",
+            reqwest::multipart::Part::bytes(wasm).file_name("component.wasm"),
+        )
+        .text("activate", activate.to_string());
+    super::admin::send(target, "POST", "/admin/v1/plugins", |r| r.multipart(form))
+}

@@ -1,0 +1,947 @@
+//! Plugin versions on a running gateway: install, activate, roll back,
+//! retire and reconfigure providers and policies without a redeploy.
+//!
+//! Every plugin has a history of versions kept in the data directory
+//! (`plugins/<name>/<version>.wasm` and `.toml`, with a record in the
+//! database) and one active version. A new version is compiled, checked
+//! against the contract and smoke-called before it may serve; a failure
+//! leaves the serving version alone. Publishing a version swaps three
+//! pointers under one lock (the registry entry, the catalogue, the policy
+//! bindings): calls already running keep the version they started with, new
+//! ones get the new one, and asynchronous jobs are polled and cancelled
+//! through whichever version serves their model (the job handle is the
+//! contract). Models that appear are launched, models that disappear are
+//! retired, policy changes are announced, all in the changelog; every step
+//! is in the audit log.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::audit::{Audit, NewEntry};
+use crate::catalogue::{Catalogue, Retired};
+use crate::config::Config;
+use crate::moderation::{Bindings, Moderation};
+use crate::plugins::{
+    LoadedPlugin, Manifest, PluginKind, PluginRegistry, PluginRuntime, PluginSource,
+};
+use crate::pricing::{ChangelogEntry, Pricing};
+use crate::server::BUNDLED;
+use crate::store::{StoreError, Table};
+use crate::time::to_rfc3339;
+
+/// One installed version of a plugin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VersionRecord {
+    /// Its version.
+    pub version: String,
+    /// SHA-256 of the component, hex.
+    pub sha256: String,
+    /// The WIT version it was built against.
+    pub wit_version: String,
+    /// When it was installed (RFC 3339).
+    pub installed_at: String,
+    /// Whether its bytes are the ones bundled in the binary.
+    pub bundled: bool,
+    /// The models it serves (providers).
+    pub models: Vec<String>,
+    /// The categories it can return (policies).
+    pub categories: Vec<String>,
+}
+
+/// A plugin's versions and which one serves.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PluginRecord {
+    /// The plugin's name.
+    pub name: String,
+    /// Provider or policy.
+    pub kind: PluginKind,
+    /// The version serving, if any.
+    pub active: Option<String>,
+    /// Versions activated, oldest first; rollback goes one step back.
+    pub history: Vec<String>,
+    /// Every version kept.
+    pub versions: Vec<VersionRecord>,
+    /// When the plugin was retired, if it is.
+    pub retired_at: Option<String>,
+    /// A scheduled retirement.
+    pub retire_at: Option<String>,
+    /// The operator's configuration set at run time (overrides the file's).
+    pub config: Option<Value>,
+}
+
+/// Why a rollout step was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RolloutError {
+    /// The component or manifest is not acceptable; nothing changed.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such plugin or version.
+    #[error("{0}")]
+    NotFound(String),
+    /// Not possible in the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Files failed.
+    #[error("plugin files: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What a rollout step did, with its timings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The plugin.
+    pub plugin: String,
+    /// The version serving now (none when retired).
+    pub active: Option<String>,
+    /// The version that served before.
+    pub previous: Option<String>,
+    /// Compile (or cache load) + contract check + smoke call, in ms.
+    pub validate_ms: f64,
+    /// The swap itself, in µs.
+    pub swap_us: f64,
+    /// Models launched by the step.
+    pub launched: Vec<String>,
+    /// Models retired by the step.
+    pub retired: Vec<String>,
+}
+
+/// The rollout service.
+pub struct Rollout {
+    runtime: Arc<PluginRuntime>,
+    registry: Arc<PluginRegistry>,
+    catalogue: Arc<RwLock<Arc<Catalogue>>>,
+    moderation: Arc<Moderation>,
+    pricing: Pricing,
+    audit: Audit,
+    config: Config,
+    records: Table,
+    dir: PathBuf,
+    /// One rollout step at a time.
+    lock: tokio::sync::Mutex<()>,
+}
+
+/// What the rollout service works with.
+pub struct RolloutParts {
+    /// Compiles and loads components.
+    pub runtime: Arc<PluginRuntime>,
+    /// The active plugins.
+    pub registry: Arc<PluginRegistry>,
+    /// The catalogue requests read.
+    pub catalogue: Arc<RwLock<Arc<Catalogue>>>,
+    /// Policy bindings.
+    pub moderation: Arc<Moderation>,
+    /// The changelog.
+    pub pricing: Pricing,
+    /// The audit log.
+    pub audit: Audit,
+    /// The configuration (routes, plugin settings).
+    pub config: Config,
+    /// Plugin records.
+    pub records: Table,
+    /// `<data dir>/plugins`.
+    pub dir: PathBuf,
+}
+
+/// The directory of installed plugin files.
+pub fn plugins_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("plugins")
+}
+
+/// The source of a plugin: its manifest, bytes and the operator's settings
+/// (with a run-time configuration override).
+pub fn source(
+    config: &Config,
+    manifest: Manifest,
+    wasm: Arc<[u8]>,
+    over: Option<&Value>,
+) -> PluginSource {
+    let settings = config.plugin_settings(&manifest.name);
+    let plugin_config = match over {
+        Some(v) => v.clone(),
+        None => settings
+            .config
+            .clone()
+            .map_or(json!({}), |t| serde_json::to_value(t).unwrap_or_default()),
+    };
+    let policy = manifest.kind == PluginKind::Policy;
+    PluginSource {
+        manifest,
+        wasm,
+        config: plugin_config,
+        extra_allowed_hosts: settings.allowed_hosts.clone(),
+        call_timeout: config.call_timeout(&settings, policy),
+        memory_bytes: config.memory_bytes(&settings),
+    }
+}
+
+/// The bundled component of `name` at `version`, if the binary has it.
+fn bundled(name: &str, version: Option<&str>) -> Option<(Manifest, Arc<[u8]>)> {
+    BUNDLED.iter().find_map(|b| {
+        let m = Manifest::from_toml(b.manifest).ok()?;
+        (m.name == name && version.is_none_or(|v| v == m.version))
+            .then(|| (m, Arc::<[u8]>::from(b.wasm)))
+    })
+}
+
+/// Writes a file and makes it durable.
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// A plugin to load at start: manifest, bytes, whether bundled, run-time
+/// configuration.
+type StartSource = (Manifest, Arc<[u8]>, bool, Option<Value>);
+
+/// Loads the plugins to serve at start: the bundled ones and those of the
+/// configuration, replaced by the active installed version of the same name
+/// where there is one, and without retired plugins. Any failure stops the
+/// start, with the plugin named.
+pub async fn load_at_start(
+    runtime: &Arc<PluginRuntime>,
+    config: &Config,
+    records: &Table,
+    dir: &Path,
+) -> anyhow::Result<PluginRegistry> {
+    let mut sources: Vec<StartSource> = Vec::new();
+    for b in BUNDLED {
+        let manifest = Manifest::from_toml(b.manifest)
+            .with_context(|| format!("bundled plugin {}", b.crate_name))?;
+        sources.push((manifest, Arc::from(b.wasm), true, None));
+    }
+    for file in &config.plugins {
+        let text = std::fs::read_to_string(&file.manifest)
+            .with_context(|| format!("reading {}", file.manifest.display()))?;
+        let manifest = Manifest::from_toml(&text)
+            .with_context(|| format!("in {}", file.manifest.display()))?;
+        let wasm = std::fs::read(&file.wasm)
+            .with_context(|| format!("reading {}", file.wasm.display()))?;
+        // A file plugin with a bundled plugin's name replaces it.
+        sources.retain(|(m, _, bundled, _)| !(*bundled && m.name == manifest.name));
+        sources.push((manifest, wasm.into(), false, None));
+    }
+    for item in records.scan::<PluginRecord>() {
+        let (_, record) = item?;
+        sources.retain(|(m, ..)| m.name != record.name);
+        let Some(version) = &record.active else {
+            tracing::info!(plugin = %record.name, "plugin retired; not loaded");
+            continue;
+        };
+        let (manifest, wasm) = stored_version(dir, &record, version)
+            .with_context(|| format!("the active version of plugin {}", record.name))?;
+        // Installed versions were admitted by an operator: they load even
+        // without the credentials a bundled adapter waits for.
+        sources.push((manifest, wasm, false, record.config.clone()));
+    }
+
+    let registry = PluginRegistry::default();
+    for (manifest, wasm, is_bundled, over) in sources {
+        let settings = config.plugin_settings(&manifest.name);
+        if settings.enabled == Some(false) {
+            tracing::info!(plugin = %manifest.name, "plugin disabled in the configuration");
+            continue;
+        }
+        // A bundled adapter of a third-party upstream serves only once the
+        // operator has given it its credentials (or enabled it explicitly).
+        let missing: Vec<&String> = manifest
+            .credentials
+            .iter()
+            .filter(|c| !config.credentials.contains_key(*c))
+            .collect();
+        if is_bundled && settings.enabled != Some(true) && !missing.is_empty() {
+            tracing::info!(plugin = %manifest.name, ?missing, "bundled plugin not loaded: configure its credentials to enable it");
+            continue;
+        }
+        let loaded = runtime
+            .load(source(config, manifest, wasm, over.as_ref()))
+            .await?;
+        let core = loaded.core();
+        tracing::info!(plugin = %core.label(), wit = %core.wit_version, from_cache = core.from_cache, compile_ms = core.compile_time.as_millis() as u64, "plugin loaded");
+        registry.insert(loaded)?;
+    }
+    Ok(registry)
+}
+
+/// The manifest and bytes of a recorded version.
+fn stored_version(
+    dir: &Path,
+    record: &PluginRecord,
+    version: &str,
+) -> anyhow::Result<(Manifest, Arc<[u8]>)> {
+    let v = record
+        .versions
+        .iter()
+        .find(|v| v.version == version)
+        .with_context(|| format!("version {version} is not recorded"))?;
+    if v.bundled {
+        return bundled(&record.name, Some(version)).with_context(|| {
+            format!(
+                "{}@{version} is no longer bundled in this binary",
+                record.name
+            )
+        });
+    }
+    let base = dir.join(&record.name).join(version);
+    let text = std::fs::read_to_string(base.with_extension("toml"))
+        .with_context(|| format!("reading {}.toml", base.display()))?;
+    let manifest = Manifest::from_toml(&text)?;
+    let wasm = std::fs::read(base.with_extension("wasm"))
+        .with_context(|| format!("reading {}.wasm", base.display()))?;
+    if crate::ids::hex(&Sha256::digest(&wasm)) != v.sha256 {
+        anyhow::bail!(
+            "{}.wasm does not match its recorded checksum",
+            base.display()
+        );
+    }
+    Ok((manifest, wasm.into()))
+}
+
+fn describe(loaded: &LoadedPlugin) -> (Vec<String>, Vec<String>) {
+    match loaded {
+        LoadedPlugin::Provider(p) => (p.models.iter().map(|m| m.id.clone()).collect(), Vec::new()),
+        LoadedPlugin::Policy(p) => (Vec::new(), p.info.categories.clone()),
+    }
+}
+
+impl Rollout {
+    /// The service.
+    pub fn new(parts: RolloutParts) -> Arc<Self> {
+        Arc::new(Self {
+            runtime: parts.runtime,
+            registry: parts.registry,
+            catalogue: parts.catalogue,
+            moderation: parts.moderation,
+            pricing: parts.pricing,
+            audit: parts.audit,
+            config: parts.config,
+            records: parts.records,
+            dir: parts.dir,
+            lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Every plugin's record: installed ones, and loaded ones never changed
+    /// at run time (their single, current version).
+    pub fn records(&self) -> Result<Vec<PluginRecord>, StoreError> {
+        let mut out: BTreeMap<String, PluginRecord> = self
+            .records
+            .scan::<PluginRecord>()
+            .collect::<Result<_, _>>()?;
+        for plugin in self.registry.list() {
+            let name = plugin.core().manifest().name.clone();
+            out.entry(name).or_insert_with(|| self.seed(&plugin));
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// A record for a loaded plugin that has none yet: its one version,
+    /// bundled or from a configured file.
+    fn seed(&self, plugin: &LoadedPlugin) -> PluginRecord {
+        let core = plugin.core();
+        let m = core.manifest();
+        let (models, categories) = describe(plugin);
+        let file = self.config_file(&m.name);
+        let sha256 = match &file {
+            Some((_, wasm)) => std::fs::read(wasm).map(|b| crate::ids::hex(&Sha256::digest(&b))),
+            None => Ok(bundled(&m.name, Some(&m.version))
+                .map(|(_, b)| crate::ids::hex(&Sha256::digest(&b)))
+                .unwrap_or_default()),
+        }
+        .unwrap_or_default();
+        PluginRecord {
+            name: m.name.clone(),
+            kind: m.kind,
+            active: Some(m.version.clone()),
+            history: vec![m.version.clone()],
+            versions: vec![VersionRecord {
+                version: m.version.clone(),
+                sha256,
+                wit_version: core.wit_version.clone(),
+                installed_at: String::new(),
+                bundled: file.is_none(),
+                models,
+                categories,
+            }],
+            retired_at: None,
+            retire_at: None,
+            config: None,
+        }
+    }
+
+    /// The (manifest, component) paths of the configured file plugin `name`.
+    fn config_file(&self, name: &str) -> Option<(PathBuf, PathBuf)> {
+        self.config.plugins.iter().find_map(|f| {
+            let text = std::fs::read_to_string(&f.manifest).ok()?;
+            let m = Manifest::from_toml(&text).ok()?;
+            (m.name == name).then(|| (f.manifest.clone(), f.wasm.clone()))
+        })
+    }
+
+    /// Saves a record, first copying into the data directory the files of
+    /// versions that came from the configuration (so that rollback finds
+    /// them even if the configuration changes).
+    async fn save(&self, record: &PluginRecord) -> Result<(), RolloutError> {
+        for v in record.versions.iter().filter(|v| !v.bundled) {
+            let base = self.dir.join(&record.name).join(&v.version);
+            if base.with_extension("wasm").exists() {
+                continue;
+            }
+            if let Some((manifest, wasm)) = self.config_file(&record.name) {
+                std::fs::create_dir_all(self.dir.join(&record.name))?;
+                write_durably(&base.with_extension("wasm"), &std::fs::read(wasm)?)?;
+                write_durably(&base.with_extension("toml"), &std::fs::read(manifest)?)?;
+            }
+        }
+        self.records.put(&record.name, record).await?;
+        Ok(())
+    }
+
+    /// The record of `name` (seeded from the loaded plugin if it has none).
+    fn record(&self, name: &str) -> Result<Option<PluginRecord>, StoreError> {
+        if let Some(r) = self.records.get::<PluginRecord>(name)? {
+            return Ok(Some(r));
+        }
+        Ok(self.registry.get(name).map(|p| self.seed(&p)))
+    }
+
+    /// Installs a version from its manifest and component, after compiling,
+    /// checking and smoke-calling it; with `activate`, it then serves.
+    pub async fn install(
+        &self,
+        manifest_toml: &str,
+        wasm: Vec<u8>,
+        activate: bool,
+    ) -> Result<Outcome, RolloutError> {
+        let manifest =
+            Manifest::from_toml(manifest_toml).map_err(|e| RolloutError::Invalid(e.to_string()))?;
+        let _guard = self.lock.lock().await;
+        let name = manifest.name.clone();
+        let mut record = self.record(&name)?.unwrap_or_else(|| PluginRecord {
+            name: name.clone(),
+            kind: manifest.kind,
+            active: None,
+            history: Vec::new(),
+            versions: Vec::new(),
+            retired_at: None,
+            retire_at: None,
+            config: None,
+        });
+        if record.kind != manifest.kind {
+            return Err(RolloutError::Invalid(format!(
+                "plugin {name} is a {}; this manifest says {}",
+                record.kind, manifest.kind
+            )));
+        }
+        let sha = crate::ids::hex(&Sha256::digest(&wasm));
+        if record
+            .versions
+            .iter()
+            .any(|v| v.version == manifest.version && v.sha256 != sha)
+        {
+            return Err(RolloutError::Conflict(format!(
+                "{name}@{} is already installed with other bytes; give the new build a new version",
+                manifest.version
+            )));
+        }
+        let started = Instant::now();
+        let loaded = self
+            .runtime
+            .load(source(
+                &self.config,
+                manifest.clone(),
+                Arc::from(wasm.as_slice()),
+                record.config.as_ref(),
+            ))
+            .await
+            .map_err(|e| RolloutError::Invalid(e.to_string()))?;
+        let validate = started.elapsed();
+        if !record
+            .versions
+            .iter()
+            .any(|v| v.version == manifest.version)
+        {
+            let dir = self.dir.join(&name);
+            std::fs::create_dir_all(&dir)?;
+            let base = dir.join(&manifest.version);
+            write_durably(&base.with_extension("wasm"), &wasm)?;
+            write_durably(&base.with_extension("toml"), manifest_toml.as_bytes())?;
+            let (models, categories) = describe(&loaded);
+            record.versions.push(VersionRecord {
+                version: manifest.version.clone(),
+                sha256: sha,
+                wit_version: loaded.core().wit_version.clone(),
+                installed_at: to_rfc3339(OffsetDateTime::now_utc()),
+                bundled: false,
+                models,
+                categories,
+            });
+        }
+        self.save(&record).await?;
+        self.log(
+            "plugin.installed",
+            json!({ "plugin": name, "version": manifest.version, "activate": activate, "validate_ms": validate.as_secs_f64() * 1e3 }),
+        )
+        .await?;
+        if !activate {
+            return Ok(Outcome {
+                plugin: name,
+                active: record.active.clone(),
+                previous: record.active,
+                validate_ms: validate.as_secs_f64() * 1e3,
+                swap_us: 0.0,
+                launched: Vec::new(),
+                retired: Vec::new(),
+            });
+        }
+        record.history.push(manifest.version.clone());
+        let mut outcome = self
+            .publish(&mut record, Some(loaded), "plugin.activated")
+            .await?;
+        outcome.validate_ms = validate.as_secs_f64() * 1e3;
+        Ok(outcome)
+    }
+
+    /// Makes an installed version serve.
+    pub async fn activate(&self, name: &str, version: &str) -> Result<Outcome, RolloutError> {
+        let _guard = self.lock.lock().await;
+        let mut record = self.existing(name)?;
+        if !record.versions.iter().any(|v| v.version == version) {
+            return Err(RolloutError::NotFound(format!(
+                "{name} has no version {version}; installed: {}",
+                record
+                    .versions
+                    .iter()
+                    .map(|v| v.version.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        record.history.push(version.to_string());
+        self.switch(&mut record, version, "plugin.activated").await
+    }
+
+    /// Goes back to the version that served before the current one.
+    pub async fn rollback(&self, name: &str) -> Result<Outcome, RolloutError> {
+        let _guard = self.lock.lock().await;
+        let mut record = self.existing(name)?;
+        if record.history.len() < 2 {
+            return Err(RolloutError::Conflict(format!(
+                "{name} has no earlier version to roll back to"
+            )));
+        }
+        record.history.pop();
+        let version = record.history.last().cloned().expect("checked");
+        self.switch(&mut record, &version, "plugin.rolled_back")
+            .await
+    }
+
+    /// Loads `version` of a recorded plugin and publishes it.
+    async fn switch(
+        &self,
+        record: &mut PluginRecord,
+        version: &str,
+        action: &str,
+    ) -> Result<Outcome, RolloutError> {
+        let started = Instant::now();
+        let (manifest, wasm) = stored_version(&self.dir, record, version)
+            .map_err(|e| RolloutError::Invalid(format!("{e:#}")))?;
+        let loaded = self
+            .runtime
+            .load(source(&self.config, manifest, wasm, record.config.as_ref()))
+            .await
+            .map_err(|e| RolloutError::Invalid(e.to_string()))?;
+        let validate = started.elapsed();
+        let mut outcome = self.publish(record, Some(loaded), action).await?;
+        outcome.validate_ms = validate.as_secs_f64() * 1e3;
+        Ok(outcome)
+    }
+
+    /// Replaces the operator's configuration of a plugin at run time; the
+    /// active version is reloaded with it (and must pass its self-check).
+    pub async fn configure(&self, name: &str, config: Value) -> Result<Outcome, RolloutError> {
+        if !config.is_object() {
+            return Err(RolloutError::Invalid("config must be a JSON object".into()));
+        }
+        let _guard = self.lock.lock().await;
+        let mut record = self.existing(name)?;
+        let version = record
+            .active
+            .clone()
+            .ok_or_else(|| RolloutError::Conflict(format!("{name} is retired")))?;
+        let previous = record.config.replace(config);
+        let result = self
+            .switch(&mut record, &version, "plugin.configured")
+            .await;
+        if result.is_err() {
+            record.config = previous;
+        }
+        result
+    }
+
+    /// Retires a plugin now, or schedules it (announced in the changelog
+    /// now, carried out at `at`).
+    pub async fn retire(
+        self: &Arc<Self>,
+        name: &str,
+        at: Option<OffsetDateTime>,
+    ) -> Result<Outcome, RolloutError> {
+        let now = OffsetDateTime::now_utc();
+        let _guard = self.lock.lock().await;
+        let mut record = self.existing(name)?;
+        if record.active.is_none() {
+            return Err(RolloutError::Conflict(format!("{name} is already retired")));
+        }
+        match at.filter(|at| *at > now) {
+            None => self.publish(&mut record, None, "plugin.retired").await,
+            Some(at) => {
+                let models = self.models_of(name);
+                for model in &models {
+                    self.pricing
+                        .announce(changelog(
+                            "model_retired",
+                            Some(model),
+                            at,
+                            json!({ "plugin": name, "scheduled": true }),
+                        ))
+                        .await?;
+                }
+                record.retire_at = Some(to_rfc3339(at));
+                self.save(&record).await?;
+                self.log(
+                    "plugin.retirement_scheduled",
+                    json!({ "plugin": name, "at": to_rfc3339(at), "models": models }),
+                )
+                .await?;
+                self.schedule(name.to_string(), at);
+                Ok(Outcome {
+                    plugin: name.into(),
+                    active: record.active.clone(),
+                    previous: record.active.clone(),
+                    validate_ms: 0.0,
+                    swap_us: 0.0,
+                    launched: Vec::new(),
+                    retired: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// Arms the timers of scheduled retirements (at start).
+    pub fn resume_schedules(self: &Arc<Self>) -> Result<(), StoreError> {
+        for item in self.records.scan::<PluginRecord>() {
+            let (_, record) = item?;
+            if let (Some(at), Some(_)) = (&record.retire_at, &record.active)
+                && let Ok(at) =
+                    OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+            {
+                self.schedule(record.name.clone(), at);
+            }
+        }
+        Ok(())
+    }
+
+    fn schedule(self: &Arc<Self>, name: String, at: OffsetDateTime) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let wait = (at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+            tokio::time::sleep(Duration::from_secs_f64(wait.as_seconds_f64())).await;
+            let _guard = this.lock.lock().await;
+            let record = match this.records.get::<PluginRecord>(&name) {
+                Ok(Some(r)) => r,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!(plugin = %name, error = %e, "scheduled retirement failed");
+                    return;
+                }
+            };
+            // Still scheduled for this time (not rescheduled or retired since)?
+            if record.active.is_none() || record.retire_at.as_deref() != Some(&to_rfc3339(at)) {
+                return;
+            }
+            let mut record = record;
+            match this.publish(&mut record, None, "plugin.retired").await {
+                Ok(o) => {
+                    tracing::info!(plugin = %name, retired = ?o.retired, "scheduled retirement carried out")
+                }
+                Err(e) => {
+                    tracing::error!(plugin = %name, error = %e, "scheduled retirement failed")
+                }
+            }
+        });
+    }
+
+    /// Watches `dir`: each `<stem>.toml` manifest with a `<stem>.wasm`
+    /// beside it is installed and activated when its version is new. A file
+    /// caught half-written fails validation and is tried again once it
+    /// changes.
+    pub async fn watch(self: Arc<Self>, dir: PathBuf, every: Duration) {
+        tracing::info!(dir = %dir.display(), every_ms = every.as_millis() as u64, "watching for plugins to install");
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let mut manifests: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            manifests.sort();
+            for path in manifests {
+                let (Ok(text), Ok(wasm)) = (
+                    std::fs::read_to_string(&path),
+                    std::fs::read(path.with_extension("wasm")),
+                ) else {
+                    continue;
+                };
+                let mut digest = Sha256::new();
+                digest.update(text.as_bytes());
+                digest.update(&wasm);
+                if !seen.insert(digest.finalize().to_vec()) {
+                    continue;
+                }
+                let manifest = match Manifest::from_toml(&text) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "watched plugin manifest refused");
+                        continue;
+                    }
+                };
+                let installed = self
+                    .record(&manifest.name)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|r| r.versions.iter().any(|v| v.version == manifest.version));
+                if installed {
+                    continue;
+                }
+                match self.install(&text, wasm, true).await {
+                    Ok(o) => {
+                        tracing::info!(plugin = %o.plugin, version = ?o.active, "installed from the watched directory")
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "watched plugin not installed")
+                    }
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    /// The models a plugin serves now.
+    fn models_of(&self, name: &str) -> Vec<String> {
+        match self.registry.get(name) {
+            Some(LoadedPlugin::Provider(p)) => p.models.iter().map(|m| m.id.clone()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn existing(&self, name: &str) -> Result<PluginRecord, RolloutError> {
+        self.record(name)?
+            .ok_or_else(|| RolloutError::NotFound(format!("no plugin named {name}")))
+    }
+
+    /// Puts `new` in place of the plugin's serving version (or retires it
+    /// with `None`): builds the next catalogue and policy bindings, refuses
+    /// the step if they are inconsistent, then swaps, records and announces.
+    async fn publish(
+        &self,
+        record: &mut PluginRecord,
+        new: Option<LoadedPlugin>,
+        action: &str,
+    ) -> Result<Outcome, RolloutError> {
+        let name = record.name.clone();
+        let old = self.registry.get(&name);
+        let old_label = old.as_ref().map(|p| p.core().label());
+        let new_label = new.as_ref().map(|p| p.core().label());
+
+        // The next catalogue: every provider, this one replaced.
+        let mut providers: Vec<_> = self
+            .registry
+            .providers()
+            .into_iter()
+            .filter(|p| p.core().manifest().name != name)
+            .collect();
+        if let Some(LoadedPlugin::Provider(p)) = &new {
+            providers.push(p.clone());
+        }
+        let served: BTreeSet<String> = providers
+            .iter()
+            .flat_map(|p| p.models.iter().map(|m| m.id.clone()))
+            .collect();
+        let routes: Vec<_> = self
+            .config
+            .routes
+            .iter()
+            .filter(|r| r.targets.iter().all(|t| served.contains(t)))
+            .cloned()
+            .collect();
+        let current = self.catalogue.read().expect("lock").clone();
+        let next = Catalogue::build(&providers, &routes)
+            .map_err(|e| RolloutError::Invalid(format!("{e}; nothing changed")))?;
+
+        // The next policy bindings, if a policy changes.
+        let is_policy = matches!(old, Some(LoadedPlugin::Policy(_)))
+            || matches!(new, Some(LoadedPlugin::Policy(_)));
+        let bindings = if is_policy {
+            let mut policies = self.registry.policies();
+            policies.remove(&name);
+            if let Some(LoadedPlugin::Policy(p)) = &new {
+                policies.insert(name.clone(), p.clone());
+            }
+            Some(
+                Bindings::from_policies(&self.moderation.config().clone(), &policies)
+                    .map_err(|e| RolloutError::Conflict(format!("{e}; nothing changed")))?,
+            )
+        } else {
+            None
+        };
+
+        let now = OffsetDateTime::now_utc();
+        let before: BTreeSet<String> = current.routes().map(|r| r.info.id.clone()).collect();
+        let after: BTreeSet<String> = next.routes().map(|r| r.info.id.clone()).collect();
+        let launched: Vec<String> = after.difference(&before).cloned().collect();
+        let retired: Vec<String> = before.difference(&after).cloned().collect();
+        let mut retired_map = current.retired().clone();
+        for id in &retired {
+            retired_map.insert(
+                id.clone(),
+                Retired {
+                    at: to_rfc3339(now),
+                    plugin: old_label.clone(),
+                    last: current.get(id).and_then(|r| r.targets.first().cloned()),
+                },
+            );
+        }
+        let next = next.with_retired(retired_map);
+
+        // Record first, so that a crash after the swap restarts into it.
+        record.active = new.as_ref().map(|p| p.core().manifest().version.clone());
+        if record.active.is_none() {
+            record.retired_at = Some(to_rfc3339(now));
+        } else {
+            record.retired_at = None;
+        }
+        record.retire_at = None;
+        self.save(record).await?;
+
+        let swap_started = Instant::now();
+        self.registry.set(&name, new);
+        *self.catalogue.write().expect("lock") = Arc::new(next);
+        if let Some(b) = bindings {
+            self.moderation.set_bindings(b);
+        }
+        let swap = swap_started.elapsed();
+
+        let scheduled = self.pricing.scheduled_retirements()?;
+        for id in &launched {
+            self.pricing
+                .announce(changelog(
+                    "model_launched",
+                    Some(id),
+                    now,
+                    json!({ "plugin": new_label }),
+                ))
+                .await?;
+        }
+        for id in &retired {
+            if !scheduled.contains(id) {
+                self.pricing
+                    .announce(changelog(
+                        "model_retired",
+                        Some(id),
+                        now,
+                        json!({ "plugin": old_label }),
+                    ))
+                    .await?;
+            }
+        }
+        if is_policy {
+            self.pricing
+                .announce(changelog(
+                    "policy_updated",
+                    None,
+                    now,
+                    json!({ "policy": name, "version": record.active, "previous": old_label.as_ref().map(|l| l.split('@').nth(1).unwrap_or_default().to_string()), "action": action }),
+                ))
+                .await?;
+        }
+        self.log(
+            if is_policy && action != "plugin.retired" {
+                "policy.updated"
+            } else {
+                action
+            },
+            json!({
+                "plugin": name,
+                "from": old_label,
+                "to": new_label,
+                "launched": launched,
+                "retired": retired,
+                "swap_us": swap.as_secs_f64() * 1e6,
+                "step": action,
+            }),
+        )
+        .await?;
+        tracing::info!(plugin = %name, from = ?old_label, to = ?new_label, ?launched, ?retired, swap_us = swap.as_micros() as u64, "plugin swapped");
+        Ok(Outcome {
+            plugin: name,
+            active: record.active.clone(),
+            previous: old_label.and_then(|l| l.split('@').nth(1).map(str::to_string)),
+            validate_ms: 0.0,
+            swap_us: swap.as_secs_f64() * 1e6,
+            launched,
+            retired,
+        })
+    }
+
+    async fn log(&self, action: &str, details: Value) -> Result<(), StoreError> {
+        self.audit
+            .record(
+                NewEntry {
+                    actor: "admin".into(),
+                    action: action.into(),
+                    details,
+                    ..NewEntry::default()
+                },
+                OffsetDateTime::now_utc(),
+            )
+            .await
+            .map(|_| ())
+    }
+}
+
+fn changelog(
+    kind: &str,
+    model: Option<&String>,
+    at: OffsetDateTime,
+    details: Value,
+) -> ChangelogEntry {
+    ChangelogEntry {
+        id: crate::ids::new("chg"),
+        kind: kind.into(),
+        model: model.cloned(),
+        effective_at: to_rfc3339(at),
+        details,
+        created_at: to_rfc3339(OffsetDateTime::now_utc()),
+    }
+}
