@@ -1,6 +1,7 @@
 //! End-to-end tests: each starts the real `imini` binary on 127.0.0.1 port 0
 //! with a temporary data directory. One binary, a module per area.
 
+mod bench_harness;
 mod billing;
 mod bills;
 mod cli;

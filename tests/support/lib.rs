@@ -2,6 +2,7 @@
 //! 127.0.0.1 port 0 with a temporary data directory, talk to it over HTTP,
 //! stop it (gracefully or with SIGKILL), and fake upstreams on loopback.
 
+pub mod bench;
 pub mod mock;
 
 use std::io::{BufRead, BufReader};
@@ -19,8 +20,20 @@ pub mod guests {
 /// The admin key the tests start gateways with.
 pub const ADMIN_KEY: &str = "imini_admin_test_key_0123456789";
 
-/// The `imini` binary: `IMINI_BIN`, or the one cargo built beside this test.
+static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Names the `imini` binary to start (for programs other than the tests,
+/// such as the bench, whose binary does not sit in `deps/`).
+pub fn set_binary(path: PathBuf) {
+    let _ = BINARY.set(path);
+}
+
+/// The `imini` binary: the one given to [`set_binary`], `IMINI_BIN`, or the
+/// one cargo built beside this test.
 pub fn binary() -> PathBuf {
+    if let Some(path) = BINARY.get() {
+        return path.clone();
+    }
     if let Some(path) = std::env::var_os("IMINI_BIN") {
         return path.into();
     }
