@@ -15,8 +15,9 @@
 //!
 //! The crate is organised as: the plugin traits and export macros (here), the
 //! types shared with the host ([`types`], re-exported at the root), the host
-//! functions ([`host`]: logging, configuration, reference blobs) and outbound
-//! HTTP ([`http`]).
+//! functions ([`host`]: logging, configuration, reference blobs), outbound
+//! HTTP ([`http`]) and, with the `imaging` cargo feature, image decoding and
+//! perceptual hashes for policies (`imaging`).
 //!
 //! ## A minimal provider
 //!
@@ -59,6 +60,8 @@ extern crate self as imini_sdk;
 
 pub mod host;
 pub mod http;
+#[cfg(feature = "imaging")]
+pub mod imaging;
 mod types_ext;
 
 #[doc(hidden)]

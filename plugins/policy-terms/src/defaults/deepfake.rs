@@ -1,0 +1,44 @@
+//! The built-in rules of `deepfake`: deepfakes of real people.
+
+use super::{Combo, Defaults, NOT_SEXUAL};
+
+const REAL_PEOPLE: &[&str] = &[
+    "celebrity", "celebrities", "famous actress", "famous actor", "famous singer",
+    "famous person", "real person", "president", "prime minister", "politician",
+    "politicians", "senator", "congressman", "congresswoman", "governor", "pope", "ceo",
+    "my ex", "ex girlfriend", "ex boyfriend", "ex wife", "ex husband", "my boss",
+    "my coworker", "my co worker", "my colleague", "my classmate", "my teacher",
+    "my neighbor", "my neighbour", "my sister", "my stepsister", "my stepmom", "my crush",
+    "taylor swift", "joe biden", "biden", "donald trump", "trump", "barack obama", "obama",
+    "michelle obama", "elon musk", "emma watson", "scarlett johansson", "pope francis",
+    "kim kardashian", "kanye west", "beyonce", "rihanna", "selena gomez", "ariana grande",
+    "billie eilish", "mark zuckerberg", "jeff bezos", "bill gates", "vladimir putin", "putin",
+    "xi jinping", "kamala harris", "hillary clinton", "king charles", "narendra modi",
+    "zelensky", "zelenskyy", "tom cruise", "tom hanks", "keanu reeves", "jennifer lawrence",
+    "margot robbie", "gal gadot", "angelina jolie", "emma stone", "dwayne johnson",
+    "justin bieber", "oprah", "greta thunberg", "meghan markle", "jenna ortega",
+    "sydney sweeney", "millie bobby brown", "dua lipa", "zendaya",
+];
+
+const DISCREDITING: &[&str] = &[
+    "nude", "nudes", "naked", "nudity", "sex", "sexual", "sexy", "porn*", "topless",
+    "lingerie", "undress*", "deepfake", "deepfakes", "deep fake", "face swap", "faceswap",
+    "swap face", "swapped face", "fake photo", "fake image", "fake picture", "fake video",
+    "fake nude", "arrested", "arrest", "under arrest", "handcuffed", "handcuffs", "mugshot",
+    "mug shot", "in jail", "in prison", "behind bars", "scandal", "scandalous", "endorsing",
+    "endorses", "endorse", "endorsement", "in bed with", "in bed", "humiliat*",
+    "drunk", "passed out", "doing drugs", "snorting", "cocaine", "smoking crack", "bribe",
+    "bribes", "taking a bribe", "caught cheating", "cheating on", "leaked", "hidden camera",
+    "upskirt", "nazi salute", "nazi uniform", "hitler salute", "dead body", "assassinat*",
+    "bloody", "crying in court", "perp walk",
+];
+
+pub(super) static RULES: Defaults = Defaults {
+    terms: &[
+        ("deepfake", 0.5), ("deepfakes", 0.5), ("deep fake", 0.5), ("face swap", 0.5),
+        ("faceswap", 0.5), ("swap face", 0.5), ("swap faces", 0.5), ("revenge porn", 1.0),
+        ("upskirt", 1.0), ("hidden camera nude", 1.0),
+    ],
+    combos: &[Combo { name: "real person+discrediting", weight: 1.0, groups: &[REAL_PEOPLE, DISCREDITING] }],
+    allow: &[NOT_SEXUAL, &["trump card", "trump cards", "presidents house"]],
+};

@@ -1,0 +1,66 @@
+//! The built-in rules of `fraud`: fraud.
+
+use super::{Combo, Defaults};
+
+const FORGED: &[&str] = &[
+    "fake", "faked", "counterfeit", "counterfeited", "forged", "forgery", "forgeries",
+    "replica", "realistic copy", "exact copy", "realistic fake", "photoshopped",
+];
+
+const DOCUMENTS: &[&str] = &[
+    "passport", "passports", "id card", "id cards", "identity card", "identity cards", "id",
+    "ids", "drivers license", "drivers licence", "driver license", "driving licence",
+    "driving license", "banknote", "banknotes", "bank note", "bank notes", "money",
+    "dollar bill", "dollar bills", "euro notes", "euro banknotes", "currency", "cheque",
+    "cheques", "bank check", "bank cheque", "cashiers check", "paycheck", "invoice",
+    "invoices", "diploma", "diplomas", "degree certificate", "university degree", "receipt",
+    "receipts", "paypal login", "login page", "birth certificate", "social security card",
+    "vaccination card", "vaccine card", "vaccination certificate", "medical certificate",
+    "doctors note", "sick note", "bank statement", "bank statements", "pay stub", "pay stubs",
+    "payslip", "signature", "police badge", "visa", "residence permit", "green card",
+    "work permit", "boarding pass", "license plate", "notary seal",
+];
+
+pub(super) static RULES: Defaults = Defaults {
+    terms: &[
+        ("phishing*", 1.0), ("fake login page", 1.0), ("fake login", 1.0),
+        ("bank login page", 1.0), ("ransomware", 1.0), ("malware", 1.0), ("keylogger", 1.0),
+        ("spyware", 1.0), ("credit card generator", 1.0), ("cc generator", 1.0),
+        ("stolen credit card", 1.0), ("stolen credit cards", 1.0), ("carding", 0.6),
+        ("scam website", 1.0), ("scam page", 1.0), ("sextortion", 1.0), ("fake giveaway", 0.6),
+        ("fake airdrop", 0.6), ("crypto scam", 0.6), ("counterfeit money", 1.0),
+        ("prop money", 0.5),
+    ],
+    combos: &[
+        Combo { name: "forged+document", weight: 1.0, groups: &[FORGED, DOCUMENTS] },
+        Combo {
+            name: "brand+login page",
+            weight: 0.5,
+            groups: &[
+                &[
+                    "bank", "banking", "paypal", "apple id", "icloud", "microsoft", "amazon",
+                    "netflix", "gmail", "outlook", "office 365", "chase", "wells fargo",
+                    "bank of america", "coinbase", "metamask", "binance", "facebook", "instagram",
+                ],
+                &[
+                    "login page", "log in page", "sign in page", "signin page", "login screen",
+                    "login form", "verify your account", "account suspended", "password reset",
+                    "security alert",
+                ],
+            ],
+        },
+        Combo {
+            name: "cloned login page",
+            weight: 0.5,
+            groups: &[
+                &["login page", "log in page", "sign in page", "signin page", "login screen", "login form"],
+                &["fake", "clone", "cloned", "replica", "copy of", "identical", "lookalike", "look alike"],
+            ],
+        },
+    ],
+    allow: &[&[
+        "fake fur", "fake plants", "fake flowers", "fake snow", "fake grass", "fake smile",
+        "fake leather", "fake tan", "fake eyelashes", "fake lashes", "fake nails",
+        "replica ship", "replica car", "money plant", "money tree",
+    ]],
+};

@@ -1,0 +1,73 @@
+//! The built-in rules of `hate`: hate.
+
+use super::{Combo, Defaults};
+
+const GROUPS: &[&str] = &[
+    "jews", "jew", "jewish people", "muslims", "muslim", "islam", "christians", "catholics",
+    "hindus", "sikhs", "buddhists", "black people", "blacks", "black men", "black women",
+    "africans", "african americans", "asians", "asian people", "chinese people", "mexicans",
+    "latinos", "hispanics", "arabs", "indians", "immigrants", "migrants", "refugees", "gays",
+    "gay people", "gay men", "lesbians", "homosexuals", "lgbt", "lgbtq", "queer people",
+    "trans people", "transgender", "transgender people", "trans women", "trans men", "women",
+    "disabled", "disabled people", "the disabled", "autistic people", "roma", "gypsies",
+    "white people", "whites", "natives", "aboriginals",
+];
+
+const DEHUMANIZING: &[&str] = &[
+    "vermin", "cockroach", "cockroaches", "parasite", "parasites", "subhuman", "subhumans",
+    "sub human", "untermensch", "savages", "are animals", "are rats", "are vermin",
+    "are cockroaches", "are parasites", "are inferior", "are subhuman", "are filth",
+    "are a disease", "are a plague", "are trash", "are scum", "are monkeys", "are apes",
+    "are dogs", "are pigs", "are evil", "are not human", "inferior race", "inferior races",
+    "racially inferior", "genetically inferior", "should be exterminated", "should be killed",
+    "should die", "must die", "must be exterminated", "must be eliminated", "deserve to die",
+    "exterminate*", "extermination", "eradicate*", "death to", "kill all", "gas the",
+];
+
+pub(super) static RULES: Defaults = Defaults {
+    terms: &[
+        ("ethnic cleansing", 1.0), ("white power", 1.0), ("heil hitler", 1.0),
+        ("sieg heil", 1.0), ("gas the jews", 1.0), ("nazi propaganda", 1.0),
+        ("6 million wasnt enough", 1.0), ("jews will not replace us", 1.0),
+        ("you will not replace us", 0.6), ("white genocide", 0.6), ("great replacement", 0.5),
+        ("holocaust denial", 0.6), ("holocaust never happened", 1.0),
+        ("holocaust hoax", 1.0), ("holocaust was a hoax", 1.0), ("neo nazi", 0.5),
+        ("white supremacy", 0.5), ("white supremacist", 0.5), ("kkk", 0.5),
+        ("ku klux klan", 0.5), ("racial slur", 0.5), ("nigger", 1.0), ("niggers", 1.0),
+        ("nigga", 0.6), ("kike", 1.0), ("kikes", 1.0), ("chink", 1.0), ("chinks", 1.0),
+        ("spic", 1.0), ("spics", 1.0), ("wetback", 1.0), ("wetbacks", 1.0), ("raghead", 1.0),
+        ("ragheads", 1.0), ("towelhead", 1.0), ("towelheads", 1.0), ("sandnigger", 1.0),
+        ("gook", 1.0), ("gooks", 1.0), ("faggot", 1.0), ("faggots", 1.0), ("beaner", 1.0),
+        ("beaners", 1.0), ("tranny", 0.6), ("trannies", 0.6), ("retard", 0.4),
+        ("retards", 0.4),
+    ],
+    combos: &[
+        Combo { name: "dehumanizing+group", weight: 1.0, groups: &[DEHUMANIZING, GROUPS] },
+        Combo {
+            name: "extremist symbol+glorification",
+            weight: 1.0,
+            groups: &[
+                &["swastika", "swastikas", "nazi", "nazis", "hitler", "third reich", "kkk", "ku klux klan"],
+                &[
+                    "glorif*", "celebrat*", "propaganda", "heroic", "recruitment", "white power",
+                    "tribute", "praising", "praise", "proud", "pride", "hail",
+                ],
+            ],
+        },
+        Combo {
+            name: "racist ape trope",
+            weight: 0.6,
+            groups: &[
+                &["monkey", "monkeys", "ape", "apes", "gorilla", "gorillas", "chimp", "chimps"],
+                &[
+                    "black people", "black person", "black man", "black men", "black woman",
+                    "black women", "africans", "african americans",
+                ],
+            ],
+        },
+    ],
+    allow: &[&[
+        "chink in the armor", "chink in the armour", "chink of light", "spic and span",
+        "hindu swastika", "buddhist swastika", "swastika rangoli",
+    ]],
+};

@@ -1,0 +1,129 @@
+//! The built-in rules of `violence`: graphic violence and violence against real people.
+
+use super::{Combo, Defaults};
+
+/// Violent acts that leave no doubt.
+const ACTS: &[&str] = &[
+    "kill", "kills", "killing", "killed", "murder", "murders", "murdered", "murdering",
+    "stab", "stabs", "stabbing", "stabbed", "massacre", "massacred", "massacring",
+    "slaughter", "slaughtered", "slaughtering", "slaughters", "butchered", "butchering",
+    "lynching", "lynched", "lynch mob", "strangl*", "beat to death", "beaten to death",
+    "beating to death", "burn alive", "burned alive", "burning alive", "set on fire",
+    "setting on fire", "gun down", "gunned down", "gunning down", "mow down", "mowed down",
+    "mowing down", "shot dead", "shoot dead", "torture", "tortured", "torturing", "behead*",
+    "decapitat*", "dismember*", "bomb", "bombing", "hanged",
+];
+
+/// Acts that are often innocent ("shooting a film", "executing a plan").
+const WEAK_ACTS: &[&str] = &[
+    "shoot", "shoots", "shooting", "execute", "executes", "executed", "execution", "attack",
+    "attacks", "attacking", "attacked", "assault", "assaulting", "assaulted", "punching",
+    "kicking", "beating", "hang", "hanging", "drown", "drowning", "drowned", "blow up",
+    "blowing up", "blew up", "bombed",
+];
+
+/// Real people as victims.
+const TARGETS: &[&str] = &[
+    "child", "children", "kid", "kids", "baby", "babies", "toddler", "toddlers", "infant",
+    "infants", "school", "schools", "schoolchildren", "student", "students", "classmate",
+    "classmates", "teacher", "teachers", "crowd", "crowds", "protester", "protesters",
+    "protestor", "protestors", "people", "civilian", "civilians", "innocent people",
+    "innocents", "pedestrians", "worshippers", "worshipers", "congregation", "refugees",
+    "immigrants", "migrants", "jews", "muslims", "christians", "black people", "gay people",
+    "women", "hostages", "shoppers", "concertgoers", "family", "my family", "my wife",
+    "my husband", "my neighbor", "my neighbour", "my boss", "my teacher", "my coworkers",
+    "my coworker", "my classmates", "my classmate", "my mom", "my dad", "my parents",
+    "my girlfriend", "my boyfriend", "my ex", "police officers", "mall", "church", "mosque",
+    "synagogue", "temple", "hospital", "daycare", "kindergarten", "nursery", "president",
+];
+
+const WEAPONS_OR_WOUNDS: &[&str] = &[
+    "gun", "guns", "rifle", "rifles", "pistol", "pistols", "handgun", "handguns", "shotgun",
+    "firearm", "firearms", "ar 15", "ak 47", "assault rifle", "machine gun", "gunman",
+    "gunmen", "shooter", "sniper", "bullet", "bullets", "blood", "bloody", "bleeding", "dead",
+    "corpse", "corpses", "wounded", "knife", "machete", "bomb", "bombs", "explosive",
+    "explosives", "explosion", "grenade",
+];
+
+const HARMED_CHILD: &[&str] = &[
+    "child", "children", "kid", "kids", "baby", "babies", "toddler", "toddlers", "infant",
+    "infants",
+];
+
+pub(super) static RULES: Defaults = Defaults {
+    terms: &[
+        ("gore", 1.0), ("gory", 1.0), ("guro", 1.0), ("behead*", 1.0), ("decapitat*", 1.0),
+        ("dismember*", 1.0), ("disembowel*", 1.0), ("mutilat*", 1.0), ("eviscerat*", 1.0),
+        ("torture porn", 1.0), ("snuff film", 1.0), ("snuff films", 1.0), ("snuff movie", 1.0),
+        ("snuff video", 1.0), ("flayed alive", 1.0), ("skinned alive", 1.0),
+        ("severed head", 1.0), ("severed heads", 1.0), ("severed limb", 1.0),
+        ("severed limbs", 1.0), ("entrails", 0.7), ("guts spilling", 1.0),
+        ("brains splattered", 1.0), ("head blown off", 1.0), ("exploding head", 0.6),
+        ("lynching", 1.0), ("lynched", 1.0), ("gouged eyes", 1.0), ("eye gouging", 1.0),
+        ("execution video", 1.0), ("beheading video", 1.0), ("public execution", 0.6),
+        ("school shooting", 1.0), ("school shootings", 1.0), ("mass murder", 0.6),
+        ("bloodbath", 0.5), ("blood bath", 0.5), ("blood splatter", 0.3), ("blood spatter", 0.3),
+        ("pool of blood", 0.4), ("covered in blood", 0.3), ("dead bodies", 0.4),
+        ("dead body", 0.3), ("mass grave", 0.5), ("torture chamber", 0.2), ("torturing", 0.4),
+        ("animal cruelty", 0.6), ("animal abuse", 0.6), ("torturing animals", 1.0),
+        ("burned alive", 0.6), ("burning alive", 0.6), ("corpse", 0.2), ("corpses", 0.3),
+    ],
+    combos: &[
+        Combo { name: "violent act+victim", weight: 1.0, groups: &[ACTS, TARGETS] },
+        Combo { name: "ambiguous act+victim", weight: 0.4, groups: &[WEAK_ACTS, TARGETS] },
+        Combo {
+            name: "ambiguous act+victim+weapon",
+            weight: 0.6,
+            groups: &[WEAK_ACTS, TARGETS, WEAPONS_OR_WOUNDS],
+        },
+        Combo {
+            name: "harmed child",
+            weight: 1.0,
+            groups: &[
+                HARMED_CHILD,
+                &[
+                    "corpse", "corpses", "mutilated", "bloodied", "blood soaked",
+                    "covered in blood", "drenched in blood", "pool of blood", "dead body",
+                    "dead bodies", "decapitated", "dismembered", "severed",
+                ],
+            ],
+        },
+        Combo {
+            name: "vehicle ramming",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "plowing into", "plowed into", "ploughed into", "rammed into",
+                    "ramming into", "driving into", "drove into", "mowing down", "mowed down",
+                ],
+                &["crowd", "crowds", "protesters", "protestors", "pedestrians", "shoppers", "marchers"],
+            ],
+        },
+        Combo {
+            name: "hurt child",
+            weight: 0.6,
+            groups: &[HARMED_CHILD, &["dead", "bleeding", "bloody", "wounded", "beaten", "abused"]],
+        },
+    ],
+    allow: &[&[
+        "killer whale", "killer whales", "kill time", "killing time", "kill switch",
+        "kill the lights", "killing it", "kills it", "killed it", "dressed to kill",
+        "photo shoot", "photo shoots", "fashion shoot", "film shoot", "video shoot",
+        "photo shooting", "shooting star", "shooting stars", "shooting hoops", "shoot hoops",
+        "shooting baskets", "shooting a film", "shooting a movie", "shooting a video",
+        "shooting guard", "shoot the ball", "shooting the ball", "shooting range",
+        "water gun", "water guns", "water pistol", "water pistols", "nerf gun", "nerf guns",
+        "squirt gun", "squirt guns", "toy gun", "toy guns", "glue gun", "staple gun",
+        "al gore", "gore tex", "heart attack", "panic attack", "attack on titan",
+        "day of the dead", "dead sea", "walking dead", "dead end", "grateful dead",
+        "dead leaves", "dead tree", "dead trees", "dead wood", "play dead", "playing dead",
+        "murder mystery", "murder of crows", "murder hornet", "murder hornets", "bath bomb",
+        "bath bombs", "photo bomb", "photobomb", "bomb pop", "bombshell", "hanging out",
+        "hang out", "hanging plants", "hanging lights", "hanging basket", "hang gliding",
+        "hang glider", "hanging lanterns", "hang the laundry", "hanging laundry",
+        "killer app", "killer heels", "killer smile", "kill bill", "bomb jacket",
+        "drowning in paperwork", "execute a plan", "execution of a gambit", "bomb shelter",
+        "bomb shelters", "no gore", "without gore", "not gory", "no blood", "no violence",
+        "non violent", "nonviolent",
+    ]],
+};

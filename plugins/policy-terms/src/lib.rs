@@ -1,0 +1,192 @@
+//! # policy-terms: imini's bundled content-moderation policy
+//!
+//! Checks prompts, provider parameters and generated captions against term
+//! lists, combinations of terms and operator patterns in eight categories,
+//! and reference and output images against an operator blocklist of
+//! perceptual hashes.
+//!
+//! The crate is organised as: the categories ([`category`]), the operator's
+//! configuration ([`config`]), the built-in rules (`defaults`, one file per
+//! category), text normalisation (`normalize`), phrases and their kinds of
+//! words (`phrase`), the validated and indexed rule set ([`rules`]),
+//! scoring ([`engine`]) and image matching ([`images`]), all free of host
+//! calls so they are tested natively; and here the glue to the WIT
+//! interface: [`check_request_with`] and [`check_output_with`] take the
+//! rules and a blob reader, and the exported [`Policy`] builds the rules
+//! from the host's configuration on every call (the host gives each call a
+//! fresh instance).
+
+pub mod category;
+pub mod config;
+mod defaults;
+pub mod engine;
+pub mod images;
+mod normalize;
+mod phrase;
+pub mod rules;
+#[cfg(test)]
+mod tests;
+
+use imini_sdk::{
+    Blob, GenerationRequest, Media, MediaData, MediaKind, PluginError, Policy, PolicyInfo, Verdict,
+    export_policy,
+};
+
+pub use category::Category;
+pub use config::{Config, ConfigError};
+pub use engine::{Decision, Outcome, evaluate, evaluate_text};
+pub use rules::Rules;
+
+/// The policy's name.
+pub const NAME: &str = "policy-terms";
+
+/// Keys of `extra_params` whose values say what to keep out of the result,
+/// like the negative prompt, and so are not checked ("no gore" must pass).
+const NEGATIVE_KEYS: &[&str] = &["negativeprompt", "negative", "negativeprompts"];
+
+/// Reads a blob's bytes.
+pub type BlobReader<'a> = dyn FnMut(Blob) -> Result<Vec<u8>, PluginError> + 'a;
+
+/// What `describe` answers.
+pub fn info() -> PolicyInfo {
+    PolicyInfo {
+        name: NAME.to_string(),
+        categories: Category::ALL.map(|c| c.name().to_string()).to_vec(),
+    }
+}
+
+/// Checks a request: its prompt, every string in its `extra_params` (except
+/// negative prompts) and, when the operator blocklists images, its
+/// reference images. The negative prompt is not checked: it lists what to
+/// keep out.
+pub fn check_request_with(
+    rules: &Rules,
+    req: &GenerationRequest,
+    read_blob: &mut BlobReader<'_>,
+) -> Result<Verdict, PluginError> {
+    let extra: Option<serde_json::Value> = serde_json::from_str(&req.extra_params).ok();
+    let mut texts: Vec<&str> = vec![&req.prompt];
+    match &extra {
+        Some(value) => collect_strings(value, &mut texts),
+        // Not JSON (the host should not let that happen): check it as text.
+        None => texts.push(&req.extra_params),
+    }
+    let outcome = evaluate(rules, texts.iter().copied());
+    if outcome.decision == Decision::Deny || rules.blocklist.is_empty() {
+        return Ok(verdict(outcome));
+    }
+    for (i, r) in req.references.iter().enumerate() {
+        if !matches!(r.kind, MediaKind::Image) && !is_image_mime(&r.mime) {
+            continue;
+        }
+        let bytes = read_blob(r.data)?;
+        if let Some(m) = images::check(rules, &bytes) {
+            let reason = m.reason(&format!("reference image {}", i + 1));
+            return Ok(Verdict::deny(m.entry.category.name(), reason));
+        }
+    }
+    Ok(verdict(outcome))
+}
+
+/// Checks outputs: the text each came with (a revised prompt, a caption)
+/// and, when the operator blocklists images, every output with an image
+/// MIME type whose bytes are inline or in a blob.
+pub fn check_output_with(
+    rules: &Rules,
+    outputs: &[Media],
+    read_blob: &mut BlobReader<'_>,
+) -> Result<Verdict, PluginError> {
+    let outcome = evaluate(rules, outputs.iter().filter_map(|m| m.text.as_deref()));
+    if outcome.decision == Decision::Deny || rules.blocklist.is_empty() {
+        return Ok(verdict(outcome));
+    }
+    for (i, m) in outputs.iter().enumerate() {
+        if !is_image_mime(&m.mime) {
+            continue;
+        }
+        let found = match &m.data {
+            MediaData::Bytes(b) => images::check(rules, b),
+            MediaData::Blob(h) => images::check(rules, &read_blob(*h)?),
+            MediaData::Url(_) => None,
+        };
+        if let Some(found) = found {
+            let reason = found.reason(&format!("output {}", i + 1));
+            return Ok(Verdict::deny(found.entry.category.name(), reason));
+        }
+    }
+    Ok(verdict(outcome))
+}
+
+/// The verdict for an outcome.
+pub fn verdict(outcome: Outcome) -> Verdict {
+    match (outcome.decision, outcome.category) {
+        (Decision::Deny, Some(c)) => Verdict::deny(c.name(), outcome.reason),
+        (Decision::Flag, Some(c)) => Verdict::flag(c.name(), outcome.reason),
+        _ => Verdict::allow(),
+    }
+}
+
+fn is_image_mime(mime: &str) -> bool {
+    mime.trim().to_ascii_lowercase().starts_with("image/")
+}
+
+/// Every string in a JSON value, except under negative-prompt keys.
+fn collect_strings<'v>(value: &'v serde_json::Value, out: &mut Vec<&'v str>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                let key: String = key
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect();
+                if !NEGATIVE_KEYS.contains(&key.as_str()) {
+                    collect_strings(v, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The rules from the host's configuration.
+fn load_rules() -> Result<Rules, ConfigError> {
+    let value: serde_json::Value =
+        imini_sdk::host::config_as().map_err(|e| ConfigError(e.message))?;
+    Rules::build(&Config::from_json(value)?)
+}
+
+/// The rules, or the error the host sees when the configuration is bad.
+fn rules_or_error() -> Result<Rules, PluginError> {
+    load_rules().map_err(|e| PluginError::internal(format!("{NAME} configuration: {e}")))
+}
+
+struct Terms;
+
+impl Policy for Terms {
+    fn describe() -> Result<PolicyInfo, PluginError> {
+        load_rules()
+            .map_err(|e| PluginError::invalid_request(format!("{NAME} configuration: {e}")))?;
+        Ok(info())
+    }
+
+    fn check_request(req: GenerationRequest) -> Result<Verdict, PluginError> {
+        check_request_with(
+            &rules_or_error()?,
+            &req,
+            &mut imini_sdk::host::blob_read_all,
+        )
+    }
+
+    fn check_output(_req: GenerationRequest, outputs: Vec<Media>) -> Result<Verdict, PluginError> {
+        check_output_with(
+            &rules_or_error()?,
+            &outputs,
+            &mut imini_sdk::host::blob_read_all,
+        )
+    }
+}
+
+export_policy!(Terms);

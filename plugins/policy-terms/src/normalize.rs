@@ -1,0 +1,611 @@
+//! Text normalisation and tokenisation, so that trivial disguises of a word
+//! ("K I L L", "k.i.l.l", "k1ll", "kiiiill", Cyrillic or fullwidth look-alikes,
+//! zero-width characters) read as the word itself.
+//!
+//! A text becomes a [`Doc`]: a list of tokens (words and numbers). Each
+//! character is decomposed (NFKD) with its combining marks dropped, so "é"
+//! reads "e" and fullwidth or mathematical letters read as ASCII; invisible
+//! characters are dropped; Cyrillic and Greek look-alikes become Latin
+//! letters; everything is lowercased. Words are runs of letters and digits;
+//! an apostrophe inside a word is dropped ("driver's" reads "drivers"). In a
+//! word with letters, digits and `@ $ ! |` are read as the letters they
+//! imitate ("k1ll", "$ex"), except a leading number before a unit ("12yo",
+//! "4k", "1girl") or a trailing number of two or more digits ("ak47"), which
+//! are split off. Runs of two or more single letters join into one word
+//! ("k i l l"). A word with a run of three or more of the same letter is
+//! "elongated": it matches a term when both read the same with every run of
+//! repeated letters squeezed to one ("kiiiill" matches "kill", while "shot"
+//! stays different from "shoot").
+
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+/// One word or number of a [`Doc`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token {
+    start: u32,
+    end: u32,
+    /// Whether a run of three or more of the same ASCII letter occurs in it.
+    pub elongated: bool,
+    /// The value of a number, written in digits or as a word ("twelve").
+    pub num: Option<u64>,
+    /// How many characters separate it from the previous token (at most 255).
+    gap: u8,
+    /// Whether that separation holds whitespace.
+    gap_space: bool,
+}
+
+/// A normalised text: its tokens. Texts pushed one after the other are kept
+/// apart by an empty token, so that no phrase spans two of them.
+#[derive(Debug, Default)]
+pub(crate) struct Doc {
+    text: String,
+    tokens: Vec<Token>,
+    scratch: Vec<char>,
+    /// The separation before the next token.
+    gap: u8,
+    gap_space: bool,
+}
+
+impl Doc {
+    /// An empty document with room for about `chars` characters of text.
+    pub fn with_capacity(chars: usize) -> Self {
+        Self {
+            text: String::with_capacity(chars),
+            tokens: Vec::with_capacity(chars / 4 + 1),
+            scratch: Vec::with_capacity(32),
+            gap: 0,
+            gap_space: false,
+        }
+    }
+
+    /// The normalised tokens of one text.
+    pub fn of(text: &str) -> Self {
+        let mut doc = Self::with_capacity(text.len());
+        doc.push(text);
+        doc
+    }
+
+    /// Adds a text.
+    pub fn push(&mut self, text: &str) {
+        if !self.tokens.is_empty() {
+            self.add_token(self.text.len());
+        }
+        let first = self.tokens.len();
+        let mut run = std::mem::take(&mut self.scratch);
+        run.clear();
+        for c in text.chars() {
+            normalize_char(c, &mut |n| {
+                if is_word_char(n) || (is_leet_symbol(n) && (!run.is_empty() || n != '!')) {
+                    run.push(n);
+                } else if is_apostrophe(n) && !run.is_empty() {
+                    // Inside a word: "driver's" reads "drivers".
+                } else {
+                    if !run.is_empty() {
+                        self.finish_run(&run);
+                        run.clear();
+                    }
+                    self.gap = self.gap.saturating_add(1);
+                    self.gap_space |= n.is_whitespace();
+                }
+            });
+        }
+        if !run.is_empty() {
+            self.finish_run(&run);
+        }
+        self.scratch = run;
+        self.join_single_letters(first);
+    }
+
+    /// The number of tokens.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Token `i`.
+    pub fn token(&self, i: usize) -> Token {
+        self.tokens[i]
+    }
+
+    /// The text of token `i` (empty for the separator between two texts).
+    pub fn text(&self, i: usize) -> &str {
+        let t = &self.tokens[i];
+        &self.text[t.start as usize..t.end as usize]
+    }
+
+    /// The tokens `from..to` joined by single spaces.
+    pub fn span(&self, from: usize, to: usize) -> String {
+        let mut out = String::new();
+        for i in from..to {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(self.text(i));
+        }
+        out
+    }
+
+    /// The text of the tokens for which `keep` holds, joined by single
+    /// spaces (a text boundary or a left-out token also ends up as one space).
+    pub fn joined(&self, mut keep: impl FnMut(usize) -> bool) -> String {
+        let mut out = String::with_capacity(self.text.len() + self.tokens.len());
+        for i in 0..self.tokens.len() {
+            let t = self.text(i);
+            if !t.is_empty() && keep(i) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(t);
+            }
+        }
+        out
+    }
+
+    /// Turns one run of word characters into zero, one or two tokens.
+    fn finish_run(&mut self, run: &[char]) {
+        let run = trim_bangs(run);
+        if run.is_empty() {
+            return;
+        }
+        let has_letter = run.iter().any(|c| is_letter(*c));
+        let start = self.text.len();
+        if !has_letter {
+            // A number ("$100" reads 100); symbols alone are nothing.
+            self.text.extend(run.iter().filter(|c| c.is_ascii_digit()));
+            if self.text.len() > start {
+                self.add_token(start);
+            }
+            return;
+        }
+        if let Some(split) = number_split(run) {
+            let (a, b) = run.split_at(split);
+            self.text.extend(a);
+            self.add_token(start);
+            let mid = self.text.len();
+            self.text.extend(b);
+            self.add_token(mid);
+            return;
+        }
+        self.text.extend(run.iter().map(|&c| leet(c)));
+        self.add_token(start);
+    }
+
+    /// Ends the token that started at byte `start` of the text.
+    fn add_token(&mut self, start: usize) {
+        let mut token = self.make_token(start, self.text.len());
+        token.gap = std::mem::take(&mut self.gap);
+        token.gap_space = std::mem::take(&mut self.gap_space);
+        self.tokens.push(token);
+    }
+
+    /// Joins runs of two or more one-character tokens, from token `first` on
+    /// ("k i l l" reads "kill"; a lone digit inside such a run is read as a
+    /// letter, "k 1 l l"; digits at either end of the run stay numbers).
+    fn join_single_letters(&mut self, first: usize) {
+        let n = self.tokens.len();
+        let mut out = first;
+        let mut i = first;
+        while i < n {
+            let mut j = i;
+            while j < n && self.is_single(j) {
+                j += 1;
+            }
+            if j == i {
+                self.tokens[out] = self.tokens[i];
+                out += 1;
+                i += 1;
+                continue;
+            }
+            // Where the letters are spaced by punctuation ("n.a.k.e.d c.h.i.l.d")
+            // or by a single space ("k i l l  t h e m"), a space or a wider gap
+            // separates two words.
+            let gaps = &self.tokens[i + 1..j];
+            let narrowest = gaps.iter().map(|t| t.gap).min().unwrap_or(0);
+            let punctuated = gaps.iter().any(|t| !t.gap_space);
+            let mut a = i;
+            for k in i + 1..=j {
+                let t = self.tokens.get(k);
+                let breaks =
+                    k == j || t.is_some_and(|t| t.gap > narrowest || (punctuated && t.gap_space));
+                if breaks {
+                    out = self.join_run(a, k, out);
+                    a = k;
+                }
+            }
+            i = j;
+        }
+        self.tokens.truncate(out);
+    }
+
+    /// Joins the one-character tokens `i..j` into the token at `out` (digits
+    /// at either end stay numbers); returns where the next token goes.
+    fn join_run(&mut self, i: usize, j: usize, mut out: usize) -> usize {
+        let (mut a, mut b) = (i, j);
+        while a < b && !self.is_letter_token(a) {
+            a += 1;
+        }
+        while b > a && !self.is_letter_token(b - 1) {
+            b -= 1;
+        }
+        let letters = (a..b).filter(|&k| self.is_letter_token(k)).count();
+        for k in i..j {
+            if letters < 2 || k < a || k >= b {
+                self.tokens[out] = self.tokens[k];
+                out += 1;
+            } else if k == a {
+                // The tokens are adjacent in the text: merge them in place
+                // (same length), reading digits as letters.
+                let start = self.tokens[a].start as usize;
+                let end = self.tokens[b - 1].end as usize;
+                let joined: String = self.text[start..end].chars().map(leet).collect();
+                self.text.replace_range(start..end, &joined);
+                self.tokens[out] = self.make_token(start, end);
+                out += 1;
+            }
+        }
+        out
+    }
+
+    /// Whether token `i` is one character.
+    fn is_single(&self, i: usize) -> bool {
+        let mut chars = self.text(i).chars();
+        chars.next().is_some() && chars.next().is_none()
+    }
+
+    /// Whether token `i` starts with a letter.
+    fn is_letter_token(&self, i: usize) -> bool {
+        self.text(i).chars().next().is_some_and(is_letter)
+    }
+
+    fn make_token(&self, start: usize, end: usize) -> Token {
+        let word = &self.text[start..end];
+        Token {
+            start: start as u32,
+            end: end as u32,
+            elongated: elongated(word),
+            num: number_value(word),
+            gap: 0,
+            gap_space: false,
+        }
+    }
+}
+
+/// Normalises one character, giving zero or more lowercase characters.
+fn normalize_char(c: char, out: &mut impl FnMut(char)) {
+    if c.is_ascii() {
+        out(c.to_ascii_lowercase());
+        return;
+    }
+    if is_invisible(c) {
+        return;
+    }
+    if let Some(s) = confusable(c) {
+        s.chars().for_each(&mut *out);
+        return;
+    }
+    decompose_compatible(c, |d| {
+        if d.is_ascii() {
+            out(d.to_ascii_lowercase());
+        } else if is_combining_mark(d) || is_invisible(d) {
+        } else if let Some(s) = confusable(d) {
+            s.chars().for_each(&mut *out);
+        } else {
+            d.to_lowercase().for_each(&mut *out);
+        }
+    });
+}
+
+/// Characters that render as nothing and would split a word invisibly.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' // soft hyphen
+            | '\u{034F}' // combining grapheme joiner
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180E}'
+            | '\u{200B}'..='\u{200F}' // zero-width space, (non-)joiner, marks
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' // variation selectors
+            | '\u{FEFF}' // byte order mark
+            | '\u{FFA0}'
+            | '\u{E0000}'..='\u{E007F}' // tags
+    )
+}
+
+/// Latin letters that other scripts' look-alikes (and a few Latin letters
+/// without a decomposition) stand for. Case matters for a few Greek letters:
+/// capital eta looks like H, small eta like n.
+fn confusable(c: char) -> Option<&'static str> {
+    Some(match c {
+        // Cyrillic
+        'А' | 'а' => "a",
+        'В' | 'в' | 'Ь' | 'ь' => "b",
+        'С' | 'с' => "c",
+        'Ԁ' | 'ԁ' => "d",
+        'Е' | 'е' | 'Ё' | 'ё' | 'Є' | 'є' | 'Э' | 'э' => "e",
+        'Һ' | 'һ' | 'Н' | 'н' => "h",
+        'І' | 'і' | 'Ї' | 'ї' | 'Ӏ' => "i",
+        'Ј' | 'ј' => "j",
+        'К' | 'к' => "k",
+        'ӏ' => "l",
+        'М' | 'м' => "m",
+        'О' | 'о' => "o",
+        'Р' | 'р' => "p",
+        'Ԛ' | 'ԛ' => "q",
+        'Ѕ' | 'ѕ' => "s",
+        'Т' | 'т' => "t",
+        'Ц' | 'ц' | 'Џ' | 'џ' => "u",
+        'Ѵ' | 'ѵ' => "v",
+        'Ԝ' | 'ԝ' | 'Ш' | 'ш' | 'Щ' | 'щ' => "w",
+        'Х' | 'х' | 'Ж' | 'ж' => "x",
+        'У' | 'у' | 'Ү' | 'ү' | 'Ў' | 'ў' => "y",
+        'З' | 'з' => "3",
+        'Г' | 'г' => "r",
+        'П' | 'п' | 'Л' | 'л' => "n",
+        'Я' | 'я' => "r",
+        // Greek
+        'Α' | 'α' => "a",
+        'Β' | 'β' => "b",
+        'Γ' | 'γ' => "y",
+        'Δ' | 'δ' => "d",
+        'Ε' | 'ε' | 'ϵ' => "e",
+        'Ζ' | 'ζ' => "z",
+        'Η' => "h",
+        'η' => "n",
+        'Θ' | 'θ' => "o",
+        'Ι' | 'ι' => "i",
+        'Κ' | 'κ' => "k",
+        'Λ' | 'λ' => "l",
+        'Μ' => "m",
+        'μ' => "u",
+        'Ν' => "n",
+        'ν' => "v",
+        'Ο' | 'ο' | 'σ' | 'ς' => "o",
+        'Π' | 'π' => "n",
+        'Ρ' | 'ρ' => "p",
+        'Σ' => "e",
+        'Τ' | 'τ' => "t",
+        'Υ' | 'υ' => "y",
+        'Φ' | 'φ' => "o",
+        'Χ' | 'χ' => "x",
+        'Ω' | 'ω' => "w",
+        // Latin letters with no decomposition
+        'ı' => "i",
+        'ł' | 'Ł' => "l",
+        'ø' | 'Ø' => "o",
+        'đ' | 'Đ' | 'ð' | 'Ð' => "d",
+        'ħ' | 'Ħ' => "h",
+        'ŧ' | 'Ŧ' => "t",
+        'ß' | 'ẞ' => "ss",
+        'æ' | 'Æ' => "ae",
+        'œ' | 'Œ' => "oe",
+        'ɑ' => "a",
+        'ɡ' => "g",
+        'ʟ' => "l",
+        'ɪ' => "i",
+        'ᴋ' => "k",
+        _ => return None,
+    })
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric())
+}
+
+fn is_letter(c: char) -> bool {
+    is_word_char(c) && !c.is_ascii_digit()
+}
+
+fn is_leet_symbol(c: char) -> bool {
+    matches!(c, '@' | '$' | '!' | '|')
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`')
+}
+
+/// A run without its leading and trailing exclamation marks (inside a word
+/// "!" reads "i"; around it, it is punctuation).
+fn trim_bangs(run: &[char]) -> &[char] {
+    let start = run.iter().position(|&c| c != '!').unwrap_or(run.len());
+    let end = run.iter().rposition(|&c| c != '!').map_or(start, |e| e + 1);
+    &run[start..end]
+}
+
+/// What a character in a word with letters stands for.
+fn leet(c: char) -> char {
+    match c {
+        '0' => 'o',
+        '1' | '!' => 'i',
+        '3' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '7' => 't',
+        '8' => 'b',
+        '|' => 'l',
+        c => c,
+    }
+}
+
+/// Units and nouns that follow a number written together with it ("12yo",
+/// "4k", "1girl"): such a word is a number and a word, not leetspeak.
+const NUMBER_SUFFIXES: &[&str] = &[
+    "am", "b", "boy", "boys", "cm", "d", "f", "fps", "ft", "g", "gb", "girl", "girls", "h", "hz",
+    "in", "k", "kg", "km", "kid", "kids", "m", "man", "mb", "men", "min", "mm", "mp", "nd", "p",
+    "pm", "px", "rd", "s", "st", "th", "woman", "women", "x", "y", "yo", "yr", "yrs", "year",
+    "years", "yearold", "yearsold", "yold",
+];
+
+/// Where to split a word made of a number and letters: "12yo" and "1girl"
+/// after the number, "ak47" before it (two or more trailing digits).
+fn number_split(run: &[char]) -> Option<usize> {
+    if !run.iter().all(char::is_ascii_alphanumeric) {
+        return None;
+    }
+    let lead = run.iter().take_while(|c| c.is_ascii_digit()).count();
+    if lead > 0 {
+        let rest = &run[lead..];
+        if rest.iter().any(char::is_ascii_digit) {
+            return None;
+        }
+        let suffix: String = rest.iter().collect();
+        return (lead >= 2 || NUMBER_SUFFIXES.contains(&suffix.as_str())).then_some(lead);
+    }
+    let trail = run.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    let letters = run.len() - trail;
+    (trail >= 2 && !run[..letters].iter().any(char::is_ascii_digit)).then_some(letters)
+}
+
+/// Whether a run of three or more of the same ASCII letter occurs in `word`.
+fn elongated(word: &str) -> bool {
+    word.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_ascii_alphabetic())
+}
+
+/// The value of a number token or a number word.
+fn number_value(word: &str) -> Option<u64> {
+    if word.is_empty() {
+        return None;
+    }
+    if word.bytes().all(|b| b.is_ascii_digit()) {
+        return word.parse().ok();
+    }
+    const WORDS: [&str; 21] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ];
+    if word.len() > 9 {
+        return None;
+    }
+    WORDS.iter().position(|w| *w == word).map(|n| n as u64)
+}
+
+/// `word` with every run of a repeated ASCII letter squeezed to one letter.
+pub(crate) fn squeezed(word: &str) -> impl Iterator<Item = u8> + '_ {
+    let bytes = word.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(move |&(i, &b)| !(i > 0 && b == bytes[i - 1] && b.is_ascii_alphabetic()))
+        .map(|(_, &b)| b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        let doc = Doc::of(text);
+        (0..doc.len()).map(|i| doc.text(i).to_string()).collect()
+    }
+
+    #[test]
+    fn plain_words() {
+        assert_eq!(
+            words("A Knight, fighting a DRAGON!"),
+            ["a", "knight", "fighting", "a", "dragon"]
+        );
+        assert_eq!(words("driver's license"), ["drivers", "license"]);
+        assert_eq!(words("self-harm"), ["self", "harm"]);
+        assert_eq!(words(""), Vec::<String>::new());
+        assert_eq!(words("!!! ... @"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn spaced_letters_join() {
+        assert_eq!(words("k i l l them"), ["kill", "them"]);
+        assert_eq!(words("k.i.l.l"), ["kill"]);
+        assert_eq!(words("k-i-l-l"), ["kill"]);
+        assert_eq!(words("k 1 l l"), ["kill"]);
+        assert_eq!(words("a cat"), ["a", "cat"]);
+        assert_eq!(words("page 3 a"), ["page", "3", "a"]);
+        assert_eq!(words("12 y/o"), ["12", "yo"]);
+        assert_eq!(words("n.a.k.e.d c.h.i.l.d"), ["naked", "child"]);
+        assert_eq!(words("n a k e d  c h i l d"), ["naked", "child"]);
+        assert_eq!(words("k_i_l_l t-h-e-m"), ["kill", "them"]);
+    }
+
+    #[test]
+    fn leetspeak_in_words() {
+        assert_eq!(
+            words("k1ll3r b00bs $ex h@te"),
+            ["killer", "boobs", "sex", "hate"]
+        );
+        assert_eq!(words("k!ll wow!"), ["kill", "wow"]);
+        assert_eq!(words("ki||"), ["kill"]);
+        assert_eq!(words("$100 and 12"), ["100", "and", "12"]);
+    }
+
+    #[test]
+    fn numbers_with_units_split() {
+        assert_eq!(words("12yo"), ["12", "yo"]);
+        assert_eq!(
+            words("1girl 4k 1080p ak47 35mm"),
+            ["1", "girl", "4", "k", "1080", "p", "ak", "47", "35", "mm"]
+        );
+        assert_eq!(words("5exy"), ["sexy"]);
+        let doc = Doc::of("twelve 12 x");
+        assert_eq!(doc.token(0).num, Some(12));
+        assert_eq!(doc.token(1).num, Some(12));
+        assert_eq!(doc.token(2).num, None);
+    }
+
+    #[test]
+    fn unicode_disguises() {
+        // Cyrillic а, е, о; fullwidth; accents; zero-width space; soft hyphen.
+        assert_eq!(words("kіll \u{0441}hild"), ["kill", "child"]);
+        assert_eq!(words("ＫＩＬＬ"), ["kill"]);
+        assert_eq!(words("nudé café"), ["nude", "cafe"]);
+        assert_eq!(
+            words("ki\u{200B}ll k\u{00AD}ill ki\u{FEFF}ll"),
+            ["kill", "kill", "kill"]
+        );
+        assert_eq!(words("ΚΙΛΛ"), ["kill"]);
+        assert_eq!(words("𝐤𝐢𝐥𝐥"), ["kill"]);
+        assert_eq!(words("straße"), ["strasse"]);
+    }
+
+    #[test]
+    fn elongation_is_marked() {
+        let doc = Doc::of("kiiiill kill");
+        assert!(doc.token(0).elongated);
+        assert!(!doc.token(1).elongated);
+        assert_eq!(squeezed("kiiiill").collect::<Vec<_>>(), b"kil");
+    }
+
+    #[test]
+    fn texts_are_kept_apart() {
+        let mut doc = Doc::default();
+        doc.push("child");
+        doc.push("porn");
+        assert_eq!(doc.len(), 3);
+        assert_eq!(doc.text(1), "");
+        assert_eq!(doc.joined(|_| true), "child porn");
+    }
+}

@@ -1,0 +1,26 @@
+//! Native tests of the rule engine and of the plugin's glue.
+
+mod bench;
+mod benign;
+mod config;
+mod defaults;
+mod deny;
+mod plugin;
+
+use crate::{Category, Decision, Outcome, Rules, evaluate_text};
+
+/// Evaluates `text` with the built-in rules.
+fn check(text: &str) -> Outcome {
+    evaluate_text(&Rules::defaults(), text)
+}
+
+/// Asserts that `text` is denied under `category`.
+#[track_caller]
+fn assert_denied(text: &str, category: Category) {
+    let o = check(text);
+    assert_eq!(
+        (o.decision, o.category),
+        (Decision::Deny, Some(category)),
+        "{text:?} should be denied as {category}: {o:?}"
+    );
+}

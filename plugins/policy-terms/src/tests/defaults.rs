@@ -1,0 +1,58 @@
+//! The built-in rules are well-formed.
+
+use crate::category::Category;
+use crate::defaults;
+use crate::phrase::{NumberCondition, normalize_phrase};
+
+fn every_phrase() -> Vec<(Category, &'static str)> {
+    let mut all = Vec::new();
+    for c in Category::ALL {
+        let d = defaults::of(c);
+        all.extend(d.terms.iter().map(|(p, _)| (c, *p)));
+        for combo in d.combos {
+            all.extend(combo.groups.iter().flat_map(|g| g.iter()).map(|p| (c, *p)));
+        }
+        all.extend(d.allow.iter().flat_map(|l| l.iter()).map(|p| (c, *p)));
+    }
+    all
+}
+
+#[test]
+fn built_in_phrases_are_already_normalised() {
+    for (c, p) in every_phrase() {
+        assert_eq!(normalize_phrase(p).as_deref(), Ok(p), "{c}: {p:?}");
+        for word in p.split(' ') {
+            if word.starts_with('#') {
+                assert!(NumberCondition::parse(word).is_some(), "{c}: {p:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn built_in_weights_are_sane() {
+    for c in Category::ALL {
+        let d = defaults::of(c);
+        for (p, w) in d.terms {
+            assert!(*w > 0.0 && *w <= 1.0, "{c}: {p:?} weighs {w}");
+        }
+        for combo in d.combos {
+            assert!(
+                combo.weight > 0.0 && combo.weight <= 1.0,
+                "{c}: {}",
+                combo.name
+            );
+            assert!(combo.groups.len() >= 2 && combo.groups.iter().all(|g| !g.is_empty()));
+        }
+    }
+}
+
+#[test]
+fn no_duplicate_terms() {
+    for c in Category::ALL {
+        let terms = defaults::of(c).terms;
+        for (i, (p, _)) in terms.iter().enumerate() {
+            assert!(!terms[..i].iter().any(|(q, _)| q == p), "{c}: {p:?} twice");
+        }
+    }
+}
