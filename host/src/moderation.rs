@@ -121,6 +121,9 @@ pub struct OutputEvidence {
     pub bytes: usize,
     /// SHA-256 of its bytes, hex.
     pub sha256: String,
+    /// Its difference hash (images in a format the gateway decodes), for an
+    /// image blocklist.
+    pub dhash: Option<String>,
     /// Text the provider returned with it.
     pub text: Option<String>,
 }
@@ -132,6 +135,7 @@ impl OutputEvidence {
             mime: mime.to_string(),
             bytes: bytes.len(),
             sha256: crate::ids::hex(&Sha256::digest(bytes)),
+            dhash: imini_sdk::imaging::dhash(bytes).map(imini_sdk::imaging::hash_hex),
             text: text.map(str::to_string),
         }
     }

@@ -11,6 +11,7 @@ mod images;
 mod limits;
 mod moderation;
 mod openai_sdk;
+mod policy_terms;
 mod prices;
 mod provider_fal;
 mod provider_openai;

@@ -178,17 +178,20 @@ fn swapping_under_load_fails_no_request_and_new_requests_reach_the_new_version()
         colours.contains(&RED) && colours.contains(&BLUE),
         "both versions served"
     );
-    // A request sent after a swap answered, and before the next swap was
-    // sent, is served by the version that swap made active.
-    for (started, _, _, colour) in samples.iter() {
+    // A request sent after a swap answered, and answered before the next
+    // swap was sent, was served by the version that swap made active.
+    let mut checked = 0;
+    for (started, finished, _, colour) in samples.iter() {
         let Some(i) = swaps.iter().rposition(|(_, done, _)| done < started) else {
             continue;
         };
         let next_sent = swaps.get(i + 1).map(|(sent, _, _)| *sent);
-        if next_sent.is_none_or(|sent| *started < sent) {
+        if next_sent.is_none_or(|sent| *finished < sent) {
             assert_eq!(*colour, Some(swaps[i].2), "request after swap {i}");
+            checked += 1;
         }
     }
+    assert!(checked > 0, "some requests fell between swaps");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `imini moderation …`: flagged requests, the audit log, enforcement
 //! notices, appeal decisions and policy bindings on a running gateway (with
-//! the admin key).
+//! the admin key), and `image-hash`, which works offline.
 
 use clap::Subcommand;
 use serde_json::json;
@@ -84,6 +84,12 @@ pub enum ModerationCommand {
     },
     /// Show which policies check each model.
     Policies,
+    /// Print an image's difference hash (for a policy's image blocklist).
+    /// Works offline.
+    ImageHash {
+        /// A PNG, JPEG or GIF file.
+        file: std::path::PathBuf,
+    },
 }
 
 /// A query string from optional parameters.
@@ -169,6 +175,18 @@ impl ModerationCommand {
                 Some(json!({ "note": note })),
             ),
             Self::Policies => ("GET", "/admin/v1/policies".into(), None),
+            Self::ImageHash { file } => {
+                let bytes = std::fs::read(&file)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+                let hash = imini_sdk::imaging::dhash(&bytes).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{} is not a PNG, JPEG or GIF image this tool can decode",
+                        file.display()
+                    )
+                })?;
+                println!("{}", imini_sdk::imaging::hash_hex(hash));
+                return Ok(None);
+            }
         }))
     }
 }
