@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo bench -p imini --bench gateway            # everything
-//! cargo bench -p imini --bench gateway -- billing # one section: plugins, serve, billing
+//! cargo bench -p imini --bench gateway -- billing # one section: plugins, serve, billing, tasks, micro, rollout
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -127,6 +127,323 @@ async fn plugin_calls() {
         std::hint::black_box(out);
     }
     report("plugin call: canvas generate 512x512 PNG", samples, "ms");
+}
+
+/// Loads a bundled plugin by crate name into `runtime` with `config`.
+async fn bundled(
+    runtime: &Arc<PluginRuntime>,
+    crate_name: &str,
+    config: serde_json::Value,
+) -> LoadedPlugin {
+    let b = BUNDLED
+        .iter()
+        .find(|b| b.crate_name == crate_name)
+        .unwrap_or_else(|| panic!("{crate_name} is bundled"));
+    runtime
+        .load(PluginSource {
+            manifest: Manifest::from_toml(b.manifest).unwrap(),
+            wasm: Arc::from(b.wasm),
+            config,
+            extra_allowed_hosts: Vec::new(),
+            call_timeout: Duration::from_secs(30),
+            memory_bytes: 256 << 20,
+        })
+        .await
+        .unwrap()
+}
+
+fn time_n<T>(n: usize, mut f: impl FnMut() -> T) -> Vec<Duration> {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed()
+        })
+        .collect()
+}
+
+async fn time_n_async<T, F: std::future::Future<Output = T>>(
+    n: usize,
+    mut f: impl FnMut() -> F,
+) -> Vec<Duration> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        std::hint::black_box(f().await);
+        v.push(t.elapsed());
+    }
+    v
+}
+
+/// A benign prompt of about `chars` characters.
+fn long_prompt(chars: usize) -> String {
+    let words = "a quiet harbour at dawn with fishing boats, gulls over the water, soft watercolor light,                  warm colours, mist on the hills behind the town, a lighthouse on the rocks, ";
+    words.chars().cycle().take(chars).collect()
+}
+
+/// Micro-benchmarks: plugin instantiate + call for the canvas and OpenAI
+/// adapters and the policy plugin, ledger hold + capture, a rate-limit
+/// check, request parsing and response encoding.
+async fn micro() {
+    let cache = tempfile::tempdir().unwrap();
+    let outbound = Outbound::new(Duration::from_secs(10), 1 << 20).unwrap();
+    let limits = EngineLimits {
+        memory_bytes: 256 << 20,
+        max_concurrent_calls: 64,
+    };
+    let runtime = PluginRuntime::new(&limits, cache.path(), outbound, Default::default()).unwrap();
+    let input = CallInput::default();
+    header();
+    for name in ["canvas", "openai-images"] {
+        let LoadedPlugin::Provider(p) = bundled(&runtime, name, serde_json::json!({})).await else {
+            unreachable!()
+        };
+        time_n_async(200, || p.models(&input)).await;
+        let samples = time_n_async(3000, || p.models(&input)).await;
+        report(
+            &format!("plugin: instantiate + models(), {name}"),
+            samples,
+            "µs",
+        );
+    }
+    let LoadedPlugin::Policy(policy) =
+        bundled(&runtime, "policy-terms", serde_json::json!({})).await
+    else {
+        unreachable!()
+    };
+    let mut req = request(&long_prompt(2000), 512);
+    req.model = "openai/gpt-image-1".into();
+    time_n_async(200, || policy.check_request(&input, &req)).await;
+    let samples = time_n_async(3000, || policy.check_request(&input, &req)).await;
+    report(
+        "plugin: instantiate + check_request, policy-terms, 2,000 chars",
+        samples,
+        "µs",
+    );
+    // The output check: one 512x512 PNG (decoded and hashed in the sandbox).
+    let png = {
+        let mut out = Vec::new();
+        let mut e = png::Encoder::new(&mut out, 512, 512);
+        e.set_color(png::ColorType::Rgb);
+        let mut w = e.write_header().unwrap();
+        let pixels: Vec<u8> = (0..512 * 512 * 3).map(|i| (i % 251) as u8).collect();
+        w.write_image_data(&pixels).unwrap();
+        w.finish().unwrap();
+        out
+    };
+    let output_input = CallInput {
+        request_id: String::new(),
+        blobs: vec![bytes::Bytes::from(png)],
+    };
+    let outputs = vec![imini::plugins::bindings::types::Media {
+        kind: MediaKind::Image,
+        mime: "image/png".into(),
+        width: 512,
+        height: 512,
+        duration_ms: None,
+        data: imini::plugins::bindings::types::MediaData::Blob(1),
+        text: Some("a lighthouse at dusk, watercolor".into()),
+    }];
+    let samples = time_n_async(500, || policy.check_output(&output_input, &req, &outputs)).await;
+    report(
+        "plugin: check_output, policy-terms, one 512x512 PNG",
+        samples,
+        "µs",
+    );
+    let mut short = request("a lighthouse at dusk, watercolor", 512);
+    short.model = "openai/gpt-image-1".into();
+    let samples = time_n_async(3000, || policy.check_request(&input, &short)).await;
+    report(
+        "plugin: instantiate + check_request, policy-terms, 32 chars",
+        samples,
+        "µs",
+    );
+
+    let limiter = imini::ratelimit::RateLimiter::default();
+    let keys: Vec<String> = (0..1000).map(|i| format!("key_{i}")).collect();
+    let mut i = 0;
+    let samples = time_n(100_000, || {
+        i += 1;
+        limiter.check(&keys[i % keys.len()], 600_000, Instant::now())
+    });
+    report("rate limit: GCRA check (1,000 keys)", samples, "µs");
+
+    let body = serde_json::json!({"model": "openai/gpt-image-1", "prompt": "a lighthouse at dusk, watercolor", "n": 1, "size": "1024x1024", "response_format": "b64_json"}).to_string();
+    let samples = time_n(100_000, || {
+        serde_json::from_slice::<imini::api::images::OpenAiImageRequest>(body.as_bytes()).unwrap()
+    });
+    report("request parse: OpenAI images body", samples, "µs");
+    for (label, size) in [("64x64 PNG", 64u32), ("1024x1024 PNG", 1024)] {
+        let png = {
+            let mut out = Vec::new();
+            let mut e = png::Encoder::new(&mut out, size, size);
+            e.set_color(png::ColorType::Rgb);
+            let mut w = e.write_header().unwrap();
+            let pixels: Vec<u8> = (0..size * size * 3).map(|i| (i % 251) as u8).collect();
+            w.write_image_data(&pixels).unwrap();
+            w.finish().unwrap();
+            out
+        };
+        let samples = time_n(2000, || {
+            use base64::Engine as _;
+            let answer = serde_json::json!({"created": 1, "data": [{"b64_json": base64::engine::general_purpose::STANDARD.encode(&png)}], "id": "task_x"});
+            serde_json::to_vec(&answer).unwrap()
+        });
+        report(
+            &format!("response encode: b64_json, {label}"),
+            samples,
+            "µs",
+        );
+    }
+}
+
+fn header() {
+    println!(
+        "| measurement                                    |      n |       p50 |       p99 |      mean | unit |"
+    );
+    println!(
+        "|------------------------------------------------|--------|-----------|-----------|-----------|------|"
+    );
+}
+
+/// `wasm` with a custom section naming `version` appended: new bytes (so a
+/// fresh compile, as for a real new build) with the same behaviour.
+fn new_build(wasm: &[u8], version: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"imini-bench-build";
+    let mut payload = Vec::new();
+    leb(name.len(), &mut payload);
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(version.as_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0);
+    leb(payload.len(), &mut out);
+    out.extend(payload);
+    out
+}
+
+/// A plugin version swapped on a running gateway: time from upload to
+/// serving, the swap itself, and throughput during swaps against before.
+async fn rollout_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = serve(&dir.path().join("rollout"));
+    let client = reqwest::Client::new();
+    let canvas = BUNDLED.iter().find(|b| b.crate_name == "canvas").unwrap();
+    let upload = |version: String| {
+        let manifest = canvas
+            .manifest
+            .replace("version = \"0.1.0\"", &format!("version = \"{version}\""));
+        let form = reqwest::multipart::Form::new()
+            .text("manifest", manifest)
+            .part(
+                "component",
+                reqwest::multipart::Part::bytes(new_build(canvas.wasm, &version))
+                    .file_name("c.wasm"),
+            );
+        client
+            .post(format!("{}/admin/v1/plugins", server.base))
+            .bearer_auth("bench-key")
+            .multipart(form)
+            .send()
+    };
+    let mut upload_to_serving = Vec::new();
+    let mut swaps = Vec::new();
+    for i in 0..10 {
+        let t = Instant::now();
+        let answer: serde_json::Value = upload(format!("0.2.{i}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        upload_to_serving.push(t.elapsed());
+        swaps.push(Duration::from_secs_f64(
+            answer["swap_us"].as_f64().unwrap() / 1e6,
+        ));
+    }
+    header();
+    report(
+        "rollout: upload to serving (compile+validate+swap)",
+        upload_to_serving,
+        "ms",
+    );
+    report("rollout: the swap itself", swaps, "µs");
+
+    // Throughput of small canvas images, 8 clients, before and during swaps.
+    let base = server.base.clone();
+    let measure = |secs: f64| {
+        let base = base.clone();
+        async move {
+            let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let until = Instant::now() + Duration::from_secs_f64(secs);
+            let mut workers = Vec::new();
+            for _ in 0..8 {
+                let (done, failed, base) = (done.clone(), failed.clone(), base.clone());
+                workers.push(tokio::spawn(async move {
+                    let client = reqwest::Client::new();
+                    while Instant::now() < until {
+                        let ok = client
+                            .post(format!("{base}/v1/images/generations"))
+                            .bearer_auth("bench-key")
+                            .json(&serde_json::json!({"prompt": "a small red kite", "size": "64x64", "response_format": "url"}))
+                            .send()
+                            .await
+                            .is_ok_and(|r| r.status().is_success());
+                        if ok { done.fetch_add(1, std::sync::atomic::Ordering::Relaxed); } else { failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed); }
+                    }
+                }));
+            }
+            (workers, done, failed, secs)
+        }
+    };
+    let (workers, done, failed, secs) = measure(3.0).await;
+    for w in workers {
+        w.await.unwrap();
+    }
+    let before = done.load(std::sync::atomic::Ordering::Relaxed) as f64 / secs;
+    let (workers, done, failed_during, secs) = measure(3.0).await;
+    let swapper = {
+        let client = client.clone();
+        let base = server.base.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            let until = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < until {
+                let version = if n % 2 == 0 { "0.2.0" } else { "0.2.1" };
+                client
+                    .post(format!("{base}/admin/v1/plugins/canvas/activate"))
+                    .bearer_auth("bench-key")
+                    .json(&serde_json::json!({"version": version}))
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    for w in workers {
+        w.await.unwrap();
+    }
+    let swaps_done = swapper.await.unwrap();
+    let during = done.load(std::sync::atomic::Ordering::Relaxed) as f64 / secs;
+    println!(
+        "\nrollout: 64x64 canvas images/s with 8 clients: {before:.0} before, {during:.0} while swapping canvas {swaps_done} times in 3 s ({:.1}% of before); failed requests: {} before, {} during\n",
+        during / before * 100.0,
+        failed.load(std::sync::atomic::Ordering::Relaxed),
+        failed_during.load(std::sync::atomic::Ordering::Relaxed),
+    );
 }
 
 struct Serve {
@@ -587,6 +904,12 @@ fn main() {
         }
         if wanted("tasks") {
             pending_tasks().await;
+        }
+        if wanted("micro") {
+            micro().await;
+        }
+        if wanted("rollout") {
+            rollout_figures().await;
         }
     });
 }

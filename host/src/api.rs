@@ -9,7 +9,7 @@ mod extract;
 mod files;
 mod generate;
 pub mod idempotency;
-mod images;
+pub mod images;
 mod models;
 mod moderation;
 mod plugins;

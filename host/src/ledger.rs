@@ -246,6 +246,23 @@ impl Ledger {
         key_limit: Option<i64>,
         decide: impl FnOnce(Balance, Option<Hold>) -> Result<Option<Change>, LedgerError>,
     ) -> Result<Option<Entry>, LedgerError> {
+        let entry = self.apply_unflushed(account_id, task_id, actor, reason, key_limit, decide)?;
+        if entry.is_some() {
+            self.store.flush().await?;
+        }
+        Ok(entry)
+    }
+
+    /// [`Ledger::apply`] without the wait for the disk.
+    fn apply_unflushed(
+        &self,
+        account_id: &str,
+        task_id: Option<&str>,
+        actor: &str,
+        reason: Option<&str>,
+        key_limit: Option<i64>,
+        decide: impl FnOnce(Balance, Option<Hold>) -> Result<Option<Change>, LedgerError>,
+    ) -> Result<Option<Entry>, LedgerError> {
         let entry = {
             let _guard = self.lock.lock().expect("ledger lock");
             let totals: Totals = self.table.get(&totals_key(account_id))?.unwrap_or_default();
@@ -309,7 +326,6 @@ impl Ledger {
             }
             entry
         };
-        self.store.flush().await?;
         Ok(Some(entry))
     }
 
@@ -430,6 +446,25 @@ impl Ledger {
         actor: &str,
         key_limit: Option<i64>,
     ) -> Result<Entry, LedgerError> {
+        let entry = self
+            .hold_unflushed(account_id, task_id, credits, actor, key_limit)
+            .await?;
+        self.store.flush().await?;
+        Ok(entry)
+    }
+
+    /// [`Ledger::hold`] without waiting for the disk: the caller makes the
+    /// hold durable with its own next flush (one fsync for the hold and
+    /// the record that goes with it). Until then a crash may lose it, and
+    /// nothing may rely on it.
+    pub async fn hold_unflushed(
+        &self,
+        account_id: &str,
+        task_id: &str,
+        credits: i64,
+        actor: &str,
+        key_limit: Option<i64>,
+    ) -> Result<Entry, LedgerError> {
         let change = |b: Balance, existing: Option<Hold>| {
             if existing.is_some() {
                 // A task holds once; this cannot happen with fresh task ids.
@@ -455,8 +490,7 @@ impl Ledger {
                 hold: Some(hold),
             }))
         };
-        self.apply(account_id, Some(task_id), actor, None, key_limit, change)
-            .await?
+        self.apply_unflushed(account_id, Some(task_id), actor, None, key_limit, change)?
             .ok_or(LedgerError::Store(StoreError::Conflict(
                 "the task already has a hold",
             )))

@@ -78,6 +78,23 @@ impl Media {
         task_id: Option<&str>,
         bytes: &[u8],
     ) -> Result<FileRecord, MediaError> {
+        let record = self
+            .put_unflushed(owner, mime, purpose, task_id, bytes)
+            .await?;
+        self.files.flush().await?;
+        Ok(record)
+    }
+
+    /// [`Media::put`] whose record becomes durable with the caller's next
+    /// flush (the bytes themselves are fsynced before it returns).
+    pub async fn put_unflushed(
+        &self,
+        owner: &str,
+        mime: &str,
+        purpose: &str,
+        task_id: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<FileRecord, MediaError> {
         let sha256 = crate::ids::hex(&Sha256::digest(bytes));
         let path = self.blob_path(&sha256);
         if !tokio::fs::try_exists(&path).await? {
@@ -108,7 +125,7 @@ impl Media {
             task_id: task_id.map(str::to_string),
             created_at: now_rfc3339(),
         };
-        self.files.put(&record.id, &record).await?;
+        self.files.put_unflushed(&record.id, &record)?;
         Ok(record)
     }
 

@@ -297,12 +297,14 @@ impl Moderation {
     }
 
     /// Checks a request before anything is held or sent upstream.
+    /// `interaction` gives what a flagged-request record keeps; it is only
+    /// called when one is written.
     pub async fn check_request(
         &self,
         caller: &Caller<'_>,
         req: &GenerationRequest,
         input: &CallInput,
-        interaction: &Interaction,
+        interaction: &(dyn Fn() -> Interaction + Sync),
     ) -> Result<Outcome, StoreError> {
         self.check(caller, req, input, Stage::Request, interaction)
             .await
@@ -315,7 +317,7 @@ impl Moderation {
         req: &GenerationRequest,
         outputs: &[Media],
         input: &CallInput,
-        interaction: &Interaction,
+        interaction: &(dyn Fn() -> Interaction + Sync),
     ) -> Result<Outcome, StoreError> {
         self.check(caller, req, input, Stage::Output(outputs), interaction)
             .await
@@ -327,7 +329,7 @@ impl Moderation {
         req: &GenerationRequest,
         input: &CallInput,
         stage: Stage<'_>,
-        interaction: &Interaction,
+        interaction: &(dyn Fn() -> Interaction + Sync),
     ) -> Result<Outcome, StoreError> {
         let mut flagged = false;
         for policy in self.bindings().for_model(&req.model) {
@@ -353,7 +355,7 @@ impl Moderation {
                 request_id: caller.request_id.into(),
                 task_id: caller.task_id.map(str::to_string),
                 model: req.model.clone(),
-                interaction: interaction.clone(),
+                interaction: interaction(),
             };
             let failure = match result {
                 Ok(Ok(verdict)) => match verdict.action {

@@ -157,6 +157,12 @@ impl Table {
         Ok(())
     }
 
+    /// Waits until every write made before the call (in any table) is on
+    /// disk.
+    pub async fn flush(&self) -> Result<()> {
+        self.store.flush().await
+    }
+
     /// Removes a record and waits until that is on disk.
     pub async fn remove(&self, key: &str) -> Result<()> {
         self.tree.remove(key)?;

@@ -379,10 +379,12 @@ impl Tasks {
             None => crate::ids::new("task"),
         };
         self.take_slot(owner, max_concurrent)?;
+        // The hold and the task record share one fsync (the task's put):
+        // if a crash loses the task, recovery releases the hold.
         if let Some(c) = &charge
             && let Err(e) = self
                 .ledger
-                .hold(owner, &id, c.credits, c.actor, c.key_limit)
+                .hold_unflushed(owner, &id, c.credits, c.actor, c.key_limit)
                 .await
         {
             self.free_slot(owner);

@@ -59,7 +59,9 @@ fn gateway_binary() -> anyhow::Result<()> {
     let release = dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = std::process::Command::new(cargo);
-    build.args(["build", "-p", "imini", "--bin", "imini"]);
+    build
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(["build", "-p", "imini", "--bin", "imini"]);
     if release {
         build.arg("--release");
     }

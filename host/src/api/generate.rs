@@ -225,7 +225,7 @@ async fn moderate(
         crate::tasks::prepare_call(&state.media, &info.id, info.kind, request_id, request)
             .await?
             .map_err(|m| ApiError::invalid(ref_param, m))?;
-    let interaction = Interaction {
+    let interaction = || Interaction {
         prompt: request.prompt.clone(),
         negative_prompt: request.negative_prompt.clone(),
         extra_params: request.extra_params.clone(),

@@ -22,7 +22,9 @@ impl Tasks {
         };
         task.status = Status::Processing;
         task.progress = 5;
-        self.table.put(&task.id, &task).await?;
+        // No fsync: a crash that loses this leaves the task queued, and it
+        // runs again either way.
+        self.table.put_unflushed(&task.id, &task)?;
 
         let prepared = prepare_call(
             &self.media,
@@ -252,9 +254,11 @@ impl Tasks {
         }
         let mut outputs = Vec::new();
         for (media, bytes) in fetched {
+            // The file's bytes are fsynced here; its record is made durable
+            // by the capture's fsync below, with the task.
             let stored = self
                 .media
-                .put(&task.owner, &media.mime, "output", Some(&task.id), &bytes)
+                .put_unflushed(&task.owner, &media.mime, "output", Some(&task.id), &bytes)
                 .await;
             let record = match stored {
                 Ok(record) => record,
@@ -280,9 +284,11 @@ impl Tasks {
         task.status = Status::Succeeded;
         task.progress = 100;
         task.completed_at = Some(now_rfc3339());
-        self.table.put(&task.id, &task).await?;
-        // The outputs are stored and the task says so: now charge. A crash
-        // in between leaves the hold open and `recover` captures it.
+        self.table.put_unflushed(&task.id, &task)?;
+        // The outputs are stored and the task says so: now charge, with one
+        // fsync for the file records, the task and the capture. A crash
+        // before it leaves the hold open and `recover` settles it from what
+        // survived (a task not yet succeeded runs again).
         self.ledger.capture(&task.id).await?;
         self.announce(&task).await?;
         Ok(Status::Succeeded)
@@ -307,7 +313,8 @@ impl Tasks {
                 ..m.clone()
             });
         }
-        let interaction = crate::moderation::Interaction {
+        // Hashing the outputs for the record only happens if one is written.
+        let interaction = || crate::moderation::Interaction {
             prompt: task.request.prompt.clone(),
             negative_prompt: task.request.negative_prompt.clone(),
             extra_params: task.request.extra_params.clone(),
