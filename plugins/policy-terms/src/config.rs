@@ -133,7 +133,8 @@ impl Config {
     /// Reads the configuration from the JSON the host gives; errors name
     /// the key at fault, e.g. `categories.violence.termz: unknown field`.
     pub fn from_json(value: serde_json::Value) -> Result<Self, ConfigError> {
-        if value.is_null() {
+        // No configuration, the usual case: nothing to read.
+        if value.is_null() || value.as_object().is_some_and(|m| m.is_empty()) {
             return Ok(Self::default());
         }
         serde_path_to_error::deserialize(value).map_err(|e| {

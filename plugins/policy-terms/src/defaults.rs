@@ -1,10 +1,12 @@
-//! The built-in rules, compiled into the plugin.
+//! The built-in rules, as written. The build script (`build.rs`) includes
+//! this module, normalises every phrase and writes the indexed rule set out
+//! as statics (see `builtin`), so a call does no work for them.
 //!
 //! Every phrase here is written already normalised (lowercase ASCII words
-//! separated by single spaces, apostrophes dropped, hyphens as spaces) so
-//! that building the rules costs no text processing; a unit test checks that
-//! each one normalises to itself. A word ending in `*` matches any word it
-//! begins; `#<18` matches a number below 18.
+//! separated by single spaces, apostrophes dropped, hyphens as spaces), so
+//! that it reads as it matches; a unit test checks that each one normalises
+//! to itself. A word ending in `*` matches any word it begins; `#<18`
+//! matches a number below 18.
 //!
 //! Weights: 1.0 denies on its own (the default `deny_at`), 0.5 to 0.9 flags
 //! on its own (the default `flag_at` is 0.5), less than 0.5 only counts
@@ -12,24 +14,37 @@
 //! ("shoot", "minor", "execution") only appear in combinations, and common
 //! innocent phrases containing them are listed as exceptions (`allow`).
 
-use crate::category::Category;
+use std::borrow::Cow;
 
-// Data tables, one file per category, laid out by hand.
+use crate::category::Category;
+use crate::index::{self, Index, Item, Role};
+use crate::phrase::normalize_phrase;
+
+// Data tables, one file per category, laid out by hand. The paths are
+// explicit because the build script includes this file through `#[path]`.
 #[rustfmt::skip]
+#[path = "defaults/sexual_minors.rs"]
 mod sexual_minors;
 #[rustfmt::skip]
+#[path = "defaults/violence.rs"]
 mod violence;
 #[rustfmt::skip]
+#[path = "defaults/terrorism.rs"]
 mod terrorism;
 #[rustfmt::skip]
+#[path = "defaults/self_harm.rs"]
 mod self_harm;
 #[rustfmt::skip]
+#[path = "defaults/hate.rs"]
 mod hate;
 #[rustfmt::skip]
+#[path = "defaults/deepfake.rs"]
 mod deepfake;
 #[rustfmt::skip]
+#[path = "defaults/fraud.rs"]
 mod fraud;
 #[rustfmt::skip]
+#[path = "defaults/ip_infringement.rs"]
 mod ip_infringement;
 
 /// The built-in rules of one category.
@@ -64,6 +79,49 @@ pub(crate) fn of(category: Category) -> &'static Defaults {
         Category::Fraud => &fraud::RULES,
         Category::IpInfringement => &ip_infringement::RULES,
     }
+}
+
+/// The built-in rules of every category, normalised and indexed, and their
+/// combinations: per category its terms, its combinations' phrases, its
+/// exceptions. The build script writes this out as `builtin`.
+pub(crate) fn indexed() -> (Index, Vec<index::Combo>) {
+    let mut items = Vec::new();
+    let mut combos = Vec::new();
+    for category in Category::ALL {
+        let rules = of(category);
+        let mut add = |phrase: &str, role| {
+            let normalised = normalize_phrase(phrase)
+                .unwrap_or_else(|e| panic!("built-in {category} phrase {phrase:?}: {e}"));
+            items.push(Item::new(Cow::Owned(normalised), category, role));
+        };
+        for &(phrase, weight) in rules.terms {
+            add(phrase, Role::Term(weight));
+        }
+        for combo in rules.combos {
+            let index = combos.len() as u32;
+            for (g, group) in combo.groups.iter().enumerate() {
+                for phrase in *group {
+                    let role = Role::Combo {
+                        combo: index,
+                        group: g as u8,
+                    };
+                    add(phrase, role);
+                }
+            }
+            combos.push(index::Combo {
+                name: Cow::Borrowed(combo.name),
+                category,
+                groups: combo.groups.len() as u8,
+                weight: combo.weight,
+            });
+        }
+        for list in rules.allow {
+            for phrase in *list {
+                add(phrase, Role::Allow);
+            }
+        }
+    }
+    (Index::new(items), combos)
 }
 
 /// Innocent phrases with sexual words: colours and fashion, idioms, and

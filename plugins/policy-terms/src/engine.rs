@@ -9,9 +9,11 @@
 //! matched, and of its patterns that match the normalised text.
 
 use crate::category::Category;
+use crate::index::{Item, Role};
+use crate::key::word_keys;
 use crate::normalize::{Doc, Token, squeezed};
 use crate::phrase::NumberCondition;
-use crate::rules::{NIL, Role, Rules, prefix_key, word_key};
+use crate::rules::Rules;
 
 /// What a text deserves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +71,9 @@ pub fn evaluate_text(rules: &Rules, text: &str) -> Outcome {
 /// Scores several texts together (a prompt and its parameters): phrases do
 /// not span two texts, combinations do.
 pub fn evaluate<'t>(rules: &Rules, texts: impl IntoIterator<Item = &'t str>) -> Outcome {
-    let mut doc = Doc::default();
+    // Sized up front: growing the buffers costs copies.
+    let texts: Vec<&str> = texts.into_iter().collect();
+    let mut doc = Doc::with_capacity(texts.iter().map(|t| t.len()).sum());
     for t in texts {
         doc.push(t);
     }
@@ -81,7 +85,7 @@ fn evaluate_doc(rules: &Rules, doc: &Doc) -> Outcome {
     // Exceptions take their tokens out, per category (a bit per category).
     let mut masks: Vec<u8> = Vec::new();
     for h in &hits {
-        let item = &rules.items[h.item as usize];
+        let item = rules.item(h.item);
         if matches!(item.role, Role::Allow) {
             if masks.is_empty() {
                 masks = vec![0; doc.len()];
@@ -97,15 +101,15 @@ fn evaluate_doc(rules: &Rules, doc: &Doc) -> Outcome {
                 .iter()
                 .any(|m| m & (1 << c.index()) != 0)
     };
-    let mut seen = vec![0u64; rules.items.len().div_ceil(64)];
-    let mut groups = vec![0u32; rules.combos.len()];
+    let mut seen = vec![0u64; rules.item_count().div_ceil(64)];
+    let mut groups = vec![0u32; rules.combo_count()];
     let mut scores = [0.0f64; 8];
     for h in &hits {
-        let item = &rules.items[h.item as usize];
+        let item = rules.item(h.item);
         if masked(h, item.category) {
             continue;
         }
-        match item.role {
+        match rules.role(h.item) {
             Role::Term(w) => {
                 let (word, bit) = (h.item as usize / 64, 1u64 << (h.item % 64));
                 if seen[word] & bit == 0 {
@@ -117,7 +121,7 @@ fn evaluate_doc(rules: &Rules, doc: &Doc) -> Outcome {
             Role::Allow => {}
         }
     }
-    for (c, &mask) in rules.combos.iter().zip(&groups) {
+    for (c, &mask) in rules.combos().zip(&groups) {
         if mask.count_ones() == u32::from(c.groups) {
             scores[c.category.index()] += c.weight;
         }
@@ -186,43 +190,27 @@ fn evaluate_doc(rules: &Rules, doc: &Doc) -> Outcome {
 /// Every phrase occurrence in the text, in token order.
 fn find_hits(rules: &Rules, doc: &Doc) -> Vec<Hit> {
     let mut hits = Vec::new();
-    let mask = rules.heads.len() - 1;
     for i in 0..doc.len() {
         let word = doc.text(i);
         if word.is_empty() {
             continue;
         }
-        let token = doc.token(i);
-        let try_chain = |key: u64, hits: &mut Vec<Hit>| {
-            let mut at = rules.heads[key as usize & mask];
-            while at != NIL {
-                let item = &rules.items[at as usize];
-                if item.key == key
-                    && let Some(end) = match_phrase(&item.phrase, doc, i)
-                {
-                    hits.push(Hit {
-                        item: at,
-                        start: i as u32,
-                        end: end as u32,
-                    });
-                }
-                at = item.next;
+        let mut try_item = |id: u32, item: &Item| {
+            if let Some(end) = match_phrase(&item.phrase, doc, i) {
+                hits.push(Hit {
+                    item: id,
+                    start: i as u32,
+                    end: end as u32,
+                });
             }
         };
-        try_chain(word_key(word), &mut hits);
-        if let Some(key) = prefix_key(word) {
-            try_chain(key, &mut hits);
+        let (key, prefix) = word_keys(word);
+        rules.each_with_key(key, &mut try_item);
+        if let Some(prefix) = prefix {
+            rules.each_with_key(prefix, &mut try_item);
         }
-        if token.num.is_some() {
-            for &at in &rules.numeric {
-                if let Some(end) = match_phrase(&rules.items[at as usize].phrase, doc, i) {
-                    hits.push(Hit {
-                        item: at,
-                        start: i as u32,
-                        end: end as u32,
-                    });
-                }
-            }
+        if doc.token(i).num.is_some() {
+            rules.each_numeric(&mut try_item);
         }
     }
     hits
@@ -291,11 +279,11 @@ fn explain(
     let mut parts: Vec<(f64, String)> = Vec::new();
     let mut seen_terms: Vec<u32> = Vec::new();
     for h in hits {
-        let item = &rules.items[h.item as usize];
+        let item = rules.item(h.item);
         if item.category != category || masked(h, category) || seen_terms.contains(&h.item) {
             continue;
         }
-        if let Role::Term(w) = item.role {
+        if let Role::Term(w) = rules.role(h.item) {
             seen_terms.push(h.item);
             let found = doc.span(h.start as usize, h.end as usize);
             let text = if found == item.phrase {
@@ -306,14 +294,14 @@ fn explain(
             parts.push((w, text));
         }
     }
-    for (index, combo) in rules.combos.iter().enumerate() {
+    for (index, combo) in rules.combos().enumerate() {
         if combo.category != category || groups[index].count_ones() != u32::from(combo.groups) {
             continue;
         }
         let mut found: Vec<String> = Vec::new();
         for g in 0..combo.groups {
             let first = hits.iter().find(|h| {
-                let item = &rules.items[h.item as usize];
+                let item = rules.item(h.item);
                 matches!(item.role, Role::Combo { combo: c, group } if c as usize == index && group == g)
                     && !masked(h, category)
             });

@@ -74,26 +74,36 @@ impl Doc {
         let mut run = std::mem::take(&mut self.scratch);
         run.clear();
         for c in text.chars() {
-            normalize_char(c, &mut |n| {
-                if is_word_char(n) || (is_leet_symbol(n) && (!run.is_empty() || n != '!')) {
-                    run.push(n);
-                } else if is_apostrophe(n) && !run.is_empty() {
-                    // Inside a word: "driver's" reads "drivers".
-                } else {
-                    if !run.is_empty() {
-                        self.finish_run(&run);
-                        run.clear();
-                    }
-                    self.gap = self.gap.saturating_add(1);
-                    self.gap_space |= n.is_whitespace();
-                }
-            });
+            if c.is_ascii() {
+                // Most text: no need for the Unicode tables.
+                self.feed(&mut run, c.to_ascii_lowercase());
+            } else {
+                normalize_char(c, &mut |n| self.feed(&mut run, n));
+            }
         }
         if !run.is_empty() {
             self.finish_run(&run);
         }
         self.scratch = run;
         self.join_single_letters(first);
+    }
+
+    /// Takes one normalised character: it extends the current run of word
+    /// characters, or ends it.
+    #[inline]
+    fn feed(&mut self, run: &mut Vec<char>, n: char) {
+        if is_word_char(n) || (is_leet_symbol(n) && (!run.is_empty() || n != '!')) {
+            run.push(n);
+        } else if is_apostrophe(n) && !run.is_empty() {
+            // Inside a word: "driver's" reads "drivers".
+        } else {
+            if !run.is_empty() {
+                self.finish_run(run);
+                run.clear();
+            }
+            self.gap = self.gap.saturating_add(1);
+            self.gap_space |= n.is_whitespace();
+        }
     }
 
     /// The number of tokens.
@@ -142,12 +152,18 @@ impl Doc {
 
     /// Turns one run of word characters into zero, one or two tokens.
     fn finish_run(&mut self, run: &[char]) {
+        let start = self.text.len();
+        if run.iter().all(char::is_ascii_lowercase) {
+            // Most words: nothing to trim, split or read as letters.
+            self.text.extend(run);
+            self.add_token(start);
+            return;
+        }
         let run = trim_bangs(run);
         if run.is_empty() {
             return;
         }
         let has_letter = run.iter().any(|c| is_letter(*c));
-        let start = self.text.len();
         if !has_letter {
             // A number ("$100" reads 100); symbols alone are nothing.
             self.text.extend(run.iter().filter(|c| c.is_ascii_digit()));
@@ -394,18 +410,22 @@ fn confusable(c: char) -> Option<&'static str> {
     })
 }
 
+#[inline]
 fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric())
 }
 
+#[inline]
 fn is_letter(c: char) -> bool {
     is_word_char(c) && !c.is_ascii_digit()
 }
 
+#[inline]
 fn is_leet_symbol(c: char) -> bool {
     matches!(c, '@' | '$' | '!' | '|')
 }
 
+#[inline]
 fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`')
 }
@@ -419,6 +439,7 @@ fn trim_bangs(run: &[char]) -> &[char] {
 }
 
 /// What a character in a word with letters stands for.
+#[inline]
 fn leet(c: char) -> char {
     match c {
         '0' => 'o',
@@ -454,8 +475,8 @@ fn number_split(run: &[char]) -> Option<usize> {
         if rest.iter().any(char::is_ascii_digit) {
             return None;
         }
-        let suffix: String = rest.iter().collect();
-        return (lead >= 2 || NUMBER_SUFFIXES.contains(&suffix.as_str())).then_some(lead);
+        let is_suffix = |s: &&str| s.chars().eq(rest.iter().copied());
+        return (lead >= 2 || NUMBER_SUFFIXES.iter().any(is_suffix)).then_some(lead);
     }
     let trail = run.iter().rev().take_while(|c| c.is_ascii_digit()).count();
     let letters = run.len() - trail;
@@ -464,9 +485,19 @@ fn number_split(run: &[char]) -> Option<usize> {
 
 /// Whether a run of three or more of the same ASCII letter occurs in `word`.
 fn elongated(word: &str) -> bool {
-    word.as_bytes()
-        .windows(3)
-        .any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_ascii_alphabetic())
+    let (mut previous, mut repeats) = (0u8, 0);
+    for &b in word.as_bytes() {
+        if b == previous && b.is_ascii_alphabetic() {
+            repeats += 1;
+            if repeats == 2 {
+                return true;
+            }
+        } else {
+            repeats = 0;
+        }
+        previous = b;
+    }
+    false
 }
 
 /// The value of a number token or a number word.
@@ -500,10 +531,14 @@ fn number_value(word: &str) -> Option<u64> {
         "nineteen",
         "twenty",
     ];
-    if word.len() > 9 {
+    if !(3..=9).contains(&word.len()) {
         return None;
     }
-    WORDS.iter().position(|w| *w == word).map(|n| n as u64)
+    let first = word.as_bytes()[0];
+    WORDS
+        .iter()
+        .position(|w| w.len() == word.len() && w.as_bytes()[0] == first && *w == word)
+        .map(|n| n as u64)
 }
 
 /// `word` with every run of a repeated ASCII letter squeezed to one letter.

@@ -2,8 +2,8 @@
 //! normalised like texts, where a word ending in `*` is a prefix and a word
 //! such as `#<18` is a condition on a number.
 
+use crate::key::PREFIX_KEY;
 use crate::normalize::{Doc, squeezed};
-use crate::rules::PREFIX_KEY;
 
 /// A comparison of a number condition word such as `#<18`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,19 +2,22 @@
 //! indexed for matching.
 //!
 //! The host starts a fresh plugin instance for every call, so the rules are
-//! built on every call: building borrows the built-in phrases (no copies, no
-//! text processing), normalises only the operator's phrases, compiles
-//! regular expressions only when the operator configured patterns, and
-//! indexes every phrase by its first word in one flat hash table.
+//! built on every call. The built-in phrases were normalised and indexed at
+//! build time (`builtin`) and are used in place: building validates the
+//! operator's configuration, normalises and indexes only the operator's
+//! phrases (usually none) in a second, small table, and compiles regular
+//! expressions only when the operator configured patterns. The operator's
+//! choices about the built-ins (a category disabled, its defaults replaced,
+//! a built-in term's weight changed) are applied as the tables are read.
 
 use std::borrow::Cow;
 
 use imini_sdk::imaging;
 
+use crate::builtin;
 use crate::category::Category;
 use crate::config::{Config, ConfigError};
-use crate::defaults;
-use crate::normalize::squeezed;
+use crate::index::{Combo, Index, Item, Role};
 use crate::phrase::normalize_phrase;
 
 /// The default score at which a category denies.
@@ -29,46 +32,6 @@ const MAX_GROUPS: usize = 16;
 const MAX_WEIGHT: f64 = 100.0;
 /// The largest threshold.
 const MAX_THRESHOLD: f64 = 1000.0;
-/// How many bytes of a prefix word's squeezed form are indexed.
-pub(crate) const PREFIX_KEY: usize = 3;
-/// Marks prefix keys in the table, apart from whole words.
-const PREFIX_SALT: u64 = 0x9E37_79B9_7F4A_7C15;
-/// No entry.
-pub(crate) const NIL: u32 = u32::MAX;
-
-/// What a phrase does when it matches.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Role {
-    /// A term adding its weight to its category.
-    Term(f64),
-    /// A phrase of group `group` of combination `combo`.
-    Combo { combo: u32, group: u8 },
-    /// An exception: its words are taken out for its category.
-    Allow,
-}
-
-/// One phrase of the rule set.
-#[derive(Debug)]
-pub(crate) struct Item {
-    /// The normalised phrase: words separated by single spaces, a word
-    /// ending in `*` a prefix, a word starting with `#` a number condition.
-    pub phrase: Cow<'static, str>,
-    pub category: Category,
-    pub role: Role,
-    /// The index key of its first word.
-    pub(crate) key: u64,
-    /// The next item in the same table bucket.
-    pub(crate) next: u32,
-}
-
-/// A combination.
-#[derive(Debug)]
-pub(crate) struct Combo {
-    pub name: Cow<'static, str>,
-    pub category: Category,
-    pub groups: u8,
-    pub weight: f64,
-}
 
 /// An operator's pattern.
 #[derive(Debug)]
@@ -82,6 +45,9 @@ pub(crate) struct Pattern {
 #[derive(Debug)]
 pub(crate) struct CategoryRules {
     pub enabled: bool,
+    /// Whether its built-in terms and combinations count (its built-in
+    /// exceptions always do).
+    pub defaults: bool,
     pub deny_at: f64,
     pub flag_at: f64,
     pub patterns: Vec<Pattern>,
@@ -99,15 +65,22 @@ pub struct BlockedImage {
 }
 
 /// A validated, indexed rule set.
+///
+/// Items and combinations are numbered across both tables: the built-in
+/// ones first, then the operator's.
 #[derive(Debug)]
 pub struct Rules {
     pub(crate) categories: [CategoryRules; 8],
-    pub(crate) items: Vec<Item>,
-    pub(crate) combos: Vec<Combo>,
-    /// Heads of the hash table's buckets (item indices, or [`NIL`]).
-    pub(crate) heads: Vec<u32>,
-    /// Items whose first word is a number condition.
-    pub(crate) numeric: Vec<u32>,
+    /// Categories whose built-in terms and combinations count, a bit each.
+    builtin_rules: u8,
+    /// Enabled categories, whose built-in exceptions count, a bit each.
+    builtin_allow: u8,
+    /// Built-in terms whose weight the operator set.
+    overrides: Vec<(u32, f64)>,
+    /// The operator's phrases.
+    custom: Index,
+    /// The operator's combinations.
+    custom_combos: Vec<Combo>,
     /// Known images to refuse.
     pub blocklist: Vec<BlockedImage>,
     /// The largest hash distance at which an image matches.
@@ -125,6 +98,7 @@ impl Rules {
         let mut b = Builder::default();
         let mut categories = Category::ALL.map(|_| CategoryRules {
             enabled: true,
+            defaults: true,
             deny_at: DEFAULT_DENY_AT,
             flag_at: DEFAULT_FLAG_AT,
             patterns: Vec::new(),
@@ -137,60 +111,28 @@ impl Rules {
                 )));
             }
         }
-        b.items.reserve(1200);
         for category in Category::ALL {
-            let custom = config.categories.get(category.name());
+            let Some(c) = config.categories.get(category.name()) else {
+                continue;
+            };
             let rules = &mut categories[category.index()];
             let at = |key: &str| format!("categories.{category}.{key}");
-            if let Some(c) = custom {
-                rules.enabled = c.enabled.unwrap_or(true);
-                rules.deny_at = threshold(c.deny_at, DEFAULT_DENY_AT, &at("deny_at"))?;
-                rules.flag_at = threshold(c.flag_at, DEFAULT_FLAG_AT, &at("flag_at"))?;
-                if rules.flag_at > rules.deny_at {
-                    return Err(ConfigError(format!(
-                        "{}: {} is above deny_at ({}); set flag_at at most deny_at",
-                        at("flag_at"),
-                        rules.flag_at,
-                        rules.deny_at
-                    )));
-                }
+            rules.enabled = c.enabled.unwrap_or(true);
+            rules.deny_at = threshold(c.deny_at, DEFAULT_DENY_AT, &at("deny_at"))?;
+            rules.flag_at = threshold(c.flag_at, DEFAULT_FLAG_AT, &at("flag_at"))?;
+            if rules.flag_at > rules.deny_at {
+                return Err(ConfigError(format!(
+                    "{}: {} is above deny_at ({}); set flag_at at most deny_at",
+                    at("flag_at"),
+                    rules.flag_at,
+                    rules.deny_at
+                )));
             }
             if !rules.enabled {
                 continue;
             }
-            let builtin = defaults::of(category);
-            let replace = custom.is_some_and(|c| c.replace_defaults);
-            if !replace {
-                for &(phrase, weight) in builtin.terms {
-                    b.add(Cow::Borrowed(phrase), category, Role::Term(weight));
-                }
-                for combo in builtin.combos {
-                    let index = b.combos.len() as u32;
-                    for (g, group) in combo.groups.iter().enumerate() {
-                        for &phrase in *group {
-                            let role = Role::Combo {
-                                combo: index,
-                                group: g as u8,
-                            };
-                            b.add(Cow::Borrowed(phrase), category, role);
-                        }
-                    }
-                    b.combos.push(Combo {
-                        name: Cow::Borrowed(combo.name),
-                        category,
-                        groups: combo.groups.len() as u8,
-                        weight: combo.weight,
-                    });
-                }
-            }
-            for list in builtin.allow {
-                for &phrase in *list {
-                    b.add(Cow::Borrowed(phrase), category, Role::Allow);
-                }
-            }
-            if let Some(c) = custom {
-                b.add_custom(category, c, &mut rules.patterns)?;
-            }
+            rules.defaults = !c.replace_defaults;
+            b.add_custom(category, rules.defaults, c, &mut rules.patterns)?;
         }
         let hash_max_distance = config
             .hash_max_distance
@@ -229,13 +171,19 @@ impl Rules {
                 label,
             });
         }
-        let (heads, numeric) = b.index();
+        let bits = |keep: fn(&CategoryRules) -> bool| {
+            Category::ALL
+                .iter()
+                .filter(|c| keep(&categories[c.index()]))
+                .fold(0u8, |bits, c| bits | 1 << c.index())
+        };
         Ok(Rules {
+            builtin_rules: bits(|c| c.enabled && c.defaults),
+            builtin_allow: bits(|c| c.enabled),
             categories,
-            items: b.items,
-            combos: b.combos,
-            heads,
-            numeric,
+            overrides: b.overrides,
+            custom: Index::new(b.items),
+            custom_combos: b.combos,
             blocklist,
             hash_max_distance,
         })
@@ -244,6 +192,81 @@ impl Rules {
     /// Whether `category` is checked.
     pub fn enabled(&self, category: Category) -> bool {
         self.categories[category.index()].enabled
+    }
+
+    /// How many items there are (numbered from 0).
+    pub(crate) fn item_count(&self) -> usize {
+        builtin::INDEX.len() + self.custom.len()
+    }
+
+    /// Item `id`.
+    pub(crate) fn item(&self, id: u32) -> &Item {
+        let id = id as usize;
+        match id.checked_sub(builtin::INDEX.len()) {
+            None => &builtin::INDEX.items[id],
+            Some(custom) => &self.custom.items[custom],
+        }
+    }
+
+    /// What item `id` does (a built-in term with the operator's weight).
+    pub(crate) fn role(&self, id: u32) -> Role {
+        let item = self.item(id);
+        match item.role {
+            Role::Term(_) if (id as usize) < builtin::INDEX.len() => {
+                match self.overrides.iter().find(|(at, _)| *at == id) {
+                    Some(&(_, w)) => Role::Term(w),
+                    None => item.role,
+                }
+            }
+            role => role,
+        }
+    }
+
+    /// Every combination, numbered from 0 as `Role::Combo` refers to them.
+    pub(crate) fn combos(&self) -> impl Iterator<Item = &Combo> {
+        builtin::COMBOS.iter().chain(&self.custom_combos)
+    }
+
+    /// How many combinations there are.
+    pub(crate) fn combo_count(&self) -> usize {
+        builtin::COMBOS.len() + self.custom_combos.len()
+    }
+
+    /// Calls `f` with every item that counts whose first word has `key`,
+    /// and its id: the built-in ones first, each table in order.
+    pub(crate) fn each_with_key(&self, key: u64, f: &mut impl FnMut(u32, &Item)) {
+        for (id, item) in builtin::INDEX.with_key(key) {
+            if self.builtin_counts(item) {
+                f(id, item);
+            }
+        }
+        let offset = builtin::INDEX.len() as u32;
+        for (id, item) in self.custom.with_key(key) {
+            f(id + offset, item);
+        }
+    }
+
+    /// Calls `f` with every item that counts whose first word is a number
+    /// condition, and its id, in order.
+    pub(crate) fn each_numeric(&self, f: &mut impl FnMut(u32, &Item)) {
+        for (id, item) in builtin::INDEX.numeric() {
+            if self.builtin_counts(item) {
+                f(id, item);
+            }
+        }
+        let offset = builtin::INDEX.len() as u32;
+        for (id, item) in self.custom.numeric() {
+            f(id + offset, item);
+        }
+    }
+
+    /// Whether a built-in item counts under the operator's configuration.
+    fn builtin_counts(&self, item: &Item) -> bool {
+        let bits = match item.role {
+            Role::Allow => self.builtin_allow,
+            _ => self.builtin_rules,
+        };
+        bits & (1 << item.category.index()) != 0
     }
 }
 
@@ -272,42 +295,53 @@ fn weight(w: f64, at: &str) -> Result<f64, ConfigError> {
     }
 }
 
+/// The operator's rules, as they are read from the configuration.
 #[derive(Default)]
 struct Builder {
     items: Vec<Item>,
     combos: Vec<Combo>,
+    overrides: Vec<(u32, f64)>,
 }
 
 impl Builder {
-    fn add(&mut self, phrase: Cow<'static, str>, category: Category, role: Role) {
-        self.items.push(Item {
-            key: first_word_key(&phrase),
-            phrase,
-            category,
-            role,
-            next: NIL,
-        });
+    fn add(&mut self, phrase: String, category: Category, role: Role) {
+        self.items
+            .push(Item::new(Cow::Owned(phrase), category, role));
     }
 
-    /// Adds the operator's rules for `category`.
+    /// Adds the operator's rules for `category`; `defaults` says whether
+    /// its built-in terms count.
     fn add_custom(
         &mut self,
         category: Category,
+        defaults: bool,
         c: &crate::config::CategoryConfig,
         patterns: &mut Vec<Pattern>,
     ) -> Result<(), ConfigError> {
         let at = |key: &str| format!("categories.{category}.{key}");
+        let is_term = |role| matches!(role, Role::Term(_));
         for (raw, w) in &c.terms.0 {
             let here = format!("{}[{raw:?}]", at("terms"));
             let w = weight(*w, &here)?;
             let phrase = normalize_phrase(raw).map_err(|e| ConfigError(format!("{here}: {e}")))?;
-            // The same phrase as a built-in term: the operator's weight wins.
-            let existing = self.items.iter_mut().find(|i| {
-                i.category == category && matches!(i.role, Role::Term(_)) && i.phrase == phrase
-            });
-            match existing {
-                Some(item) => item.role = Role::Term(w),
-                None => self.add(Cow::Owned(phrase), category, Role::Term(w)),
+            // The same phrase as a built-in term, or as one of the
+            // operator's already read: the last weight wins.
+            if let Some(id) = defaults
+                .then(|| builtin::INDEX.find(&phrase, category, is_term))
+                .flatten()
+            {
+                match self.overrides.iter_mut().find(|(at, _)| *at == id) {
+                    Some(o) => o.1 = w,
+                    None => self.overrides.push((id, w)),
+                }
+            } else if let Some(item) = self
+                .items
+                .iter_mut()
+                .find(|i| i.category == category && is_term(i.role) && i.phrase == phrase)
+            {
+                item.role = Role::Term(w);
+            } else {
+                self.add(phrase, category, Role::Term(w));
             }
         }
         for (n, combo) in c.combos.iter().enumerate() {
@@ -318,7 +352,7 @@ impl Builder {
                     "{here}.all: a combination needs 1 to {MAX_GROUPS} groups of phrases"
                 )));
             }
-            let index = self.combos.len() as u32;
+            let index = (builtin::COMBOS.len() + self.combos.len()) as u32;
             for (g, group) in combo.all.iter().enumerate() {
                 if group.is_empty() {
                     return Err(ConfigError(format!("{here}.all[{g}]: the group is empty")));
@@ -330,7 +364,7 @@ impl Builder {
                         combo: index,
                         group: g as u8,
                     };
-                    self.add(Cow::Owned(phrase), category, role);
+                    self.add(phrase, category, role);
                 }
             }
             let name = combo
@@ -358,65 +392,8 @@ impl Builder {
         for raw in &c.allow {
             let phrase = normalize_phrase(raw)
                 .map_err(|e| ConfigError(format!("{}[{raw:?}]: {e}", at("allow"))))?;
-            self.add(Cow::Owned(phrase), category, Role::Allow);
+            self.add(phrase, category, Role::Allow);
         }
         Ok(())
-    }
-
-    /// Links every item into the table by its first word's key.
-    fn index(&mut self) -> (Vec<u32>, Vec<u32>) {
-        let size = (self.items.len() * 2).next_power_of_two().max(64);
-        let mut heads = vec![NIL; size];
-        let mut numeric = Vec::new();
-        for (i, item) in self.items.iter_mut().enumerate().rev() {
-            if item.phrase.starts_with('#') {
-                numeric.push(i as u32);
-                continue;
-            }
-            let bucket = &mut heads[(item.key as usize) & (size - 1)];
-            item.next = *bucket;
-            *bucket = i as u32;
-        }
-        numeric.reverse();
-        (heads, numeric)
-    }
-}
-
-/// FNV-1a over bytes.
-pub(crate) fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-/// The table key of a whole word (its squeezed form).
-pub(crate) fn word_key(word: &str) -> u64 {
-    fnv(squeezed(word))
-}
-
-/// The table key of words beginning like `word` (its squeezed form's first
-/// [`PREFIX_KEY`] bytes), or `None` if it is shorter.
-pub(crate) fn prefix_key(word: &str) -> Option<u64> {
-    let mut bytes = squeezed(word);
-    let mut key = [0u8; PREFIX_KEY];
-    for k in &mut key {
-        *k = bytes.next()?;
-    }
-    Some(fnv(key.into_iter()) ^ PREFIX_SALT)
-}
-
-/// The key of a phrase's first word (0 for a number condition, which is
-/// not in the table).
-fn first_word_key(phrase: &str) -> u64 {
-    let first = phrase.split(' ').next().unwrap_or("");
-    if first.starts_with('#') {
-        0
-    } else if let Some(prefix) = first.strip_suffix('*') {
-        prefix_key(prefix).unwrap_or(0)
-    } else {
-        word_key(first)
     }
 }

@@ -41,8 +41,8 @@ fn timing() {
     let rules = Rules::build(&config).unwrap();
     println!(
         "rules: {} phrases, {} combos",
-        rules.items.len(),
-        rules.combos.len()
+        rules.item_count(),
+        rules.combo_count()
     );
     println!(
         "check of a {}-char prompt, rules built each time: {whole:?} (building alone {build:?})",

@@ -1,5 +1,6 @@
 //! The built-in rules are well-formed.
 
+use crate::builtin;
 use crate::category::Category;
 use crate::defaults;
 use crate::phrase::{NumberCondition, normalize_phrase};
@@ -55,4 +56,16 @@ fn no_duplicate_terms() {
             assert!(!terms[..i].iter().any(|(q, _)| q == p), "{c}: {p:?} twice");
         }
     }
+}
+
+#[test]
+fn the_generated_index_is_the_defaults_indexed() {
+    let (index, combos) = defaults::indexed();
+    assert_eq!(index.len(), builtin::INDEX.len());
+    assert_eq!(
+        format!("{index:?}"),
+        format!("{:?}", builtin::INDEX),
+        "build.rs wrote an index that differs from the sources"
+    );
+    assert_eq!(format!("{combos:?}"), format!("{:?}", builtin::COMBOS));
 }
