@@ -348,8 +348,16 @@ async fn moderation_figures() {
     on.sort();
     off.sort();
     let added = |p: f64| percentile(&on, p).saturating_sub(percentile(&off, p));
-    report("HTTP 64x64 image, 2,000-char prompt, bundled policies", on.clone(), "ms");
-    report("HTTP 64x64 image, 2,000-char prompt, no policies", off.clone(), "ms");
+    report(
+        "HTTP 64x64 image, 2,000-char prompt, bundled policies",
+        on.clone(),
+        "ms",
+    );
+    report(
+        "HTTP 64x64 image, 2,000-char prompt, no policies",
+        off.clone(),
+        "ms",
+    );
     println!(
         "\nmoderation pipeline (request + output checks): adds p50 {:.0} µs, p99 {:.0} µs\n",
         added(0.5).as_secs_f64() * 1e6,
