@@ -1,5 +1,10 @@
 //! The `imini` binary.
 
+/// mimalloc: glibc's allocator showed up in profiles under load (lock
+/// contention between the runtime's threads and `malloc_consolidate`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     match imini::cli::run() {
         Ok(()) => std::process::ExitCode::SUCCESS,

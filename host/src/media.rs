@@ -20,6 +20,9 @@ pub enum MediaError {
     Store(#[from] store::StoreError),
 }
 
+/// Files up to this size are read on the calling thread.
+const SMALL_READ: u64 = 256 * 1024;
+
 impl From<MediaError> for crate::tasks::TaskStoreError {
     fn from(e: MediaError) -> Self {
         match e {
@@ -97,7 +100,8 @@ impl Media {
     ) -> Result<FileRecord, MediaError> {
         let sha256 = crate::ids::hex(&Sha256::digest(bytes));
         let path = self.blob_path(&sha256);
-        if !tokio::fs::try_exists(&path).await? {
+        // A stat is cheaper than a hop to the blocking pool.
+        if !std::fs::exists(&path)? {
             let dir = path
                 .parent()
                 .expect("blob paths have a parent")
@@ -165,6 +169,12 @@ impl Media {
 
     /// The content of a file.
     pub async fn read(&self, record: &FileRecord) -> Result<Vec<u8>, MediaError> {
-        Ok(tokio::fs::read(self.blob_path(&record.sha256)).await?)
+        let path = self.blob_path(&record.sha256);
+        // Small files (most images) are read in place: a hop to the
+        // blocking pool costs more than the read. Large ones go there.
+        if record.bytes <= SMALL_READ {
+            return Ok(std::fs::read(path)?);
+        }
+        Ok(tokio::fs::read(path).await?)
     }
 }
