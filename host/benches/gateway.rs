@@ -480,13 +480,18 @@ async fn rollout_figures() {
             let until = Instant::now() + Duration::from_secs(3);
             while Instant::now() < until {
                 let version = if n % 2 == 0 { "0.2.0" } else { "0.2.1" };
-                client
+                let answer = client
                     .post(format!("{base}/admin/v1/plugins/canvas/activate"))
                     .bearer_auth("bench-key")
                     .json(&serde_json::json!({"version": version}))
                     .send()
                     .await
                     .unwrap();
+                assert!(
+                    answer.status().is_success(),
+                    "activating {version}: {}",
+                    answer.text().await.unwrap()
+                );
                 n += 1;
             }
             n

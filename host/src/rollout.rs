@@ -194,10 +194,19 @@ fn bundled(name: &str, version: Option<&str>) -> Option<(Manifest, Arc<[u8]>)> {
     })
 }
 
+/// The path of a stored version's file: `<dir>/<name>/<version>.<ext>`
+/// (not `Path::with_extension`, which would take the version's last
+/// `.N` for an extension).
+fn version_file(dir: &Path, name: &str, version: &str, ext: &str) -> PathBuf {
+    dir.join(name).join(format!("{version}.{ext}"))
+}
+
 /// Writes a file and makes it durable.
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
@@ -300,16 +309,19 @@ fn stored_version(
             )
         });
     }
-    let base = dir.join(&record.name).join(version);
-    let text = std::fs::read_to_string(base.with_extension("toml"))
-        .with_context(|| format!("reading {}.toml", base.display()))?;
+    let (toml_path, wasm_path) = (
+        version_file(dir, &record.name, version, "toml"),
+        version_file(dir, &record.name, version, "wasm"),
+    );
+    let text = std::fs::read_to_string(&toml_path)
+        .with_context(|| format!("reading {}", toml_path.display()))?;
     let manifest = Manifest::from_toml(&text)?;
-    let wasm = std::fs::read(base.with_extension("wasm"))
-        .with_context(|| format!("reading {}.wasm", base.display()))?;
+    let wasm =
+        std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
     if crate::ids::hex(&Sha256::digest(&wasm)) != v.sha256 {
         anyhow::bail!(
-            "{}.wasm does not match its recorded checksum",
-            base.display()
+            "{} does not match its recorded checksum",
+            wasm_path.display()
         );
     }
     Ok((manifest, wasm.into()))
@@ -401,14 +413,17 @@ impl Rollout {
     /// them even if the configuration changes).
     async fn save(&self, record: &PluginRecord) -> Result<(), RolloutError> {
         for v in record.versions.iter().filter(|v| !v.bundled) {
-            let base = self.dir.join(&record.name).join(&v.version);
-            if base.with_extension("wasm").exists() {
+            let wasm_path = version_file(&self.dir, &record.name, &v.version, "wasm");
+            if wasm_path.exists() {
                 continue;
             }
             if let Some((manifest, wasm)) = self.config_file(&record.name) {
                 std::fs::create_dir_all(self.dir.join(&record.name))?;
-                write_durably(&base.with_extension("wasm"), &std::fs::read(wasm)?)?;
-                write_durably(&base.with_extension("toml"), &std::fs::read(manifest)?)?;
+                write_durably(&wasm_path, &std::fs::read(wasm)?)?;
+                write_durably(
+                    &version_file(&self.dir, &record.name, &v.version, "toml"),
+                    &std::fs::read(manifest)?,
+                )?;
             }
         }
         self.records.put(&record.name, record).await?;
@@ -481,9 +496,14 @@ impl Rollout {
         {
             let dir = self.dir.join(&name);
             std::fs::create_dir_all(&dir)?;
-            let base = dir.join(&manifest.version);
-            write_durably(&base.with_extension("wasm"), &wasm)?;
-            write_durably(&base.with_extension("toml"), manifest_toml.as_bytes())?;
+            write_durably(
+                &version_file(&self.dir, &name, &manifest.version, "wasm"),
+                &wasm,
+            )?;
+            write_durably(
+                &version_file(&self.dir, &name, &manifest.version, "toml"),
+                manifest_toml.as_bytes(),
+            )?;
             let (models, categories) = describe(&loaded);
             record.versions.push(VersionRecord {
                 version: manifest.version.clone(),

@@ -482,3 +482,17 @@ fn time_in(secs: i64) -> String {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
 }
+
+#[test]
+fn versions_differing_only_in_the_patch_number_are_kept_apart() {
+    let gw = Gateway::start();
+    v1(&gw);
+    // Version 1.0.1 is the blue build; 1.0.0 the red one.
+    let manifest = text(guests::SWAP_V2_MANIFEST).replace("2.0.0", "1.0.1");
+    install_ok(&gw, file(guests::SWAP_V2_WASM), &manifest);
+    assert_eq!(colour_of(&gw), BLUE);
+    activate(&gw, "1.0.0");
+    assert_eq!(colour_of(&gw), RED, "1.0.0's own bytes, not 1.0.1's");
+    activate(&gw, "1.0.1");
+    assert_eq!(colour_of(&gw), BLUE);
+}
