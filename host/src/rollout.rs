@@ -15,11 +15,10 @@
 //! is in the audit log.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -29,13 +28,17 @@ use crate::audit::{Audit, NewEntry};
 use crate::catalogue::{Catalogue, Retired};
 use crate::config::Config;
 use crate::moderation::{Bindings, Moderation};
-use crate::plugins::{
-    LoadedPlugin, Manifest, PluginKind, PluginRegistry, PluginRuntime, PluginSource,
-};
+use crate::plugins::{LoadedPlugin, Manifest, PluginKind, PluginRegistry, PluginRuntime};
 use crate::pricing::{ChangelogEntry, Pricing};
-use crate::server::BUNDLED;
 use crate::store::{StoreError, Table};
 use crate::time::to_rfc3339;
+
+mod files;
+mod schedule;
+mod watch;
+
+use files::{bundled, describe, stored_version, version_file, write_durably};
+pub use files::{load_at_start, plugins_dir, source};
 
 /// One installed version of a plugin.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,6 +119,21 @@ pub struct Outcome {
     pub retired: Vec<String>,
 }
 
+impl Outcome {
+    /// A step that left the serving version as it was.
+    fn unchanged(record: &PluginRecord) -> Self {
+        Self {
+            plugin: record.name.clone(),
+            active: record.active.clone(),
+            previous: record.active.clone(),
+            validate_ms: 0.0,
+            swap_us: 0.0,
+            launched: Vec::new(),
+            retired: Vec::new(),
+        }
+    }
+}
+
 /// The rollout service.
 pub struct Rollout {
     runtime: Arc<PluginRuntime>,
@@ -151,187 +169,6 @@ pub struct RolloutParts {
     pub records: Table,
     /// `<data dir>/plugins`.
     pub dir: PathBuf,
-}
-
-/// The directory of installed plugin files.
-pub fn plugins_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("plugins")
-}
-
-/// The source of a plugin: its manifest, bytes and the operator's settings
-/// (with a run-time configuration override).
-pub fn source(
-    config: &Config,
-    manifest: Manifest,
-    wasm: Arc<[u8]>,
-    over: Option<&Value>,
-) -> PluginSource {
-    let settings = config.plugin_settings(&manifest.name);
-    let plugin_config = match over {
-        Some(v) => v.clone(),
-        None => settings
-            .config
-            .clone()
-            .map_or(json!({}), |t| serde_json::to_value(t).unwrap_or_default()),
-    };
-    let policy = manifest.kind == PluginKind::Policy;
-    PluginSource {
-        manifest,
-        wasm,
-        config: plugin_config,
-        extra_allowed_hosts: settings.allowed_hosts.clone(),
-        call_timeout: config.call_timeout(&settings, policy),
-        memory_bytes: config.memory_bytes(&settings),
-    }
-}
-
-/// The bundled component of `name` at `version`, if the binary has it.
-fn bundled(name: &str, version: Option<&str>) -> Option<(Manifest, Arc<[u8]>)> {
-    BUNDLED.iter().find_map(|b| {
-        let m = Manifest::from_toml(b.manifest).ok()?;
-        (m.name == name && version.is_none_or(|v| v == m.version))
-            .then(|| (m, Arc::<[u8]>::from(b.wasm)))
-    })
-}
-
-/// The path of a stored version's file: `<dir>/<name>/<version>.<ext>`
-/// (not `Path::with_extension`, which would take the version's last
-/// `.N` for an extension).
-fn version_file(dir: &Path, name: &str, version: &str, ext: &str) -> PathBuf {
-    dir.join(name).join(format!("{version}.{ext}"))
-}
-
-/// Writes a file and makes it durable.
-fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
-/// A plugin to load at start: manifest, bytes, whether bundled, run-time
-/// configuration.
-type StartSource = (Manifest, Arc<[u8]>, bool, Option<Value>);
-
-/// Loads the plugins to serve at start: the bundled ones and those of the
-/// configuration, replaced by the active installed version of the same name
-/// where there is one, and without retired plugins. Any failure stops the
-/// start, with the plugin named.
-pub async fn load_at_start(
-    runtime: &Arc<PluginRuntime>,
-    config: &Config,
-    records: &Table,
-    dir: &Path,
-) -> anyhow::Result<PluginRegistry> {
-    let mut sources: Vec<StartSource> = Vec::new();
-    for b in BUNDLED {
-        let manifest = Manifest::from_toml(b.manifest)
-            .with_context(|| format!("bundled plugin {}", b.crate_name))?;
-        sources.push((manifest, Arc::from(b.wasm), true, None));
-    }
-    for file in &config.plugins {
-        let text = std::fs::read_to_string(&file.manifest)
-            .with_context(|| format!("reading {}", file.manifest.display()))?;
-        let manifest = Manifest::from_toml(&text)
-            .with_context(|| format!("in {}", file.manifest.display()))?;
-        let wasm = std::fs::read(&file.wasm)
-            .with_context(|| format!("reading {}", file.wasm.display()))?;
-        // A file plugin with a bundled plugin's name replaces it.
-        sources.retain(|(m, _, bundled, _)| !(*bundled && m.name == manifest.name));
-        sources.push((manifest, wasm.into(), false, None));
-    }
-    for item in records.scan::<PluginRecord>() {
-        let (_, record) = item?;
-        sources.retain(|(m, ..)| m.name != record.name);
-        let Some(version) = &record.active else {
-            tracing::info!(plugin = %record.name, "plugin retired; not loaded");
-            continue;
-        };
-        let (manifest, wasm) = stored_version(dir, &record, version)
-            .with_context(|| format!("the active version of plugin {}", record.name))?;
-        // Installed versions were admitted by an operator: they load even
-        // without the credentials a bundled adapter waits for.
-        sources.push((manifest, wasm, false, record.config.clone()));
-    }
-
-    let registry = PluginRegistry::default();
-    for (manifest, wasm, is_bundled, over) in sources {
-        let settings = config.plugin_settings(&manifest.name);
-        if settings.enabled == Some(false) {
-            tracing::info!(plugin = %manifest.name, "plugin disabled in the configuration");
-            continue;
-        }
-        // A bundled adapter of a third-party upstream serves only once the
-        // operator has given it its credentials (or enabled it explicitly).
-        let missing: Vec<&String> = manifest
-            .credentials
-            .iter()
-            .filter(|c| !config.credentials.contains_key(*c))
-            .collect();
-        if is_bundled && settings.enabled != Some(true) && !missing.is_empty() {
-            tracing::info!(plugin = %manifest.name, ?missing, "bundled plugin not loaded: configure its credentials to enable it");
-            continue;
-        }
-        let loaded = runtime
-            .load(source(config, manifest, wasm, over.as_ref()))
-            .await?;
-        let core = loaded.core();
-        tracing::info!(plugin = %core.label(), wit = %core.wit_version, from_cache = core.from_cache, compile_ms = core.compile_time.as_millis() as u64, "plugin loaded");
-        registry.insert(loaded)?;
-    }
-    Ok(registry)
-}
-
-/// The manifest and bytes of a recorded version.
-fn stored_version(
-    dir: &Path,
-    record: &PluginRecord,
-    version: &str,
-) -> anyhow::Result<(Manifest, Arc<[u8]>)> {
-    let v = record
-        .versions
-        .iter()
-        .find(|v| v.version == version)
-        .with_context(|| format!("version {version} is not recorded"))?;
-    if v.bundled {
-        return bundled(&record.name, Some(version)).with_context(|| {
-            format!(
-                "{}@{version} is no longer bundled in this binary",
-                record.name
-            )
-        });
-    }
-    let (toml_path, wasm_path) = (
-        version_file(dir, &record.name, version, "toml"),
-        version_file(dir, &record.name, version, "wasm"),
-    );
-    let text = std::fs::read_to_string(&toml_path)
-        .with_context(|| format!("reading {}", toml_path.display()))?;
-    let manifest = Manifest::from_toml(&text)?;
-    let wasm =
-        std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
-    if crate::ids::hex(&Sha256::digest(&wasm)) != v.sha256 {
-        anyhow::bail!(
-            "{} does not match its recorded checksum",
-            wasm_path.display()
-        );
-    }
-    Ok((manifest, wasm.into()))
-}
-
-fn describe(loaded: &LoadedPlugin) -> (Vec<String>, Vec<String>) {
-    match loaded {
-        LoadedPlugin::Provider(p) => (p.models.iter().map(|m| m.id.clone()).collect(), Vec::new()),
-        LoadedPlugin::Policy(p) => (Vec::new(), p.info.categories.clone()),
-    }
 }
 
 impl Rollout {
@@ -523,13 +360,8 @@ impl Rollout {
         .await?;
         if !activate {
             return Ok(Outcome {
-                plugin: name,
-                active: record.active.clone(),
-                previous: record.active,
                 validate_ms: validate.as_secs_f64() * 1e3,
-                swap_us: 0.0,
-                launched: Vec::new(),
-                retired: Vec::new(),
+                ..Outcome::unchanged(&record)
             });
         }
         record.history.push(manifest.version.clone());
@@ -652,118 +484,8 @@ impl Rollout {
                 )
                 .await?;
                 self.schedule(name.to_string(), at);
-                Ok(Outcome {
-                    plugin: name.into(),
-                    active: record.active.clone(),
-                    previous: record.active.clone(),
-                    validate_ms: 0.0,
-                    swap_us: 0.0,
-                    launched: Vec::new(),
-                    retired: Vec::new(),
-                })
+                Ok(Outcome::unchanged(&record))
             }
-        }
-    }
-
-    /// Arms the timers of scheduled retirements (at start).
-    pub fn resume_schedules(self: &Arc<Self>) -> Result<(), StoreError> {
-        for item in self.records.scan::<PluginRecord>() {
-            let (_, record) = item?;
-            if let (Some(at), Some(_)) = (&record.retire_at, &record.active)
-                && let Ok(at) =
-                    OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
-            {
-                self.schedule(record.name.clone(), at);
-            }
-        }
-        Ok(())
-    }
-
-    fn schedule(self: &Arc<Self>, name: String, at: OffsetDateTime) {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let wait = (at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
-            tokio::time::sleep(Duration::from_secs_f64(wait.as_seconds_f64())).await;
-            let _guard = this.lock.lock().await;
-            let record = match this.records.get::<PluginRecord>(&name) {
-                Ok(Some(r)) => r,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::error!(plugin = %name, error = %e, "scheduled retirement failed");
-                    return;
-                }
-            };
-            // Still scheduled for this time (not rescheduled or retired since)?
-            if record.active.is_none() || record.retire_at.as_deref() != Some(&to_rfc3339(at)) {
-                return;
-            }
-            let mut record = record;
-            match this.publish(&mut record, None, "plugin.retired").await {
-                Ok(o) => {
-                    tracing::info!(plugin = %name, retired = ?o.retired, "scheduled retirement carried out")
-                }
-                Err(e) => {
-                    tracing::error!(plugin = %name, error = %e, "scheduled retirement failed")
-                }
-            }
-        });
-    }
-
-    /// Watches `dir`: each `<stem>.toml` manifest with a `<stem>.wasm`
-    /// beside it is installed and activated when its version is new. A file
-    /// caught half-written fails validation and is tried again once it
-    /// changes.
-    pub async fn watch(self: Arc<Self>, dir: PathBuf, every: Duration) {
-        tracing::info!(dir = %dir.display(), every_ms = every.as_millis() as u64, "watching for plugins to install");
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            let mut manifests: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .map(|entries| {
-                    entries
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                        .collect()
-                })
-                .unwrap_or_default();
-            manifests.sort();
-            for path in manifests {
-                let (Ok(text), Ok(wasm)) = (
-                    std::fs::read_to_string(&path),
-                    std::fs::read(path.with_extension("wasm")),
-                ) else {
-                    continue;
-                };
-                let mut digest = Sha256::new();
-                digest.update(text.as_bytes());
-                digest.update(&wasm);
-                if !seen.insert(digest.finalize().to_vec()) {
-                    continue;
-                }
-                let manifest = match Manifest::from_toml(&text) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), error = %e, "watched plugin manifest refused");
-                        continue;
-                    }
-                };
-                let installed = self
-                    .record(&manifest.name)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|r| r.versions.iter().any(|v| v.version == manifest.version));
-                if installed {
-                    continue;
-                }
-                match self.install(&text, wasm, true).await {
-                    Ok(o) => {
-                        tracing::info!(plugin = %o.plugin, version = ?o.active, "installed from the watched directory")
-                    }
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), error = %e, "watched plugin not installed")
-                    }
-                }
-            }
-            tokio::time::sleep(every).await;
         }
     }
 

@@ -11,7 +11,13 @@ use crate::auth::Principal;
 use crate::catalogue::{Route, kind_name};
 use crate::plugins::bindings::provider_api::CallMode;
 
-fn model_view(state: &AppState, route: &Route) -> Result<Value, ApiError> {
+/// A model on the wire; `upcoming` are the announced retirements (read
+/// once per answer, not once per model).
+fn model_view(
+    state: &AppState,
+    route: &Route,
+    upcoming: &std::collections::BTreeMap<String, String>,
+) -> Result<Value, ApiError> {
     let m = &route.info;
     let core = route.plugin.core();
     let size = |s: &crate::plugins::bindings::types::Size| format!("{}x{}", s.width, s.height);
@@ -27,7 +33,7 @@ fn model_view(state: &AppState, route: &Route) -> Result<Value, ApiError> {
             pricing.push(json!({ "unit": "second", "credits": c }));
         }
     }
-    let retires_at = state.pricing.upcoming_retirements()?.remove(&m.id);
+    let retires_at = upcoming.get(&m.id);
     Ok(json!({
         "retires_at": retires_at,
         "id": m.id,
@@ -84,9 +90,10 @@ pub fn model_not_found(catalogue: &crate::catalogue::Catalogue, id: &str) -> Api
 /// `GET /v1/models`.
 pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Response, ApiError> {
     let catalogue = state.catalogue.read().expect("lock").clone();
+    let upcoming = state.pricing.upcoming_retirements()?;
     let data = catalogue
         .routes()
-        .map(|r| model_view(&state, r))
+        .map(|r| model_view(&state, r, &upcoming))
         .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(axum::Json(json!({ "object": "list", "data": data })).into_response())
 }
@@ -113,7 +120,8 @@ pub async fn get_one(
         }
         return Err(model_not_found(&catalogue, &id));
     };
-    Ok(axum::Json(model_view(&state, route)?).into_response())
+    let upcoming = state.pricing.upcoming_retirements()?;
+    Ok(axum::Json(model_view(&state, route, &upcoming)?).into_response())
 }
 
 /// Query of `GET /v1/changelog`.

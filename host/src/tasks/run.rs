@@ -217,11 +217,14 @@ impl Tasks {
         // Every output is fetched, then checked by the content policies,
         // and only then stored: an intercepted output is never kept.
         let mut fetched = Vec::new();
-        for media in result.outputs.into_iter().take(task.request.n as usize) {
-            let bytes = match &media.data {
-                MediaData::Bytes(bytes) => bytes.clone(),
-                MediaData::Url(url) => match fetch_with_retries(plugin, url).await {
-                    Ok(bytes) => bytes,
+        for mut media in result.outputs.into_iter().take(task.request.n as usize) {
+            // The bytes move out of the media (no copy); what stays is its
+            // description.
+            let data = std::mem::replace(&mut media.data, MediaData::Blob(0));
+            let bytes: bytes::Bytes = match data {
+                MediaData::Bytes(bytes) => bytes.into(),
+                MediaData::Url(url) => match fetch_with_retries(plugin, &url).await {
+                    Ok(bytes) => bytes.into(),
                     Err(message) => {
                         return self
                             .finish_failed(
@@ -301,12 +304,12 @@ impl Tasks {
         &self,
         task: &mut Task,
         request: &GenerationRequest,
-        fetched: &[(PluginMedia, Vec<u8>)],
+        fetched: &[(PluginMedia, bytes::Bytes)],
     ) -> Result<Option<Status>, TaskStoreError> {
         let mut media = Vec::new();
         let mut blobs = Vec::new();
         for (i, (m, bytes)) in fetched.iter().enumerate() {
-            blobs.push(bytes::Bytes::from(bytes.clone()));
+            blobs.push(bytes.clone());
             media.push(PluginMedia {
                 // Handle i + 1 is the i-th blob of the call.
                 data: MediaData::Blob(i as u64 + 1),

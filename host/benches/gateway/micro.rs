@@ -1,0 +1,172 @@
+//! A section of the gateway bench (see `../gateway.rs`).
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// Loads a bundled plugin by crate name into `runtime` with `config`.
+async fn bundled(
+    runtime: &Arc<PluginRuntime>,
+    crate_name: &str,
+    config: serde_json::Value,
+) -> LoadedPlugin {
+    let b = BUNDLED
+        .iter()
+        .find(|b| b.crate_name == crate_name)
+        .unwrap_or_else(|| panic!("{crate_name} is bundled"));
+    runtime
+        .load(PluginSource {
+            manifest: Manifest::from_toml(b.manifest).unwrap(),
+            wasm: Arc::from(b.wasm),
+            config,
+            extra_allowed_hosts: Vec::new(),
+            call_timeout: Duration::from_secs(30),
+            memory_bytes: 256 << 20,
+        })
+        .await
+        .unwrap()
+}
+
+fn time_n<T>(n: usize, mut f: impl FnMut() -> T) -> Vec<Duration> {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed()
+        })
+        .collect()
+}
+
+async fn time_n_async<T, F: std::future::Future<Output = T>>(
+    n: usize,
+    mut f: impl FnMut() -> F,
+) -> Vec<Duration> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        std::hint::black_box(f().await);
+        v.push(t.elapsed());
+    }
+    v
+}
+
+/// A benign prompt of about `chars` characters.
+pub(super) fn long_prompt(chars: usize) -> String {
+    let words = "a quiet harbour at dawn with fishing boats, gulls over the water, soft watercolor light,                  warm colours, mist on the hills behind the town, a lighthouse on the rocks, ";
+    words.chars().cycle().take(chars).collect()
+}
+
+/// Micro-benchmarks: plugin instantiate + call for the canvas and OpenAI
+/// adapters and the policy plugin, ledger hold + capture, a rate-limit
+/// check, request parsing and response encoding.
+pub(super) async fn micro() {
+    let cache = tempfile::tempdir().unwrap();
+    let outbound = Outbound::new(Duration::from_secs(10), 1 << 20).unwrap();
+    let limits = EngineLimits {
+        memory_bytes: 256 << 20,
+        max_concurrent_calls: 64,
+    };
+    let runtime = PluginRuntime::new(&limits, cache.path(), outbound, Default::default()).unwrap();
+    let input = CallInput::default();
+    header();
+    for name in ["canvas", "openai-images"] {
+        let LoadedPlugin::Provider(p) = bundled(&runtime, name, serde_json::json!({})).await else {
+            unreachable!()
+        };
+        time_n_async(200, || p.models(&input)).await;
+        let samples = time_n_async(3000, || p.models(&input)).await;
+        report(
+            &format!("plugin: instantiate + models(), {name}"),
+            samples,
+            "µs",
+        );
+    }
+    let LoadedPlugin::Policy(policy) =
+        bundled(&runtime, "policy-terms", serde_json::json!({})).await
+    else {
+        unreachable!()
+    };
+    let mut req = request(&long_prompt(2000), 512);
+    req.model = "openai/gpt-image-1".into();
+    time_n_async(200, || policy.check_request(&input, &req)).await;
+    let samples = time_n_async(3000, || policy.check_request(&input, &req)).await;
+    report(
+        "plugin: instantiate + check_request, policy-terms, 2,000 chars",
+        samples,
+        "µs",
+    );
+    // The output check: one 512x512 PNG (decoded and hashed in the sandbox).
+    let png = {
+        let mut out = Vec::new();
+        let mut e = png::Encoder::new(&mut out, 512, 512);
+        e.set_color(png::ColorType::Rgb);
+        let mut w = e.write_header().unwrap();
+        let pixels: Vec<u8> = (0..512 * 512 * 3).map(|i| (i % 251) as u8).collect();
+        w.write_image_data(&pixels).unwrap();
+        w.finish().unwrap();
+        out
+    };
+    let output_input = CallInput {
+        request_id: String::new(),
+        blobs: vec![bytes::Bytes::from(png)],
+    };
+    let outputs = vec![imini::plugins::bindings::types::Media {
+        kind: MediaKind::Image,
+        mime: "image/png".into(),
+        width: 512,
+        height: 512,
+        duration_ms: None,
+        data: imini::plugins::bindings::types::MediaData::Blob(1),
+        text: Some("a lighthouse at dusk, watercolor".into()),
+    }];
+    let samples = time_n_async(500, || policy.check_output(&output_input, &req, &outputs)).await;
+    report(
+        "plugin: check_output, policy-terms, one 512x512 PNG",
+        samples,
+        "µs",
+    );
+    let mut short = request("a lighthouse at dusk, watercolor", 512);
+    short.model = "openai/gpt-image-1".into();
+    let samples = time_n_async(3000, || policy.check_request(&input, &short)).await;
+    report(
+        "plugin: instantiate + check_request, policy-terms, 32 chars",
+        samples,
+        "µs",
+    );
+
+    let limiter = imini::ratelimit::RateLimiter::default();
+    let keys: Vec<String> = (0..1000).map(|i| format!("key_{i}")).collect();
+    let mut i = 0;
+    let samples = time_n(100_000, || {
+        i += 1;
+        limiter.check(&keys[i % keys.len()], 600_000, Instant::now())
+    });
+    report("rate limit: GCRA check (1,000 keys)", samples, "µs");
+
+    let body = serde_json::json!({"model": "openai/gpt-image-1", "prompt": "a lighthouse at dusk, watercolor", "n": 1, "size": "1024x1024", "response_format": "b64_json"}).to_string();
+    let samples = time_n(100_000, || {
+        serde_json::from_slice::<imini::api::images::OpenAiImageRequest>(body.as_bytes()).unwrap()
+    });
+    report("request parse: OpenAI images body", samples, "µs");
+    for (label, size) in [("64x64 PNG", 64u32), ("1024x1024 PNG", 1024)] {
+        let png = {
+            let mut out = Vec::new();
+            let mut e = png::Encoder::new(&mut out, size, size);
+            e.set_color(png::ColorType::Rgb);
+            let mut w = e.write_header().unwrap();
+            let pixels: Vec<u8> = (0..size * size * 3).map(|i| (i % 251) as u8).collect();
+            w.write_image_data(&pixels).unwrap();
+            w.finish().unwrap();
+            out
+        };
+        let samples = time_n(2000, || {
+            use base64::Engine as _;
+            let answer = serde_json::json!({"created": 1, "data": [{"b64_json": base64::engine::general_purpose::STANDARD.encode(&png)}], "id": "task_x"});
+            serde_json::to_vec(&answer).unwrap()
+        });
+        report(
+            &format!("response encode: b64_json, {label}"),
+            samples,
+            "µs",
+        );
+    }
+}

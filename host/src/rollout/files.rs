@@ -1,0 +1,199 @@
+//! Where plugin versions live and how they load: the component and
+//! manifest files under `<data dir>/plugins`, the bundled components, and
+//! the plugins to serve at start.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::PluginRecord;
+use crate::config::Config;
+use crate::plugins::{
+    LoadedPlugin, Manifest, PluginKind, PluginRegistry, PluginRuntime, PluginSource,
+};
+use crate::server::BUNDLED;
+use crate::store::Table;
+
+/// The directory of installed plugin files.
+pub fn plugins_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("plugins")
+}
+
+/// The source of a plugin: its manifest, bytes and the operator's settings
+/// (with a run-time configuration override).
+pub fn source(
+    config: &Config,
+    manifest: Manifest,
+    wasm: Arc<[u8]>,
+    over: Option<&Value>,
+) -> PluginSource {
+    let settings = config.plugin_settings(&manifest.name);
+    let plugin_config = match over {
+        Some(v) => v.clone(),
+        None => settings
+            .config
+            .clone()
+            .map_or(json!({}), |t| serde_json::to_value(t).unwrap_or_default()),
+    };
+    let policy = manifest.kind == PluginKind::Policy;
+    PluginSource {
+        manifest,
+        wasm,
+        config: plugin_config,
+        extra_allowed_hosts: settings.allowed_hosts.clone(),
+        call_timeout: config.call_timeout(&settings, policy),
+        memory_bytes: config.memory_bytes(&settings),
+    }
+}
+
+/// The bundled component of `name` at `version`, if the binary has it.
+pub(super) fn bundled(name: &str, version: Option<&str>) -> Option<(Manifest, Arc<[u8]>)> {
+    BUNDLED.iter().find_map(|b| {
+        let m = Manifest::from_toml(b.manifest).ok()?;
+        (m.name == name && version.is_none_or(|v| v == m.version))
+            .then(|| (m, Arc::<[u8]>::from(b.wasm)))
+    })
+}
+
+/// The path of a stored version's file: `<dir>/<name>/<version>.<ext>`
+/// (not `Path::with_extension`, which would take the version's last
+/// `.N` for an extension).
+pub(super) fn version_file(dir: &Path, name: &str, version: &str, ext: &str) -> PathBuf {
+    dir.join(name).join(format!("{version}.{ext}"))
+}
+
+/// Writes a file and makes it durable.
+pub(super) fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// A plugin to load at start: manifest, bytes, whether bundled, run-time
+/// configuration.
+type StartSource = (Manifest, Arc<[u8]>, bool, Option<Value>);
+
+/// Loads the plugins to serve at start: the bundled ones and those of the
+/// configuration, replaced by the active installed version of the same name
+/// where there is one, and without retired plugins. Any failure stops the
+/// start, with the plugin named.
+pub async fn load_at_start(
+    runtime: &Arc<PluginRuntime>,
+    config: &Config,
+    records: &Table,
+    dir: &Path,
+) -> anyhow::Result<PluginRegistry> {
+    let mut sources: Vec<StartSource> = Vec::new();
+    for b in BUNDLED {
+        let manifest = Manifest::from_toml(b.manifest)
+            .with_context(|| format!("bundled plugin {}", b.crate_name))?;
+        sources.push((manifest, Arc::from(b.wasm), true, None));
+    }
+    for file in &config.plugins {
+        let text = std::fs::read_to_string(&file.manifest)
+            .with_context(|| format!("reading {}", file.manifest.display()))?;
+        let manifest = Manifest::from_toml(&text)
+            .with_context(|| format!("in {}", file.manifest.display()))?;
+        let wasm = std::fs::read(&file.wasm)
+            .with_context(|| format!("reading {}", file.wasm.display()))?;
+        // A file plugin with a bundled plugin's name replaces it.
+        sources.retain(|(m, _, bundled, _)| !(*bundled && m.name == manifest.name));
+        sources.push((manifest, wasm.into(), false, None));
+    }
+    for item in records.scan::<PluginRecord>() {
+        let (_, record) = item?;
+        sources.retain(|(m, ..)| m.name != record.name);
+        let Some(version) = &record.active else {
+            tracing::info!(plugin = %record.name, "plugin retired; not loaded");
+            continue;
+        };
+        let (manifest, wasm) = stored_version(dir, &record, version)
+            .with_context(|| format!("the active version of plugin {}", record.name))?;
+        // Installed versions were admitted by an operator: they load even
+        // without the credentials a bundled adapter waits for.
+        sources.push((manifest, wasm, false, record.config.clone()));
+    }
+
+    let registry = PluginRegistry::default();
+    for (manifest, wasm, is_bundled, over) in sources {
+        let settings = config.plugin_settings(&manifest.name);
+        if settings.enabled == Some(false) {
+            tracing::info!(plugin = %manifest.name, "plugin disabled in the configuration");
+            continue;
+        }
+        // A bundled adapter of a third-party upstream serves only once the
+        // operator has given it its credentials (or enabled it explicitly).
+        let missing: Vec<&String> = manifest
+            .credentials
+            .iter()
+            .filter(|c| !config.credentials.contains_key(*c))
+            .collect();
+        if is_bundled && settings.enabled != Some(true) && !missing.is_empty() {
+            tracing::info!(plugin = %manifest.name, ?missing, "bundled plugin not loaded: configure its credentials to enable it");
+            continue;
+        }
+        let loaded = runtime
+            .load(source(config, manifest, wasm, over.as_ref()))
+            .await?;
+        let core = loaded.core();
+        tracing::info!(plugin = %core.label(), wit = %core.wit_version, from_cache = core.from_cache, compile_ms = core.compile_time.as_millis() as u64, "plugin loaded");
+        registry.insert(loaded)?;
+    }
+    Ok(registry)
+}
+
+/// The manifest and bytes of a recorded version.
+pub(super) fn stored_version(
+    dir: &Path,
+    record: &PluginRecord,
+    version: &str,
+) -> anyhow::Result<(Manifest, Arc<[u8]>)> {
+    let v = record
+        .versions
+        .iter()
+        .find(|v| v.version == version)
+        .with_context(|| format!("version {version} is not recorded"))?;
+    if v.bundled {
+        return bundled(&record.name, Some(version)).with_context(|| {
+            format!(
+                "{}@{version} is no longer bundled in this binary",
+                record.name
+            )
+        });
+    }
+    let (toml_path, wasm_path) = (
+        version_file(dir, &record.name, version, "toml"),
+        version_file(dir, &record.name, version, "wasm"),
+    );
+    let text = std::fs::read_to_string(&toml_path)
+        .with_context(|| format!("reading {}", toml_path.display()))?;
+    let manifest = Manifest::from_toml(&text)?;
+    let wasm =
+        std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
+    if crate::ids::hex(&Sha256::digest(&wasm)) != v.sha256 {
+        anyhow::bail!(
+            "{} does not match its recorded checksum",
+            wasm_path.display()
+        );
+    }
+    Ok((manifest, wasm.into()))
+}
+
+pub(super) fn describe(loaded: &LoadedPlugin) -> (Vec<String>, Vec<String>) {
+    match loaded {
+        LoadedPlugin::Provider(p) => (p.models.iter().map(|m| m.id.clone()).collect(), Vec::new()),
+        LoadedPlugin::Policy(p) => (Vec::new(), p.info.categories.clone()),
+    }
+}
