@@ -211,6 +211,11 @@ pub struct NewTask<'a> {
     pub key_id: Option<&'a str>,
     /// Whether a content policy flagged the request for review.
     pub flagged: bool,
+    /// The caller answers only with the task's end (the synchronous face),
+    /// so the task and its hold need not reach the disk before it runs:
+    /// they reach it with the capture or the release. A crash before then
+    /// charges nothing, and no one was given the task's id.
+    pub commit_with_result: bool,
 }
 
 /// What a task costs and who pays.
@@ -362,6 +367,7 @@ impl Tasks {
             webhook_url,
             key_id,
             flagged,
+            commit_with_result,
         } = new;
         let id = match reserved_id {
             Some(id) => {
@@ -411,7 +417,12 @@ impl Tasks {
             key_id: key_id.map(str::to_string),
             flagged,
         };
-        if let Err(e) = self.table.put(&task.id, &task).await {
+        let stored = if commit_with_result {
+            self.table.put_unflushed(&task.id, &task)
+        } else {
+            self.table.put(&task.id, &task).await
+        };
+        if let Err(e) = stored {
             self.free_slot(owner);
             if let Err(release) = self.ledger.release(&task.id).await {
                 tracing::error!(task_id = %task.id, error = %release, "could not release the hold of a task that was not stored; it is released at the next start");
@@ -476,6 +487,12 @@ impl Tasks {
             }
         }
         Ok((page, false))
+    }
+
+    /// Waits until every task written so far is on disk (for a task
+    /// submitted with `commit_with_result` whose id is given out early).
+    pub async fn flush(&self) -> Result<(), TaskStoreError> {
+        Ok(self.table.flush().await?)
     }
 
     /// Waits up to `limit` for task `id` to finish and returns it as it is

@@ -281,6 +281,122 @@ fn a_crash_under_load_loses_nothing_and_charges_once() {
 }
 
 #[test]
+fn a_crash_during_synchronous_requests_charges_each_answer_once() {
+    // The OpenAI face answers with the image, so its task and hold reach
+    // the disk with the capture: a crash before that must leave no hold
+    // open and charge nothing, and every image answered must stay charged
+    // exactly once.
+    let mut gw = Gateway::start_with_config(
+        "[limits]\nmax_concurrent_tasks = 1000\nrequests_per_minute = 100000\n",
+    );
+    let gina = gw.account("gina@example.com", 100_000);
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (base, key) = (gw.base.clone(), gina.key.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .unwrap();
+                let mut answered = Vec::new();
+                for i in 0..2000 {
+                    let body = json!({"model": "imini/canvas-image", "prompt": format!("harbour lights {c} {i}"), "size": "256x256", "response_format": "url"});
+                    let Ok(answer) = client
+                        .post(format!("{base}/v1/images/generations"))
+                        .bearer_auth(&key)
+                        .json(&body)
+                        .send()
+                    else {
+                        break; // the gateway is gone
+                    };
+                    let status = answer.status();
+                    let Ok(body) = answer.json::<Value>() else {
+                        break; // cut off mid-answer
+                    };
+                    assert_eq!(status, 200, "{body}");
+                    answered.push(body["id"].as_str().expect("a task id").to_string());
+                }
+                answered
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    gw.kill();
+    let answered: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(
+        !answered.is_empty(),
+        "images were answered before the crash"
+    );
+    gw.restart();
+
+    // Tasks whose record survived run again and finish.
+    let mut tasks = Vec::new();
+    for _ in 0..300 {
+        tasks = gw
+            .request_with("GET", "/v1/tasks?limit=100", Some(&gina.key), None)
+            .json()["data"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let mut cursor = tasks
+            .last()
+            .and_then(|t| t["task_id"].as_str())
+            .map(str::to_string);
+        while let Some(after) = cursor.take() {
+            let page = gw
+                .request_with(
+                    "GET",
+                    &format!("/v1/tasks?limit=100&after={after}"),
+                    Some(&gina.key),
+                    None,
+                )
+                .json();
+            let more = page["data"].as_array().unwrap().clone();
+            cursor = more
+                .last()
+                .and_then(|t| t["task_id"].as_str())
+                .map(str::to_string);
+            tasks.extend(more);
+        }
+        if tasks.iter().all(|t| t["status"] == "succeeded") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        tasks.iter().all(|t| t["status"] == "succeeded"),
+        "every stored task finished: {:?}",
+        tasks
+            .iter()
+            .filter(|t| t["status"] != "succeeded")
+            .collect::<Vec<_>>()
+    );
+    let (balance, held) = assert_reconciles(&gw, &gina.id);
+    assert_eq!(held, 0, "no hold is left open");
+    let entries = gw.ledger(&gina.id);
+    let captures = |id: &str| {
+        entries
+            .iter()
+            .filter(|e| e["type"] == "capture" && e["task_id"] == id)
+            .count()
+    };
+    for id in &answered {
+        assert!(
+            tasks.iter().any(|t| t["task_id"] == id.as_str()),
+            "the answered task {id} survived the crash"
+        );
+        assert_eq!(captures(id), 1, "the answered task {id} is charged once");
+    }
+    for task in &tasks {
+        assert_eq!(captures(task["task_id"].as_str().unwrap()), 1);
+    }
+    assert_eq!(balance, 100_000 - 10 * tasks.len() as i64);
+}
+
+#[test]
 fn keys_rotate_revoke_and_suspend() {
     let gw = Gateway::start();
     let frank = gw.account("frank@example.com", 100);

@@ -42,6 +42,9 @@ pub struct Generation<'a> {
     pub webhook_url: Option<String>,
     /// Reference media, and the request field they came in.
     pub references: (&'a [super::references::RefInput], &'a str),
+    /// The endpoint answers only when the task ends (see
+    /// [`NewTask::commit_with_result`]).
+    pub commit_with_result: bool,
 }
 
 /// The length used when a video request gives none: the model's shortest of
@@ -203,6 +206,7 @@ pub async fn submit(
             webhook_url: g.webhook_url,
             key_id: who.key_id.as_deref(),
             flagged,
+            commit_with_result: g.commit_with_result,
         })
         .await?;
     Ok((task, price))

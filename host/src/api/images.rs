@@ -98,6 +98,7 @@ pub async fn native_generate(
             extra_params: body.extra_params,
             webhook_url: body.webhook_url,
             references: (&body.images, "images"),
+            commit_with_result: false,
         },
     )
     .await?;
@@ -186,6 +187,7 @@ pub async fn openai_generations(
             extra_params: extra,
             webhook_url: None,
             references: (&[], "images"),
+            commit_with_result: true,
         },
     )
     .await?;
@@ -201,6 +203,8 @@ pub async fn openai_generations(
             return Err(ApiError::new(static_code(&e.code), e.message).with_task(&task.id));
         }
         Status::Queued | Status::Processing => {
+            // The task id is given out now: the task must outlive a crash.
+            state.tasks.flush().await?;
             return Err(ApiError::new(
                 "UPSTREAM_TIMEOUT",
                 format!(

@@ -85,6 +85,7 @@ pub async fn native_generate(
         extra_params: body.extra_params,
         webhook_url: body.webhook_url,
         references: (&references, param),
+        commit_with_result: false,
     };
     let (task, price) = submit(&state, &who, &request_id, generation).await?;
     let answer = json!({
@@ -282,6 +283,7 @@ pub async fn openai_create(
         extra_params: body.extra_params,
         webhook_url: None,
         references: (&[], "input_reference"),
+        commit_with_result: false,
     };
     let (task, _) = submit(&state, &who, &request_id, generation).await?;
     Ok(with_poll_hint(
