@@ -209,6 +209,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tracing::info!(%addr, resumed_tasks = resumed, startup_ms = started.elapsed().as_millis() as u64, "imini is serving");
     // Machine-readable for scripts and tests that start on port 0.
     println!("imini listening on http://{addr}");
+    // Answers go out as soon as they are written: without TCP_NODELAY a
+    // response written in two parts waits for the client's delayed ACK
+    // (up to 40 ms) under Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
