@@ -3,7 +3,7 @@
 //! figures.
 //!
 //! ```text
-//! cargo run --release -p imini-tests --bin imini-bench -- [--concurrency 1,16,64] [--duration 10s] [--delay-ms 0]
+//! cargo run --release -p imini-tests --bin imini-bench -- [--concurrency 1,16,64] [--duration 10s] [--delay-ms 0] [--rate N]
 //! ```
 
 use std::time::Duration;
@@ -30,6 +30,10 @@ struct Args {
     /// Requests sent before each measured run.
     #[arg(long, default_value_t = 500)]
     warmup: u64,
+    /// Send this many requests per second in each run (shared by the
+    /// connections) instead of as many as the target answers.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    rate: Option<u32>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -90,9 +94,13 @@ fn main() -> anyhow::Result<()> {
             .requests
             .map_or(Limit::Time(args.duration), Limit::Requests),
         warmup: args.warmup,
+        rate: args.rate,
     };
+    let pace = opts
+        .rate
+        .map_or("closed loop".to_string(), |r| format!("{r} req/s"));
     eprintln!(
-        "mock upstream {}, proxy {}, gateway {}; {:?} per run",
+        "mock upstream {}, proxy {}, gateway {}; {:?} per run, {pace}",
         setup.upstream.url(),
         setup.proxy.url(),
         setup.gateway.base,

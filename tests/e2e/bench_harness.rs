@@ -25,19 +25,26 @@ fn a_short_run_counts_errors_and_stops_everything_it_started() {
     let [direct, proxy, gateway] = bench::targets(&setup);
 
     let f = rt
-        .block_on(bench::load(&direct, 1, Limit::Requests(200)))
+        .block_on(bench::load(&direct, 1, Limit::Requests(200), None))
         .unwrap();
     assert_eq!((f.requests, f.errors), (200, 20), "{f:?}");
     assert!(f.rps > 0.0 && f.p50_ms > 0.0 && f.p99_ms >= f.p50_ms && f.max_ms >= f.p99_ms);
     // Upstream requests 201..300: ten fail, each a 502 from the gateway.
     let f = rt
-        .block_on(bench::load(&gateway, 1, Limit::Requests(100)))
+        .block_on(bench::load(&gateway, 1, Limit::Requests(100), None))
         .unwrap();
     assert_eq!((f.requests, f.errors), (100, 10), "{f:?}");
     let f = rt
-        .block_on(bench::load(&proxy, 4, Limit::Requests(100)))
+        .block_on(bench::load(&proxy, 4, Limit::Requests(100), None))
         .unwrap();
     assert_eq!((f.requests, f.errors), (100, 10), "{f:?}");
+    // At a set rate the connections share it: 60 requests at 200/s cannot
+    // take less than about 0.3 s, however fast the target answers.
+    let f = rt
+        .block_on(bench::load(&direct, 4, Limit::Requests(60), Some(200)))
+        .unwrap();
+    assert_eq!(f.requests, 60, "{f:?}");
+    assert!(f.rps <= 220.0, "the rate was not held: {f:?}");
 
     // The whole table, at two concurrencies, a few hundred requests.
     let rows = bench::run(
@@ -47,6 +54,7 @@ fn a_short_run_counts_errors_and_stops_everything_it_started() {
             concurrencies: vec![1, 4],
             limit: Limit::Requests(100),
             warmup: 10,
+            rate: None,
         },
     )
     .unwrap();

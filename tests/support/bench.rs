@@ -301,9 +301,16 @@ struct RltArgs {
     bench: rlt::cli::BenchCli,
 }
 
-/// Drives `target` with `concurrency` closed-loop workers (one keep-alive
-/// connection each) for `limit`, with rlt, and reads its JSON report.
-pub async fn load(target: &Target, concurrency: u32, limit: Limit) -> anyhow::Result<Figures> {
+/// Drives `target` with `concurrency` workers (one keep-alive connection
+/// each) for `limit`, with rlt, and reads its JSON report. Without a `rate`
+/// the workers are closed-loop (each sends its next request when the last
+/// is answered); with one, they share that many requests per second.
+pub async fn load(
+    target: &Target,
+    concurrency: u32,
+    limit: Limit,
+    rate: Option<u32>,
+) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
     let report = dir.path().join("report.json");
     let mut args = vec![
@@ -320,6 +327,9 @@ pub async fn load(target: &Target, concurrency: u32, limit: Limit) -> anyhow::Re
     match limit {
         Limit::Time(d) => args.extend(["-d".into(), format!("{}ms", d.as_millis())]),
         Limit::Requests(n) => args.extend(["-n".into(), n.to_string()]),
+    }
+    if let Some(rate) = rate {
+        args.extend(["--rate".into(), rate.to_string()]);
     }
     let cli = RltArgs::try_parse_from(args)?.bench;
     rlt::cli::run(
@@ -372,6 +382,10 @@ pub struct Options {
     /// Requests per concurrency level sent before measuring, to warm up
     /// connections and the gateway.
     pub warmup: u64,
+    /// Requests per second for every run (open loop), instead of as many as
+    /// the target answers: the added latency then measures the work each
+    /// request costs, not the queue in front of a saturated target.
+    pub rate: Option<u32>,
 }
 
 /// One concurrency level: the three targets' figures.
@@ -491,9 +505,9 @@ pub fn run(
     for &c in &opts.concurrencies {
         let measure = |t: &Target| -> anyhow::Result<Figures> {
             if opts.warmup > 0 {
-                rt.block_on(load(t, c, Limit::Requests(opts.warmup)))?;
+                rt.block_on(load(t, c, Limit::Requests(opts.warmup), opts.rate))?;
             }
-            rt.block_on(load(t, c, opts.limit))
+            rt.block_on(load(t, c, opts.limit, opts.rate))
         };
         rows.push(Row {
             concurrency: c,
