@@ -232,22 +232,7 @@ fn a_crash_under_load_loses_nothing_and_charges_once() {
     );
 
     // Every task finishes after the restart.
-    let mut tasks = Vec::new();
-    for _ in 0..300 {
-        tasks = gw
-            .request_with("GET", "/v1/tasks?limit=100", Some(&erin.key), None)
-            .json()["data"]
-            .as_array()
-            .unwrap()
-            .clone();
-        if tasks
-            .iter()
-            .all(|t| t["status"] == "succeeded" || t["status"] == "failed")
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let tasks = gw.tasks_when_all(&erin.key, "succeeded");
     assert!(
         !tasks.is_empty(),
         "some tasks were accepted before the crash"
@@ -333,39 +318,7 @@ fn a_crash_during_synchronous_requests_charges_each_answer_once() {
     gw.restart();
 
     // Tasks whose record survived run again and finish.
-    let mut tasks = Vec::new();
-    for _ in 0..300 {
-        tasks = gw
-            .request_with("GET", "/v1/tasks?limit=100", Some(&gina.key), None)
-            .json()["data"]
-            .as_array()
-            .unwrap()
-            .clone();
-        let mut cursor = tasks
-            .last()
-            .and_then(|t| t["task_id"].as_str())
-            .map(str::to_string);
-        while let Some(after) = cursor.take() {
-            let page = gw
-                .request_with(
-                    "GET",
-                    &format!("/v1/tasks?limit=100&after={after}"),
-                    Some(&gina.key),
-                    None,
-                )
-                .json();
-            let more = page["data"].as_array().unwrap().clone();
-            cursor = more
-                .last()
-                .and_then(|t| t["task_id"].as_str())
-                .map(str::to_string);
-            tasks.extend(more);
-        }
-        if tasks.iter().all(|t| t["status"] == "succeeded") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let tasks = gw.tasks_when_all(&gina.key, "succeeded");
     assert!(
         tasks.iter().all(|t| t["status"] == "succeeded"),
         "every stored task finished: {:?}",

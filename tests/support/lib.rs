@@ -407,6 +407,35 @@ impl Gateway {
         }
     }
 
+    /// Every task an API key's account can see, newest first (all pages
+    /// of `GET /v1/tasks`).
+    pub fn tasks(&self, key: &str) -> Vec<Value> {
+        let mut tasks = Vec::new();
+        let mut after = String::new();
+        loop {
+            let path = format!("/v1/tasks?limit=100{after}");
+            let page = self.request_with("GET", &path, Some(key), None).json();
+            tasks.extend(page["data"].as_array().expect("tasks").iter().cloned());
+            if page["has_more"] != true {
+                return tasks;
+            }
+            after = format!("&after={}", page["last_id"].as_str().expect("last id"));
+        }
+    }
+
+    /// The account's tasks once every one has reached `status` (or as they
+    /// are after 30 s, for the caller's assertion to show).
+    pub fn tasks_when_all(&self, key: &str, status: &str) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let tasks = self.tasks(key);
+            if tasks.iter().all(|t| t["status"] == status) || Instant::now() > deadline {
+                return tasks;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// An account's admin view.
     pub fn account_view(&self, account_id: &str) -> Value {
         self.get(&format!("/admin/v1/accounts/{account_id}")).json()
