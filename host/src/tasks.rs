@@ -385,8 +385,9 @@ impl Tasks {
             None => crate::ids::new("task"),
         };
         self.take_slot(owner, max_concurrent)?;
-        // The hold and the task record share one fsync (the task's put):
-        // if a crash loses the task, recovery releases the hold.
+        // The hold and the task record share one fsync (the task's put, or
+        // with `commit_with_result` the capture's or release's): if a crash
+        // loses the task, recovery releases the hold.
         if let Some(c) = &charge
             && let Err(e) = self
                 .ledger
