@@ -158,10 +158,10 @@ pub(super) async fn micro() {
             w.finish().unwrap();
             out
         };
+        let png = bytes::Bytes::from(png);
         let samples = time_n(2000, || {
-            use base64::Engine as _;
-            let answer = serde_json::json!({"created": 1, "data": [{"b64_json": base64::engine::general_purpose::STANDARD.encode(&png)}], "id": "task_x"});
-            serde_json::to_vec(&answer).unwrap()
+            use imini::api::images::{ImageData, images_answer};
+            images_answer(1, "task_x", "1024x1024", &[ImageData::Bytes(png.clone())])
         });
         report(
             &format!("response encode: b64_json, {label}"),
