@@ -292,7 +292,12 @@ impl Tasks {
         // fsync for the file records, the task and the capture. A crash
         // before it leaves the hold open and `recover` settles it from what
         // survived (a task not yet succeeded runs again).
-        self.ledger.capture(&task.id).await?;
+        if self.ledger.capture(&task.id).await?.is_none() {
+            // Nothing was held (an unbilled caller, or a settled hold): the
+            // task and its outputs still reach the disk before anyone is
+            // told of them.
+            self.table.flush().await?;
+        }
         self.announce(&task).await?;
         Ok(Status::Succeeded)
     }
