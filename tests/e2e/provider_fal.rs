@@ -5,14 +5,12 @@
 //! cancelling, a restart in the middle of a job, and billing (the hold is
 //! captured once on success and released on every failure).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use imini_tests::mock::{Mock, Received, Reply, calls};
+use imini_tests::mock::{Job, Mock, Received, Reply, Stage, calls};
 use imini_tests::{
-    Answer, Gateway, TestAccount, assert_error, assert_reconciles, decode_png, png, task_entries,
-    wait_until,
+    Answer, Gateway, TestAccount, assert_charged_once, assert_error, assert_outputs_served,
+    assert_reconciles, assert_refunded, png, wait_until,
 };
 use serde_json::{Value, json};
 
@@ -77,14 +75,18 @@ fn status(host: &str, state: &str) -> Value {
 /// The mock's moving parts: how many status polls it answered, and whether
 /// the request may complete.
 #[derive(Clone, Default)]
-struct Upstream {
-    polls: Arc<AtomicU32>,
-    finish: Arc<AtomicBool>,
+struct Upstream(Job);
+
+impl std::ops::Deref for Upstream {
+    type Target = Job;
+    fn deref(&self) -> &Job {
+        &self.0
+    }
 }
 
 impl Upstream {
     /// A mock fal whose request is `IN_QUEUE` at the first poll, then
-    /// `IN_PROGRESS` until [`Upstream::finish`] is set, then `COMPLETED`
+    /// `IN_PROGRESS` until [`Job::finish`] is set, then `COMPLETED`
     /// with `result` as the result endpoint's answer. Files under `/files/`
     /// serve `images`.
     fn handler(
@@ -99,16 +101,11 @@ impl Upstream {
             let cancel_path = format!("{REQUEST_PATH}/cancel");
             match (req.method.as_str(), req.path.as_str()) {
                 ("POST", SUBMIT_PATH) => Reply::json(200, &queued(&host)),
-                ("GET", p) if p == status_path => {
-                    let n = this.polls.fetch_add(1, Ordering::SeqCst);
-                    if n == 0 {
-                        Reply::json(202, &status(&host, "IN_QUEUE"))
-                    } else if !this.finish.load(Ordering::SeqCst) {
-                        Reply::json(202, &status(&host, "IN_PROGRESS"))
-                    } else {
-                        Reply::json(200, &status(&host, "COMPLETED"))
-                    }
-                }
+                ("GET", p) if p == status_path => match this.poll() {
+                    Stage::Queued => Reply::json(202, &status(&host, "IN_QUEUE")),
+                    Stage::Running => Reply::json(202, &status(&host, "IN_PROGRESS")),
+                    Stage::Done => Reply::json(200, &status(&host, "COMPLETED")),
+                },
                 ("GET", REQUEST_PATH) => result(&host),
                 ("PUT", p) if p == cancel_path => {
                     Reply::json(202, &json!({"status": "CANCELLATION_REQUESTED"}))
@@ -126,14 +123,6 @@ impl Upstream {
                 _ => Reply::json(404, &json!({"detail": "Not Found"})),
             }
         }
-    }
-
-    fn polls(&self) -> u32 {
-        self.polls.load(Ordering::SeqCst)
-    }
-
-    fn finish(&self) {
-        self.finish.store(true, Ordering::SeqCst);
     }
 }
 
@@ -252,30 +241,18 @@ fn flux_dev_queues_a_request_polls_it_and_stores_the_outputs() {
     }
 
     // The outputs are exactly the bytes "fal" served.
-    let outputs = view["images"].as_array().unwrap();
-    assert_eq!(outputs.len(), 2);
-    for (output, expected) in outputs.iter().zip(&images) {
+    assert_outputs_served(&gw, &alice.key, &view, &images);
+    for output in view["images"].as_array().unwrap() {
         assert_eq!(output["mime_type"], "image/png");
         assert_eq!(
             (output["width"].as_u64(), output["height"].as_u64()),
             (Some(1024), Some(768))
         );
-        let file = gw.request_with(
-            "GET",
-            output["url"].as_str().unwrap(),
-            Some(&alice.key),
-            None,
-        );
-        assert_eq!(&file.body, expected);
-        assert_eq!(decode_png(&file.body).0, 40);
     }
     assert_eq!(view["provider_metadata"]["request_id"], REQUEST);
     assert_eq!(view["provider_metadata"]["seed"], 7);
 
-    assert_eq!(
-        task_entries(&gw, &alice.id, &id),
-        [("hold".to_string(), 0, 8), ("capture".to_string(), -8, -8)]
-    );
+    assert_charged_once(&gw, &alice.id, &id, 8);
     assert_eq!(assert_reconciles(&gw, &alice.id), (CREDITS - 8, 0));
 }
 
@@ -306,10 +283,7 @@ fn request_fails(result: Reply, code: &str) -> Value {
         view["cost"],
         json!({"held": 8, "charged": 0, "refunded": 8})
     );
-    assert_eq!(
-        task_entries(&gw, &bob.id, &id),
-        [("hold".to_string(), 0, 8), ("release".to_string(), 0, -8)]
-    );
+    assert_refunded(&gw, &bob.id, &id, 8);
     assert_eq!(assert_reconciles(&gw, &bob.id), (CREDITS, 0));
     assert!(!gw.logs().contains(KEY), "the key is never logged");
     view
@@ -381,11 +355,7 @@ fn submit_fails_with(reply: Reply, status: u16, code: &str) -> (Value, String) {
     let view = task(&gw, &carol, task_id);
     assert_eq!(view["status"], "failed");
     assert_eq!(view["error"]["code"], code);
-    assert_eq!(
-        task_entries(&gw, &carol.id, task_id),
-        [("hold".to_string(), 0, 4), ("release".to_string(), 0, -4)],
-        "the hold is released"
-    );
+    assert_refunded(&gw, &carol.id, task_id, 4);
     assert_eq!(assert_reconciles(&gw, &carol.id), (CREDITS, 0));
     let logs = gw.logs();
     assert!(!logs.contains(KEY), "the key is never logged");
@@ -502,10 +472,7 @@ fn canceling_a_task_cancels_the_fal_request_and_releases_the_hold() {
     let polls = upstream.polls();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(upstream.polls(), polls, "polling stopped");
-    assert_eq!(
-        task_entries(&gw, &dave.id, &id),
-        [("hold".to_string(), 0, 8), ("release".to_string(), 0, -8)]
-    );
+    assert_refunded(&gw, &dave.id, &id, 8);
     assert_eq!(assert_reconciles(&gw, &dave.id), (CREDITS, 0));
 }
 
@@ -533,19 +500,7 @@ fn a_restart_mid_request_resumes_polling_and_charges_once() {
         1,
         "the request is not queued again after the restart"
     );
-    for (output, expected) in view["images"].as_array().unwrap().iter().zip(&images) {
-        let file = gw.request_with(
-            "GET",
-            output["url"].as_str().unwrap(),
-            Some(&erin.key),
-            None,
-        );
-        assert_eq!(&file.body, expected);
-    }
-    assert_eq!(
-        task_entries(&gw, &erin.id, &id),
-        [("hold".to_string(), 0, 8), ("capture".to_string(), -8, -8)],
-        "one hold, one capture"
-    );
+    assert_outputs_served(&gw, &erin.key, &view, &images);
+    assert_charged_once(&gw, &erin.id, &id, 8);
     assert_eq!(assert_reconciles(&gw, &erin.id), (CREDITS - 8, 0));
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use imini_tests::mock::{Mock, Received, Reply};
 use imini_tests::{
-    Answer, Gateway, TestAccount, assert_error, assert_reconciles, decode_png, png, task_entries,
+    Answer, Gateway, TestAccount, assert_charged_once, assert_error, assert_reconciles,
+    assert_refunded, decode_png, png,
 };
 use serde_json::{Value, json};
 
@@ -150,13 +151,7 @@ fn gpt_image_1_sends_openais_wire_format_and_returns_the_png_it_answered() {
         view["cost"],
         json!({"held": 80, "charged": 80, "refunded": 0})
     );
-    assert_eq!(
-        task_entries(&gw, &alice.id, task_id),
-        [
-            ("hold".to_string(), 0, 80),
-            ("capture".to_string(), -80, -80)
-        ]
-    );
+    assert_charged_once(&gw, &alice.id, task_id, 80);
     assert_eq!(assert_reconciles(&gw, &alice.id), (CREDITS - 80, 0));
 }
 
@@ -251,13 +246,7 @@ fn dall_e_3_url_outputs_are_downloaded_from_the_allowed_host() {
     assert_eq!(wide.json()["size"], "1792x1024");
 
     let task_id = answer.json()["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        task_entries(&gw, &bob.id, &task_id),
-        [
-            ("hold".to_string(), 0, 80),
-            ("capture".to_string(), -80, -80)
-        ]
-    );
+    assert_charged_once(&gw, &bob.id, &task_id, 80);
     assert_eq!(
         assert_reconciles(&gw, &bob.id),
         (CREDITS - 160, 0),
@@ -292,11 +281,7 @@ fn fails_with(reply: Reply, status: u16, code: &str, calls: usize) -> (Value, St
         view["cost"],
         json!({"held": 40, "charged": 0, "refunded": 40})
     );
-    assert_eq!(
-        task_entries(&gw, &carol.id, task_id),
-        [("hold".to_string(), 0, 40), ("release".to_string(), 0, -40)],
-        "the hold is released"
-    );
+    assert_refunded(&gw, &carol.id, task_id, 40);
     assert_eq!(
         assert_reconciles(&gw, &carol.id),
         (CREDITS, 0),

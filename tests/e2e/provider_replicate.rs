@@ -8,14 +8,12 @@
 //! create call) are in `provider_replicate_errors`, which shares the mock
 //! and the helpers defined here.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use imini_tests::mock::{Mock, Received, Reply, calls};
+use imini_tests::mock::{Job, Mock, Received, Reply, Stage, calls};
 use imini_tests::{
-    Answer, Gateway, TestAccount, assert_error, assert_reconciles, decode_png, png, task_entries,
-    wait_until,
+    Answer, Gateway, TestAccount, assert_charged_once, assert_error, assert_outputs_served,
+    assert_reconciles, assert_refunded, png, wait_until,
 };
 use serde_json::{Value, json};
 
@@ -90,14 +88,18 @@ pub(crate) fn prediction(host: &str, status: &str, extra: Value) -> Value {
 /// The mock's moving parts: how many polls it answered, and whether the
 /// prediction may finish.
 #[derive(Clone, Default)]
-pub(crate) struct Upstream {
-    polls: Arc<AtomicU32>,
-    finish: Arc<AtomicBool>,
+pub(crate) struct Upstream(Job);
+
+impl std::ops::Deref for Upstream {
+    type Target = Job;
+    fn deref(&self) -> &Job {
+        &self.0
+    }
 }
 
 impl Upstream {
     /// A mock Replicate whose prediction is `starting` at the first poll,
-    /// then `processing` until [`Upstream::finish`] is set, then ends with
+    /// then `processing` until [`Job::finish`] is set, then ends with
     /// `outcome` (the prediction's final fields). Files under `/files/`
     /// serve `images`.
     pub(crate) fn handler(
@@ -113,17 +115,14 @@ impl Upstream {
                 ("POST", CREATE_PATH) => {
                     Reply::json(201, &prediction(&host, "starting", json!({})))
                 }
-                ("GET", p) if p == poll_path => {
-                    let n = this.polls.fetch_add(1, Ordering::SeqCst);
-                    if n == 0 {
-                        Reply::json(200, &prediction(&host, "starting", json!({})))
-                    } else if !this.finish.load(Ordering::SeqCst) {
+                ("GET", p) if p == poll_path => match this.poll() {
+                    Stage::Queued => Reply::json(200, &prediction(&host, "starting", json!({}))),
+                    Stage::Running => {
                         let logs = "Using seed: 7\n  0%|          | 0/4 [00:00<?, ?it/s]\n 50%|#####     | 2/4 [00:00<00:00,  3.1it/s]";
                         Reply::json(200, &prediction(&host, "processing", json!({"logs": logs})))
-                    } else {
-                        Reply::json(200, &prediction(&host, "", outcome(&host)))
                     }
-                }
+                    Stage::Done => Reply::json(200, &prediction(&host, "", outcome(&host))),
+                },
                 ("POST", p) if p == format!("{poll_path}/cancel") => Reply::json(
                     200,
                     &prediction(
@@ -145,14 +144,6 @@ impl Upstream {
                 _ => Reply::json(404, &json!({"detail": "Not found.", "status": 404})),
             }
         }
-    }
-
-    fn polls(&self) -> u32 {
-        self.polls.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn finish(&self) {
-        self.finish.store(true, Ordering::SeqCst);
     }
 }
 
@@ -302,23 +293,13 @@ fn flux_schnell_creates_a_prediction_polls_it_and_stores_the_outputs() {
     // The outputs are exactly the bytes "Replicate" served.
     assert_eq!(view["model"], "replicate/flux-schnell");
     assert_eq!(view["progress"], 100);
-    let outputs = view["images"].as_array().unwrap();
-    assert_eq!(outputs.len(), 2);
-    for (output, expected) in outputs.iter().zip(&images) {
+    assert_outputs_served(&gw, &alice.key, &view, &images);
+    for output in view["images"].as_array().unwrap() {
         assert_eq!(output["mime_type"], "image/png");
         assert_eq!(
             (output["width"].as_u64(), output["height"].as_u64()),
             (Some(1344), Some(768))
         );
-        let file = gw.request_with(
-            "GET",
-            output["url"].as_str().unwrap(),
-            Some(&alice.key),
-            None,
-        );
-        assert_eq!(file.status, 200);
-        assert_eq!(&file.body, expected);
-        assert_eq!(decode_png(&file.body).0, 56);
     }
     assert_eq!(view["provider_metadata"]["prediction_id"], PREDICTION);
     assert_eq!(view["provider_metadata"]["metrics"]["predict_time"], 0.8);
@@ -328,10 +309,7 @@ fn flux_schnell_creates_a_prediction_polls_it_and_stores_the_outputs() {
         view["cost"],
         json!({"held": 6, "charged": 6, "refunded": 0})
     );
-    assert_eq!(
-        task_entries(&gw, &alice.id, &id),
-        [("hold".to_string(), 0, 6), ("capture".to_string(), -6, -6)]
-    );
+    assert_charged_once(&gw, &alice.id, &id, 6);
     assert_eq!(assert_reconciles(&gw, &alice.id), (CREDITS - 6, 0));
 }
 
@@ -487,10 +465,7 @@ fn canceling_a_task_cancels_the_prediction_and_releases_the_hold() {
         view["cost"],
         json!({"held": 6, "charged": 0, "refunded": 6})
     );
-    assert_eq!(
-        task_entries(&gw, &frank.id, &id),
-        [("hold".to_string(), 0, 6), ("release".to_string(), 0, -6)]
-    );
+    assert_refunded(&gw, &frank.id, &id, 6);
     assert_eq!(assert_reconciles(&gw, &frank.id), (CREDITS, 0));
     assert_error(
         &gw.request_with(
@@ -532,19 +507,7 @@ fn a_restart_mid_prediction_resumes_polling_and_charges_once() {
         1,
         "the prediction is not created again after the restart"
     );
-    for (output, expected) in view["images"].as_array().unwrap().iter().zip(&images) {
-        let file = gw.request_with(
-            "GET",
-            output["url"].as_str().unwrap(),
-            Some(&grace.key),
-            None,
-        );
-        assert_eq!(&file.body, expected);
-    }
-    assert_eq!(
-        task_entries(&gw, &grace.id, &id),
-        [("hold".to_string(), 0, 6), ("capture".to_string(), -6, -6)],
-        "one hold, one capture"
-    );
+    assert_outputs_served(&gw, &grace.key, &view, &images);
+    assert_charged_once(&gw, &grace.id, &id, 6);
     assert_eq!(assert_reconciles(&gw, &grace.id), (CREDITS - 6, 0));
 }

@@ -6,13 +6,13 @@
 //! cancelling, and billing (per second: the hold is captured once on
 //! success and released on every failure).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use imini_tests::mock::{Mock, Received, Reply, calls};
-use imini_tests::{Answer, Gateway, TestAccount, assert_reconciles, png, task_entries, wait_until};
+use imini_tests::mock::{Job, Mock, Received, Reply, Stage, calls};
+use imini_tests::{
+    Answer, Gateway, TestAccount, assert_charged_once, assert_reconciles, png, wait_until,
+};
 use serde_json::{Value, json};
 
 const KEY: &str = "key_runway_test";
@@ -81,14 +81,18 @@ fn runway_task(status: &str, extra: Value) -> Value {
 /// The mock's moving parts: how many polls it answered, and whether the
 /// task may finish.
 #[derive(Clone, Default)]
-struct Upstream {
-    polls: Arc<AtomicU32>,
-    finish: Arc<AtomicBool>,
+struct Upstream(Job);
+
+impl std::ops::Deref for Upstream {
+    type Target = Job;
+    fn deref(&self) -> &Job {
+        &self.0
+    }
 }
 
 impl Upstream {
     /// A mock Runway whose task is `PENDING` at the first poll, then
-    /// `RUNNING` (at 40 %) until [`Upstream::finish`] is set, then ends with
+    /// `RUNNING` (at 40 %) until [`Job::finish`] is set, then ends with
     /// `outcome` (the task's final fields). [`OUTPUT_PATH`] serves [`mp4`].
     fn handler(
         &self,
@@ -99,29 +103,18 @@ impl Upstream {
             let host = req.header("host").unwrap_or_default().to_string();
             match (req.method.as_str(), req.path.as_str()) {
                 ("POST", SUBMIT_PATH) => Reply::json(200, &json!({"id": TASK})),
-                ("GET", TASK_PATH) => {
-                    let n = this.polls.fetch_add(1, Ordering::SeqCst);
-                    if n == 0 {
-                        Reply::json(200, &runway_task("PENDING", json!({})))
-                    } else if !this.finish.load(Ordering::SeqCst) {
+                ("GET", TASK_PATH) => match this.poll() {
+                    Stage::Queued => Reply::json(200, &runway_task("PENDING", json!({}))),
+                    Stage::Running => {
                         Reply::json(200, &runway_task("RUNNING", json!({"progress": 0.4})))
-                    } else {
-                        Reply::json(200, &runway_task("", outcome(&host)))
                     }
-                }
+                    Stage::Done => Reply::json(200, &runway_task("", outcome(&host))),
+                },
                 ("DELETE", TASK_PATH) => Reply::bytes(204, "application/json", Vec::new()),
                 ("GET", OUTPUT_PATH) => Reply::bytes(200, "video/mp4", mp4()),
                 _ => Reply::json(404, &json!({"error": "Not found"})),
             }
         }
-    }
-
-    fn polls(&self) -> u32 {
-        self.polls.load(Ordering::SeqCst)
-    }
-
-    fn finish(&self) {
-        self.finish.store(true, Ordering::SeqCst);
     }
 }
 
@@ -184,20 +177,13 @@ fn wait_final(gw: &Gateway, who: &TestAccount, id: &str) -> (Value, Vec<String>)
 }
 
 /// Asserts the task's hold was released in full and the account is whole.
-fn assert_refunded(gw: &Gateway, who: &TestAccount, id: &str, view: &Value) {
+fn assert_made_whole(gw: &Gateway, who: &TestAccount, id: &str, view: &Value) {
     assert_eq!(
         view["cost"],
         json!({"held": COST, "charged": 0, "refunded": COST}),
         "{view}"
     );
-    assert_eq!(
-        task_entries(gw, &who.id, id),
-        [
-            ("hold".to_string(), 0, COST),
-            ("release".to_string(), 0, -COST)
-        ],
-        "the hold is released"
-    );
+    imini_tests::assert_refunded(gw, &who.id, id, COST);
     assert_eq!(assert_reconciles(gw, &who.id), (CREDITS, 0));
 }
 
@@ -280,13 +266,7 @@ fn gen4_turbo_animates_the_reference_image_polls_and_stores_the_video() {
         view["cost"],
         json!({"held": COST, "charged": COST, "refunded": 0})
     );
-    assert_eq!(
-        task_entries(&gw, &alice.id, &id),
-        [
-            ("hold".to_string(), 0, COST),
-            ("capture".to_string(), -COST, -COST)
-        ]
-    );
+    assert_charged_once(&gw, &alice.id, &id, COST);
     assert_eq!(assert_reconciles(&gw, &alice.id), (CREDITS - COST, 0));
     assert!(!gw.logs().contains(KEY), "the key is never logged");
 }
@@ -319,7 +299,7 @@ fn task_fails(outcome: Value, code: &str) -> Value {
     let (view, _) = wait_final(&gw, &bob, &id);
     assert_eq!(view["status"], "failed", "{view}");
     assert_eq!(view["error"]["code"], code, "{view}");
-    assert_refunded(&gw, &bob, &id, &view);
+    assert_made_whole(&gw, &bob, &id, &view);
     view
 }
 
@@ -358,7 +338,7 @@ fn submit_fails_with(reply: Reply, code: &str) -> (Value, String) {
     let calls = if reply_has_retry_after { 2 } else { 1 };
     assert_eq!(received.len(), calls, "submit calls, no polls");
     assert!(received.iter().all(|r| r.path == SUBMIT_PATH));
-    assert_refunded(&gw, &carol, &id, &view);
+    assert_made_whole(&gw, &carol, &id, &view);
     let logs = gw.logs();
     assert!(!logs.contains(KEY), "the key is never logged");
     (view, logs)
@@ -456,7 +436,7 @@ fn canceling_a_task_deletes_the_runway_task_and_releases_the_hold() {
     assert_eq!(upstream.polls(), polls, "polling stopped");
     let view = task(&gw, &dave, &id);
     assert_eq!(view["status"], "canceled");
-    assert_refunded(&gw, &dave, &id, &view);
+    assert_made_whole(&gw, &dave, &id, &view);
 }
 
 #[test]
@@ -482,5 +462,5 @@ fn a_video_without_a_reference_image_fails_with_invalid_parameter() {
     let message = view["error"]["message"].as_str().unwrap();
     assert!(message.contains("needs a reference image"), "{message}");
     assert!(mock.received().is_empty(), "nothing reached Runway");
-    assert_refunded(&gw, &erin, &id, &view);
+    assert_made_whole(&gw, &erin, &id, &view);
 }

@@ -515,6 +515,47 @@ pub fn task_entries(gw: &Gateway, account: &str, task_id: &str) -> Vec<(String, 
         .collect()
 }
 
+/// Asserts that a finished task view lists exactly `expected` outputs, and
+/// that each one's URL serves exactly those bytes to the owner's `key`.
+pub fn assert_outputs_served(gw: &Gateway, key: &str, view: &Value, expected: &[Vec<u8>]) {
+    let outputs = view["images"]
+        .as_array()
+        .expect("the task lists its images");
+    assert_eq!(outputs.len(), expected.len(), "{view}");
+    for (output, bytes) in outputs.iter().zip(expected) {
+        let url = output["url"].as_str().expect("an output URL");
+        let file = gw.request_with("GET", url, Some(key), None);
+        assert_eq!(file.status, 200, "{url}");
+        assert!(&file.body == bytes, "{url} serves the provider's bytes");
+    }
+}
+
+/// Asserts that task `task_id` held `price` credits once and that the hold
+/// was captured once: it was charged exactly once.
+pub fn assert_charged_once(gw: &Gateway, account: &str, task_id: &str, price: i64) {
+    assert_eq!(
+        task_entries(gw, account, task_id),
+        [
+            ("hold".to_string(), 0, price),
+            ("capture".to_string(), -price, -price)
+        ],
+        "one hold of {price}, captured once"
+    );
+}
+
+/// Asserts that task `task_id` held `price` credits once and that the hold
+/// was released: nothing was charged.
+pub fn assert_refunded(gw: &Gateway, account: &str, task_id: &str, price: i64) {
+    assert_eq!(
+        task_entries(gw, account, task_id),
+        [
+            ("hold".to_string(), 0, price),
+            ("release".to_string(), 0, -price)
+        ],
+        "one hold of {price}, released"
+    );
+}
+
 /// Waits (at most 10 s) until `done` holds, failing with `what` otherwise.
 pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);

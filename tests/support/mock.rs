@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -218,4 +218,46 @@ pub fn calls<'a>(received: &'a [Received], method: &str, path: &str) -> Vec<&'a 
         .iter()
         .filter(|r| r.method == method && r.path == path)
         .collect()
+}
+
+/// What a poll of a mocked asynchronous job sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The first poll: the job is queued.
+    Queued,
+    /// Later polls, until [`Job::finish`]: the job is running.
+    Running,
+    /// Every poll after [`Job::finish`]: the job has ended.
+    Done,
+}
+
+/// A mocked provider's asynchronous job, shared by the mock's handler and
+/// the test: how many polls it answered, and whether it may end.
+#[derive(Clone, Default)]
+pub struct Job {
+    polls: Arc<AtomicU32>,
+    finish: Arc<AtomicBool>,
+}
+
+impl Job {
+    /// Counts one poll and says what it sees.
+    pub fn poll(&self) -> Stage {
+        if self.polls.fetch_add(1, Ordering::SeqCst) == 0 {
+            Stage::Queued
+        } else if self.finish.load(Ordering::SeqCst) {
+            Stage::Done
+        } else {
+            Stage::Running
+        }
+    }
+
+    /// How many polls the job answered.
+    pub fn polls(&self) -> u32 {
+        self.polls.load(Ordering::SeqCst)
+    }
+
+    /// Lets the job end at its next poll after the first.
+    pub fn finish(&self) {
+        self.finish.store(true, Ordering::SeqCst);
+    }
 }
