@@ -212,6 +212,21 @@ pub async fn submit(
     Ok((task, price))
 }
 
+/// The native endpoints' `202 Accepted` answer: the queued task and what it
+/// holds.
+pub fn accepted(task: &Task, request_id: &str, price: i64) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let answer = serde_json::json!({
+        "task_id": task.id,
+        "model": task.model,
+        "status": task.status,
+        "created_at": task.created_at,
+        "request_id": request_id,
+        "cost": { "credits": price },
+    });
+    (axum::http::StatusCode::ACCEPTED, axum::Json(answer)).into_response()
+}
+
 /// Runs the model's content policies on the request, before anything is
 /// held or sent upstream. Returns whether a policy flagged it for review;
 /// a refusal is `400 CONTENT_POLICY_VIOLATION` with the category (never the

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -102,15 +102,7 @@ pub async fn native_generate(
         },
     )
     .await?;
-    let answer = json!({
-        "task_id": task.id,
-        "model": task.model,
-        "status": task.status,
-        "created_at": task.created_at,
-        "request_id": request_id,
-        "cost": { "credits": price },
-    });
-    Ok((StatusCode::ACCEPTED, axum::Json(answer)).into_response())
+    Ok(super::generate::accepted(&task, &request_id, price))
 }
 
 /// `POST /v1/images/generations`: waits for the task and answers in OpenAI's

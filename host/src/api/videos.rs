@@ -88,15 +88,7 @@ pub async fn native_generate(
         commit_with_result: false,
     };
     let (task, price) = submit(&state, &who, &request_id, generation).await?;
-    let answer = json!({
-        "task_id": task.id,
-        "model": task.model,
-        "status": task.status,
-        "created_at": task.created_at,
-        "request_id": request_id,
-        "cost": { "credits": price },
-    });
-    Ok((StatusCode::ACCEPTED, axum::Json(answer)).into_response())
+    Ok(super::generate::accepted(&task, &request_id, price))
 }
 
 /// `GET /v1/videos/tasks/{task_id}`.
