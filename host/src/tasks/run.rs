@@ -376,41 +376,29 @@ impl Tasks {
         // output a failing policy could not check never is.
         let charge =
             code == "CONTENT_POLICY_VIOLATION" && self.moderation.config().charge_intercepted;
-        let status = if charge {
-            self.finish_failed_charged(task.clone(), code, &message)
-                .await?
-        } else {
-            self.finish_failed(task.clone(), code, &message).await?
-        };
-        Ok(Some(status))
+        Ok(Some(self.fail(task.clone(), code, &message, charge).await?))
     }
 
-    /// Fails a task but captures its hold (an intercepted output the
-    /// operator charges for). Capture first: a crash in between leaves an
-    /// unfinished task with a settled hold, which runs again and ends here.
-    async fn finish_failed_charged(
-        &self,
-        mut task: Task,
-        code: &str,
-        message: &str,
-    ) -> Result<Status, TaskStoreError> {
-        task.status = Status::Failed;
-        task.error = Some(TaskError {
-            code: code.to_string(),
-            message: message.to_string(),
-        });
-        task.completed_at = Some(now_rfc3339());
-        self.ledger.capture(&task.id).await?;
-        self.table.put(&task.id, &task).await?;
-        self.announce(&task).await?;
-        Ok(Status::Failed)
-    }
-
+    /// Fails a task and releases its hold.
     pub(super) async fn finish_failed(
         &self,
+        task: Task,
+        code: &str,
+        message: &str,
+    ) -> Result<Status, TaskStoreError> {
+        self.fail(task, code, message, false).await
+    }
+
+    /// Fails a task, settling its hold first: released (refunded), or
+    /// captured when `charge`. A crash between the two leaves an unfinished
+    /// task with a settled hold: `recover` ends a released one instead of
+    /// re-running it, and a captured one runs again and ends here.
+    async fn fail(
+        &self,
         mut task: Task,
         code: &str,
         message: &str,
+        charge: bool,
     ) -> Result<Status, TaskStoreError> {
         task.status = Status::Failed;
         task.error = Some(TaskError {
@@ -418,9 +406,11 @@ impl Tasks {
             message: message.to_string(),
         });
         task.completed_at = Some(now_rfc3339());
-        // Refund first: a crash between the two leaves an unfinished task
-        // with a released hold, which `recover` ends instead of re-running.
-        self.ledger.release(&task.id).await?;
+        if charge {
+            self.ledger.capture(&task.id).await?;
+        } else {
+            self.ledger.release(&task.id).await?;
+        }
         self.table.put(&task.id, &task).await?;
         self.announce(&task).await?;
         Ok(Status::Failed)
