@@ -34,6 +34,10 @@ struct Args {
     /// connections) instead of as many as the target answers.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     rate: Option<u32>,
+    /// Measure each target this many times and report the run with the
+    /// median throughput.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -95,6 +99,7 @@ fn main() -> anyhow::Result<()> {
             .map_or(Limit::Time(args.duration), Limit::Requests),
         warmup: args.warmup,
         rate: args.rate,
+        repeat: args.repeat,
     };
     let pace = opts
         .rate

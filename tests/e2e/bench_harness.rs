@@ -55,6 +55,7 @@ fn a_short_run_counts_errors_and_stops_everything_it_started() {
             limit: Limit::Requests(100),
             warmup: 10,
             rate: None,
+            repeat: 3,
         },
     )
     .unwrap();
