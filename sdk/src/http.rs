@@ -12,7 +12,7 @@ pub use raw::HttpError;
 /// An outbound request under construction.
 #[derive(Debug, Clone)]
 pub struct Request {
-    inner: raw::Request,
+    pub(crate) inner: raw::Request,
 }
 
 /// An upstream's answer.

@@ -16,8 +16,9 @@
 //! The crate is organised as: the plugin traits and export macros (here), the
 //! types shared with the host ([`types`], re-exported at the root), the host
 //! functions ([`host`]: logging, configuration, reference blobs), outbound
-//! HTTP ([`http`]) and, with the `imaging` cargo feature, image decoding and
-//! perceptual hashes for policies (`imaging`).
+//! HTTP ([`http`]), the settings most provider adapters read for the API they
+//! call ([`upstream`]) and, with the `imaging` cargo feature, image decoding
+//! and perceptual hashes for policies (`imaging`).
 //!
 //! ## A minimal provider
 //!
@@ -63,6 +64,7 @@ pub mod http;
 #[cfg(feature = "imaging")]
 pub mod imaging;
 mod types_ext;
+pub mod upstream;
 
 #[doc(hidden)]
 pub mod __bindings {

@@ -60,7 +60,7 @@ impl Provider for Fal {
         let model = Model::find(&req.model)?;
         let settings = Settings::load()?;
         let body = request_body(model, &req)?;
-        let url = format!("{}/{}", settings.base_url, model.app);
+        let url = format!("{}/{}", settings.api.base_url, model.app);
         let response = settings.call("POST", &url).json(&body)?.send()?;
         if !response.is_success() {
             return Err(upstream_error(&response, Call::Submit));
@@ -79,7 +79,7 @@ impl Provider for Fal {
         };
         Ok(Submission {
             handle: handle.encode(),
-            poll_after_ms: Some(settings.poll_interval_ms),
+            poll_after_ms: Some(settings.api.poll_interval_ms),
         })
     }
 

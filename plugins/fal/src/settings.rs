@@ -1,22 +1,27 @@
 //! The operator's configuration of this plugin, and the authenticated
 //! calls to fal's queue it shapes.
 
+use imini_sdk::upstream::{ApiDefaults, ApiSettings};
 use imini_sdk::{PluginError, host, http};
 use serde_json::Value;
 
 use crate::wire::Handle;
 
 pub(super) const DEFAULT_BASE_URL: &str = "https://queue.fal.run";
-const DEFAULT_TIMEOUT_MS: u32 = 30_000;
-const DEFAULT_POLL_INTERVAL_MS: u32 = 1_000;
+/// The defaults of the operator's settings; fal's paths carry no version,
+/// so `base_url` is taken as given.
+const DEFAULTS: ApiDefaults = ApiDefaults {
+    base_url: DEFAULT_BASE_URL,
+    timeout_ms: 30_000,
+    poll_interval_ms: 1_000,
+    strip_v1: false,
+};
 /// The credential the operator configures (`[credentials.fal]`).
 const CREDENTIAL: &str = "fal";
 
 /// The operator's settings for this plugin.
 pub(super) struct Settings {
-    pub(super) base_url: String,
-    pub(super) timeout_ms: u32,
-    pub(super) poll_interval_ms: u32,
+    pub(super) api: ApiSettings,
 }
 
 impl Settings {
@@ -25,20 +30,14 @@ impl Settings {
     }
 
     pub(super) fn from_config(config: &Value) -> Result<Self, PluginError> {
-        let base_url = host::config_url(config, "base_url", DEFAULT_BASE_URL)?;
-        let millis = |key: &str, default: u32| host::config_millis(config, key, default);
-        Ok(Self {
-            base_url,
-            timeout_ms: millis("timeout_ms", DEFAULT_TIMEOUT_MS)?,
-            poll_interval_ms: millis("poll_interval_ms", DEFAULT_POLL_INTERVAL_MS)?,
-        })
+        ApiSettings::from_config(config, &DEFAULTS).map(|api| Self { api })
     }
 
     /// The URL of a queued request, `{base_url}/{owner}/{alias}/requests/{id}`.
     pub(super) fn request_url(&self, handle: &Handle) -> String {
         format!(
             "{}/{}/requests/{}",
-            self.base_url,
+            self.api.base_url,
             app_root(&handle.app),
             handle.id
         )
@@ -46,10 +45,8 @@ impl Settings {
 
     /// A request to fal's queue carrying the operator's key.
     pub(super) fn call(&self, method: &str, url: &str) -> http::Request {
-        http::Request::new(method, url)
-            .credential(CREDENTIAL, "authorization", "Key ")
-            .timeout_ms(self.timeout_ms)
-            .header("accept", "application/json")
+        self.api
+            .request(method, url, CREDENTIAL, "authorization", "Key ")
     }
 }
 

@@ -110,9 +110,9 @@ fn handles_round_trip_and_urls_use_the_apps_root() {
         "http://127.0.0.1:9/fal-ai/flux/requests/764cabcf-b745-4b3e-ae38-1200304cf45b"
     );
     let defaults = Settings::from_config(&json!({})).unwrap();
-    assert_eq!(defaults.base_url, DEFAULT_BASE_URL);
+    assert_eq!(defaults.api.base_url, DEFAULT_BASE_URL);
     assert_eq!(
-        (defaults.timeout_ms, defaults.poll_interval_ms),
+        (defaults.api.timeout_ms, defaults.api.poll_interval_ms),
         (30_000, 1_000)
     );
     assert!(Settings::from_config(&json!({"poll_interval_ms": -1})).is_err());

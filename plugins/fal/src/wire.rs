@@ -138,7 +138,7 @@ pub(super) fn queue_status(
     let running = || {
         Ok(Some(JobStatus::Running(JobProgress {
             percent: None,
-            poll_after_ms: Some(settings.poll_interval_ms),
+            poll_after_ms: Some(settings.api.poll_interval_ms),
         })))
     };
     match state {

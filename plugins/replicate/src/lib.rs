@@ -63,7 +63,7 @@ impl Provider for Replicate {
         let (body, size) = request_body(model, &req)?;
         let url = format!(
             "{}/v1/models/{}/predictions",
-            settings.base_url, model.upstream
+            settings.api.base_url, model.upstream
         );
         let response = settings.call("POST", &url).json(&body)?.send()?;
         if !response.is_success() {
@@ -85,7 +85,7 @@ impl Provider for Replicate {
         };
         Ok(Submission {
             handle: handle.encode(),
-            poll_after_ms: Some(settings.poll_interval_ms),
+            poll_after_ms: Some(settings.api.poll_interval_ms),
         })
     }
 

@@ -239,14 +239,14 @@ fn percentages_come_from_the_last_one_in_the_logs() {
 #[test]
 fn settings_have_defaults_and_accept_a_trailing_v1() {
     let s = settings();
-    assert_eq!(s.base_url, DEFAULT_BASE_URL);
-    assert_eq!((s.timeout_ms, s.poll_interval_ms), (30_000, 1_000));
+    assert_eq!(s.api.base_url, DEFAULT_BASE_URL);
+    assert_eq!((s.api.timeout_ms, s.api.poll_interval_ms), (30_000, 1_000));
     let s = Settings::from_config(
         &json!({"base_url": "http://127.0.0.1:9/v1/", "poll_interval_ms": 50}),
     )
     .unwrap();
-    assert_eq!(s.base_url, "http://127.0.0.1:9");
-    assert_eq!(s.poll_interval_ms, 50);
+    assert_eq!(s.api.base_url, "http://127.0.0.1:9");
+    assert_eq!(s.api.poll_interval_ms, 50);
     assert_eq!(s.prediction_url("x"), "http://127.0.0.1:9/v1/predictions/x");
     assert!(Settings::from_config(&json!({"timeout_ms": 0})).is_err());
     assert!(Settings::from_config(&json!({"base_url": 3})).is_err());

@@ -125,7 +125,7 @@ pub(super) fn job_status(
                 .get("logs")
                 .and_then(Value::as_str)
                 .and_then(last_percent),
-            poll_after_ms: Some(settings.poll_interval_ms),
+            poll_after_ms: Some(settings.api.poll_interval_ms),
         })),
         // The prediction is over: an answer that cannot be used ends it.
         "succeeded" => Ok(match succeeded(model, handle, prediction) {

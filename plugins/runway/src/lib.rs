@@ -63,7 +63,7 @@ impl Provider for Runway {
         let settings = Settings::load()?;
         let image = prompt_image(model, &req, host::blob_read_all)?;
         let (body, ratio, duration_ms) = request_body(model, &req, image)?;
-        let url = format!("{}/v1/{}", settings.base_url, model.endpoint);
+        let url = format!("{}/v1/{}", settings.api.base_url, model.endpoint);
         let response = settings.call("POST", &url).json(&body)?.send()?;
         if !response.is_success() {
             return Err(upstream_error(&response, Call::Create));
@@ -82,7 +82,7 @@ impl Provider for Runway {
         };
         Ok(Submission {
             handle: handle.encode(),
-            poll_after_ms: Some(settings.poll_interval_ms),
+            poll_after_ms: Some(settings.api.poll_interval_ms),
         })
     }
 

@@ -1,12 +1,19 @@
 //! The operator's configuration of this plugin, and the authenticated
 //! calls to Runway's API it shapes.
 
+use imini_sdk::upstream::{ApiDefaults, ApiSettings};
 use imini_sdk::{PluginError, host, http};
 use serde_json::Value;
 
 pub(super) const DEFAULT_BASE_URL: &str = "https://api.dev.runwayml.com";
-const DEFAULT_TIMEOUT_MS: u32 = 30_000;
-const DEFAULT_POLL_INTERVAL_MS: u32 = 5_000;
+/// The defaults of the operator's settings; every path carries `/v1`, so a
+/// `base_url` ending in `/v1` is accepted too.
+const DEFAULTS: ApiDefaults = ApiDefaults {
+    base_url: DEFAULT_BASE_URL,
+    timeout_ms: 30_000,
+    poll_interval_ms: 5_000,
+    strip_v1: true,
+};
 /// The credential the operator configures (`[credentials.runway]`).
 const CREDENTIAL: &str = "runway";
 /// The version of Runway's API this plugin speaks; Runway requires it on
@@ -15,9 +22,7 @@ pub(super) const API_VERSION: &str = "2024-11-06";
 
 /// The operator's settings for this plugin.
 pub(super) struct Settings {
-    pub(super) base_url: String,
-    pub(super) timeout_ms: u32,
-    pub(super) poll_interval_ms: u32,
+    pub(super) api: ApiSettings,
 }
 
 impl Settings {
@@ -26,29 +31,18 @@ impl Settings {
     }
 
     pub(super) fn from_config(config: &Value) -> Result<Self, PluginError> {
-        let mut base_url = host::config_url(config, "base_url", DEFAULT_BASE_URL)?;
-        if let Some(origin) = base_url.strip_suffix("/v1") {
-            base_url = origin.to_string();
-        }
-        let millis = |key: &str, default: u32| host::config_millis(config, key, default);
-        Ok(Self {
-            base_url,
-            timeout_ms: millis("timeout_ms", DEFAULT_TIMEOUT_MS)?,
-            poll_interval_ms: millis("poll_interval_ms", DEFAULT_POLL_INTERVAL_MS)?,
-        })
+        ApiSettings::from_config(config, &DEFAULTS).map(|api| Self { api })
     }
 
     pub(super) fn task_url(&self, id: &str) -> String {
-        format!("{}/v1/tasks/{id}", self.base_url)
+        format!("{}/v1/tasks/{id}", self.api.base_url)
     }
 
     /// A request to Runway's API carrying the operator's key and the API
     /// version.
     pub(super) fn call(&self, method: &str, url: &str) -> http::Request {
-        http::Request::new(method, url)
-            .credential(CREDENTIAL, "authorization", "Bearer ")
-            .timeout_ms(self.timeout_ms)
-            .header("accept", "application/json")
+        self.api
+            .request(method, url, CREDENTIAL, "authorization", "Bearer ")
             .header("X-Runway-Version", API_VERSION)
     }
 }

@@ -256,14 +256,14 @@ fn task_statuses_map_to_job_statuses() {
 #[test]
 fn settings_have_defaults_and_accept_a_trailing_v1() {
     let s = settings();
-    assert_eq!(s.base_url, DEFAULT_BASE_URL);
-    assert_eq!((s.timeout_ms, s.poll_interval_ms), (30_000, 5_000));
+    assert_eq!(s.api.base_url, DEFAULT_BASE_URL);
+    assert_eq!((s.api.timeout_ms, s.api.poll_interval_ms), (30_000, 5_000));
     let s = Settings::from_config(
         &json!({"base_url": "http://127.0.0.1:9/v1/", "poll_interval_ms": 50, "timeout_ms": 900}),
     )
     .unwrap();
-    assert_eq!(s.base_url, "http://127.0.0.1:9");
-    assert_eq!((s.timeout_ms, s.poll_interval_ms), (900, 50));
+    assert_eq!(s.api.base_url, "http://127.0.0.1:9");
+    assert_eq!((s.api.timeout_ms, s.api.poll_interval_ms), (900, 50));
     assert_eq!(s.task_url("x"), "http://127.0.0.1:9/v1/tasks/x");
     assert!(Settings::from_config(&json!({"timeout_ms": 0})).is_err());
     assert!(Settings::from_config(&json!({"poll_interval_ms": "fast"})).is_err());

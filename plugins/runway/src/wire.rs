@@ -149,7 +149,7 @@ pub(super) fn job_status(
     match status {
         "PENDING" | "THROTTLED" | "RUNNING" => Ok(JobStatus::Running(JobProgress {
             percent: task.get("progress").and_then(Value::as_f64).map(percent),
-            poll_after_ms: Some(settings.poll_interval_ms),
+            poll_after_ms: Some(settings.api.poll_interval_ms),
         })),
         // The task is over: an answer that cannot be used ends it.
         "SUCCEEDED" => Ok(match succeeded(model, handle, task) {
