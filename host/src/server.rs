@@ -143,6 +143,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     })?);
     let tasks = Tasks::new(TaskParts {
         table: store.table("tasks")?,
+        by_owner: store.table("tasks_by_owner")?,
         media: media.clone(),
         ledger: ledger.clone(),
         catalogue: catalogue.clone(),
@@ -152,6 +153,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         health: health.clone(),
         moderation: moderation.clone(),
     });
+    let indexed = tasks.index_owners().await?;
+    if indexed > 0 {
+        tracing::info!(tasks = indexed, "indexed the stored tasks by owner");
+    }
     let resumed = tasks.recover().await?;
     if let Some(period) = config.retention.period() {
         tokio::spawn(purge_loop(tasks.clone(), period));

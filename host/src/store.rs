@@ -169,6 +169,30 @@ impl Table {
         self.store.flush().await
     }
 
+    /// The keys that start with `prefix`, before `before` (all of them if
+    /// none), last key first. Reads keys only.
+    pub fn keys_rev(
+        &self,
+        prefix: &str,
+        before: Option<&str>,
+    ) -> impl Iterator<Item = Result<String>> + '_ {
+        let start = prefix.as_bytes().to_vec();
+        let end = match before {
+            Some(key) => key.as_bytes().to_vec(),
+            None => {
+                // Past every key with the prefix (keys are UTF-8, which never
+                // has the byte 0xff).
+                let mut end = start.clone();
+                end.push(0xff);
+                end
+            }
+        };
+        self.tree.range(start..end).rev().map(|item| {
+            let (k, _) = item?;
+            Ok(String::from_utf8_lossy(&k).into_owned())
+        })
+    }
+
     /// Every record, in key order.
     pub fn scan<T: DeserializeOwned>(&self) -> impl Iterator<Item = Result<(String, T)>> + '_ {
         self.tree.iter().map(|item| self.decode_entry(item))
@@ -184,5 +208,28 @@ impl Table {
             None => self.tree.range::<Vec<u8>, _>(..),
         };
         iter.rev().map(|item| self.decode_entry(item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Store;
+
+    #[test]
+    fn keys_rev_stays_within_the_prefix_and_before_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = Store::open(dir.path()).unwrap().table("t").unwrap();
+        for key in ["a/1", "a/2", "a/3", "ab/1", "b/1", "a"] {
+            table.put_unflushed(key, &()).unwrap();
+        }
+        let keys = |before| {
+            table
+                .keys_rev("a/", before)
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+        };
+        assert_eq!(keys(None), ["a/3", "a/2", "a/1"]);
+        assert_eq!(keys(Some("a/3")), ["a/2", "a/1"]);
+        assert_eq!(keys(Some("a/1")), Vec::<String>::new());
     }
 }

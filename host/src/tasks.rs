@@ -268,9 +268,22 @@ pub enum CancelError {
     Store(#[from] TaskStoreError),
 }
 
+/// The key of a task in the index by owner. Owner ids (account ids and the
+/// admin owner) never contain `/`.
+fn owner_key(owner: &str, task_id: &str) -> String {
+    format!("{owner}/{task_id}")
+}
+
+/// The index's record saying every task is in it. `!` sorts before every
+/// owner id and is never one.
+const INDEX_COMPLETE: &str = "!complete";
+
 /// The task engine.
 pub struct Tasks {
     table: Table,
+    /// `{owner}/{task id}` for every task: an owner's tasks, in id (so
+    /// creation) order, without reading anyone else's.
+    by_owner: Table,
     media: Media,
     ledger: Ledger,
     catalogue: Arc<RwLock<Arc<Catalogue>>>,
@@ -302,6 +315,8 @@ pub struct Timeouts {
 pub struct TaskParts {
     /// Where tasks are stored.
     pub table: Table,
+    /// The index of tasks by owner.
+    pub by_owner: Table,
     /// Where outputs and references are stored.
     pub media: Media,
     /// Holds, captures, releases.
@@ -325,6 +340,7 @@ impl Tasks {
     pub fn new(parts: TaskParts) -> Arc<Self> {
         let TaskParts {
             table,
+            by_owner,
             media,
             ledger,
             catalogue,
@@ -336,6 +352,7 @@ impl Tasks {
         } = parts;
         Arc::new(Self {
             table,
+            by_owner,
             media,
             ledger,
             catalogue,
@@ -418,10 +435,16 @@ impl Tasks {
             key_id: key_id.map(str::to_string),
             flagged,
         };
-        let stored = if commit_with_result {
-            self.table.put_unflushed(&task.id, &task)
-        } else {
-            self.table.put(&task.id, &task).await
+        // The index entry goes first, so the task's own write (or the fsync
+        // after it) covers both; an entry whose task was never stored is
+        // skipped when listing.
+        let stored = match self
+            .by_owner
+            .put_unflushed(&owner_key(owner, &task.id), &())
+        {
+            Err(e) => Err(e),
+            Ok(()) if commit_with_result => self.table.put_unflushed(&task.id, &task),
+            Ok(()) => self.table.put(&task.id, &task).await,
         };
         if let Err(e) = stored {
             self.free_slot(owner);
@@ -474,8 +497,13 @@ impl Tasks {
         after: Option<&str>,
     ) -> Result<(Vec<Task>, bool), TaskStoreError> {
         let mut page = Vec::new();
-        for item in self.table.scan_rev::<Task>(after) {
-            let (_, task) = item?;
+        let prefix = owner_key(owner, "");
+        let before = after.map(|id| owner_key(owner, id));
+        for key in self.by_owner.keys_rev(&prefix, before.as_deref()) {
+            let key = key?;
+            let Some(task) = self.table.get::<Task>(&key[prefix.len()..])? else {
+                continue; // its submission failed after the entry was written
+            };
             let wanted = task.owner == owner
                 && filter.status.is_none_or(|s| s == task.status)
                 && filter.kind.as_deref().is_none_or(|k| k == task.kind)
@@ -488,6 +516,24 @@ impl Tasks {
             }
         }
         Ok((page, false))
+    }
+
+    /// Builds the index of tasks by owner if this data directory has none
+    /// complete yet (it predates the index, or a build was cut off), then
+    /// marks it complete. Call before serving.
+    pub async fn index_owners(&self) -> Result<usize, TaskStoreError> {
+        if self.by_owner.get::<bool>(INDEX_COMPLETE)?.is_some() {
+            return Ok(0);
+        }
+        let mut indexed = 0;
+        for item in self.table.scan::<Task>() {
+            let (id, task) = item?;
+            self.by_owner
+                .put_unflushed(&owner_key(&task.owner, &id), &())?;
+            indexed += 1;
+        }
+        self.by_owner.put(INDEX_COMPLETE, &true).await?;
+        Ok(indexed)
     }
 
     /// Waits until every task written so far is on disk (for a task

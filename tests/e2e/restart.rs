@@ -1,7 +1,7 @@
 //! Restarts: state survives a crash, plugins come back from the cache.
 
 use imini_tests::{Gateway, decode_png};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[test]
 fn a_restart_after_a_crash_keeps_tasks_and_files_and_skips_compiling() {
@@ -43,4 +43,74 @@ fn sigterm_stops_gracefully() {
     let status = gw.stop();
     assert!(status.success(), "exit status {status:?}");
     assert!(gw.logs().contains("imini stopped"));
+}
+
+#[test]
+fn each_account_lists_its_own_tasks_also_after_an_upgrade_from_before_the_owner_index() {
+    let mut gw = Gateway::start();
+    let ann = gw.account("ann@example.com", 1_000);
+    let ben = gw.account("ben@example.com", 1_000);
+    let submit = |key: &str, i: usize| -> String {
+        let body = json!({"model": "imini/canvas-image", "prompt": format!("tide pool {i}"), "size": "64x64"});
+        let answer = gw.request_with("POST", "/v1/images/generate", Some(key), Some(&body));
+        assert_eq!(
+            answer.status,
+            202,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer.json()["task_id"].as_str().unwrap().to_string()
+    };
+    // Interleaved, so neither account's tasks are contiguous.
+    let (mut anns, mut bens) = (Vec::new(), Vec::new());
+    for i in 0..5 {
+        anns.push(submit(&ann.key, i));
+        if i < 3 {
+            bens.push(submit(&ben.key, i));
+        }
+    }
+    anns.reverse();
+    bens.reverse();
+    let ids = |tasks: Vec<Value>| -> Vec<String> {
+        tasks
+            .iter()
+            .map(|t| t["task_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let listed = |gw: &Gateway| {
+        // Newest first, in pages of two.
+        let mut pages = Vec::new();
+        let mut after = String::new();
+        loop {
+            let path = format!("/v1/tasks?limit=2{after}");
+            let page = gw.request_with("GET", &path, Some(&ann.key), None).json();
+            let data = page["data"].as_array().unwrap().clone();
+            assert!(data.len() <= 2, "{page}");
+            pages.extend(data);
+            if page["has_more"] != true {
+                break;
+            }
+            after = format!("&after={}", page["last_id"].as_str().unwrap());
+        }
+        (ids(pages), ids(gw.tasks(&ben.key)))
+    };
+    assert_eq!(listed(&gw), (anns.clone(), bens.clone()));
+
+    // A data directory written before the index existed: the next start
+    // builds it from the stored tasks.
+    assert!(gw.stop().success());
+    let db = sled::open(gw.data_dir.join("db")).unwrap();
+    assert!(
+        db.drop_tree("tasks_by_owner").unwrap(),
+        "the index was stored"
+    );
+    db.flush().unwrap();
+    drop(db);
+    gw.restart();
+    assert!(
+        gw.logs().contains("indexed the stored tasks by owner"),
+        "{}",
+        gw.logs()
+    );
+    assert_eq!(listed(&gw), (anns, bens));
 }
