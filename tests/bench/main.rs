@@ -34,8 +34,8 @@ struct Args {
     /// connections) instead of as many as the target answers.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     rate: Option<u32>,
-    /// Measure each target this many times and report the run with the
-    /// median throughput.
+    /// Measure each target this many times and report the middle run (by
+    /// throughput; with --rate, by median latency).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     repeat: u32,
 }

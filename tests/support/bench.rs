@@ -513,7 +513,7 @@ pub fn run(
             let runs = (0..opts.repeat.max(1))
                 .map(|_| rt.block_on(load(t, c, opts.limit, opts.rate)))
                 .collect::<anyhow::Result<Vec<Figures>>>()?;
-            Ok(median_run(runs))
+            Ok(median_run(runs, opts.rate.is_some()))
         };
         rows.push(Row {
             concurrency: c,
@@ -525,10 +525,15 @@ pub fn run(
     Ok(rows)
 }
 
-/// The run with the median throughput (the higher middle one of an even
-/// count), whole, so its figures stay consistent with each other.
-fn median_run(mut runs: Vec<Figures>) -> Figures {
-    runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+/// The middle run, whole, so its figures stay consistent with each other:
+/// by throughput, or by median latency for runs at a set rate (which all
+/// deliver that rate). Of an even count, the higher middle one.
+fn median_run(mut runs: Vec<Figures>, rated: bool) -> Figures {
+    if rated {
+        runs.sort_by(|a, b| a.p50_ms.total_cmp(&b.p50_ms));
+    } else {
+        runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    }
     runs[runs.len() / 2]
 }
 
@@ -576,8 +581,13 @@ mod tests {
             p50_ms,
             ..Figures::default()
         };
-        let picked = median_run(vec![run(900.0, 1.0), run(300.0, 3.0), run(600.0, 2.0)]);
-        assert_eq!((picked.rps, picked.p50_ms), (600.0, 2.0));
-        assert_eq!(median_run(vec![run(5.0, 9.0)]).p50_ms, 9.0);
+        let runs = vec![run(900.0, 1.0), run(300.0, 3.0), run(600.0, 2.5)];
+        let picked = median_run(runs.clone(), false);
+        assert_eq!((picked.rps, picked.p50_ms), (600.0, 2.5));
+        // At a set rate the throughputs agree; the middle latency decides.
+        let rated = vec![run(100.0, 1.0), run(101.0, 3.0), run(99.0, 2.0)];
+        let picked = median_run(rated, true);
+        assert_eq!((picked.rps, picked.p50_ms), (99.0, 2.0));
+        assert_eq!(median_run(vec![run(5.0, 9.0)], false).p50_ms, 9.0);
     }
 }
