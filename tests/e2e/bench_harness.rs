@@ -46,7 +46,8 @@ fn a_short_run_counts_errors_and_stops_everything_it_started() {
     assert_eq!(f.requests, 60, "{f:?}");
     assert!(f.rps <= 220.0, "the rate was not held: {f:?}");
 
-    // The whole table, at two concurrencies, a few hundred requests.
+    // The whole table, at two concurrencies, each run three times: the
+    // reported run still covers exactly its 100 requests.
     let rows = bench::run(
         &rt,
         &setup,
