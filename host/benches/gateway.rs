@@ -73,7 +73,9 @@ fn request(prompt: &str, size: u32) -> GenerationRequest {
     }
 }
 
-async fn plugin_calls() {
+/// A plugin runtime as the gateway configures it (256 MiB per instance, 64
+/// calls at once), compiling into a temporary cache kept with it.
+fn plugin_runtime() -> (tempfile::TempDir, Arc<PluginRuntime>) {
     let cache = tempfile::tempdir().unwrap();
     let outbound = Outbound::new(Duration::from_secs(10), 1 << 20).unwrap();
     let limits = EngineLimits {
@@ -81,6 +83,11 @@ async fn plugin_calls() {
         max_concurrent_calls: 64,
     };
     let runtime = PluginRuntime::new(&limits, cache.path(), outbound, Default::default()).unwrap();
+    (cache, runtime)
+}
+
+async fn plugin_calls() {
+    let (_cache, runtime) = plugin_runtime();
     let canvas = BUNDLED
         .iter()
         .find(|b| b.crate_name == "canvas")

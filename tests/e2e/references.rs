@@ -28,14 +28,7 @@ fn config(allow_private: bool) -> String {
 /// Generates with one reference and returns the output bytes.
 fn echo(gw: &Gateway, key: &str, url: &str) -> Vec<u8> {
     let body = json!({"model": "test/reference", "prompt": "echo", "size": "64x64", "images": [{"url": url, "reference_type": "style"}]});
-    let answer = gw.request_with("POST", "/v1/images/generate", Some(key), Some(&body));
-    assert_eq!(
-        answer.status,
-        202,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
-    let id = answer.json()["task_id"].as_str().unwrap().to_string();
+    let id = gw.submit_image(key, &body);
     for _ in 0..100 {
         let task = gw
             .request_with("GET", &format!("/v1/tasks/{id}"), Some(key), None)

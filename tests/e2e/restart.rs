@@ -52,14 +52,7 @@ fn each_account_lists_its_own_tasks_also_after_an_upgrade_from_before_the_owner_
     let ben = gw.account("ben@example.com", 1_000);
     let submit = |key: &str, i: usize| -> String {
         let body = json!({"model": "imini/canvas-image", "prompt": format!("tide pool {i}"), "size": "64x64"});
-        let answer = gw.request_with("POST", "/v1/images/generate", Some(key), Some(&body));
-        assert_eq!(
-            answer.status,
-            202,
-            "{}",
-            String::from_utf8_lossy(&answer.body)
-        );
-        answer.json()["task_id"].as_str().unwrap().to_string()
+        gw.submit_image(key, &body)
     };
     // Interleaved, so neither account's tasks are contiguous.
     let (mut anns, mut bens) = (Vec::new(), Vec::new());

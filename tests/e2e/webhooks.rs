@@ -69,14 +69,7 @@ fn task_events_are_signed_and_delivered_to_the_task_and_account_endpoints() {
     assert!(secret.starts_with("whsec_"));
 
     let body = json!({"model": "imini/canvas-image", "prompt": "a kite", "size": "64x64", "webhook_url": format!("{}/hook", receiver.url)});
-    let submitted = gw.request_with("POST", "/v1/images/generate", Some(&acct.key), Some(&body));
-    assert_eq!(
-        submitted.status,
-        202,
-        "{}",
-        String::from_utf8_lossy(&submitted.body)
-    );
-    let task_id = submitted.json()["task_id"].as_str().unwrap().to_string();
+    let task_id = gw.submit_image(&acct.key, &body);
     let got = wait_for(&receiver, 1, Duration::from_secs(10));
     let event = verify(&secret, &got[0]);
     assert_eq!(event["type"], "task.succeeded");

@@ -462,6 +462,22 @@ impl Gateway {
         }
     }
 
+    /// Submits a native image generation (`POST /v1/images/generate`) with
+    /// `key`, asserts it was accepted (202) and returns its task id.
+    pub fn submit_image(&self, key: &str, body: &Value) -> String {
+        let answer = self.request_with("POST", "/v1/images/generate", Some(key), Some(body));
+        assert_eq!(
+            answer.status,
+            202,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer.json()["task_id"]
+            .as_str()
+            .expect("a task id")
+            .to_string()
+    }
+
     /// Every task an API key's account can see, newest first (all pages
     /// of `GET /v1/tasks`).
     pub fn tasks(&self, key: &str) -> Vec<Value> {

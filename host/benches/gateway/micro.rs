@@ -59,13 +59,7 @@ pub(super) fn long_prompt(chars: usize) -> String {
 /// adapters and the policy plugin, ledger hold + capture, a rate-limit
 /// check, request parsing and response encoding.
 pub(super) async fn micro() {
-    let cache = tempfile::tempdir().unwrap();
-    let outbound = Outbound::new(Duration::from_secs(10), 1 << 20).unwrap();
-    let limits = EngineLimits {
-        memory_bytes: 256 << 20,
-        max_concurrent_calls: 64,
-    };
-    let runtime = PluginRuntime::new(&limits, cache.path(), outbound, Default::default()).unwrap();
+    let (_cache, runtime) = super::plugin_runtime();
     let input = CallInput::default();
     header();
     for name in ["canvas", "openai-images"] {
