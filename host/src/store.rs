@@ -163,6 +163,12 @@ impl Table {
         self.store.flush().await
     }
 
+    /// Removes a record without waiting for the disk.
+    pub fn remove_unflushed(&self, key: &str) -> Result<()> {
+        self.tree.remove(key)?;
+        Ok(())
+    }
+
     /// Removes a record and waits until that is on disk.
     pub async fn remove(&self, key: &str) -> Result<()> {
         self.tree.remove(key)?;
