@@ -1,12 +1,15 @@
 //! Media blobs: content-addressed files in the data directory, and `file_…`
-//! records saying who owns which blob.
+//! records saying who owns which blob, indexed by blob (`{sha256}/{file id}`)
+//! so that a deletion finds the other files sharing a blob without reading
+//! every record.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{self, Table};
+use crate::store::{self, Store, Table};
 use crate::time::now_rfc3339;
 
 /// Media store failures.
@@ -58,13 +61,42 @@ pub struct FileRecord {
 pub struct Media {
     root: PathBuf,
     files: Table,
+    by_blob: Table,
+    /// Held shared while a file is stored (from the check that its blob
+    /// exists to its record's write), and exclusively while a blob's last
+    /// file is checked and the blob removed: a new file never ends up
+    /// pointing at a blob being deleted.
+    blobs: Arc<tokio::sync::RwLock<()>>,
+}
+
+fn blob_key(sha256: &str, file_id: &str) -> String {
+    format!("{sha256}/{file_id}")
 }
 
 impl Media {
-    /// A store with blobs under `root` and records in `files`.
-    pub fn new(root: PathBuf, files: Table) -> Result<Self, MediaError> {
+    /// A store with blobs under `root` and records in `store`.
+    pub fn new(root: PathBuf, store: &Store) -> Result<Self, MediaError> {
         std::fs::create_dir_all(&root)?;
-        Ok(Self { root, files })
+        Ok(Self {
+            root,
+            files: store.table("files")?,
+            by_blob: store.table("files_by_blob")?,
+            blobs: Arc::default(),
+        })
+    }
+
+    /// Builds the index of files by blob if this data directory has none
+    /// complete yet. Returns how many files were indexed. Call before
+    /// serving.
+    pub async fn index(&self) -> Result<usize, MediaError> {
+        // Its completeness record, `!complete`, sorts before every digest.
+        Ok(self
+            .files
+            .index_once(&self.by_blob, |id, record: FileRecord| {
+                self.by_blob
+                    .put_unflushed(&blob_key(&record.sha256, id), &())
+            })
+            .await?)
     }
 
     fn blob_path(&self, sha256: &str) -> PathBuf {
@@ -100,6 +132,7 @@ impl Media {
     ) -> Result<FileRecord, MediaError> {
         let sha256 = crate::ids::hex(&Sha256::digest(bytes));
         let path = self.blob_path(&sha256);
+        let _storing = self.blobs.read().await;
         // A stat is cheaper than a hop to the blocking pool.
         if !std::fs::exists(&path)? {
             let dir = path
@@ -129,6 +162,10 @@ impl Media {
             task_id: task_id.map(str::to_string),
             created_at: now_rfc3339(),
         };
+        // The index entry first: a crash may leave an entry without its
+        // record (which keeps a blob a little longer), never the reverse.
+        self.by_blob
+            .put_unflushed(&blob_key(&record.sha256, &record.id), &())?;
         self.files.put_unflushed(&record.id, &record)?;
         Ok(record)
     }
@@ -141,11 +178,13 @@ impl Media {
     /// Deletes files: their records, and each blob once no remaining record
     /// shares its content. Returns how many files went.
     pub async fn delete(&self, ids: &[String]) -> Result<usize, MediaError> {
-        let mut shas = std::collections::HashSet::new();
+        let mut shas = std::collections::BTreeSet::new();
         let mut deleted = 0;
         for id in ids {
             if let Some(record) = self.files.get::<FileRecord>(id)? {
-                self.files.remove(id).await?;
+                self.files.remove_unflushed(id)?;
+                self.by_blob
+                    .remove_unflushed(&blob_key(&record.sha256, id))?;
                 shas.insert(record.sha256);
                 deleted += 1;
             }
@@ -153,11 +192,13 @@ impl Media {
         if shas.is_empty() {
             return Ok(0);
         }
-        for item in self.files.scan::<FileRecord>() {
-            let (_, record) = item?;
-            shas.remove(&record.sha256);
-        }
+        // The records are gone for good before any blob is.
+        self.files.flush().await?;
         for sha in shas {
+            let _deleting = self.blobs.write().await;
+            if self.blob_in_use(&sha)? {
+                continue;
+            }
             match tokio::fs::remove_file(self.blob_path(&sha)).await {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -165,6 +206,21 @@ impl Media {
             }
         }
         Ok(deleted)
+    }
+
+    /// Whether a file still points at blob `sha256`. Index entries whose
+    /// record is gone (left by a crash between the two writes) are dropped.
+    fn blob_in_use(&self, sha256: &str) -> Result<bool, MediaError> {
+        let prefix = format!("{sha256}/");
+        for key in self.by_blob.keys_rev(&prefix, None) {
+            let key = key?;
+            let id = &key[prefix.len()..];
+            if self.files.get::<FileRecord>(id)?.is_some() {
+                return Ok(true);
+            }
+            self.by_blob.remove_unflushed(&key)?;
+        }
+        Ok(false)
     }
 
     /// The content of a file.
@@ -176,5 +232,96 @@ impl Media {
             return Ok(std::fs::read(path)?);
         }
         Ok(tokio::fs::read(path).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn media(dir: &std::path::Path) -> (Store, Media) {
+        let store = Store::open(&dir.join("db")).unwrap();
+        let media = Media::new(dir.join("media"), &store).unwrap();
+        (store, media)
+    }
+
+    #[tokio::test]
+    async fn a_blob_shared_by_two_files_goes_with_the_last_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_store, media) = media(dir.path());
+        media.index().await.unwrap();
+        let a = media
+            .put("acct_a", "image/png", "output", None, b"same")
+            .await
+            .unwrap();
+        let b = media
+            .put("acct_b", "image/png", "output", None, b"same")
+            .await
+            .unwrap();
+        let other = media
+            .put("acct_a", "image/png", "output", None, b"other")
+            .await
+            .unwrap();
+        assert_eq!(a.sha256, b.sha256);
+
+        assert_eq!(media.delete(std::slice::from_ref(&a.id)).await.unwrap(), 1);
+        assert!(media.record(&a.id).unwrap().is_none());
+        assert_eq!(
+            media.read(&b).await.unwrap(),
+            b"same",
+            "b still has the blob"
+        );
+
+        assert_eq!(
+            media
+                .delete(&[b.id.clone(), "file_none".into()])
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            !media.blob_path(&b.sha256).exists(),
+            "the last file took the blob"
+        );
+        assert_eq!(media.read(&other).await.unwrap(), b"other");
+    }
+
+    #[tokio::test]
+    async fn files_stored_before_the_index_keep_a_shared_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, media) = media(dir.path());
+        // A data directory from before the index: records only.
+        let old = media
+            .put("acct_a", "image/png", "output", None, b"shared")
+            .await
+            .unwrap();
+        let by_blob = store.table("files_by_blob").unwrap();
+        by_blob
+            .remove_unflushed(&blob_key(&old.sha256, &old.id))
+            .unwrap();
+        assert_eq!(media.index().await.unwrap(), 1);
+        assert_eq!(media.index().await.unwrap(), 0, "indexed once");
+        let new = media
+            .put("acct_b", "image/png", "output", None, b"shared")
+            .await
+            .unwrap();
+
+        media.delete(std::slice::from_ref(&new.id)).await.unwrap();
+        assert_eq!(
+            media.read(&old).await.unwrap(),
+            b"shared",
+            "the old file still has it"
+        );
+
+        // An entry whose record never reached the disk does not keep it.
+        by_blob
+            .put_unflushed(&blob_key(&old.sha256, "file_lost"), &())
+            .unwrap();
+        media.delete(std::slice::from_ref(&old.id)).await.unwrap();
+        assert!(!media.blob_path(&old.sha256).exists());
+        assert_eq!(
+            by_blob.keys_rev(&format!("{}/", old.sha256), None).count(),
+            0
+        );
     }
 }

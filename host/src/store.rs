@@ -30,6 +30,11 @@ pub enum StoreError {
     },
 }
 
+/// The key of an index's completeness record (see [`Table::index_once`]).
+/// `!` sorts before digits and letters, so scans of entries can start past
+/// it.
+pub const INDEX_COMPLETE: &str = "!complete";
+
 /// A result with [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -173,6 +178,31 @@ impl Table {
     pub async fn remove(&self, key: &str) -> Result<()> {
         self.tree.remove(key)?;
         self.store.flush().await
+    }
+
+    /// Builds an index over this table once per data directory: unless
+    /// `marker` holds the completeness record [`INDEX_COMPLETE`], hands every
+    /// record to `entries` (which writes its index entries unflushed), then
+    /// writes that record, flushed with them. An index built this way from
+    /// the first start on (every writer adds its entries before its record)
+    /// stays complete; a data directory from before it is indexed at its
+    /// first start. Returns how many records were indexed.
+    pub async fn index_once<T: DeserializeOwned>(
+        &self,
+        marker: &Table,
+        mut entries: impl FnMut(&str, T) -> Result<()>,
+    ) -> Result<usize> {
+        if marker.get::<bool>(INDEX_COMPLETE)?.is_some() {
+            return Ok(0);
+        }
+        let mut indexed = 0;
+        for item in self.scan::<T>() {
+            let (key, record) = item?;
+            entries(&key, record)?;
+            indexed += 1;
+        }
+        marker.put(INDEX_COMPLETE, &true).await?;
+        Ok(indexed)
     }
 
     /// The keys that start with `prefix`, before `before` (all of them if

@@ -274,10 +274,6 @@ fn owner_key(owner: &str, task_id: &str) -> String {
     format!("{owner}/{task_id}")
 }
 
-/// The index's record saying every task is in it. `!` sorts before every
-/// owner id and is never one.
-const INDEX_COMPLETE: &str = "!complete";
-
 /// The task engine.
 pub struct Tasks {
     table: Table,
@@ -522,18 +518,15 @@ impl Tasks {
     /// complete yet (it predates the index, or a build was cut off), then
     /// marks it complete. Call before serving.
     pub async fn index_owners(&self) -> Result<usize, TaskStoreError> {
-        if self.by_owner.get::<bool>(INDEX_COMPLETE)?.is_some() {
-            return Ok(0);
-        }
-        let mut indexed = 0;
-        for item in self.table.scan::<Task>() {
-            let (id, task) = item?;
-            self.by_owner
-                .put_unflushed(&owner_key(&task.owner, &id), &())?;
-            indexed += 1;
-        }
-        self.by_owner.put(INDEX_COMPLETE, &true).await?;
-        Ok(indexed)
+        // Its completeness record, `!complete`, sorts before every owner id
+        // and is never one.
+        Ok(self
+            .table
+            .index_once(&self.by_owner, |id, task: Task| {
+                self.by_owner
+                    .put_unflushed(&owner_key(&task.owner, id), &())
+            })
+            .await?)
     }
 
     /// Waits until every task written so far is on disk (for a task

@@ -34,10 +34,6 @@ const BACKOFF_SECS: [i64; 7] = [1, 5, 30, 120, 600, 1800, 3600];
 /// slots until its timeout, not the deliveries behind it.
 pub const MAX_IN_FLIGHT: usize = 16;
 
-/// The due index's record saying every pending delivery is in it (and the
-/// account index complete). `!` sorts before the digits of due times.
-const INDEX_COMPLETE: &str = "!complete";
-
 /// Webhook failures at submission time.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -154,21 +150,16 @@ impl Webhooks {
     /// predates them, or a build was cut off), then marks them complete.
     /// Returns how many deliveries were indexed. Call before serving.
     pub async fn index(&self) -> Result<usize, StoreError> {
-        if self.due.get::<bool>(INDEX_COMPLETE)?.is_some() {
-            return Ok(0);
-        }
-        let mut indexed = 0;
-        for item in self.table.scan::<Delivery>() {
-            let (_, d) = item?;
-            if d.status == DeliveryStatus::Pending {
-                self.due
-                    .put_unflushed(&due_key(d.next_attempt_at, &d.id), &())?;
-            }
-            self.by_account.put_unflushed(&account_key(&d), &())?;
-            indexed += 1;
-        }
-        self.due.put(INDEX_COMPLETE, &true).await?;
-        Ok(indexed)
+        // The due index holds the completeness record of both.
+        self.table
+            .index_once(&self.due, |_, d: Delivery| {
+                if d.status == DeliveryStatus::Pending {
+                    self.due
+                        .put_unflushed(&due_key(d.next_attempt_at, &d.id), &())?;
+                }
+                self.by_account.put_unflushed(&account_key(&d), &())
+            })
+            .await
     }
 
     /// Checks that a receiver URL is allowed (see [`crate::net`]).
@@ -287,7 +278,8 @@ impl Webhooks {
         let now = now_unix();
         let mut stale = Vec::new();
         let mut next_due = None;
-        // Due times are digits; the completeness record sorts before them.
+        // Due times are digits; the completeness record (`!complete`) sorts
+        // before them.
         for item in self.due.scan_from::<()>("0", "") {
             let (key, ()) = item?;
             let Some((at, id)) = key
