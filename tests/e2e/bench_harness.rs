@@ -66,6 +66,10 @@ fn a_short_run_counts_errors_and_stops_everything_it_started() {
         for f in [row.direct, row.proxy, row.gateway] {
             assert_eq!(f.requests, 100, "{table}");
         }
+        // The gateway's own CPU time is measured (the others share the
+        // harness's process).
+        assert!(row.gateway.cpu_us.is_some_and(|us| us > 0.0), "{table}");
+        assert_eq!((row.direct.cpu_us, row.proxy.cpu_us), (None, None));
     }
     assert!(table.contains("| 4 | gateway | 100 |"), "{table}");
     assert!(table.contains("added p50 ms"), "{table}");

@@ -9,7 +9,8 @@
 //! generator, drives each of the three at fixed concurrencies for a bounded
 //! time (or number of requests), and the figures are compared: requests per
 //! second, p50, p99 and max latency, errors, the latency the gateway adds
-//! over the direct upstream, and its throughput against the proxy's.
+//! over the direct upstream, its throughput against the proxy's, and the
+//! CPU time the gateway's process spent per request.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -293,6 +294,21 @@ pub struct Figures {
     pub p99_ms: f64,
     /// Largest latency, ms.
     pub max_ms: f64,
+    /// The CPU time (user and system) the target's process spent per
+    /// request, in µs: measured for the gateway, which runs alone in its
+    /// process (the mock and the proxy share the harness's).
+    pub cpu_us: Option<f64>,
+}
+
+/// The CPU time process `pid` has used so far, in seconds (Linux: utime and
+/// stime from `/proc/<pid>/stat`, in the kernel's fixed 100 ticks a second).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it don't.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    // utime and stime are fields 14 and 15, the 12th and 13th after ')'.
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
 
 #[derive(Parser)]
@@ -369,6 +385,7 @@ fn figures(report: &Value) -> anyhow::Result<Figures> {
         p50_ms: ms(&latency["percentiles"]["p50"]),
         p99_ms: ms(&latency["percentiles"]["p99"]),
         max_ms: ms(&latency["stats"]["max"]),
+        cpu_us: None,
     })
 }
 
@@ -497,6 +514,24 @@ pub fn targets(setup: &Setup) -> [Target; 3] {
     ]
 }
 
+/// One measured run of `target`, with the CPU time of process `pid` (if
+/// given) per request.
+fn measured(
+    rt: &tokio::runtime::Runtime,
+    target: &Target,
+    concurrency: u32,
+    opts: &Options,
+    pid: Option<u32>,
+) -> anyhow::Result<Figures> {
+    let before = pid.and_then(cpu_seconds);
+    let mut figures = rt.block_on(load(target, concurrency, opts.limit, opts.rate))?;
+    let after = pid.and_then(cpu_seconds);
+    if let (Some(before), Some(after)) = (before, after) {
+        figures.cpu_us = Some((after - before) * 1e6 / figures.requests.max(1) as f64);
+    }
+    Ok(figures)
+}
+
 /// Runs every concurrency level against the three targets.
 pub fn run(
     rt: &tokio::runtime::Runtime,
@@ -506,20 +541,20 @@ pub fn run(
     let [direct, proxy, gateway] = targets(setup);
     let mut rows = Vec::new();
     for &c in &opts.concurrencies {
-        let measure = |t: &Target| -> anyhow::Result<Figures> {
+        let measure = |t: &Target, pid: Option<u32>| -> anyhow::Result<Figures> {
             if opts.warmup > 0 {
                 rt.block_on(load(t, c, Limit::Requests(opts.warmup), opts.rate))?;
             }
             let runs = (0..opts.repeat.max(1))
-                .map(|_| rt.block_on(load(t, c, opts.limit, opts.rate)))
+                .map(|_| measured(rt, t, c, opts, pid))
                 .collect::<anyhow::Result<Vec<Figures>>>()?;
             Ok(median_run(runs, opts.rate.is_some()))
         };
         rows.push(Row {
             concurrency: c,
-            direct: measure(&direct)?,
-            proxy: measure(&proxy)?,
-            gateway: measure(&gateway)?,
+            direct: measure(&direct, None)?,
+            proxy: measure(&proxy, None)?,
+            gateway: measure(&gateway, setup.gateway.pid())?,
         });
     }
     Ok(rows)
@@ -555,16 +590,19 @@ pub fn table(rows: &[Row]) -> String {
         }
     }
     out.push_str(
-        "\n| conc | added p50 ms | added p99 ms | gateway / proxy throughput | gateway / direct throughput |\n|---:|---:|---:|---:|---:|\n",
+        "\n| conc | added p50 ms | added p99 ms | gateway / proxy throughput | gateway / direct throughput | gateway CPU µs / request |\n|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {:.3} | {:.3} | {:.2} | {:.2} |\n",
+            "| {} | {:.3} | {:.3} | {:.2} | {:.2} | {} |\n",
             r.concurrency,
             r.gateway.p50_ms - r.direct.p50_ms,
             r.gateway.p99_ms - r.direct.p99_ms,
             r.gateway.rps / r.proxy.rps.max(f64::MIN_POSITIVE),
             r.gateway.rps / r.direct.rps.max(f64::MIN_POSITIVE),
+            r.gateway
+                .cpu_us
+                .map_or_else(|| "n/a".to_string(), |us| format!("{us:.0}")),
         ));
     }
     out

@@ -120,6 +120,13 @@ pub struct Gateway {
     client: reqwest::blocking::Client,
 }
 
+impl Gateway {
+    /// The process id of the running gateway.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
 /// An HTTP answer.
 #[derive(Debug)]
 pub struct Answer {
