@@ -155,6 +155,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let tasks = Tasks::new(TaskParts {
         table: store.table("tasks")?,
         by_owner: store.table("tasks_by_owner")?,
+        open: store.table("tasks_open")?,
         media: media.clone(),
         ledger: ledger.clone(),
         catalogue: catalogue.clone(),
@@ -167,6 +168,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let indexed = tasks.index_owners().await?;
     if indexed > 0 {
         tracing::info!(tasks = indexed, "indexed the stored tasks by owner");
+    }
+    let indexed = tasks.index_open().await?;
+    if indexed > 0 {
+        tracing::info!(
+            tasks = indexed,
+            "indexed the stored tasks not known to be over"
+        );
     }
     let resumed = tasks.recover().await?;
     if let Some(period) = config.retention.period() {

@@ -280,6 +280,10 @@ pub struct Tasks {
     /// `{owner}/{task id}` for every task: an owner's tasks, in id (so
     /// creation) order, without reading anyone else's.
     by_owner: Table,
+    /// The id of every task whose work is not over: written before its hold
+    /// and its record, removed once it is final and its events are queued.
+    /// A start reads these, not every task.
+    open: Table,
     media: Media,
     ledger: Ledger,
     catalogue: Arc<RwLock<Arc<Catalogue>>>,
@@ -313,6 +317,8 @@ pub struct TaskParts {
     pub table: Table,
     /// The index of tasks by owner.
     pub by_owner: Table,
+    /// The index of tasks not yet over.
+    pub open: Table,
     /// Where outputs and references are stored.
     pub media: Media,
     /// Holds, captures, releases.
@@ -337,6 +343,7 @@ impl Tasks {
         let TaskParts {
             table,
             by_owner,
+            open,
             media,
             ledger,
             catalogue,
@@ -349,6 +356,7 @@ impl Tasks {
         Arc::new(Self {
             table,
             by_owner,
+            open,
             media,
             ledger,
             catalogue,
@@ -398,6 +406,12 @@ impl Tasks {
             None => crate::ids::new("task"),
         };
         self.take_slot(owner, max_concurrent)?;
+        // Before the hold: an open hold always has its entry, which is how
+        // `recover` finds it.
+        if let Err(e) = self.open.put_unflushed(&id, &()) {
+            self.free_slot(owner);
+            return Err(e.into());
+        }
         // The hold and the task record share one fsync (the task's put, or
         // with `commit_with_result` the capture's or release's): if a crash
         // loses the task, recovery releases the hold.
@@ -408,6 +422,9 @@ impl Tasks {
                 .await
         {
             self.free_slot(owner);
+            // Nothing was held (a refusal, such as too few credits). An
+            // entry left by a failed removal is dropped at the next start.
+            let _ = self.open.remove_unflushed(&id);
             return Err(e.into());
         }
         let task = Task {
@@ -444,8 +461,13 @@ impl Tasks {
         };
         if let Err(e) = stored {
             self.free_slot(owner);
-            if let Err(release) = self.ledger.release(&task.id).await {
-                tracing::error!(task_id = %task.id, error = %release, "could not release the hold of a task that was not stored; it is released at the next start");
+            match self.ledger.release(&task.id).await {
+                Ok(_) => {
+                    let _ = self.open.remove_unflushed(&task.id);
+                }
+                Err(release) => {
+                    tracing::error!(task_id = %task.id, error = %release, "could not release the hold of a task that was not stored; it is released at the next start");
+                }
             }
             return Err(e.into());
         }
@@ -525,6 +547,30 @@ impl Tasks {
             .index_once(&self.by_owner, |id, task: Task| {
                 self.by_owner
                     .put_unflushed(&owner_key(&task.owner, id), &())
+            })
+            .await?)
+    }
+
+    /// Builds the index of tasks not yet over if this data directory has
+    /// none complete yet: every open hold's task and every task, since any
+    /// of them may have been left unfinished or unannounced (the first start
+    /// then does what every start did before the index). Call before
+    /// [`Tasks::recover`].
+    pub async fn index_open(&self) -> Result<usize, TaskStoreError> {
+        if self
+            .open
+            .get::<bool>(crate::store::INDEX_COMPLETE)?
+            .is_some()
+        {
+            return Ok(0);
+        }
+        for hold in self.ledger.open_holds()? {
+            self.open.put_unflushed(&hold.task_id, &())?;
+        }
+        Ok(self
+            .table
+            .index_once(&self.open, |id, _: serde::de::IgnoredAny| {
+                self.open.put_unflushed(id, &())
             })
             .await?)
     }

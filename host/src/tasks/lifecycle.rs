@@ -41,46 +41,57 @@ impl Tasks {
         Ok(purged)
     }
 
-    /// Settles the holds a previous process left open for tasks that
-    /// finished (or were never stored), then runs again every task it left
-    /// unfinished. Returns how many tasks were resumed.
+    /// For every task the previous process left open (see `Tasks::open`):
+    /// settles its hold if the task finished or was never stored, queues
+    /// the events of a finished one, ends one whose hold was released, and
+    /// runs the others again. Tasks that were over are not read. Returns
+    /// how many tasks were resumed.
     pub async fn recover(self: &Arc<Self>) -> Result<usize, TaskStoreError> {
-        for hold in self.ledger.open_holds()? {
-            let task = self.table.get::<Task>(&hold.task_id)?;
-            let settled = match task.map(|t| t.status) {
-                Some(Status::Succeeded) => self.ledger.capture(&hold.task_id).await?,
-                None | Some(Status::Failed | Status::Canceled) => {
-                    self.ledger.release(&hold.task_id).await?
-                }
-                Some(Status::Queued | Status::Processing) => continue,
-            };
-            if let Some(entry) = settled {
-                tracing::info!(task_id = %hold.task_id, kind = ?entry.kind, "settled a hold left open by the previous process");
-            }
-        }
+        let ids = self
+            .open
+            .keys_rev("", None)
+            .filter(|key| {
+                key.as_deref()
+                    .map_or(true, |k| k != crate::store::INDEX_COMPLETE)
+            })
+            .collect::<Result<Vec<String>, _>>()?;
         let mut resumed = 0;
-        for item in self.table.scan::<Task>() {
-            let (_, task) = item?;
-            if task.status.is_final() {
+        // Oldest first (ids are time-ordered), as they were submitted.
+        for id in ids.into_iter().rev() {
+            let task = self.table.get::<Task>(&id)?;
+            let hold = self.ledger.hold_of(&id)?.map(|h| h.status);
+            if hold == Some(crate::ledger::HoldStatus::Open) {
+                let settled = match task.as_ref().map(|t| t.status) {
+                    Some(Status::Succeeded) => self.ledger.capture(&id).await?,
+                    None | Some(Status::Failed | Status::Canceled) => {
+                        self.ledger.release(&id).await?
+                    }
+                    Some(Status::Queued | Status::Processing) => None,
+                };
+                if let Some(entry) = settled {
+                    tracing::info!(task_id = %id, kind = ?entry.kind, "settled a hold left open by the previous process");
+                }
+            }
+            match task {
+                // Never stored: its hold (if any) was released above.
+                None => self.open.remove_unflushed(&id)?,
                 // Its events may not have been queued before a crash.
-                self.announce(&task).await?;
-            } else if self
-                .ledger
-                .hold_of(&task.id)?
-                .is_some_and(|h| h.status == crate::ledger::HoldStatus::Released)
-            {
-                // It was being failed or canceled when the process stopped.
-                self.finish_failed(
-                    task,
-                    "UPSTREAM_ERROR",
-                    "the task was interrupted and its hold released",
-                )
-                .await?;
-            } else {
-                tracing::info!(task_id = %task.id, status = ?task.status, "resuming a task left unfinished");
-                self.take_slot(&task.owner, None)?;
-                self.start(task);
-                resumed += 1;
+                Some(task) if task.status.is_final() => self.announce(&task).await?,
+                Some(task) if hold == Some(crate::ledger::HoldStatus::Released) => {
+                    // It was being failed or canceled when the process stopped.
+                    self.finish_failed(
+                        task,
+                        "UPSTREAM_ERROR",
+                        "the task was interrupted and its hold released",
+                    )
+                    .await?;
+                }
+                Some(task) => {
+                    tracing::info!(task_id = %task.id, status = ?task.status, "resuming a task left unfinished");
+                    self.take_slot(&task.owner, None)?;
+                    self.start(task);
+                    resumed += 1;
+                }
             }
         }
         Ok(resumed)
@@ -162,6 +173,18 @@ impl Tasks {
     /// Queues the events of a finished task for its own webhook URL and its
     /// account's endpoint (idempotent: each pair is queued once).
     pub(super) async fn announce(&self, task: &Task) -> Result<(), TaskStoreError> {
+        if !task.status.is_final() {
+            return Ok(());
+        }
+        self.queue_events(task).await?;
+        // The task is over and its events are queued: a start need not read
+        // it again. (Unflushed: the next fsync makes it durable, after the
+        // writes before it.)
+        self.open.remove_unflushed(&task.id)?;
+        Ok(())
+    }
+
+    async fn queue_events(&self, task: &Task) -> Result<(), TaskStoreError> {
         let event = match task.status {
             Status::Succeeded => "task.succeeded",
             Status::Failed => "task.failed",
