@@ -47,17 +47,15 @@ impl Tasks {
     /// runs the others again. Tasks that were over are not read. Returns
     /// how many tasks were resumed.
     pub async fn recover(self: &Arc<Self>) -> Result<usize, TaskStoreError> {
+        // Task ids, in key order: oldest first (they are time-ordered), as
+        // they were submitted. The index's completeness record is not one.
         let ids = self
             .open
-            .keys_rev("", None)
-            .filter(|key| {
-                key.as_deref()
-                    .map_or(true, |k| k != crate::store::INDEX_COMPLETE)
-            })
+            .scan_from::<()>("task_", "task_")
+            .map(|item| item.map(|(id, ())| id))
             .collect::<Result<Vec<String>, _>>()?;
         let mut resumed = 0;
-        // Oldest first (ids are time-ordered), as they were submitted.
-        for id in ids.into_iter().rev() {
+        for id in ids {
             let task = self.table.get::<Task>(&id)?;
             let hold = self.ledger.hold_of(&id)?.map(|h| h.status);
             if hold == Some(crate::ledger::HoldStatus::Open) {
