@@ -25,6 +25,7 @@ pub mod bills;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod durable;
 pub mod ids;
 pub mod ledger;
 pub mod media;

@@ -135,22 +135,12 @@ impl Media {
         let _storing = self.blobs.read().await;
         // A stat is cheaper than a hop to the blocking pool.
         if !std::fs::exists(&path)? {
-            let dir = path
-                .parent()
-                .expect("blob paths have a parent")
-                .to_path_buf();
-            let tmp = dir.join(format!(".{sha256}.{}", uuid::Uuid::now_v7().simple()));
             let data = bytes.to_vec();
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                use std::io::Write;
-                std::fs::create_dir_all(&dir)?;
-                let mut f = std::fs::File::create(&tmp)?;
-                f.write_all(&data)?;
-                f.sync_all()?;
-                std::fs::rename(&tmp, &path)
-            })
-            .await
-            .map_err(std::io::Error::other)??;
+            // The blob's bytes and its name are on disk before its record
+            // is written.
+            tokio::task::spawn_blocking(move || crate::durable::write_file(&path, &data))
+                .await
+                .map_err(std::io::Error::other)??;
         }
         let record = FileRecord {
             id: crate::ids::new("file"),

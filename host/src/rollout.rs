@@ -37,7 +37,8 @@ mod files;
 mod schedule;
 mod watch;
 
-use files::{bundled, describe, stored_version, version_file, write_durably};
+use crate::durable::write_file as write_durably;
+use files::{bundled, describe, stored_version, version_file};
 pub use files::{load_at_start, plugins_dir, source};
 
 /// One installed version of a plugin.

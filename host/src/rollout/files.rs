@@ -65,22 +65,6 @@ pub(super) fn version_file(dir: &Path, name: &str, version: &str, ext: &str) -> 
     dir.join(name).join(format!("{version}.{ext}"))
 }
 
-/// Writes a file and makes it durable.
-pub(super) fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
 /// A plugin to load at start: manifest, bytes, whether bundled, run-time
 /// configuration.
 type StartSource = (Manifest, Arc<[u8]>, bool, Option<Value>);
