@@ -6,116 +6,15 @@
 //! the right tool (a password hash such as argon2 protects low-entropy
 //! secrets); the stored and presented hashes are compared in constant time.
 
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::store::{Store, StoreError, Table};
+pub use crate::store::accounts::{
+    Account, AccountError, AccountStatus, AccountStore, ApiKey, KeyStatus, Limits,
+};
 use crate::time::now_rfc3339;
-
-/// An account's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AccountStatus {
-    /// In good standing.
-    Active,
-    /// Its keys are refused until an operator lifts the suspension.
-    Suspended,
-    /// Closed for good; its unused credits were forfeited.
-    Closed,
-}
-
-/// An account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Account {
-    /// `acct_…`.
-    pub id: String,
-    /// Contact address.
-    pub email: String,
-    /// State.
-    pub status: AccountStatus,
-    /// Whether an operator froze its credits (no new holds).
-    pub credits_frozen: bool,
-    /// Its own limits, overriding the configured defaults.
-    #[serde(default)]
-    pub limits: Limits,
-    /// Where its task events go, besides each task's own `webhook_url`.
-    #[serde(default)]
-    pub webhook_url: Option<String>,
-    /// The `whsec_…` secret its webhooks are signed with.
-    #[serde(default)]
-    pub webhook_secret: Option<String>,
-    /// When it was created.
-    pub created_at: String,
-}
-
-/// Limits that override the configured defaults.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Requests per minute per key.
-    pub requests_per_minute: Option<u32>,
-    /// Unfinished tasks at once (accounts only).
-    pub max_concurrent_tasks: Option<u32>,
-}
-
-/// A key's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyStatus {
-    /// Usable.
-    Active,
-    /// Refused until an operator lifts the suspension.
-    Suspended,
-    /// Refused for good.
-    Revoked,
-}
-
-/// An API key (without its secret).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApiKey {
-    /// `key_…`.
-    pub id: String,
-    /// Its account.
-    pub account_id: String,
-    /// A name for people.
-    pub name: String,
-    /// The visible start of the secret, to recognise it.
-    pub prefix: String,
-    /// State.
-    pub status: KeyStatus,
-    /// When it was created.
-    pub created_at: String,
-    /// When it was last used (updated at most once a minute).
-    pub last_used_at: Option<String>,
-    /// Its own request rate, overriding the account's and the default.
-    #[serde(default)]
-    pub requests_per_minute: Option<u32>,
-    /// The most credits it may hold or spend in all, if limited.
-    #[serde(default)]
-    pub credit_limit: Option<i64>,
-    /// SHA-256 of the current secret, hex.
-    hash: String,
-}
-
-/// Account and key failures.
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    /// No such account (or not visible to the caller).
-    #[error("no such account")]
-    AccountNotFound,
-    /// No such key (or not visible to the caller).
-    #[error("no such key")]
-    KeyNotFound,
-    /// The operation does not apply in the current state.
-    #[error("{0}")]
-    Conflict(String),
-    /// Bad input.
-    #[error("{0}")]
-    Invalid(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// Why a presented key is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,12 +29,10 @@ pub enum Refusal {
     AccountSuspended,
 }
 
-/// The accounts store.
+/// Accounts and keys: their rules, over an [`AccountStore`].
 #[derive(Clone)]
 pub struct Accounts {
-    accounts: Table,
-    keys: Table,
-    key_index: Table,
+    store: Arc<dyn AccountStore>,
 }
 
 /// A new secret: the key record and the secret, shown once.
@@ -146,6 +43,9 @@ pub struct NewSecret {
     pub secret: String,
 }
 
+/// How often a key's time of use is recorded, at most.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
 fn digest(secret: &str) -> String {
     crate::ids::hex(&Sha256::digest(secret.as_bytes()))
 }
@@ -155,13 +55,9 @@ fn visible_prefix(secret: &str) -> String {
 }
 
 impl Accounts {
-    /// The store's account and key tables.
-    pub fn new(store: &Store) -> Result<Self, StoreError> {
-        Ok(Self {
-            accounts: store.table("accounts")?,
-            keys: store.table("keys")?,
-            key_index: store.table("key_index")?,
-        })
+    /// The rules over `store`.
+    pub fn new(store: Arc<dyn AccountStore>) -> Self {
+        Self { store }
     }
 
     /// Creates an account.
@@ -186,25 +82,23 @@ impl Accounts {
             webhook_secret: Some(crate::webhooks::new_secret()),
             created_at: now_rfc3339(),
         };
-        self.accounts.put(&account.id, &account).await?;
+        self.store.insert_account(&account).await?;
         Ok(account)
     }
 
     /// An account.
     pub fn get(&self, id: &str) -> Result<Account, AccountError> {
-        self.accounts.get(id)?.ok_or(AccountError::AccountNotFound)
+        self.store.account(id)?.ok_or(AccountError::AccountNotFound)
     }
 
-    /// Rewrites an account after `change`.
+    /// Applies `change` to the current account, atomically: concurrent
+    /// changes all land. `change` may run more than once.
     pub async fn update(
         &self,
         id: &str,
-        change: impl FnOnce(&mut Account) -> Result<(), AccountError>,
+        mut change: impl FnMut(&mut Account) -> Result<(), AccountError> + Send,
     ) -> Result<Account, AccountError> {
-        let mut account = self.get(id)?;
-        change(&mut account)?;
-        self.accounts.put(id, &account).await?;
-        Ok(account)
+        self.store.update_account(id, &mut change).await
     }
 
     /// Creates a key for an account.
@@ -248,58 +142,56 @@ impl Accounts {
             credit_limit,
             hash: digest(&secret),
         };
-        self.key_index.put(&key.hash, &key.id).await?;
-        self.keys.put(&key.id, &key).await?;
+        self.store.insert_key(&key).await?;
         Ok(NewSecret { key, secret })
     }
 
     /// A key.
     pub fn key(&self, id: &str) -> Result<ApiKey, AccountError> {
-        self.keys.get(id)?.ok_or(AccountError::KeyNotFound)
+        self.store.key(id)?.ok_or(AccountError::KeyNotFound)
     }
 
     /// An account's keys, oldest first.
     pub fn keys_of(&self, account_id: &str) -> Result<Vec<ApiKey>, AccountError> {
-        let mut keys = Vec::new();
-        for item in self.keys.scan::<ApiKey>() {
-            let (_, key) = item?;
-            if key.account_id == account_id {
-                keys.push(key);
-            }
-        }
-        Ok(keys)
+        self.store.keys_of(account_id)
     }
 
-    /// Gives a key a new secret; the old one stops working at once.
+    /// Gives a key a new secret; the old one stops working at once. A key
+    /// revoked meanwhile stays revoked and keeps no usable secret.
     pub async fn rotate_key(&self, id: &str) -> Result<NewSecret, AccountError> {
-        let mut key = self.key(id)?;
-        if key.status == KeyStatus::Revoked {
-            return Err(AccountError::Conflict(
-                "a revoked key cannot be rotated".into(),
-            ));
-        }
         let secret = crate::ids::secret("imini_sk_");
-        let old_hash = std::mem::replace(&mut key.hash, digest(&secret));
-        key.prefix = visible_prefix(&secret);
-        self.key_index.put(&key.hash, &key.id).await?;
-        self.keys.put(&key.id, &key).await?;
-        self.key_index.remove(&old_hash).await?;
+        let (hash, prefix) = (digest(&secret), visible_prefix(&secret));
+        let key = self
+            .store
+            .update_key(id, &mut |key| {
+                if key.status == KeyStatus::Revoked {
+                    return Err(AccountError::Conflict(
+                        "a revoked key cannot be rotated".into(),
+                    ));
+                }
+                key.hash.clone_from(&hash);
+                key.prefix.clone_from(&prefix);
+                Ok(())
+            })
+            .await?;
         Ok(NewSecret { key, secret })
     }
 
-    /// Sets a key's state.
+    /// Sets a key's state. A revoked key stays revoked, whatever raced it.
     pub async fn set_key_status(
         &self,
         id: &str,
         status: KeyStatus,
     ) -> Result<ApiKey, AccountError> {
-        let mut key = self.key(id)?;
-        if key.status == KeyStatus::Revoked && status != KeyStatus::Revoked {
-            return Err(AccountError::Conflict("a revoked key stays revoked".into()));
-        }
-        key.status = status;
-        self.keys.put(&key.id, &key).await?;
-        Ok(key)
+        self.store
+            .update_key(id, &mut |key| {
+                if key.status == KeyStatus::Revoked && status != KeyStatus::Revoked {
+                    return Err(AccountError::Conflict("a revoked key stays revoked".into()));
+                }
+                key.status = status;
+                Ok(())
+            })
+            .await
     }
 
     /// The account and key behind a presented secret, or why it is refused.
@@ -326,10 +218,7 @@ impl Accounts {
     /// notices and appeals).
     pub fn identify(&self, secret: &str) -> Result<Option<(Account, ApiKey)>, AccountError> {
         let hash = digest(secret);
-        let Some(key_id) = self.key_index.get::<String>(&hash)? else {
-            return Ok(None);
-        };
-        let Some(key) = self.keys.get::<ApiKey>(&key_id)? else {
+        let Some(key) = self.store.key_by_hash(&hash)? else {
             return Ok(None);
         };
         // The index already matched; compare the full hashes in constant time
@@ -341,19 +230,20 @@ impl Accounts {
         Ok(Some((account, key)))
     }
 
-    /// Records that a key was used, at most once a minute (no flush: losing
-    /// it in a crash is harmless).
-    pub fn touch(&self, key: &ApiKey) -> Result<(), StoreError> {
+    /// Records that a key was used, at most once a minute (not waited to
+    /// disk: losing it in a crash is harmless). Only the time of use is
+    /// written, on the current record: a revoke, suspension or rotation
+    /// that landed since `key` was read stays as it is.
+    pub fn touch(&self, key: &ApiKey) -> Result<(), AccountError> {
         let now = crate::time::now_unix();
         let recent = key
             .last_used_at
             .as_deref()
             .map(crate::time::unix_seconds)
-            .is_some_and(|t| now - t < 60);
+            .is_some_and(|t| now - t < TOUCH_INTERVAL_SECS);
         if !recent {
-            let mut key = key.clone();
-            key.last_used_at = Some(now_rfc3339());
-            self.keys.put_unflushed(&key.id, &key)?;
+            self.store
+                .touch_key(&key.id, &now_rfc3339(), TOUCH_INTERVAL_SECS)?;
         }
         Ok(())
     }

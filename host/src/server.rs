@@ -59,7 +59,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .context("opening the database (is another imini using this data directory?)")?;
     let meta = store.table("meta")?;
 
-    let accounts = Accounts::new(&store)?;
+    let accounts = Accounts::new(Arc::new(crate::store::accounts::SledAccounts::new(&store)?));
     let ledger = Ledger::new(&store)?;
     let repaired = ledger.repair()?;
     if repaired > 0 {

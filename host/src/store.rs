@@ -2,6 +2,8 @@
 //! kind of record, JSON values. Writes that must survive a crash are flushed
 //! before the caller goes on.
 
+pub mod accounts;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -166,6 +168,18 @@ impl Table {
     /// disk.
     pub async fn flush(&self) -> Result<()> {
         self.store.flush().await
+    }
+
+    /// Replaces the raw value at `key` with `new` (removes it if `None`) if
+    /// it is `current` (absent if `None`), atomically, without waiting for
+    /// the disk. Returns whether it was replaced.
+    pub fn compare_and_swap(
+        &self,
+        key: &str,
+        current: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<bool> {
+        Ok(self.tree.compare_and_swap(key, current, new)?.is_ok())
     }
 
     /// Removes a record without waiting for the disk.
