@@ -268,6 +268,26 @@ pub enum CancelError {
     Store(#[from] TaskStoreError),
 }
 
+/// A task's entry in the index of tasks not yet over (`Tasks::open`).
+/// Entries written before this type (and by the index's first build) are
+/// JSON `null`, which reads as an asynchronous task's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OpenEntry {
+    /// The caller waits for the task's end on its connection (the
+    /// synchronous face) and has not been given the task's id: if the
+    /// process stops first, nobody receives the result, so recovery ends
+    /// the task and releases its hold instead of running it again.
+    #[serde(default)]
+    pub synchronous: bool,
+}
+
+impl OpenEntry {
+    /// The entry as written: `null` for an asynchronous task, as before.
+    fn stored(self) -> Option<Self> {
+        self.synchronous.then_some(self)
+    }
+}
+
 /// The key of a task in the index by owner. Owner ids (account ids and the
 /// admin owner) never contain `/`.
 fn owner_key(owner: &str, task_id: &str) -> String {
@@ -407,8 +427,11 @@ impl Tasks {
         };
         self.take_slot(owner, max_concurrent)?;
         // Before the hold: an open hold always has its entry, which is how
-        // `recover` finds it.
-        if let Err(e) = self.open.put_unflushed(&id, &()) {
+        // `recover` finds it, and whether its caller waits for the answer.
+        let entry = OpenEntry {
+            synchronous: commit_with_result,
+        };
+        if let Err(e) = self.open.put_unflushed(&id, &entry.stored()) {
             self.free_slot(owner);
             return Err(e.into());
         }
@@ -575,9 +598,19 @@ impl Tasks {
             .await?)
     }
 
-    /// Waits until every task written so far is on disk (for a task
-    /// submitted with `commit_with_result` whose id is given out early).
-    pub async fn flush(&self) -> Result<(), TaskStoreError> {
+    /// Turns a task submitted with `commit_with_result` into one that
+    /// outlives a crash, before its id is given out (its caller stopped
+    /// waiting): it is no longer ended at the next start, but resumed like
+    /// any asynchronous task, and it is on disk when this returns.
+    pub async fn detach(&self, id: &str) -> Result<(), TaskStoreError> {
+        // Only while the entry is there: a task that ended meanwhile has
+        // removed it, and must not be listed as open again.
+        let sync = serde_json::to_vec(&OpenEntry { synchronous: true }.stored())
+            .expect("entries serialise");
+        let detached =
+            serde_json::to_vec(&OpenEntry::default().stored()).expect("entries serialise");
+        self.open
+            .compare_and_swap(id, Some(&sync), Some(&detached))?;
         Ok(self.table.flush().await?)
     }
 

@@ -345,16 +345,11 @@ fn a_crash_during_synchronous_requests_charges_each_answer_once() {
     );
     gw.restart();
 
-    // Tasks whose record survived run again and finish.
+    // Every stored task is over. One nobody received is failed and
+    // uncharged; only the request each client had in flight may have been
+    // charged without its answer arriving, if the crash fell between the
+    // capture's commit and the answer's last byte.
     let tasks = gw.tasks_when_all(&gina.key, "succeeded");
-    assert!(
-        tasks.iter().all(|t| t["status"] == "succeeded"),
-        "every stored task finished: {:?}",
-        tasks
-            .iter()
-            .filter(|t| t["status"] != "succeeded")
-            .collect::<Vec<_>>()
-    );
     let (balance, held) = assert_reconciles(&gw, &gina.id);
     assert_eq!(held, 0, "no hold is left open");
     let entries = gw.ledger(&gina.id);
@@ -365,16 +360,122 @@ fn a_crash_during_synchronous_requests_charges_each_answer_once() {
             .count()
     };
     for id in &answered {
-        assert!(
-            tasks.iter().any(|t| t["task_id"] == id.as_str()),
-            "the answered task {id} survived the crash"
-        );
+        let task = tasks
+            .iter()
+            .find(|t| t["task_id"] == id.as_str())
+            .unwrap_or_else(|| panic!("the answered task {id} survived the crash"));
+        assert_eq!(task["status"], "succeeded");
         assert_eq!(captures(id), 1, "the answered task {id} is charged once");
     }
+    let mut charged_unanswered = 0;
     for task in &tasks {
-        assert_eq!(captures(task["task_id"].as_str().unwrap()), 1);
+        let id = task["task_id"].as_str().unwrap();
+        if answered.iter().any(|a| a == id) {
+            continue;
+        }
+        match task["status"].as_str() {
+            Some("failed") => assert_eq!(captures(id), 0, "unanswered {id} is not charged"),
+            Some("succeeded") => {
+                assert_eq!(captures(id), 1);
+                charged_unanswered += 1;
+            }
+            other => panic!("task {id} is {other:?} after the restart"),
+        }
     }
-    assert_eq!(balance, 100_000 - 10 * tasks.len() as i64);
+    assert!(
+        charged_unanswered <= 4,
+        "at most the request each of the 4 clients had in flight: {charged_unanswered}"
+    );
+    let charged = tasks
+        .iter()
+        .map(|t| captures(t["task_id"].as_str().unwrap()))
+        .sum::<usize>();
+    assert_eq!(balance, 100_000 - 10 * charged as i64);
+}
+
+#[test]
+fn a_crash_while_synchronous_requests_wait_charges_none_of_them() {
+    // Sixteen synchronous requests wait on a slow upstream long enough for
+    // their tasks and holds to reach the disk (sled also writes by itself);
+    // the gateway dies before any is answered. Nobody received an image, so
+    // after the restart none is charged, none runs again, and no hold is
+    // left open.
+    use base64::Engine as _;
+    let image =
+        base64::engine::general_purpose::STANDARD.encode(imini_tests::png(32, 32, [9, 9, 9]));
+    let mock = imini_tests::mock::Mock::with_handler(move |_| {
+        imini_tests::mock::Reply::json(
+            200,
+            &json!({"created": 1_713_833_628, "data": [{"b64_json": image}]}),
+        )
+        .delayed(Duration::from_secs(4))
+    });
+    let config = format!(
+        r#"[credentials.openai]
+value = "sk-test"
+[plugin_settings.openai-images]
+allowed_hosts = ["{host}"]
+[plugin_settings.openai-images.config]
+base_url = "{url}"
+timeout_ms = 20000
+[prices."openai/dall-e-3"]
+per_image = 50
+[limits]
+max_concurrent_tasks = 100
+"#,
+        host = mock.host_port,
+        url = mock.url,
+    );
+    let mut gw = Gateway::start_with_config(&config);
+    let hana = gw.account("hana@example.com", 10_000);
+    let clients: Vec<_> = (0..16)
+        .map(|i| {
+            let (base, key) = (gw.base.clone(), hana.key.clone());
+            std::thread::spawn(move || {
+                let body = json!({"model": "openai/dall-e-3", "prompt": format!("a slow sunrise {i}"), "response_format": "b64_json"});
+                reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(15))
+                    .build()
+                    .unwrap()
+                    .post(format!("{base}/v1/images/generations"))
+                    .bearer_auth(&key)
+                    .json(&body)
+                    .send()
+                    .and_then(|a| a.error_for_status())
+                    .is_ok()
+            })
+        })
+        .collect();
+    imini_tests::wait_until("every request to reach the upstream", || {
+        mock.received().len() == 16
+    });
+    // Past sled's own periodic write (every 500 ms): the queued tasks and
+    // their holds are on disk.
+    std::thread::sleep(Duration::from_millis(1200));
+    gw.kill();
+    let answered = clients
+        .into_iter()
+        .map(|c| c.join().unwrap())
+        .filter(|&ok| ok)
+        .count();
+    assert_eq!(answered, 0, "the gateway died before answering");
+    gw.restart();
+
+    let tasks = gw.tasks_when_all(&hana.key, "failed");
+    assert_eq!(tasks.len(), 16, "every task is kept, for the record");
+    for task in &tasks {
+        assert_eq!(task["status"], "failed", "{task}");
+        assert_eq!(task["cost"]["charged"], 0, "{task}");
+    }
+    let (balance, held) = assert_reconciles(&gw, &hana.id);
+    assert_eq!(
+        (balance, held),
+        (10_000, 0),
+        "nothing charged, nothing held"
+    );
+    // None of them ran again: the upstream saw each request once.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(mock.received().len(), 16, "no task was run again");
 }
 
 #[test]
@@ -576,5 +677,83 @@ fn operators_adjust_freeze_and_close() {
         &gw.request_with("GET", "/v1/account", Some(&g.key), None),
         403,
         "ACCOUNT_SUSPENDED",
+    );
+}
+
+#[test]
+fn a_revoke_racing_a_thousand_requests_is_never_undone() {
+    // Eight clients keep using a key while an operator revokes it. Every
+    // request sent after the revoke answered is refused, and the key stays
+    // revoked for good, across a restart (a request's record of the key's
+    // use, written from the copy it read before the revoke, must not bring
+    // the key back).
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    let mut gw = Gateway::start_with_config("[limits]\nrequests_per_minute = 1000000\n");
+    let ivan = gw.account("ivan@example.com", 10);
+    let key_id = ivan.key_id.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let revoked_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let (base, key) = (gw.base.clone(), ivan.key.clone());
+            let (stop, sent, revoked_at) = (stop.clone(), sent.clone(), revoked_at.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                let mut late_successes = Vec::new();
+                let mut refused = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let after_revoke = revoked_at.lock().unwrap().is_some();
+                    let answer = client
+                        .get(format!("{base}/v1/account"))
+                        .bearer_auth(&key)
+                        .send()
+                        .unwrap();
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    match answer.status().as_u16() {
+                        200 if after_revoke => late_successes.push(answer.text().unwrap()),
+                        200 => {}
+                        403 => {
+                            let body: Value = answer.json().unwrap();
+                            assert_eq!(body["error"]["code"], "KEY_REVOKED", "{body}");
+                            refused += 1;
+                        }
+                        other => panic!("unexpected {other}: {}", answer.text().unwrap()),
+                    }
+                }
+                (late_successes, refused)
+            })
+        })
+        .collect();
+    imini_tests::wait_until("500 requests", || sent.load(Ordering::SeqCst) >= 500);
+    let revoke = gw.post(&format!("/admin/v1/keys/{key_id}/revoke"), &json!({}));
+    assert_eq!(revoke.status, 200);
+    *revoked_at.lock().unwrap() = Some(Instant::now());
+    imini_tests::wait_until("1,000 more requests", || {
+        sent.load(Ordering::SeqCst) >= 1500
+    });
+    stop.store(true, Ordering::SeqCst);
+    let mut refused = 0;
+    for client in clients {
+        let (late, r) = client.join().unwrap();
+        assert!(
+            late.is_empty(),
+            "requests after the revoke succeeded: {late:?}"
+        );
+        refused += r;
+    }
+    assert!(
+        refused >= 1000,
+        "the requests after the revoke were refused: {refused}"
+    );
+
+    gw.restart();
+    assert_error(
+        &gw.request_with("GET", "/v1/account", Some(&ivan.key), None),
+        403,
+        "KEY_REVOKED",
     );
 }

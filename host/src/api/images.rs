@@ -196,7 +196,7 @@ pub async fn openai_generations(
         }
         Status::Queued | Status::Processing => {
             // The task id is given out now: the task must outlive a crash.
-            state.tasks.flush().await?;
+            state.tasks.detach(&task.id).await?;
             return Err(ApiError::new(
                 "UPSTREAM_TIMEOUT",
                 format!(

@@ -43,21 +43,36 @@ impl Tasks {
 
     /// For every task the previous process left open (see `Tasks::open`):
     /// settles its hold if the task finished or was never stored, queues
-    /// the events of a finished one, ends one whose hold was released, and
+    /// the events of a finished one, ends one whose hold was released, ends
+    /// uncharged a synchronous one whose caller never got the answer, and
     /// runs the others again. Tasks that were over are not read. Returns
     /// how many tasks were resumed.
     pub async fn recover(self: &Arc<Self>) -> Result<usize, TaskStoreError> {
         // Task ids, in key order: oldest first (they are time-ordered), as
         // they were submitted. The index's completeness record is not one.
-        let ids = self
+        let entries = self
             .open
-            .scan_from::<()>("task_", "task_")
-            .map(|item| item.map(|(id, ())| id))
-            .collect::<Result<Vec<String>, _>>()?;
+            .scan_from::<Option<OpenEntry>>("task_", "task_")
+            .collect::<Result<Vec<_>, _>>()?;
         let mut resumed = 0;
-        for id in ids {
+        for (id, entry) in entries {
             let task = self.table.get::<Task>(&id)?;
             let hold = self.ledger.hold_of(&id)?.map(|h| h.status);
+            if entry.unwrap_or_default().synchronous
+                && hold != Some(crate::ledger::HoldStatus::Captured)
+                && let Some(task) = &task
+                && matches!(
+                    task.status,
+                    Status::Queued | Status::Processing | Status::Succeeded
+                )
+            {
+                // Its caller waited on a connection that died with the
+                // process, and was never given the task's id: nobody can
+                // receive the result, so nothing is charged (the capture
+                // was not committed, or it would not be here).
+                self.end_unanswered(task.clone()).await?;
+                continue;
+            }
             if hold == Some(crate::ledger::HoldStatus::Open) {
                 let settled = match task.as_ref().map(|t| t.status) {
                     Some(Status::Succeeded) => self.ledger.capture(&id).await?,
@@ -93,6 +108,26 @@ impl Tasks {
             }
         }
         Ok(resumed)
+    }
+
+    /// Ends a synchronous task whose answer was never sent: failed, its
+    /// hold released, and any outputs it had stored deleted (they were
+    /// neither delivered nor paid for).
+    async fn end_unanswered(&self, mut task: Task) -> Result<(), TaskStoreError> {
+        tracing::info!(task_id = %task.id, status = ?task.status, "ending a synchronous task whose caller never got the answer; nothing is charged");
+        let files: Vec<String> = task.outputs.drain(..).map(|o| o.file_id).collect();
+        if !files.is_empty() {
+            self.media.delete(&files).await?;
+        }
+        task.metadata = None;
+        task.progress = 0;
+        self.finish_failed(
+            task,
+            "UPSTREAM_ERROR",
+            "the gateway stopped before it could answer; nothing was charged",
+        )
+        .await?;
+        Ok(())
     }
 
     /// Runs a task in the background; its owner's slot (taken by the caller)
