@@ -25,7 +25,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 
 use crate::auth::Auth;
 use crate::catalogue::Catalogue;
@@ -190,14 +190,14 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::new(
-        "NOT_FOUND",
+        ErrorCode::NotFound,
         "no such route; see the API reference in README.md",
     )
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        "METHOD_NOT_ALLOWED",
+        ErrorCode::MethodNotAllowed,
         "this route does not accept that method",
     )
 }
@@ -240,7 +240,7 @@ async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next)
     } else {
         let wait = decision.retry_after.as_secs_f64().ceil().max(1.0) as u64;
         ApiError::new(
-            "RATE_LIMITED",
+            ErrorCode::RateLimited,
             format!("this key may send {rate} requests a minute; retry in {wait}s"),
         )
         .retry_after(wait)
@@ -281,9 +281,9 @@ fn render_error(mut response: Response, id: &str, span: &tracing::Span) -> Respo
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         let (status, _) = error.status_and_type();
         if status.is_server_error() {
-            tracing::warn!(parent: span, code = error.code, message = %error.message, "request failed");
+            tracing::warn!(parent: span, code = error.code.as_str(), message = %error.message, "request failed");
         } else {
-            tracing::debug!(parent: span, code = error.code, message = %error.message, "request refused");
+            tracing::debug!(parent: span, code = error.code.as_str(), message = %error.message, "request refused");
         }
         let headers = std::mem::take(response.headers_mut());
         response = (status, axum::Json(error.body(id))).into_response();
@@ -295,7 +295,7 @@ fn render_error(mut response: Response, id: &str, span: &tracing::Span) -> Respo
             .is_none()
     {
         // A limit hit outside our extractors (e.g. by the body limit layer).
-        let error = ApiError::new("PAYLOAD_TOO_LARGE", "the request body is too large");
+        let error = ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large");
         response = (response.status(), axum::Json(error.body(id))).into_response();
     }
     response

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{JsonBody, QueryParams, list_response, page_limit};
 use crate::accounts::{Account, AccountStatus, ApiKey, KeyStatus, NewSecret};
 use crate::auth::Principal;
@@ -66,7 +66,7 @@ fn ledger_entry_json(entry: &Entry) -> Value {
 fn own_account(state: &AppState, who: &Principal) -> Result<Account, ApiError> {
     if who.admin {
         return Err(ApiError::new(
-            "PERMISSION_DENIED",
+            ErrorCode::PermissionDenied,
             "the admin key has no account; use an account's API key",
         ));
     }
@@ -157,7 +157,7 @@ pub async fn list_keys(
 fn own_key(state: &AppState, who: &Principal, key_id: &str) -> Result<ApiKey, ApiError> {
     let account = own_account(state, who)?;
     let not_found =
-        || ApiError::new("NOT_FOUND", format!("no key {key_id:?}")).with_param("key_id");
+        || ApiError::new(ErrorCode::NotFound, format!("no key {key_id:?}")).with_param("key_id");
     if !crate::ids::is_valid("key", key_id) {
         return Err(not_found());
     }
@@ -203,11 +203,14 @@ pub async fn close_account(
 ) -> Result<Account, ApiError> {
     let account = state.accounts.get(account_id)?;
     if account.status == AccountStatus::Closed {
-        return Err(ApiError::new("CONFLICT", "the account is already closed"));
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the account is already closed",
+        ));
     }
     if state.ledger.balance(account_id)?.held > 0 {
         return Err(ApiError::new(
-            "CONFLICT",
+            ErrorCode::Conflict,
             "tasks of this account are still running; close it when they finish",
         ));
     }

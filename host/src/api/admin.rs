@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::account::{Page, account_json, close_account, key_json, ledger_page, new_secret_json};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{JsonBody, QueryParams, parse_json};
 use crate::accounts::{AccountStatus, KeyStatus};
 use crate::auth::Principal;
@@ -20,7 +20,7 @@ pub(super) fn admin_only(who: &Principal) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            "PERMISSION_DENIED",
+            ErrorCode::PermissionDenied,
             "this route needs the admin key",
         ))
     }
@@ -126,7 +126,7 @@ pub async fn account_action(
                 .credits
                 .ok_or_else(|| ApiError::invalid("credits", "give the credits to add"))?;
             if account.status == AccountStatus::Closed {
-                return Err(ApiError::new("CONFLICT", "the account is closed"));
+                return Err(ApiError::new(ErrorCode::Conflict, "the account is closed"));
             }
             state
                 .ledger
@@ -249,7 +249,7 @@ pub async fn account_action(
         }
         other => {
             return Err(ApiError::new(
-                "NOT_FOUND",
+                ErrorCode::NotFound,
                 format!("no account action {other:?}"),
             ));
         }
@@ -279,7 +279,7 @@ pub async fn key_action(
         "revoke" => KeyStatus::Revoked,
         other => {
             return Err(ApiError::new(
-                "NOT_FOUND",
+                ErrorCode::NotFound,
                 format!("no key action {other:?}"),
             ));
         }
@@ -347,7 +347,7 @@ pub async fn decide_dispute(
         "reject" => false,
         other => {
             return Err(ApiError::new(
-                "NOT_FOUND",
+                ErrorCode::NotFound,
                 format!("no dispute action {other:?}"),
             ));
         }

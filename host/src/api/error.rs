@@ -6,11 +6,107 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// Declares [`ErrorCode`] from one table: variant, wire string, status and
+/// OpenAI error type. The generated `match`es are exhaustive, so a code
+/// without a status and type cannot compile.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident => $wire:literal, $status:ident, $kind:literal;)+) => {
+        /// A machine-readable error code of the API (README's error table).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of the table.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The code as written on the wire, e.g. `INVALID_PARAMETER`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)+
+                }
+            }
+
+            /// The HTTP status and OpenAI error type of the code.
+            pub const fn status_and_type(self) -> (StatusCode, &'static str) {
+                match self {
+                    $(ErrorCode::$variant => (StatusCode::$status, $kind),)+
+                }
+            }
+
+            /// The code written as `wire`, if it is one (e.g. a stored task
+            /// error); callers choose their own fallback.
+            pub fn from_wire(wire: &str) -> Option<Self> {
+                match wire {
+                    $($wire => Some(ErrorCode::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// Malformed input, or a value the model does not accept.
+    InvalidParameter => "INVALID_PARAMETER", BAD_REQUEST, "invalid_request_error";
+    /// An empty or too long prompt.
+    InvalidPrompt => "INVALID_PROMPT", BAD_REQUEST, "invalid_request_error";
+    /// A parameter this gateway or model does not support.
+    UnsupportedParameter => "UNSUPPORTED_PARAMETER", BAD_REQUEST, "invalid_request_error";
+    /// A content policy refused the request or intercepted the output.
+    ContentPolicyViolation => "CONTENT_POLICY_VIOLATION", BAD_REQUEST, "content_policy_violation";
+    /// A missing or wrong key.
+    InvalidApiKey => "INVALID_API_KEY", UNAUTHORIZED, "authentication_error";
+    /// The account's credits do not cover the price.
+    InsufficientCredits => "INSUFFICIENT_CREDITS", PAYMENT_REQUIRED, "insufficient_quota";
+    /// Not allowed: an invalid signed URL, a suspended key, an admin route.
+    PermissionDenied => "PERMISSION_DENIED", FORBIDDEN, "permission_error";
+    /// A revoked key.
+    KeyRevoked => "KEY_REVOKED", FORBIDDEN, "permission_error";
+    /// A suspended or closed account.
+    AccountSuspended => "ACCOUNT_SUSPENDED", FORBIDDEN, "permission_error";
+    /// An unknown or retired model.
+    ModelNotFound => "MODEL_NOT_FOUND", NOT_FOUND, "not_found_error";
+    /// An unknown task (or another owner's).
+    TaskNotFound => "TASK_NOT_FOUND", NOT_FOUND, "not_found_error";
+    /// An unknown route, file, account, key…
+    NotFound => "NOT_FOUND", NOT_FOUND, "not_found_error";
+    /// The route does not accept that method.
+    MethodNotAllowed => "METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED, "invalid_request_error";
+    /// An action that does not fit the state of what it acts on.
+    Conflict => "CONFLICT", CONFLICT, "conflict_error";
+    /// An `Idempotency-Key` reused with a different body.
+    IdempotencyConflict => "IDEMPOTENCY_CONFLICT", CONFLICT, "conflict_error";
+    /// The task has already finished.
+    TaskNotCancelable => "TASK_NOT_CANCELABLE", CONFLICT, "conflict_error";
+    /// Past a rate or a cap; `Retry-After` says when to retry.
+    RateLimited => "RATE_LIMITED", TOO_MANY_REQUESTS, "rate_limit_error";
+    /// The body is larger than the gateway accepts.
+    PayloadTooLarge => "PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE, "invalid_request_error";
+    /// The body is not of a type the route accepts.
+    UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE", UNSUPPORTED_MEDIA_TYPE, "invalid_request_error";
+    /// The provider or its plugin failed.
+    UpstreamError => "UPSTREAM_ERROR", BAD_GATEWAY, "api_error";
+    /// No plugin serves the model now, or a content policy failed.
+    ModelUnavailable => "MODEL_UNAVAILABLE", SERVICE_UNAVAILABLE, "api_error";
+    /// The task is still running after the wait bound.
+    UpstreamTimeout => "UPSTREAM_TIMEOUT", GATEWAY_TIMEOUT, "api_error";
+    /// The gateway failed.
+    InternalError => "INTERNAL_ERROR", INTERNAL_SERVER_ERROR, "api_error";
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An error answered to a client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    /// The machine-readable code, e.g. `INVALID_PARAMETER`.
-    pub code: &'static str,
+    /// The machine-readable code.
+    pub code: ErrorCode,
     /// A human-readable message.
     pub message: String,
     /// The request parameter at fault.
@@ -25,7 +121,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with `code` and `message`.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -38,18 +134,18 @@ impl ApiError {
 
     /// 400 INVALID_PARAMETER about `param`.
     pub fn invalid(param: &str, message: impl Into<String>) -> Self {
-        Self::new("INVALID_PARAMETER", message).with_param(param)
+        Self::new(ErrorCode::InvalidParameter, message).with_param(param)
     }
 
     /// 400 UNSUPPORTED_PARAMETER about `param`.
     pub fn unsupported(param: &str, message: impl Into<String>) -> Self {
-        Self::new("UNSUPPORTED_PARAMETER", message).with_param(param)
+        Self::new(ErrorCode::UnsupportedParameter, message).with_param(param)
     }
 
     /// 500, with a message that reveals nothing internal.
     pub fn internal() -> Self {
         Self::new(
-            "INTERNAL_ERROR",
+            ErrorCode::InternalError,
             "the gateway failed to handle this request; retry later",
         )
     }
@@ -80,40 +176,14 @@ impl ApiError {
 
     /// The HTTP status and OpenAI error type of the code.
     pub fn status_and_type(&self) -> (StatusCode, &'static str) {
-        match self.code {
-            "INVALID_PARAMETER" | "INVALID_PROMPT" | "UNSUPPORTED_PARAMETER" => {
-                (StatusCode::BAD_REQUEST, "invalid_request_error")
-            }
-            "CONTENT_POLICY_VIOLATION" => (StatusCode::BAD_REQUEST, "content_policy_violation"),
-            "INVALID_API_KEY" => (StatusCode::UNAUTHORIZED, "authentication_error"),
-            "INSUFFICIENT_CREDITS" => (StatusCode::PAYMENT_REQUIRED, "insufficient_quota"),
-            "ACCOUNT_SUSPENDED" | "KEY_REVOKED" | "PERMISSION_DENIED" => {
-                (StatusCode::FORBIDDEN, "permission_error")
-            }
-            "MODEL_NOT_FOUND" | "TASK_NOT_FOUND" | "NOT_FOUND" => {
-                (StatusCode::NOT_FOUND, "not_found_error")
-            }
-            "METHOD_NOT_ALLOWED" => (StatusCode::METHOD_NOT_ALLOWED, "invalid_request_error"),
-            "IDEMPOTENCY_CONFLICT" | "TASK_NOT_CANCELABLE" | "CONFLICT" => {
-                (StatusCode::CONFLICT, "conflict_error")
-            }
-            "PAYLOAD_TOO_LARGE" => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error"),
-            "UNSUPPORTED_MEDIA_TYPE" => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request_error")
-            }
-            "RATE_LIMITED" => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_error"),
-            "UPSTREAM_ERROR" => (StatusCode::BAD_GATEWAY, "api_error"),
-            "MODEL_UNAVAILABLE" => (StatusCode::SERVICE_UNAVAILABLE, "api_error"),
-            "UPSTREAM_TIMEOUT" => (StatusCode::GATEWAY_TIMEOUT, "api_error"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "api_error"),
-        }
+        self.code.status_and_type()
     }
 
     /// The JSON body, with the request id.
     pub fn body(&self, request_id: &str) -> serde_json::Value {
         let (status, kind) = self.status_and_type();
         let mut error = json!({
-            "code": self.code,
+            "code": self.code.as_str(),
             "message": self.message,
             "type": kind,
             "param": self.param,
@@ -141,7 +211,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(secs));
         }
-        if self.code == "UNSUPPORTED_MEDIA_TYPE" {
+        if self.code == ErrorCode::UnsupportedMediaType {
             response
                 .headers_mut()
                 .insert("accept", HeaderValue::from_static("application/json"));
@@ -157,7 +227,7 @@ impl From<crate::tasks::TaskStoreError> for ApiError {
             crate::tasks::TaskStoreError::Ledger(e) => e.into(),
             crate::tasks::TaskStoreError::Store(e) => e.into(),
             crate::tasks::TaskStoreError::TooManyTasks { cap } => Self::new(
-                "RATE_LIMITED",
+                ErrorCode::RateLimited,
                 format!("this account may run {cap} tasks at once; retry when one finishes"),
             )
             .retry_after(1),
@@ -177,11 +247,11 @@ impl From<crate::accounts::AccountError> for ApiError {
         use crate::accounts::AccountError as E;
         match e {
             E::AccountNotFound => {
-                Self::new("NOT_FOUND", "no such account").with_param("account_id")
+                Self::new(ErrorCode::NotFound, "no such account").with_param("account_id")
             }
-            E::KeyNotFound => Self::new("NOT_FOUND", "no such key").with_param("key_id"),
-            E::Conflict(m) => Self::new("CONFLICT", m),
-            E::Invalid(m) => Self::new("INVALID_PARAMETER", m),
+            E::KeyNotFound => Self::new(ErrorCode::NotFound, "no such key").with_param("key_id"),
+            E::Conflict(m) => Self::new(ErrorCode::Conflict, m),
+            E::Invalid(m) => Self::new(ErrorCode::InvalidParameter, m),
             E::Store(e) => {
                 tracing::error!(error = %e, "account storage failed");
                 Self::internal()
@@ -195,9 +265,9 @@ impl From<crate::ledger::LedgerError> for ApiError {
         use crate::ledger::LedgerError as E;
         match e {
             E::Insufficient { .. } | E::KeyLimit { .. } => {
-                Self::new("INSUFFICIENT_CREDITS", e.to_string())
+                Self::new(ErrorCode::InsufficientCredits, e.to_string())
             }
-            E::WouldGoNegative { .. } => Self::new("CONFLICT", e.to_string()),
+            E::WouldGoNegative { .. } => Self::new(ErrorCode::Conflict, e.to_string()),
             E::NotPositive => Self::invalid("credits", e.to_string()),
             E::Store(e) => {
                 tracing::error!(error = %e, "ledger storage failed");
@@ -217,7 +287,7 @@ impl From<crate::store::StoreError> for ApiError {
 impl From<crate::pricing::PricingError> for ApiError {
     fn from(e: crate::pricing::PricingError) -> Self {
         match e {
-            crate::pricing::PricingError::Invalid(m) => Self::new("INVALID_PARAMETER", m),
+            crate::pricing::PricingError::Invalid(m) => Self::new(ErrorCode::InvalidParameter, m),
             crate::pricing::PricingError::Store(e) => e.into(),
         }
     }
@@ -228,10 +298,64 @@ impl From<crate::bills::BillError> for ApiError {
         use crate::bills::BillError as E;
         match e {
             E::Invalid(param, m) => Self::invalid(param, m),
-            E::Conflict(m) => Self::new("CONFLICT", m),
-            E::NotFound => Self::new("NOT_FOUND", "no such dispute").with_param("dispute_id"),
+            E::Conflict(m) => Self::new(ErrorCode::Conflict, m),
+            E::NotFound => {
+                Self::new(ErrorCode::NotFound, "no such dispute").with_param("dispute_id")
+            }
             E::Store(e) => e.into(),
             E::Tasks(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ApiError, ErrorCode};
+    use axum::http::StatusCode;
+
+    #[test]
+    fn every_code_round_trips_through_its_wire_string() {
+        let mut seen = std::collections::HashSet::new();
+        for &code in ErrorCode::ALL {
+            let wire = code.as_str();
+            assert!(seen.insert(wire), "{wire} is written by two codes");
+            assert_eq!(ErrorCode::from_wire(wire), Some(code), "{wire}");
+            assert_eq!(code.to_string(), wire);
+            assert!(
+                wire.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+                "{wire}"
+            );
+            let (status, kind) = code.status_and_type();
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{wire}"
+            );
+            assert!(!kind.is_empty(), "{wire}");
+        }
+        assert_eq!(ErrorCode::ALL.len(), 23, "README's error table");
+        assert_eq!(ErrorCode::from_wire("invalid_parameter"), None);
+        assert_eq!(ErrorCode::from_wire("NO_SUCH_CODE"), None);
+    }
+
+    #[test]
+    fn the_body_is_the_documented_shape() {
+        let body = ApiError::invalid("size", "size \"big\" must look like 1024x1024").body("req_1");
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {
+                "code": "INVALID_PARAMETER",
+                "message": "size \"big\" must look like 1024x1024",
+                "type": "invalid_request_error",
+                "param": "size",
+                "status": 400,
+                "request_id": "req_1",
+            }})
+        );
+        let e = ApiError::new(ErrorCode::UpstreamTimeout, "still running").with_task("task_1");
+        assert_eq!(
+            e.status_and_type(),
+            (StatusCode::GATEWAY_TIMEOUT, "api_error")
+        );
+        assert_eq!(e.body("req_2")["error"]["task_id"], "task_1");
     }
 }

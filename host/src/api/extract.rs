@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use crate::auth::Principal;
 
 /// A JSON body parsed into `T`, with errors naming the field at fault.
@@ -28,7 +28,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             });
         if !is_json {
             return Err(ApiError::new(
-                "UNSUPPORTED_MEDIA_TYPE",
+                ErrorCode::UnsupportedMediaType,
                 "send the body as JSON with content-type: application/json",
             ));
         }
@@ -95,7 +95,7 @@ pub fn list_response(
 /// The 413 error, naming the limit.
 pub fn too_large(state: &AppState) -> ApiError {
     ApiError::new(
-        "PAYLOAD_TOO_LARGE",
+        ErrorCode::PayloadTooLarge,
         format!(
             "the request body is larger than the {} bytes this gateway accepts",
             state.config.server.max_body_bytes
@@ -171,7 +171,7 @@ impl FromRequestParts<AppState> for Appellant {
             // The admin key and unusable keys: the usual answer.
             _ => match principal(state, &parts.headers)? {
                 who if who.admin => Err(ApiError::new(
-                    "PERMISSION_DENIED",
+                    ErrorCode::PermissionDenied,
                     "this route is for account keys",
                 )),
                 who => Ok(Self {
@@ -189,7 +189,7 @@ fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
         .and_then(|v| v.to_str().ok());
     let Some(header) = header else {
         return Err(ApiError::new(
-            "INVALID_API_KEY",
+            ErrorCode::InvalidApiKey,
             "missing API key: send Authorization: Bearer <key>",
         ));
     };
@@ -206,18 +206,20 @@ pub fn principal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Pr
     use crate::auth::AuthFailure;
     match state.auth.authenticate(token) {
         Ok(Ok(principal)) => Ok(principal),
-        Ok(Err(AuthFailure::Invalid)) => {
-            Err(ApiError::new("INVALID_API_KEY", "the API key is not valid"))
-        }
-        Ok(Err(AuthFailure::Revoked)) => {
-            Err(ApiError::new("KEY_REVOKED", "this API key was revoked"))
-        }
+        Ok(Err(AuthFailure::Invalid)) => Err(ApiError::new(
+            ErrorCode::InvalidApiKey,
+            "the API key is not valid",
+        )),
+        Ok(Err(AuthFailure::Revoked)) => Err(ApiError::new(
+            ErrorCode::KeyRevoked,
+            "this API key was revoked",
+        )),
         Ok(Err(AuthFailure::KeySuspended)) => Err(ApiError::new(
-            "PERMISSION_DENIED",
+            ErrorCode::PermissionDenied,
             "this API key is suspended",
         )),
         Ok(Err(AuthFailure::AccountSuspended)) => Err(ApiError::new(
-            "ACCOUNT_SUSPENDED",
+            ErrorCode::AccountSuspended,
             "the account of this API key is suspended or closed",
         )),
         Err(e) => Err(e.into()),

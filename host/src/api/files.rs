@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::principal;
 
 /// The signature of a signed URL.
@@ -25,7 +25,7 @@ pub async fn content(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let not_found =
-        || ApiError::new("NOT_FOUND", format!("no file {file_id:?}")).with_param("file_id");
+        || ApiError::new(ErrorCode::NotFound, format!("no file {file_id:?}")).with_param("file_id");
     if !crate::ids::is_valid("file", &file_id) {
         return Err(not_found());
     }
@@ -37,7 +37,7 @@ pub async fn content(
                 .verify(&file_id, expires, signature, crate::time::now_unix())
             {
                 return Err(ApiError::new(
-                    "PERMISSION_DENIED",
+                    ErrorCode::PermissionDenied,
                     "this link is invalid or has expired",
                 ));
             }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::idempotency::ReservedTaskId;
 use crate::auth::Principal;
 use crate::catalogue::{Route, SizeRequest, kind_name, resolve_size};
@@ -87,12 +87,13 @@ pub async fn submit(
     }
     if g.prompt.trim().is_empty() {
         return Err(
-            ApiError::new("INVALID_PROMPT", "prompt must not be empty").with_param("prompt")
+            ApiError::new(ErrorCode::InvalidPrompt, "prompt must not be empty")
+                .with_param("prompt"),
         );
     }
     if g.prompt.chars().count() > MAX_PROMPT_CHARS {
         return Err(ApiError::new(
-            "INVALID_PROMPT",
+            ErrorCode::InvalidPrompt,
             format!("prompt is longer than {MAX_PROMPT_CHARS} characters"),
         )
         .with_param("prompt"));
@@ -177,7 +178,7 @@ pub async fn submit(
     let charge = if who.billed() {
         if state.accounts.get(&who.owner)?.credits_frozen {
             return Err(ApiError::new(
-                "PERMISSION_DENIED",
+                ErrorCode::PermissionDenied,
                 "this account's credits are frozen; contact the operator",
             ));
         }
@@ -269,14 +270,14 @@ async fn moderate(
     {
         Outcome::Allowed { flagged } => Ok(flagged),
         Outcome::Denied { category } => Err(ApiError::new(
-            "CONTENT_POLICY_VIOLATION",
+            ErrorCode::ContentPolicyViolation,
             format!(
                 "this request was refused under the content policy (category: {category}); nothing was charged"
             ),
         )
         .with_category(&category)),
         Outcome::Failed { .. } => Err(ApiError::new(
-            "MODEL_UNAVAILABLE",
+            ErrorCode::ModelUnavailable,
             "content moderation could not check this request, so it was refused; nothing was charged. Retry later",
         )),
     }
@@ -302,7 +303,7 @@ fn price(
     };
     let unit = unit.ok_or_else(|| {
         ApiError::new(
-            "MODEL_UNAVAILABLE",
+            ErrorCode::ModelUnavailable,
             format!("{model} has no price set; the operator must configure one"),
         )
     })?;

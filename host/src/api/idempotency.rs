@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{principal, too_large};
 use crate::store::Table;
 
@@ -175,7 +175,7 @@ async fn run_once(
     let table = &state.idempotency.table;
     let conflict = || {
         let mut e = ApiError::new(
-            "IDEMPOTENCY_CONFLICT",
+            ErrorCode::IdempotencyConflict,
             "this Idempotency-Key was used with another request; use a new key for a new request",
         )
         .with_param("Idempotency-Key")

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{JsonBody, QueryParams, list_response, page_limit};
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
@@ -189,16 +189,19 @@ pub async fn openai_generations(
         Status::Succeeded => {}
         Status::Failed | Status::Canceled => {
             let e = task.error.unwrap_or_else(|| crate::tasks::TaskError {
-                code: "UPSTREAM_ERROR".into(),
+                code: ErrorCode::UpstreamError.to_string(),
                 message: "the task did not finish".into(),
             });
-            return Err(ApiError::new(static_code(&e.code), e.message).with_task(&task.id));
+            // Stored as text; a code this version does not know (written by
+            // another version) is the provider's failure.
+            let code = ErrorCode::from_wire(&e.code).unwrap_or(ErrorCode::UpstreamError);
+            return Err(ApiError::new(code, e.message).with_task(&task.id));
         }
         Status::Queued | Status::Processing => {
             // The task id is given out now: the task must outlive a crash.
             state.tasks.detach(&task.id).await?;
             return Err(ApiError::new(
-                "UPSTREAM_TIMEOUT",
+                ErrorCode::UpstreamTimeout,
                 format!(
                     "the image is not ready after {}s; poll GET /v1/tasks/{}",
                     wait.as_secs(),
@@ -287,23 +290,6 @@ pub fn images_answer(created: i64, id: &str, size: &str, data: &[ImageData]) -> 
     body.into_bytes()
 }
 
-/// Task error codes are stored as text; give back the static code.
-fn static_code(code: &str) -> &'static str {
-    const CODES: &[&str] = &[
-        "INVALID_PARAMETER",
-        "CONTENT_POLICY_VIOLATION",
-        "MODEL_UNAVAILABLE",
-        "UPSTREAM_ERROR",
-        "UPSTREAM_TIMEOUT",
-        "INTERNAL_ERROR",
-    ];
-    CODES
-        .iter()
-        .find(|c| **c == code)
-        .copied()
-        .unwrap_or("UPSTREAM_ERROR")
-}
-
 /// `GET /v1/images/tasks/{task_id}`.
 pub async fn get_image_task(
     state: State<AppState>,
@@ -329,7 +315,7 @@ pub(super) async fn task_view(
     kind: Option<&str>,
 ) -> Result<Response, ApiError> {
     let not_found =
-        || ApiError::new("TASK_NOT_FOUND", format!("no task {id:?}")).with_param("task_id");
+        || ApiError::new(ErrorCode::TaskNotFound, format!("no task {id:?}")).with_param("task_id");
     if !crate::ids::is_valid("task", &id) {
         return Err(not_found());
     }

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{QueryParams, list_response, page_limit};
 use crate::auth::Principal;
 use crate::catalogue::{Route, kind_name};
@@ -84,7 +84,7 @@ pub fn model_not_found(catalogue: &crate::catalogue::Catalogue, id: &str) -> Api
         ),
         None => format!("model {id:?} does not exist; GET /v1/models lists them"),
     };
-    ApiError::new("MODEL_NOT_FOUND", message).with_param("model")
+    ApiError::new(ErrorCode::ModelNotFound, message).with_param("model")
 }
 
 /// `GET /v1/models`.
@@ -166,7 +166,7 @@ pub async fn schedule_price(
 ) -> Result<Response, ApiError> {
     if !who.admin {
         return Err(ApiError::new(
-            "PERMISSION_DENIED",
+            ErrorCode::PermissionDenied,
             "this route needs the admin key",
         ));
     }
@@ -178,7 +178,7 @@ pub async fn schedule_price(
         .is_none()
     {
         return Err(ApiError::new(
-            "MODEL_NOT_FOUND",
+            ErrorCode::ModelNotFound,
             format!("model {:?} does not exist", body.model),
         )
         .with_param("model"));

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::admin::{admin_only, optional_body};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{Appellant, JsonBody, QueryParams, list_response, page_limit};
 use crate::audit::AuditQuery;
 use crate::auth::Principal;
@@ -22,11 +22,11 @@ impl From<EnforcementError> for ApiError {
     fn from(e: EnforcementError) -> Self {
         match e {
             EnforcementError::NotFound(what) => {
-                ApiError::new("NOT_FOUND", format!("no such {what}"))
+                ApiError::new(ErrorCode::NotFound, format!("no such {what}"))
                     .with_param(&format!("{what}_id"))
             }
             EnforcementError::Closed(_) => ApiError::invalid("notice_id", e.to_string()),
-            EnforcementError::Conflict(m) => ApiError::new("CONFLICT", m),
+            EnforcementError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
             EnforcementError::Invalid(m) => ApiError::invalid("message", m),
             EnforcementError::Account(e) => e.into(),
             EnforcementError::Store(e) => e.into(),
@@ -116,7 +116,7 @@ pub async fn flag(
     let flag = state
         .moderation
         .flag(&flag_id)?
-        .ok_or_else(|| ApiError::new("NOT_FOUND", "no such flag").with_param("flag_id"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such flag").with_param("flag_id"))?;
     Ok(axum::Json(flag_json(&flag)).into_response())
 }
 
@@ -213,7 +213,7 @@ pub async fn decide_appeal(
         "uphold" => false,
         other => {
             return Err(ApiError::new(
-                "NOT_FOUND",
+                ErrorCode::NotFound,
                 format!("no appeal action {other:?}; use reinstate or uphold"),
             ));
         }

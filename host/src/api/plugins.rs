@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::admin::{admin_only, optional_body};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use crate::auth::Principal;
 use crate::plugins::LoadedPlugin;
 use crate::rollout::{PluginRecord, RolloutError};
@@ -19,8 +19,8 @@ impl From<RolloutError> for ApiError {
     fn from(e: RolloutError) -> Self {
         match e {
             RolloutError::Invalid(m) => ApiError::invalid("component", m),
-            RolloutError::NotFound(m) => ApiError::new("NOT_FOUND", m),
-            RolloutError::Conflict(m) => ApiError::new("CONFLICT", m),
+            RolloutError::NotFound(m) => ApiError::new(ErrorCode::NotFound, m),
+            RolloutError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
             RolloutError::Store(e) => e.into(),
             RolloutError::Io(e) => {
                 tracing::error!(error = %e, "plugin files failed");
@@ -85,7 +85,7 @@ pub async fn get_one(
         .records()?
         .into_iter()
         .find(|r| r.name == name)
-        .ok_or_else(|| ApiError::new("NOT_FOUND", format!("no plugin named {name}")))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no plugin named {name}")))?;
     Ok(axum::Json(view(&state, &record)).into_response())
 }
 
@@ -194,7 +194,7 @@ pub async fn action(
         }
         other => {
             return Err(ApiError::new(
-                "NOT_FOUND",
+                ErrorCode::NotFound,
                 format!("no plugin action {other:?}; use activate, rollback, retire or config"),
             ));
         }

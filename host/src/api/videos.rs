@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::extract::{JsonBody, QueryParams, page_limit, parse_json};
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
@@ -108,7 +108,7 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let not_found =
-        || ApiError::new("TASK_NOT_FOUND", format!("no task {id:?}")).with_param("task_id");
+        || ApiError::new(ErrorCode::TaskNotFound, format!("no task {id:?}")).with_param("task_id");
     if !crate::ids::is_valid("task", &id) {
         return Err(not_found());
     }
@@ -118,7 +118,7 @@ pub async fn cancel(
         Err(CancelError::Finished(task)) => {
             let status = serde_json::to_value(task.status).expect("serialises");
             Err(ApiError::new(
-                "TASK_NOT_CANCELABLE",
+                ErrorCode::TaskNotCancelable,
                 format!(
                     "the task has already finished ({})",
                     status.as_str().unwrap_or_default()
@@ -286,7 +286,7 @@ pub async fn openai_create(
 
 fn own_video(state: &AppState, who: &Principal, id: &str) -> Result<Task, ApiError> {
     let not_found =
-        || ApiError::new("NOT_FOUND", format!("no video {id:?}")).with_param("video_id");
+        || ApiError::new(ErrorCode::NotFound, format!("no video {id:?}")).with_param("video_id");
     if !crate::ids::is_valid("task", id) {
         return Err(not_found());
     }
@@ -338,7 +338,7 @@ pub async fn openai_content(
     else {
         let status = openai_video(&task)["status"].clone();
         return Err(ApiError::new(
-            "CONFLICT",
+            ErrorCode::Conflict,
             format!("the video is not ready (status {status})"),
         )
         .with_task(&task.id));
