@@ -1,6 +1,6 @@
 //! The caller's own account: balance, ledger, keys, closing.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{JsonBody, QueryParams, list_response, page_limit};
+use super::extract::{JsonBody, PathParams, QueryParams, list_response, page_limit};
 use crate::accounts::{Account, AccountStatus, ApiKey, KeyStatus, NewSecret};
 use crate::auth::Principal;
 use crate::ledger::Entry;
@@ -173,7 +173,7 @@ fn own_key(state: &AppState, who: &Principal, key_id: &str) -> Result<ApiKey, Ap
 pub async fn rotate_key(
     State(state): State<AppState>,
     who: Principal,
-    Path(key_id): Path<String>,
+    PathParams(key_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let key = own_key(&state, &who, &key_id)?;
     let new = state.accounts.rotate_key(&key.id).await?;
@@ -184,7 +184,7 @@ pub async fn rotate_key(
 pub async fn revoke_key(
     State(state): State<AppState>,
     who: Principal,
-    Path(key_id): Path<String>,
+    PathParams(key_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let key = own_key(&state, &who, &key_id)?;
     let key = state
@@ -293,7 +293,7 @@ pub async fn usage(
 pub async fn bill(
     State(state): State<AppState>,
     who: Principal,
-    Path(month): Path<String>,
+    PathParams(month): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let account = own_account(&state, &who)?;
     let bill = crate::bills::bill(&state.ledger, &state.tasks, &account.id, &month)?;
@@ -321,7 +321,7 @@ pub struct NewDispute {
 pub async fn dispute(
     State(state): State<AppState>,
     who: Principal,
-    Path(month): Path<String>,
+    PathParams(month): PathParams<String>,
     JsonBody(body): JsonBody<NewDispute>,
 ) -> Result<Response, ApiError> {
     let account = own_account(&state, &who)?;

@@ -1,6 +1,6 @@
 //! Operator routes (admin key): accounts, credits and keys.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::account::{Page, account_json, close_account, key_json, ledger_page, new_secret_json};
 use super::error::{ApiError, ErrorCode};
-use super::extract::{JsonBody, QueryParams, parse_json};
+use super::extract::{JsonBody, PathParams, QueryParams, parse_json};
 use crate::accounts::{AccountStatus, KeyStatus};
 use crate::auth::Principal;
 use crate::moderation::enforcement::NoticeAction;
@@ -61,7 +61,7 @@ pub async fn create_account(
 pub async fn get_account(
     State(state): State<AppState>,
     who: Principal,
-    Path(account_id): Path<String>,
+    PathParams(account_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let account = state.accounts.get(&account_id)?;
@@ -84,7 +84,7 @@ pub struct ActionBody {
 pub async fn account_ledger(
     State(state): State<AppState>,
     who: Principal,
-    Path(account_id): Path<String>,
+    PathParams(account_id): PathParams<String>,
     QueryParams(q): QueryParams<Page>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
@@ -101,7 +101,7 @@ pub async fn account_ledger(
 pub async fn account_action(
     State(state): State<AppState>,
     who: Principal,
-    Path((account_id, action)): Path<(String, String)>,
+    PathParams((account_id, action)): PathParams<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
@@ -268,7 +268,7 @@ pub async fn account_action(
 pub async fn key_action(
     State(state): State<AppState>,
     who: Principal,
-    Path((key_id, action)): Path<(String, String)>,
+    PathParams((key_id, action)): PathParams<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
@@ -337,7 +337,7 @@ pub struct Decision {
 pub async fn decide_dispute(
     State(state): State<AppState>,
     who: Principal,
-    Path((id, action)): Path<(String, String)>,
+    PathParams((id, action)): PathParams<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;

@@ -1,6 +1,9 @@
-//! Extractors that turn malformed input into the API's error shape: JSON
-//! bodies and the bearer key.
+//! Extractors that turn malformed input into the API's error shape: path
+//! parameters, query strings, JSON and multipart bodies, and the bearer key.
+//! Handlers use these, never axum's own extractors, whose rejections are
+//! plain text.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use bytes::Bytes;
@@ -54,6 +57,55 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
             .await
             .map(|q| QueryParams(q.0))
             .map_err(|e| ApiError::invalid("query", e.body_text()))
+    }
+}
+
+/// Path parameters parsed into `T` (a `String` or a tuple of them). A
+/// parameter that is not valid UTF-8 once percent-decoded (`%ff%fe`) is a
+/// 400 INVALID_PARAMETER naming it, on every route alike.
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParams(p.0))
+            .map_err(path_rejection)
+    }
+}
+
+/// The error of a path that does not fit its route's parameters.
+fn path_rejection(rejection: PathRejection) -> ApiError {
+    use axum::extract::path::ErrorKind;
+    let kind = match rejection {
+        PathRejection::FailedToDeserializePathParams(e) => e.into_kind(),
+        // A handler asking for parameters its route does not have.
+        other => {
+            tracing::error!(error = %other, "a handler's path parameters do not fit its route");
+            return ApiError::internal();
+        }
+    };
+    match kind {
+        ErrorKind::InvalidUtf8InPathParam { key } => ApiError::invalid(
+            &key,
+            format!("the path parameter {key} is not valid UTF-8 once percent-decoded"),
+        ),
+        ErrorKind::ParseErrorAtKey { ref key, .. }
+        | ErrorKind::DeserializeError { ref key, .. } => ApiError::invalid(
+            key,
+            format!("the path parameter {key} is not valid: {kind}"),
+        ),
+        ErrorKind::ParseErrorAtIndex { .. } | ErrorKind::ParseError { .. } => {
+            ApiError::invalid("path", format!("a path parameter is not valid: {kind}"))
+        }
+        // Wrong arity, an unsupported type: a handler that does not fit its
+        // route, not the caller's fault.
+        other => {
+            tracing::error!(error = %other, "a handler's path parameters do not fit its route");
+            ApiError::internal()
+        }
     }
 }
 

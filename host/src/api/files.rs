@@ -1,14 +1,14 @@
 //! `GET /v1/files/{id}/content`: a stored file, to its owner (bearer key) or
 //! to anyone holding a valid signed URL.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
-use super::extract::principal;
+use super::extract::{PathParams, principal};
 
 /// The signature of a signed URL.
 #[derive(Debug, Deserialize)]
@@ -20,7 +20,7 @@ pub struct Signed {
 /// Serves a file's bytes.
 pub async fn content(
     State(state): State<AppState>,
-    Path(file_id): Path<String>,
+    PathParams(file_id): PathParams<String>,
     Query(signed): Query<Signed>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {

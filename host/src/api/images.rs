@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{JsonBody, QueryParams, list_response, page_limit};
+use super::extract::{JsonBody, PathParams, QueryParams, list_response, page_limit};
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
 use super::references::RefInput;
@@ -294,7 +294,7 @@ pub fn images_answer(created: i64, id: &str, size: &str, data: &[ImageData]) -> 
 pub async fn get_image_task(
     state: State<AppState>,
     who: Principal,
-    id: Path<String>,
+    id: PathParams<String>,
 ) -> Result<Response, ApiError> {
     task_view(state, who, id, Some("image")).await
 }
@@ -303,7 +303,7 @@ pub async fn get_image_task(
 pub async fn get_task(
     state: State<AppState>,
     who: Principal,
-    id: Path<String>,
+    id: PathParams<String>,
 ) -> Result<Response, ApiError> {
     task_view(state, who, id, None).await
 }
@@ -311,7 +311,7 @@ pub async fn get_task(
 pub(super) async fn task_view(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     kind: Option<&str>,
 ) -> Result<Response, ApiError> {
     let not_found =

@@ -1,12 +1,12 @@
 //! The catalogue on the wire: `GET /v1/models` and `GET /v1/models/{id}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{QueryParams, list_response, page_limit};
+use super::extract::{PathParams, QueryParams, list_response, page_limit};
 use crate::auth::Principal;
 use crate::catalogue::{Route, kind_name};
 use crate::plugins::bindings::provider_api::CallMode;
@@ -102,7 +102,7 @@ pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Resp
 pub async fn get_one(
     State(state): State<AppState>,
     _who: Principal,
-    Path((vendor, name)): Path<(String, String)>,
+    PathParams((vendor, name)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = format!("{vendor}/{name}");
     let catalogue = state.catalogue.read().expect("lock").clone();

@@ -2,7 +2,7 @@
 //! operator's flagged requests, audit log, appeal decisions and policy
 //! bindings.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::AppState;
 use super::admin::{admin_only, optional_body};
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Appellant, JsonBody, QueryParams, list_response, page_limit};
+use super::extract::{Appellant, JsonBody, PathParams, QueryParams, list_response, page_limit};
 use crate::audit::AuditQuery;
 use crate::auth::Principal;
 use crate::moderation::FlagQuery;
@@ -110,7 +110,7 @@ pub async fn flags(
 pub async fn flag(
     State(state): State<AppState>,
     who: Principal,
-    Path(flag_id): Path<String>,
+    PathParams(flag_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let flag = state
@@ -203,7 +203,7 @@ pub struct AppealDecision {
 pub async fn decide_appeal(
     State(state): State<AppState>,
     who: Principal,
-    Path((appeal_id, action)): Path<(String, String)>,
+    PathParams((appeal_id, action)): PathParams<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;

@@ -1,7 +1,7 @@
 //! Plugin routes (admin key): what is loaded and installed, and the rollout
 //! steps: install a version, activate, roll back, retire, reconfigure.
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::{admin_only, optional_body};
 use super::error::{ApiError, ErrorCode};
+use super::extract::PathParams;
 use crate::auth::Principal;
 use crate::plugins::LoadedPlugin;
 use crate::rollout::{PluginRecord, RolloutError};
@@ -77,7 +78,7 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> Result<Respo
 pub async fn get_one(
     State(state): State<AppState>,
     who: Principal,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let record = state
@@ -163,7 +164,7 @@ pub struct PluginAction {
 pub async fn action(
     State(state): State<AppState>,
     who: Principal,
-    Path((name, action)): Path<(String, String)>,
+    PathParams((name, action)): PathParams<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;

@@ -2,14 +2,14 @@
 //! cancelling tasks.
 
 use axum::Extension;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{JsonBody, QueryParams, page_limit, parse_json};
+use super::extract::{JsonBody, PathParams, QueryParams, page_limit, parse_json};
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
 use super::images::{task_json, task_view};
@@ -95,7 +95,7 @@ pub async fn native_generate(
 pub async fn get_video_task(
     state: State<AppState>,
     who: Principal,
-    id: Path<String>,
+    id: PathParams<String>,
 ) -> Result<Response, ApiError> {
     task_view(state, who, id, Some("video")).await
 }
@@ -105,7 +105,7 @@ pub async fn get_video_task(
 pub async fn cancel(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let not_found =
         || ApiError::new(ErrorCode::TaskNotFound, format!("no task {id:?}")).with_param("task_id");
@@ -301,7 +301,7 @@ fn own_video(state: &AppState, who: &Principal, id: &str) -> Result<Task, ApiErr
 pub async fn openai_get(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let task = own_video(&state, &who, &id)?;
     Ok(with_poll_hint(
@@ -321,7 +321,7 @@ pub struct ContentQuery {
 pub async fn openai_content(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(q): QueryParams<ContentQuery>,
 ) -> Result<Response, ApiError> {
     if let Some(variant) = q.variant.as_deref().filter(|v| *v != "video") {
