@@ -60,6 +60,44 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
     }
 }
 
+/// A `multipart/form-data` body. A body of another type, or one whose
+/// boundary is missing or malformed, is 400 INVALID_PARAMETER about `body`.
+pub struct MultipartForm(pub axum::extract::Multipart);
+
+impl FromRequest<AppState> for MultipartForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let rejected = |why: &str| {
+            ApiError::invalid(
+                "body",
+                format!("send the body as multipart/form-data with a boundary: {why}"),
+            )
+        };
+        // axum takes `boundary=` (empty), which no body can use (RFC 2046:
+        // 1 to 70 characters).
+        let empty_boundary = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.split(';').skip(1).any(|p| {
+                    p.split_once('=').is_some_and(|(name, value)| {
+                        name.trim().eq_ignore_ascii_case("boundary")
+                            && value.trim().trim_matches('"').is_empty()
+                    })
+                })
+            });
+        if empty_boundary {
+            return Err(rejected("the boundary is empty"));
+        }
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(MultipartForm)
+            .map_err(|e| rejected(&e.body_text()))
+    }
+}
+
 /// Path parameters parsed into `T` (a `String` or a tuple of them). A
 /// parameter that is not valid UTF-8 once percent-decoded (`%ff%fe`) is a
 /// 400 INVALID_PARAMETER naming it, on every route alike.

@@ -1,7 +1,7 @@
 //! Plugin routes (admin key): what is loaded and installed, and the rollout
 //! steps: install a version, activate, roll back, retire, reconfigure.
 
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::{admin_only, optional_body};
 use super::error::{ApiError, ErrorCode};
-use super::extract::PathParams;
+use super::extract::{MultipartForm, PathParams};
 use crate::auth::Principal;
 use crate::plugins::LoadedPlugin;
 use crate::rollout::{PluginRecord, RolloutError};
@@ -97,7 +97,7 @@ pub async fn get_one(
 pub async fn install(
     State(state): State<AppState>,
     who: Principal,
-    mut form: Multipart,
+    MultipartForm(mut form): MultipartForm,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let mut manifest = None;

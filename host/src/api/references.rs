@@ -4,7 +4,7 @@
 //! the operator allows it). Each becomes a file of the caller's, handed to
 //! the plugin as a blob.
 
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::MultipartForm;
 use crate::auth::Principal;
 use crate::media::FileRecord;
 use crate::tasks::StoredReference;
@@ -189,14 +190,8 @@ pub fn file_json(record: &FileRecord) -> serde_json::Value {
 pub async fn upload(
     State(state): State<AppState>,
     who: Principal,
-    req: Request,
+    MultipartForm(mut form): MultipartForm,
 ) -> Result<Response, ApiError> {
-    let mut form = Multipart::from_request(req, &state).await.map_err(|e| {
-        ApiError::invalid(
-            "body",
-            format!("send the file as multipart/form-data: {}", e.body_text()),
-        )
-    })?;
     let mut stored = None;
     while let Some(field) = form.next_field().await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {

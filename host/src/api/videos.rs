@@ -2,14 +2,14 @@
 //! cancelling tasks.
 
 use axum::Extension;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{JsonBody, PathParams, QueryParams, page_limit, parse_json};
+use super::extract::{JsonBody, MultipartForm, PathParams, QueryParams, page_limit, parse_json};
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
 use super::images::{task_json, task_view};
@@ -159,9 +159,7 @@ async fn openai_body(state: &AppState, req: Request) -> Result<OpenAiVideoReques
             .await
             .map(|b| b.0);
     }
-    let mut form = Multipart::from_request(req, state)
-        .await
-        .map_err(|e| ApiError::invalid("body", e.body_text()))?;
+    let MultipartForm(mut form) = MultipartForm::from_request(req, state).await?;
     let mut fields = Map::new();
     while let Some(field) = form.next_field().await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
