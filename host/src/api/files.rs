@@ -2,7 +2,7 @@
 //! to anyone holding a valid signed URL.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -10,18 +10,43 @@ use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{PathParams, principal};
 
-/// The signature of a signed URL.
-#[derive(Debug, Deserialize)]
-pub struct Signed {
-    expires: Option<i64>,
+/// The signature of a signed URL, as written in the query: read as text so
+/// that a malformed one is refused like a wrong one.
+#[derive(Debug, Default, Deserialize)]
+struct Signed {
+    expires: Option<String>,
     signature: Option<String>,
+}
+
+/// The signed-URL parameters of a request: none (the owner's bearer key
+/// decides), or both, well-formed (`expires` a unix time). Anything else, a
+/// partial or malformed signature, is 403 PERMISSION_DENIED, as a wrong one
+/// is.
+fn signed_query(uri: &Uri) -> Result<Option<(i64, String)>, ApiError> {
+    let denied = || {
+        ApiError::new(
+            ErrorCode::PermissionDenied,
+            "this link is invalid or has expired",
+        )
+    };
+    // Unknown parameters are ignored; only `expires` and `signature`
+    // (repeated, say) can make the query unreadable.
+    let signed = Query::<Signed>::try_from_uri(uri).map_err(|_| denied())?.0;
+    match (signed.expires, signed.signature) {
+        (None, None) => Ok(None),
+        (Some(expires), Some(signature)) => {
+            let expires = expires.parse::<i64>().map_err(|_| denied())?;
+            Ok(Some((expires, signature)))
+        }
+        _ => Err(denied()),
+    }
 }
 
 /// Serves a file's bytes.
 pub async fn content(
     State(state): State<AppState>,
     PathParams(file_id): PathParams<String>,
-    Query(signed): Query<Signed>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let not_found =
@@ -30,11 +55,11 @@ pub async fn content(
         return Err(not_found());
     }
     let record = state.media.record(&file_id)?.ok_or_else(not_found)?;
-    let allowed = match (signed.expires, signed.signature.as_deref()) {
-        (Some(expires), Some(signature)) => {
+    let allowed = match signed_query(&uri)? {
+        Some((expires, signature)) => {
             if !state
                 .signer
-                .verify(&file_id, expires, signature, crate::time::now_unix())
+                .verify(&file_id, expires, &signature, crate::time::now_unix())
             {
                 return Err(ApiError::new(
                     ErrorCode::PermissionDenied,
@@ -43,7 +68,7 @@ pub async fn content(
             }
             true
         }
-        _ => principal(&state, &headers)?.owner == record.owner,
+        None => principal(&state, &headers)?.owner == record.owner,
     };
     if !allowed {
         // Someone else's file does not exist for this caller.
