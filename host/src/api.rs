@@ -288,15 +288,161 @@ fn render_error(mut response: Response, id: &str, span: &tracing::Span) -> Respo
         let headers = std::mem::take(response.headers_mut());
         response = (status, axum::Json(error.body(id))).into_response();
         response.headers_mut().extend(headers);
-    } else if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
-        && response
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .is_none()
+    } else if (response.status().is_client_error() || response.status().is_server_error())
+        && !is_json(&response)
     {
-        // A limit hit outside our extractors (e.g. by the body limit layer).
-        let error = ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large");
-        response = (response.status(), axum::Json(error.body(id))).into_response();
+        // A refusal raised outside our extractors and handlers (the body
+        // limit layer, or a raw axum rejection): never answered as text.
+        let error = fallback_error(response.status());
+        tracing::debug!(parent: span, code = error.code.as_str(), status = response.status().as_u16(), "an error without the error shape was rendered");
+        let mut headers = std::mem::take(response.headers_mut());
+        headers.remove(axum::http::header::CONTENT_TYPE);
+        headers.remove(axum::http::header::CONTENT_LENGTH);
+        let (status, _) = error.status_and_type();
+        response = (status, axum::Json(error.body(id))).into_response();
+        response.headers_mut().extend(headers);
     }
     response
+}
+
+/// Whether a response already has a JSON body.
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The error in the documented shape for an error status that came without
+/// one: the code of that status, else the generic code of its class.
+fn fallback_error(status: axum::http::StatusCode) -> ApiError {
+    use axum::http::StatusCode as S;
+    let (code, message) = match status {
+        S::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "the request body is too large"),
+        S::UNSUPPORTED_MEDIA_TYPE => (
+            ErrorCode::UnsupportedMediaType,
+            "the request body is not of a type this route accepts",
+        ),
+        S::NOT_FOUND => (ErrorCode::NotFound, "no such resource"),
+        S::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "this route does not accept that method",
+        ),
+        S::UNAUTHORIZED => (ErrorCode::InvalidApiKey, "the API key is not valid"),
+        S::FORBIDDEN => (ErrorCode::PermissionDenied, "this request is not allowed"),
+        S::CONFLICT => (
+            ErrorCode::Conflict,
+            "the request conflicts with the current state",
+        ),
+        S::TOO_MANY_REQUESTS => (ErrorCode::RateLimited, "too many requests; retry later"),
+        s if s.is_client_error() => (ErrorCode::InvalidParameter, "the request is not valid"),
+        _ => (
+            ErrorCode::InternalError,
+            "the gateway failed to handle this request; retry later",
+        ),
+    };
+    ApiError::new(code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+
+    use super::{ApiError, ErrorCode, render_error};
+
+    fn rendered(response: axum::response::Response) -> (StatusCode, String, serde_json::Value) {
+        let response = render_error(response, "req_1", &tracing::Span::none());
+        let status = response.status();
+        let content_type = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = futures_body(response);
+        (status, content_type, body)
+    }
+
+    fn futures_body(response: axum::response::Response) -> serde_json::Value {
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn an_api_error_is_rendered_with_the_request_id() {
+        let (status, content_type, body) =
+            rendered(ApiError::new(ErrorCode::TaskNotFound, "no task").into_response());
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(content_type, "application/json");
+        assert_eq!(body["error"]["code"], "TASK_NOT_FOUND");
+        assert_eq!(body["error"]["request_id"], "req_1");
+    }
+
+    #[test]
+    fn a_plain_text_refusal_is_rendered_in_the_error_shape() {
+        for (raw, status, code) in [
+            (
+                StatusCode::BAD_REQUEST,
+                StatusCode::BAD_REQUEST,
+                "INVALID_PARAMETER",
+            ),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::BAD_REQUEST,
+                "INVALID_PARAMETER",
+            ),
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+            ),
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+            ),
+            (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, "NOT_FOUND"),
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+            ),
+        ] {
+            let mut response = (raw, "Invalid URL: plain text").into_response();
+            response
+                .headers_mut()
+                .insert("x-extra", "kept".parse().unwrap());
+            let response = render_error(response, "req_1", &tracing::Span::none());
+            assert_eq!(response.status(), status, "{raw}");
+            assert_eq!(response.headers()["x-extra"], "kept");
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+            let body = futures_body(response);
+            assert_eq!(body["error"]["code"], code, "{raw}");
+            assert_eq!(body["error"]["status"], status.as_u16());
+            assert_eq!(body["error"]["request_id"], "req_1");
+        }
+    }
+
+    #[test]
+    fn successes_and_json_errors_pass_through() {
+        let ok = render_error("fine".into_response(), "req_1", &tracing::Span::none());
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(
+            ok.headers()[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        let json = (
+            StatusCode::CONFLICT,
+            axum::Json(serde_json::json!({"error": {"code": "X"}})),
+        )
+            .into_response();
+        let (status, _, body) = rendered(json);
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["error"]["code"], "X");
+    }
 }
