@@ -15,11 +15,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use imini::bundled::BUNDLED;
 use imini::plugins::bindings::types::{GenerationRequest, MediaKind, Size};
 use imini::plugins::{
     CallInput, EngineLimits, LoadedPlugin, Manifest, Outbound, PluginRuntime, PluginSource,
 };
-use imini::server::BUNDLED;
 
 #[path = "gateway/micro.rs"]
 mod micro;

@@ -208,20 +208,6 @@ impl Default for TasksConfig {
     }
 }
 
-impl TasksConfig {
-    /// As the task engine takes them.
-    pub fn timeouts(&self) -> crate::tasks::Timeouts {
-        crate::tasks::Timeouts {
-            default: Duration::from_secs(self.timeout_secs),
-            by_model: self
-                .model_timeouts
-                .iter()
-                .map(|(m, s)| (m.clone(), Duration::from_secs(*s)))
-                .collect(),
-        }
-    }
-}
-
 /// Fair-use limits.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -22,6 +22,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod bills;
+pub mod bundled;
 pub mod catalogue;
 pub mod cli;
 pub mod config;

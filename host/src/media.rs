@@ -26,15 +26,6 @@ pub enum MediaError {
 /// Files up to this size are read on the calling thread.
 const SMALL_READ: u64 = 256 * 1024;
 
-impl From<MediaError> for crate::tasks::TaskStoreError {
-    fn from(e: MediaError) -> Self {
-        match e {
-            MediaError::Store(e) => e.into(),
-            MediaError::Io(e) => crate::store::StoreError::Io(e).into(),
-        }
-    }
-}
-
 /// A stored file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileRecord {

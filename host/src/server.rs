@@ -25,18 +25,6 @@ use crate::store::Store;
 use crate::tasks::{TaskParts, Tasks};
 use crate::webhooks::{WebhookPolicy, Webhooks};
 
-include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
-
-/// A plugin compiled into the binary.
-pub struct BundledPlugin {
-    /// The crate it was built from.
-    pub crate_name: &'static str,
-    /// Its manifest (TOML).
-    pub manifest: &'static str,
-    /// The component.
-    pub wasm: &'static [u8],
-}
-
 /// Where and how to serve.
 pub struct ServeOptions {
     /// Address to listen on.
@@ -159,7 +147,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         media: media.clone(),
         ledger: ledger.clone(),
         catalogue: catalogue.clone(),
-        timeouts: config.tasks.timeouts(),
+        timeouts: (&config.tasks).into(),
         webhooks: webhooks.clone(),
         accounts: accounts.clone(),
         health: health.clone(),

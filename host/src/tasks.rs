@@ -331,6 +331,28 @@ pub struct Timeouts {
     pub by_model: HashMap<String, Duration>,
 }
 
+impl From<&crate::config::TasksConfig> for Timeouts {
+    fn from(config: &crate::config::TasksConfig) -> Self {
+        Self {
+            default: Duration::from_secs(config.timeout_secs),
+            by_model: config
+                .model_timeouts
+                .iter()
+                .map(|(m, s)| (m.clone(), Duration::from_secs(*s)))
+                .collect(),
+        }
+    }
+}
+
+impl From<MediaError> for TaskStoreError {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::Store(e) => e.into(),
+            MediaError::Io(e) => StoreError::Io(e).into(),
+        }
+    }
+}
+
 /// What the task engine works with.
 pub struct TaskParts {
     /// Where tasks are stored.

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::PluginRecord;
+use crate::bundled::BUNDLED;
 use crate::config::Config;
 use crate::plugins::{
     LoadedPlugin, Manifest, PluginKind, PluginRegistry, PluginRuntime, PluginSource,
 };
-use crate::server::BUNDLED;
 use crate::store::Table;
 
 /// The directory of installed plugin files.
