@@ -232,7 +232,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
-    tracing::info!("imini stopped");
+    tracing::info!(store_ops = %store.op_counts(), "imini stopped");
     Ok(())
 }
 

@@ -74,6 +74,7 @@ impl AccountStore for SledAccounts {
                 .get(id)
                 .map_err(StoreError::from)?
                 .ok_or(AccountError::AccountNotFound)?;
+            self.accounts.note_reads(1);
             let mut account: Account = decode("accounts", &current)?;
             change(&mut account)?;
             if tree
@@ -81,6 +82,7 @@ impl AccountStore for SledAccounts {
                 .map_err(StoreError::from)?
                 .is_ok()
             {
+                self.accounts.note_writes(1);
                 break account;
             }
             // Another change landed first: apply this one to it.
@@ -128,6 +130,7 @@ impl AccountStore for SledAccounts {
         // sled may run the transaction again on a conflict; each run applies
         // the change to the record as it then is.
         let change = RefCell::new(change);
+        let moved = std::cell::Cell::new(false);
         let key = settled((self.keys.tree(), self.key_index.tree()).transaction(
             |(keys, index)| {
                 let current = keys
@@ -136,6 +139,7 @@ impl AccountStore for SledAccounts {
                 let mut key: ApiKey = decode("keys", &current).map_err(abort)?;
                 let old_hash = key.hash.clone();
                 (change.borrow_mut())(&mut key).map_err(abort)?;
+                moved.set(key.hash != old_hash);
                 if key.hash != old_hash {
                     index.insert(key.hash.as_bytes(), encode(&key.id))?;
                     index.remove(old_hash.as_bytes())?;
@@ -144,6 +148,11 @@ impl AccountStore for SledAccounts {
                 Ok(key)
             },
         ))?;
+        self.keys.note_reads(1);
+        self.keys.note_writes(if moved.get() { 2 } else { 1 });
+        if moved.get() {
+            self.key_index.note_removes(1);
+        }
         self.keys.flush().await?;
         Ok(key)
     }
@@ -155,6 +164,7 @@ impl AccountStore for SledAccounts {
             let Some(current) = tree.get(id).map_err(StoreError::from)? else {
                 return Ok(());
             };
+            self.keys.note_reads(1);
             let mut key: ApiKey = decode("keys", &current)?;
             let recent = key
                 .last_used_at
@@ -170,6 +180,7 @@ impl AccountStore for SledAccounts {
                 .map_err(StoreError::from)?
                 .is_ok()
             {
+                self.keys.note_writes(1);
                 return Ok(());
             }
         }
