@@ -59,17 +59,12 @@ impl Tasks {
             let task = self.table.get::<Task>(&id)?;
             let hold = self.ledger.hold_of(&id)?.map(|h| h.status);
             if entry.unwrap_or_default().synchronous
-                && hold != Some(crate::ledger::HoldStatus::Captured)
                 && let Some(task) = &task
-                && matches!(
-                    task.status,
-                    Status::Queued | Status::Processing | Status::Succeeded
-                )
+                && unanswered(task.status, hold)
             {
                 // Its caller waited on a connection that died with the
                 // process, and was never given the task's id: nobody can
-                // receive the result, so nothing is charged (the capture
-                // was not committed, or it would not be here).
+                // receive the result, so nothing is charged.
                 self.end_unanswered(task.clone()).await?;
                 continue;
             }
@@ -110,7 +105,8 @@ impl Tasks {
         Ok(resumed)
     }
 
-    /// Ends a synchronous task whose answer was never sent: failed, its
+    /// Ends a synchronous task whose answer was never sent (see
+    /// [`unanswered`]): failed, its
     /// hold released, and any outputs it had stored deleted (they were
     /// neither delivered nor paid for).
     async fn end_unanswered(&self, mut task: Task) -> Result<(), TaskStoreError> {
@@ -316,5 +312,47 @@ impl Tasks {
         }
         self.announce(&task).await?;
         Ok(to)
+    }
+}
+
+/// Whether a synchronous task left open by the previous process can have
+/// been answered: not while it was still running, nor once it succeeded if
+/// its capture (committed before the answer) was not. An unbilled task that
+/// succeeded was committed before its answer too, so it may have been
+/// answered: it is kept.
+fn unanswered(status: Status, hold: Option<crate::ledger::HoldStatus>) -> bool {
+    use crate::ledger::HoldStatus;
+    match status {
+        // A captured hold on a running task: it was being failed with a
+        // charge (an intercepted output), which recovery finishes.
+        Status::Queued | Status::Processing => hold != Some(HoldStatus::Captured),
+        Status::Succeeded => hold == Some(HoldStatus::Open),
+        Status::Failed | Status::Canceled => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unanswered;
+    use crate::ledger::HoldStatus::{Captured, Open, Released};
+    use crate::tasks::Status::{Canceled, Failed, Processing, Queued, Succeeded};
+
+    #[test]
+    fn only_results_that_cannot_have_been_answered_are_ended() {
+        // Still running: nobody got an answer, billed or not.
+        for hold in [None, Some(Open), Some(Released)] {
+            assert!(unanswered(Queued, hold), "{hold:?}");
+            assert!(unanswered(Processing, hold), "{hold:?}");
+        }
+        // Being failed with a charge: recovery finishes that.
+        assert!(!unanswered(Processing, Some(Captured)));
+        // Succeeded: answered only once the capture was committed; an
+        // unbilled success was committed before its answer.
+        assert!(unanswered(Succeeded, Some(Open)));
+        assert!(!unanswered(Succeeded, Some(Captured)));
+        assert!(!unanswered(Succeeded, None));
+        // Over: nothing to undo.
+        assert!(!unanswered(Failed, Some(Released)));
+        assert!(!unanswered(Canceled, None));
     }
 }
