@@ -395,9 +395,9 @@ fn a_crash_during_synchronous_requests_charges_each_answer_once() {
 
 #[test]
 fn a_crash_while_synchronous_requests_wait_charges_none_of_them() {
-    // Sixteen synchronous requests wait on a slow upstream long enough for
-    // their tasks and holds to reach the disk (sled also writes by itself);
-    // the gateway dies before any is answered. Nobody received an image, so
+    // Sixteen synchronous requests wait on a slow upstream while their
+    // tasks and holds reach the disk with another commit; the gateway dies
+    // before any is answered. Nobody received an image, so
     // after the restart none is charged, none runs again, and no hold is
     // left open.
     use base64::Engine as _;
@@ -449,9 +449,10 @@ max_concurrent_tasks = 100
     imini_tests::wait_until("every request to reach the upstream", || {
         mock.received().len() == 16
     });
-    // Past sled's own periodic write (every 500 ms): the queued tasks and
-    // their holds are on disk.
-    std::thread::sleep(Duration::from_millis(1200));
+    // Any durable write now (here an operator creating an account) puts
+    // the queued tasks and their holds on disk with it, as sled's own
+    // periodic write (every 500 ms) would.
+    gw.account("someone-else@example.com", 1);
     gw.kill();
     let answered = clients
         .into_iter()
@@ -728,13 +729,20 @@ fn a_revoke_racing_a_thousand_requests_is_never_undone() {
             })
         })
         .collect();
-    imini_tests::wait_until("500 requests", || sent.load(Ordering::SeqCst) >= 500);
+    // Generous deadlines: the suite runs tests in parallel on 2 cores.
+    let wait_for = |what: &str, count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while sent.load(Ordering::SeqCst) < count {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait_for("300 requests", 300);
     let revoke = gw.post(&format!("/admin/v1/keys/{key_id}/revoke"), &json!({}));
     assert_eq!(revoke.status, 200);
     *revoked_at.lock().unwrap() = Some(Instant::now());
-    imini_tests::wait_until("1,000 more requests", || {
-        sent.load(Ordering::SeqCst) >= 1500
-    });
+    let before = sent.load(Ordering::SeqCst);
+    wait_for("1,000 more requests", before + 1000);
     stop.store(true, Ordering::SeqCst);
     let mut refused = 0;
     for client in clients {

@@ -359,20 +359,7 @@ fn undecodable_path_parameters_are_400_in_the_error_shape() {
 #[test]
 fn malformed_or_partial_signed_urls_are_403() {
     let gw = Gateway::start();
-    let answer = gw.post(
-        "/v1/images/generations",
-        &json!({"prompt": "a signed lighthouse", "size": "64x64"}),
-    );
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
-    let url = answer.json()["data"][0]["url"]
-        .as_str()
-        .expect("url")
-        .to_string();
+    let url = gw.image_url(&json!({"prompt": "a signed lighthouse", "size": "64x64"}));
     assert_eq!(gw.get_url(&url).status, 200, "the signed URL works");
     let (path, query) = url.split_once('?').expect("a signed URL has a query");
     let param = |name: &str| {

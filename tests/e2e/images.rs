@@ -58,20 +58,8 @@ fn openai_face_returns_pngs_of_the_requested_size() {
 #[test]
 fn openai_face_url_is_a_signed_link_that_works_without_a_key() {
     let gw = Gateway::start();
-    let answer = gw.post(
-        "/v1/images/generations",
-        &json!({"prompt": "a lighthouse at dusk, watercolor", "size": "256x256"}),
-    );
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
-    let url = answer.json()["data"][0]["url"]
-        .as_str()
-        .expect("url")
-        .to_string();
+    let url =
+        gw.image_url(&json!({"prompt": "a lighthouse at dusk, watercolor", "size": "256x256"}));
     assert!(
         url.starts_with(&gw.base),
         "{url} is absolute, on the gateway"

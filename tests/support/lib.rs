@@ -342,6 +342,23 @@ impl Gateway {
     pub fn get_url(&self, url: &str) -> Answer {
         answer(self.client.get(url).send().expect("request"))
     }
+
+    /// Generates with the admin key through the OpenAI face (`body`
+    /// without `response_format`: a URL) and returns the first image's
+    /// signed URL.
+    pub fn image_url(&self, body: &Value) -> String {
+        let answer = self.post("/v1/images/generations", body);
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer.json()["data"][0]["url"]
+            .as_str()
+            .expect("url")
+            .to_string()
+    }
 }
 
 fn answer(response: reqwest::blocking::Response) -> Answer {
