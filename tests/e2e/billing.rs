@@ -697,11 +697,18 @@ fn a_revoke_racing_a_thousand_requests_is_never_undone() {
     let key_id = ivan.key_id.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicUsize::new(0));
+    // Requests sent after the revoke had answered.
+    let sent_after = Arc::new(AtomicUsize::new(0));
     let revoked_at: Arc<Mutex<Option<Instant>>> = Arc::default();
     let clients: Vec<_> = (0..8)
         .map(|_| {
             let (base, key) = (gw.base.clone(), ivan.key.clone());
-            let (stop, sent, revoked_at) = (stop.clone(), sent.clone(), revoked_at.clone());
+            let (stop, sent, sent_after, revoked_at) = (
+                stop.clone(),
+                sent.clone(),
+                sent_after.clone(),
+                revoked_at.clone(),
+            );
             std::thread::spawn(move || {
                 let client = reqwest::blocking::Client::new();
                 let mut late_successes = Vec::new();
@@ -714,6 +721,9 @@ fn a_revoke_racing_a_thousand_requests_is_never_undone() {
                         .send()
                         .unwrap();
                     sent.fetch_add(1, Ordering::SeqCst);
+                    if after_revoke {
+                        sent_after.fetch_add(1, Ordering::SeqCst);
+                    }
                     match answer.status().as_u16() {
                         200 if after_revoke => late_successes.push(answer.text().unwrap()),
                         200 => {}
@@ -730,19 +740,18 @@ fn a_revoke_racing_a_thousand_requests_is_never_undone() {
         })
         .collect();
     // Generous deadlines: the suite runs tests in parallel on 2 cores.
-    let wait_for = |what: &str, count: usize| {
+    let wait_for = |what: &str, counter: &AtomicUsize, count: usize| {
         let deadline = Instant::now() + Duration::from_secs(120);
-        while sent.load(Ordering::SeqCst) < count {
+        while counter.load(Ordering::SeqCst) < count {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             std::thread::sleep(Duration::from_millis(10));
         }
     };
-    wait_for("300 requests", 300);
+    wait_for("300 requests", &sent, 300);
     let revoke = gw.post(&format!("/admin/v1/keys/{key_id}/revoke"), &json!({}));
     assert_eq!(revoke.status, 200);
     *revoked_at.lock().unwrap() = Some(Instant::now());
-    let before = sent.load(Ordering::SeqCst);
-    wait_for("1,000 more requests", before + 1000);
+    wait_for("1,000 requests after the revoke", &sent_after, 1000);
     stop.store(true, Ordering::SeqCst);
     let mut refused = 0;
     for client in clients {
