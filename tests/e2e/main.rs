@@ -5,6 +5,7 @@ mod bench_harness;
 mod billing;
 mod bills;
 mod cli;
+mod crash;
 mod errors;
 mod idempotency;
 mod images;
