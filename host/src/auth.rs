@@ -27,6 +27,9 @@ pub struct Principal {
     pub max_concurrent_tasks: Option<u32>,
     /// The key's credit limit, if set.
     pub key_credit_limit: Option<i64>,
+    /// Whether an operator froze the account's credits (as read when the
+    /// request was authenticated).
+    pub credits_frozen: bool,
 }
 
 impl Principal {
@@ -124,6 +127,7 @@ impl Auth {
                 requests_per_minute: None,
                 max_concurrent_tasks: None,
                 key_credit_limit: None,
+                credits_frozen: false,
             }));
         }
         Ok(match self.accounts.authenticate(token)? {
@@ -137,6 +141,7 @@ impl Auth {
                         .or(account.limits.requests_per_minute),
                     max_concurrent_tasks: account.limits.max_concurrent_tasks,
                     key_credit_limit: key.credit_limit,
+                    credits_frozen: account.credits_frozen,
                     owner: account.id,
                     key_id: Some(key.id),
                     admin: false,

@@ -48,11 +48,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let meta = store.table("meta")?;
 
     let accounts = Accounts::new(Arc::new(crate::store::accounts::SledAccounts::new(&store)?));
-    let ledger = Ledger::new(&store)?;
-    let repaired = ledger.repair()?;
-    if repaired > 0 {
-        tracing::warn!(repaired, "rewrote ledger records a crash interrupted");
-    }
+    let task_store = Arc::new(crate::store::tasks::SledTasks::open(&store).await?);
+    let ledger = Ledger::new(task_store.clone());
     let (auth, new_key) = Auth::init(&meta, accounts.clone(), opts.admin_key.as_deref()).await?;
     if let Some(key) = new_key {
         // Printed once, on the terminal, not in the logs.
@@ -141,11 +138,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         clock,
     })?);
     let tasks = Tasks::new(TaskParts {
-        table: store.table("tasks")?,
-        by_owner: store.table("tasks_by_owner")?,
-        open: store.table("tasks_open")?,
+        store: task_store,
         media: media.clone(),
-        ledger: ledger.clone(),
         catalogue: catalogue.clone(),
         timeouts: (&config.tasks).into(),
         webhooks: webhooks.clone(),
@@ -153,17 +147,6 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         health: health.clone(),
         moderation: moderation.clone(),
     });
-    let indexed = tasks.index_owners().await?;
-    if indexed > 0 {
-        tracing::info!(tasks = indexed, "indexed the stored tasks by owner");
-    }
-    let indexed = tasks.index_open().await?;
-    if indexed > 0 {
-        tracing::info!(
-            tasks = indexed,
-            "indexed the stored tasks not known to be over"
-        );
-    }
     let resumed = tasks.recover().await?;
     if let Some(period) = config.retention.period() {
         tokio::spawn(purge_loop(tasks.clone(), period));

@@ -3,6 +3,8 @@
 //! before the caller goes on.
 
 pub mod accounts;
+pub mod ledger;
+pub mod tasks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -43,8 +43,8 @@ pub struct Generation<'a> {
     /// Reference media, and the request field they came in.
     pub references: (&'a [super::references::RefInput], &'a str),
     /// The endpoint answers only when the task ends (see
-    /// [`NewTask::commit_with_result`]).
-    pub commit_with_result: bool,
+    /// [`NewTask::synchronous`]).
+    pub synchronous: bool,
 }
 
 /// The length used when a video request gives none: the model's shortest of
@@ -176,7 +176,8 @@ pub async fn submit(
     };
     let flagged = moderate(state, who, request_id, info, &request, ref_param).await?;
     let charge = if who.billed() {
-        if state.accounts.get(&who.owner)?.credits_frozen {
+        // As read at authentication: the request holds the account.
+        if who.credits_frozen {
             return Err(ApiError::new(
                 ErrorCode::PermissionDenied,
                 "this account's credits are frozen; contact the operator",
@@ -207,7 +208,7 @@ pub async fn submit(
             webhook_url: g.webhook_url,
             key_id: who.key_id.as_deref(),
             flagged,
-            commit_with_result: g.commit_with_result,
+            synchronous: g.synchronous,
         })
         .await?;
     Ok((task, price))

@@ -98,7 +98,7 @@ pub async fn native_generate(
             extra_params: body.extra_params,
             webhook_url: body.webhook_url,
             references: (&body.images, "images"),
-            commit_with_result: false,
+            synchronous: false,
         },
     )
     .await?;
@@ -179,7 +179,7 @@ pub async fn openai_generations(
             extra_params: extra,
             webhook_url: None,
             references: (&[], "images"),
-            commit_with_result: true,
+            synchronous: true,
         },
     )
     .await?;
@@ -199,7 +199,7 @@ pub async fn openai_generations(
         }
         Status::Queued | Status::Processing => {
             // The task id is given out now: the task must outlive a crash.
-            state.tasks.detach(&task.id).await?;
+            state.tasks.detach(&task).await?;
             return Err(ApiError::new(
                 ErrorCode::UpstreamTimeout,
                 format!(
@@ -393,7 +393,7 @@ pub(super) fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError
         "request_id": task.request_id,
         "purged": task.purged,
         "provider_metadata": task.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()),
-        "cost": cost_json(state.ledger.hold_of(&task.id)?),
+        "cost": cost_json(state.tasks.hold_of(task)?),
     });
     view[if task.kind == "video" {
         "videos"

@@ -85,7 +85,7 @@ pub async fn native_generate(
         extra_params: body.extra_params,
         webhook_url: body.webhook_url,
         references: (&references, param),
-        commit_with_result: false,
+        synchronous: false,
     };
     let (task, price) = submit(&state, &who, &request_id, generation).await?;
     Ok(super::generate::accepted(&task, &request_id, price))
@@ -273,7 +273,7 @@ pub async fn openai_create(
         extra_params: body.extra_params,
         webhook_url: None,
         references: (&[], "input_reference"),
-        commit_with_result: false,
+        synchronous: false,
     };
     let (task, _) = submit(&state, &who, &request_id, generation).await?;
     Ok(with_poll_hint(

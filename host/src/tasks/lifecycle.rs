@@ -2,6 +2,7 @@
 //! time limits, events, recovery after a restart, and retention.
 
 use super::*;
+use crate::store::tasks::OpenTask;
 
 impl Tasks {
     /// The privacy promise: for tasks finished before `cutoff` (unix
@@ -10,17 +11,19 @@ impl Tasks {
     /// Returns how many tasks were purged.
     pub async fn purge_before(&self, cutoff: i64) -> Result<usize, TaskStoreError> {
         let mut purged = 0;
-        let old: Vec<Task> = self
-            .table
-            .scan::<Task>()
-            .filter_map(|item| item.ok().map(|(_, t)| t))
-            .filter(|t| !t.purged && !t.flagged && t.status.is_final())
-            .filter(|t| {
-                t.completed_at
+        let mut old: Vec<Task> = Vec::new();
+        self.store.all_tasks(&mut |t| {
+            let due = !t.purged
+                && !t.flagged
+                && t.status.is_final()
+                && t.completed_at
                     .as_deref()
-                    .is_some_and(|c| crate::time::unix_seconds(c) < cutoff)
-            })
-            .collect();
+                    .is_some_and(|c| crate::time::unix_seconds(c) < cutoff);
+            if due {
+                old.push(t);
+            }
+            true
+        })?;
         for mut task in old {
             let files: Vec<String> = task
                 .outputs
@@ -35,71 +38,79 @@ impl Tasks {
             task.request.negative_prompt = None;
             task.request.extra_params = "{}".into();
             task.purged = true;
-            self.table.put(&task.id.clone(), &task).await?;
+            self.store.save_task(&task, true).await?;
             purged += 1;
         }
         Ok(purged)
     }
 
-    /// For every task the previous process left open (see `Tasks::open`):
-    /// settles its hold if the task finished or was never stored, queues
-    /// the events of a finished one, ends one whose hold was released, ends
-    /// uncharged a synchronous one whose caller never got the answer, and
-    /// runs the others again. Tasks that were over are not read. Returns
-    /// how many tasks were resumed.
+    /// For every task the previous process left open (not finished, or
+    /// finished with its events not yet queued): drops one never stored
+    /// (releasing its hold), ends uncharged a synchronous one whose caller
+    /// never got the answer, settles the hold of a finished one as its
+    /// record says and queues its events, and runs the others again.
+    /// Tasks that were over are not read. Returns how many tasks were
+    /// resumed.
     pub async fn recover(self: &Arc<Self>) -> Result<usize, TaskStoreError> {
-        // Task ids, in key order: oldest first (they are time-ordered), as
-        // they were submitted. The index's completeness record is not one.
-        let entries = self
-            .open
-            .scan_from::<Option<OpenEntry>>("task_", "task_")
-            .collect::<Result<Vec<_>, _>>()?;
+        use crate::ledger::HoldStatus;
         let mut resumed = 0;
-        for (id, entry) in entries {
-            let task = self.table.get::<Task>(&id)?;
-            let hold = self.ledger.hold_of(&id)?.map(|h| h.status);
-            if entry.unwrap_or_default().synchronous
-                && let Some(task) = &task
-                && unanswered(task.status, hold)
-            {
+        // Oldest first (ids are time-ordered), as they were submitted.
+        for open in self.store.open_tasks()? {
+            let OpenTask {
+                id,
+                synchronous,
+                task,
+                hold,
+            } = open;
+            let Some(mut task) = task else {
+                // Its creation was cut off: nobody was given its id.
+                if let Some(entry) = self.store.abandon_task(&id).await? {
+                    tracing::info!(task_id = %id, kind = ?entry.kind, "released the hold of a task the previous process never stored");
+                }
+                continue;
+            };
+            let hold = hold.map(|h| h.status);
+            if synchronous && unanswered(task.status, hold) {
                 // Its caller waited on a connection that died with the
                 // process, and was never given the task's id: nobody can
                 // receive the result, so nothing is charged.
-                self.end_unanswered(task.clone()).await?;
+                self.end_unanswered(task).await?;
                 continue;
             }
-            if hold == Some(crate::ledger::HoldStatus::Open) {
-                let settled = match task.as_ref().map(|t| t.status) {
-                    Some(Status::Succeeded) => self.ledger.capture(&id).await?,
-                    None | Some(Status::Failed | Status::Canceled) => {
-                        self.ledger.release(&id).await?
+            if task.status.is_final() {
+                if hold == Some(HoldStatus::Open) {
+                    // Its settlement did not commit: settle it as the task
+                    // record says (a success, or a failure charged, is
+                    // captured).
+                    let charged = task.status == Status::Succeeded
+                        || task
+                            .hold
+                            .as_ref()
+                            .is_some_and(|h| h.status == HoldStatus::Captured);
+                    let settle = if charged {
+                        Settle::Capture
+                    } else {
+                        Settle::Release
+                    };
+                    if let Some(entry) = self.store.finish_task(&mut task, settle).await? {
+                        tracing::info!(task_id = %id, kind = ?entry.kind, "settled a hold left open by the previous process");
                     }
-                    Some(Status::Queued | Status::Processing) => None,
-                };
-                if let Some(entry) = settled {
-                    tracing::info!(task_id = %id, kind = ?entry.kind, "settled a hold left open by the previous process");
                 }
-            }
-            match task {
-                // Never stored: its hold (if any) was released above.
-                None => self.open.remove_unflushed(&id)?,
                 // Its events may not have been queued before a crash.
-                Some(task) if task.status.is_final() => self.announce(&task).await?,
-                Some(task) if hold == Some(crate::ledger::HoldStatus::Released) => {
-                    // It was being failed or canceled when the process stopped.
-                    self.finish_failed(
-                        task,
-                        "UPSTREAM_ERROR",
-                        "the task was interrupted and its hold released",
-                    )
-                    .await?;
-                }
-                Some(task) => {
-                    tracing::info!(task_id = %task.id, status = ?task.status, "resuming a task left unfinished");
-                    self.take_slot(&task.owner, None)?;
-                    self.start(task);
-                    resumed += 1;
-                }
+                self.announce(&task).await?;
+            } else if hold == Some(HoldStatus::Released) {
+                // An earlier version released a hold before failing its
+                // task, and stopped between the two.
+                self.finish_failed(
+                    task,
+                    "UPSTREAM_ERROR",
+                    "the task was interrupted and its hold released",
+                )
+                .await?;
+            } else {
+                tracing::info!(task_id = %task.id, status = ?task.status, "resuming a task left unfinished");
+                self.start(task);
+                resumed += 1;
             }
         }
         Ok(resumed)
@@ -126,8 +137,7 @@ impl Tasks {
         Ok(())
     }
 
-    /// Runs a task in the background; its owner's slot (taken by the caller)
-    /// is freed when it ends.
+    /// Runs a task in the background.
     pub(super) fn start(self: &Arc<Self>, task: Task) {
         let (tx, rx) = watch::channel(task.status);
         let cancel = Arc::new(tokio::sync::Notify::new());
@@ -139,8 +149,11 @@ impl Tasks {
             },
         );
         let this = self.clone();
+        // A synchronous task is not stored until it ends: stopping it starts
+        // from this.
+        let submitted = task.clone();
         tokio::spawn(async move {
-            let (id, owner) = (task.id.clone(), task.owner.clone());
+            let id = task.id.clone();
             let limit = this
                 .timeouts
                 .by_model
@@ -153,10 +166,10 @@ impl Tasks {
             );
             let outcome = tokio::select! {
                 r = this.run(task) => r,
-                () = cancel.notified() => this.stop(&id, Status::Canceled, "canceled by the caller").await,
+                () = cancel.notified() => this.stop(&submitted, Status::Canceled, "canceled by the caller").await,
                 () = tokio::time::sleep(limit.saturating_sub(age)) => {
                     let message = format!("the task did not finish within {}s", limit.as_secs());
-                    this.stop(&id, Status::Failed, &message).await
+                    this.stop(&submitted, Status::Failed, &message).await
                 }
             };
             let final_status = outcome.unwrap_or_else(|e| {
@@ -165,7 +178,6 @@ impl Tasks {
                 tracing::error!(task_id = %id, error = %e, "task storage failed");
                 Status::Failed
             });
-            this.free_slot(&owner);
             let _ = tx.send(final_status);
             this.running.lock().expect("lock").remove(&id);
         });
@@ -187,7 +199,7 @@ impl Tasks {
                 let _ = status.wait_for(|s| s.is_final()).await;
             }
             None => {
-                self.stop(id, Status::Canceled, "canceled by the caller")
+                self.stop(&task, Status::Canceled, "canceled by the caller")
                     .await?;
             }
         }
@@ -209,7 +221,7 @@ impl Tasks {
         // The task is over and its events are queued: a start need not read
         // it again. (Unflushed: the next fsync makes it durable, after the
         // writes before it.)
-        self.open.remove_unflushed(&task.id)?;
+        self.store.close_task(&task.id)?;
         Ok(())
     }
 
@@ -254,23 +266,26 @@ impl Tasks {
     /// Ends a task that was interrupted (canceled or timed out) as `to`,
     /// unless it reached a final state first; settles its hold either way
     /// (idempotently) and asks the provider to stop an upstream job.
+    /// `submitted` is the task as submitted, for one not stored.
     pub(super) async fn stop(
         &self,
-        id: &str,
+        submitted: &Task,
         to: Status,
         message: &str,
     ) -> Result<Status, TaskStoreError> {
-        let Some(mut task) = self.table.get::<Task>(id)? else {
-            return Ok(Status::Failed);
+        let id = submitted.id.as_str();
+        let mut task = match self.store.task(id)? {
+            Some(task) => task,
+            None => submitted.clone(),
         };
         match task.status {
             Status::Succeeded => {
-                self.ledger.capture(id).await?;
+                self.store.finish_task(&mut task, Settle::Capture).await?;
                 self.announce(&task).await?;
                 return Ok(Status::Succeeded);
             }
             Status::Failed | Status::Canceled => {
-                self.ledger.release(id).await?;
+                self.store.finish_task(&mut task, Settle::Release).await?;
                 self.announce(&task).await?;
                 return Ok(task.status);
             }
@@ -284,10 +299,7 @@ impl Tasks {
             });
         }
         task.completed_at = Some(now_rfc3339());
-        // Refund first: a crash between the two leaves an unfinished task
-        // with a released hold, which `recover` ends instead of re-running.
-        self.ledger.release(id).await?;
-        self.table.put(id, &task).await?;
+        self.store.finish_task(&mut task, Settle::Release).await?;
         if let Some(handle) = &task.handle {
             // The plugin serving the model that accepted the job cancels it,
             // under that model's id (the handle is the contract across

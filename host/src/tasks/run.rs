@@ -24,7 +24,7 @@ impl Tasks {
         task.progress = 5;
         // No fsync: a crash that loses this leaves the task queued, and it
         // runs again either way.
-        self.table.put_unflushed(&task.id, &task)?;
+        self.store.save_task(&task, false).await?;
 
         let prepared = prepare_call(
             &self.media,
@@ -150,7 +150,7 @@ impl Tasks {
                 };
                 task.handle = Some(submission.handle.clone());
                 task.target = Some(target.model.clone());
-                if let Err(e) = self.table.put(&task.id, task).await {
+                if let Err(e) = self.store.save_task(task, true).await {
                     tracing::error!(task_id = %task.id, error = %e, "could not persist the job handle");
                 }
                 tokio::time::sleep(poll_delay(submission.poll_after_ms, 0)).await;
@@ -180,7 +180,7 @@ impl Tasks {
                         // Keep what callers see current, without a write per poll.
                         if p >= task.progress.saturating_add(5) {
                             task.progress = p;
-                            if let Err(e) = self.table.put(&task.id, task).await {
+                            if let Err(e) = self.store.save_task(task, false).await {
                                 tracing::warn!(task_id = %task.id, error = %e, "could not save the task's progress");
                             }
                         }
@@ -287,17 +287,11 @@ impl Tasks {
         task.status = Status::Succeeded;
         task.progress = 100;
         task.completed_at = Some(now_rfc3339());
-        self.table.put_unflushed(&task.id, &task)?;
-        // The outputs are stored and the task says so: now charge, with one
-        // fsync for the file records, the task and the capture. A crash
-        // before it leaves the hold open and `recover` settles it from what
-        // survived (a task not yet succeeded runs again).
-        if self.ledger.capture(&task.id).await?.is_none() {
-            // Nothing was held (an unbilled caller, or a settled hold): the
-            // task and its outputs still reach the disk before anyone is
-            // told of them.
-            self.table.flush().await?;
-        }
+        // The outputs are stored and the task says so: now charge, in one
+        // commit with the task, whose fsync also covers the file records.
+        // A crash before it leaves the hold open and `recover` settles it
+        // from what survived (a task not yet succeeded runs again).
+        self.store.finish_task(&mut task, Settle::Capture).await?;
         self.announce(&task).await?;
         Ok(Status::Succeeded)
     }
@@ -389,10 +383,8 @@ impl Tasks {
         self.fail(task, code, message, false).await
     }
 
-    /// Fails a task, settling its hold first: released (refunded), or
-    /// captured when `charge`. A crash between the two leaves an unfinished
-    /// task with a settled hold: `recover` ends a released one instead of
-    /// re-running it, and a captured one runs again and ends here.
+    /// Fails a task and settles its hold in one commit: released
+    /// (refunded), or captured when `charge`.
     async fn fail(
         &self,
         mut task: Task,
@@ -406,12 +398,12 @@ impl Tasks {
             message: message.to_string(),
         });
         task.completed_at = Some(now_rfc3339());
-        if charge {
-            self.ledger.capture(&task.id).await?;
+        let settle = if charge {
+            Settle::Capture
         } else {
-            self.ledger.release(&task.id).await?;
-        }
-        self.table.put(&task.id, &task).await?;
+            Settle::Release
+        };
+        self.store.finish_task(&mut task, settle).await?;
         self.announce(&task).await?;
         Ok(Status::Failed)
     }

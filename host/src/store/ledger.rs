@@ -1,0 +1,219 @@
+//! The ledger aggregate's storage: append-only credit entries per account.
+//!
+//! Money is integer credits. `balance` is what the account owns; `held` is
+//! the part reserved by open holds; `balance - held` is available. An entry's
+//! `amount` is its change to `balance` (so the entries of an account always
+//! sum to its balance) and `held_change` its change to `held`:
+//!
+//! | entry | amount | held_change |
+//! |---|---|---|
+//! | topup, refund | +x | 0 |
+//! | adjustment | ±x | 0 |
+//! | hold | 0 | +x |
+//! | capture | -x | -x |
+//! | release | 0 | -x |
+//! | forfeit | -balance | 0 |
+//!
+//! Every entry records the balance and held credits after it, so the last
+//! entry of an account is its balance. Holds belong to tasks: they are
+//! placed, captured and released by the [`TaskStore`](super::tasks::TaskStore)
+//! methods that create and finish tasks, in the same commit group, so a
+//! task is charged at most once however often it is finished. This trait
+//! has what concerns an account alone. Each change is one commit group,
+//! durable when it returns. The conformance tests of both traits are in
+//! `tasks/conformance.rs`.
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+
+/// Ledger failures.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Not enough available credits for a hold.
+    #[error("this task needs {needed} credits; {available} are available")]
+    Insufficient {
+        /// The price.
+        needed: i64,
+        /// Balance minus held.
+        available: i64,
+    },
+    /// The key's own credit limit would be passed.
+    #[error(
+        "this API key may hold or spend at most {limit} credits; {spent} are used and this task needs {needed}"
+    )]
+    KeyLimit {
+        /// The key's limit.
+        limit: i64,
+        /// Held or charged through it so far.
+        spent: i64,
+        /// The price.
+        needed: i64,
+    },
+    /// An adjustment or forfeit would leave a negative balance.
+    #[error("the balance would go below zero (it is {balance}, {held} of it held)")]
+    WouldGoNegative {
+        /// The balance.
+        balance: i64,
+        /// The held part.
+        held: i64,
+    },
+    /// An amount that must be positive was not.
+    #[error("the amount must be a positive number of credits")]
+    NotPositive,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The kinds of entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// Credits bought.
+    Topup,
+    /// Credits reserved for a task.
+    Hold,
+    /// A task's held credits charged.
+    Capture,
+    /// A task's held credits returned.
+    Release,
+    /// Charged credits returned.
+    Refund,
+    /// An operator's correction, with a reason.
+    Adjustment,
+    /// The unused balance given up when the account closed.
+    Forfeit,
+}
+
+/// One ledger entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// `le_…`.
+    pub id: String,
+    /// The account.
+    pub account_id: String,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EntryKind,
+    /// Change to the balance.
+    pub amount: i64,
+    /// Change to the held credits.
+    pub held_change: i64,
+    /// The balance after this entry.
+    pub balance_after: i64,
+    /// The held credits after this entry.
+    pub held_after: i64,
+    /// The task concerned, if any.
+    pub task_id: Option<String>,
+    /// Who did it: a key id, `admin`, or `system`.
+    pub actor: String,
+    /// Why, for adjustments and operator actions.
+    pub reason: Option<String>,
+    /// When.
+    pub created_at: String,
+}
+
+/// An account's cached totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    /// Credits owned.
+    pub balance: i64,
+    /// Credits reserved by open holds.
+    pub held: i64,
+}
+
+impl Balance {
+    /// Credits that can be held now.
+    pub fn available(&self) -> i64 {
+        self.balance - self.held
+    }
+}
+
+/// Where a hold stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HoldStatus {
+    /// Reserved, not settled.
+    Open,
+    /// Charged.
+    Captured,
+    /// Returned.
+    Released,
+}
+
+/// The hold of one task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hold {
+    /// The task.
+    pub task_id: String,
+    /// The paying account.
+    pub account_id: String,
+    /// Credits reserved.
+    pub amount: i64,
+    /// Where it stands.
+    pub status: HoldStatus,
+    /// The key that placed it.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// The hold's own entry (its commit: a hold whose entry is not stored
+    /// never happened). Absent on holds from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    /// The capture or release entry that settled it (the settlement's
+    /// commit, as `entry_id` is the hold's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_by: Option<String>,
+}
+
+/// Where ledger entries are kept.
+#[async_trait::async_trait]
+pub trait LedgerStore: Send + Sync + 'static {
+    /// Appends a positive entry of `kind` ([`EntryKind::Topup`] or
+    /// [`EntryKind::Refund`]) of `credits` (positive; the caller checks).
+    async fn credit(
+        &self,
+        account_id: &str,
+        kind: EntryKind,
+        credits: i64,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<Entry, LedgerError>;
+
+    /// Appends an adjustment of `credits` (either sign), refused with
+    /// [`LedgerError::WouldGoNegative`] if the available credits would go
+    /// below zero.
+    async fn adjust(
+        &self,
+        account_id: &str,
+        credits: i64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Entry, LedgerError>;
+
+    /// Appends a forfeit of the whole balance, if positive; refused with
+    /// [`LedgerError::WouldGoNegative`] while credits are held.
+    async fn forfeit(
+        &self,
+        account_id: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Option<Entry>, LedgerError>;
+
+    /// An account's balance and held credits (zero for an account without
+    /// entries).
+    fn balance(&self, account_id: &str) -> Result<Balance, StoreError>;
+
+    /// Credits held or charged through a key: its holds, less the released
+    /// ones.
+    fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError>;
+
+    /// An account's entries, oldest first, after the entry `after`, at most
+    /// `limit`; and whether more follow.
+    fn entries(
+        &self,
+        account_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Entry>, bool), StoreError>;
+}

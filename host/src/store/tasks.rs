@@ -1,0 +1,346 @@
+//! The tasks aggregate's storage: tasks, the index of each owner's tasks,
+//! the index of tasks not yet over, and each task's hold on its owner's
+//! credits (entries of the ledger aggregate, written in the same commit
+//! group as the task change that places or settles them).
+//!
+//! Each method is one atomic commit group. A synchronous task (its caller
+//! waits on its connection and is never given its id) reaches the disk only
+//! when it ends or is detached: a crash before then leaves an entry in the
+//! index of open tasks marked synchronous, and recovery ends it uncharged.
+
+#[cfg(test)]
+pub(crate) mod conformance;
+mod sled;
+
+pub use self::sled::SledTasks;
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use super::ledger::{Entry, Hold, LedgerError};
+
+/// Where a task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Persisted, not started.
+    Queued,
+    /// The provider is working on it.
+    Processing,
+    /// Done; outputs stored.
+    Succeeded,
+    /// Failed; see the error.
+    Failed,
+    /// Canceled by the caller.
+    Canceled,
+}
+
+impl Status {
+    /// Whether the task can change no more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed | Status::Canceled)
+    }
+}
+
+/// One stored output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Output {
+    /// The `file_…` holding it.
+    pub file_id: String,
+    /// MIME type.
+    pub mime: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Length for videos.
+    pub duration_ms: Option<u32>,
+    /// Text the provider returned with it (e.g. a revised prompt).
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// Why a task failed, as the caller sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TaskError {
+    /// An API error code (see API.md).
+    pub code: String,
+    /// A message for the caller.
+    pub message: String,
+}
+
+/// A task record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Task {
+    /// `task_…`.
+    pub id: String,
+    /// Who created it.
+    pub owner: String,
+    /// "image" or "video".
+    pub kind: String,
+    /// The model id.
+    pub model: String,
+    /// Where it stands.
+    pub status: Status,
+    /// Percent done.
+    pub progress: u8,
+    /// The request that created it.
+    pub request_id: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it finished.
+    pub completed_at: Option<String>,
+    /// The validated request given to the provider.
+    pub request: StoredRequest,
+    /// The provider's job handle, for asynchronous models.
+    pub handle: Option<String>,
+    /// Outputs once succeeded.
+    pub outputs: Vec<Output>,
+    /// The error once failed.
+    pub error: Option<TaskError>,
+    /// Where this task's events go, if the caller asked.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// Whether retention removed its prompt, references and outputs.
+    #[serde(default)]
+    pub purged: bool,
+    /// What the provider reported with the result (usage...), as JSON.
+    #[serde(default)]
+    pub metadata: Option<String>,
+    /// The provider model that took the job (a route may have several).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The key that created it.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// Whether a content policy flagged it: its data is then kept past
+    /// retention, for the audit.
+    #[serde(default)]
+    pub flagged: bool,
+    /// Its hold, as the store last set it (the store places and settles
+    /// it; what the caller passes in is ignored). `None` for an unbilled
+    /// task, and for a task of an older version, whose hold the store
+    /// keeps apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Hold>,
+}
+
+impl Task {
+    /// A new task `id`, queued.
+    pub fn queued(
+        id: String,
+        owner: &str,
+        kind: &str,
+        model: &str,
+        request_id: &str,
+        request: StoredRequest,
+    ) -> Self {
+        Self {
+            id,
+            owner: owner.to_string(),
+            kind: kind.to_string(),
+            model: model.to_string(),
+            status: Status::Queued,
+            progress: 0,
+            request_id: request_id.to_string(),
+            created_at: crate::time::now_rfc3339(),
+            completed_at: None,
+            request,
+            handle: None,
+            outputs: Vec::new(),
+            error: None,
+            webhook_url: None,
+            purged: false,
+            metadata: None,
+            target: None,
+            key_id: None,
+            flagged: false,
+            hold: None,
+        }
+    }
+}
+
+/// The parts of a generation request kept with the task (enough to run it
+/// again after a restart).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredRequest {
+    /// Prompt.
+    pub prompt: String,
+    /// Negative prompt.
+    pub negative_prompt: Option<String>,
+    /// Outputs asked for.
+    pub n: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Aspect ratio as given.
+    pub aspect_ratio: Option<String>,
+    /// Resolution tier as given.
+    pub resolution: Option<String>,
+    /// Video length.
+    pub duration_ms: Option<u32>,
+    /// Whether a video should have sound.
+    pub generate_audio: bool,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Provider-specific parameters (JSON object text).
+    pub extra_params: String,
+    /// Reference media, stored as files of the task's owner.
+    #[serde(default)]
+    pub references: Vec<StoredReference>,
+}
+
+/// A reference medium kept with a task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredReference {
+    /// The `file_…` holding it.
+    pub file_id: String,
+    /// Image or video.
+    pub kind: String,
+    /// How the caller wants it used ("style", "first-frame"...).
+    pub role: String,
+    /// Its MIME type.
+    pub mime: String,
+    /// The public URL it came from, if any (for upstreams that fetch it).
+    pub url: Option<String>,
+}
+
+/// Task engine failures (storage), distinct from a task failing.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskStoreError {
+    /// The record store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The account already runs as many tasks as it may.
+    #[error("the account may run {cap} tasks at once")]
+    TooManyTasks {
+        /// The cap.
+        cap: u32,
+    },
+}
+
+/// What to hold for a new task.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldRequest<'a> {
+    /// The paying account.
+    pub account_id: &'a str,
+    /// Credits to hold.
+    pub credits: i64,
+    /// Who places it: a key id (which the hold then counts against) or
+    /// `admin`.
+    pub actor: &'a str,
+    /// The key's own credit limit, if any.
+    pub key_limit: Option<i64>,
+}
+
+/// How a new task is created.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Creation<'a> {
+    /// Its caller waits for its end and has not been given its id: it
+    /// reaches the disk only when it ends or is [detached](TaskStore::detach),
+    /// and a crash before then ends it uncharged.
+    pub synchronous: bool,
+    /// Its hold, if it is billed.
+    pub hold: Option<HoldRequest<'a>>,
+    /// How many unfinished tasks its owner may have, this one included.
+    pub max_unfinished: Option<u32>,
+}
+
+/// What finishing a task does to its open hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Charge it.
+    Capture,
+    /// Give it back.
+    Release,
+}
+
+/// A task the index of open tasks holds, as recovery needs it.
+#[derive(Debug, Clone)]
+pub struct OpenTask {
+    /// The task id.
+    pub id: String,
+    /// Whether its caller waited on a connection and was never given its id.
+    pub synchronous: bool,
+    /// The task as stored, or (synchronous) as submitted; `None` if its
+    /// creation was cut off.
+    pub task: Option<Task>,
+    /// Its hold as committed (an uncommitted settlement reads as open).
+    pub hold: Option<Hold>,
+}
+
+/// Where tasks and their holds are kept.
+#[async_trait::async_trait]
+pub trait TaskStore: Send + Sync + 'static {
+    /// Creates `task` (queued): refused with [`TaskStoreError::TooManyTasks`]
+    /// if its owner has `max_unfinished` tasks not yet finished, or with the
+    /// ledger's refusal if the hold does not fit the available credits or
+    /// the key's limit; otherwise stores its hold, its entries in the
+    /// indexes and (unless synchronous) the task, all or nothing, and sets
+    /// `task.hold`. Durable when it returns, unless synchronous.
+    async fn create_task(
+        &self,
+        task: &mut Task,
+        creation: Creation<'_>,
+    ) -> Result<(), TaskStoreError>;
+
+    /// Stores a change of a task that has not finished (progress, a job
+    /// handle), waiting for the disk if `durable`. Does nothing for a
+    /// synchronous task (a crash ends it anyway), and nothing if the task
+    /// has finished meanwhile.
+    async fn save_task(&self, task: &Task, durable: bool) -> Result<(), StoreError>;
+
+    /// Stores a task that has reached a final status, settling its hold as
+    /// `settle` says if it is still open, all or nothing; sets `task.hold`
+    /// and returns the settlement's entry (`None` if there was no open
+    /// hold). Durable when it returns. Finishing a task again rewrites it
+    /// and never settles twice.
+    async fn finish_task(
+        &self,
+        task: &mut Task,
+        settle: Settle,
+    ) -> Result<Option<Entry>, TaskStoreError>;
+
+    /// Gives up a task that was never stored (its creation was cut off):
+    /// releases its hold if open and drops it from the open tasks. Durable
+    /// when it returns.
+    async fn abandon_task(&self, id: &str) -> Result<Option<Entry>, TaskStoreError>;
+
+    /// Makes a synchronous task an ordinary one, before its id is given
+    /// out: `task` (as it stands) is stored if it was not, and a crash no
+    /// longer ends it. Durable when it returns. Does nothing if it has
+    /// finished.
+    async fn detach(&self, task: &Task) -> Result<(), StoreError>;
+
+    /// Drops a finished task from the open tasks (its events are queued).
+    /// Not waited to disk: the next commit carries it.
+    fn close_task(&self, id: &str) -> Result<(), StoreError>;
+
+    /// A stored task.
+    fn task(&self, id: &str) -> Result<Option<Task>, StoreError>;
+
+    /// Hands `owner`'s stored tasks to `visit`, newest first, starting
+    /// before the task `before` (from the newest if `None`), until `visit`
+    /// returns `false`.
+    fn tasks_of(
+        &self,
+        owner: &str,
+        before: Option<&str>,
+        visit: &mut (dyn FnMut(Task) -> bool + Send),
+    ) -> Result<(), StoreError>;
+
+    /// Hands every stored task to `visit`, in id order, until it returns
+    /// `false`.
+    fn all_tasks(&self, visit: &mut (dyn FnMut(Task) -> bool + Send)) -> Result<(), StoreError>;
+
+    /// The tasks the index of open tasks holds (not yet finished, or
+    /// finished with events not yet queued), oldest first.
+    fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError>;
+
+    /// A task's hold as committed, if it had one.
+    fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError>;
+}

@@ -1,0 +1,866 @@
+//! [`TaskStore`] and [`LedgerStore`] on sled, for one process.
+//!
+//! Trees: `tasks` (by task id), `tasks_by_owner` (`{owner}/{task id}`),
+//! `tasks_open` (the open tasks: whether synchronous, the owner, the open
+//! hold) and `ledger` (`e/{account}/{entry id}`: entries, each with the
+//! balance after it; `h/{task}` and `a/{account}` only in data directories
+//! from before this layout).
+//!
+//! Commit groups without sled transactions (which take a process-wide lock
+//! that every other operation waits on): one lock orders every change of
+//! this store, so a crash can cut off only the last group, and sled keeps
+//! writes in order, so what survives of that group is a prefix. Each group
+//! writes its ledger entry after what refers to it, and a record naming an
+//! entry that is not stored counts as not written:
+//! - creating: the open task with its hold (naming the hold's entry; a
+//!   synchronous task itself too, as it is not stored until it ends), the
+//!   hold's entry (the commit), then (unless synchronous) the task and its
+//!   index entry;
+//! - finishing: the task with its settled hold (naming the settlement's
+//!   entry), then that entry (the commit).
+//!
+//! What the lock guards is kept in memory too (open holds, unfinished tasks
+//! per owner, synchronous tasks), rebuilt from the open tasks at start, so
+//! a request's changes read nothing it already holds.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Creation, OpenTask, Settle, Task, TaskStore, TaskStoreError};
+use crate::store::ledger::{Balance, Entry, EntryKind, Hold, HoldStatus, LedgerError, LedgerStore};
+use crate::store::{Store, StoreError, Table};
+use crate::time::now_rfc3339;
+
+/// Tasks and the ledger in sled.
+pub struct SledTasks {
+    store: Store,
+    tasks: Table,
+    by_owner: Table,
+    open: Table,
+    ledger: Table,
+    state: Mutex<State>,
+}
+
+/// What the lock guards, besides the order of changes.
+#[derive(Default)]
+struct State {
+    /// Open holds, by task.
+    holds: HashMap<String, Hold>,
+    /// Tasks not yet finished, by owner.
+    unfinished: HashMap<String, HashSet<String>>,
+    /// Synchronous tasks neither finished nor detached (not stored).
+    waiting: HashSet<String>,
+    /// Credits held or charged through a key, for keys asked about.
+    key_spent: HashMap<(String, String), i64>,
+}
+
+impl State {
+    fn finished(&mut self, owner: &str, id: &str) {
+        if let Some(ids) = self.unfinished.get_mut(owner) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.unfinished.remove(owner);
+            }
+        }
+        self.waiting.remove(id);
+    }
+
+    /// Counts a hold (`credits` > 0) or a release (< 0) through a key, if
+    /// its spending is cached (otherwise it is read from the entries, which
+    /// include this one, when next asked).
+    fn spend(&mut self, hold: &Hold, credits: i64) {
+        if let Some(key) = &hold.key_id
+            && let Some(spent) = self
+                .key_spent
+                .get_mut(&(hold.account_id.clone(), key.clone()))
+        {
+            *spent += credits;
+        }
+    }
+}
+
+/// A task's record in the index of open tasks. Entries written before this
+/// type are JSON `null` (an asynchronous task) or `{"synchronous":true}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct OpenRecord {
+    #[serde(default)]
+    synchronous: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hold: Option<Hold>,
+    /// A synchronous task as submitted (it is not stored until it ends):
+    /// recovery ends it from this, for the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    task: Option<Task>,
+}
+
+/// An account's totals, as data directories from before entries carried
+/// the balance kept them: the commit point of the account's last entry.
+#[derive(Deserialize)]
+struct LegacyTotals {
+    last_entry: Option<Entry>,
+}
+
+fn entry_key(account_id: &str, entry_id: &str) -> String {
+    format!("e/{account_id}/{entry_id}")
+}
+
+fn legacy_hold_key(task_id: &str) -> String {
+    format!("h/{task_id}")
+}
+
+fn owner_key(owner: &str, task_id: &str) -> String {
+    format!("{owner}/{task_id}")
+}
+
+/// A new entry id after `last`'s: ids are time-ordered, and an account's
+/// last entry (its balance) is the one with the greatest id, also when the
+/// clock steps back.
+fn next_entry_id(last: Option<&Entry>) -> String {
+    let id = crate::ids::new("le");
+    match last {
+        Some(last) if id <= last.id => last
+            .id
+            .strip_prefix("le_")
+            .and_then(|hex| u128::from_str_radix(hex, 16).ok())
+            .map_or(id, |n| format!("le_{:032x}", n.wrapping_add(1))),
+        _ => id,
+    }
+}
+
+/// An entry following `last` (the account's last entry).
+struct NewEntry<'a> {
+    kind: EntryKind,
+    amount: i64,
+    held_change: i64,
+    task_id: Option<&'a str>,
+    actor: &'a str,
+    reason: Option<&'a str>,
+}
+
+fn entry_after(last: Option<&Entry>, account_id: &str, new: NewEntry<'_>) -> Entry {
+    let before = balance_after(last);
+    Entry {
+        id: next_entry_id(last),
+        account_id: account_id.to_string(),
+        kind: new.kind,
+        amount: new.amount,
+        held_change: new.held_change,
+        balance_after: before.balance + new.amount,
+        held_after: before.held + new.held_change,
+        task_id: new.task_id.map(str::to_string),
+        actor: new.actor.to_string(),
+        reason: new.reason.map(str::to_string),
+        created_at: now_rfc3339(),
+    }
+}
+
+fn balance_after(last: Option<&Entry>) -> Balance {
+    last.map_or_else(Balance::default, |e| Balance {
+        balance: e.balance_after,
+        held: e.held_after,
+    })
+}
+
+impl SledTasks {
+    /// The store's task and ledger trees. Brings a data directory from an
+    /// earlier version up to date (rewrites what a crash cut off of the
+    /// ledger's last changes, builds missing indexes), and reads the open
+    /// tasks.
+    pub async fn open(store: &Store) -> Result<Self, StoreError> {
+        let this = Self {
+            store: store.clone(),
+            tasks: store.table("tasks")?,
+            by_owner: store.table("tasks_by_owner")?,
+            open: store.table("tasks_open")?,
+            ledger: store.table("ledger")?,
+            state: Mutex::default(),
+        };
+        let repaired = this.retire_totals()?;
+        if repaired > 0 {
+            tracing::warn!(repaired, "rewrote ledger records a crash interrupted");
+        }
+        let indexed = this
+            .tasks
+            .index_once(&this.by_owner, |id, task: Task| {
+                this.by_owner
+                    .put_unflushed(&owner_key(&task.owner, id), &())
+            })
+            .await?;
+        if indexed > 0 {
+            tracing::info!(tasks = indexed, "indexed the stored tasks by owner");
+        }
+        let indexed = this.index_open().await?;
+        if indexed > 0 {
+            tracing::info!(
+                tasks = indexed,
+                "indexed the stored tasks not known to be over"
+            );
+        }
+        this.load_state()?;
+        Ok(this)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("task store lock")
+    }
+
+    /// Data directories from before entries carried the balance kept an
+    /// account's totals apart, as the commit point of its last entry (and
+    /// of the hold that entry left): writes what a crash lost of those, then
+    /// drops the totals. Returns how many records were rewritten.
+    fn retire_totals(&self) -> Result<usize, StoreError> {
+        let mut repaired = 0;
+        let totals: Vec<(String, LegacyTotals)> = self
+            .ledger
+            .scan_from("a/", "a/")
+            .collect::<Result<_, _>>()?;
+        for (key, totals) in totals {
+            if let Some(entry) = totals.last_entry {
+                let at = entry_key(&entry.account_id, &entry.id);
+                if self.ledger.get::<Entry>(&at)?.is_none() {
+                    self.ledger.put_unflushed(&at, &entry)?;
+                    repaired += 1;
+                }
+                if let Some(task_id) = &entry.task_id {
+                    let status = match entry.kind {
+                        EntryKind::Hold => HoldStatus::Open,
+                        EntryKind::Capture => HoldStatus::Captured,
+                        EntryKind::Release => HoldStatus::Released,
+                        _ => HoldStatus::Open,
+                    };
+                    let stored = self.ledger.get::<Hold>(&legacy_hold_key(task_id))?;
+                    let is_hold_entry = matches!(
+                        entry.kind,
+                        EntryKind::Hold | EntryKind::Capture | EntryKind::Release
+                    );
+                    if is_hold_entry && stored.as_ref().is_none_or(|h| h.status != status) {
+                        let key_id = stored.as_ref().and_then(|h| h.key_id.clone()).or_else(|| {
+                            (entry.kind == EntryKind::Hold && entry.actor.starts_with("key_"))
+                                .then(|| entry.actor.clone())
+                        });
+                        let hold = Hold {
+                            task_id: task_id.clone(),
+                            account_id: entry.account_id.clone(),
+                            amount: entry.held_change.abs(),
+                            status,
+                            key_id,
+                            entry_id: None,
+                            settled_by: None,
+                        };
+                        self.ledger
+                            .put_unflushed(&legacy_hold_key(task_id), &hold)?;
+                        repaired += 1;
+                    }
+                }
+            }
+            self.ledger.remove_unflushed(&key)?;
+        }
+        Ok(repaired)
+    }
+
+    /// Builds the index of open tasks if this data directory has none
+    /// complete yet: every open hold's task and every task, since any of
+    /// them may have been left unfinished or unannounced.
+    async fn index_open(&self) -> Result<usize, StoreError> {
+        if self
+            .open
+            .get::<bool>(crate::store::INDEX_COMPLETE)?
+            .is_some()
+        {
+            return Ok(0);
+        }
+        for item in self.ledger.scan_from::<Hold>("h/", "h/") {
+            let (_, hold) = item?;
+            if hold.status == HoldStatus::Open {
+                self.open.put_unflushed(&hold.task_id, &())?;
+            }
+        }
+        self.tasks
+            .index_once(&self.open, |id, _: serde::de::IgnoredAny| {
+                self.open.put_unflushed(id, &())
+            })
+            .await
+    }
+
+    /// The open tasks' records, oldest first.
+    fn open_records(&self) -> Result<Vec<(String, OpenRecord)>, StoreError> {
+        self.open
+            .scan_from::<Option<OpenRecord>>("task_", "task_")
+            .map(|item| item.map(|(id, record)| (id, record.unwrap_or_default())))
+            .collect()
+    }
+
+    /// Reads what the lock guards from the open tasks.
+    fn load_state(&self) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        for (id, record) in self.open_records()? {
+            let stored = self.tasks.get::<Task>(&id)?;
+            let hold = self.committed_hold(&id, &record, stored.as_ref())?;
+            if let Some(hold) = hold.filter(|h| h.status == HoldStatus::Open) {
+                state.holds.insert(id.clone(), hold);
+            }
+            if record.synchronous && stored.is_none() {
+                state.waiting.insert(id.clone());
+            }
+            let owner = stored.as_ref().map(|t| t.owner.clone()).or(record.owner);
+            let over = stored.as_ref().is_some_and(|t| t.status.is_final());
+            if let Some(owner) = owner
+                && !over
+            {
+                state.unfinished.entry(owner).or_default().insert(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the entry `entry_id` of `account_id` is stored (a record
+    /// naming no entry is from before records named theirs: committed).
+    fn is_stored(&self, account_id: &str, entry_id: Option<&str>) -> Result<bool, StoreError> {
+        let Some(entry_id) = entry_id else {
+            return Ok(true);
+        };
+        self.ledger.note_reads(1);
+        Ok(self
+            .ledger
+            .tree()
+            .contains_key(entry_key(account_id, entry_id))?)
+    }
+
+    /// A task's hold as committed: its settlement if the task names one
+    /// that is stored, else its hold from the open index if that is stored
+    /// (open), else a hold kept apart by an earlier version.
+    fn committed_hold(
+        &self,
+        id: &str,
+        record: &OpenRecord,
+        stored: Option<&Task>,
+    ) -> Result<Option<Hold>, StoreError> {
+        if let Some(hold) = stored.and_then(|t| t.hold.as_ref())
+            && hold.status != HoldStatus::Open
+            && self.is_stored(&hold.account_id, hold.settled_by.as_deref())?
+        {
+            return Ok(Some(hold.clone()));
+        }
+        if let Some(hold) = &record.hold {
+            let placed = self.is_stored(&hold.account_id, hold.entry_id.as_deref())?;
+            return Ok(placed.then(|| Hold {
+                status: HoldStatus::Open,
+                settled_by: None,
+                ..hold.clone()
+            }));
+        }
+        self.ledger.get::<Hold>(&legacy_hold_key(id))
+    }
+
+    /// An account's last entry (the one with the greatest id).
+    fn last_entry(&self, account_id: &str) -> Result<Option<Entry>, StoreError> {
+        let prefix = format!("e/{account_id}/");
+        match self
+            .ledger
+            .tree()
+            .scan_prefix(prefix.as_bytes())
+            .next_back()
+        {
+            None => Ok(None),
+            Some(item) => {
+                let (_, bytes) = item?;
+                self.ledger.note_reads(1);
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|source| StoreError::Corrupt {
+                        tree: "ledger",
+                        source,
+                    })
+            }
+        }
+    }
+
+    fn put_entry(&self, entry: &Entry) -> Result<(), StoreError> {
+        self.ledger
+            .put_unflushed(&entry_key(&entry.account_id, &entry.id), entry)
+    }
+
+    /// Credits held or charged through `key_id`, from the cache or the
+    /// account's entries: its holds, less those released.
+    fn spent(&self, state: &mut State, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
+        let at = (account_id.to_string(), key_id.to_string());
+        if let Some(spent) = state.key_spent.get(&at) {
+            return Ok(*spent);
+        }
+        let prefix = format!("e/{account_id}/");
+        let mut held_by_key = HashSet::new();
+        let mut spent = 0;
+        for item in self.ledger.scan_from::<Entry>(&prefix, &prefix) {
+            let (_, entry) = item?;
+            match entry.kind {
+                EntryKind::Hold if entry.actor == key_id => {
+                    spent += entry.held_change;
+                    held_by_key.extend(entry.task_id);
+                }
+                EntryKind::Release
+                    if entry
+                        .task_id
+                        .as_ref()
+                        .is_some_and(|t| held_by_key.contains(t)) =>
+                {
+                    spent += entry.held_change;
+                }
+                _ => {}
+            }
+        }
+        state.key_spent.insert(at, spent);
+        Ok(spent)
+    }
+
+    /// Appends an entry decided from the account's balance, under the lock,
+    /// and waits for the disk.
+    async fn append<'a>(
+        &self,
+        account_id: &str,
+        decide: impl FnOnce(Balance) -> Result<Option<NewEntry<'a>>, LedgerError>,
+    ) -> Result<Option<Entry>, LedgerError> {
+        let entry = {
+            let _state = self.lock();
+            let last = self.last_entry(account_id)?;
+            let Some(new) = decide(balance_after(last.as_ref()))? else {
+                return Ok(None);
+            };
+            let entry = entry_after(last.as_ref(), account_id, new);
+            self.put_entry(&entry)?;
+            entry
+        };
+        self.store.flush().await?;
+        Ok(Some(entry))
+    }
+
+    /// Settles the open hold of `id` (if any) as `settle`: the entry to
+    /// write, and the hold as settled.
+    fn settle(
+        &self,
+        state: &mut State,
+        id: &str,
+        settle: Settle,
+    ) -> Result<Option<(Entry, Hold)>, StoreError> {
+        let Some(mut hold) = state.holds.remove(id) else {
+            return Ok(None);
+        };
+        let last = self.last_entry(&hold.account_id)?;
+        let (kind, amount, status) = match settle {
+            Settle::Capture => (EntryKind::Capture, -hold.amount, HoldStatus::Captured),
+            Settle::Release => (EntryKind::Release, 0, HoldStatus::Released),
+        };
+        let entry = entry_after(
+            last.as_ref(),
+            &hold.account_id,
+            NewEntry {
+                kind,
+                amount,
+                held_change: -hold.amount,
+                task_id: Some(id),
+                actor: "system",
+                reason: None,
+            },
+        );
+        if settle == Settle::Release {
+            state.spend(&hold, -hold.amount);
+        }
+        hold.status = status;
+        hold.settled_by = Some(entry.id.clone());
+        Ok(Some((entry, hold)))
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskStore for SledTasks {
+    async fn create_task(
+        &self,
+        task: &mut Task,
+        creation: Creation<'_>,
+    ) -> Result<(), TaskStoreError> {
+        {
+            let mut state = self.lock();
+            if let Some(cap) = creation.max_unfinished
+                && state.unfinished.get(&task.owner).map_or(0, HashSet::len) >= cap as usize
+            {
+                return Err(TaskStoreError::TooManyTasks { cap });
+            }
+            task.hold = None;
+            let mut placed = None;
+            if let Some(h) = creation.hold {
+                let last = self.last_entry(h.account_id)?;
+                let available = balance_after(last.as_ref()).available();
+                if available < h.credits {
+                    return Err(LedgerError::Insufficient {
+                        needed: h.credits,
+                        available,
+                    }
+                    .into());
+                }
+                let key_id = h.actor.starts_with("key_").then(|| h.actor.to_string());
+                if let (Some(key), Some(limit)) = (&key_id, h.key_limit) {
+                    let spent = self.spent(&mut state, h.account_id, key)?;
+                    if spent + h.credits > limit {
+                        return Err(LedgerError::KeyLimit {
+                            limit,
+                            spent,
+                            needed: h.credits,
+                        }
+                        .into());
+                    }
+                }
+                let entry = entry_after(
+                    last.as_ref(),
+                    h.account_id,
+                    NewEntry {
+                        kind: EntryKind::Hold,
+                        amount: 0,
+                        held_change: h.credits,
+                        task_id: Some(&task.id),
+                        actor: h.actor,
+                        reason: None,
+                    },
+                );
+                task.hold = Some(Hold {
+                    task_id: task.id.clone(),
+                    account_id: h.account_id.to_string(),
+                    amount: h.credits,
+                    status: HoldStatus::Open,
+                    key_id,
+                    entry_id: Some(entry.id.clone()),
+                    settled_by: None,
+                });
+                placed = Some(entry);
+            }
+            let record = OpenRecord {
+                synchronous: creation.synchronous,
+                owner: Some(task.owner.clone()),
+                hold: task.hold.clone(),
+                task: creation.synchronous.then(|| task.clone()),
+            };
+            self.open.put_unflushed(&task.id, &record)?;
+            if let Some(entry) = &placed {
+                self.put_entry(entry)?;
+            }
+            if !creation.synchronous {
+                self.by_owner
+                    .put_unflushed(&owner_key(&task.owner, &task.id), &())?;
+                self.tasks.put_unflushed(&task.id, task)?;
+            }
+            if let Some(hold) = &task.hold {
+                state.spend(hold, hold.amount);
+                state.holds.insert(task.id.clone(), hold.clone());
+            }
+            state
+                .unfinished
+                .entry(task.owner.clone())
+                .or_default()
+                .insert(task.id.clone());
+            if creation.synchronous {
+                state.waiting.insert(task.id.clone());
+            }
+        }
+        if !creation.synchronous {
+            self.store.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn save_task(&self, task: &Task, durable: bool) -> Result<(), StoreError> {
+        {
+            let state = self.lock();
+            if state.waiting.contains(&task.id) {
+                return Ok(());
+            }
+            if task.status.is_final() {
+                // A finished task's contents (retention); its hold stays.
+                self.tasks.put_unflushed(&task.id, task)?;
+            } else {
+                let running = state
+                    .unfinished
+                    .get(&task.owner)
+                    .is_some_and(|ids| ids.contains(&task.id));
+                if !running {
+                    return Ok(()); // it finished meanwhile
+                }
+                let mut task = task.clone();
+                task.hold = state.holds.get(&task.id).cloned();
+                self.tasks.put_unflushed(&task.id, &task)?;
+            }
+        }
+        if durable {
+            self.store.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn finish_task(
+        &self,
+        task: &mut Task,
+        settle: Settle,
+    ) -> Result<Option<Entry>, TaskStoreError> {
+        debug_assert!(task.status.is_final());
+        let entry = {
+            let mut state = self.lock();
+            let settled = self.settle(&mut state, &task.id, settle)?;
+            let entry = match settled {
+                Some((entry, hold)) => {
+                    task.hold = Some(hold);
+                    Some(entry)
+                }
+                None => {
+                    // Settled before (finished again), or never held.
+                    task.hold = self.tasks.get::<Task>(&task.id)?.and_then(|t| t.hold);
+                    None
+                }
+            };
+            if state.waiting.contains(&task.id) {
+                self.by_owner
+                    .put_unflushed(&owner_key(&task.owner, &task.id), &())?;
+            }
+            self.tasks.put_unflushed(&task.id, task)?;
+            if let Some(entry) = &entry {
+                self.put_entry(entry)?;
+            }
+            state.finished(&task.owner, &task.id);
+            entry
+        };
+        self.store.flush().await?;
+        Ok(entry)
+    }
+
+    async fn abandon_task(&self, id: &str) -> Result<Option<Entry>, TaskStoreError> {
+        let entry = {
+            let mut state = self.lock();
+            let record = self.open.get::<Option<OpenRecord>>(id)?.flatten();
+            let settled = self.settle(&mut state, id, Settle::Release)?;
+            if let Some((entry, _)) = &settled {
+                self.put_entry(entry)?;
+            }
+            self.open.remove_unflushed(id)?;
+            let owner = record
+                .and_then(|r| r.owner)
+                .or_else(|| settled.as_ref().map(|(_, h)| h.account_id.clone()));
+            if let Some(owner) = owner {
+                state.finished(&owner, id);
+            }
+            settled.map(|(entry, _)| entry)
+        };
+        self.store.flush().await?;
+        Ok(entry)
+    }
+
+    async fn detach(&self, task: &Task) -> Result<(), StoreError> {
+        {
+            let mut state = self.lock();
+            if !state.waiting.remove(&task.id) {
+                return Ok(()); // finished, or not synchronous
+            }
+            let mut task = task.clone();
+            task.hold = state.holds.get(&task.id).cloned();
+            self.by_owner
+                .put_unflushed(&owner_key(&task.owner, &task.id), &())?;
+            self.tasks.put_unflushed(&task.id, &task)?;
+            let record = OpenRecord {
+                synchronous: false,
+                owner: Some(task.owner.clone()),
+                hold: task.hold.clone(),
+                task: None,
+            };
+            self.open.put_unflushed(&task.id, &record)?;
+        }
+        self.store.flush().await
+    }
+
+    fn close_task(&self, id: &str) -> Result<(), StoreError> {
+        self.open.remove_unflushed(id)
+    }
+
+    fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        self.tasks.get(id)
+    }
+
+    fn tasks_of(
+        &self,
+        owner: &str,
+        before: Option<&str>,
+        visit: &mut (dyn FnMut(Task) -> bool + Send),
+    ) -> Result<(), StoreError> {
+        let prefix = owner_key(owner, "");
+        let before = before.map(|id| owner_key(owner, id));
+        for key in self.by_owner.keys_rev(&prefix, before.as_deref()) {
+            let key = key?;
+            let Some(task) = self.tasks.get::<Task>(&key[prefix.len()..])? else {
+                continue; // its creation was cut off after the entry
+            };
+            if task.owner == owner && !visit(task) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn all_tasks(&self, visit: &mut (dyn FnMut(Task) -> bool + Send)) -> Result<(), StoreError> {
+        for item in self.tasks.scan::<Task>() {
+            let (_, task) = item?;
+            if !visit(task) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError> {
+        let _state = self.lock();
+        self.open_records()?
+            .into_iter()
+            .map(|(id, record)| {
+                let stored = self.tasks.get::<Task>(&id)?;
+                let hold = self.committed_hold(&id, &record, stored.as_ref())?;
+                Ok(OpenTask {
+                    id,
+                    synchronous: record.synchronous,
+                    task: stored.or(record.task),
+                    hold,
+                })
+            })
+            .collect()
+    }
+
+    fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError> {
+        if let Some(hold) = self.lock().holds.get(task_id) {
+            return Ok(Some(hold.clone()));
+        }
+        if let Some(hold) = self.tasks.get::<Task>(task_id)?.and_then(|t| t.hold) {
+            return Ok(Some(hold));
+        }
+        self.ledger.get(&legacy_hold_key(task_id))
+    }
+}
+
+#[async_trait::async_trait]
+impl LedgerStore for SledTasks {
+    async fn credit(
+        &self,
+        account_id: &str,
+        kind: EntryKind,
+        credits: i64,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<Entry, LedgerError> {
+        let entry = self
+            .append(account_id, |_| {
+                Ok(Some(NewEntry {
+                    kind,
+                    amount: credits,
+                    held_change: 0,
+                    task_id: None,
+                    actor,
+                    reason,
+                }))
+            })
+            .await?;
+        Ok(entry.expect("a credit always writes"))
+    }
+
+    async fn adjust(
+        &self,
+        account_id: &str,
+        credits: i64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Entry, LedgerError> {
+        let entry = self
+            .append(account_id, |b| {
+                if b.available() + credits < 0 {
+                    return Err(LedgerError::WouldGoNegative {
+                        balance: b.balance,
+                        held: b.held,
+                    });
+                }
+                Ok(Some(NewEntry {
+                    kind: EntryKind::Adjustment,
+                    amount: credits,
+                    held_change: 0,
+                    task_id: None,
+                    actor,
+                    reason: Some(reason),
+                }))
+            })
+            .await?;
+        Ok(entry.expect("an adjustment always writes"))
+    }
+
+    async fn forfeit(
+        &self,
+        account_id: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Option<Entry>, LedgerError> {
+        self.append(account_id, |b| {
+            if b.held > 0 {
+                return Err(LedgerError::WouldGoNegative {
+                    balance: b.balance,
+                    held: b.held,
+                });
+            }
+            Ok((b.balance > 0).then_some(NewEntry {
+                kind: EntryKind::Forfeit,
+                amount: -b.balance,
+                held_change: 0,
+                task_id: None,
+                actor,
+                reason: Some(reason),
+            }))
+        })
+        .await
+    }
+
+    fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {
+        Ok(balance_after(self.last_entry(account_id)?.as_ref()))
+    }
+
+    fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
+        let mut state = self.lock();
+        self.spent(&mut state, account_id, key_id)
+    }
+
+    fn entries(
+        &self,
+        account_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Entry>, bool), StoreError> {
+        let prefix = format!("e/{account_id}/");
+        let start = after.map_or_else(|| prefix.clone(), |a| format!("{prefix}{a}\u{1}"));
+        let mut page = Vec::new();
+        for item in self.ledger.scan_from::<Entry>(&start, &prefix) {
+            let (_, entry) = item?;
+            if page.len() == limit {
+                return Ok((page, true));
+            }
+            page.push(entry);
+        }
+        Ok((page, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::SledTasks;
+    use crate::store::Store;
+
+    async fn fresh() -> (tempfile::TempDir, Arc<SledTasks>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let tasks = SledTasks::open(&store).await.unwrap();
+        (dir, Arc::new(tasks))
+    }
+
+    crate::store::tasks::conformance::suite!(fresh);
+}
