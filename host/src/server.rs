@@ -56,7 +56,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         println!("\n  Admin key (shown only this once; keep it safe):\n\n    {key}\n");
     }
     let signer = UrlSigner::init(&meta).await?;
-    let idempotency = Idempotency::new(store.table("idempotency")?);
+    let idempotency = Idempotency::new(Arc::new(crate::store::idempotency::SledIdempotency::new(
+        &store,
+    )?));
     let purged = idempotency.purge().await?;
     if purged > 0 {
         tracing::info!(purged, "forgot expired idempotency keys");

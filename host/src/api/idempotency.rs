@@ -3,27 +3,27 @@
 //! with another body is `409 IDEMPOTENCY_CONFLICT`. Keys are scoped to the
 //! caller's account and kept at least 24 hours.
 //!
-//! Requests with one key run one at a time. The record is written before the
-//! request runs and carries a reserved task id, so a retry after a crash
-//! finds the task the first attempt created instead of creating another.
+//! Requests with one key run one at a time (a second waits for the first's
+//! response). The key is reserved before the request runs, with a task id,
+//! so a retry after a crash, or after the client left, finds the task the
+//! first attempt created instead of creating another.
 //! Responses to requests refused before they ran (4xx other than 402 after a
 //! hold...) are not kept, as Stripe does; a retry runs again.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{principal, too_large};
-use crate::store::Table;
+use crate::store::idempotency::{IdempotencyStore, Reservation, StoredResponse};
 
 /// The task id an idempotent request may use for the task it creates.
 #[derive(Debug, Clone)]
@@ -34,72 +34,54 @@ pub const KEY_TTL_SECS: i64 = 48 * 3600;
 /// The longest key accepted.
 const MAX_KEY_LEN: usize = 255;
 
-/// A stored key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Record {
-    /// SHA-256 of method, path and body.
-    fingerprint: String,
-    /// The task id reserved for this request.
-    task_id: String,
-    /// When the key was first used (unix seconds).
-    created_at: i64,
-    /// The response, once the request finished.
-    response: Option<StoredResponse>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredResponse {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-/// The idempotency store and the per-key locks.
+/// Idempotency keys.
 #[derive(Clone)]
 pub struct Idempotency {
-    table: Table,
-    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    store: Arc<dyn IdempotencyStore>,
 }
 
 impl Idempotency {
-    /// The store over `table`.
-    pub fn new(table: Table) -> Self {
-        Self {
-            table,
-            locks: Arc::default(),
-        }
+    /// The keys kept in `store`.
+    pub fn new(store: Arc<dyn IdempotencyStore>) -> Self {
+        Self { store }
     }
 
     /// Forgets keys older than [`KEY_TTL_SECS`]. Returns how many.
     pub async fn purge(&self) -> Result<usize, crate::store::StoreError> {
-        let cutoff = crate::time::now_unix() - KEY_TTL_SECS;
-        let mut old = Vec::new();
-        for item in self.table.scan::<Record>() {
-            let (key, record) = item?;
-            if record.created_at < cutoff {
-                old.push(key);
-            }
-        }
-        for key in &old {
-            self.table.remove(key).await?;
-        }
-        Ok(old.len())
+        self.store
+            .purge(crate::time::now_unix() - KEY_TTL_SECS)
+            .await
     }
+}
 
-    fn lock(&self, scope: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks
-            .lock()
-            .expect("lock")
-            .entry(scope.to_string())
-            .or_default()
-            .clone()
+/// A reserved key, let go if the request stops without an answer (its
+/// client left): a retry then runs with the same task id.
+struct Held {
+    store: Arc<dyn IdempotencyStore>,
+    key: Option<String>,
+}
+
+impl Held {
+    /// The request ended: keep its response, or forget the key.
+    async fn settle(mut self, response: Option<&StoredResponse>) -> Result<(), ApiError> {
+        let key = self.key.take().expect("settled once");
+        match response {
+            Some(r) => self.store.complete(&key, r).await?,
+            None => self.store.release(&key).await?,
+        }
+        Ok(())
     }
+}
 
-    fn unlock(&self, scope: &str, lock: Arc<tokio::sync::Mutex<()>>) {
-        let mut locks = self.locks.lock().expect("lock");
-        // Two references: the map's and ours; nobody else waits.
-        if Arc::strong_count(&lock) == 2 {
-            locks.remove(scope);
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.abandon(&key).await {
+                    tracing::warn!(error = %e, "could not let go of an idempotency key");
+                }
+            });
         }
     }
 }
@@ -155,13 +137,9 @@ pub async fn idempotency_layer(
         crate::ids::hex(&h.finalize())
     };
     let scope = format!("{}/{key}", who.owner);
-    let idem = &state.idempotency;
-    let lock = idem.lock(&scope);
-    let guard = lock.lock().await;
-    let response = run_once(&state, &scope, &fingerprint, parts, bytes, next).await;
-    drop(guard);
-    idem.unlock(&scope, lock);
-    response.unwrap_or_else(IntoResponse::into_response)
+    run_once(&state, &scope, &fingerprint, parts, bytes, next)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn run_once(
@@ -172,7 +150,7 @@ async fn run_once(
     bytes: bytes::Bytes,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let table = &state.idempotency.table;
+    let store = &state.idempotency.store;
     let conflict = || {
         let mut e = ApiError::new(
             ErrorCode::IdempotencyConflict,
@@ -184,37 +162,27 @@ async fn run_once(
             .insert("x-should-retry", HeaderValue::from_static("false"));
         e
     };
-    let record = match table.get::<Record>(scope)? {
-        Some(r) if r.created_at < crate::time::now_unix() - KEY_TTL_SECS => None,
-        other => other,
-    };
-    let record = match record {
-        Some(r) if r.fingerprint != fingerprint => return Ok(conflict()),
-        Some(Record {
-            response: Some(stored),
-            ..
-        }) => return Ok(replay(stored)),
-        // Left by a process that died mid-request: run again with its task id.
-        Some(r) => r,
-        None => {
-            let r = Record {
-                fingerprint: fingerprint.to_string(),
-                task_id: crate::ids::new("task"),
-                created_at: crate::time::now_unix(),
-                response: None,
-            };
-            table.put(scope, &r).await?;
-            r
+    let task_id = loop {
+        let now = crate::time::now_unix();
+        match store.reserve(scope, fingerprint, now, KEY_TTL_SECS).await? {
+            Reservation::Run { task_id } => break task_id,
+            Reservation::Replay(stored) => return Ok(replay(stored)),
+            Reservation::Conflict => return Ok(conflict()),
+            // The same request runs now: wait for its response (until the
+            // client gives up).
+            Reservation::InProgress => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     };
-    parts
-        .extensions
-        .insert(ReservedTaskId(record.task_id.clone()));
+    let held = Held {
+        store: store.clone(),
+        key: Some(scope.to_string()),
+    };
+    parts.extensions.insert(ReservedTaskId(task_id));
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     if !keep(response.status()) {
-        table.remove(scope).await?;
+        held.settle(None).await?;
         return Ok(response);
     }
     // Keep the response as the client gets it (error bodies are rendered by
@@ -228,15 +196,7 @@ async fn run_once(
         headers: kept_headers(&parts.headers),
         body: body.to_vec(),
     };
-    table
-        .put(
-            scope,
-            &Record {
-                response: Some(stored),
-                ..record
-            },
-        )
-        .await?;
+    held.settle(Some(&stored)).await?;
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 

@@ -320,7 +320,8 @@ pub trait TaskStore: Send + Sync + 'static {
     /// Not waited to disk: the next commit carries it.
     fn close_task(&self, id: &str) -> Result<(), StoreError>;
 
-    /// A stored task.
+    /// A task: as stored, or a synchronous one not yet stored as
+    /// submitted.
     fn task(&self, id: &str) -> Result<Option<Task>, StoreError>;
 
     /// Hands `owner`'s stored tasks to `visit`, newest first, starting

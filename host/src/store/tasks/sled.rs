@@ -50,8 +50,9 @@ struct State {
     holds: HashMap<String, Hold>,
     /// Tasks not yet finished, by owner.
     unfinished: HashMap<String, HashSet<String>>,
-    /// Synchronous tasks neither finished nor detached (not stored).
-    waiting: HashSet<String>,
+    /// Synchronous tasks neither finished nor detached (not stored), as
+    /// submitted.
+    waiting: HashMap<String, Task>,
     /// Credits held or charged through a key, for keys asked about.
     key_spent: HashMap<(String, String), i64>,
 }
@@ -303,8 +304,11 @@ impl SledTasks {
             if let Some(hold) = hold.filter(|h| h.status == HoldStatus::Open) {
                 state.holds.insert(id.clone(), hold);
             }
-            if record.synchronous && stored.is_none() {
-                state.waiting.insert(id.clone());
+            if record.synchronous
+                && stored.is_none()
+                && let Some(task) = &record.task
+            {
+                state.waiting.insert(id.clone(), task.clone());
             }
             let owner = stored.as_ref().map(|t| t.owner.clone()).or(record.owner);
             let over = stored.as_ref().is_some_and(|t| t.status.is_final());
@@ -560,7 +564,7 @@ impl TaskStore for SledTasks {
                 .or_default()
                 .insert(task.id.clone());
             if creation.synchronous {
-                state.waiting.insert(task.id.clone());
+                state.waiting.insert(task.id.clone(), task.clone());
             }
         }
         if !creation.synchronous {
@@ -572,7 +576,7 @@ impl TaskStore for SledTasks {
     async fn save_task(&self, task: &Task, durable: bool) -> Result<(), StoreError> {
         {
             let state = self.lock();
-            if state.waiting.contains(&task.id) {
+            if state.waiting.contains_key(&task.id) {
                 return Ok(());
             }
             if task.status.is_final() {
@@ -617,7 +621,7 @@ impl TaskStore for SledTasks {
                     None
                 }
             };
-            if state.waiting.contains(&task.id) {
+            if state.waiting.contains_key(&task.id) {
                 self.by_owner
                     .put_unflushed(&owner_key(&task.owner, &task.id), &())?;
             }
@@ -656,7 +660,7 @@ impl TaskStore for SledTasks {
     async fn detach(&self, task: &Task) -> Result<(), StoreError> {
         {
             let mut state = self.lock();
-            if !state.waiting.remove(&task.id) {
+            if state.waiting.remove(&task.id).is_none() {
                 return Ok(()); // finished, or not synchronous
             }
             let mut task = task.clone();
@@ -680,6 +684,9 @@ impl TaskStore for SledTasks {
     }
 
     fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        if let Some(task) = self.lock().waiting.get(id) {
+            return Ok(Some(task.clone()));
+        }
         self.tasks.get(id)
     }
 
