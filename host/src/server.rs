@@ -102,11 +102,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         })
         .collect();
     let catalogue = Arc::new(RwLock::new(Arc::new(catalogue.with_retired(retired))));
-    let media = Media::new(opts.data_dir.join("media"), &store)?;
-    let indexed = media.index().await?;
-    if indexed > 0 {
-        tracing::info!(files = indexed, "indexed the stored files by blob");
-    }
+    let media = Media::new(
+        opts.data_dir.join("media"),
+        Arc::new(crate::store::files::SledFiles::open(&store).await?),
+    )?;
     let health = Arc::new(crate::catalogue::RouteHealth::default());
     let webhooks = Webhooks::new(
         &store,

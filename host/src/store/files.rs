@@ -1,0 +1,54 @@
+//! The files aggregate's storage: `file_…` records saying who owns which
+//! blob (the bytes live in the media directory, by SHA-256), and which
+//! files share a blob, so a deletion knows when a blob's last file went.
+
+#[cfg(test)]
+pub(crate) mod conformance;
+mod sled;
+
+pub use self::sled::SledFiles;
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+
+/// A stored file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// `file_…`.
+    pub id: String,
+    /// Who may read it.
+    pub owner: String,
+    /// SHA-256 of the content (its address on disk).
+    pub sha256: String,
+    /// MIME type.
+    pub mime: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Why it exists: "output" or "reference".
+    pub purpose: String,
+    /// The task that produced it, for outputs.
+    pub task_id: Option<String>,
+    /// When it was stored.
+    pub created_at: String,
+}
+
+/// Where file records are kept.
+#[async_trait::async_trait]
+pub trait FileStore: Send + Sync + 'static {
+    /// Records a new file (its blob is stored already). Readable at once;
+    /// durable when it returns if `durable`, else no later than the next
+    /// commit of any store over the same database that waits for the disk
+    /// (an output becomes durable with its task's end).
+    async fn insert_file(&self, record: &FileRecord, durable: bool) -> Result<(), StoreError>;
+
+    /// A file's record, whoever owns it.
+    fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Deletes the records of `ids` (those that exist), durably. Returns how
+    /// many went and the blobs they used.
+    async fn delete_files(&self, ids: &[String]) -> Result<(usize, Vec<String>), StoreError>;
+
+    /// Whether a file still uses the blob `sha256`.
+    fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,147 @@
+//! [`FileStore`] on sled: trees `files` (by file id) and `files_by_blob`
+//! (`{sha256}/{file id}`), so that a deletion finds the other files sharing
+//! a blob without reading every record.
+
+use super::{FileRecord, FileStore};
+use crate::store::{Store, StoreError, Table};
+
+/// File records in sled.
+pub struct SledFiles {
+    files: Table,
+    by_blob: Table,
+}
+
+fn blob_key(sha256: &str, file_id: &str) -> String {
+    format!("{sha256}/{file_id}")
+}
+
+impl SledFiles {
+    /// The store's file trees; builds the index by blob if this data
+    /// directory has none complete yet (it predates the index).
+    pub async fn open(store: &Store) -> Result<Self, StoreError> {
+        let this = Self {
+            files: store.table("files")?,
+            by_blob: store.table("files_by_blob")?,
+        };
+        // Its completeness record, `!complete`, sorts before every digest.
+        let indexed = this
+            .files
+            .index_once(&this.by_blob, |id, record: FileRecord| {
+                this.by_blob
+                    .put_unflushed(&blob_key(&record.sha256, id), &())
+            })
+            .await?;
+        if indexed > 0 {
+            tracing::info!(files = indexed, "indexed the stored files by blob");
+        }
+        Ok(this)
+    }
+}
+
+#[async_trait::async_trait]
+impl FileStore for SledFiles {
+    async fn insert_file(&self, record: &FileRecord, durable: bool) -> Result<(), StoreError> {
+        // The index entry first: a crash may leave an entry without its
+        // record (which keeps a blob a little longer), never the reverse.
+        self.by_blob
+            .put_unflushed(&blob_key(&record.sha256, &record.id), &())?;
+        self.files.put_unflushed(&record.id, record)?;
+        if durable {
+            self.files.flush().await?;
+        }
+        Ok(())
+    }
+
+    fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError> {
+        self.files.get(id)
+    }
+
+    async fn delete_files(&self, ids: &[String]) -> Result<(usize, Vec<String>), StoreError> {
+        let mut blobs = Vec::new();
+        for id in ids {
+            if let Some(record) = self.files.get::<FileRecord>(id)? {
+                self.files.remove_unflushed(id)?;
+                self.by_blob
+                    .remove_unflushed(&blob_key(&record.sha256, id))?;
+                blobs.push(record.sha256);
+            }
+        }
+        let deleted = blobs.len();
+        blobs.sort();
+        blobs.dedup();
+        if deleted > 0 {
+            self.files.flush().await?;
+        }
+        Ok((deleted, blobs))
+    }
+
+    fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        // Entries whose record is gone (left by a crash between the two
+        // writes) are dropped.
+        let prefix = format!("{sha256}/");
+        for key in self.by_blob.keys_rev(&prefix, None) {
+            let key = key?;
+            let id = &key[prefix.len()..];
+            if self.files.get::<FileRecord>(id)?.is_some() {
+                return Ok(true);
+            }
+            self.by_blob.remove_unflushed(&key)?;
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{SledFiles, blob_key};
+    use crate::store::Store;
+    use crate::store::files::{FileRecord, FileStore};
+
+    async fn fresh() -> (tempfile::TempDir, Arc<dyn FileStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, Arc::new(SledFiles::open(&store).await.unwrap()))
+    }
+
+    crate::store::files::conformance::suite!(fresh);
+
+    #[tokio::test]
+    async fn files_stored_before_the_index_keep_a_shared_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let record = |id: &str| FileRecord {
+            id: id.into(),
+            owner: "acct_a".into(),
+            sha256: "ab".repeat(32),
+            mime: "image/png".into(),
+            bytes: 6,
+            purpose: "output".into(),
+            task_id: None,
+            created_at: "2026-12-02T00:00:00Z".into(),
+        };
+        // A data directory from before the index: a record only.
+        store
+            .table("files")
+            .unwrap()
+            .put("file_old", &record("file_old"))
+            .await
+            .unwrap();
+        let files = SledFiles::open(&store).await.unwrap();
+        assert!(files.blob_in_use(&"ab".repeat(32)).unwrap());
+        // An entry whose record never reached the disk does not keep it.
+        let by_blob = store.table("files_by_blob").unwrap();
+        by_blob
+            .put_unflushed(&blob_key(&"ab".repeat(32), "file_lost"), &())
+            .unwrap();
+        files.delete_files(&["file_old".into()]).await.unwrap();
+        assert!(!files.blob_in_use(&"ab".repeat(32)).unwrap());
+        assert_eq!(
+            by_blob
+                .keys_rev(&format!("{}/", "ab".repeat(32)), None)
+                .count(),
+            0
+        );
+    }
+}
