@@ -108,18 +108,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     )?;
     let health = Arc::new(crate::catalogue::RouteHealth::default());
     let webhooks = Webhooks::new(
-        &store,
+        Arc::new(crate::store::webhooks::SledWebhooks::open(&store).await?),
         WebhookPolicy {
             allow_private: config.network.allow_private,
         },
     )?;
-    let indexed = webhooks.index().await?;
-    if indexed > 0 {
-        tracing::info!(
-            deliveries = indexed,
-            "indexed the stored webhook deliveries"
-        );
-    }
     let clock = test_clock()?;
     let audit = Audit::new(store.table("audit")?);
     let bindings = Bindings::build(&config.moderation, &plugins)

@@ -7,6 +7,7 @@ pub mod files;
 pub mod idempotency;
 pub mod ledger;
 pub mod tasks;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -6,25 +6,20 @@
 //! Signing: `webhook-signature: v1,<base64(HMAC-SHA256(key, "{id}.{ts}.{body}"))>`
 //! where the key is the base64 part of the account's `whsec_…` secret.
 //!
-//! Storage: the deliveries by id, plus two indexes so that neither the
-//! sender nor a listing reads every delivery ever made: pending deliveries
-//! by when they are due (`{at:012}/{id}`), and deliveries by account
-//! (`{account}/{created_at}/{id}`). An index entry is written before its
-//! delivery and removed after it, so a crash (sled recovers a prefix of its
-//! writes) can leave an entry whose delivery is gone or settled, which is
-//! skipped and removed, but never a pending delivery that is not due.
+//! The deliveries are kept in a [`WebhookStore`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::store::{Store, StoreError, Table};
+use crate::store::StoreError;
+use crate::store::webhooks::WebhookStore;
+pub use crate::store::webhooks::{Delivery, DeliveryStatus};
 use crate::time::{now_rfc3339, now_unix};
 
 /// Delivery attempts before giving up, and the wait before each retry.
@@ -48,45 +43,6 @@ pub enum WebhookError {
     Client(#[from] reqwest::Error),
 }
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryStatus {
-    /// Waiting for its next attempt.
-    Pending,
-    /// The receiver answered 2xx.
-    Delivered,
-    /// Every attempt failed.
-    Failed,
-}
-
-/// One event to one URL.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Delivery {
-    /// `evt_…`, also the `webhook-id`.
-    pub id: String,
-    /// The account.
-    pub account_id: String,
-    /// The task.
-    pub task_id: String,
-    /// `task.succeeded`, `task.failed`, `task.canceled`.
-    pub event: String,
-    /// Where.
-    pub url: String,
-    /// The JSON body sent.
-    pub body: String,
-    /// Where it stands.
-    pub status: DeliveryStatus,
-    /// Attempts so far.
-    pub attempts: u32,
-    /// When the next attempt is due (unix seconds).
-    pub next_attempt_at: i64,
-    /// The last failure.
-    pub last_error: Option<String>,
-    /// When it was created.
-    pub created_at: String,
-}
-
 /// Webhook settings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebhookPolicy {
@@ -96,9 +52,7 @@ pub struct WebhookPolicy {
 
 /// The webhook store and sender.
 pub struct Webhooks {
-    table: Table,
-    due: Table,
-    by_account: Table,
+    store: Arc<dyn WebhookStore>,
     client: reqwest::Client,
     policy: WebhookPolicy,
     wake: tokio::sync::Notify,
@@ -119,17 +73,12 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
     format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
 }
 
-fn due_key(at: i64, id: &str) -> String {
-    format!("{:012}/{id}", at.max(0))
-}
-
-fn account_key(d: &Delivery) -> String {
-    format!("{}/{}/{}", d.account_id, d.created_at, d.id)
-}
-
 impl Webhooks {
-    /// The deliveries and their indexes in `store`.
-    pub fn new(store: &Store, policy: WebhookPolicy) -> Result<Arc<Self>, WebhookError> {
+    /// The deliveries kept in `store`.
+    pub fn new(
+        store: Arc<dyn WebhookStore>,
+        policy: WebhookPolicy,
+    ) -> Result<Arc<Self>, WebhookError> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -137,29 +86,11 @@ impl Webhooks {
             .user_agent(concat!("imini-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Arc::new(Self {
-            table: store.table("webhooks")?,
-            due: store.table("webhooks_due")?,
-            by_account: store.table("webhooks_by_account")?,
+            store,
             client,
             policy,
             wake: tokio::sync::Notify::new(),
         }))
-    }
-
-    /// Builds the indexes if this data directory has none complete yet (it
-    /// predates them, or a build was cut off), then marks them complete.
-    /// Returns how many deliveries were indexed. Call before serving.
-    pub async fn index(&self) -> Result<usize, StoreError> {
-        // The due index holds the completeness record of both.
-        self.table
-            .index_once(&self.due, |_, d: Delivery| {
-                if d.status == DeliveryStatus::Pending {
-                    self.due
-                        .put_unflushed(&due_key(d.next_attempt_at, &d.id), &())?;
-                }
-                self.by_account.put_unflushed(&account_key(&d), &())
-            })
-            .await
     }
 
     /// Checks that a receiver URL is allowed (see [`crate::net`]).
@@ -184,9 +115,6 @@ impl Webhooks {
             format!("{task_id}\0{url}").as_bytes(),
         ));
         let id = format!("evt_{}", &digest[..32]);
-        if self.table.get::<Delivery>(&id)?.is_some() {
-            return Ok(());
-        }
         let body = serde_json::json!({ "type": event, "timestamp": now_rfc3339(), "data": data })
             .to_string();
         let delivery = Delivery {
@@ -202,30 +130,15 @@ impl Webhooks {
             last_error: None,
             created_at: now_rfc3339(),
         };
-        // The index entries go first: one fsync (the delivery's) covers all.
-        self.due
-            .put_unflushed(&due_key(delivery.next_attempt_at, &id), &())?;
-        self.by_account
-            .put_unflushed(&account_key(&delivery), &())?;
-        self.table.put(&id, &delivery).await?;
-        self.wake.notify_one();
+        if self.store.enqueue(&delivery).await? {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 
     /// An account's deliveries, newest first.
     pub fn deliveries(&self, account_id: &str, limit: usize) -> Result<Vec<Delivery>, StoreError> {
-        let mut out = Vec::new();
-        for key in self.by_account.keys_rev(&format!("{account_id}/"), None) {
-            let key = key?;
-            let id = key.rsplit('/').next().unwrap_or_default();
-            if let Some(d) = self.table.get::<Delivery>(id)? {
-                out.push(d);
-                if out.len() == limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+        self.store.deliveries_of(account_id, limit)
     }
 
     /// Sends due deliveries, at most [`MAX_IN_FLIGHT`] at once and oldest
@@ -275,55 +188,25 @@ impl Webhooks {
         busy: &mut HashMap<tokio::task::Id, String>,
         secret_of: &(dyn Fn(&str) -> Option<String> + Send + Sync),
     ) -> Result<Option<i64>, StoreError> {
-        let now = now_unix();
-        let mut stale = Vec::new();
-        let mut next_due = None;
-        // Due times are digits; the completeness record (`!complete`) sorts
-        // before them.
-        for item in self.due.scan_from::<()>("0", "") {
-            let (key, ()) = item?;
-            let Some((at, id)) = key
-                .split_once('/')
-                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
-            else {
-                stale.push(key);
-                continue;
-            };
-            if at > now {
-                next_due = Some(at);
-                break;
-            }
-            if busy.values().any(|b| b == id) {
-                continue;
-            }
-            if busy.len() >= MAX_IN_FLIGHT {
-                break;
-            }
-            match self.table.get::<Delivery>(id)? {
-                Some(d) if d.status == DeliveryStatus::Pending && d.next_attempt_at == at => {
-                    let secret = secret_of(&d.account_id);
-                    let id = d.id.clone();
-                    let this = self.clone();
-                    let task = sending.spawn(async move {
-                        if let Err(e) = this.attempt(d, secret).await {
-                            tracing::error!(error = %e, "could not record a webhook attempt");
-                        }
-                    });
-                    busy.insert(task.id(), id);
+        let running: HashSet<String> = busy.values().cloned().collect();
+        let free = MAX_IN_FLIGHT.saturating_sub(busy.len());
+        let (due, next_due) = self.store.due(now_unix(), free, &running)?;
+        for d in due {
+            let secret = secret_of(&d.account_id);
+            let id = d.id.clone();
+            let this = self.clone();
+            let task = sending.spawn(async move {
+                if let Err(e) = this.attempt(d, secret).await {
+                    tracing::error!(error = %e, "could not record a webhook attempt");
                 }
-                // Left by a crash between writes: the delivery was never
-                // stored, or it was settled or rescheduled.
-                _ => stale.push(key),
-            }
-        }
-        for key in stale {
-            self.due.remove_unflushed(&key)?;
+            });
+            busy.insert(task.id(), id);
         }
         Ok(next_due)
     }
 
     async fn attempt(&self, mut d: Delivery, secret: Option<String>) -> Result<(), StoreError> {
-        let was_due = due_key(d.next_attempt_at, &d.id);
+        let was_due_at = d.next_attempt_at;
         d.attempts += 1;
         let result = match secret {
             None => Err("the account has no webhook secret".to_string()),
@@ -366,15 +249,7 @@ impl Webhooks {
                 }
             }
         }
-        // The new due entry before the delivery, the old one removed after;
-        // one fsync for the three.
-        if d.status == DeliveryStatus::Pending {
-            self.due
-                .put_unflushed(&due_key(d.next_attempt_at, &d.id), &())?;
-        }
-        self.table.put_unflushed(&d.id, &d)?;
-        self.due.remove_unflushed(&was_due)?;
-        self.table.flush().await
+        self.store.record_attempt(&d, was_due_at).await
     }
 }
 
@@ -436,13 +311,15 @@ mod tests {
         (url, count)
     }
 
-    fn webhooks(dir: &std::path::Path) -> (Store, Arc<Webhooks>) {
-        let store = Store::open(dir).unwrap();
+    async fn webhooks(dir: &std::path::Path) -> Arc<Webhooks> {
+        let store = crate::store::Store::open(dir).unwrap();
+        let deliveries = crate::store::webhooks::SledWebhooks::open(&store)
+            .await
+            .unwrap();
         let policy = WebhookPolicy {
             allow_private: true,
         };
-        let webhooks = Webhooks::new(&store, policy).unwrap();
-        (store, webhooks)
+        Webhooks::new(Arc::new(deliveries), policy).unwrap()
     }
 
     async fn until(what: &str, mut done: impl FnMut() -> bool) {
@@ -468,8 +345,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_silent_receiver_does_not_hold_back_the_deliveries_behind_it() {
         let dir = tempfile::tempdir().unwrap();
-        let (_store, webhooks) = webhooks(dir.path());
-        webhooks.index().await.unwrap();
+        let webhooks = webhooks(dir.path()).await;
         let secret = new_secret();
         tokio::spawn(webhooks.clone().run(move |_| Some(secret.clone())));
         // Three receivers that never answer take three of the slots...
@@ -505,78 +381,6 @@ mod tests {
             status_of(&webhooks, "acct_a", "task_silent0"),
             Some(DeliveryStatus::Pending)
         );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn deliveries_stored_before_the_indexes_are_listed_and_sent() {
-        let dir = tempfile::tempdir().unwrap();
-        let (url, count) = receiver(false).await;
-        let delivery = |task: &str, status, created_at: &str| Delivery {
-            id: format!("evt_{task}"),
-            account_id: "acct_a".into(),
-            task_id: task.into(),
-            event: "task.succeeded".into(),
-            url: url.clone(),
-            body: "{}".into(),
-            status,
-            attempts: 0,
-            next_attempt_at: now_unix() - 10,
-            last_error: None,
-            created_at: created_at.into(),
-        };
-        {
-            // A data directory from before the indexes: deliveries only.
-            let store = Store::open(dir.path()).unwrap();
-            let table = store.table("webhooks").unwrap();
-            for d in [
-                delivery(
-                    "task_old",
-                    DeliveryStatus::Delivered,
-                    "2026-01-01T00:00:00Z",
-                ),
-                delivery("task_new", DeliveryStatus::Pending, "2026-01-02T00:00:00Z"),
-            ] {
-                table.put(&d.id, &d).await.unwrap();
-            }
-            let other = Delivery {
-                account_id: "acct_b".into(),
-                ..delivery("task_b", DeliveryStatus::Delivered, "2026-01-03T00:00:00Z")
-            };
-            table.put(&other.id, &other).await.unwrap();
-        }
-        let (store, webhooks) = webhooks(dir.path());
-        assert_eq!(webhooks.index().await.unwrap(), 3);
-        assert_eq!(webhooks.index().await.unwrap(), 0, "indexed once");
-        let listed: Vec<String> = webhooks
-            .deliveries("acct_a", 100)
-            .unwrap()
-            .into_iter()
-            .map(|d| d.task_id)
-            .collect();
-        assert_eq!(
-            listed,
-            ["task_new", "task_old"],
-            "the account's, newest first"
-        );
-        // An index entry whose delivery never reached the disk is dropped.
-        let due = store.table("webhooks_due").unwrap();
-        due.put_unflushed(&due_key(now_unix() - 20, "evt_lost"), &())
-            .unwrap();
-        tokio::spawn(webhooks.clone().run(|_| Some(new_secret())));
-        until("the pending delivery", || {
-            status_of(&webhooks, "acct_a", "task_new") == Some(DeliveryStatus::Delivered)
-        })
-        .await;
-        assert_eq!(
-            count.load(Ordering::SeqCst),
-            1,
-            "the delivered one is not sent again"
-        );
-        let left: Vec<String> = due
-            .scan_from::<()>("0", "")
-            .map(|item| item.unwrap().0)
-            .collect();
-        assert!(left.is_empty(), "nothing is due any more: {left:?}");
     }
 
     #[test]
