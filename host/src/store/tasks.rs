@@ -288,10 +288,11 @@ pub trait TaskStore: Send + Sync + 'static {
         creation: Creation<'_>,
     ) -> Result<(), TaskStoreError>;
 
-    /// Stores a change of a task that has not finished (progress, a job
-    /// handle), waiting for the disk if `durable`. Does nothing for a
-    /// synchronous task (a crash ends it anyway), and nothing if the task
-    /// has finished meanwhile.
+    /// Stores a change of a task other than its end, waiting for the disk
+    /// if `durable`: of an unfinished task (progress, a job handle), which
+    /// does nothing for a synchronous task (a crash ends it anyway) or one
+    /// that finished meanwhile; or of a finished task's contents (what
+    /// retention removes), its hold kept as given.
     async fn save_task(&self, task: &Task, durable: bool) -> Result<(), StoreError>;
 
     /// Stores a task that has reached a final status, settling its hold as
