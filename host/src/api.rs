@@ -65,7 +65,7 @@ pub struct Gateway {
     /// Request rates per key.
     pub limiter: crate::ratelimit::RateLimiter,
     /// Stored `Idempotency-Key` results.
-    pub idempotency: idempotency::Idempotency,
+    pub idempotency: crate::idempotency::Idempotency,
     /// Content policies and enforcement.
     pub moderation: Arc<crate::moderation::Moderation>,
     /// The audit log.

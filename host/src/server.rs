@@ -9,12 +9,12 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::accounts::Accounts;
-use crate::api::idempotency::Idempotency;
 use crate::api::{self, Gateway};
 use crate::audit::Audit;
 use crate::auth::Auth;
 use crate::catalogue::Catalogue;
 use crate::config::Config;
+use crate::idempotency::Idempotency;
 use crate::ledger::Ledger;
 use crate::media::Media;
 use crate::moderation::{Bindings, Moderation, ModerationParts};

@@ -10,7 +10,6 @@
 //! Responses to requests refused before they ran (4xx other than 402 after a
 //! hold...) are not kept, as Stripe does; a retry runs again.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
@@ -23,41 +22,19 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{principal, too_large};
-use crate::store::idempotency::{IdempotencyStore, Reservation, StoredResponse};
+use crate::idempotency::{Idempotency, Reservation, StoredResponse};
 
 /// The task id an idempotent request may use for the task it creates.
 #[derive(Debug, Clone)]
 pub struct ReservedTaskId(pub String);
 
-/// How long a key is kept.
-pub const KEY_TTL_SECS: i64 = 48 * 3600;
 /// The longest key accepted.
 const MAX_KEY_LEN: usize = 255;
-
-/// Idempotency keys.
-#[derive(Clone)]
-pub struct Idempotency {
-    store: Arc<dyn IdempotencyStore>,
-}
-
-impl Idempotency {
-    /// The keys kept in `store`.
-    pub fn new(store: Arc<dyn IdempotencyStore>) -> Self {
-        Self { store }
-    }
-
-    /// Forgets keys older than [`KEY_TTL_SECS`]. Returns how many.
-    pub async fn purge(&self) -> Result<usize, crate::store::StoreError> {
-        self.store
-            .purge(crate::time::now_unix() - KEY_TTL_SECS)
-            .await
-    }
-}
 
 /// A reserved key, let go if the request stops without an answer (its
 /// client left): a retry then runs with the same task id.
 struct Held {
-    store: Arc<dyn IdempotencyStore>,
+    keys: Idempotency,
     key: Option<String>,
 }
 
@@ -66,8 +43,8 @@ impl Held {
     async fn settle(mut self, response: Option<&StoredResponse>) -> Result<(), ApiError> {
         let key = self.key.take().expect("settled once");
         match response {
-            Some(r) => self.store.complete(&key, r).await?,
-            None => self.store.release(&key).await?,
+            Some(r) => self.keys.complete(&key, r).await?,
+            None => self.keys.release(&key).await?,
         }
         Ok(())
     }
@@ -76,9 +53,9 @@ impl Held {
 impl Drop for Held {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let store = self.store.clone();
+            let keys = self.keys.clone();
             tokio::spawn(async move {
-                if let Err(e) = store.abandon(&key).await {
+                if let Err(e) = keys.abandon(&key).await {
                     tracing::warn!(error = %e, "could not let go of an idempotency key");
                 }
             });
@@ -150,7 +127,7 @@ async fn run_once(
     bytes: bytes::Bytes,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let store = &state.idempotency.store;
+    let keys = &state.idempotency;
     let conflict = || {
         let mut e = ApiError::new(
             ErrorCode::IdempotencyConflict,
@@ -163,8 +140,7 @@ async fn run_once(
         e
     };
     let task_id = loop {
-        let now = crate::time::now_unix();
-        match store.reserve(scope, fingerprint, now, KEY_TTL_SECS).await? {
+        match keys.reserve(scope, fingerprint).await? {
             Reservation::Run { task_id } => break task_id,
             Reservation::Replay(stored) => return Ok(replay(stored)),
             Reservation::Conflict => return Ok(conflict()),
@@ -174,7 +150,7 @@ async fn run_once(
         }
     };
     let held = Held {
-        store: store.clone(),
+        keys: keys.clone(),
         key: Some(scope.to_string()),
     };
     parts.extensions.insert(ReservedTaskId(task_id));
