@@ -16,15 +16,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imini::bundled::BUNDLED;
-use imini::ledger::{EntryKind, LedgerStore};
 use imini::plugins::bindings::types::{GenerationRequest, MediaKind, Size};
 use imini::plugins::{
     CallInput, EngineLimits, LoadedPlugin, Manifest, Outbound, PluginRuntime, PluginSource,
 };
-use imini::store::tasks::{
-    Creation, HoldRequest, Settle, SledTasks, Status, StoredRequest, Task, TaskStore,
-};
 
+#[path = "gateway/ledger.rs"]
+mod ledger;
 #[path = "gateway/micro.rs"]
 mod micro;
 #[path = "gateway/moderation.rs"]
@@ -34,6 +32,7 @@ mod rollout;
 #[path = "gateway/storage.rs"]
 mod storage;
 
+use ledger::ledger_ops;
 use micro::micro;
 use moderation::moderation_figures;
 use rollout::rollout_figures;
@@ -257,96 +256,6 @@ async fn gateway() {
             "ms",
         );
     }
-}
-
-/// A queued task of `owner` and the creation of it with a 10-credit hold
-/// through a key.
-fn billed_task(owner: &str) -> (Task, Creation<'_>) {
-    let request = StoredRequest {
-        prompt: "a lantern".into(),
-        n: 1,
-        width: 64,
-        height: 64,
-        extra_params: "{}".into(),
-        ..StoredRequest::default()
-    };
-    let task = Task::queued(
-        imini::ids::new("task"),
-        owner,
-        "image",
-        "canvas",
-        "req_bench",
-        request,
-    );
-    let creation = Creation {
-        synchronous: false,
-        hold: Some(HoldRequest {
-            account_id: owner,
-            credits: 10,
-            actor: "key_bench",
-            key_limit: None,
-        }),
-        max_unfinished: None,
-    };
-    (task, creation)
-}
-
-/// Finishes a task as succeeded, capturing its hold.
-async fn capture(store: &SledTasks, mut task: Task) {
-    task.status = Status::Succeeded;
-    store.finish_task(&mut task, Settle::Capture).await.unwrap();
-}
-
-async fn ledger_ops() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = imini::store::Store::open(dir.path()).unwrap();
-    let tasks = SledTasks::open(&store).await.unwrap();
-    tasks
-        .credit("acct_bench", EntryKind::Topup, 1_000_000_000, "admin", None)
-        .await
-        .unwrap();
-    let (mut holds, mut captures) = (Vec::new(), Vec::new());
-    for _ in 0..2000 {
-        let (mut task, creation) = billed_task("acct_bench");
-        let t = Instant::now();
-        tasks.create_task(&mut task, creation).await.unwrap();
-        holds.push(t.elapsed());
-        let t = Instant::now();
-        capture(&tasks, task).await;
-        captures.push(t.elapsed());
-    }
-    report(
-        "tasks: durable creation with a hold (fsync), one at a time",
-        holds,
-        "µs",
-    );
-    report(
-        "tasks: durable finish with a capture (fsync), one at a time",
-        captures,
-        "µs",
-    );
-
-    // 64 concurrent callers share fsyncs (group commit).
-    let tasks = Arc::new(tasks);
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for _ in 0..64 {
-        let tasks = tasks.clone();
-        handles.push(tokio::spawn(async move {
-            for _ in 0..100 {
-                let (mut task, creation) = billed_task("acct_bench");
-                tasks.create_task(&mut task, creation).await.unwrap();
-                capture(&tasks, task).await;
-            }
-        }));
-    }
-    for h in handles {
-        h.await.unwrap();
-    }
-    let per_sec = 6400.0 / started.elapsed().as_secs_f64();
-    println!(
-        "\ntasks: creations with a hold + finishes with a capture per second, 64 concurrent callers (group commit): {per_sec:.0}\n"
-    );
 }
 
 /// Creates an account with credits and a key on a running gateway; returns

@@ -271,34 +271,10 @@ fn a_crash_while_synchronous_requests_wait_charges_none_of_them() {
     // before any is answered. Nobody received an image, so
     // after the restart none is charged, none runs again, and no hold is
     // left open.
-    use base64::Engine as _;
-    let image =
-        base64::engine::general_purpose::STANDARD.encode(imini_tests::png(32, 32, [9, 9, 9]));
-    let mock = imini_tests::mock::Mock::with_handler(move |_| {
-        imini_tests::mock::Reply::json(
-            200,
-            &json!({"created": 1_713_833_628, "data": [{"b64_json": image}]}),
-        )
-        .delayed(Duration::from_secs(4))
-    });
     // Not the provider tests' configuration: its 1 s upstream timeout would
     // fail the tasks before the crash.
-    let config = format!(
-        r#"[credentials.openai]
-value = "sk-test"
-[plugin_settings.openai-images]
-allowed_hosts = ["{host}"]
-[plugin_settings.openai-images.config]
-base_url = "{url}"
-timeout_ms = 20000
-[prices."openai/dall-e-3"]
-per_image = 50
-[limits]
-max_concurrent_tasks = 100
-"#,
-        host = mock.host_port,
-        url = mock.url,
-    );
+    let (mock, config) = imini_tests::slow_openai(Duration::from_secs(4));
+    let config = format!("{config}[limits]\nmax_concurrent_tasks = 100\n");
     let mut gw = Gateway::start_with_config(&config);
     let hana = gw.account("hana@example.com", 10_000);
     let clients: Vec<_> = (0..16)

@@ -107,30 +107,7 @@ fn a_retry_after_the_client_left_gets_the_first_attempts_image_and_one_charge() 
     // The first attempt's client gives up while the upstream works; the
     // retry with the same key waits for that same task and answers its
     // image. The upstream is called once, and the account charged once.
-    use base64::Engine as _;
-    let image =
-        base64::engine::general_purpose::STANDARD.encode(imini_tests::png(32, 32, [3, 6, 9]));
-    let mock = imini_tests::mock::Mock::with_handler(move |_| {
-        imini_tests::mock::Reply::json(
-            200,
-            &json!({"created": 1_713_833_628, "data": [{"b64_json": image}]}),
-        )
-        .delayed(std::time::Duration::from_secs(2))
-    });
-    let config = format!(
-        r#"[credentials.openai]
-value = "sk-test"
-[plugin_settings.openai-images]
-allowed_hosts = ["{host}"]
-[plugin_settings.openai-images.config]
-base_url = "{url}"
-timeout_ms = 20000
-[prices."openai/dall-e-3"]
-per_image = 50
-"#,
-        host = mock.host_port,
-        url = mock.url,
-    );
+    let (mock, config) = imini_tests::slow_openai(std::time::Duration::from_secs(2));
     let gw = Gateway::start_with_config(&config);
     let acct = gw.account("leaver@example.com", 1000);
     let body = json!({"model": "openai/dall-e-3", "prompt": "a patient heron", "response_format": "b64_json"});

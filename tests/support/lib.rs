@@ -595,6 +595,37 @@ pub fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
     out
 }
 
+/// A mock of the OpenAI Images API that answers every generation with one
+/// 32x32 PNG (`b64_json`) after `delay`, and the gateway configuration that
+/// points the bundled `openai-images` adapter at it, with a 20 s upstream
+/// timeout and `openai/dall-e-3` at 50 credits an image.
+pub fn slow_openai(delay: Duration) -> (mock::Mock, String) {
+    use base64::Engine as _;
+    let image = base64::engine::general_purpose::STANDARD.encode(png(32, 32, [9, 9, 9]));
+    let mock = mock::Mock::with_handler(move |_| {
+        mock::Reply::json(
+            200,
+            &serde_json::json!({"created": 1_713_833_628, "data": [{"b64_json": image}]}),
+        )
+        .delayed(delay)
+    });
+    let config = format!(
+        r#"[credentials.openai]
+value = "sk-test"
+[plugin_settings.openai-images]
+allowed_hosts = ["{host}"]
+[plugin_settings.openai-images.config]
+base_url = "{url}"
+timeout_ms = 20000
+[prices."openai/dall-e-3"]
+per_image = 50
+"#,
+        host = mock.host_port,
+        url = mock.url,
+    );
+    (mock, config)
+}
+
 /// The ledger entries of one task, as (type, amount, held_change).
 pub fn task_entries(gw: &Gateway, account: &str, task_id: &str) -> Vec<(String, i64, i64)> {
     gw.ledger(account)

@@ -191,6 +191,20 @@ pub struct StoredRequest {
     pub references: Vec<StoredReference>,
 }
 
+impl StoredRequest {
+    /// One image of `width` x `height` for `prompt`, with nothing else set.
+    pub fn image(prompt: &str, width: u32, height: u32) -> Self {
+        Self {
+            prompt: prompt.to_string(),
+            n: 1,
+            width,
+            height,
+            extra_params: "{}".into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// A reference medium kept with a task.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredReference {

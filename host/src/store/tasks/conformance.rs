@@ -3,6 +3,10 @@
 //! returns a guard (dropped after the test) and an empty store implementing
 //! both.
 
+mod model;
+
+pub(crate) use model::the_ledger_agrees_with_a_model_of_it;
+
 use std::sync::Arc;
 
 use super::{
@@ -52,14 +56,7 @@ pub(crate) use suite;
 const ACCOUNT: &str = "acct_conformance";
 
 fn task(owner: &str) -> Task {
-    let request = StoredRequest {
-        prompt: "a lantern".into(),
-        n: 1,
-        width: 64,
-        height: 64,
-        extra_params: "{}".into(),
-        ..StoredRequest::default()
-    };
+    let request = StoredRequest::image("a lantern", 64, 64);
     Task::queued(
         crate::ids::new("task"),
         owner,
@@ -68,6 +65,14 @@ fn task(owner: &str) -> Task {
         &crate::ids::new("req"),
         request,
     )
+}
+
+/// Tops the account up by `credits`.
+async fn topup(ledger: &dyn LedgerStore, credits: i64) -> Entry {
+    ledger
+        .credit(ACCOUNT, EntryKind::Topup, credits, "admin", None)
+        .await
+        .unwrap()
 }
 
 fn billed(credits: i64, actor: &str) -> Creation<'_> {
@@ -122,10 +127,7 @@ pub(crate) async fn concurrent_holds_never_overdraw_and_entries_sum_to_the_balan
     tasks: Arc<dyn TaskStore>,
     ledger: Arc<dyn LedgerStore>,
 ) {
-    ledger
-        .credit(ACCOUNT, EntryKind::Topup, 1000, "admin", None)
-        .await
-        .unwrap();
+    topup(&*ledger, 1000).await;
     // 64 tasks of 30 credits against 1000: 33 fit at once; each one that
     // fits is captured or released (alternately) by another task.
     let mut handles = Vec::new();
@@ -183,10 +185,7 @@ pub(crate) async fn a_refused_creation_leaves_nothing(
     tasks: Arc<dyn TaskStore>,
     ledger: Arc<dyn LedgerStore>,
 ) {
-    ledger
-        .credit(ACCOUNT, EntryKind::Topup, 10, "admin", None)
-        .await
-        .unwrap();
+    topup(&*ledger, 10).await;
     let mut t = task(ACCOUNT);
     let refused = tasks.create_task(&mut t, billed(20, "key_a")).await;
     assert!(
@@ -217,10 +216,7 @@ pub(crate) async fn a_hold_is_settled_once_however_often_its_task_finishes(
     tasks: Arc<dyn TaskStore>,
     ledger: Arc<dyn LedgerStore>,
 ) {
-    ledger
-        .credit(ACCOUNT, EntryKind::Topup, 1000, "admin", None)
-        .await
-        .unwrap();
+    topup(&*ledger, 1000).await;
     for _ in 0..20 {
         let mut t = task(ACCOUNT);
         tasks
@@ -304,10 +300,7 @@ pub(crate) async fn a_key_limit_counts_holds_until_they_are_released(
     tasks: Arc<dyn TaskStore>,
     ledger: Arc<dyn LedgerStore>,
 ) {
-    ledger
-        .credit(ACCOUNT, EntryKind::Topup, 1000, "admin", None)
-        .await
-        .unwrap();
+    topup(&*ledger, 1000).await;
     let limited = |credits| Creation {
         synchronous: false,
         hold: Some(HoldRequest {
@@ -363,10 +356,7 @@ pub(crate) async fn a_synchronous_task_is_stored_when_it_ends_or_is_detached(
     tasks: Arc<dyn TaskStore>,
     ledger: Arc<dyn LedgerStore>,
 ) {
-    ledger
-        .credit(ACCOUNT, EntryKind::Topup, 100, "admin", None)
-        .await
-        .unwrap();
+    topup(&*ledger, 100).await;
     let sync = Creation {
         synchronous: true,
         ..billed(10, "key_a")
@@ -444,10 +434,7 @@ pub(crate) async fn abandoning_a_task_releases_its_hold(
     tasks: Arc<dyn TaskStore>,
     ledger: Arc<dyn LedgerStore>,
 ) {
-    ledger
-        .credit(ACCOUNT, EntryKind::Topup, 100, "admin", None)
-        .await
-        .unwrap();
+    topup(&*ledger, 100).await;
     let mut t = task(ACCOUNT);
     let sync = Creation {
         synchronous: true,
@@ -476,10 +463,7 @@ pub(crate) async fn corrections_and_forfeits_never_go_below_what_is_held(
     tasks: Arc<dyn TaskStore>,
     ledger: Arc<dyn LedgerStore>,
 ) {
-    ledger
-        .credit(ACCOUNT, EntryKind::Topup, 100, "admin", None)
-        .await
-        .unwrap();
+    topup(&*ledger, 100).await;
     let mut t = task(ACCOUNT);
     tasks
         .create_task(&mut t, billed(60, "key_a"))
@@ -520,11 +504,7 @@ pub(crate) async fn entries_and_tasks_page_in_order(
 ) {
     let mut ids = Vec::new();
     for credits in 1..=5 {
-        let e = ledger
-            .credit(ACCOUNT, EntryKind::Topup, credits, "admin", None)
-            .await
-            .unwrap();
-        ids.push(e.id);
+        ids.push(topup(&*ledger, credits).await.id);
     }
     let (page, more) = ledger.entries(ACCOUNT, None, 2).unwrap();
     assert!(more);
@@ -559,201 +539,4 @@ pub(crate) async fn entries_and_tasks_page_in_order(
         })
         .unwrap();
     assert_eq!(listed, [created[2].clone(), created[1].clone()]);
-}
-
-/// One step of a random ledger history.
-#[derive(Debug, Clone)]
-enum Op {
-    Topup(i64),
-    Adjust(i64),
-    /// A task of this price through key `key` (0..3), whose limit is
-    /// `limit` if any.
-    Create {
-        price: i64,
-        key: usize,
-        limit: Option<i64>,
-    },
-    /// Finishes the `pick`-th open task (modulo how many are open), or
-    /// finishes again one finished before.
-    Finish {
-        pick: usize,
-        capture: bool,
-        again: bool,
-    },
-    Forfeit,
-}
-
-fn op() -> impl proptest::strategy::Strategy<Value = Op> {
-    use proptest::prelude::*;
-    prop_oneof![
-        (1i64..500).prop_map(Op::Topup),
-        (-300i64..300).prop_map(Op::Adjust),
-        (1i64..200, 0usize..3, proptest::option::of(0i64..400))
-            .prop_map(|(price, key, limit)| Op::Create { price, key, limit }),
-        (0usize..16, any::<bool>(), any::<bool>()).prop_map(|(pick, capture, again)| Op::Finish {
-            pick,
-            capture,
-            again
-        }),
-        Just(Op::Forfeit),
-    ]
-}
-
-/// What the ledger should say, kept by the test.
-#[derive(Default)]
-struct Model {
-    balance: i64,
-    held: i64,
-    /// Open tasks: (task, price, key).
-    open: Vec<(Task, i64, usize)>,
-    finished: Vec<Task>,
-    spent: [i64; 3],
-}
-
-/// Random histories of top-ups, corrections, holds, captures, releases
-/// and forfeits, against a model: after every step the store's balance,
-/// held credits and key spending are the model's, every refusal is one
-/// the model expects, and the entries reconcile.
-pub(crate) fn the_ledger_agrees_with_a_model_of_it(
-    fresh: impl Fn(
-        &tokio::runtime::Runtime,
-    ) -> (
-        Box<dyn std::any::Any>,
-        Arc<dyn TaskStore>,
-        Arc<dyn LedgerStore>,
-    ),
-) {
-    use proptest::test_runner::{Config, TestRunner};
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut runner = TestRunner::new(Config {
-        cases: 48,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let history = proptest::collection::vec(op(), 1..60);
-    runner
-        .run(&history, |ops| {
-            let (_guard, tasks, ledger) = fresh(&runtime);
-            runtime.block_on(replay(&ops, &*tasks, &*ledger));
-            Ok(())
-        })
-        .unwrap();
-}
-
-async fn replay(ops: &[Op], tasks: &dyn TaskStore, ledger: &dyn LedgerStore) {
-    const KEYS: [&str; 3] = ["key_0", "key_1", "key_2"];
-    let mut m = Model::default();
-    for op in ops {
-        match op.clone() {
-            Op::Topup(x) => {
-                ledger
-                    .credit(ACCOUNT, EntryKind::Topup, x, "admin", None)
-                    .await
-                    .unwrap();
-                m.balance += x;
-            }
-            Op::Adjust(x) => {
-                let result = ledger.adjust(ACCOUNT, x, "admin", "model").await;
-                if m.balance - m.held + x < 0 {
-                    assert!(
-                        matches!(result, Err(LedgerError::WouldGoNegative { .. })),
-                        "{op:?}: {result:?}"
-                    );
-                } else {
-                    result.unwrap();
-                    m.balance += x;
-                }
-            }
-            Op::Create { price, key, limit } => {
-                let mut t = task(ACCOUNT);
-                let creation = Creation {
-                    synchronous: key == 2,
-                    hold: Some(HoldRequest {
-                        account_id: ACCOUNT,
-                        credits: price,
-                        actor: KEYS[key],
-                        key_limit: limit,
-                    }),
-                    max_unfinished: None,
-                };
-                let short = m.balance - m.held < price;
-                let over = limit.is_some_and(|l| m.spent[key] + price > l);
-                match tasks.create_task(&mut t, creation).await {
-                    Ok(()) => {
-                        assert!(!short && !over, "{op:?} was let through");
-                        m.held += price;
-                        m.spent[key] += price;
-                        m.open.push((t, price, key));
-                    }
-                    Err(TaskStoreError::Ledger(LedgerError::Insufficient { .. })) => {
-                        assert!(short, "{op:?}");
-                    }
-                    Err(TaskStoreError::Ledger(LedgerError::KeyLimit { .. })) => {
-                        assert!(over, "{op:?}");
-                    }
-                    Err(e) => panic!("{op:?}: {e}"),
-                }
-            }
-            Op::Finish {
-                pick,
-                capture,
-                again,
-            } => {
-                if again && !m.finished.is_empty() {
-                    let mut t = m.finished[pick % m.finished.len()].clone();
-                    let settle = if capture {
-                        Settle::Capture
-                    } else {
-                        Settle::Release
-                    };
-                    let entry = tasks.finish_task(&mut t, settle).await.unwrap();
-                    assert!(entry.is_none(), "settled twice: {entry:?}");
-                } else if !m.open.is_empty() {
-                    let (t, price, key) = m.open.remove(pick % m.open.len());
-                    let (status, settle) = if capture {
-                        (Status::Succeeded, Settle::Capture)
-                    } else {
-                        (Status::Failed, Settle::Release)
-                    };
-                    let mut t = finished(t, status);
-                    let entry = tasks.finish_task(&mut t, settle).await.unwrap().unwrap();
-                    assert_eq!(entry.held_change, -price);
-                    m.held -= price;
-                    if capture {
-                        m.balance -= price;
-                    } else {
-                        m.spent[key] -= price;
-                    }
-                    m.finished.push(t);
-                }
-            }
-            Op::Forfeit => {
-                let result = ledger.forfeit(ACCOUNT, "admin", "closed").await;
-                if m.held > 0 {
-                    assert!(
-                        matches!(result, Err(LedgerError::WouldGoNegative { .. })),
-                        "{result:?}"
-                    );
-                } else {
-                    let entry = result.unwrap();
-                    assert_eq!(entry.is_some(), m.balance > 0);
-                    m.balance = m.balance.min(0);
-                }
-            }
-        }
-        let b = ledger.balance(ACCOUNT).unwrap();
-        assert_eq!((b.balance, b.held), (m.balance, m.held), "after {op:?}");
-        for (key, spent) in KEYS.iter().zip(m.spent) {
-            assert_eq!(
-                ledger.key_spent(ACCOUNT, key).unwrap(),
-                spent,
-                "{key} after {op:?}"
-            );
-        }
-    }
-    assert_consistent(ledger);
 }

@@ -23,15 +23,18 @@
 //! per owner, synchronous tasks), rebuilt from the open tasks at start, so
 //! a request's changes read nothing it already holds.
 
+mod ledger;
+mod upgrade;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use self::ledger::{NewEntry, balance_after, entry_after};
 use super::{Creation, OpenTask, Settle, Task, TaskStore, TaskStoreError};
-use crate::store::ledger::{Balance, Entry, EntryKind, Hold, HoldStatus, LedgerError, LedgerStore};
+use crate::store::ledger::{Entry, EntryKind, Hold, HoldStatus, LedgerError};
 use crate::store::{Store, StoreError, Table};
-use crate::time::now_rfc3339;
 
 /// Tasks and the ledger in sled.
 pub struct SledTasks {
@@ -98,72 +101,16 @@ struct OpenRecord {
     task: Option<Task>,
 }
 
-/// An account's totals, as data directories from before entries carried
-/// the balance kept them: the commit point of the account's last entry.
-#[derive(Deserialize)]
-struct LegacyTotals {
-    last_entry: Option<Entry>,
-}
-
-fn entry_key(account_id: &str, entry_id: &str) -> String {
+pub(super) fn entry_key(account_id: &str, entry_id: &str) -> String {
     format!("e/{account_id}/{entry_id}")
 }
 
-fn legacy_hold_key(task_id: &str) -> String {
+pub(super) fn legacy_hold_key(task_id: &str) -> String {
     format!("h/{task_id}")
 }
 
 fn owner_key(owner: &str, task_id: &str) -> String {
     format!("{owner}/{task_id}")
-}
-
-/// A new entry id after `last`'s: ids are time-ordered, and an account's
-/// last entry (its balance) is the one with the greatest id, also when the
-/// clock steps back.
-fn next_entry_id(last: Option<&Entry>) -> String {
-    let id = crate::ids::new("le");
-    match last {
-        Some(last) if id <= last.id => last
-            .id
-            .strip_prefix("le_")
-            .and_then(|hex| u128::from_str_radix(hex, 16).ok())
-            .map_or(id, |n| format!("le_{:032x}", n.wrapping_add(1))),
-        _ => id,
-    }
-}
-
-/// An entry following `last` (the account's last entry).
-struct NewEntry<'a> {
-    kind: EntryKind,
-    amount: i64,
-    held_change: i64,
-    task_id: Option<&'a str>,
-    actor: &'a str,
-    reason: Option<&'a str>,
-}
-
-fn entry_after(last: Option<&Entry>, account_id: &str, new: NewEntry<'_>) -> Entry {
-    let before = balance_after(last);
-    Entry {
-        id: next_entry_id(last),
-        account_id: account_id.to_string(),
-        kind: new.kind,
-        amount: new.amount,
-        held_change: new.held_change,
-        balance_after: before.balance + new.amount,
-        held_after: before.held + new.held_change,
-        task_id: new.task_id.map(str::to_string),
-        actor: new.actor.to_string(),
-        reason: new.reason.map(str::to_string),
-        created_at: now_rfc3339(),
-    }
-}
-
-fn balance_after(last: Option<&Entry>) -> Balance {
-    last.map_or_else(Balance::default, |e| Balance {
-        balance: e.balance_after,
-        held: e.held_after,
-    })
 }
 
 impl SledTasks {
@@ -207,84 +154,6 @@ impl SledTasks {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("task store lock")
-    }
-
-    /// Data directories from before entries carried the balance kept an
-    /// account's totals apart, as the commit point of its last entry (and
-    /// of the hold that entry left): writes what a crash lost of those, then
-    /// drops the totals. Returns how many records were rewritten.
-    fn retire_totals(&self) -> Result<usize, StoreError> {
-        let mut repaired = 0;
-        let totals: Vec<(String, LegacyTotals)> = self
-            .ledger
-            .scan_from("a/", "a/")
-            .collect::<Result<_, _>>()?;
-        for (key, totals) in totals {
-            if let Some(entry) = totals.last_entry {
-                let at = entry_key(&entry.account_id, &entry.id);
-                if self.ledger.get::<Entry>(&at)?.is_none() {
-                    self.ledger.put_unflushed(&at, &entry)?;
-                    repaired += 1;
-                }
-                if let Some(task_id) = &entry.task_id {
-                    let status = match entry.kind {
-                        EntryKind::Hold => HoldStatus::Open,
-                        EntryKind::Capture => HoldStatus::Captured,
-                        EntryKind::Release => HoldStatus::Released,
-                        _ => HoldStatus::Open,
-                    };
-                    let stored = self.ledger.get::<Hold>(&legacy_hold_key(task_id))?;
-                    let is_hold_entry = matches!(
-                        entry.kind,
-                        EntryKind::Hold | EntryKind::Capture | EntryKind::Release
-                    );
-                    if is_hold_entry && stored.as_ref().is_none_or(|h| h.status != status) {
-                        let key_id = stored.as_ref().and_then(|h| h.key_id.clone()).or_else(|| {
-                            (entry.kind == EntryKind::Hold && entry.actor.starts_with("key_"))
-                                .then(|| entry.actor.clone())
-                        });
-                        let hold = Hold {
-                            task_id: task_id.clone(),
-                            account_id: entry.account_id.clone(),
-                            amount: entry.held_change.abs(),
-                            status,
-                            key_id,
-                            entry_id: None,
-                            settled_by: None,
-                        };
-                        self.ledger
-                            .put_unflushed(&legacy_hold_key(task_id), &hold)?;
-                        repaired += 1;
-                    }
-                }
-            }
-            self.ledger.remove_unflushed(&key)?;
-        }
-        Ok(repaired)
-    }
-
-    /// Builds the index of open tasks if this data directory has none
-    /// complete yet: every open hold's task and every task, since any of
-    /// them may have been left unfinished or unannounced.
-    async fn index_open(&self) -> Result<usize, StoreError> {
-        if self
-            .open
-            .get::<bool>(crate::store::INDEX_COMPLETE)?
-            .is_some()
-        {
-            return Ok(0);
-        }
-        for item in self.ledger.scan_from::<Hold>("h/", "h/") {
-            let (_, hold) = item?;
-            if hold.status == HoldStatus::Open {
-                self.open.put_unflushed(&hold.task_id, &())?;
-            }
-        }
-        self.tasks
-            .index_once(&self.open, |id, _: serde::de::IgnoredAny| {
-                self.open.put_unflushed(id, &())
-            })
-            .await
     }
 
     /// The open tasks' records, oldest first.
@@ -358,123 +227,6 @@ impl SledTasks {
             }));
         }
         self.ledger.get::<Hold>(&legacy_hold_key(id))
-    }
-
-    /// An account's last entry (the one with the greatest id).
-    fn last_entry(&self, account_id: &str) -> Result<Option<Entry>, StoreError> {
-        let prefix = format!("e/{account_id}/");
-        match self
-            .ledger
-            .tree()
-            .scan_prefix(prefix.as_bytes())
-            .next_back()
-        {
-            None => Ok(None),
-            Some(item) => {
-                let (_, bytes) = item?;
-                self.ledger.note_reads(1);
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|source| StoreError::Corrupt {
-                        tree: "ledger",
-                        source,
-                    })
-            }
-        }
-    }
-
-    fn put_entry(&self, entry: &Entry) -> Result<(), StoreError> {
-        self.ledger
-            .put_unflushed(&entry_key(&entry.account_id, &entry.id), entry)
-    }
-
-    /// Credits held or charged through `key_id`, from the cache or the
-    /// account's entries: its holds, less those released.
-    fn spent(&self, state: &mut State, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
-        let at = (account_id.to_string(), key_id.to_string());
-        if let Some(spent) = state.key_spent.get(&at) {
-            return Ok(*spent);
-        }
-        let prefix = format!("e/{account_id}/");
-        let mut held_by_key = HashSet::new();
-        let mut spent = 0;
-        for item in self.ledger.scan_from::<Entry>(&prefix, &prefix) {
-            let (_, entry) = item?;
-            match entry.kind {
-                EntryKind::Hold if entry.actor == key_id => {
-                    spent += entry.held_change;
-                    held_by_key.extend(entry.task_id);
-                }
-                EntryKind::Release
-                    if entry
-                        .task_id
-                        .as_ref()
-                        .is_some_and(|t| held_by_key.contains(t)) =>
-                {
-                    spent += entry.held_change;
-                }
-                _ => {}
-            }
-        }
-        state.key_spent.insert(at, spent);
-        Ok(spent)
-    }
-
-    /// Appends an entry decided from the account's balance, under the lock,
-    /// and waits for the disk.
-    async fn append<'a>(
-        &self,
-        account_id: &str,
-        decide: impl FnOnce(Balance) -> Result<Option<NewEntry<'a>>, LedgerError>,
-    ) -> Result<Option<Entry>, LedgerError> {
-        let entry = {
-            let _state = self.lock();
-            let last = self.last_entry(account_id)?;
-            let Some(new) = decide(balance_after(last.as_ref()))? else {
-                return Ok(None);
-            };
-            let entry = entry_after(last.as_ref(), account_id, new);
-            self.put_entry(&entry)?;
-            entry
-        };
-        self.store.flush().await?;
-        Ok(Some(entry))
-    }
-
-    /// Settles the open hold of `id` (if any) as `settle`: the entry to
-    /// write, and the hold as settled.
-    fn settle(
-        &self,
-        state: &mut State,
-        id: &str,
-        settle: Settle,
-    ) -> Result<Option<(Entry, Hold)>, StoreError> {
-        let Some(mut hold) = state.holds.remove(id) else {
-            return Ok(None);
-        };
-        let last = self.last_entry(&hold.account_id)?;
-        let (kind, amount, status) = match settle {
-            Settle::Capture => (EntryKind::Capture, -hold.amount, HoldStatus::Captured),
-            Settle::Release => (EntryKind::Release, 0, HoldStatus::Released),
-        };
-        let entry = entry_after(
-            last.as_ref(),
-            &hold.account_id,
-            NewEntry {
-                kind,
-                amount,
-                held_change: -hold.amount,
-                task_id: Some(id),
-                actor: "system",
-                reason: None,
-            },
-        );
-        if settle == Settle::Release {
-            state.spend(&hold, -hold.amount);
-        }
-        hold.status = status;
-        hold.settled_by = Some(entry.id.clone());
-        Ok(Some((entry, hold)))
     }
 }
 
@@ -745,113 +497,6 @@ impl TaskStore for SledTasks {
             return Ok(Some(hold));
         }
         self.ledger.get(&legacy_hold_key(task_id))
-    }
-}
-
-#[async_trait::async_trait]
-impl LedgerStore for SledTasks {
-    async fn credit(
-        &self,
-        account_id: &str,
-        kind: EntryKind,
-        credits: i64,
-        actor: &str,
-        reason: Option<&str>,
-    ) -> Result<Entry, LedgerError> {
-        let entry = self
-            .append(account_id, |_| {
-                Ok(Some(NewEntry {
-                    kind,
-                    amount: credits,
-                    held_change: 0,
-                    task_id: None,
-                    actor,
-                    reason,
-                }))
-            })
-            .await?;
-        Ok(entry.expect("a credit always writes"))
-    }
-
-    async fn adjust(
-        &self,
-        account_id: &str,
-        credits: i64,
-        actor: &str,
-        reason: &str,
-    ) -> Result<Entry, LedgerError> {
-        let entry = self
-            .append(account_id, |b| {
-                if b.available() + credits < 0 {
-                    return Err(LedgerError::WouldGoNegative {
-                        balance: b.balance,
-                        held: b.held,
-                    });
-                }
-                Ok(Some(NewEntry {
-                    kind: EntryKind::Adjustment,
-                    amount: credits,
-                    held_change: 0,
-                    task_id: None,
-                    actor,
-                    reason: Some(reason),
-                }))
-            })
-            .await?;
-        Ok(entry.expect("an adjustment always writes"))
-    }
-
-    async fn forfeit(
-        &self,
-        account_id: &str,
-        actor: &str,
-        reason: &str,
-    ) -> Result<Option<Entry>, LedgerError> {
-        self.append(account_id, |b| {
-            if b.held > 0 {
-                return Err(LedgerError::WouldGoNegative {
-                    balance: b.balance,
-                    held: b.held,
-                });
-            }
-            Ok((b.balance > 0).then_some(NewEntry {
-                kind: EntryKind::Forfeit,
-                amount: -b.balance,
-                held_change: 0,
-                task_id: None,
-                actor,
-                reason: Some(reason),
-            }))
-        })
-        .await
-    }
-
-    fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {
-        Ok(balance_after(self.last_entry(account_id)?.as_ref()))
-    }
-
-    fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
-        let mut state = self.lock();
-        self.spent(&mut state, account_id, key_id)
-    }
-
-    fn entries(
-        &self,
-        account_id: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<(Vec<Entry>, bool), StoreError> {
-        let prefix = format!("e/{account_id}/");
-        let start = after.map_or_else(|| prefix.clone(), |a| format!("{prefix}{a}\u{1}"));
-        let mut page = Vec::new();
-        for item in self.ledger.scan_from::<Entry>(&start, &prefix) {
-            let (_, entry) = item?;
-            if page.len() == limit {
-                return Ok((page, true));
-            }
-            page.push(entry);
-        }
-        Ok((page, false))
     }
 }
 
