@@ -27,6 +27,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod durable;
+pub mod error_code;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::accounts::Accounts;
 use crate::catalogue::{Catalogue, RouteHealth, Target};
+use crate::error_code::ErrorCode;
 use crate::ledger::Hold;
 use crate::media::{Media, MediaError};
 use crate::moderation::Moderation;

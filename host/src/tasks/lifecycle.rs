@@ -103,7 +103,7 @@ impl Tasks {
                 // task, and stopped between the two.
                 self.finish_failed(
                     task,
-                    "UPSTREAM_ERROR",
+                    ErrorCode::UpstreamError,
                     "the task was interrupted and its hold released",
                 )
                 .await?;
@@ -130,7 +130,7 @@ impl Tasks {
         task.progress = 0;
         self.finish_failed(
             task,
-            "UPSTREAM_ERROR",
+            ErrorCode::UpstreamError,
             "the gateway stopped before it could answer; nothing was charged",
         )
         .await?;
@@ -294,7 +294,7 @@ impl Tasks {
         task.status = to;
         if to == Status::Failed {
             task.error = Some(TaskError {
-                code: "UPSTREAM_TIMEOUT".to_string(),
+                code: ErrorCode::UpstreamTimeout.as_str().to_string(),
                 message: message.to_string(),
             });
         }

@@ -15,7 +15,7 @@ impl Tasks {
             return self
                 .finish_failed(
                     task,
-                    "MODEL_UNAVAILABLE",
+                    ErrorCode::ModelUnavailable,
                     "the model is no longer available",
                 )
                 .await;
@@ -38,7 +38,7 @@ impl Tasks {
             Ok(call) => call,
             Err(message) => {
                 return self
-                    .finish_failed(task, "INVALID_PARAMETER", &message)
+                    .finish_failed(task, ErrorCode::InvalidParameter, &message)
                     .await;
             }
         };
@@ -93,7 +93,7 @@ impl Tasks {
             return self
                 .finish_failed(
                     task,
-                    "MODEL_UNAVAILABLE",
+                    ErrorCode::ModelUnavailable,
                     "no provider serves this model now",
                 )
                 .await;
@@ -112,7 +112,8 @@ impl Tasks {
             Err(e) => {
                 tracing::error!(task_id = %task.id, error = %e, "provider plugin call failed");
                 let message = format!("the provider plugin {} failed: {}", e.plugin, e.kind);
-                self.finish_failed(task, "UPSTREAM_ERROR", &message).await
+                self.finish_failed(task, ErrorCode::UpstreamError, &message)
+                    .await
             }
         }
     }
@@ -229,7 +230,7 @@ impl Tasks {
                         return self
                             .finish_failed(
                                 task,
-                                "UPSTREAM_ERROR",
+                                ErrorCode::UpstreamError,
                                 &format!("could not fetch the output: {message}"),
                             )
                             .await;
@@ -239,7 +240,7 @@ impl Tasks {
                     return self
                         .finish_failed(
                             task,
-                            "UPSTREAM_ERROR",
+                            ErrorCode::UpstreamError,
                             "the provider returned a blob handle that outlived its call",
                         )
                         .await;
@@ -249,7 +250,11 @@ impl Tasks {
         }
         if fetched.is_empty() {
             return self
-                .finish_failed(task, "UPSTREAM_ERROR", "the provider returned no output")
+                .finish_failed(
+                    task,
+                    ErrorCode::UpstreamError,
+                    "the provider returned no output",
+                )
                 .await;
         }
         if let Some(status) = self.check_outputs(&mut task, request, &fetched).await? {
@@ -269,7 +274,11 @@ impl Tasks {
                 Err(e) => {
                     tracing::error!(task_id = %task.id, error = %e, "storing an output failed");
                     return self
-                        .finish_failed(task, "INTERNAL_ERROR", "the output could not be stored")
+                        .finish_failed(
+                            task,
+                            ErrorCode::InternalError,
+                            "the output could not be stored",
+                        )
                         .await;
                 }
             };
@@ -353,13 +362,13 @@ impl Tasks {
                 return Ok(None);
             }
             Outcome::Denied { category } => (
-                "CONTENT_POLICY_VIOLATION",
+                ErrorCode::ContentPolicyViolation,
                 format!(
                     "the output was intercepted under the content policy (category: {category}); it is not served"
                 ),
             ),
             Outcome::Failed { policy } => (
-                "MODEL_UNAVAILABLE",
+                ErrorCode::ModelUnavailable,
                 format!(
                     "content moderation could not check the output (policy {policy} failed), so it was discarded"
                 ),
@@ -368,8 +377,8 @@ impl Tasks {
         task.flagged = true;
         // An intercepted output is charged only if the operator says so; an
         // output a failing policy could not check never is.
-        let charge =
-            code == "CONTENT_POLICY_VIOLATION" && self.moderation.config().charge_intercepted;
+        let charge = code == ErrorCode::ContentPolicyViolation
+            && self.moderation.config().charge_intercepted;
         Ok(Some(self.fail(task.clone(), code, &message, charge).await?))
     }
 
@@ -377,7 +386,7 @@ impl Tasks {
     pub(super) async fn finish_failed(
         &self,
         task: Task,
-        code: &str,
+        code: ErrorCode,
         message: &str,
     ) -> Result<Status, TaskStoreError> {
         self.fail(task, code, message, false).await
@@ -388,13 +397,13 @@ impl Tasks {
     async fn fail(
         &self,
         mut task: Task,
-        code: &str,
+        code: ErrorCode,
         message: &str,
         charge: bool,
     ) -> Result<Status, TaskStoreError> {
         task.status = Status::Failed;
         task.error = Some(TaskError {
-            code: code.to_string(),
+            code: code.as_str().to_string(),
             message: message.to_string(),
         });
         task.completed_at = Some(now_rfc3339());
@@ -487,31 +496,31 @@ fn plugin_request(model: &str, kind: MediaKind, r: &StoredRequest) -> Generation
 }
 
 /// The API error code and caller-facing message for a provider's error.
-pub fn plugin_error_code(e: &PluginError) -> (&'static str, String) {
+pub fn plugin_error_code(e: &PluginError) -> (ErrorCode, String) {
     match e.kind {
-        ErrorKind::InvalidRequest => ("INVALID_PARAMETER", e.message.clone()),
+        ErrorKind::InvalidRequest => (ErrorCode::InvalidParameter, e.message.clone()),
         ErrorKind::ContentPolicy => (
-            "CONTENT_POLICY_VIOLATION",
+            ErrorCode::ContentPolicyViolation,
             "the provider refused the content".into(),
         ),
         ErrorKind::UnknownModel => (
-            "MODEL_UNAVAILABLE",
+            ErrorCode::ModelUnavailable,
             "the provider does not serve this model".into(),
         ),
         ErrorKind::Timeout => (
-            "UPSTREAM_TIMEOUT",
+            ErrorCode::UpstreamTimeout,
             "the upstream did not answer in time".into(),
         ),
         ErrorKind::RateLimited => (
-            "UPSTREAM_ERROR",
+            ErrorCode::UpstreamError,
             "the upstream is rate-limiting the gateway".into(),
         ),
         ErrorKind::Unauthorized => (
-            "UPSTREAM_ERROR",
+            ErrorCode::UpstreamError,
             "the upstream refused the gateway's credential".into(),
         ),
         ErrorKind::Upstream | ErrorKind::Internal => {
-            ("UPSTREAM_ERROR", "the upstream failed".into())
+            (ErrorCode::UpstreamError, "the upstream failed".into())
         }
     }
 }
