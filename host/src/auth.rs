@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::accounts::{AccountError, Accounts, Refusal};
-use crate::store::{StoreError, Table};
+use crate::store::StoreError;
+use crate::store::secrets::SecretStore;
 
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,46 +73,39 @@ const ADMIN_KEY_HASH: &str = "admin_key_sha256";
 impl Auth {
     /// Loads the admin key's hash, or sets it: from `configured` (replacing
     /// any stored one) or, on first start, a new random key that is returned
-    /// so the caller can print it once.
+    /// so the caller can print it once (unless another gateway sharing the
+    /// database kept its own first: then that one stands).
     pub async fn init(
-        meta: &Table,
+        secrets: &dyn SecretStore,
         accounts: Accounts,
         configured: Option<&str>,
     ) -> Result<(Self, Option<String>), StoreError> {
+        let this = |admin_hash| Self {
+            admin_hash,
+            accounts: accounts.clone(),
+        };
         if let Some(key) = configured {
             let hash = digest(key);
-            meta.put(ADMIN_KEY_HASH, &crate::ids::hex(&hash)).await?;
-            return Ok((
-                Self {
-                    admin_hash: hash,
-                    accounts,
-                },
-                None,
-            ));
+            secrets
+                .set_secret(ADMIN_KEY_HASH, &crate::ids::hex(&hash))
+                .await?;
+            return Ok((this(hash), None));
         }
-        if let Some(hash) = meta
-            .get::<String>(ADMIN_KEY_HASH)?
+        if let Some(hash) = secrets
+            .secret(ADMIN_KEY_HASH)?
             .as_deref()
             .and_then(parse_hash)
         {
-            return Ok((
-                Self {
-                    admin_hash: hash,
-                    accounts,
-                },
-                None,
-            ));
+            return Ok((this(hash), None));
         }
         let key = crate::ids::secret("imini_admin_");
-        let hash = digest(&key);
-        meta.put(ADMIN_KEY_HASH, &crate::ids::hex(&hash)).await?;
-        Ok((
-            Self {
-                admin_hash: hash,
-                accounts,
-            },
-            Some(key),
-        ))
+        let (kept, first) = secrets
+            .keep_first(ADMIN_KEY_HASH, &crate::ids::hex(&digest(&key)))
+            .await?;
+        let hash = parse_hash(&kept).ok_or(StoreError::Conflict(
+            "the stored admin key hash is not 64 hex digits",
+        ))?;
+        Ok((this(hash), first.then_some(key)))
     }
 
     /// The principal behind a bearer token.

@@ -2,12 +2,14 @@
 //! monthly bills that reconcile with the ledger, and bill disputes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime, Time};
 
-use crate::ledger::{Entry, EntryKind, Ledger};
-use crate::store::{StoreError, Table};
+use crate::ledger::{Entry, EntryKind, Ledger, LedgerStore};
+use crate::store::StoreError;
+pub use crate::store::ledger::{Decision, Dispute, DisputeError, DisputeStatus};
 use crate::tasks::Tasks;
 use crate::time::now_rfc3339;
 
@@ -215,51 +217,16 @@ pub fn bill(
     })
 }
 
-/// Where a dispute stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DisputeStatus {
-    /// Waiting for an operator.
-    Open,
-    /// Decided, with an adjustment if credits were given back.
-    Resolved,
-    /// Decided against.
-    Rejected,
-}
-
-/// A bill dispute.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Dispute {
-    /// `dsp_…`.
-    pub id: String,
-    /// The account.
-    pub account_id: String,
-    /// The disputed month.
-    pub month: String,
-    /// The account's reason.
-    pub reason: String,
-    /// Where it stands.
-    pub status: DisputeStatus,
-    /// Credits given back when resolved.
-    pub credits_returned: i64,
-    /// The operator's note.
-    pub resolution: Option<String>,
-    /// When it was filed.
-    pub created_at: String,
-    /// When it was decided.
-    pub decided_at: Option<String>,
-}
-
-/// The disputes store.
+/// Bill disputes: filed by accounts, decided by operators.
 #[derive(Clone)]
 pub struct Disputes {
-    table: Table,
+    store: Arc<dyn LedgerStore>,
 }
 
 impl Disputes {
-    /// Disputes in `table`.
-    pub fn new(table: Table) -> Self {
-        Self { table }
+    /// Disputes kept with the ledger in `store`.
+    pub fn new(store: Arc<dyn LedgerStore>) -> Self {
+        Self { store }
     }
 
     /// Files a dispute of `month`'s bill, within [`DISPUTE_WINDOW_DAYS`] of
@@ -299,8 +266,9 @@ impl Disputes {
             resolution: None,
             created_at: now_rfc3339(),
             decided_at: None,
+            entry_id: None,
         };
-        self.table.put(&dispute.id, &dispute).await?;
+        self.store.file_dispute(&dispute).await?;
         Ok(dispute)
     }
 
@@ -310,55 +278,40 @@ impl Disputes {
         status: Option<DisputeStatus>,
         account_id: Option<&str>,
     ) -> Result<Vec<Dispute>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.table.scan::<Dispute>() {
-            let (_, d) = item?;
-            if status.is_none_or(|s| s == d.status) && account_id.is_none_or(|a| a == d.account_id)
-            {
-                out.push(d);
-            }
-        }
-        Ok(out)
+        self.store.disputes(status, account_id)
     }
 
     /// Decides an open dispute: resolved with `credits` returned (an
-    /// adjustment entry), or rejected.
+    /// adjustment entry, in the same commit as the decision), or rejected.
     pub async fn decide(
         &self,
-        ledger: &Ledger,
         id: &str,
         resolve: bool,
         credits: i64,
         note: &str,
     ) -> Result<Dispute, BillError> {
-        let mut dispute: Dispute = self.table.get(id)?.ok_or(BillError::NotFound)?;
-        if dispute.status != DisputeStatus::Open {
-            return Err(BillError::Conflict(
-                "the dispute was already decided".into(),
-            ));
-        }
         if credits < 0 || (!resolve && credits != 0) {
             return Err(BillError::Invalid(
                 "credits",
                 "credits must be zero or more, and only when resolving".into(),
             ));
         }
-        if resolve && credits > 0 {
-            let reason = format!("dispute {} of {}: {note}", dispute.id, dispute.month);
-            ledger
-                .adjust(&dispute.account_id, credits, "admin", &reason)
-                .await
-                .map_err(|e| BillError::Conflict(e.to_string()))?;
-        }
-        dispute.status = if resolve {
-            DisputeStatus::Resolved
-        } else {
-            DisputeStatus::Rejected
+        let dispute = self.store.dispute(id)?.ok_or(BillError::NotFound)?;
+        let entry_reason = format!("dispute {} of {}: {note}", dispute.id, dispute.month);
+        let decision = Decision {
+            resolve,
+            credits,
+            note,
+            actor: "admin",
+            entry_reason: &entry_reason,
         };
-        dispute.credits_returned = credits;
-        dispute.resolution = Some(note.to_string());
-        dispute.decided_at = Some(now_rfc3339());
-        self.table.put(&dispute.id, &dispute).await?;
-        Ok(dispute)
+        self.store
+            .decide_dispute(id, decision)
+            .await
+            .map_err(|e| match e {
+                DisputeError::NotFound => BillError::NotFound,
+                DisputeError::Decided => BillError::Conflict(e.to_string()),
+                DisputeError::Store(e) => BillError::Store(e),
+            })
     }
 }

@@ -45,17 +45,18 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .with_context(|| format!("creating the data directory {}", opts.data_dir.display()))?;
     let store = Store::open(&opts.data_dir.join("db"))
         .context("opening the database (is another imini using this data directory?)")?;
-    let meta = store.table("meta")?;
+    let secrets = crate::store::secrets::SledSecrets::new(&store)?;
 
     let accounts = Accounts::new(Arc::new(crate::store::accounts::SledAccounts::new(&store)?));
     let task_store = Arc::new(crate::store::tasks::SledTasks::open(&store).await?);
     let ledger = Ledger::new(task_store.clone());
-    let (auth, new_key) = Auth::init(&meta, accounts.clone(), opts.admin_key.as_deref()).await?;
+    let disputes = crate::bills::Disputes::new(task_store.clone());
+    let (auth, new_key) = Auth::init(&secrets, accounts.clone(), opts.admin_key.as_deref()).await?;
     if let Some(key) = new_key {
         // Printed once, on the terminal, not in the logs.
         println!("\n  Admin key (shown only this once; keep it safe):\n\n    {key}\n");
     }
-    let signer = UrlSigner::init(&meta).await?;
+    let signer = UrlSigner::init(&secrets).await?;
     let idempotency = Idempotency::new(Arc::new(crate::store::idempotency::SledIdempotency::new(
         &store,
     )?));
@@ -185,7 +186,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         signer,
         idempotency,
         pricing,
-        disputes: crate::bills::Disputes::new(store.table("disputes")?),
+        disputes,
         webhooks,
         health,
         limiter: Default::default(),

@@ -5,7 +5,8 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::store::{StoreError, Table};
+use crate::store::StoreError;
+use crate::store::secrets::SecretStore;
 
 /// Signs and verifies file URLs.
 #[derive(Clone)]
@@ -16,15 +17,18 @@ pub struct UrlSigner {
 const SIGNING_KEY: &str = "url_signing_key";
 
 impl UrlSigner {
-    /// Loads the signing key, creating it at first start.
-    pub async fn init(meta: &Table) -> Result<Self, StoreError> {
-        if let Some(key) = meta.get::<String>(SIGNING_KEY)? {
-            return Ok(Self {
-                key: key.into_bytes(),
-            });
-        }
-        let key = crate::ids::secret("");
-        meta.put(SIGNING_KEY, &key).await?;
+    /// Loads the signing key, creating it at first start (the first one
+    /// kept stands when several gateways share the database).
+    pub async fn init(secrets: &dyn SecretStore) -> Result<Self, StoreError> {
+        let key = match secrets.secret(SIGNING_KEY)? {
+            Some(key) => key,
+            None => {
+                secrets
+                    .keep_first(SIGNING_KEY, &crate::ids::secret(""))
+                    .await?
+                    .0
+            }
+        };
         Ok(Self {
             key: key.into_bytes(),
         })

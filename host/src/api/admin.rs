@@ -354,7 +354,7 @@ pub async fn decide_dispute(
     };
     let dispute = state
         .disputes
-        .decide(&state.ledger, &id, resolve, body.credits, &body.note)
+        .decide(&id, resolve, body.credits, &body.note)
         .await?;
     Ok(axum::Json(serde_json::to_value(dispute).expect("serialises")).into_response())
 }

@@ -19,8 +19,9 @@
 //! placed, captured and released by the [`TaskStore`](super::tasks::TaskStore)
 //! methods that create and finish tasks, in the same commit group, so a
 //! task is charged at most once however often it is finished. This trait
-//! has what concerns an account alone. Each change is one commit group,
-//! durable when it returns. The conformance tests of both traits are in
+//! has what concerns an account alone, including bill disputes, whose
+//! decision and the credits it gives back are one commit group. Each change
+//! is one commit group, durable when it returns. The conformance tests of both traits are in
 //! `tasks/conformance.rs`.
 
 use serde::{Deserialize, Serialize};
@@ -166,6 +167,74 @@ pub struct Hold {
     pub settled_by: Option<String>,
 }
 
+/// Where a dispute stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisputeStatus {
+    /// Waiting for an operator.
+    Open,
+    /// Decided for the account.
+    Resolved,
+    /// Decided against.
+    Rejected,
+}
+
+/// A bill dispute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispute {
+    /// `dsp_…`.
+    pub id: String,
+    /// The account.
+    pub account_id: String,
+    /// The disputed month.
+    pub month: String,
+    /// The account's reason.
+    pub reason: String,
+    /// Where it stands.
+    pub status: DisputeStatus,
+    /// Credits given back when resolved.
+    pub credits_returned: i64,
+    /// The operator's note.
+    pub resolution: Option<String>,
+    /// When it was filed.
+    pub created_at: String,
+    /// When it was decided.
+    pub decided_at: Option<String>,
+    /// The adjustment entry that gave the credits back, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+}
+
+/// An operator's decision of an open dispute.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'a> {
+    /// For the account (else against).
+    pub resolve: bool,
+    /// Credits given back (only when resolving; zero or more, the caller
+    /// checks).
+    pub credits: i64,
+    /// The operator's note, kept on the dispute.
+    pub note: &'a str,
+    /// Who decided, kept on the adjustment entry.
+    pub actor: &'a str,
+    /// The reason written on the adjustment entry.
+    pub entry_reason: &'a str,
+}
+
+/// Why a dispute could not be decided.
+#[derive(Debug, thiserror::Error)]
+pub enum DisputeError {
+    /// No such dispute.
+    #[error("no such dispute")]
+    NotFound,
+    /// It was decided already (perhaps by a concurrent decision).
+    #[error("the dispute was already decided")]
+    Decided,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Where ledger entries are kept.
 #[async_trait::async_trait]
 pub trait LedgerStore: Send + Sync + 'static {
@@ -216,4 +285,27 @@ pub trait LedgerStore: Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<Entry>, bool), StoreError>;
+
+    /// Stores a newly filed dispute.
+    async fn file_dispute(&self, dispute: &Dispute) -> Result<(), StoreError>;
+
+    /// A dispute, as it stands.
+    fn dispute(&self, id: &str) -> Result<Option<Dispute>, StoreError>;
+
+    /// Disputes, oldest first, optionally only of one status or account.
+    fn disputes(
+        &self,
+        status: Option<DisputeStatus>,
+        account_id: Option<&str>,
+    ) -> Result<Vec<Dispute>, StoreError>;
+
+    /// Decides an open dispute, and appends the adjustment entry of the
+    /// credits given back (if resolved with credits), in one group: a
+    /// dispute is decided once, and its credits given back once, however
+    /// many decisions race.
+    async fn decide_dispute(
+        &self,
+        id: &str,
+        decision: Decision<'_>,
+    ) -> Result<Dispute, DisputeError>;
 }

@@ -12,7 +12,10 @@ use std::sync::Arc;
 use super::{
     Creation, HoldRequest, Settle, Status, StoredRequest, Task, TaskStore, TaskStoreError,
 };
-use crate::store::ledger::{Entry, EntryKind, HoldStatus, LedgerError, LedgerStore};
+use crate::store::ledger::{
+    Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, HoldStatus, LedgerError,
+    LedgerStore,
+};
 
 /// The tests, for an implementation's `fresh` constructor.
 macro_rules! suite {
@@ -27,6 +30,7 @@ macro_rules! suite {
             abandoning_a_task_releases_its_hold,
             corrections_and_forfeits_never_go_below_what_is_held,
             entries_and_tasks_page_in_order,
+            a_dispute_is_decided_once_however_many_decisions_race,
         );
         #[test]
         fn the_ledger_agrees_with_a_model_of_it() {
@@ -539,4 +543,117 @@ pub(crate) async fn entries_and_tasks_page_in_order(
         })
         .unwrap();
     assert_eq!(listed, [created[2].clone(), created[1].clone()]);
+}
+
+/// An open dispute of `ACCOUNT`'s bill of 2026-11.
+pub(crate) fn dispute() -> Dispute {
+    Dispute {
+        id: crate::ids::new("dsp"),
+        account_id: ACCOUNT.to_string(),
+        month: "2026-11".into(),
+        reason: "charged twice".into(),
+        status: DisputeStatus::Open,
+        credits_returned: 0,
+        resolution: None,
+        created_at: crate::time::now_rfc3339(),
+        decided_at: None,
+        entry_id: None,
+    }
+}
+
+pub(crate) async fn a_dispute_is_decided_once_however_many_decisions_race(
+    _tasks: Arc<dyn TaskStore>,
+    ledger: Arc<dyn LedgerStore>,
+) {
+    topup(&*ledger, 50).await;
+    let (resolved, rejected) = (dispute(), dispute());
+    ledger.file_dispute(&resolved).await.unwrap();
+    ledger.file_dispute(&rejected).await.unwrap();
+    assert_eq!(
+        ledger
+            .disputes(Some(DisputeStatus::Open), None)
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // 16 operators resolve one dispute at once, each giving 30 back.
+    let racers: Vec<_> = (0..16)
+        .map(|i| {
+            let (ledger, id) = (ledger.clone(), resolved.id.clone());
+            tokio::spawn(async move {
+                let note = format!("operator {i}");
+                let decision = Decision {
+                    resolve: true,
+                    credits: 30,
+                    note: &note,
+                    actor: "admin",
+                    entry_reason: "dispute",
+                };
+                ledger.decide_dispute(&id, decision).await
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(d) => won.push(d),
+            Err(DisputeError::Decided) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "one decision lands");
+    let decided = ledger.dispute(&resolved.id).unwrap().unwrap();
+    assert_eq!(decided, won[0]);
+    assert_eq!(decided.status, DisputeStatus::Resolved);
+    assert_eq!(decided.credits_returned, 30);
+    assert_eq!(
+        ledger.balance(ACCOUNT).unwrap().balance,
+        80,
+        "credited once"
+    );
+    let (entries, _) = ledger.entries(ACCOUNT, None, 100).unwrap();
+    let adjustments: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Adjustment)
+        .collect();
+    assert_eq!(adjustments.len(), 1);
+    assert_eq!(adjustments[0].amount, 30);
+    assert_eq!(
+        decided.entry_id.as_deref(),
+        Some(adjustments[0].id.as_str())
+    );
+
+    // A rejection gives nothing back; a decided dispute stays decided.
+    let reject = Decision {
+        resolve: false,
+        credits: 0,
+        note: "no double charge found",
+        actor: "admin",
+        entry_reason: "dispute",
+    };
+    let d = ledger.decide_dispute(&rejected.id, reject).await.unwrap();
+    assert_eq!((d.status, d.entry_id), (DisputeStatus::Rejected, None));
+    assert!(matches!(
+        ledger.decide_dispute(&rejected.id, reject).await,
+        Err(DisputeError::Decided)
+    ));
+    assert!(matches!(
+        ledger.decide_dispute("dsp_missing", reject).await,
+        Err(DisputeError::NotFound)
+    ));
+    assert_eq!(ledger.balance(ACCOUNT).unwrap().balance, 80);
+    assert!(
+        ledger
+            .disputes(Some(DisputeStatus::Open), None)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(ledger.disputes(None, Some(ACCOUNT)).unwrap().len(), 2);
+    assert!(
+        ledger
+            .disputes(None, Some("acct_other"))
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -43,6 +43,7 @@ pub struct SledTasks {
     by_owner: Table,
     open: Table,
     ledger: Table,
+    disputes: Table,
     state: Mutex<State>,
 }
 
@@ -125,6 +126,7 @@ impl SledTasks {
             by_owner: store.table("tasks_by_owner")?,
             open: store.table("tasks_open")?,
             ledger: store.table("ledger")?,
+            disputes: store.table("disputes")?,
             state: Mutex::default(),
         };
         let repaired = this.retire_totals()?;
@@ -515,4 +517,31 @@ mod tests {
     }
 
     crate::store::tasks::conformance::suite!(fresh);
+
+    #[tokio::test]
+    async fn a_decision_whose_entry_was_not_stored_was_not_made() {
+        use crate::store::ledger::{DisputeStatus, LedgerStore};
+        let (_dir, store) = fresh().await;
+        let mut dispute = crate::store::tasks::conformance::dispute();
+        store.file_dispute(&dispute).await.unwrap();
+        // A crash after the dispute's record and before its entry.
+        dispute.status = DisputeStatus::Resolved;
+        dispute.credits_returned = 30;
+        dispute.entry_id = Some("le_00000000000000000000000000000001".into());
+        store.disputes.put(&dispute.id, &dispute).await.unwrap();
+
+        let read = store.dispute(&dispute.id).unwrap().unwrap();
+        assert_eq!((read.status, read.entry_id), (DisputeStatus::Open, None));
+        assert_eq!(store.balance(&dispute.account_id).unwrap().balance, 0);
+        let decision = crate::store::ledger::Decision {
+            resolve: true,
+            credits: 30,
+            note: "again",
+            actor: "admin",
+            entry_reason: "dispute",
+        };
+        let decided = store.decide_dispute(&dispute.id, decision).await.unwrap();
+        assert_eq!(decided.status, DisputeStatus::Resolved);
+        assert_eq!(store.balance(&dispute.account_id).unwrap().balance, 30);
+    }
 }

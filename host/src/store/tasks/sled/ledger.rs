@@ -5,7 +5,10 @@ use std::collections::HashSet;
 
 use super::{SledTasks, State, entry_key};
 use crate::store::StoreError;
-use crate::store::ledger::{Balance, Entry, EntryKind, Hold, HoldStatus, LedgerError, LedgerStore};
+use crate::store::ledger::{
+    Balance, Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, Hold, HoldStatus,
+    LedgerError, LedgerStore,
+};
 use crate::store::tasks::Settle;
 use crate::time::now_rfc3339;
 
@@ -143,6 +146,24 @@ impl SledTasks {
         };
         self.store.flush().await?;
         Ok(Some(entry))
+    }
+
+    /// `dispute` as it stands: a decision whose adjustment entry is not
+    /// stored (a crash cut its group off) was not made.
+    fn as_committed(&self, mut dispute: Dispute) -> Result<Dispute, StoreError> {
+        if let Some(entry_id) = &dispute.entry_id
+            && self
+                .ledger
+                .get::<Entry>(&entry_key(&dispute.account_id, entry_id))?
+                .is_none()
+        {
+            dispute.status = DisputeStatus::Open;
+            dispute.credits_returned = 0;
+            dispute.resolution = None;
+            dispute.decided_at = None;
+            dispute.entry_id = None;
+        }
+        Ok(dispute)
     }
 
     /// Settles the open hold of `id` (if any) as `settle`: the entry to
@@ -286,5 +307,79 @@ impl LedgerStore for SledTasks {
             page.push(entry);
         }
         Ok((page, false))
+    }
+
+    async fn file_dispute(&self, dispute: &Dispute) -> Result<(), StoreError> {
+        self.disputes.put(&dispute.id, dispute).await
+    }
+
+    fn dispute(&self, id: &str) -> Result<Option<Dispute>, StoreError> {
+        self.disputes
+            .get::<Dispute>(id)?
+            .map(|d| self.as_committed(d))
+            .transpose()
+    }
+
+    fn disputes(
+        &self,
+        status: Option<DisputeStatus>,
+        account_id: Option<&str>,
+    ) -> Result<Vec<Dispute>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.disputes.scan::<Dispute>() {
+            let (_, d) = item?;
+            let d = self.as_committed(d)?;
+            if status.is_none_or(|s| s == d.status) && account_id.is_none_or(|a| a == d.account_id)
+            {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn decide_dispute(
+        &self,
+        id: &str,
+        decision: Decision<'_>,
+    ) -> Result<Dispute, DisputeError> {
+        let dispute = {
+            let _state = self.lock();
+            let mut dispute = self.dispute(id)?.ok_or(DisputeError::NotFound)?;
+            if dispute.status != DisputeStatus::Open {
+                return Err(DisputeError::Decided);
+            }
+            dispute.status = if decision.resolve {
+                DisputeStatus::Resolved
+            } else {
+                DisputeStatus::Rejected
+            };
+            dispute.credits_returned = decision.credits;
+            dispute.resolution = Some(decision.note.to_string());
+            dispute.decided_at = Some(now_rfc3339());
+            if decision.resolve && decision.credits > 0 {
+                let last = self.last_entry(&dispute.account_id)?;
+                let entry = entry_after(
+                    last.as_ref(),
+                    &dispute.account_id,
+                    NewEntry {
+                        kind: EntryKind::Adjustment,
+                        amount: decision.credits,
+                        held_change: 0,
+                        task_id: None,
+                        actor: decision.actor,
+                        reason: Some(decision.entry_reason),
+                    },
+                );
+                dispute.entry_id = Some(entry.id.clone());
+                // The entry is the commit point: written last.
+                self.disputes.put_unflushed(&dispute.id, &dispute)?;
+                self.put_entry(&entry)?;
+            } else {
+                self.disputes.put_unflushed(&dispute.id, &dispute)?;
+            }
+            dispute
+        };
+        self.store.flush().await?;
+        Ok(dispute)
     }
 }
