@@ -87,8 +87,11 @@ impl Accounts {
     }
 
     /// An account.
-    pub fn get(&self, id: &str) -> Result<Account, AccountError> {
-        self.store.account(id)?.ok_or(AccountError::AccountNotFound)
+    pub async fn get(&self, id: &str) -> Result<Account, AccountError> {
+        self.store
+            .account(id)
+            .await?
+            .ok_or(AccountError::AccountNotFound)
     }
 
     /// Applies `change` to the current account, atomically: concurrent
@@ -119,7 +122,7 @@ impl Accounts {
                 "credit_limit cannot be negative".into(),
             ));
         }
-        let account = self.get(account_id)?;
+        let account = self.get(account_id).await?;
         if account.status == AccountStatus::Closed {
             return Err(AccountError::Conflict("the account is closed".into()));
         }
@@ -147,13 +150,13 @@ impl Accounts {
     }
 
     /// A key.
-    pub fn key(&self, id: &str) -> Result<ApiKey, AccountError> {
-        self.store.key(id)?.ok_or(AccountError::KeyNotFound)
+    pub async fn key(&self, id: &str) -> Result<ApiKey, AccountError> {
+        self.store.key(id).await?.ok_or(AccountError::KeyNotFound)
     }
 
     /// An account's keys, oldest first.
-    pub fn keys_of(&self, account_id: &str) -> Result<Vec<ApiKey>, AccountError> {
-        self.store.keys_of(account_id)
+    pub async fn keys_of(&self, account_id: &str) -> Result<Vec<ApiKey>, AccountError> {
+        self.store.keys_of(account_id).await
     }
 
     /// Gives a key a new secret; the old one stops working at once. A key
@@ -195,11 +198,11 @@ impl Accounts {
     }
 
     /// The account and key behind a presented secret, or why it is refused.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         secret: &str,
     ) -> Result<Result<(Account, ApiKey), Refusal>, AccountError> {
-        let Some((account, key)) = self.identify(secret)? else {
+        let Some((account, key)) = self.identify(secret).await? else {
             return Ok(Err(Refusal::Unknown));
         };
         match key.status {
@@ -216,9 +219,9 @@ impl Accounts {
     /// The account and key behind a presented secret, whatever their state
     /// (for the few routes a suspended account may use: its enforcement
     /// notices and appeals).
-    pub fn identify(&self, secret: &str) -> Result<Option<(Account, ApiKey)>, AccountError> {
+    pub async fn identify(&self, secret: &str) -> Result<Option<(Account, ApiKey)>, AccountError> {
         let hash = digest(secret);
-        let Some(key) = self.store.key_by_hash(&hash)? else {
+        let Some(key) = self.store.key_by_hash(&hash).await? else {
             return Ok(None);
         };
         // The index already matched; compare the full hashes in constant time
@@ -226,7 +229,7 @@ impl Accounts {
         if !bool::from(key.hash.as_bytes().ct_eq(hash.as_bytes())) {
             return Ok(None);
         }
-        let account = self.get(&key.account_id)?;
+        let account = self.get(&key.account_id).await?;
         Ok(Some((account, key)))
     }
 
@@ -234,7 +237,7 @@ impl Accounts {
     /// disk: losing it in a crash is harmless). Only the time of use is
     /// written, on the current record: a revoke, suspension or rotation
     /// that landed since `key` was read stays as it is.
-    pub fn touch(&self, key: &ApiKey) -> Result<(), AccountError> {
+    pub async fn touch(&self, key: &ApiKey) -> Result<(), AccountError> {
         let now = crate::time::now_unix();
         let recent = key
             .last_used_at
@@ -243,7 +246,8 @@ impl Accounts {
             .is_some_and(|t| now - t < TOUCH_INTERVAL_SECS);
         if !recent {
             self.store
-                .touch_key(&key.id, &now_rfc3339(), TOUCH_INTERVAL_SECS)?;
+                .touch_key(&key.id, &now_rfc3339(), TOUCH_INTERVAL_SECS)
+                .await?;
         }
         Ok(())
     }

@@ -223,7 +223,7 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 /// the `x-ratelimit-*` headers on the answer; past the rate, `429
 /// RATE_LIMITED` with `Retry-After`.
 async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Ok(who) = extract::principal(&state, req.headers()) else {
+    let Ok(who) = extract::principal(&state, req.headers()).await else {
         return next.run(req).await;
     };
     // Authenticated once per request: the extractor reuses it.

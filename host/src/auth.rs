@@ -92,7 +92,8 @@ impl Auth {
             return Ok((this(hash), None));
         }
         if let Some(hash) = secrets
-            .secret(ADMIN_KEY_HASH)?
+            .secret(ADMIN_KEY_HASH)
+            .await?
             .as_deref()
             .and_then(parse_hash)
         {
@@ -109,7 +110,7 @@ impl Auth {
     }
 
     /// The principal behind a bearer token.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         token: &str,
     ) -> Result<Result<Principal, AuthFailure>, AccountError> {
@@ -124,9 +125,9 @@ impl Auth {
                 credits_frozen: false,
             }));
         }
-        Ok(match self.accounts.authenticate(token)? {
+        Ok(match self.accounts.authenticate(token).await? {
             Ok((account, key)) => {
-                if let Err(e) = self.accounts.touch(&key) {
+                if let Err(e) = self.accounts.touch(&key).await {
                     tracing::warn!(error = %e, key_id = %key.id, "could not record key use");
                 }
                 Ok(Principal {

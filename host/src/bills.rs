@@ -77,11 +77,11 @@ fn at(entry: &Entry) -> OffsetDateTime {
 }
 
 /// Every entry of an account, oldest first.
-fn all_entries(ledger: &Ledger, account_id: &str) -> Result<Vec<Entry>, StoreError> {
+async fn all_entries(ledger: &Ledger, account_id: &str) -> Result<Vec<Entry>, StoreError> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let (page, more) = ledger.entries(account_id, after.as_deref(), 1000)?;
+        let (page, more) = ledger.entries(account_id, after.as_deref(), 1000).await?;
         after = page.last().map(|e| e.id.clone());
         all.extend(page);
         if !more {
@@ -114,7 +114,7 @@ pub enum GroupBy {
 }
 
 /// Charges in `[start, end)`, grouped.
-pub fn usage(
+pub async fn usage(
     ledger: &Ledger,
     tasks: &Tasks,
     account_id: &str,
@@ -122,7 +122,7 @@ pub fn usage(
     end: OffsetDateTime,
     group_by: GroupBy,
 ) -> Result<Vec<UsageRow>, BillError> {
-    let entries = all_entries(ledger, account_id)?;
+    let entries = all_entries(ledger, account_id).await?;
     // The key that placed each task's hold.
     let holders: BTreeMap<&str, &str> = entries
         .iter()
@@ -138,7 +138,8 @@ pub fn usage(
         let task_id = e.task_id.as_deref().unwrap_or_default();
         let group = match group_by {
             GroupBy::Model => tasks
-                .get(task_id, account_id)?
+                .get(task_id, account_id)
+                .await?
                 .map_or_else(|| "unknown".to_string(), |t| t.model),
             GroupBy::Key => holders.get(task_id).map_or("unknown", |k| k).to_string(),
             GroupBy::Day => when.date().to_string(),
@@ -179,14 +180,14 @@ pub struct Bill {
 
 /// The bill of `month`: `closing = opening + topups - charges + refunds +
 /// adjustments - forfeited`, entry by entry from the ledger.
-pub fn bill(
+pub async fn bill(
     ledger: &Ledger,
     tasks: &Tasks,
     account_id: &str,
     month: &str,
 ) -> Result<Bill, BillError> {
     let (start, end) = month_bounds(month)?;
-    let entries = all_entries(ledger, account_id)?;
+    let entries = all_entries(ledger, account_id).await?;
     let opening = entries
         .iter()
         .rfind(|e| at(e) < start)
@@ -202,7 +203,7 @@ pub fn bill(
             .map(|e| e.amount)
             .sum::<i64>()
     };
-    let charges = usage(ledger, tasks, account_id, start, end, GroupBy::Model)?;
+    let charges = usage(ledger, tasks, account_id, start, end, GroupBy::Model).await?;
     let closing = in_month.last().map_or(opening, |e| e.balance_after);
     Ok(Bill {
         month: month.to_string(),
@@ -273,12 +274,12 @@ impl Disputes {
     }
 
     /// Disputes, oldest first, optionally only of one status or account.
-    pub fn list(
+    pub async fn list(
         &self,
         status: Option<DisputeStatus>,
         account_id: Option<&str>,
     ) -> Result<Vec<Dispute>, StoreError> {
-        self.store.disputes(status, account_id)
+        self.store.disputes(status, account_id).await
     }
 
     /// Decides an open dispute: resolved with `credits` returned (an
@@ -296,7 +297,7 @@ impl Disputes {
                 "credits must be zero or more, and only when resolving".into(),
             ));
         }
-        let dispute = self.store.dispute(id)?.ok_or(BillError::NotFound)?;
+        let dispute = self.store.dispute(id).await?.ok_or(BillError::NotFound)?;
         let entry_reason = format!("dispute {} of {}: {note}", dispute.id, dispute.month);
         let decision = Decision {
             resolve,

@@ -88,22 +88,22 @@ impl Ledger {
     }
 
     /// Credits held or charged through a key.
-    pub fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
-        self.store.key_spent(account_id, key_id)
+    pub async fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
+        self.store.key_spent(account_id, key_id).await
     }
 
     /// An account's totals.
-    pub fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {
-        self.store.balance(account_id)
+    pub async fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {
+        self.store.balance(account_id).await
     }
 
     /// An account's entries, oldest first, after the entry `after`.
-    pub fn entries(
+    pub async fn entries(
         &self,
         account_id: &str,
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<Entry>, bool), StoreError> {
-        self.store.entries(account_id, after, limit)
+        self.store.entries(account_id, after, limit).await
     }
 }

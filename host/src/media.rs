@@ -115,8 +115,8 @@ impl Media {
     }
 
     /// The record of file `id`, whoever owns it.
-    pub fn record(&self, id: &str) -> Result<Option<FileRecord>, MediaError> {
-        Ok(self.files.file(id)?)
+    pub async fn record(&self, id: &str) -> Result<Option<FileRecord>, MediaError> {
+        Ok(self.files.file(id).await?)
     }
 
     /// Deletes files: their records, and each blob once no remaining record
@@ -126,7 +126,7 @@ impl Media {
         let (deleted, blobs) = self.files.delete_files(ids).await?;
         for sha in blobs {
             let _deleting = self.blobs.write().await;
-            if self.files.blob_in_use(&sha)? {
+            if self.files.blob_in_use(&sha).await? {
                 continue;
             }
             match tokio::fs::remove_file(self.blob_path(&sha)).await {
@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(a.sha256, b.sha256);
 
         assert_eq!(media.delete(std::slice::from_ref(&a.id)).await.unwrap(), 1);
-        assert!(media.record(&a.id).unwrap().is_none());
+        assert!(media.record(&a.id).await.unwrap().is_none());
         assert_eq!(
             media.read(&b).await.unwrap(),
             b"same",

@@ -147,12 +147,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tokio::spawn(purge_loop(tasks.clone(), period));
     }
     let secrets_of = accounts.clone();
-    tokio::spawn(webhooks.clone().run(move |account_id| {
-        secrets_of
-            .get(account_id)
-            .ok()
-            .and_then(|a| a.webhook_secret)
-    }));
+    let secret_of: crate::webhooks::SecretOf = Arc::new(move |account_id| {
+        let accounts = secrets_of.clone();
+        Box::pin(async move {
+            let account = accounts.get(&account_id).await.ok()?;
+            account.webhook_secret
+        })
+    });
+    tokio::spawn(webhooks.clone().run(secret_of));
 
     let rollout = crate::rollout::Rollout::new(crate::rollout::RolloutParts {
         runtime: runtime.clone(),

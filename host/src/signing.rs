@@ -20,7 +20,7 @@ impl UrlSigner {
     /// Loads the signing key, creating it at first start (the first one
     /// kept stands when several gateways share the database).
     pub async fn init(secrets: &dyn SecretStore) -> Result<Self, StoreError> {
-        let key = match secrets.secret(SIGNING_KEY)? {
+        let key = match secrets.secret(SIGNING_KEY).await? {
             Some(key) => key,
             None => {
                 secrets

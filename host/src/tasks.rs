@@ -228,12 +228,12 @@ impl Tasks {
         } = new;
         let id = match reserved_id {
             Some(id) => {
-                if let Some(existing) = self.store.task(&id)? {
+                if let Some(existing) = self.store.task(&id).await? {
                     return Ok(existing);
                 }
                 // The reserved id's hold may have been released at start-up
                 // (its task was never stored): never reuse a settled hold.
-                if self.store.hold_of(&id)?.is_some() {
+                if self.store.hold_of(&id).await?.is_some() {
                     crate::ids::new("task")
                 } else {
                     id
@@ -264,21 +264,21 @@ impl Tasks {
 
     /// The task `id` if `owner` owns it (another owner's task does not exist
     /// for them).
-    pub fn get(&self, id: &str, owner: &str) -> Result<Option<Task>, TaskStoreError> {
-        Ok(self.store.task(id)?.filter(|t| t.owner == owner))
+    pub async fn get(&self, id: &str, owner: &str) -> Result<Option<Task>, TaskStoreError> {
+        Ok(self.store.task(id).await?.filter(|t| t.owner == owner))
     }
 
     /// What a task was charged: its hold, if it had one.
-    pub fn hold_of(&self, task: &Task) -> Result<Option<Hold>, StoreError> {
+    pub async fn hold_of(&self, task: &Task) -> Result<Option<Hold>, StoreError> {
         match &task.hold {
             Some(hold) if task.status.is_final() => Ok(Some(hold.clone())),
-            _ => self.store.hold_of(&task.id),
+            _ => self.store.hold_of(&task.id).await,
         }
     }
 
     /// The owner's tasks matching `filter`, newest first, after the cursor
     /// `after` (a task id); returns the page and whether more follow.
-    pub fn list(
+    pub async fn list(
         &self,
         owner: &str,
         filter: &TaskFilter,
@@ -287,20 +287,22 @@ impl Tasks {
     ) -> Result<(Vec<Task>, bool), TaskStoreError> {
         let mut page = Vec::new();
         let mut more = false;
-        self.store.tasks_of(owner, after, &mut |task| {
-            let wanted = filter.status.is_none_or(|s| s == task.status)
-                && filter.kind.as_deref().is_none_or(|k| k == task.kind)
-                && filter.model.as_deref().is_none_or(|m| m == task.model);
-            if !wanted {
-                return true;
-            }
-            if page.len() == limit {
-                more = true;
-                return false;
-            }
-            page.push(task);
-            true
-        })?;
+        self.store
+            .tasks_of(owner, after, &mut |task| {
+                let wanted = filter.status.is_none_or(|s| s == task.status)
+                    && filter.kind.as_deref().is_none_or(|k| k == task.kind)
+                    && filter.model.as_deref().is_none_or(|m| m == task.model);
+                if !wanted {
+                    return true;
+                }
+                if page.len() == limit {
+                    more = true;
+                    return false;
+                }
+                page.push(task);
+                true
+            })
+            .await?;
         Ok((page, more))
     }
 
@@ -324,6 +326,6 @@ impl Tasks {
         if let Some(mut rx) = receiver {
             let _ = tokio::time::timeout(limit, rx.wait_for(|s| s.is_final())).await;
         }
-        Ok(self.store.task(id)?)
+        Ok(self.store.task(id).await?)
     }
 }

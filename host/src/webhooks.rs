@@ -29,6 +29,13 @@ const BACKOFF_SECS: [i64; 7] = [1, 5, 30, 120, 600, 1800, 3600];
 /// slots until its timeout, not the deliveries behind it.
 pub const MAX_IN_FLIGHT: usize = 16;
 
+/// Gives an account's webhook signing secret, if it has one.
+pub type SecretOf = Arc<
+    dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// Webhook failures at submission time.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -137,22 +144,23 @@ impl Webhooks {
     }
 
     /// An account's deliveries, newest first.
-    pub fn deliveries(&self, account_id: &str, limit: usize) -> Result<Vec<Delivery>, StoreError> {
-        self.store.deliveries_of(account_id, limit)
+    pub async fn deliveries(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.store.deliveries_of(account_id, limit).await
     }
 
     /// Sends due deliveries, at most [`MAX_IN_FLIGHT`] at once and oldest
     /// due first, until the process ends; `secret_of` gives an account's
     /// signing secret.
-    pub async fn run(
-        self: Arc<Self>,
-        secret_of: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
-    ) {
+    pub async fn run(self: Arc<Self>, secret_of: SecretOf) {
         let mut sending = tokio::task::JoinSet::new();
         // The deliveries being sent, by the task sending each.
         let mut busy = HashMap::new();
         loop {
-            let next_due = match self.start_due(&mut sending, &mut busy, &secret_of) {
+            let next_due = match self.start_due(&mut sending, &mut busy, &secret_of).await {
                 Ok(next) => next,
                 Err(e) => {
                     tracing::error!(error = %e, "could not read the due webhook deliveries");
@@ -182,20 +190,21 @@ impl Webhooks {
 
     /// Starts the due deliveries that fit in the free slots. Returns when
     /// the next one not yet due is due, if it was reached.
-    fn start_due(
+    async fn start_due(
         self: &Arc<Self>,
         sending: &mut tokio::task::JoinSet<()>,
         busy: &mut HashMap<tokio::task::Id, String>,
-        secret_of: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+        secret_of: &SecretOf,
     ) -> Result<Option<i64>, StoreError> {
         let running: HashSet<String> = busy.values().cloned().collect();
         let free = MAX_IN_FLIGHT.saturating_sub(busy.len());
-        let (due, next_due) = self.store.due(now_unix(), free, &running)?;
+        let (due, next_due) = self.store.due(now_unix(), free, &running).await?;
         for d in due {
-            let secret = secret_of(&d.account_id);
+            let secret = secret_of(d.account_id.clone());
             let id = d.id.clone();
             let this = self.clone();
             let task = sending.spawn(async move {
+                let secret = secret.await;
                 if let Err(e) = this.attempt(d, secret).await {
                     tracing::error!(error = %e, "could not record a webhook attempt");
                 }
@@ -322,9 +331,9 @@ mod tests {
         Webhooks::new(Arc::new(deliveries), policy).unwrap()
     }
 
-    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    async fn until<F: std::future::Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
         let started = std::time::Instant::now();
-        while !done() {
+        while !done().await {
             assert!(
                 started.elapsed() < Duration::from_secs(5),
                 "{what}: not within 5 s"
@@ -333,9 +342,10 @@ mod tests {
         }
     }
 
-    fn status_of(webhooks: &Webhooks, account: &str, task: &str) -> Option<DeliveryStatus> {
+    async fn status_of(webhooks: &Webhooks, account: &str, task: &str) -> Option<DeliveryStatus> {
         webhooks
             .deliveries(account, 100)
+            .await
             .unwrap()
             .into_iter()
             .find(|d| d.task_id == task)
@@ -347,7 +357,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let webhooks = webhooks(dir.path()).await;
         let secret = new_secret();
-        tokio::spawn(webhooks.clone().run(move |_| Some(secret.clone())));
+        let secret_of: super::SecretOf = Arc::new(move |_| {
+            let secret = secret.clone();
+            Box::pin(async move { Some(secret) })
+        });
+        tokio::spawn(webhooks.clone().run(secret_of));
         // Three receivers that never answer take three of the slots...
         let mut silent = Vec::new();
         for i in 0..3 {
@@ -360,7 +374,7 @@ mod tests {
                 .unwrap();
             silent.push(count);
         }
-        until("the silent receivers got their deliveries", || {
+        until("the silent receivers got their deliveries", || async {
             silent.iter().all(|c| c.load(Ordering::SeqCst) == 1)
         })
         .await;
@@ -372,13 +386,13 @@ mod tests {
             .enqueue("acct_a", "task_ok", "task.succeeded", &url, data)
             .await
             .unwrap();
-        until("the answering receiver's delivery", || {
-            status_of(&webhooks, "acct_a", "task_ok") == Some(DeliveryStatus::Delivered)
+        until("the answering receiver's delivery", || async {
+            status_of(&webhooks, "acct_a", "task_ok").await == Some(DeliveryStatus::Delivered)
         })
         .await;
         assert_eq!(count.load(Ordering::SeqCst), 1);
         assert_eq!(
-            status_of(&webhooks, "acct_a", "task_silent0"),
+            status_of(&webhooks, "acct_a", "task_silent0").await,
             Some(DeliveryStatus::Pending)
         );
     }

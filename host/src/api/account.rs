@@ -14,8 +14,8 @@ use crate::auth::Principal;
 use crate::ledger::Entry;
 
 /// The account view, with its credits.
-pub fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
-    let b = state.ledger.balance(&account.id)?;
+pub async fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
+    let b = state.ledger.balance(&account.id).await?;
     Ok(json!({
         "id": account.id,
         "object": "account",
@@ -63,14 +63,14 @@ fn ledger_entry_json(entry: &Entry) -> Value {
 }
 
 /// The caller's account; the admin key has none.
-fn own_account(state: &AppState, who: &Principal) -> Result<Account, ApiError> {
+async fn own_account(state: &AppState, who: &Principal) -> Result<Account, ApiError> {
     if who.admin {
         return Err(ApiError::new(
             ErrorCode::PermissionDenied,
             "the admin key has no account; use an account's API key",
         ));
     }
-    Ok(state.accounts.get(&who.owner)?)
+    Ok(state.accounts.get(&who.owner).await?)
 }
 
 /// `GET /v1/account`.
@@ -78,8 +78,8 @@ pub async fn get_account(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
-    Ok(axum::Json(account_json(&state, &account)?).into_response())
+    let account = own_account(&state, &who).await?;
+    Ok(axum::Json(account_json(&state, &account).await?).into_response())
 }
 
 /// Query of a ledger page.
@@ -97,16 +97,21 @@ pub async fn ledger(
     QueryParams(q): QueryParams<Page>,
 ) -> Result<Response, ApiError> {
     let page = q;
-    let account = own_account(&state, &who)?;
-    ledger_page(&state, &account.id, page)
+    let account = own_account(&state, &who).await?;
+    ledger_page(&state, &account.id, page).await
 }
 
 /// A page of an account's ledger.
-pub fn ledger_page(state: &AppState, account_id: &str, page: Page) -> Result<Response, ApiError> {
+pub async fn ledger_page(
+    state: &AppState,
+    account_id: &str,
+    page: Page,
+) -> Result<Response, ApiError> {
     let limit = page_limit(page.limit, page.after.as_deref(), 100, 1000, "le")?;
     let (entries, has_more) = state
         .ledger
-        .entries(account_id, page.after.as_deref(), limit)?;
+        .entries(account_id, page.after.as_deref(), limit)
+        .await?;
     let last_id = entries.last().map(|e| e.id.clone());
     Ok(list_response(
         entries.iter().map(ledger_entry_json).collect(),
@@ -130,7 +135,7 @@ pub async fn create_key(
     who: Principal,
     JsonBody(body): JsonBody<NewKey>,
 ) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
+    let account = own_account(&state, &who).await?;
     let new = state
         .accounts
         .create_key(
@@ -148,14 +153,14 @@ pub async fn list_keys(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
-    let keys = state.accounts.keys_of(&account.id)?;
+    let account = own_account(&state, &who).await?;
+    let keys = state.accounts.keys_of(&account.id).await?;
     Ok(axum::Json(json!({ "object": "list", "data": keys.iter().map(key_json).collect::<Vec<_>>(), "has_more": false })).into_response())
 }
 
 /// One of the caller's keys; another account's key does not exist for them.
-fn own_key(state: &AppState, who: &Principal, key_id: &str) -> Result<ApiKey, ApiError> {
-    let account = own_account(state, who)?;
+async fn own_key(state: &AppState, who: &Principal, key_id: &str) -> Result<ApiKey, ApiError> {
+    let account = own_account(state, who).await?;
     let not_found =
         || ApiError::new(ErrorCode::NotFound, format!("no key {key_id:?}")).with_param("key_id");
     if !crate::ids::is_valid("key", key_id) {
@@ -164,6 +169,7 @@ fn own_key(state: &AppState, who: &Principal, key_id: &str) -> Result<ApiKey, Ap
     state
         .accounts
         .key(key_id)
+        .await
         .ok()
         .filter(|k| k.account_id == account.id)
         .ok_or_else(not_found)
@@ -175,7 +181,7 @@ pub async fn rotate_key(
     who: Principal,
     PathParams(key_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let key = own_key(&state, &who, &key_id)?;
+    let key = own_key(&state, &who, &key_id).await?;
     let new = state.accounts.rotate_key(&key.id).await?;
     Ok(axum::Json(new_secret_json(&new)).into_response())
 }
@@ -186,7 +192,7 @@ pub async fn revoke_key(
     who: Principal,
     PathParams(key_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let key = own_key(&state, &who, &key_id)?;
+    let key = own_key(&state, &who, &key_id).await?;
     let key = state
         .accounts
         .set_key_status(&key.id, KeyStatus::Revoked)
@@ -201,14 +207,14 @@ pub async fn close_account(
     account_id: &str,
     actor: &str,
 ) -> Result<Account, ApiError> {
-    let account = state.accounts.get(account_id)?;
+    let account = state.accounts.get(account_id).await?;
     if account.status == AccountStatus::Closed {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "the account is already closed",
         ));
     }
-    if state.ledger.balance(account_id)?.held > 0 {
+    if state.ledger.balance(account_id).await?.held > 0 {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "tasks of this account are still running; close it when they finish",
@@ -226,9 +232,9 @@ pub async fn close_account(
 
 /// `POST /v1/account/close`.
 pub async fn close(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
+    let account = own_account(&state, &who).await?;
     let account = close_account(&state, &account.id, who.actor()).await?;
-    Ok(axum::Json(account_json(&state, &account)?).into_response())
+    Ok(axum::Json(account_json(&state, &account).await?).into_response())
 }
 
 /// Query of `GET /v1/account/usage`.
@@ -248,7 +254,7 @@ pub async fn usage(
     who: Principal,
     QueryParams(q): QueryParams<UsageQuery>,
 ) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
+    let account = own_account(&state, &who).await?;
     let today = time::OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
     let start = match q.start.as_deref() {
         Some(s) => crate::bills::day_start(s, "start")?,
@@ -269,7 +275,8 @@ pub async fn usage(
         start,
         end,
         group_by,
-    )?;
+    )
+    .await?;
     let key = match group_by {
         crate::bills::GroupBy::Model => "model",
         crate::bills::GroupBy::Key => "key_id",
@@ -295,8 +302,8 @@ pub async fn bill(
     who: Principal,
     PathParams(month): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
-    let bill = crate::bills::bill(&state.ledger, &state.tasks, &account.id, &month)?;
+    let account = own_account(&state, &who).await?;
+    let bill = crate::bills::bill(&state.ledger, &state.tasks, &account.id, &month).await?;
     let mut v = serde_json::to_value(&bill).expect("bills serialise");
     v["object"] = json!("bill");
     v["account_id"] = json!(account.id);
@@ -324,7 +331,7 @@ pub async fn dispute(
     PathParams(month): PathParams<String>,
     JsonBody(body): JsonBody<NewDispute>,
 ) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
+    let account = own_account(&state, &who).await?;
     let dispute = state
         .disputes
         .file(
@@ -351,7 +358,7 @@ pub async fn get_webhook(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
+    let account = own_account(&state, &who).await?;
     let account = if account.webhook_secret.is_none() {
         // Accounts made before webhooks existed get their secret now.
         state
@@ -381,7 +388,7 @@ pub async fn set_webhook(
     who: Principal,
     JsonBody(body): JsonBody<SetWebhook>,
 ) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
+    let account = own_account(&state, &who).await?;
     if let Some(url) = &body.url {
         state
             .webhooks
@@ -406,8 +413,8 @@ pub async fn webhook_deliveries(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Response, ApiError> {
-    let account = own_account(&state, &who)?;
-    let deliveries = state.webhooks.deliveries(&account.id, 100)?;
+    let account = own_account(&state, &who).await?;
+    let deliveries = state.webhooks.deliveries(&account.id, 100).await?;
     let data = deliveries.iter().map(|d| {
         json!({
             "id": d.id, "object": "webhook_delivery", "event": d.event, "task_id": d.task_id, "url": d.url,

@@ -52,7 +52,7 @@ pub async fn create_account(
     let account = state.accounts.create(&body.email).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(account_json(&state, &account)?),
+        axum::Json(account_json(&state, &account).await?),
     )
         .into_response())
 }
@@ -64,8 +64,8 @@ pub async fn get_account(
     PathParams(account_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
-    let account = state.accounts.get(&account_id)?;
-    Ok(axum::Json(account_json(&state, &account)?).into_response())
+    let account = state.accounts.get(&account_id).await?;
+    Ok(axum::Json(account_json(&state, &account).await?).into_response())
 }
 
 /// Body of credit and key actions.
@@ -89,8 +89,8 @@ pub async fn account_ledger(
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let page = q;
-    let account = state.accounts.get(&account_id)?;
-    ledger_page(&state, &account.id, page)
+    let account = state.accounts.get(&account_id).await?;
+    ledger_page(&state, &account.id, page).await
 }
 
 /// `POST /admin/v1/accounts/{id}/{action}`: `topup`, `adjust` and `refund`
@@ -105,7 +105,7 @@ pub async fn account_action(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
-    let account = state.accounts.get(&account_id)?;
+    let account = state.accounts.get(&account_id).await?;
     let body: ActionBody = optional_body(&body)?;
     let set_status = |from: AccountStatus, to: AccountStatus| {
         move |a: &mut crate::accounts::Account| {
@@ -254,8 +254,8 @@ pub async fn account_action(
             ));
         }
     };
-    let account = state.accounts.get(&updated.id)?;
-    let mut response = axum::Json(account_json(&state, &account)?).into_response();
+    let account = state.accounts.get(&updated.id).await?;
+    let mut response = axum::Json(account_json(&state, &account).await?).into_response();
     if enforced {
         response.extensions_mut().insert(super::audit::Audited);
     }
@@ -284,7 +284,7 @@ pub async fn key_action(
             ));
         }
     };
-    let before = state.accounts.key(&key_id)?;
+    let before = state.accounts.key(&key_id).await?;
     let key = state.accounts.set_key_status(&key_id, status).await?;
     let mut response = axum::Json(key_json(&key)).into_response();
     if status == KeyStatus::Suspended && before.status == KeyStatus::Active {
@@ -317,7 +317,10 @@ pub async fn disputes(
     QueryParams(q): QueryParams<DisputeQuery>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
-    let list = state.disputes.list(q.status, q.account_id.as_deref())?;
+    let list = state
+        .disputes
+        .list(q.status, q.account_id.as_deref())
+        .await?;
     Ok(
         axum::Json(serde_json::json!({ "object": "list", "data": list, "has_more": false }))
             .into_response(),

@@ -60,12 +60,12 @@ pub async fn audit_layer(State(state): State<AppState>, req: Request, next: Next
             .map(str::to_string)
     };
     let key_id = segment_with("key_");
-    let mut account_id = segment_with("acct_").or_else(|| {
-        key_id
-            .as_deref()
-            .and_then(|k| state.accounts.key(k).ok())
-            .map(|k| k.account_id)
-    });
+    let mut account_id = segment_with("acct_");
+    if account_id.is_none()
+        && let Some(k) = key_id.as_deref()
+    {
+        account_id = state.accounts.key(k).await.ok().map(|k| k.account_id);
+    }
     if account_id.is_none() {
         // A creation names its new account only in the answer.
         let (parts, body) = response.into_parts();

@@ -230,7 +230,7 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match parts.extensions.get::<Principal>() {
             Some(who) => Ok(who.clone()),
-            None => principal(state, &parts.headers),
+            None => principal(state, &parts.headers).await,
         }
     }
 }
@@ -249,7 +249,7 @@ impl FromRequestParts<AppState> for Appellant {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)?;
-        match state.accounts.identify(token)? {
+        match state.accounts.identify(token).await? {
             Some((account, key))
                 if key.status != crate::accounts::KeyStatus::Revoked
                     && account.status != crate::accounts::AccountStatus::Closed =>
@@ -259,7 +259,7 @@ impl FromRequestParts<AppState> for Appellant {
                 })
             }
             // The admin key and unusable keys: the usual answer.
-            _ => match principal(state, &parts.headers)? {
+            _ => match principal(state, &parts.headers).await? {
                 who if who.admin => Err(ApiError::new(
                     ErrorCode::PermissionDenied,
                     "this route is for account keys",
@@ -291,10 +291,13 @@ fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
 }
 
 /// The caller behind the request's bearer key.
-pub fn principal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Principal, ApiError> {
+pub async fn principal(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Principal, ApiError> {
     let token = bearer(headers)?;
     use crate::auth::AuthFailure;
-    match state.auth.authenticate(token) {
+    match state.auth.authenticate(token).await {
         Ok(Ok(principal)) => Ok(principal),
         Ok(Err(AuthFailure::Invalid)) => Err(ApiError::new(
             ErrorCode::InvalidApiKey,

@@ -54,7 +54,7 @@ pub async fn content(
     if !crate::ids::is_valid("file", &file_id) {
         return Err(not_found());
     }
-    let record = state.media.record(&file_id)?.ok_or_else(not_found)?;
+    let record = state.media.record(&file_id).await?.ok_or_else(not_found)?;
     let allowed = match signed_query(&uri)? {
         Some((expires, signature)) => {
             if !state
@@ -68,7 +68,7 @@ pub async fn content(
             }
             true
         }
-        None => principal(&state, &headers)?.owner == record.owner,
+        None => principal(&state, &headers).await?.owner == record.owner,
     };
     if !allowed {
         // Someone else's file does not exist for this caller.

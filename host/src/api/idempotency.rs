@@ -94,7 +94,7 @@ pub async fn idempotency_layer(
     // An unauthenticated request is refused by its handler; nothing to keep.
     let who = match req.extensions().get::<crate::auth::Principal>() {
         Some(who) => who.clone(),
-        None => match principal(&state, req.headers()) {
+        None => match principal(&state, req.headers()).await {
             Ok(who) => who,
             Err(_) => return next.run(req).await,
         },

@@ -218,7 +218,8 @@ pub async fn openai_generations(
         if b64 {
             let record = state
                 .media
-                .record(&output.file_id)?
+                .record(&output.file_id)
+                .await?
                 .ok_or_else(ApiError::internal)?;
             data.push(ImageData::Bytes(state.media.read(&record).await?.into()));
         } else {
@@ -321,10 +322,11 @@ pub(super) async fn task_view(
     }
     let task = state
         .tasks
-        .get(&id, &who.owner)?
+        .get(&id, &who.owner)
+        .await?
         .filter(|t| kind.is_none_or(|k| t.kind == k))
         .ok_or_else(not_found)?;
-    Ok(axum::Json(task_json(&state, &task)?).into_response())
+    Ok(axum::Json(task_json(&state, &task).await?).into_response())
 }
 
 /// Query of `GET /v1/tasks`.
@@ -353,11 +355,12 @@ pub async fn list_tasks(
     };
     let (tasks, has_more) = state
         .tasks
-        .list(&who.owner, &filter, limit, q.after.as_deref())?;
-    let data = tasks
-        .iter()
-        .map(|t| task_json(&state, t))
-        .collect::<Result<Vec<Value>, ApiError>>()?;
+        .list(&who.owner, &filter, limit, q.after.as_deref())
+        .await?;
+    let mut data = Vec::with_capacity(tasks.len());
+    for task in &tasks {
+        data.push(task_json(&state, task).await?);
+    }
     Ok(list_response(
         data,
         has_more,
@@ -366,7 +369,7 @@ pub async fn list_tasks(
 }
 
 /// The native JSON view of a task.
-pub(super) fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError> {
+pub(super) async fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError> {
     let outputs: Vec<Value> = task
         .outputs
         .iter()
@@ -393,7 +396,7 @@ pub(super) fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError
         "request_id": task.request_id,
         "purged": task.purged,
         "provider_metadata": task.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()),
-        "cost": cost_json(state.tasks.hold_of(task)?),
+        "cost": cost_json(state.tasks.hold_of(task).await?),
     });
     view[if task.kind == "video" {
         "videos"

@@ -96,7 +96,8 @@ pub async fn resolve(
         let (record, url) = if input.url.starts_with("file_") {
             let record = state
                 .media
-                .record(&input.url)?
+                .record(&input.url)
+                .await?
                 .filter(|r| r.owner == who.owner)
                 .ok_or_else(|| ApiError::invalid(&param, format!("no file {:?}", input.url)))?;
             (record, None)

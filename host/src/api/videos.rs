@@ -113,7 +113,7 @@ pub async fn cancel(
         return Err(not_found());
     }
     match state.tasks.cancel(&id, &who.owner).await {
-        Ok(task) => Ok(axum::Json(task_json(&state, &task)?).into_response()),
+        Ok(task) => Ok(axum::Json(task_json(&state, &task).await?).into_response()),
         Err(CancelError::NotFound) => Err(not_found()),
         Err(CancelError::Finished(task)) => {
             let status = serde_json::to_value(task.status).expect("serialises");
@@ -282,7 +282,7 @@ pub async fn openai_create(
     ))
 }
 
-fn own_video(state: &AppState, who: &Principal, id: &str) -> Result<Task, ApiError> {
+async fn own_video(state: &AppState, who: &Principal, id: &str) -> Result<Task, ApiError> {
     let not_found =
         || ApiError::new(ErrorCode::NotFound, format!("no video {id:?}")).with_param("video_id");
     if !crate::ids::is_valid("task", id) {
@@ -290,7 +290,8 @@ fn own_video(state: &AppState, who: &Principal, id: &str) -> Result<Task, ApiErr
     }
     state
         .tasks
-        .get(id, &who.owner)?
+        .get(id, &who.owner)
+        .await?
         .filter(|t| t.kind == "video")
         .ok_or_else(not_found)
 }
@@ -301,7 +302,7 @@ pub async fn openai_get(
     who: Principal,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let task = own_video(&state, &who, &id)?;
+    let task = own_video(&state, &who, &id).await?;
     Ok(with_poll_hint(
         &task,
         axum::Json(openai_video(&task)).into_response(),
@@ -328,7 +329,7 @@ pub async fn openai_content(
             format!("variant {variant:?} is not available; only video"),
         ));
     }
-    let task = own_video(&state, &who, &id)?;
+    let task = own_video(&state, &who, &id).await?;
     let Some(output) = task
         .outputs
         .first()
@@ -343,7 +344,8 @@ pub async fn openai_content(
     };
     let record = state
         .media
-        .record(&output.file_id)?
+        .record(&output.file_id)
+        .await?
         .ok_or_else(ApiError::internal)?;
     let bytes = state.media.read(&record).await?;
     let mut response = bytes.into_response();
@@ -383,7 +385,8 @@ pub async fn openai_list(
     };
     let (tasks, has_more) = state
         .tasks
-        .list(&who.owner, &filter, limit, q.after.as_deref())?;
+        .list(&who.owner, &filter, limit, q.after.as_deref())
+        .await?;
     Ok(axum::Json(json!({
         "object": "list",
         "data": tasks.iter().map(openai_video).collect::<Vec<_>>(),

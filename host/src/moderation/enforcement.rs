@@ -201,7 +201,7 @@ impl Moderation {
             && c.key_strikes > 0
             && on_key.len() >= c.key_strikes as usize
         {
-            let key = only_store_errors(self.accounts.key(key_id))?;
+            let key = only_store_errors(self.accounts.key(key_id).await)?;
             if key.is_some_and(|k| k.status == KeyStatus::Active) {
                 only_store_errors(
                     self.accounts
@@ -227,7 +227,7 @@ impl Moderation {
             }
         }
         if c.account_strikes > 0 && in_window.len() >= c.account_strikes as usize {
-            let active = only_store_errors(self.accounts.get(caller.account_id))?
+            let active = only_store_errors(self.accounts.get(caller.account_id).await)?
                 .is_some_and(|a| a.status == AccountStatus::Active);
             if active {
                 only_store_errors(
@@ -488,7 +488,7 @@ impl Moderation {
             match notice.action {
                 NoticeAction::KeySuspended => {
                     let key_id = notice.key_id.as_deref().unwrap_or_default();
-                    if self.accounts.key(key_id)?.status == KeyStatus::Suspended {
+                    if self.accounts.key(key_id).await?.status == KeyStatus::Suspended {
                         self.accounts
                             .set_key_status(key_id, KeyStatus::Active)
                             .await?;

@@ -137,7 +137,7 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn insert_account(&self, account: &Account) -> Result<(), AccountError>;
 
     /// An account.
-    fn account(&self, id: &str) -> Result<Option<Account>, AccountError>;
+    async fn account(&self, id: &str) -> Result<Option<Account>, AccountError>;
 
     /// Applies `change` to the current account and stores the result, all
     /// or nothing. [`AccountError::AccountNotFound`] if there is none.
@@ -151,13 +151,13 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn insert_key(&self, key: &ApiKey) -> Result<(), AccountError>;
 
     /// A key.
-    fn key(&self, id: &str) -> Result<Option<ApiKey>, AccountError>;
+    async fn key(&self, id: &str) -> Result<Option<ApiKey>, AccountError>;
 
     /// The key whose current secret hashes to `hash`.
-    fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, AccountError>;
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, AccountError>;
 
     /// An account's keys, oldest first.
-    fn keys_of(&self, account_id: &str) -> Result<Vec<ApiKey>, AccountError>;
+    async fn keys_of(&self, account_id: &str) -> Result<Vec<ApiKey>, AccountError>;
 
     /// Applies `change` to the current key and stores it, moving its index
     /// entry if the hash changed, all or nothing. [`AccountError::KeyNotFound`]
@@ -168,5 +168,10 @@ pub trait AccountStore: Send + Sync + 'static {
     /// record and nothing else of it, unless it was used less than
     /// `min_interval_secs` before. Not waited to disk: losing it in a
     /// crash is harmless.
-    fn touch_key(&self, id: &str, at: &str, min_interval_secs: i64) -> Result<(), AccountError>;
+    async fn touch_key(
+        &self,
+        id: &str,
+        at: &str,
+        min_interval_secs: i64,
+    ) -> Result<(), AccountError>;
 }

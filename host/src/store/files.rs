@@ -43,12 +43,12 @@ pub trait FileStore: Send + Sync + 'static {
     async fn insert_file(&self, record: &FileRecord, durable: bool) -> Result<(), StoreError>;
 
     /// A file's record, whoever owns it.
-    fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError>;
+    async fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError>;
 
     /// Deletes the records of `ids` (those that exist), durably. Returns how
     /// many went and the blobs they used.
     async fn delete_files(&self, ids: &[String]) -> Result<(usize, Vec<String>), StoreError>;
 
     /// Whether a file still uses the blob `sha256`.
-    fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError>;
+    async fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError>;
 }

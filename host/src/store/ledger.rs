@@ -271,15 +271,15 @@ pub trait LedgerStore: Send + Sync + 'static {
 
     /// An account's balance and held credits (zero for an account without
     /// entries).
-    fn balance(&self, account_id: &str) -> Result<Balance, StoreError>;
+    async fn balance(&self, account_id: &str) -> Result<Balance, StoreError>;
 
     /// Credits held or charged through a key: its holds, less the released
     /// ones.
-    fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError>;
+    async fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError>;
 
     /// An account's entries, oldest first, after the entry `after`, at most
     /// `limit`; and whether more follow.
-    fn entries(
+    async fn entries(
         &self,
         account_id: &str,
         after: Option<&str>,
@@ -290,10 +290,10 @@ pub trait LedgerStore: Send + Sync + 'static {
     async fn file_dispute(&self, dispute: &Dispute) -> Result<(), StoreError>;
 
     /// A dispute, as it stands.
-    fn dispute(&self, id: &str) -> Result<Option<Dispute>, StoreError>;
+    async fn dispute(&self, id: &str) -> Result<Option<Dispute>, StoreError>;
 
     /// Disputes, oldest first, optionally only of one status or account.
-    fn disputes(
+    async fn disputes(
         &self,
         status: Option<DisputeStatus>,
         account_id: Option<&str>,

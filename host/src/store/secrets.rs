@@ -16,7 +16,7 @@ use super::StoreError;
 #[async_trait::async_trait]
 pub trait SecretStore: Send + Sync + 'static {
     /// The secret named `name`, if one is kept.
-    fn secret(&self, name: &str) -> Result<Option<String>, StoreError>;
+    async fn secret(&self, name: &str) -> Result<Option<String>, StoreError>;
 
     /// Keeps `value` as `name`, replacing any kept before.
     async fn set_secret(&self, name: &str, value: &str) -> Result<(), StoreError>;

@@ -333,16 +333,16 @@ pub trait TaskStore: Send + Sync + 'static {
 
     /// Drops a finished task from the open tasks (its events are queued).
     /// Not waited to disk: the next commit carries it.
-    fn close_task(&self, id: &str) -> Result<(), StoreError>;
+    async fn close_task(&self, id: &str) -> Result<(), StoreError>;
 
     /// A task: as stored, or a synchronous one not yet stored as
     /// submitted.
-    fn task(&self, id: &str) -> Result<Option<Task>, StoreError>;
+    async fn task(&self, id: &str) -> Result<Option<Task>, StoreError>;
 
     /// Hands `owner`'s stored tasks to `visit`, newest first, starting
     /// before the task `before` (from the newest if `None`), until `visit`
     /// returns `false`.
-    fn tasks_of(
+    async fn tasks_of(
         &self,
         owner: &str,
         before: Option<&str>,
@@ -351,12 +351,15 @@ pub trait TaskStore: Send + Sync + 'static {
 
     /// Hands every stored task to `visit`, in id order, until it returns
     /// `false`.
-    fn all_tasks(&self, visit: &mut (dyn FnMut(Task) -> bool + Send)) -> Result<(), StoreError>;
+    async fn all_tasks(
+        &self,
+        visit: &mut (dyn FnMut(Task) -> bool + Send),
+    ) -> Result<(), StoreError>;
 
     /// The tasks the index of open tasks holds (not yet finished, or
     /// finished with events not yet queued), oldest first.
-    fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError>;
+    async fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError>;
 
     /// A task's hold as committed, if it had one.
-    fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError>;
+    async fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError>;
 }

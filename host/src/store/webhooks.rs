@@ -62,12 +62,16 @@ pub trait WebhookStore: Send + Sync + 'static {
     async fn enqueue(&self, delivery: &Delivery) -> Result<bool, StoreError>;
 
     /// An account's deliveries, newest first, at most `limit`.
-    fn deliveries_of(&self, account_id: &str, limit: usize) -> Result<Vec<Delivery>, StoreError>;
+    async fn deliveries_of(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
 
     /// Pending deliveries due at `now`, the longest due first, except those
     /// in `busy`, at most `limit`; and, if the scan reached one not yet due,
     /// when that one is due.
-    fn due(
+    async fn due(
         &self,
         now: i64,
         limit: usize,

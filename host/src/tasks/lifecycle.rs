@@ -12,18 +12,20 @@ impl Tasks {
     pub async fn purge_before(&self, cutoff: i64) -> Result<usize, TaskStoreError> {
         let mut purged = 0;
         let mut old: Vec<Task> = Vec::new();
-        self.store.all_tasks(&mut |t| {
-            let due = !t.purged
-                && !t.flagged
-                && t.status.is_final()
-                && t.completed_at
-                    .as_deref()
-                    .is_some_and(|c| crate::time::unix_seconds(c) < cutoff);
-            if due {
-                old.push(t);
-            }
-            true
-        })?;
+        self.store
+            .all_tasks(&mut |t| {
+                let due = !t.purged
+                    && !t.flagged
+                    && t.status.is_final()
+                    && t.completed_at
+                        .as_deref()
+                        .is_some_and(|c| crate::time::unix_seconds(c) < cutoff);
+                if due {
+                    old.push(t);
+                }
+                true
+            })
+            .await?;
         for mut task in old {
             let files: Vec<String> = task
                 .outputs
@@ -55,7 +57,7 @@ impl Tasks {
         use crate::ledger::HoldStatus;
         let mut resumed = 0;
         // Oldest first (ids are time-ordered), as they were submitted.
-        for open in self.store.open_tasks()? {
+        for open in self.store.open_tasks().await? {
             let OpenTask {
                 id,
                 synchronous,
@@ -187,7 +189,7 @@ impl Tasks {
     /// hold, asks the provider to stop. A task that finished first is
     /// returned as [`CancelError::Finished`].
     pub async fn cancel(&self, id: &str, owner: &str) -> Result<Task, CancelError> {
-        let task = self.get(id, owner)?.ok_or(CancelError::NotFound)?;
+        let task = self.get(id, owner).await?.ok_or(CancelError::NotFound)?;
         if task.status.is_final() {
             return Err(CancelError::Finished(Box::new(task)));
         }
@@ -203,7 +205,7 @@ impl Tasks {
                     .await?;
             }
         }
-        let task = self.get(id, owner)?.ok_or(CancelError::NotFound)?;
+        let task = self.get(id, owner).await?.ok_or(CancelError::NotFound)?;
         if task.status == Status::Canceled {
             Ok(task)
         } else {
@@ -221,7 +223,7 @@ impl Tasks {
         // The task is over and its events are queued: a start need not read
         // it again. (Unflushed: the next fsync makes it durable, after the
         // writes before it.)
-        self.store.close_task(&task.id)?;
+        self.store.close_task(&task.id).await?;
         Ok(())
     }
 
@@ -235,6 +237,7 @@ impl Tasks {
         let account_url = self
             .accounts
             .get(&task.owner)
+            .await
             .ok()
             .and_then(|a| a.webhook_url);
         let mut targets: Vec<&String> = task.webhook_url.iter().chain(account_url.iter()).collect();
@@ -274,7 +277,7 @@ impl Tasks {
         message: &str,
     ) -> Result<Status, TaskStoreError> {
         let id = submitted.id.as_str();
-        let mut task = match self.store.task(id)? {
+        let mut task = match self.store.task(id).await? {
             Some(task) => task,
             None => submitted.clone(),
         };

@@ -440,7 +440,7 @@ pub async fn prepare_call(
     let mut request = plugin_request(model, kind, r);
     let mut blobs = Vec::new();
     for (i, reference) in r.references.iter().enumerate() {
-        let bytes = match media.record(&reference.file_id)? {
+        let bytes = match media.record(&reference.file_id).await? {
             Some(record) => media.read(&record).await.ok(),
             None => None,
         };

@@ -60,9 +60,9 @@ fn key(id: &str, account_id: &str, hash: &str) -> ApiKey {
 
 pub(crate) async fn an_account_reads_back_as_stored(store: Arc<dyn AccountStore>) {
     store.insert_account(&account("acct_a")).await.unwrap();
-    let read = store.account("acct_a").unwrap().expect("stored");
+    let read = store.account("acct_a").await.unwrap().expect("stored");
     assert_eq!(read.email, "acct_a@example.com");
-    assert!(store.account("acct_b").unwrap().is_none());
+    assert!(store.account("acct_b").await.unwrap().is_none());
     let missing = store.update_account("acct_b", &mut |_| Ok(())).await;
     assert!(matches!(missing, Err(AccountError::AccountNotFound)));
 }
@@ -76,7 +76,7 @@ pub(crate) async fn a_failed_change_leaves_the_account_as_it_was(store: Arc<dyn 
         })
         .await;
     assert!(matches!(refused, Err(AccountError::Conflict(_))));
-    let read = store.account("acct_a").unwrap().unwrap();
+    let read = store.account("acct_a").await.unwrap().unwrap();
     assert_eq!(read.status, AccountStatus::Active, "nothing was written");
 }
 
@@ -107,7 +107,7 @@ pub(crate) async fn concurrent_account_changes_all_land(store: Arc<dyn AccountSt
     for change in changes {
         change.await.unwrap();
     }
-    let limits = store.account("acct_a").unwrap().unwrap().limits;
+    let limits = store.account("acct_a").await.unwrap().unwrap().limits;
     assert_eq!(
         (limits.requests_per_minute, limits.max_concurrent_tasks),
         (Some(32), Some(32)),
@@ -121,7 +121,7 @@ pub(crate) async fn a_key_is_found_by_its_current_hash_only(store: Arc<dyn Accou
         .insert_key(&key("key_1", "acct_a", "h1"))
         .await
         .unwrap();
-    assert_eq!(store.key_by_hash("h1").unwrap().unwrap().id, "key_1");
+    assert_eq!(store.key_by_hash("h1").await.unwrap().unwrap().id, "key_1");
     store
         .update_key("key_1", &mut |k| {
             k.hash = "h2".into();
@@ -130,10 +130,10 @@ pub(crate) async fn a_key_is_found_by_its_current_hash_only(store: Arc<dyn Accou
         .await
         .unwrap();
     assert!(
-        store.key_by_hash("h1").unwrap().is_none(),
+        store.key_by_hash("h1").await.unwrap().is_none(),
         "the old secret is gone"
     );
-    assert_eq!(store.key_by_hash("h2").unwrap().unwrap().id, "key_1");
+    assert_eq!(store.key_by_hash("h2").await.unwrap().unwrap().id, "key_1");
     let refused = store
         .update_key("key_1", &mut |k| {
             k.hash = "h3".into();
@@ -142,14 +142,15 @@ pub(crate) async fn a_key_is_found_by_its_current_hash_only(store: Arc<dyn Accou
         .await;
     assert!(matches!(refused, Err(AccountError::Conflict(_))));
     assert!(
-        store.key_by_hash("h3").unwrap().is_none(),
+        store.key_by_hash("h3").await.unwrap().is_none(),
         "a refused change moves nothing"
     );
-    assert_eq!(store.key_by_hash("h2").unwrap().unwrap().hash, "h2");
+    assert_eq!(store.key_by_hash("h2").await.unwrap().unwrap().hash, "h2");
     let missing = store.update_key("key_9", &mut |_| Ok(())).await;
     assert!(matches!(missing, Err(AccountError::KeyNotFound)));
     let listed: Vec<String> = store
         .keys_of("acct_a")
+        .await
         .unwrap()
         .into_iter()
         .map(|k| k.id)
@@ -167,14 +168,14 @@ pub(crate) async fn a_use_never_undoes_a_revoke(store: Arc<dyn AccountStore>) {
             .unwrap();
         // Requests that authenticated before the revoke record their use
         // after it, from a copy read before it.
-        let stale = store.key(&id).unwrap().unwrap();
+        let stale = store.key(&id).await.unwrap().unwrap();
         let touches: Vec<_> = (0..8)
             .map(|i| {
                 let (store, id) = (store.clone(), stale.id.clone());
-                std::thread::spawn(move || {
+                tokio::spawn(async move {
                     for j in 0..50 {
                         let at = format!("2026-12-02T00:{:02}:{:02}Z", i, j);
-                        store.touch_key(&id, &at, 0).unwrap();
+                        store.touch_key(&id, &at, 0).await.unwrap();
                     }
                 })
             })
@@ -187,9 +188,9 @@ pub(crate) async fn a_use_never_undoes_a_revoke(store: Arc<dyn AccountStore>) {
             .await
             .unwrap();
         for touch in touches {
-            touch.join().unwrap();
+            touch.await.unwrap();
         }
-        let after = store.key(&id).unwrap().unwrap();
+        let after = store.key(&id).await.unwrap().unwrap();
         assert_eq!(after.status, KeyStatus::Revoked, "round {round}");
         assert!(after.last_used_at.is_some(), "uses are still recorded");
     }
@@ -218,10 +219,10 @@ pub(crate) async fn concurrent_rotations_leave_one_working_secret(store: Arc<dyn
     for rotation in rotations {
         rotation.await.unwrap();
     }
-    let current = store.key("key_1").unwrap().unwrap().hash;
+    let current = store.key("key_1").await.unwrap().unwrap().hash;
     for i in 0..=32 {
         let hash = format!("h{i}");
-        let found = store.key_by_hash(&hash).unwrap();
+        let found = store.key_by_hash(&hash).await.unwrap();
         if hash == current {
             assert_eq!(found.unwrap().hash, current);
         } else {

@@ -59,7 +59,7 @@ impl AccountStore for SledAccounts {
         Ok(())
     }
 
-    fn account(&self, id: &str) -> Result<Option<Account>, AccountError> {
+    async fn account(&self, id: &str) -> Result<Option<Account>, AccountError> {
         Ok(self.accounts.get(id)?)
     }
 
@@ -104,18 +104,18 @@ impl AccountStore for SledAccounts {
         Ok(())
     }
 
-    fn key(&self, id: &str) -> Result<Option<ApiKey>, AccountError> {
+    async fn key(&self, id: &str) -> Result<Option<ApiKey>, AccountError> {
         Ok(self.keys.get(id)?)
     }
 
-    fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, AccountError> {
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, AccountError> {
         let Some(id) = self.key_index.get::<String>(hash)? else {
             return Ok(None);
         };
-        self.key(&id)
+        Ok(self.keys.get(&id)?)
     }
 
-    fn keys_of(&self, account_id: &str) -> Result<Vec<ApiKey>, AccountError> {
+    async fn keys_of(&self, account_id: &str) -> Result<Vec<ApiKey>, AccountError> {
         let mut keys = Vec::new();
         for item in self.keys.scan::<ApiKey>() {
             let (_, key) = item?;
@@ -157,7 +157,12 @@ impl AccountStore for SledAccounts {
         Ok(key)
     }
 
-    fn touch_key(&self, id: &str, at: &str, min_interval_secs: i64) -> Result<(), AccountError> {
+    async fn touch_key(
+        &self,
+        id: &str,
+        at: &str,
+        min_interval_secs: i64,
+    ) -> Result<(), AccountError> {
         let tree = self.keys.tree();
         let used_at = crate::time::unix_seconds(at);
         loop {

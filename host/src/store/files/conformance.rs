@@ -42,11 +42,11 @@ fn record(owner: &str, sha256: &str) -> FileRecord {
 pub(crate) async fn a_file_reads_back_as_recorded(files: Arc<dyn FileStore>) {
     let a = record("acct_a", &"1".repeat(64));
     files.insert_file(&a, false).await.unwrap();
-    assert_eq!(files.file(&a.id).unwrap(), Some(a.clone()));
+    assert_eq!(files.file(&a.id).await.unwrap(), Some(a.clone()));
     let b = record("acct_a", &"2".repeat(64));
     files.insert_file(&b, true).await.unwrap();
-    assert_eq!(files.file(&b.id).unwrap(), Some(b));
-    assert_eq!(files.file("file_none").unwrap(), None);
+    assert_eq!(files.file(&b.id).await.unwrap(), Some(b));
+    assert_eq!(files.file("file_none").await.unwrap(), None);
 }
 
 pub(crate) async fn a_blob_is_in_use_until_its_last_file_goes(files: Arc<dyn FileStore>) {
@@ -62,14 +62,14 @@ pub(crate) async fn a_blob_is_in_use_until_its_last_file_goes(files: Arc<dyn Fil
         .await
         .unwrap();
     assert_eq!((deleted, blobs), (1, vec![shared.clone()]));
-    assert!(files.file(&a.id).unwrap().is_none());
-    assert!(files.blob_in_use(&shared).unwrap(), "b still uses it");
+    assert!(files.file(&a.id).await.unwrap().is_none());
+    assert!(files.blob_in_use(&shared).await.unwrap(), "b still uses it");
     let (deleted, _) = files
         .delete_files(&[b.id.clone(), b.id.clone()])
         .await
         .unwrap();
     assert_eq!(deleted, 1);
-    assert!(!files.blob_in_use(&shared).unwrap());
-    assert!(files.blob_in_use(&"4".repeat(64)).unwrap());
+    assert!(!files.blob_in_use(&shared).await.unwrap());
+    assert!(files.blob_in_use(&"4".repeat(64)).await.unwrap());
     assert_eq!(files.delete_files(&[]).await.unwrap(), (0, vec![]));
 }

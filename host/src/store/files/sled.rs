@@ -52,7 +52,7 @@ impl FileStore for SledFiles {
         Ok(())
     }
 
-    fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError> {
+    async fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError> {
         self.files.get(id)
     }
 
@@ -75,7 +75,7 @@ impl FileStore for SledFiles {
         Ok((deleted, blobs))
     }
 
-    fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+    async fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
         // Entries whose record is gone (left by a crash between the two
         // writes) are dropped.
         let prefix = format!("{sha256}/");
@@ -129,14 +129,14 @@ mod tests {
             .await
             .unwrap();
         let files = SledFiles::open(&store).await.unwrap();
-        assert!(files.blob_in_use(&"ab".repeat(32)).unwrap());
+        assert!(files.blob_in_use(&"ab".repeat(32)).await.unwrap());
         // An entry whose record never reached the disk does not keep it.
         let by_blob = store.table("files_by_blob").unwrap();
         by_blob
             .put_unflushed(&blob_key(&"ab".repeat(32), "file_lost"), &())
             .unwrap();
         files.delete_files(&["file_old".into()]).await.unwrap();
-        assert!(!files.blob_in_use(&"ab".repeat(32)).unwrap());
+        assert!(!files.blob_in_use(&"ab".repeat(32)).await.unwrap());
         assert_eq!(
             by_blob
                 .keys_rev(&format!("{}/", "ab".repeat(32)), None)

@@ -27,7 +27,7 @@ macro_rules! suite {
 pub(crate) use suite;
 
 pub(crate) async fn the_first_secret_kept_stands_among_racing_starts(store: Arc<dyn SecretStore>) {
-    assert_eq!(store.secret("url_signing_key").unwrap(), None);
+    assert_eq!(store.secret("url_signing_key").await.unwrap(), None);
     let starts: Vec<_> = (0..16)
         .map(|i| {
             let store = store.clone();
@@ -47,15 +47,15 @@ pub(crate) async fn the_first_secret_kept_stands_among_racing_starts(store: Arc<
     assert_eq!(winners.len(), 1, "one start keeps its secret");
     let secret = winners[0].0.clone();
     assert!(kept.iter().all(|(s, _)| *s == secret), "all agree on it");
-    assert_eq!(store.secret("url_signing_key").unwrap(), Some(secret));
-    assert_eq!(store.secret("admin_key_sha256").unwrap(), None);
+    assert_eq!(store.secret("url_signing_key").await.unwrap(), Some(secret));
+    assert_eq!(store.secret("admin_key_sha256").await.unwrap(), None);
 }
 
 pub(crate) async fn a_set_secret_replaces_the_kept_one(store: Arc<dyn SecretStore>) {
     store.keep_first("admin_key_sha256", "aa").await.unwrap();
     store.set_secret("admin_key_sha256", "bb").await.unwrap();
     assert_eq!(
-        store.secret("admin_key_sha256").unwrap().as_deref(),
+        store.secret("admin_key_sha256").await.unwrap().as_deref(),
         Some("bb")
     );
     let (kept, first) = store.keep_first("admin_key_sha256", "cc").await.unwrap();

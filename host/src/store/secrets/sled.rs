@@ -23,7 +23,7 @@ fn encode(value: &str) -> Vec<u8> {
 
 #[async_trait::async_trait]
 impl SecretStore for SledSecrets {
-    fn secret(&self, name: &str) -> Result<Option<String>, StoreError> {
+    async fn secret(&self, name: &str) -> Result<Option<String>, StoreError> {
         self.meta.get(name)
     }
 
@@ -40,7 +40,7 @@ impl SecretStore for SledSecrets {
                 self.meta.flush().await?;
                 return Ok((value.to_string(), true));
             }
-            if let Some(kept) = self.secret(name)? {
+            if let Some(kept) = self.meta.get::<String>(name)? {
                 // Kept before, perhaps unflushed by a caller that is still
                 // waiting for the disk: wait for it too.
                 self.meta.flush().await?;
@@ -78,7 +78,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let secrets = SledSecrets::new(&store).unwrap();
         assert_eq!(
-            secrets.secret("url_signing_key").unwrap().as_deref(),
+            secrets.secret("url_signing_key").await.unwrap().as_deref(),
             Some("k1")
         );
     }

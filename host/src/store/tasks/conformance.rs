@@ -98,11 +98,11 @@ fn finished(mut task: Task, status: Status) -> Task {
     task
 }
 
-fn all_entries(ledger: &dyn LedgerStore) -> Vec<Entry> {
+async fn all_entries(ledger: &dyn LedgerStore) -> Vec<Entry> {
     let mut all = Vec::new();
     let mut after = None;
     loop {
-        let (page, more) = ledger.entries(ACCOUNT, after.as_deref(), 7).unwrap();
+        let (page, more) = ledger.entries(ACCOUNT, after.as_deref(), 7).await.unwrap();
         after = page.last().map(|e| e.id.clone());
         all.extend(page);
         if !more {
@@ -114,8 +114,8 @@ fn all_entries(ledger: &dyn LedgerStore) -> Vec<Entry> {
 /// The ledger's invariants: entries sum to the balance and their held
 /// changes to the held credits, each entry's totals follow from the one
 /// before, and nothing is ever overdrawn.
-fn assert_consistent(ledger: &dyn LedgerStore) {
-    let entries = all_entries(ledger);
+async fn assert_consistent(ledger: &dyn LedgerStore) {
+    let entries = all_entries(ledger).await;
     let (mut balance, mut held) = (0, 0);
     for e in &entries {
         balance += e.amount;
@@ -123,7 +123,7 @@ fn assert_consistent(ledger: &dyn LedgerStore) {
         assert_eq!((e.balance_after, e.held_after), (balance, held), "{e:?}");
         assert!(held >= 0 && balance - held >= 0, "overdrawn at {e:?}");
     }
-    let b = ledger.balance(ACCOUNT).unwrap();
+    let b = ledger.balance(ACCOUNT).await.unwrap();
     assert_eq!((b.balance, b.held), (balance, held));
 }
 
@@ -173,12 +173,13 @@ pub(crate) async fn concurrent_holds_never_overdraw_and_entries_sum_to_the_balan
         }
     }
     assert!(settled >= 33, "only {settled} holds fitted");
-    assert_consistent(&*ledger);
-    let b = ledger.balance(ACCOUNT).unwrap();
+    assert_consistent(&*ledger).await;
+    let b = ledger.balance(ACCOUNT).await.unwrap();
     assert_eq!((b.balance, b.held), (1000 - captured, 0));
     assert!(
         tasks
             .open_tasks()
+            .await
             .unwrap()
             .iter()
             .all(|t| t.hold.as_ref().is_none_or(|h| h.status != HoldStatus::Open))
@@ -202,16 +203,17 @@ pub(crate) async fn a_refused_creation_leaves_nothing(
         ),
         "{refused:?}"
     );
-    assert!(tasks.task(&t.id).unwrap().is_none());
-    assert!(tasks.hold_of(&t.id).unwrap().is_none());
-    assert!(tasks.open_tasks().unwrap().is_empty());
-    assert_eq!(all_entries(&*ledger).len(), 1);
+    assert!(tasks.task(&t.id).await.unwrap().is_none());
+    assert!(tasks.hold_of(&t.id).await.unwrap().is_none());
+    assert!(tasks.open_tasks().await.unwrap().is_empty());
+    assert_eq!(all_entries(&*ledger).await.len(), 1);
     let mut listed = 0;
     tasks
         .tasks_of(ACCOUNT, None, &mut |_| {
             listed += 1;
             true
         })
+        .await
         .unwrap();
     assert_eq!(listed, 0);
 }
@@ -245,17 +247,18 @@ pub(crate) async fn a_hold_is_settled_once_however_often_its_task_finishes(
                 .unwrap()
                 .is_none()
         );
-        let hold = tasks.hold_of(&t.id).unwrap().unwrap();
+        let hold = tasks.hold_of(&t.id).await.unwrap().unwrap();
         assert_ne!(hold.status, HoldStatus::Open);
         assert_eq!(again.hold.as_ref().map(|h| h.status), Some(hold.status));
     }
-    assert_consistent(&*ledger);
+    assert_consistent(&*ledger).await;
     let settlements = all_entries(&*ledger)
+        .await
         .iter()
         .filter(|e| matches!(e.kind, EntryKind::Capture | EntryKind::Release))
         .count();
     assert_eq!(settlements, 20);
-    assert_eq!(ledger.balance(ACCOUNT).unwrap().held, 0);
+    assert_eq!(ledger.balance(ACCOUNT).await.unwrap().held, 0);
 }
 
 pub(crate) async fn the_cap_on_unfinished_tasks_holds_under_concurrent_creations(
@@ -336,14 +339,14 @@ pub(crate) async fn a_key_limit_counts_holds_until_they_are_released(
         .unwrap();
     let mut a = finished(a, Status::Failed);
     tasks.finish_task(&mut a, Settle::Release).await.unwrap();
-    assert_eq!(ledger.key_spent(ACCOUNT, "key_limited").unwrap(), 0);
+    assert_eq!(ledger.key_spent(ACCOUNT, "key_limited").await.unwrap(), 0);
     let mut b = task(ACCOUNT);
     tasks.create_task(&mut b, limited(30)).await.unwrap();
     let mut b = finished(b, Status::Succeeded);
     tasks.finish_task(&mut b, Settle::Capture).await.unwrap();
     // Charged credits stay spent.
-    assert_eq!(ledger.key_spent(ACCOUNT, "key_limited").unwrap(), 30);
-    assert_eq!(ledger.key_spent(ACCOUNT, "key_other").unwrap(), 30);
+    assert_eq!(ledger.key_spent(ACCOUNT, "key_limited").await.unwrap(), 30);
+    assert_eq!(ledger.key_spent(ACCOUNT, "key_other").await.unwrap(), 30);
     assert!(
         tasks
             .create_task(&mut task(ACCOUNT), limited(30))
@@ -372,7 +375,7 @@ pub(crate) async fn a_synchronous_task_is_stored_when_it_ends_or_is_detached(
     // Not stored, but known as submitted (a retry with its idempotency key
     // finds it).
     assert_eq!(
-        tasks.task(&ends.id).unwrap().unwrap().status,
+        tasks.task(&ends.id).await.unwrap().unwrap().status,
         Status::Queued
     );
     let mut listed = 0;
@@ -381,9 +384,10 @@ pub(crate) async fn a_synchronous_task_is_stored_when_it_ends_or_is_detached(
             listed += 1;
             true
         })
+        .await
         .unwrap();
     assert_eq!(listed, 0);
-    let open = tasks.open_tasks().unwrap();
+    let open = tasks.open_tasks().await.unwrap();
     assert_eq!(open.len(), 2);
     // Not stored, but kept with the open task for recovery.
     assert!(
@@ -394,31 +398,31 @@ pub(crate) async fn a_synchronous_task_is_stored_when_it_ends_or_is_detached(
         open.iter()
             .all(|t| t.hold.as_ref().unwrap().status == HoldStatus::Open)
     );
-    assert_eq!(ledger.balance(ACCOUNT).unwrap().held, 20);
+    assert_eq!(ledger.balance(ACCOUNT).await.unwrap().held, 20);
     // Progress of a synchronous task is not stored.
     let mut progress = ends.clone();
     progress.status = Status::Processing;
     tasks.save_task(&progress, true).await.unwrap();
     assert_eq!(
-        tasks.task(&ends.id).unwrap().unwrap().status,
+        tasks.task(&ends.id).await.unwrap().unwrap().status,
         Status::Queued
     );
 
     tasks.detach(&detached).await.unwrap();
-    let stored = tasks.task(&detached.id).unwrap().unwrap();
+    let stored = tasks.task(&detached.id).await.unwrap().unwrap();
     assert_eq!(stored.hold.unwrap().status, HoldStatus::Open);
     let mut ends = finished(ends, Status::Succeeded);
     tasks.finish_task(&mut ends, Settle::Capture).await.unwrap();
-    let stored = tasks.task(&ends.id).unwrap().unwrap();
+    let stored = tasks.task(&ends.id).await.unwrap().unwrap();
     assert_eq!(stored.status, Status::Succeeded);
     assert_eq!(stored.hold.unwrap().status, HoldStatus::Captured);
-    let open = tasks.open_tasks().unwrap();
+    let open = tasks.open_tasks().await.unwrap();
     let d = open.iter().find(|t| t.id == detached.id).unwrap();
     assert!(!d.synchronous && d.task.is_some());
     // Detaching a finished task changes nothing.
     tasks.detach(&ends).await.unwrap();
     assert_eq!(
-        tasks.task(&ends.id).unwrap().unwrap().status,
+        tasks.task(&ends.id).await.unwrap().unwrap().status,
         Status::Succeeded
     );
     let mut listed = Vec::new();
@@ -427,11 +431,12 @@ pub(crate) async fn a_synchronous_task_is_stored_when_it_ends_or_is_detached(
             listed.push(t.id);
             true
         })
+        .await
         .unwrap();
     assert_eq!(listed, [detached.id.clone(), ends.id.clone()]);
     // Closed tasks leave the open index.
-    tasks.close_task(&ends.id).unwrap();
-    assert_eq!(tasks.open_tasks().unwrap().len(), 1);
+    tasks.close_task(&ends.id).await.unwrap();
+    assert_eq!(tasks.open_tasks().await.unwrap().len(), 1);
 }
 
 pub(crate) async fn abandoning_a_task_releases_its_hold(
@@ -449,18 +454,18 @@ pub(crate) async fn abandoning_a_task_releases_its_hold(
     let entry = tasks.abandon_task(&t.id).await.unwrap().unwrap();
     assert_eq!((entry.kind, entry.held_change), (EntryKind::Release, -40));
     assert!(tasks.abandon_task(&t.id).await.unwrap().is_none());
-    assert!(tasks.open_tasks().unwrap().is_empty());
-    let hold = tasks.hold_of(&t.id).unwrap();
+    assert!(tasks.open_tasks().await.unwrap().is_empty());
+    let hold = tasks.hold_of(&t.id).await.unwrap();
     assert!(
         hold.as_ref()
             .is_none_or(|h| h.status == HoldStatus::Released),
         "{hold:?}"
     );
-    let b = ledger.balance(ACCOUNT).unwrap();
+    let b = ledger.balance(ACCOUNT).await.unwrap();
     assert_eq!((b.balance, b.held), (100, 0));
     // Its slot is free again.
     tasks.create_task(&mut task(ACCOUNT), sync).await.unwrap();
-    assert_consistent(&*ledger);
+    assert_consistent(&*ledger).await;
 }
 
 pub(crate) async fn corrections_and_forfeits_never_go_below_what_is_held(
@@ -499,7 +504,7 @@ pub(crate) async fn corrections_and_forfeits_never_go_below_what_is_held(
             .unwrap()
             .is_none()
     );
-    assert_consistent(&*ledger);
+    assert_consistent(&*ledger).await;
 }
 
 pub(crate) async fn entries_and_tasks_page_in_order(
@@ -510,17 +515,24 @@ pub(crate) async fn entries_and_tasks_page_in_order(
     for credits in 1..=5 {
         ids.push(topup(&*ledger, credits).await.id);
     }
-    let (page, more) = ledger.entries(ACCOUNT, None, 2).unwrap();
+    let (page, more) = ledger.entries(ACCOUNT, None, 2).await.unwrap();
     assert!(more);
     assert_eq!(
         page.iter().map(|e| &e.id).collect::<Vec<_>>(),
         [&ids[0], &ids[1]]
     );
-    let (page, more) = ledger.entries(ACCOUNT, Some(&ids[3]), 2).unwrap();
+    let (page, more) = ledger.entries(ACCOUNT, Some(&ids[3]), 2).await.unwrap();
     assert!(!more);
     assert_eq!(page.iter().map(|e| &e.id).collect::<Vec<_>>(), [&ids[4]]);
-    assert_eq!(ledger.balance(ACCOUNT).unwrap().balance, 15);
-    assert!(ledger.entries("acct_none", None, 10).unwrap().0.is_empty());
+    assert_eq!(ledger.balance(ACCOUNT).await.unwrap().balance, 15);
+    assert!(
+        ledger
+            .entries("acct_none", None, 10)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
 
     let mut created = Vec::new();
     for _ in 0..4 {
@@ -541,6 +553,7 @@ pub(crate) async fn entries_and_tasks_page_in_order(
             listed.push(t.id);
             listed.len() < 2
         })
+        .await
         .unwrap();
     assert_eq!(listed, [created[2].clone(), created[1].clone()]);
 }
@@ -572,6 +585,7 @@ pub(crate) async fn a_dispute_is_decided_once_however_many_decisions_race(
     assert_eq!(
         ledger
             .disputes(Some(DisputeStatus::Open), None)
+            .await
             .unwrap()
             .len(),
         2
@@ -603,16 +617,16 @@ pub(crate) async fn a_dispute_is_decided_once_however_many_decisions_race(
         }
     }
     assert_eq!(won.len(), 1, "one decision lands");
-    let decided = ledger.dispute(&resolved.id).unwrap().unwrap();
+    let decided = ledger.dispute(&resolved.id).await.unwrap().unwrap();
     assert_eq!(decided, won[0]);
     assert_eq!(decided.status, DisputeStatus::Resolved);
     assert_eq!(decided.credits_returned, 30);
     assert_eq!(
-        ledger.balance(ACCOUNT).unwrap().balance,
+        ledger.balance(ACCOUNT).await.unwrap().balance,
         80,
         "credited once"
     );
-    let (entries, _) = ledger.entries(ACCOUNT, None, 100).unwrap();
+    let (entries, _) = ledger.entries(ACCOUNT, None, 100).await.unwrap();
     let adjustments: Vec<&Entry> = entries
         .iter()
         .filter(|e| e.kind == EntryKind::Adjustment)
@@ -642,17 +656,19 @@ pub(crate) async fn a_dispute_is_decided_once_however_many_decisions_race(
         ledger.decide_dispute("dsp_missing", reject).await,
         Err(DisputeError::NotFound)
     ));
-    assert_eq!(ledger.balance(ACCOUNT).unwrap().balance, 80);
+    assert_eq!(ledger.balance(ACCOUNT).await.unwrap().balance, 80);
     assert!(
         ledger
             .disputes(Some(DisputeStatus::Open), None)
+            .await
             .unwrap()
             .is_empty()
     );
-    assert_eq!(ledger.disputes(None, Some(ACCOUNT)).unwrap().len(), 2);
+    assert_eq!(ledger.disputes(None, Some(ACCOUNT)).await.unwrap().len(), 2);
     assert!(
         ledger
             .disputes(None, Some("acct_other"))
+            .await
             .unwrap()
             .is_empty()
     );

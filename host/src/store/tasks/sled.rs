@@ -433,18 +433,18 @@ impl TaskStore for SledTasks {
         self.store.flush().await
     }
 
-    fn close_task(&self, id: &str) -> Result<(), StoreError> {
+    async fn close_task(&self, id: &str) -> Result<(), StoreError> {
         self.open.remove_unflushed(id)
     }
 
-    fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+    async fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
         if let Some(task) = self.lock().waiting.get(id) {
             return Ok(Some(task.clone()));
         }
         self.tasks.get(id)
     }
 
-    fn tasks_of(
+    async fn tasks_of(
         &self,
         owner: &str,
         before: Option<&str>,
@@ -464,7 +464,10 @@ impl TaskStore for SledTasks {
         Ok(())
     }
 
-    fn all_tasks(&self, visit: &mut (dyn FnMut(Task) -> bool + Send)) -> Result<(), StoreError> {
+    async fn all_tasks(
+        &self,
+        visit: &mut (dyn FnMut(Task) -> bool + Send),
+    ) -> Result<(), StoreError> {
         for item in self.tasks.scan::<Task>() {
             let (_, task) = item?;
             if !visit(task) {
@@ -474,7 +477,7 @@ impl TaskStore for SledTasks {
         Ok(())
     }
 
-    fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError> {
+    async fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError> {
         let _state = self.lock();
         self.open_records()?
             .into_iter()
@@ -491,7 +494,7 @@ impl TaskStore for SledTasks {
             .collect()
     }
 
-    fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError> {
+    async fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError> {
         if let Some(hold) = self.lock().holds.get(task_id) {
             return Ok(Some(hold.clone()));
         }
@@ -530,9 +533,9 @@ mod tests {
         dispute.entry_id = Some("le_00000000000000000000000000000001".into());
         store.disputes.put(&dispute.id, &dispute).await.unwrap();
 
-        let read = store.dispute(&dispute.id).unwrap().unwrap();
+        let read = store.dispute(&dispute.id).await.unwrap().unwrap();
         assert_eq!((read.status, read.entry_id), (DisputeStatus::Open, None));
-        assert_eq!(store.balance(&dispute.account_id).unwrap().balance, 0);
+        assert_eq!(store.balance(&dispute.account_id).await.unwrap().balance, 0);
         let decision = crate::store::ledger::Decision {
             resolve: true,
             credits: 30,
@@ -542,6 +545,9 @@ mod tests {
         };
         let decided = store.decide_dispute(&dispute.id, decision).await.unwrap();
         assert_eq!(decided.status, DisputeStatus::Resolved);
-        assert_eq!(store.balance(&dispute.account_id).unwrap().balance, 30);
+        assert_eq!(
+            store.balance(&dispute.account_id).await.unwrap().balance,
+            30
+        );
     }
 }

@@ -65,11 +65,20 @@ pub(crate) async fn a_delivery_is_stored_once_and_listed_by_account(hooks: Arc<d
         .enqueue(&delivery("acct_b", "task_3", 1000, "2026-12-01T00:00:03Z"))
         .await
         .unwrap();
-    let listed = hooks.deliveries_of("acct_a", 10).unwrap();
+    let listed = hooks.deliveries_of("acct_a", 10).await.unwrap();
     assert_eq!(ids(&listed), ["task_2", "task_1"]);
     assert_eq!(listed[1], first);
-    assert_eq!(ids(&hooks.deliveries_of("acct_a", 1).unwrap()), ["task_2"]);
-    assert!(hooks.deliveries_of("acct_none", 10).unwrap().is_empty());
+    assert_eq!(
+        ids(&hooks.deliveries_of("acct_a", 1).await.unwrap()),
+        ["task_2"]
+    );
+    assert!(
+        hooks
+            .deliveries_of("acct_none", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub(crate) async fn due_deliveries_come_longest_due_first_within_the_limit(
@@ -87,17 +96,17 @@ pub(crate) async fn due_deliveries_come_longest_due_first_within_the_limit(
             .unwrap();
     }
     let none = HashSet::new();
-    let (due, next) = hooks.due(1005, 16, &none).unwrap();
+    let (due, next) = hooks.due(1005, 16, &none).await.unwrap();
     assert_eq!(
         (ids(&due), next),
         (vec!["task_a", "task_b", "task_c"], Some(2000))
     );
-    let (due, _) = hooks.due(1005, 2, &none).unwrap();
+    let (due, _) = hooks.due(1005, 2, &none).await.unwrap();
     assert_eq!(ids(&due), ["task_a", "task_b"]);
     let busy = HashSet::from(["evt_task_a".to_string()]);
-    let (due, _) = hooks.due(1005, 2, &busy).unwrap();
+    let (due, _) = hooks.due(1005, 2, &busy).await.unwrap();
     assert_eq!(ids(&due), ["task_b", "task_c"]);
-    let (due, next) = hooks.due(999, 16, &none).unwrap();
+    let (due, next) = hooks.due(999, 16, &none).await.unwrap();
     assert_eq!((due.len(), next), (0, Some(1001)));
 }
 
@@ -112,9 +121,9 @@ pub(crate) async fn an_attempt_reschedules_or_settles_a_delivery(hooks: Arc<dyn 
     };
     hooks.record_attempt(&retry, 1000).await.unwrap();
     let none = HashSet::new();
-    let (due, next) = hooks.due(1001, 16, &none).unwrap();
+    let (due, next) = hooks.due(1001, 16, &none).await.unwrap();
     assert_eq!((due.len(), next), (0, Some(1005)));
-    let (due, _) = hooks.due(1005, 16, &none).unwrap();
+    let (due, _) = hooks.due(1005, 16, &none).await.unwrap();
     assert_eq!(due, std::slice::from_ref(&retry));
     let delivered = Delivery {
         attempts: 2,
@@ -123,6 +132,9 @@ pub(crate) async fn an_attempt_reschedules_or_settles_a_delivery(hooks: Arc<dyn 
         ..retry
     };
     hooks.record_attempt(&delivered, 1005).await.unwrap();
-    assert_eq!(hooks.due(5000, 16, &none).unwrap(), (vec![], None));
-    assert_eq!(hooks.deliveries_of("acct_a", 10).unwrap(), [delivered]);
+    assert_eq!(hooks.due(5000, 16, &none).await.unwrap(), (vec![], None));
+    assert_eq!(
+        hooks.deliveries_of("acct_a", 10).await.unwrap(),
+        [delivered]
+    );
 }

@@ -73,7 +73,11 @@ impl WebhookStore for SledWebhooks {
         Ok(true)
     }
 
-    fn deliveries_of(&self, account_id: &str, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+    async fn deliveries_of(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let mut out = Vec::new();
         for key in self.by_account.keys_rev(&format!("{account_id}/"), None) {
             let key = key?;
@@ -88,7 +92,7 @@ impl WebhookStore for SledWebhooks {
         Ok(out)
     }
 
-    fn due(
+    async fn due(
         &self,
         now: i64,
         limit: usize,
@@ -189,6 +193,7 @@ mod tests {
         let hooks = SledWebhooks::open(&store).await.unwrap();
         let listed: Vec<String> = hooks
             .deliveries_of("acct_a", 100)
+            .await
             .unwrap()
             .into_iter()
             .map(|d| d.task_id)
@@ -201,7 +206,7 @@ mod tests {
         // An index entry whose delivery never reached the disk is dropped.
         let due = store.table("webhooks_due").unwrap();
         due.put_unflushed(&due_key(980, "evt_lost"), &()).unwrap();
-        let (ready, next) = hooks.due(1000, 16, &HashSet::new()).unwrap();
+        let (ready, next) = hooks.due(1000, 16, &HashSet::new()).await.unwrap();
         let ready: Vec<&str> = ready.iter().map(|d| d.task_id.as_str()).collect();
         assert_eq!((ready, next), (vec!["task_new", "task_b"], None));
         assert_eq!(due.keys_rev("0", None).count(), 2, "the lost entry went");

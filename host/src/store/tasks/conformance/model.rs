@@ -189,15 +189,15 @@ async fn replay(ops: &[Op], tasks: &dyn TaskStore, ledger: &dyn LedgerStore) {
                 }
             }
         }
-        let b = ledger.balance(ACCOUNT).unwrap();
+        let b = ledger.balance(ACCOUNT).await.unwrap();
         assert_eq!((b.balance, b.held), (m.balance, m.held), "after {op:?}");
         for (key, spent) in KEYS.iter().zip(m.spent) {
             assert_eq!(
-                ledger.key_spent(ACCOUNT, key).unwrap(),
+                ledger.key_spent(ACCOUNT, key).await.unwrap(),
                 spent,
                 "{key} after {op:?}"
             );
         }
     }
-    assert_consistent(ledger);
+    assert_consistent(ledger).await;
 }

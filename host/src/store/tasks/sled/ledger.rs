@@ -166,6 +166,13 @@ impl SledTasks {
         Ok(dispute)
     }
 
+    fn read_dispute(&self, id: &str) -> Result<Option<Dispute>, StoreError> {
+        self.disputes
+            .get::<Dispute>(id)?
+            .map(|d| self.as_committed(d))
+            .transpose()
+    }
+
     /// Settles the open hold of `id` (if any) as `settle`: the entry to
     /// write, and the hold as settled.
     pub(super) fn settle(
@@ -281,16 +288,16 @@ impl LedgerStore for SledTasks {
         .await
     }
 
-    fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {
+    async fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {
         Ok(balance_after(self.last_entry(account_id)?.as_ref()))
     }
 
-    fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
+    async fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
         let mut state = self.lock();
         self.spent(&mut state, account_id, key_id)
     }
 
-    fn entries(
+    async fn entries(
         &self,
         account_id: &str,
         after: Option<&str>,
@@ -313,14 +320,11 @@ impl LedgerStore for SledTasks {
         self.disputes.put(&dispute.id, dispute).await
     }
 
-    fn dispute(&self, id: &str) -> Result<Option<Dispute>, StoreError> {
-        self.disputes
-            .get::<Dispute>(id)?
-            .map(|d| self.as_committed(d))
-            .transpose()
+    async fn dispute(&self, id: &str) -> Result<Option<Dispute>, StoreError> {
+        self.read_dispute(id)
     }
 
-    fn disputes(
+    async fn disputes(
         &self,
         status: Option<DisputeStatus>,
         account_id: Option<&str>,
@@ -344,7 +348,7 @@ impl LedgerStore for SledTasks {
     ) -> Result<Dispute, DisputeError> {
         let dispute = {
             let _state = self.lock();
-            let mut dispute = self.dispute(id)?.ok_or(DisputeError::NotFound)?;
+            let mut dispute = self.read_dispute(id)?.ok_or(DisputeError::NotFound)?;
             if dispute.status != DisputeStatus::Open {
                 return Err(DisputeError::Decided);
             }
