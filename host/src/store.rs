@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
+pub mod plugins;
 pub mod tasks;
 pub mod webhooks;
 
