@@ -7,6 +7,7 @@ pub mod files;
 pub mod idempotency;
 pub mod ledger;
 pub mod plugins;
+pub mod prices;
 pub mod tasks;
 pub mod webhooks;
 
