@@ -33,6 +33,10 @@ impl From<RolloutError> for ApiError {
 
 fn view(state: &AppState, record: &PluginRecord) -> Value {
     let mut v = serde_json::to_value(record).expect("serialises");
+    // The store's revision is its own business, not the API's.
+    if let Some(fields) = v.as_object_mut() {
+        fields.remove("revision");
+    }
     v["object"] = json!("plugin");
     if let Some(plugin) = state.plugins.get(&record.name) {
         let core = plugin.core();
