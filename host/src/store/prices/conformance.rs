@@ -83,7 +83,10 @@ pub(crate) async fn a_price_change_is_stored_with_its_entry_or_not_at_all(
         .schedule_price(&first, &announcing(&first))
         .await
         .unwrap();
-    assert_eq!(prices.price_changes().unwrap(), [first.clone()]);
+    assert_eq!(
+        prices.price_changes().unwrap(),
+        std::slice::from_ref(&first)
+    );
     assert_eq!(all_entries(&*prices), [announcing(&first)]);
 
     // An id already announced (by anything): refused, nothing stored.
