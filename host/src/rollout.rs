@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -28,9 +28,10 @@ use crate::audit::{Audit, NewEntry};
 use crate::catalogue::{Catalogue, Retired};
 use crate::config::Config;
 use crate::moderation::{Bindings, Moderation};
-use crate::plugins::{LoadedPlugin, Manifest, PluginKind, PluginRegistry, PluginRuntime};
-use crate::pricing::{ChangelogEntry, Pricing};
-use crate::store::{StoreError, Table};
+use crate::plugins::{LoadedPlugin, Manifest, PluginRegistry, PluginRuntime};
+use crate::pricing::{ChangelogEntry, Pricing, PricingError};
+use crate::store::StoreError;
+use crate::store::plugins::{PluginSaveError, PluginStore};
 use crate::time::to_rfc3339;
 
 mod files;
@@ -41,45 +42,8 @@ use crate::durable::write_file as write_durably;
 use files::{bundled, describe, stored_version, version_file};
 pub use files::{load_at_start, plugins_dir, source};
 
-/// One installed version of a plugin.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VersionRecord {
-    /// Its version.
-    pub version: String,
-    /// SHA-256 of the component, hex.
-    pub sha256: String,
-    /// The WIT version it was built against.
-    pub wit_version: String,
-    /// When it was installed (RFC 3339).
-    pub installed_at: String,
-    /// Whether its bytes are the ones bundled in the binary.
-    pub bundled: bool,
-    /// The models it serves (providers).
-    pub models: Vec<String>,
-    /// The categories it can return (policies).
-    pub categories: Vec<String>,
-}
-
-/// A plugin's versions and which one serves.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PluginRecord {
-    /// The plugin's name.
-    pub name: String,
-    /// Provider or policy.
-    pub kind: PluginKind,
-    /// The version serving, if any.
-    pub active: Option<String>,
-    /// Versions activated, oldest first; rollback goes one step back.
-    pub history: Vec<String>,
-    /// Every version kept.
-    pub versions: Vec<VersionRecord>,
-    /// When the plugin was retired, if it is.
-    pub retired_at: Option<String>,
-    /// A scheduled retirement.
-    pub retire_at: Option<String>,
-    /// The operator's configuration set at run time (overrides the file's).
-    pub config: Option<Value>,
-}
+/// The records of plugin versions, kept by [`PluginStore`].
+pub use crate::store::plugins::{PluginRecord, VersionRecord};
 
 /// Why a rollout step was refused.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +63,26 @@ pub enum RolloutError {
     /// Files failed.
     #[error("plugin files: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<PluginSaveError> for RolloutError {
+    fn from(e: PluginSaveError) -> Self {
+        match e {
+            PluginSaveError::Stale { .. } => Self::Conflict(e.to_string()),
+            PluginSaveError::Invalid(m) => Self::Invalid(m),
+            PluginSaveError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<PricingError> for RolloutError {
+    fn from(e: PricingError) -> Self {
+        match e {
+            PricingError::Invalid(m) => Self::Invalid(m),
+            PricingError::Conflict(m) => Self::Conflict(m),
+            PricingError::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 /// What a rollout step did, with its timings.
@@ -144,9 +128,11 @@ pub struct Rollout {
     pricing: Pricing,
     audit: Audit,
     config: Config,
-    records: Table,
+    records: Arc<dyn PluginStore>,
     dir: PathBuf,
-    /// One rollout step at a time.
+    /// One rollout step at a time (it also keeps the swaps of the registry,
+    /// catalogue and bindings in step; the store's revisions guard the
+    /// records themselves).
     lock: tokio::sync::Mutex<()>,
 }
 
@@ -167,7 +153,7 @@ pub struct RolloutParts {
     /// The configuration (routes, plugin settings).
     pub config: Config,
     /// Plugin records.
-    pub records: Table,
+    pub records: Arc<dyn PluginStore>,
     /// `<data dir>/plugins`.
     pub dir: PathBuf,
 }
@@ -191,11 +177,14 @@ impl Rollout {
 
     /// Every plugin's record: installed ones, and loaded ones never changed
     /// at run time (their single, current version).
-    pub fn records(&self) -> Result<Vec<PluginRecord>, StoreError> {
+    pub async fn records(&self) -> Result<Vec<PluginRecord>, StoreError> {
         let mut out: BTreeMap<String, PluginRecord> = self
             .records
-            .scan::<PluginRecord>()
-            .collect::<Result<_, _>>()?;
+            .plugins()
+            .await?
+            .into_iter()
+            .map(|r| (r.name.clone(), r))
+            .collect();
         for plugin in self.registry.list() {
             let name = plugin.core().manifest().name.clone();
             out.entry(name).or_insert_with(|| self.seed(&plugin));
@@ -234,6 +223,7 @@ impl Rollout {
             retired_at: None,
             retire_at: None,
             config: None,
+            revision: 0,
         }
     }
 
@@ -246,10 +236,11 @@ impl Rollout {
         })
     }
 
-    /// Saves a record, first copying into the data directory the files of
-    /// versions that came from the configuration (so that rollback finds
-    /// them even if the configuration changes).
-    async fn save(&self, record: &PluginRecord) -> Result<(), RolloutError> {
+    /// Saves a record over the revision it was read at, first copying into
+    /// the data directory the files of versions that came from the
+    /// configuration (so that rollback finds them even if the configuration
+    /// changes).
+    async fn save(&self, record: &mut PluginRecord) -> Result<(), RolloutError> {
         for v in record.versions.iter().filter(|v| !v.bundled) {
             let wasm_path = version_file(&self.dir, &record.name, &v.version, "wasm");
             if wasm_path.exists() {
@@ -264,13 +255,13 @@ impl Rollout {
                 )?;
             }
         }
-        self.records.put(&record.name, record).await?;
+        self.records.save_plugin(record).await?;
         Ok(())
     }
 
     /// The record of `name` (seeded from the loaded plugin if it has none).
-    fn record(&self, name: &str) -> Result<Option<PluginRecord>, StoreError> {
-        if let Some(r) = self.records.get::<PluginRecord>(name)? {
+    async fn record(&self, name: &str) -> Result<Option<PluginRecord>, StoreError> {
+        if let Some(r) = self.records.plugin(name).await? {
             return Ok(Some(r));
         }
         Ok(self.registry.get(name).map(|p| self.seed(&p)))
@@ -288,7 +279,7 @@ impl Rollout {
             Manifest::from_toml(manifest_toml).map_err(|e| RolloutError::Invalid(e.to_string()))?;
         let _guard = self.lock.lock().await;
         let name = manifest.name.clone();
-        let mut record = self.record(&name)?.unwrap_or_else(|| PluginRecord {
+        let mut record = self.record(&name).await?.unwrap_or_else(|| PluginRecord {
             name: name.clone(),
             kind: manifest.kind,
             active: None,
@@ -297,6 +288,7 @@ impl Rollout {
             retired_at: None,
             retire_at: None,
             config: None,
+            revision: 0,
         });
         if record.kind != manifest.kind {
             return Err(RolloutError::Invalid(format!(
@@ -353,7 +345,7 @@ impl Rollout {
                 categories,
             });
         }
-        self.save(&record).await?;
+        self.save(&mut record).await?;
         self.log(
             "plugin.installed",
             json!({ "plugin": name, "version": manifest.version, "activate": activate, "validate_ms": validate.as_secs_f64() * 1e3 }),
@@ -376,7 +368,7 @@ impl Rollout {
     /// Makes an installed version serve.
     pub async fn activate(&self, name: &str, version: &str) -> Result<Outcome, RolloutError> {
         let _guard = self.lock.lock().await;
-        let mut record = self.existing(name)?;
+        let mut record = self.existing(name).await?;
         if !record.versions.iter().any(|v| v.version == version) {
             return Err(RolloutError::NotFound(format!(
                 "{name} has no version {version}; installed: {}",
@@ -395,7 +387,7 @@ impl Rollout {
     /// Goes back to the version that served before the current one.
     pub async fn rollback(&self, name: &str) -> Result<Outcome, RolloutError> {
         let _guard = self.lock.lock().await;
-        let mut record = self.existing(name)?;
+        let mut record = self.existing(name).await?;
         if record.history.len() < 2 {
             return Err(RolloutError::Conflict(format!(
                 "{name} has no earlier version to roll back to"
@@ -435,7 +427,7 @@ impl Rollout {
             return Err(RolloutError::Invalid("config must be a JSON object".into()));
         }
         let _guard = self.lock.lock().await;
-        let mut record = self.existing(name)?;
+        let mut record = self.existing(name).await?;
         let version = record
             .active
             .clone()
@@ -459,7 +451,7 @@ impl Rollout {
     ) -> Result<Outcome, RolloutError> {
         let now = OffsetDateTime::now_utc();
         let _guard = self.lock.lock().await;
-        let mut record = self.existing(name)?;
+        let mut record = self.existing(name).await?;
         if record.active.is_none() {
             return Err(RolloutError::Conflict(format!("{name} is already retired")));
         }
@@ -467,18 +459,20 @@ impl Rollout {
             None => self.publish(&mut record, None, "plugin.retired").await,
             Some(at) => {
                 let models = self.models_of(name);
-                for model in &models {
-                    self.pricing
-                        .announce(changelog(
+                let entries: Vec<ChangelogEntry> = models
+                    .iter()
+                    .map(|model| {
+                        changelog(
                             "model_retired",
                             Some(model),
                             at,
                             json!({ "plugin": name, "scheduled": true }),
-                        ))
-                        .await?;
-                }
+                        )
+                    })
+                    .collect();
+                self.pricing.announce(&entries).await?;
                 record.retire_at = Some(to_rfc3339(at));
-                self.save(&record).await?;
+                self.save(&mut record).await?;
                 self.log(
                     "plugin.retirement_scheduled",
                     json!({ "plugin": name, "at": to_rfc3339(at), "models": models }),
@@ -498,8 +492,9 @@ impl Rollout {
         }
     }
 
-    fn existing(&self, name: &str) -> Result<PluginRecord, RolloutError> {
-        self.record(name)?
+    async fn existing(&self, name: &str) -> Result<PluginRecord, RolloutError> {
+        self.record(name)
+            .await?
             .ok_or_else(|| RolloutError::NotFound(format!("no plugin named {name}")))
     }
 
@@ -595,39 +590,34 @@ impl Rollout {
         }
         let swap = swap_started.elapsed();
 
-        let scheduled = self.pricing.scheduled_retirements()?;
+        // The step's announcements, in one commit.
+        let scheduled = self.pricing.scheduled_retirements();
+        let mut entries = Vec::new();
         for id in &launched {
-            self.pricing
-                .announce(changelog(
-                    "model_launched",
-                    Some(id),
-                    now,
-                    json!({ "plugin": new_label }),
-                ))
-                .await?;
+            entries.push(changelog(
+                "model_launched",
+                Some(id),
+                now,
+                json!({ "plugin": new_label }),
+            ));
         }
-        for id in &retired {
-            if !scheduled.contains(id) {
-                self.pricing
-                    .announce(changelog(
-                        "model_retired",
-                        Some(id),
-                        now,
-                        json!({ "plugin": old_label }),
-                    ))
-                    .await?;
-            }
+        for id in retired.iter().filter(|id| !scheduled.contains(*id)) {
+            entries.push(changelog(
+                "model_retired",
+                Some(id),
+                now,
+                json!({ "plugin": old_label }),
+            ));
         }
         if is_policy {
-            self.pricing
-                .announce(changelog(
-                    "policy_updated",
-                    None,
-                    now,
-                    json!({ "policy": name, "version": record.active, "previous": old_label.as_ref().map(|l| l.split('@').nth(1).unwrap_or_default().to_string()), "action": action }),
-                ))
-                .await?;
+            entries.push(changelog(
+                "policy_updated",
+                None,
+                now,
+                json!({ "policy": name, "version": record.active, "previous": old_label.as_ref().map(|l| l.split('@').nth(1).unwrap_or_default().to_string()), "action": action }),
+            ));
         }
+        self.pricing.announce(&entries).await?;
         self.log(
             if is_policy && action != "plugin.retired" {
                 "policy.updated"

@@ -81,16 +81,17 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         config.secrets()?,
     )?;
 
-    let plugin_records = store.table("plugin_versions")?;
+    let plugin_records: Arc<dyn crate::store::plugins::PluginStore> =
+        Arc::new(crate::store::plugins::SledPlugins::open(&store)?);
     let plugin_dir = crate::rollout::plugins_dir(&opts.data_dir);
     let plugins = Arc::new(
-        crate::rollout::load_at_start(&runtime, &config, &plugin_records, &plugin_dir).await?,
+        crate::rollout::load_at_start(&runtime, &config, &*plugin_records, &plugin_dir).await?,
     );
-    let pricing = Pricing::new(store.table("prices")?, store.table("changelog")?);
+    let pricing = Pricing::open(Arc::new(crate::store::prices::SledPrices::open(&store)?)).await?;
     let catalogue = Catalogue::build(&plugins.providers(), &config.routes)?;
     let models: Vec<String> = catalogue.routes().map(|r| r.info.id.clone()).collect();
     pricing.announce_launches(&models).await?;
-    let (_, retired) = pricing.model_states()?;
+    let (_, retired) = pricing.model_states();
     let retired = retired
         .into_iter()
         .map(|(id, at)| {
@@ -167,7 +168,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         records: plugin_records,
         dir: plugin_dir,
     });
-    rollout.resume_schedules()?;
+    rollout.resume_schedules().await?;
     if let Some(dir) = config.rollout.watch_dir.clone() {
         tokio::spawn(rollout.clone().watch(dir, config.rollout.watch_interval()));
     }

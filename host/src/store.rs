@@ -6,6 +6,8 @@ pub mod accounts;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
+pub mod plugins;
+pub mod prices;
 pub mod secrets;
 pub mod tasks;
 pub mod webhooks;

@@ -5,8 +5,8 @@
 use super::*;
 
 /// The store's operation counts a gateway logged when it stopped, after an
-/// account, one warm-up generation and `n` more, one at a time, through the
-/// OpenAI face with an account key (billed).
+/// account, two scheduled prices, one warm-up generation and `n` more, one
+/// at a time, through the OpenAI face with an account key (billed).
 async fn store_ops_after(n: usize) -> [u64; 4] {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("imini.toml"), OPEN_LIMITS).unwrap();
@@ -18,6 +18,18 @@ async fn store_ops_after(n: usize) -> [u64; 4] {
     );
     let client = reqwest::Client::new();
     let key = account_key(&client, &server.base).await;
+    // Scheduled prices for the model generated with, one in force and one
+    // to come: a price lookup that read the store would count here.
+    for (credits, at) in [(10, "2020-01-01T00:00:00Z"), (20, "2099-01-01T00:00:00Z")] {
+        let r = client
+            .post(format!("{}/admin/v1/prices", server.base))
+            .bearer_auth("bench-key")
+            .json(&serde_json::json!({"model": "imini/canvas-image", "per_image": credits, "effective_at": at}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
     for i in 0..=n {
         let body = serde_json::json!({"prompt": format!("a lantern in the snow {i}"), "size": "256x256", "response_format": "url"});
         let r = client

@@ -194,6 +194,7 @@ impl From<crate::pricing::PricingError> for ApiError {
     fn from(e: crate::pricing::PricingError) -> Self {
         match e {
             crate::pricing::PricingError::Invalid(m) => Self::new(ErrorCode::InvalidParameter, m),
+            crate::pricing::PricingError::Conflict(m) => Self::new(ErrorCode::Conflict, m),
             crate::pricing::PricingError::Store(e) => e.into(),
         }
     }

@@ -295,7 +295,7 @@ fn price(
     duration_ms: Option<u32>,
 ) -> Result<i64, ApiError> {
     let now = time::OffsetDateTime::now_utc();
-    let price = state.pricing.price_at(&state.config, model, now)?;
+    let price = state.pricing.price_at(&state.config, model, now);
     let unit = match kind {
         MediaKind::Video => price
             .and_then(|p| p.per_second)

@@ -17,13 +17,13 @@ fn model_view(
     state: &AppState,
     route: &Route,
     upcoming: &std::collections::BTreeMap<String, String>,
-) -> Result<Value, ApiError> {
+) -> Value {
     let m = &route.info;
     let core = route.plugin.core();
     let size = |s: &crate::plugins::bindings::types::Size| format!("{}x{}", s.width, s.height);
     let price = state
         .pricing
-        .price_at(&state.config, &m.id, time::OffsetDateTime::now_utc())?;
+        .price_at(&state.config, &m.id, time::OffsetDateTime::now_utc());
     let mut pricing = Vec::new();
     if let Some(p) = price {
         if let Some(c) = p.per_image {
@@ -34,7 +34,7 @@ fn model_view(
         }
     }
     let retires_at = upcoming.get(&m.id);
-    Ok(json!({
+    json!({
         "retires_at": retires_at,
         "id": m.id,
         "object": "model",
@@ -72,7 +72,7 @@ fn model_view(
                 "latency_ms": (total > 0).then_some((s.latency_ms * 10.0).round() / 10.0),
             })
         }).collect::<Vec<_>>(),
-    }))
+    })
 }
 
 /// `404 MODEL_NOT_FOUND` for `id`, saying when it was retired if it was.
@@ -90,11 +90,11 @@ pub fn model_not_found(catalogue: &crate::catalogue::Catalogue, id: &str) -> Api
 /// `GET /v1/models`.
 pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Response, ApiError> {
     let catalogue = state.catalogue.read().expect("lock").clone();
-    let upcoming = state.pricing.upcoming_retirements()?;
+    let upcoming = state.pricing.upcoming_retirements();
     let data = catalogue
         .routes()
         .map(|r| model_view(&state, r, &upcoming))
-        .collect::<Result<Vec<Value>, ApiError>>()?;
+        .collect::<Vec<Value>>();
     Ok(axum::Json(json!({ "object": "list", "data": data })).into_response())
 }
 
@@ -120,8 +120,8 @@ pub async fn get_one(
         }
         return Err(model_not_found(&catalogue, &id));
     };
-    let upcoming = state.pricing.upcoming_retirements()?;
-    Ok(axum::Json(model_view(&state, route, &upcoming)?).into_response())
+    let upcoming = state.pricing.upcoming_retirements();
+    Ok(axum::Json(model_view(&state, route, &upcoming)).into_response())
 }
 
 /// Query of `GET /v1/changelog`.
@@ -139,7 +139,7 @@ pub async fn changelog(
     QueryParams(q): QueryParams<ChangelogQuery>,
 ) -> Result<Response, ApiError> {
     let limit = page_limit(q.limit, q.after.as_deref(), 50, 200, "chg")?;
-    let (entries, has_more) = state.pricing.changelog(limit, q.after.as_deref())?;
+    let (entries, has_more) = state.pricing.changelog(limit, q.after.as_deref()).await?;
     let last_id = entries.last().map(|e| e.id.clone());
     let data = entries
         .iter()

@@ -33,6 +33,10 @@ impl From<RolloutError> for ApiError {
 
 fn view(state: &AppState, record: &PluginRecord) -> Value {
     let mut v = serde_json::to_value(record).expect("serialises");
+    // The store's revision is its own business, not the API's.
+    if let Some(fields) = v.as_object_mut() {
+        fields.remove("revision");
+    }
     v["object"] = json!("plugin");
     if let Some(plugin) = state.plugins.get(&record.name) {
         let core = plugin.core();
@@ -67,7 +71,8 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> Result<Respo
     admin_only(&who)?;
     let data: Vec<Value> = state
         .rollout
-        .records()?
+        .records()
+        .await?
         .iter()
         .map(|r| view(&state, r))
         .collect();
@@ -83,7 +88,8 @@ pub async fn get_one(
     admin_only(&who)?;
     let record = state
         .rollout
-        .records()?
+        .records()
+        .await?
         .into_iter()
         .find(|r| r.name == name)
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no plugin named {name}")))?;

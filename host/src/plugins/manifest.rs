@@ -2,24 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a plugin is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PluginKind {
-    /// Serves models (the `provider` world).
-    Provider,
-    /// Moderates requests and outputs (the `policy` world).
-    Policy,
-}
-
-impl std::fmt::Display for PluginKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PluginKind::Provider => "provider",
-            PluginKind::Policy => "policy",
-        })
-    }
-}
+/// What a plugin is for: defined with the plugin records that store it.
+pub use crate::store::plugins::PluginKind;
 
 /// The manifest that travels with a component (`imini-plugin.toml` beside a
 /// bundled plugin's crate, or the `[[plugins]]` entry of the configuration).

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::plugins::{
     LoadedPlugin, Manifest, PluginKind, PluginRegistry, PluginRuntime, PluginSource,
 };
-use crate::store::Table;
+use crate::store::plugins::PluginStore;
 
 /// The directory of installed plugin files.
 pub fn plugins_dir(data_dir: &Path) -> PathBuf {
@@ -76,7 +76,7 @@ type StartSource = (Manifest, Arc<[u8]>, bool, Option<Value>);
 pub async fn load_at_start(
     runtime: &Arc<PluginRuntime>,
     config: &Config,
-    records: &Table,
+    records: &dyn PluginStore,
     dir: &Path,
 ) -> anyhow::Result<PluginRegistry> {
     let mut sources: Vec<StartSource> = Vec::new();
@@ -96,8 +96,7 @@ pub async fn load_at_start(
         sources.retain(|(m, _, bundled, _)| !(*bundled && m.name == manifest.name));
         sources.push((manifest, wasm.into(), false, None));
     }
-    for item in records.scan::<PluginRecord>() {
-        let (_, record) = item?;
+    for record in records.plugins().await? {
         sources.retain(|(m, ..)| m.name != record.name);
         let Some(version) = &record.active else {
             tracing::info!(plugin = %record.name, "plugin retired; not loaded");

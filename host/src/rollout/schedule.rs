@@ -5,15 +5,14 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{PluginRecord, Rollout};
+use super::Rollout;
 use crate::store::StoreError;
 use crate::time::to_rfc3339;
 
 impl Rollout {
     /// Arms the timers of scheduled retirements (at start).
-    pub fn resume_schedules(self: &Arc<Self>) -> Result<(), StoreError> {
-        for item in self.records.scan::<PluginRecord>() {
-            let (_, record) = item?;
+    pub async fn resume_schedules(self: &Arc<Self>) -> Result<(), StoreError> {
+        for record in self.records.plugins().await? {
             if let (Some(at), Some(_)) = (&record.retire_at, &record.active)
                 && let Ok(at) =
                     OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
@@ -30,7 +29,7 @@ impl Rollout {
             let wait = (at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
             tokio::time::sleep(Duration::from_secs_f64(wait.as_seconds_f64())).await;
             let _guard = this.lock.lock().await;
-            let record = match this.records.get::<PluginRecord>(&name) {
+            let record = match this.records.plugin(&name).await {
                 Ok(Some(r)) => r,
                 Ok(None) => return,
                 Err(e) => {

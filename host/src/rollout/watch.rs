@@ -49,6 +49,7 @@ impl Rollout {
                 };
                 let installed = self
                     .record(&manifest.name)
+                    .await
                     .ok()
                     .flatten()
                     .is_some_and(|r| r.versions.iter().any(|v| v.version == manifest.version));
