@@ -114,7 +114,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         },
     )?;
     let clock = test_clock()?;
-    let audit = Audit::new(store.table("audit")?);
+    let audit = Audit::new(Arc::new(crate::store::audit::SledAudit::open(&store)?));
     let bindings = Bindings::build(&config.moderation, &plugins)
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     for (model, policies) in std::iter::once(("*", &bindings.global))

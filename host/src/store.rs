@@ -3,6 +3,7 @@
 //! before the caller goes on.
 
 pub mod accounts;
+pub mod audit;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
