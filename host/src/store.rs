@@ -7,6 +7,7 @@ pub mod audit;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
+pub mod moderation;
 pub mod tasks;
 pub mod webhooks;
 
