@@ -15,16 +15,16 @@ pub mod enforcement;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::accounts::Accounts;
-use crate::audit::Audit;
 use crate::config::ModerationConfig;
 use crate::plugins::bindings::policy_api::Action;
 use crate::plugins::bindings::types::{GenerationRequest, Media};
 use crate::plugins::{CallInput, PluginRegistry, PolicyPlugin};
-use crate::store::{StoreError, Table};
+use crate::store::StoreError;
+use crate::store::moderation::ModerationStore;
+pub use crate::store::moderation::{Flag, FlagQuery, Interaction, OutputEvidence};
 use crate::time::Clock;
 
 /// The policies bound to each model.
@@ -96,38 +96,6 @@ pub struct Caller<'a> {
     pub task_id: Option<&'a str>,
 }
 
-/// The interaction kept with a flagged-request record.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Interaction {
-    /// The prompt.
-    pub prompt: String,
-    /// The negative prompt.
-    pub negative_prompt: Option<String>,
-    /// Provider parameters, as JSON text.
-    pub extra_params: String,
-    /// Reference files, `file_…`.
-    pub references: Vec<String>,
-    /// The outputs checked (intercepted outputs are never stored; this is
-    /// what is known of them).
-    pub outputs: Vec<OutputEvidence>,
-}
-
-/// What is kept of an output a policy saw.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OutputEvidence {
-    /// Its MIME type.
-    pub mime: String,
-    /// Its size in bytes.
-    pub bytes: usize,
-    /// SHA-256 of its bytes, hex.
-    pub sha256: String,
-    /// Its difference hash (images in a format the gateway decodes), for an
-    /// image blocklist.
-    pub dhash: Option<String>,
-    /// Text the provider returned with it.
-    pub text: Option<String>,
-}
-
 impl OutputEvidence {
     /// The evidence of an output's bytes.
     pub fn of(mime: &str, bytes: &[u8], text: Option<&str>) -> Self {
@@ -139,37 +107,6 @@ impl OutputEvidence {
             text: text.map(str::to_string),
         }
     }
-}
-
-/// A flagged request: a refusal, a flag for review, or a policy failure.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Flag {
-    /// `flag_…`, time-ordered.
-    pub id: String,
-    /// When (RFC 3339).
-    pub created_at: String,
-    /// `request` (before anything ran) or `output` (after the provider).
-    pub stage: String,
-    /// `deny`, `flag` or `error` (the policy failed; the request was refused).
-    pub action: String,
-    /// The policy, `name@version`.
-    pub policy: String,
-    /// The category of the terms.
-    pub category: Option<String>,
-    /// The policy's grounds (for operators; never shown to the caller).
-    pub reason: Option<String>,
-    /// The account.
-    pub account_id: String,
-    /// The key.
-    pub key_id: Option<String>,
-    /// The request.
-    pub request_id: String,
-    /// The task, for output checks.
-    pub task_id: Option<String>,
-    /// The model asked for.
-    pub model: String,
-    /// What was asked and produced, kept for the audit past retention.
-    pub interaction: Interaction,
 }
 
 impl Flag {
@@ -211,39 +148,17 @@ enum Stage<'a> {
     Output(&'a [Media]),
 }
 
-/// Query of the flagged-request list.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FlagQuery {
-    /// Only this account's.
-    pub account_id: Option<String>,
-    /// Only `deny`, `flag` or `error`.
-    pub action: Option<String>,
-    /// Only this category.
-    pub category: Option<String>,
-    /// Only `request` or `output`.
-    pub stage: Option<String>,
-    /// Older than this id (cursor).
-    pub after: Option<String>,
-    /// At most this many (default 50, at most 500).
-    pub limit: Option<usize>,
-}
-
 /// The moderation service.
 pub struct Moderation {
     bindings: RwLock<Arc<Bindings>>,
     config: ModerationConfig,
-    flags: Table,
-    strikes: Table,
-    notices: Table,
-    appeals: Table,
+    store: Arc<dyn ModerationStore>,
     accounts: Accounts,
-    /// The audit log.
-    pub audit: Audit,
     /// The clock of strike windows and appeal deadlines.
     pub clock: Clock,
-    /// Serialises enforcement and appeal decisions.
-    lock: tokio::sync::Mutex<()>,
+    /// Makes the automatic suspensions one at a time (see the strikes in
+    /// [`enforcement`]).
+    suspensions: tokio::sync::Mutex<()>,
 }
 
 /// What the moderation service is built from.
@@ -252,32 +167,36 @@ pub struct ModerationParts {
     pub bindings: Bindings,
     /// The operator's settings.
     pub config: ModerationConfig,
-    /// The database.
-    pub store: crate::store::Store,
+    /// Where flags, strikes, notices and appeals (and the audit entries
+    /// of their steps) are kept.
+    pub store: Arc<dyn ModerationStore>,
     /// Accounts and keys, which enforcement suspends.
     pub accounts: Accounts,
-    /// The audit log.
-    pub audit: Audit,
     /// The clock.
     pub clock: Clock,
 }
 
 impl Moderation {
-    /// The service, on its tables.
-    pub fn new(parts: ModerationParts) -> Result<Self, StoreError> {
-        let store = parts.store;
-        Ok(Self {
+    /// The service, over its store, once it has finished the enforcement
+    /// steps an interruption cut short (see
+    /// [`Moderation::resume_enforcement`]).
+    pub async fn start(parts: ModerationParts) -> Result<Self, StoreError> {
+        let this = Self {
             bindings: RwLock::new(Arc::new(parts.bindings)),
             config: parts.config,
-            flags: store.table("moderation_flags")?,
-            strikes: store.table("moderation_strikes")?,
-            notices: store.table("moderation_notices")?,
-            appeals: store.table("moderation_appeals")?,
+            store: parts.store,
             accounts: parts.accounts,
-            audit: parts.audit,
             clock: parts.clock,
-            lock: tokio::sync::Mutex::new(()),
-        })
+            suspensions: tokio::sync::Mutex::new(()),
+        };
+        let resumed = this.resume_enforcement().await?;
+        if resumed > 0 {
+            tracing::info!(
+                notices = resumed,
+                "applied the enforcement steps an interruption cut short"
+            );
+        }
+        Ok(this)
     }
 
     /// The policy bindings in force.
@@ -363,7 +282,7 @@ impl Moderation {
                     Action::Flag => {
                         let flag = record("flag", verdict.category, verdict.reason);
                         tracing::info!(flag_id = %flag.id, policy = %label, category = ?flag.category, "policy flagged a request for review");
-                        self.flags.put(&flag.id, &flag).await?;
+                        self.store.record_flag(&flag).await?;
                         flagged = true;
                         continue;
                     }
@@ -371,7 +290,7 @@ impl Moderation {
                         let category = verdict.category.unwrap_or_else(|| "unspecified".into());
                         let flag = record("deny", Some(category.clone()), verdict.reason);
                         tracing::info!(flag_id = %flag.id, policy = %label, %category, stage = %flag.stage, "policy refused");
-                        self.flags.put(&flag.id, &flag).await?;
+                        self.store.record_flag(&flag).await?;
                         if caller.account {
                             self.strike(caller, &flag).await?;
                         }
@@ -384,36 +303,23 @@ impl Moderation {
             // Fail closed: the request is refused and the incident kept.
             let flag = record("error", None, Some(failure.clone()));
             tracing::error!(flag_id = %flag.id, policy = %label, failure = %failure, "policy failed; refusing (fail closed)");
-            self.flags.put(&flag.id, &flag).await?;
+            self.store.record_flag(&flag).await?;
             return Ok(Outcome::Failed { policy: label });
         }
         Ok(Outcome::Allowed { flagged })
     }
 
     /// One flagged-request record.
-    pub fn flag(&self, id: &str) -> Result<Option<Flag>, StoreError> {
-        self.flags.get(id)
+    pub async fn flag(&self, id: &str) -> Result<Option<Flag>, StoreError> {
+        self.store.flag(id).await
     }
 
     /// Flagged requests matching `q`, newest first, and whether there are more.
-    pub fn flags(&self, q: &FlagQuery, limit: usize) -> Result<(Vec<Flag>, bool), StoreError> {
-        let mut out = Vec::new();
-        for item in self.flags.scan_rev::<Flag>(q.after.as_deref()) {
-            let (_, f) = item?;
-            let keep = q.account_id.as_ref().is_none_or(|a| &f.account_id == a)
-                && q.action.as_ref().is_none_or(|a| &f.action == a)
-                && q.category
-                    .as_ref()
-                    .is_none_or(|c| f.category.as_ref() == Some(c))
-                && q.stage.as_ref().is_none_or(|s| &f.stage == s);
-            if !keep {
-                continue;
-            }
-            if out.len() == limit {
-                return Ok((out, true));
-            }
-            out.push(f);
-        }
-        Ok((out, false))
+    pub async fn flags(
+        &self,
+        q: &FlagQuery,
+        limit: usize,
+    ) -> Result<(Vec<Flag>, bool), StoreError> {
+        self.store.flags(q, limit).await
     }
 }

@@ -116,7 +116,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         },
     )?;
     let clock = test_clock()?;
-    let audit = Audit::new(store.table("audit")?);
+    let audit = Audit::new(Arc::new(crate::store::audit::SledAudit::open(&store)?));
     let bindings = Bindings::build(&config.moderation, &plugins)
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     for (model, policies) in std::iter::once(("*", &bindings.global))
@@ -125,14 +125,16 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         let names: Vec<String> = policies.iter().map(|p| p.core().label()).collect();
         tracing::info!(model, policies = ?names, "content policies bound");
     }
-    let moderation = Arc::new(Moderation::new(ModerationParts {
-        bindings,
-        config: config.moderation.clone(),
-        store: store.clone(),
-        accounts: accounts.clone(),
-        audit: audit.clone(),
-        clock,
-    })?);
+    let moderation = Arc::new(
+        Moderation::start(ModerationParts {
+            bindings,
+            config: config.moderation.clone(),
+            store: Arc::new(crate::store::moderation::SledModeration::open(&store)?),
+            accounts: accounts.clone(),
+            clock,
+        })
+        .await?,
+    );
     let tasks = Tasks::new(TaskParts {
         store: task_store,
         media: media.clone(),

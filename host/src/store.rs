@@ -3,9 +3,11 @@
 //! before the caller goes on.
 
 pub mod accounts;
+pub mod audit;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
+pub mod moderation;
 pub mod plugins;
 pub mod prices;
 pub mod secrets;

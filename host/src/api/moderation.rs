@@ -43,7 +43,8 @@ pub async fn account_notices(
     let now = state.moderation.clock.now();
     let data = state
         .moderation
-        .notices_of(&who.account_id)?
+        .notices_of(&who.account_id)
+        .await?
         .iter()
         .map(|n| n.to_json(now))
         .collect();
@@ -78,7 +79,8 @@ pub async fn account_appeals(
 ) -> Result<Response, ApiError> {
     let data = state
         .moderation
-        .appeals(Some(&who.account_id), None)?
+        .appeals(Some(&who.account_id), None)
+        .await?
         .iter()
         .map(appeal_json)
         .collect();
@@ -100,7 +102,7 @@ pub async fn flags(
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let limit = page_limit(q.limit, q.after.as_deref(), 50, 500, "flag")?;
-    let (list, has_more) = state.moderation.flags(&q, limit)?;
+    let (list, has_more) = state.moderation.flags(&q, limit).await?;
     let last_id = list.last().map(|f| f.id.clone());
     let data = list.iter().map(flag_json).collect();
     Ok(list_response(data, has_more, last_id))
@@ -113,10 +115,10 @@ pub async fn flag(
     PathParams(flag_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
-    let flag = state
-        .moderation
-        .flag(&flag_id)?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such flag").with_param("flag_id"))?;
+    let flag =
+        state.moderation.flag(&flag_id).await?.ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, "no such flag").with_param("flag_id")
+        })?;
     Ok(axum::Json(flag_json(&flag)).into_response())
 }
 
@@ -135,7 +137,7 @@ pub async fn audit(
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let limit = page_limit(q.limit, q.after.as_deref(), 50, 500, "aud")?;
-    let (list, has_more) = state.audit.list(&q, limit)?;
+    let (list, has_more) = state.audit.list(&q, limit).await?;
     let last_id = list.last().map(|e| e.id.clone());
     let data = list
         .iter()
@@ -165,8 +167,8 @@ pub async fn notices(
     admin_only(&who)?;
     let now = state.moderation.clock.now();
     let list = match &q.account_id {
-        Some(id) => state.moderation.notices_of(id)?,
-        None => state.moderation.all_notices()?,
+        Some(id) => state.moderation.notices_of(id).await?,
+        None => state.moderation.all_notices().await?,
     };
     Ok(list_response(
         list.iter().map(|n| n.to_json(now)).collect(),
@@ -184,7 +186,8 @@ pub async fn appeals(
     admin_only(&who)?;
     let list = state
         .moderation
-        .appeals(q.account_id.as_deref(), q.status)?;
+        .appeals(q.account_id.as_deref(), q.status)
+        .await?;
     Ok(list_response(
         list.iter().map(appeal_json).collect(),
         false,

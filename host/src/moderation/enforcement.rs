@@ -1,8 +1,14 @@
 //! Enforcement: strikes in a sliding window that suspend a key, then its
 //! account; enforcement notices the account can see; appeals within the
-//! appeal period, decided by an operator. Every step goes to the audit log.
+//! appeal period, decided by an operator. Every step goes to the audit log,
+//! in the same commit group as the step (see [`ModerationStore`]).
+//!
+//! A suspension (or its lifting) changes the accounts aggregate, which no
+//! moderation commit group can: the notice is recorded first (unsettled),
+//! then the action applied through [`Accounts`](crate::accounts::Accounts),
+//! then the notice settled; at start, [`Moderation::resume_enforcement`]
+//! finishes what an interruption cut short.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -10,73 +16,11 @@ use super::{Caller, Flag, Moderation};
 use crate::accounts::{AccountError, AccountStatus, KeyStatus};
 use crate::audit::{Evidence, NewEntry};
 use crate::store::StoreError;
+pub use crate::store::moderation::{
+    Appeal, AppealStatus, Effect, Notice, NoticeAction, NoticeStatus, Strike,
+};
+use crate::store::moderation::{AppealError, Decision, Verdict};
 use crate::time::to_rfc3339;
-
-/// A refused request counted against a key and its account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Strike {
-    account_id: String,
-    key_id: Option<String>,
-    /// Unix seconds, by the moderation clock.
-    at: i64,
-    evidence: Evidence,
-    /// Set when an appeal reinstated what the strike led to.
-    #[serde(default)]
-    voided: bool,
-}
-
-/// What an enforcement notice is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeAction {
-    /// A key was suspended.
-    KeySuspended,
-    /// The account was suspended.
-    AccountSuspended,
-    /// The account's credits were frozen.
-    CreditsFrozen,
-}
-
-/// Where a notice stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeStatus {
-    /// In force; appealable until `appeal_until`, final after it.
-    Open,
-    /// Appealed; an operator decides.
-    Appealed,
-    /// An appeal reinstated the account or key.
-    Reinstated,
-    /// An appeal was refused; the action stands.
-    Upheld,
-}
-
-/// An enforcement action, as the account sees it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Notice {
-    /// `ntc_…`.
-    pub id: String,
-    /// The account.
-    pub account_id: String,
-    /// The key, for key actions.
-    pub key_id: Option<String>,
-    /// What was done.
-    pub action: NoticeAction,
-    /// Why, in words.
-    pub reason: String,
-    /// The refused requests behind it.
-    pub evidence: Vec<Evidence>,
-    /// `system` (automatic) or `admin`.
-    pub by: String,
-    /// When (RFC 3339).
-    pub created_at: String,
-    /// The end of the appeal period (RFC 3339).
-    pub appeal_until: String,
-    /// Where it stands.
-    pub status: NoticeStatus,
-    /// The appeal, once there is one.
-    pub appeal_id: Option<String>,
-}
 
 impl Notice {
     /// The JSON shown to the account and to operators: the stored notice,
@@ -92,39 +36,6 @@ impl Notice {
         v["appealable"] = json!(open && !closed);
         v
     }
-}
-
-/// Where an appeal stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AppealStatus {
-    /// Waiting for an operator.
-    Pending,
-    /// The action was undone.
-    Reinstated,
-    /// The action stands.
-    Upheld,
-}
-
-/// An account's appeal of a notice.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Appeal {
-    /// `apl_…`.
-    pub id: String,
-    /// The notice appealed.
-    pub notice_id: String,
-    /// The account.
-    pub account_id: String,
-    /// What the account says.
-    pub message: String,
-    /// Where it stands.
-    pub status: AppealStatus,
-    /// When it was made (RFC 3339).
-    pub created_at: String,
-    /// When it was decided.
-    pub decided_at: Option<String>,
-    /// The operator's note on the decision.
-    pub note: Option<String>,
 }
 
 /// Failures of appeals and decisions.
@@ -150,19 +61,20 @@ pub enum EnforcementError {
     Store(#[from] StoreError),
 }
 
-fn strike_key(account_id: &str, at: i64, flag_id: &str) -> String {
-    format!("{account_id}/{at:020}/{flag_id}")
-}
-
-fn notice_key(account_id: &str, id: &str) -> String {
-    format!("{account_id}/{id}")
+impl From<AppealError> for EnforcementError {
+    fn from(e: AppealError) -> Self {
+        match e {
+            AppealError::NotFound(what) => Self::NotFound(what),
+            AppealError::Conflict(m) => Self::Conflict(m),
+            AppealError::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 impl Moderation {
     /// Counts a refusal against the caller's key and account, and suspends
     /// the key, then the account, past the configured thresholds.
     pub(super) async fn strike(&self, caller: &Caller<'_>, flag: &Flag) -> Result<(), StoreError> {
-        let _guard = self.lock.lock().await;
         let now = self.clock.now();
         let strike = Strike {
             account_id: caller.account_id.to_string(),
@@ -171,163 +83,198 @@ impl Moderation {
             evidence: flag.evidence(),
             voided: false,
         };
-        self.strikes
-            .put(&strike_key(caller.account_id, strike.at, &flag.id), &strike)
+        let on_key = |s: &&Strike| caller.key_id.is_some() && s.key_id.as_deref() == caller.key_id;
+        let entry = |in_window: &[Strike]| {
+            NewEntry {
+                actor: "system".into(),
+                action: "strike".into(),
+                account_id: Some(caller.account_id.into()),
+                key_id: caller.key_id.map(str::to_string),
+                details: json!({
+                    "key_strikes": in_window.iter().filter(on_key).count(),
+                    "account_strikes": in_window.len(),
+                    "window_hours": self.config.strike_window_hours,
+                }),
+                evidence: vec![flag.evidence()],
+            }
+            .made_at(now)
+        };
+        let in_window = self
+            .store
+            .add_strike(&strike, self.window_start(now), &entry)
             .await?;
-        let in_window = self.strikes_in_window(caller.account_id, now)?;
-        let on_key: Vec<&Strike> = in_window
-            .iter()
-            .filter(|s| s.key_id.as_deref() == caller.key_id && caller.key_id.is_some())
-            .collect();
-        self.audit
-            .record(
-                NewEntry {
-                    actor: "system".into(),
-                    action: "strike".into(),
-                    account_id: Some(caller.account_id.into()),
-                    key_id: caller.key_id.map(str::to_string),
-                    details: json!({
-                        "key_strikes": on_key.len(),
-                        "account_strikes": in_window.len(),
-                        "window_hours": self.config.strike_window_hours,
-                    }),
-                    evidence: vec![flag.evidence()],
-                },
-                now,
-            )
-            .await?;
+        let on_key: Vec<&Strike> = in_window.iter().filter(on_key).collect();
         let c = &self.config;
+        let key_over = c.key_strikes > 0 && on_key.len() >= c.key_strikes as usize;
+        let account_over = c.account_strikes > 0 && in_window.len() >= c.account_strikes as usize;
+        if !key_over && !account_over {
+            return Ok(());
+        }
+        // Whether the key or account is still active lives in the accounts
+        // aggregate, which no moderation commit group reads: two strikes
+        // past a threshold at once would each find the key active and each
+        // suspend it, with a notice each. So the check and the suspension
+        // are made one at a time (the counts need no lock: `add_strike`
+        // orders them).
+        let _one_at_a_time = self.suspensions.lock().await;
         if let Some(key_id) = caller.key_id
-            && c.key_strikes > 0
-            && on_key.len() >= c.key_strikes as usize
+            && key_over
         {
             let key = only_store_errors(self.accounts.key(key_id).await)?;
             if key.is_some_and(|k| k.status == KeyStatus::Active) {
-                only_store_errors(
-                    self.accounts
-                        .set_key_status(key_id, KeyStatus::Suspended)
-                        .await,
-                )?;
                 let evidence = on_key.iter().map(|s| s.evidence.clone()).collect();
                 let reason = format!(
                     "{} requests made with this key were refused under the content policy within {} hours",
                     on_key.len(),
                     c.strike_window_hours
                 );
-                self.enforce(
-                    caller.account_id,
-                    Some(key_id),
-                    NoticeAction::KeySuspended,
-                    &reason,
+                let step = Step {
+                    account_id: caller.account_id,
+                    key_id: Some(key_id),
+                    action: NoticeAction::KeySuspended,
+                    reason: &reason,
                     evidence,
-                    "system",
-                    now,
-                )
-                .await?;
+                    by: "system",
+                };
+                let notice = self.record_step(step, false, now).await?;
+                self.apply(&notice).await?;
             }
         }
-        if c.account_strikes > 0 && in_window.len() >= c.account_strikes as usize {
+        if account_over {
             let active = only_store_errors(self.accounts.get(caller.account_id).await)?
                 .is_some_and(|a| a.status == AccountStatus::Active);
             if active {
-                only_store_errors(
-                    self.accounts
-                        .update(caller.account_id, |a| {
-                            a.status = AccountStatus::Suspended;
-                            Ok(())
-                        })
-                        .await,
-                )?;
                 let evidence = in_window.iter().map(|s| s.evidence.clone()).collect();
                 let reason = format!(
                     "{} requests of this account were refused under the content policy within {} hours",
                     in_window.len(),
                     c.strike_window_hours
                 );
-                self.enforce(
-                    caller.account_id,
-                    None,
-                    NoticeAction::AccountSuspended,
-                    &reason,
+                let step = Step {
+                    account_id: caller.account_id,
+                    key_id: None,
+                    action: NoticeAction::AccountSuspended,
+                    reason: &reason,
                     evidence,
-                    "system",
-                    now,
-                )
-                .await?;
+                    by: "system",
+                };
+                let notice = self.record_step(step, false, now).await?;
+                self.apply(&notice).await?;
             }
         }
         Ok(())
     }
 
-    /// The account's unvoided strikes within the window before `now`.
-    fn strikes_in_window(
-        &self,
-        account_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<Vec<Strike>, StoreError> {
-        let since = now.unix_timestamp() - self.config.strike_window().as_secs() as i64;
-        let prefix = format!("{account_id}/");
-        let start = format!("{prefix}{:020}", since.max(0));
-        self.strikes
-            .scan_from::<Strike>(&start, &prefix)
-            .map(|item| item.map(|(_, s)| s))
-            .filter(|s| s.as_ref().map_or(true, |s| !s.voided && s.at >= since))
-            .collect()
+    /// The start of the strike window ending `now` (unix seconds).
+    fn window_start(&self, now: OffsetDateTime) -> i64 {
+        now.unix_timestamp() - self.config.strike_window().as_secs() as i64
     }
 
-    /// Records an enforcement action taken (by the system or an operator):
-    /// its audit entry and the notice the account sees.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn enforce(
+    /// Records an enforcement step (by the system or an operator): the
+    /// notice the account sees, with its audit entry. Unless `in_effect`
+    /// (its action already applied), the notice is unsettled until
+    /// [`Moderation::apply`] applies it.
+    async fn record_step(
         &self,
-        account_id: &str,
-        key_id: Option<&str>,
-        action: NoticeAction,
-        reason: &str,
-        evidence: Vec<Evidence>,
-        by: &str,
+        step: Step<'_>,
+        in_effect: bool,
         now: OffsetDateTime,
     ) -> Result<Notice, StoreError> {
         let until = now + time::Duration::days(self.config.appeal_days.into());
         let notice = Notice {
             id: crate::ids::new("ntc"),
-            account_id: account_id.into(),
-            key_id: key_id.map(str::to_string),
-            action,
-            reason: reason.into(),
-            evidence: evidence.clone(),
-            by: by.into(),
+            account_id: step.account_id.into(),
+            key_id: step.key_id.map(str::to_string),
+            action: step.action,
+            reason: step.reason.into(),
+            evidence: step.evidence.clone(),
+            by: step.by.into(),
             created_at: to_rfc3339(now),
             appeal_until: to_rfc3339(until),
             status: NoticeStatus::Open,
             appeal_id: None,
         };
-        self.notices
-            .put(&notice_key(account_id, &notice.id), &notice)
-            .await?;
-        let name = match action {
+        let name = match step.action {
             NoticeAction::KeySuspended => "key.suspended",
             NoticeAction::AccountSuspended => "account.suspended",
             NoticeAction::CreditsFrozen => "account.credits_frozen",
         };
-        tracing::warn!(account_id, key_id = ?key_id, action = name, by, "enforcement action");
-        self.audit
-            .record(
-                NewEntry {
-                    actor: by.into(),
-                    action: name.into(),
-                    account_id: Some(account_id.into()),
-                    key_id: key_id.map(str::to_string),
-                    details: json!({ "notice_id": notice.id, "reason": reason }),
-                    evidence,
-                },
-                now,
-            )
+        tracing::warn!(account_id = step.account_id, key_id = ?step.key_id, action = name, by = step.by, "enforcement action");
+        let entry = NewEntry {
+            actor: step.by.into(),
+            action: name.into(),
+            account_id: Some(step.account_id.into()),
+            key_id: step.key_id.map(str::to_string),
+            details: json!({ "notice_id": notice.id, "reason": step.reason }),
+            evidence: step.evidence,
+        }
+        .made_at(now);
+        self.store
+            .record_enforcement(&notice, &entry, in_effect)
             .await?;
         Ok(notice)
     }
 
-    /// An operator's enforcement action, under the enforcement lock.
+    /// Applies what a notice asks of its key or account (its action, or
+    /// its lifting once reinstated), then settles it. Idempotent: applying
+    /// it again changes nothing. A key or account that cannot take it (gone,
+    /// revoked, closed) is left as it is.
+    async fn apply(&self, notice: &Notice) -> Result<(), StoreError> {
+        let effect = notice.effect();
+        let key_id = notice.key_id.as_deref().unwrap_or_default();
+        let account_id = notice.account_id.as_str();
+        let (from, to) = match effect {
+            Effect::Enforce => (AccountStatus::Active, AccountStatus::Suspended),
+            Effect::Lift => (AccountStatus::Suspended, AccountStatus::Active),
+        };
+        let done = match notice.action {
+            NoticeAction::KeySuspended => {
+                let status = match effect {
+                    Effect::Enforce => KeyStatus::Suspended,
+                    Effect::Lift => KeyStatus::Active,
+                };
+                self.accounts.set_key_status(key_id, status).await.map(drop)
+            }
+            NoticeAction::AccountSuspended => self
+                .accounts
+                .update(account_id, |a| {
+                    if a.status == from {
+                        a.status = to;
+                    }
+                    Ok(())
+                })
+                .await
+                .map(drop),
+            NoticeAction::CreditsFrozen => self
+                .accounts
+                .update(account_id, |a| {
+                    a.credits_frozen = effect == Effect::Enforce;
+                    Ok(())
+                })
+                .await
+                .map(drop),
+        };
+        only_store_errors(done)?;
+        self.store
+            .settle(&notice.account_id, &notice.id, effect)
+            .await
+    }
+
+    /// Finishes the enforcement steps an interruption cut short: applies
+    /// what every unsettled notice asks (a suspension recorded but not
+    /// applied, a reinstatement decided but not lifted) and settles it.
+    /// Returns how many there were.
+    pub async fn resume_enforcement(&self) -> Result<usize, StoreError> {
+        let unsettled = self.store.unsettled().await?;
+        for notice in &unsettled {
+            tracing::warn!(notice_id = %notice.id, account_id = %notice.account_id, effect = ?notice.effect(), "finishing an interrupted enforcement step");
+            self.apply(notice).await?;
+        }
+        Ok(unsettled.len())
+    }
+
+    /// Records an operator's enforcement action, which the operator's
+    /// request has already applied: its notice and audit entry.
     pub async fn enforce_by_admin(
         &self,
         account_id: &str,
@@ -335,43 +282,28 @@ impl Moderation {
         action: NoticeAction,
         reason: Option<&str>,
     ) -> Result<Notice, StoreError> {
-        let _guard = self.lock.lock().await;
         let reason = reason
             .filter(|r| !r.trim().is_empty())
             .unwrap_or("by decision of the operator");
-        self.enforce(
+        let step = Step {
             account_id,
             key_id,
             action,
             reason,
-            Vec::new(),
-            "admin",
-            self.clock.now(),
-        )
-        .await
+            evidence: Vec::new(),
+            by: "admin",
+        };
+        self.record_step(step, true, self.clock.now()).await
     }
 
     /// The account's notices, newest first.
-    pub fn notices_of(&self, account_id: &str) -> Result<Vec<Notice>, StoreError> {
-        let prefix = format!("{account_id}/");
-        let mut list: Vec<Notice> = self
-            .notices
-            .scan_from::<Notice>(&prefix, &prefix)
-            .map(|item| item.map(|(_, n)| n))
-            .collect::<Result<_, _>>()?;
-        list.reverse();
-        Ok(list)
+    pub async fn notices_of(&self, account_id: &str) -> Result<Vec<Notice>, StoreError> {
+        self.store.notices_of(account_id).await
     }
 
     /// Every notice, newest first.
-    pub fn all_notices(&self) -> Result<Vec<Notice>, StoreError> {
-        let mut list: Vec<Notice> = self
-            .notices
-            .scan::<Notice>()
-            .map(|item| item.map(|(_, n)| n))
-            .collect::<Result<_, _>>()?;
-        list.sort_by(|a, b| b.id.cmp(&a.id));
-        Ok(list)
+    pub async fn all_notices(&self) -> Result<Vec<Notice>, StoreError> {
+        self.store.notices().await
     }
 
     /// An account appeals one of its notices, within the appeal period.
@@ -386,28 +318,17 @@ impl Moderation {
                 "message must say why, in at most 4000 characters".into(),
             ));
         }
-        let _guard = self.lock.lock().await;
         let now = self.clock.now();
-        let key = notice_key(account_id, notice_id);
-        let mut notice: Notice = self
-            .notices
-            .get(&key)?
+        let notice = self
+            .store
+            .notice(account_id, notice_id)
+            .await?
             .ok_or(EnforcementError::NotFound("notice"))?;
-        match notice.status {
-            NoticeStatus::Open => {}
-            NoticeStatus::Appealed => {
-                return Err(EnforcementError::Conflict(format!(
-                    "this notice is already appealed ({})",
-                    notice.appeal_id.unwrap_or_default()
-                )));
-            }
-            NoticeStatus::Reinstated | NoticeStatus::Upheld => {
-                return Err(EnforcementError::Conflict(
-                    "an appeal of this notice was already decided".into(),
-                ));
-            }
-        }
-        if crate::time::unix_seconds(&notice.appeal_until) < now.unix_timestamp() {
+        // A notice no longer open is refused by `file_appeal`, which says
+        // why; the period (fixed when the notice was made) is checked here.
+        if notice.status == NoticeStatus::Open
+            && crate::time::unix_seconds(&notice.appeal_until) < now.unix_timestamp()
+        {
             return Err(EnforcementError::Closed(notice.appeal_until));
         }
         let appeal = Appeal {
@@ -420,44 +341,26 @@ impl Moderation {
             decided_at: None,
             note: None,
         };
-        // The appeal first: a crash in between leaves an appeal on an open
-        // notice (visible to operators), never an appealed notice without one.
-        self.appeals.put(&appeal.id, &appeal).await?;
-        notice.status = NoticeStatus::Appealed;
-        notice.appeal_id = Some(appeal.id.clone());
-        self.notices.put(&key, &notice).await?;
-        self.audit
-            .record(
-                NewEntry {
-                    actor: format!("account:{account_id}"),
-                    action: "appeal.submitted".into(),
-                    account_id: Some(account_id.into()),
-                    key_id: notice.key_id.clone(),
-                    details: json!({ "appeal_id": appeal.id, "notice_id": notice.id, "message": message }),
-                    evidence: notice.evidence.clone(),
-                },
-                now,
-            )
-            .await?;
+        let entry = NewEntry {
+            actor: format!("account:{account_id}"),
+            action: "appeal.submitted".into(),
+            account_id: Some(account_id.into()),
+            key_id: notice.key_id.clone(),
+            details: json!({ "appeal_id": appeal.id, "notice_id": notice.id, "message": message }),
+            evidence: notice.evidence.clone(),
+        }
+        .made_at(now);
+        self.store.file_appeal(&appeal, &entry).await?;
         Ok(appeal)
     }
 
     /// Appeals, newest first, optionally of one account or in one state.
-    pub fn appeals(
+    pub async fn appeals(
         &self,
         account_id: Option<&str>,
         status: Option<AppealStatus>,
     ) -> Result<Vec<Appeal>, StoreError> {
-        let mut list = Vec::new();
-        for item in self.appeals.scan_rev::<Appeal>(None) {
-            let (_, a) = item?;
-            if account_id.is_none_or(|id| a.account_id == id)
-                && status.is_none_or(|s| a.status == s)
-            {
-                list.push(a);
-            }
-        }
-        Ok(list)
+        self.store.appeals(account_id, status).await
     }
 
     /// An operator decides an appeal: `reinstate` undoes the action (and
@@ -468,110 +371,69 @@ impl Moderation {
         reinstate: bool,
         note: &str,
     ) -> Result<Appeal, EnforcementError> {
-        let _guard = self.lock.lock().await;
         let now = self.clock.now();
-        let mut appeal: Appeal = self
-            .appeals
-            .get(appeal_id)?
+        let appeal = self
+            .store
+            .appeal(appeal_id)
+            .await?
             .ok_or(EnforcementError::NotFound("appeal"))?;
         if appeal.status != AppealStatus::Pending {
             return Err(EnforcementError::Conflict(
                 "this appeal is already decided".into(),
             ));
         }
-        let key = notice_key(&appeal.account_id, &appeal.notice_id);
-        let mut notice: Notice = self
-            .notices
-            .get(&key)?
+        let notice = self
+            .store
+            .notice(&appeal.account_id, &appeal.notice_id)
+            .await?
             .ok_or(EnforcementError::NotFound("notice"))?;
-        if reinstate {
-            match notice.action {
-                NoticeAction::KeySuspended => {
-                    let key_id = notice.key_id.as_deref().unwrap_or_default();
-                    if self.accounts.key(key_id).await?.status == KeyStatus::Suspended {
-                        self.accounts
-                            .set_key_status(key_id, KeyStatus::Active)
-                            .await?;
-                    }
-                }
-                NoticeAction::AccountSuspended => {
-                    self.accounts
-                        .update(&notice.account_id, |a| {
-                            if a.status == AccountStatus::Suspended {
-                                a.status = AccountStatus::Active;
-                            }
-                            Ok(())
-                        })
-                        .await?;
-                }
-                NoticeAction::CreditsFrozen => {
-                    self.accounts
-                        .update(&notice.account_id, |a| {
-                            a.credits_frozen = false;
-                            Ok(())
-                        })
-                        .await?;
-                }
-            }
-            self.void_strikes(&notice, now).await?;
-        }
-        let (appeal_status, notice_status, action) = if reinstate {
-            (
-                AppealStatus::Reinstated,
-                NoticeStatus::Reinstated,
-                "appeal.reinstated",
-            )
+        let (verdict, action) = if reinstate {
+            // The strikes it rested on: those in the window, and any older
+            // one named as its evidence.
+            let since = self.window_start(now).min(first_evidence_at(&notice));
+            let verdict = Verdict::Reinstate {
+                void_strikes_since: since,
+            };
+            (verdict, "appeal.reinstated")
         } else {
-            (AppealStatus::Upheld, NoticeStatus::Upheld, "appeal.upheld")
+            (Verdict::Uphold, "appeal.upheld")
         };
-        appeal.status = appeal_status;
-        appeal.decided_at = Some(to_rfc3339(now));
-        appeal.note = Some(note.to_string()).filter(|n| !n.trim().is_empty());
-        self.appeals.put(&appeal.id, &appeal).await?;
-        notice.status = notice_status;
-        self.notices.put(&key, &notice).await?;
-        self.audit
-            .record(
-                NewEntry {
-                    actor: "admin".into(),
-                    action: action.into(),
-                    account_id: Some(appeal.account_id.clone()),
-                    key_id: notice.key_id.clone(),
-                    details: json!({
-                        "appeal_id": appeal.id,
-                        "notice_id": notice.id,
-                        "notice_action": notice.action,
-                        "note": appeal.note,
-                    }),
-                    evidence: notice.evidence.clone(),
-                },
-                now,
-            )
-            .await?;
+        let decision = Decision {
+            appeal_id: appeal.id.clone(),
+            verdict,
+            decided_at: to_rfc3339(now),
+            note: Some(note.to_string()).filter(|n| !n.trim().is_empty()),
+        };
+        let entry = NewEntry {
+            actor: "admin".into(),
+            action: action.into(),
+            account_id: Some(appeal.account_id.clone()),
+            key_id: notice.key_id.clone(),
+            details: json!({
+                "appeal_id": appeal.id,
+                "notice_id": notice.id,
+                "notice_action": notice.action,
+                "note": decision.note,
+            }),
+            evidence: notice.evidence.clone(),
+        }
+        .made_at(now);
+        let (appeal, notice) = self.store.decide_appeal(&decision, &entry).await?;
+        if reinstate {
+            self.apply(&notice).await?;
+        }
         Ok(appeal)
     }
+}
 
-    /// Voids the strikes a reinstated notice rested on, so that they do not
-    /// trigger the same action again.
-    async fn void_strikes(&self, notice: &Notice, now: OffsetDateTime) -> Result<(), StoreError> {
-        let prefix = format!("{}/", notice.account_id);
-        let since = now.unix_timestamp() - self.config.strike_window().as_secs() as i64;
-        let strikes: Vec<(String, Strike)> = self
-            .strikes
-            .scan_from::<Strike>(&prefix, &prefix)
-            .collect::<Result<_, _>>()?;
-        for (k, mut s) in strikes {
-            let covered = match notice.action {
-                NoticeAction::KeySuspended => s.key_id == notice.key_id,
-                _ => true,
-            };
-            if covered && !s.voided && s.at >= since.min(first_evidence_at(notice)) {
-                s.voided = true;
-                self.strikes.put(&k, &s).await?;
-            }
-        }
-        Ok(())
-    }
+/// An enforcement step to record.
+struct Step<'a> {
+    account_id: &'a str,
+    key_id: Option<&'a str>,
+    action: NoticeAction,
+    reason: &'a str,
+    evidence: Vec<Evidence>,
+    by: &'a str,
 }
 
 /// The earliest time in a notice's evidence (unix seconds), or now-ish.
@@ -594,5 +456,210 @@ fn only_store_errors<T>(result: Result<T, AccountError>) -> Result<Option<T>, St
             tracing::warn!(error = %e, "enforcement step skipped");
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::{Step, Verdict};
+    use crate::accounts::{AccountStatus, Accounts, KeyStatus};
+    use crate::config::ModerationConfig;
+    use crate::moderation::{Bindings, Caller, Moderation, ModerationParts};
+    use crate::store::Store;
+    use crate::store::accounts::SledAccounts;
+    use crate::store::moderation::conformance;
+    use crate::store::moderation::{Decision, NoticeAction, NoticeStatus, SledModeration};
+
+    /// The services over the data directory `dir`, as a start opens them.
+    async fn start(dir: &Path, config: ModerationConfig) -> (Accounts, Moderation) {
+        let store = Store::open(dir).unwrap();
+        let accounts = Accounts::new(Arc::new(SledAccounts::new(&store).unwrap()));
+        let moderation = Moderation::start(ModerationParts {
+            bindings: Bindings::default(),
+            config,
+            store: Arc::new(SledModeration::open(&store).unwrap()),
+            accounts: accounts.clone(),
+            clock: crate::time::Clock::shifted(0),
+        })
+        .await
+        .unwrap();
+        (accounts, moderation)
+    }
+
+    fn step<'a>(account_id: &'a str, key_id: Option<&'a str>) -> Step<'a> {
+        Step {
+            account_id,
+            key_id,
+            action: if key_id.is_some() {
+                NoticeAction::KeySuspended
+            } else {
+                NoticeAction::AccountSuspended
+            },
+            reason: "refused requests",
+            evidence: Vec::new(),
+            by: "system",
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_suspension_recorded_but_not_applied_is_applied_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let (account_id, key_id) = {
+            let (accounts, moderation) = start(dir.path(), Default::default()).await;
+            let account = accounts.create("a@example.com").await.unwrap();
+            let key = accounts
+                .create_key(&account.id, "k", None, None)
+                .await
+                .unwrap();
+            // Interrupted after each notice's commit group.
+            let now = moderation.clock.now();
+            for step in [
+                step(&account.id, Some(&key.key.id)),
+                step(&account.id, None),
+            ] {
+                moderation.record_step(step, false, now).await.unwrap();
+            }
+            assert_eq!(
+                accounts.key(&key.key.id).await.unwrap().status,
+                KeyStatus::Active
+            );
+            assert_eq!(moderation.store.unsettled().await.unwrap().len(), 2);
+            (account.id, key.key.id)
+        };
+        let (accounts, moderation) = start(dir.path(), Default::default()).await;
+        assert_eq!(
+            accounts.key(&key_id).await.unwrap().status,
+            KeyStatus::Suspended
+        );
+        assert_eq!(
+            accounts.get(&account_id).await.unwrap().status,
+            AccountStatus::Suspended
+        );
+        assert_eq!(moderation.store.unsettled().await.unwrap(), []);
+        let notices = moderation.notices_of(&account_id).await.unwrap();
+        assert_eq!(notices.len(), 2);
+        assert!(notices.iter().all(|n| n.status == NoticeStatus::Open));
+
+        // Settled: an operator's later unsuspension holds across a start.
+        accounts
+            .set_key_status(&key_id, KeyStatus::Active)
+            .await
+            .unwrap();
+        drop((accounts, moderation));
+        let (accounts, _moderation) = start(dir.path(), Default::default()).await;
+        assert_eq!(
+            accounts.key(&key_id).await.unwrap().status,
+            KeyStatus::Active
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_reinstatement_decided_but_not_lifted_is_lifted_at_start_and_never_reapplied() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_id = {
+            let (accounts, moderation) = start(dir.path(), Default::default()).await;
+            let account = accounts.create("a@example.com").await.unwrap();
+            let key = accounts
+                .create_key(&account.id, "k", None, None)
+                .await
+                .unwrap();
+            let notice = moderation
+                .record_step(
+                    step(&account.id, Some(&key.key.id)),
+                    false,
+                    moderation.clock.now(),
+                )
+                .await
+                .unwrap();
+            moderation.apply(&notice).await.unwrap();
+            assert_eq!(
+                accounts.key(&key.key.id).await.unwrap().status,
+                KeyStatus::Suspended
+            );
+            let appeal = moderation
+                .appeal(&account.id, &notice.id, "a misunderstanding")
+                .await
+                .unwrap();
+            // Interrupted after the decision's commit group.
+            let decision = Decision {
+                appeal_id: appeal.id,
+                verdict: Verdict::Reinstate {
+                    void_strikes_since: 0,
+                },
+                decided_at: "2026-12-03T00:00:00Z".into(),
+                note: None,
+            };
+            let entry = conformance::entry("decision", "appeal.reinstated", &account.id);
+            moderation
+                .store
+                .decide_appeal(&decision, &entry)
+                .await
+                .unwrap();
+            assert_eq!(
+                accounts.key(&key.key.id).await.unwrap().status,
+                KeyStatus::Suspended
+            );
+            key.key.id
+        };
+        for _ in 0..2 {
+            let (accounts, moderation) = start(dir.path(), Default::default()).await;
+            assert_eq!(
+                accounts.key(&key_id).await.unwrap().status,
+                KeyStatus::Active
+            );
+            assert_eq!(moderation.store.unsettled().await.unwrap(), []);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_strikes_past_the_threshold_suspend_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ModerationConfig {
+            key_strikes: 3,
+            account_strikes: 0,
+            ..Default::default()
+        };
+        let (accounts, moderation) = start(dir.path(), config).await;
+        let moderation = Arc::new(moderation);
+        let account = accounts.create("a@example.com").await.unwrap();
+        let key = accounts
+            .create_key(&account.id, "k", None, None)
+            .await
+            .unwrap();
+        let strikes: Vec<_> = (0..12)
+            .map(|n| {
+                let moderation = moderation.clone();
+                let (account_id, key_id) = (account.id.clone(), key.key.id.clone());
+                tokio::spawn(async move {
+                    let flag = conformance::flag(n, &account_id, "deny", Some("violence"));
+                    let caller = Caller {
+                        account_id: &account_id,
+                        key_id: Some(&key_id),
+                        account: true,
+                        request_id: &flag.request_id,
+                        task_id: None,
+                    };
+                    moderation.strike(&caller, &flag).await.unwrap();
+                })
+            })
+            .collect();
+        for strike in strikes {
+            strike.await.unwrap();
+        }
+        assert_eq!(
+            accounts.key(&key.key.id).await.unwrap().status,
+            KeyStatus::Suspended
+        );
+        let notices = moderation.notices_of(&account.id).await.unwrap();
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert_eq!(notices[0].action, NoticeAction::KeySuspended);
+        assert!(
+            notices[0].evidence.len() >= 3,
+            "the strikes that reached it"
+        );
+        assert_eq!(moderation.store.unsettled().await.unwrap(), []);
     }
 }

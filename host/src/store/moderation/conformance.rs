@@ -1,0 +1,689 @@
+//! The behaviour every [`ModerationStore`] must have, as tests an
+//! implementation runs with `suite!(fresh)`, where `fresh().await` returns
+//! a guard (dropped after the test), an empty store and the audit log its
+//! steps write to.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{
+    Appeal, AppealError, AppealStatus, Decision, Effect, Flag, FlagQuery, ModerationStore, Notice,
+    NoticeAction, NoticeStatus, Strike, Verdict,
+};
+use crate::store::StoreError;
+use crate::store::audit::{AuditEntry, AuditQuery, AuditStore, Evidence};
+
+/// The tests, for an implementation's `fresh` constructor.
+macro_rules! suite {
+    ($fresh:path) => {
+        $crate::store::moderation::conformance::suite!(@tests $fresh;
+            flags_are_kept_once_filtered_and_paged,
+            concurrent_strikes_are_counted_one_after_another,
+            only_unvoided_strikes_in_the_window_count,
+            an_enforcement_is_recorded_with_its_audit_entry,
+            a_second_appeal_of_a_notice_is_refused,
+            an_appeal_of_another_accounts_notice_is_refused,
+            a_second_decision_is_refused,
+            a_reinstatement_voids_the_strikes_and_is_unsettled_until_lifted,
+            appeals_are_listed_by_account_and_state,
+        );
+    };
+    (@tests $fresh:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let (_guard, store, audit) = $fresh().await;
+                $crate::store::moderation::conformance::$name(store, audit).await;
+            }
+        )*
+    };
+}
+pub(crate) use suite;
+
+type Moderation = Arc<dyn ModerationStore>;
+type Audit = Arc<dyn AuditStore>;
+
+/// A flagged-request record `flag_{n:04}`.
+pub(crate) fn flag(n: u32, account: &str, action: &str, category: Option<&str>) -> Flag {
+    Flag {
+        id: format!("flag_{n:04}"),
+        created_at: "2026-12-01T00:00:00Z".into(),
+        stage: if n.is_multiple_of(2) {
+            "output"
+        } else {
+            "request"
+        }
+        .into(),
+        action: action.into(),
+        policy: "policy-terms@1.0.0".into(),
+        category: category.map(str::to_string),
+        reason: None,
+        account_id: account.into(),
+        key_id: None,
+        request_id: format!("req_{n}"),
+        task_id: None,
+        model: "m".into(),
+        interaction: Default::default(),
+    }
+}
+
+/// A strike of `account` (through `key`) at `at`, for the refusal `flag_id`.
+pub(crate) fn strike(account: &str, key: Option<&str>, at: i64, flag_id: &str) -> Strike {
+    Strike {
+        account_id: account.into(),
+        key_id: key.map(str::to_string),
+        at,
+        evidence: Evidence {
+            request_id: format!("req_{flag_id}"),
+            policy: "policy-terms@1.0.0".into(),
+            category: Some("violence".into()),
+            at: crate::time::to_rfc3339(
+                time::OffsetDateTime::from_unix_timestamp(at).expect("a valid time"),
+            ),
+            flag_id: flag_id.into(),
+        },
+        voided: false,
+    }
+}
+
+/// An audit entry `aud_{id}` of `action` on `account`.
+pub(crate) fn entry(id: &str, action: &str, account: &str) -> AuditEntry {
+    AuditEntry {
+        id: format!("aud_{id}"),
+        at: "2026-12-01T00:00:00Z".into(),
+        actor: "system".into(),
+        action: action.into(),
+        account_id: Some(account.into()),
+        key_id: None,
+        details: json!({}),
+        evidence: Vec::new(),
+    }
+}
+
+/// An open notice `ntc_{id}` of `account`, about `key` if given.
+pub(crate) fn notice(id: &str, account: &str, key: Option<&str>) -> Notice {
+    Notice {
+        id: format!("ntc_{id}"),
+        account_id: account.into(),
+        key_id: key.map(str::to_string),
+        action: if key.is_some() {
+            NoticeAction::KeySuspended
+        } else {
+            NoticeAction::AccountSuspended
+        },
+        reason: "refused requests".into(),
+        evidence: Vec::new(),
+        by: "system".into(),
+        created_at: "2026-12-01T00:00:00Z".into(),
+        appeal_until: "2026-12-15T00:00:00Z".into(),
+        status: NoticeStatus::Open,
+        appeal_id: None,
+    }
+}
+
+/// A pending appeal `apl_{id}` of `notice` by `account`.
+pub(crate) fn appeal(id: &str, account: &str, notice: &str) -> Appeal {
+    Appeal {
+        id: format!("apl_{id}"),
+        notice_id: notice.into(),
+        account_id: account.into(),
+        message: "it was a misunderstanding".into(),
+        status: AppealStatus::Pending,
+        created_at: "2026-12-02T00:00:00Z".into(),
+        decided_at: None,
+        note: None,
+    }
+}
+
+fn decision(appeal_id: &str, verdict: Verdict) -> Decision {
+    Decision {
+        appeal_id: appeal_id.into(),
+        verdict,
+        decided_at: "2026-12-03T00:00:00Z".into(),
+        note: Some("decided".into()),
+    }
+}
+
+/// The actions of the audit log, newest first.
+async fn audited(audit: &Audit) -> Vec<String> {
+    let (entries, _) = audit.list(&AuditQuery::default(), 1000).await.unwrap();
+    entries.into_iter().map(|e| e.action).collect()
+}
+
+fn ids<T>(records: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    records.iter().map(|r| id(r).to_string()).collect()
+}
+
+pub(crate) async fn flags_are_kept_once_filtered_and_paged(store: Moderation, _audit: Audit) {
+    let all = [
+        flag(1, "acct_a", "deny", Some("violence")),
+        flag(2, "acct_a", "flag", Some("violence")),
+        flag(3, "acct_b", "deny", Some("spam")),
+        flag(4, "acct_a", "error", None),
+        flag(5, "acct_a", "deny", Some("violence")),
+    ];
+    // Stored out of order: listed by id.
+    for f in [&all[3], &all[0], &all[4], &all[2], &all[1]] {
+        store.record_flag(f).await.unwrap();
+    }
+    let replaced = Flag {
+        reason: Some("rewritten".into()),
+        ..all[0].clone()
+    };
+    let refused = store.record_flag(&replaced).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.flag("flag_0001").await.unwrap().as_ref(),
+        Some(&all[0])
+    );
+    assert_eq!(store.flag("flag_none").await.unwrap(), None);
+
+    let list = async |q: &FlagQuery, limit| {
+        let (page, more) = store.flags(q, limit).await.unwrap();
+        (ids(&page, |f| &f.id), more)
+    };
+    let every = FlagQuery::default();
+    assert_eq!(
+        list(&every, 10).await,
+        (ids(&all, |f| &f.id).into_iter().rev().collect(), false)
+    );
+    let denials_of_a = FlagQuery {
+        account_id: Some("acct_a".into()),
+        action: Some("deny".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(&denials_of_a, 10).await,
+        (vec!["flag_0005".into(), "flag_0001".into()], false)
+    );
+    let (first, more) = list(&denials_of_a, 1).await;
+    assert_eq!((first.clone(), more), (vec!["flag_0005".into()], true));
+    let next = FlagQuery {
+        after: Some(first[0].clone()),
+        ..denials_of_a.clone()
+    };
+    assert_eq!(list(&next, 1).await, (vec!["flag_0001".into()], false));
+    let category = FlagQuery {
+        category: Some("spam".into()),
+        ..Default::default()
+    };
+    assert_eq!(list(&category, 10).await, (vec!["flag_0003".into()], false));
+    let outputs = FlagQuery {
+        stage: Some("output".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(&outputs, 10).await,
+        (vec!["flag_0004".into(), "flag_0002".into()], false)
+    );
+    let (page, more) = list(&every, 5).await;
+    assert_eq!((page.len(), more), (5, false), "exactly the limit: no more");
+}
+
+pub(crate) async fn concurrent_strikes_are_counted_one_after_another(
+    store: Moderation,
+    audit: Audit,
+) {
+    let counts: Vec<_> = (0..32)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let s = strike("acct_a", Some("key_a"), 1_000 + n, &format!("flag_{n:02}"));
+                let made = |window: &[Strike]| {
+                    let mut e = entry(&format!("{n:02}"), "strike", "acct_a");
+                    e.details = json!({ "account_strikes": window.len() });
+                    e
+                };
+                let window = store.add_strike(&s, 0, &made).await.unwrap();
+                assert!(window.contains(&s), "the window includes the new strike");
+                window.len()
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for count in counts {
+        seen.push(count.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=32).collect::<Vec<_>>());
+    let (entries, _) = audit.list(&AuditQuery::default(), 100).await.unwrap();
+    let mut logged: Vec<u64> = entries
+        .iter()
+        .map(|e| e.details["account_strikes"].as_u64().unwrap())
+        .collect();
+    logged.sort_unstable();
+    assert_eq!(logged, (1..=32).collect::<Vec<_>>(), "one entry per strike");
+}
+
+pub(crate) async fn only_unvoided_strikes_in_the_window_count(store: Moderation, audit: Audit) {
+    let made = |s: &Strike| {
+        let e = entry(&s.evidence.flag_id, "strike", &s.account_id);
+        move |_: &[Strike]| e.clone()
+    };
+    let old = strike("acct_a", None, 100, "flag_1");
+    let window = store.add_strike(&old, 0, &made(&old)).await.unwrap();
+    assert_eq!(window, std::slice::from_ref(&old));
+    let other = strike("acct_b", None, 500, "flag_2");
+    store.add_strike(&other, 0, &made(&other)).await.unwrap();
+    let recent = strike("acct_a", Some("key_a"), 500, "flag_3");
+    let window = store
+        .add_strike(&recent, 400, &made(&recent))
+        .await
+        .unwrap();
+    assert_eq!(
+        window,
+        std::slice::from_ref(&recent),
+        "the old strike and another account's are out"
+    );
+    let last = strike("acct_a", None, 600, "flag_4");
+    let window = store.add_strike(&last, 50, &made(&last)).await.unwrap();
+    assert_eq!(window, [old, recent.clone(), last], "oldest first");
+
+    // A refusal counts once; the refused strike writes no audit entry.
+    let entries = audited(&audit).await.len();
+    assert_eq!(entries, 4);
+    let again_entry = entry("again", "strike", "acct_a");
+    let again = store
+        .add_strike(&recent, 0, &move |_: &[Strike]| again_entry.clone())
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(audited(&audit).await.len(), entries);
+}
+
+pub(crate) async fn an_enforcement_is_recorded_with_its_audit_entry(
+    store: Moderation,
+    audit: Audit,
+) {
+    let applied_first = notice("1", "acct_a", Some("key_a"));
+    store
+        .record_enforcement(&applied_first, &entry("1", "key.suspended", "acct_a"), true)
+        .await
+        .unwrap();
+    let pending = notice("2", "acct_a", None);
+    store
+        .record_enforcement(&pending, &entry("2", "account.suspended", "acct_a"), false)
+        .await
+        .unwrap();
+    store
+        .record_enforcement(
+            &notice("3", "acct_b", None),
+            &entry("3", "account.suspended", "acct_b"),
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        audited(&audit).await,
+        ["account.suspended", "account.suspended", "key.suspended"]
+    );
+    assert_eq!(
+        store.notice("acct_a", "ntc_2").await.unwrap().as_ref(),
+        Some(&pending)
+    );
+    assert_eq!(
+        store.notice("acct_b", "ntc_2").await.unwrap(),
+        None,
+        "another account's"
+    );
+    assert_eq!(
+        ids(&store.notices_of("acct_a").await.unwrap(), |n| &n.id),
+        ["ntc_2", "ntc_1"]
+    );
+    assert_eq!(
+        ids(&store.notices().await.unwrap(), |n| &n.id),
+        ["ntc_3", "ntc_2", "ntc_1"]
+    );
+
+    // Only the notice whose action was not applied is unsettled, until
+    // settled for its effect.
+    assert_eq!(
+        store.unsettled().await.unwrap(),
+        std::slice::from_ref(&pending)
+    );
+    store.settle("acct_a", "ntc_2", Effect::Lift).await.unwrap();
+    assert_eq!(
+        store.unsettled().await.unwrap(),
+        std::slice::from_ref(&pending),
+        "another effect"
+    );
+    store
+        .settle("acct_a", "ntc_2", Effect::Enforce)
+        .await
+        .unwrap();
+    assert_eq!(store.unsettled().await.unwrap(), []);
+    store
+        .settle("acct_a", "ntc_2", Effect::Enforce)
+        .await
+        .unwrap();
+
+    // A notice is never replaced; the refused step writes no audit entry.
+    let replaced = Notice {
+        reason: "rewritten".into(),
+        ..pending.clone()
+    };
+    let refused = store
+        .record_enforcement(&replaced, &entry("4", "account.suspended", "acct_a"), false)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.notice("acct_a", "ntc_2").await.unwrap(),
+        Some(pending)
+    );
+    assert_eq!(audited(&audit).await.len(), 3);
+    assert_eq!(store.unsettled().await.unwrap(), []);
+}
+
+pub(crate) async fn a_second_appeal_of_a_notice_is_refused(store: Moderation, audit: Audit) {
+    let n = notice("1", "acct_a", Some("key_a"));
+    store
+        .record_enforcement(&n, &entry("0", "key.suspended", "acct_a"), true)
+        .await
+        .unwrap();
+    // Concurrent appeals of one notice: exactly one is filed.
+    let tries: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let a = appeal(&i.to_string(), "acct_a", "ntc_1");
+                let e = entry(&format!("appeal_{i}"), "appeal.submitted", "acct_a");
+                (a.clone(), store.file_appeal(&a, &e).await)
+            })
+        })
+        .collect();
+    let mut filed = Vec::new();
+    for t in tries {
+        match t.await.unwrap() {
+            (a, Ok(notice)) => filed.push((a, notice)),
+            (_, Err(AppealError::Conflict(_))) => {}
+            (_, Err(e)) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(filed.len(), 1, "one appeal per notice");
+    let (winner, appealed) = filed.pop().unwrap();
+    assert_eq!(appealed.status, NoticeStatus::Appealed);
+    assert_eq!(appealed.appeal_id.as_deref(), Some(winner.id.as_str()));
+    assert_eq!(
+        store.notice("acct_a", "ntc_1").await.unwrap(),
+        Some(appealed)
+    );
+    assert_eq!(
+        store.appeals(None, None).await.unwrap(),
+        std::slice::from_ref(&winner)
+    );
+    assert_eq!(
+        store.appeal(&winner.id).await.unwrap(),
+        Some(winner.clone())
+    );
+    assert_eq!(audited(&audit).await, ["appeal.submitted", "key.suspended"]);
+
+    // After the decision, too.
+    store
+        .decide_appeal(
+            &decision(&winner.id, Verdict::Uphold),
+            &entry("decided", "appeal.upheld", "acct_a"),
+        )
+        .await
+        .unwrap();
+    let late = store
+        .file_appeal(
+            &appeal("late", "acct_a", "ntc_1"),
+            &entry("late", "appeal.submitted", "acct_a"),
+        )
+        .await;
+    assert!(matches!(late, Err(AppealError::Conflict(_))), "{late:?}");
+    assert_eq!(store.appeal("apl_late").await.unwrap(), None);
+    assert_eq!(store.appeals(None, None).await.unwrap().len(), 1);
+    assert_eq!(audited(&audit).await.len(), 3);
+}
+
+pub(crate) async fn an_appeal_of_another_accounts_notice_is_refused(
+    store: Moderation,
+    audit: Audit,
+) {
+    let n = notice("1", "acct_a", None);
+    store
+        .record_enforcement(&n, &entry("0", "account.suspended", "acct_a"), true)
+        .await
+        .unwrap();
+    for (account, notice_id) in [("acct_b", "ntc_1"), ("acct_a", "ntc_none")] {
+        let refused = store
+            .file_appeal(
+                &appeal("1", account, notice_id),
+                &entry("1", "appeal.submitted", account),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(AppealError::NotFound("notice"))),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(store.appeals(None, None).await.unwrap(), []);
+    assert_eq!(store.notice("acct_a", "ntc_1").await.unwrap(), Some(n));
+    assert_eq!(audited(&audit).await.len(), 1);
+    let unknown = store
+        .decide_appeal(
+            &decision("apl_none", Verdict::Uphold),
+            &entry("2", "appeal.upheld", "acct_a"),
+        )
+        .await;
+    assert!(
+        matches!(unknown, Err(AppealError::NotFound("appeal"))),
+        "{unknown:?}"
+    );
+    assert_eq!(audited(&audit).await.len(), 1);
+}
+
+pub(crate) async fn a_second_decision_is_refused(store: Moderation, audit: Audit) {
+    let made = |_: &[Strike]| entry("strike", "strike", "acct_a");
+    let s = strike("acct_a", None, 1_000, "flag_1");
+    store.add_strike(&s, 0, &made).await.unwrap();
+    store
+        .record_enforcement(
+            &notice("1", "acct_a", None),
+            &entry("notice", "account.suspended", "acct_a"),
+            true,
+        )
+        .await
+        .unwrap();
+    store
+        .file_appeal(
+            &appeal("1", "acct_a", "ntc_1"),
+            &entry("appeal", "appeal.submitted", "acct_a"),
+        )
+        .await
+        .unwrap();
+    // Concurrent decisions, both ways: exactly one lands.
+    let tries: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let verdict = if i % 2 == 0 {
+                    Verdict::Reinstate {
+                        void_strikes_since: 0,
+                    }
+                } else {
+                    Verdict::Uphold
+                };
+                let e = entry(&format!("decision_{i}"), "appeal.decided", "acct_a");
+                store.decide_appeal(&decision("apl_1", verdict), &e).await
+            })
+        })
+        .collect();
+    let mut decided = Vec::new();
+    for t in tries {
+        match t.await.unwrap() {
+            Ok(d) => decided.push(d),
+            Err(AppealError::Conflict(_)) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(decided.len(), 1, "one decision per appeal");
+    let (appeal, notice) = decided.pop().unwrap();
+    assert_eq!(store.appeal("apl_1").await.unwrap().as_ref(), Some(&appeal));
+    assert_eq!(
+        store.notice("acct_a", "ntc_1").await.unwrap().as_ref(),
+        Some(&notice)
+    );
+    assert_eq!(appeal.decided_at.as_deref(), Some("2026-12-03T00:00:00Z"));
+    let reinstated = appeal.status == AppealStatus::Reinstated;
+    assert_eq!(
+        notice.status,
+        if reinstated {
+            NoticeStatus::Reinstated
+        } else {
+            NoticeStatus::Upheld
+        }
+    );
+    assert_eq!(
+        audited(&audit)
+            .await
+            .iter()
+            .filter(|a| *a == "appeal.decided")
+            .count(),
+        1
+    );
+    // The strike was voided exactly when the winner reinstated.
+    let next = strike("acct_a", None, 1_001, "flag_2");
+    let window = store
+        .add_strike(&next, 0, &|_: &[Strike]| {
+            entry("strike2", "strike", "acct_a")
+        })
+        .await
+        .unwrap();
+    assert_eq!(window.len(), if reinstated { 1 } else { 2 });
+}
+
+pub(crate) async fn a_reinstatement_voids_the_strikes_and_is_unsettled_until_lifted(
+    store: Moderation,
+    audit: Audit,
+) {
+    for (n, (key, at)) in [
+        ("key_a", 100),
+        ("key_a", 200),
+        ("key_b", 300),
+        ("key_a", 400),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let flag_id = format!("flag_{}", n + 1);
+        let e = entry(&format!("strike_{n}"), "strike", "acct_a");
+        store
+            .add_strike(
+                &strike("acct_a", Some(key), at, &flag_id),
+                0,
+                &move |_: &[Strike]| e.clone(),
+            )
+            .await
+            .unwrap();
+    }
+    let key_notice = notice("1", "acct_a", Some("key_a"));
+    store
+        .record_enforcement(
+            &key_notice,
+            &entry("notice", "key.suspended", "acct_a"),
+            false,
+        )
+        .await
+        .unwrap();
+    store
+        .file_appeal(
+            &appeal("1", "acct_a", "ntc_1"),
+            &entry("appeal", "appeal.submitted", "acct_a"),
+        )
+        .await
+        .unwrap();
+    let reinstate = Verdict::Reinstate {
+        void_strikes_since: 150,
+    };
+    let (appeal, lifted) = store
+        .decide_appeal(
+            &decision("apl_1", reinstate),
+            &entry("decision", "appeal.reinstated", "acct_a"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (appeal.status, lifted.status, lifted.effect()),
+        (
+            AppealStatus::Reinstated,
+            NoticeStatus::Reinstated,
+            Effect::Lift
+        )
+    );
+    assert_eq!(appeal.note.as_deref(), Some("decided"));
+    // The key's strikes since 150 are void: the one before, and the other
+    // key's, still count.
+    let next = strike("acct_a", Some("key_a"), 500, "flag_5");
+    let window = store
+        .add_strike(&next, 0, &|_: &[Strike]| {
+            entry("strike_5", "strike", "acct_a")
+        })
+        .await
+        .unwrap();
+    let flags: Vec<&str> = window.iter().map(|s| s.evidence.flag_id.as_str()).collect();
+    assert_eq!(flags, ["flag_1", "flag_3", "flag_5"]);
+    // Unsettled to be lifted, no longer to be applied: settling the
+    // enforcement that was pending does not settle the lift.
+    assert_eq!(
+        store.unsettled().await.unwrap(),
+        std::slice::from_ref(&lifted)
+    );
+    store
+        .settle("acct_a", "ntc_1", Effect::Enforce)
+        .await
+        .unwrap();
+    assert_eq!(store.unsettled().await.unwrap(), [lifted]);
+    store.settle("acct_a", "ntc_1", Effect::Lift).await.unwrap();
+    assert_eq!(store.unsettled().await.unwrap(), []);
+    assert_eq!(audited(&audit).await.len(), 8);
+}
+
+pub(crate) async fn appeals_are_listed_by_account_and_state(store: Moderation, _audit: Audit) {
+    for (i, account) in [(1, "acct_a"), (2, "acct_b"), (3, "acct_a")] {
+        let n = notice(&i.to_string(), account, None);
+        store
+            .record_enforcement(
+                &n,
+                &entry(&format!("n{i}"), "account.suspended", account),
+                true,
+            )
+            .await
+            .unwrap();
+        store
+            .file_appeal(
+                &appeal(&i.to_string(), account, &n.id),
+                &entry(&format!("a{i}"), "appeal.submitted", account),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .decide_appeal(
+            &decision("apl_3", Verdict::Uphold),
+            &entry("d3", "appeal.upheld", "acct_a"),
+        )
+        .await
+        .unwrap();
+    let listed = async |account: Option<&str>, status: Option<AppealStatus>| {
+        ids(&store.appeals(account, status).await.unwrap(), |a| &a.id)
+    };
+    assert_eq!(listed(None, None).await, ["apl_3", "apl_2", "apl_1"]);
+    assert_eq!(listed(Some("acct_a"), None).await, ["apl_3", "apl_1"]);
+    assert_eq!(
+        listed(None, Some(AppealStatus::Pending)).await,
+        ["apl_2", "apl_1"]
+    );
+    assert_eq!(
+        listed(Some("acct_a"), Some(AppealStatus::Upheld)).await,
+        ["apl_3"]
+    );
+    assert_eq!(listed(Some("acct_c"), None).await, Vec::<String>::new());
+}
