@@ -165,37 +165,29 @@ pub async fn account_action(
                 .await?;
             account
         }
-        "freeze" | "unfreeze" => {
-            let frozen = action == "freeze";
-            let updated = state
+        "freeze" => {
+            enforced = state
+                .moderation
+                .enforce_by_admin(
+                    &account.id,
+                    None,
+                    NoticeAction::CreditsFrozen,
+                    body.reason.as_deref(),
+                )
+                .await?
+                .is_some();
+            account
+        }
+        "unfreeze" => {
+            state
                 .accounts
                 .update(&account.id, |a| {
-                    a.credits_frozen = frozen;
+                    a.credits_frozen = false;
                     Ok(())
                 })
-                .await?;
-            if frozen && !account.credits_frozen {
-                state
-                    .moderation
-                    .enforce_by_admin(
-                        &account.id,
-                        None,
-                        NoticeAction::CreditsFrozen,
-                        body.reason.as_deref(),
-                    )
-                    .await?;
-                enforced = true;
-            }
-            updated
+                .await?
         }
         "suspend" => {
-            let updated = state
-                .accounts
-                .update(
-                    &account.id,
-                    set_status(AccountStatus::Active, AccountStatus::Suspended),
-                )
-                .await?;
             state
                 .moderation
                 .enforce_by_admin(
@@ -206,7 +198,7 @@ pub async fn account_action(
                 )
                 .await?;
             enforced = true;
-            updated
+            account
         }
         "unsuspend" => {
             state
@@ -284,10 +276,8 @@ pub async fn key_action(
             ));
         }
     };
-    let before = state.accounts.key(&key_id).await?;
-    let key = state.accounts.set_key_status(&key_id, status).await?;
-    let mut response = axum::Json(key_json(&key)).into_response();
-    if status == KeyStatus::Suspended && before.status == KeyStatus::Active {
+    let enforced = if status == KeyStatus::Suspended {
+        let key = state.accounts.key(&key_id).await?;
         state
             .moderation
             .enforce_by_admin(
@@ -296,7 +286,15 @@ pub async fn key_action(
                 NoticeAction::KeySuspended,
                 body.reason.as_deref(),
             )
-            .await?;
+            .await?
+            .is_some()
+    } else {
+        state.accounts.set_key_status(&key_id, status).await?;
+        false
+    };
+    let key = state.accounts.key(&key_id).await?;
+    let mut response = axum::Json(key_json(&key)).into_response();
+    if enforced {
         response.extensions_mut().insert(super::audit::Audited);
     }
     Ok(response)

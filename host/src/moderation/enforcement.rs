@@ -273,15 +273,49 @@ impl Moderation {
         Ok(unsettled.len())
     }
 
-    /// Records an operator's enforcement action, which the operator's
-    /// request has already applied: its notice and audit entry.
+    /// An operator's enforcement action, in the same order as the
+    /// system's: its notice and audit entry are recorded first (unsettled),
+    /// then the action applied, then the notice settled, so an interruption
+    /// is finished at the next start and a suspension never stands without
+    /// the notice that explains it. Returns the notice, or `None` when the
+    /// key or account is already in that state (nothing is recorded). A
+    /// revoked key, or an account that is not active, cannot be suspended
+    /// ([`AccountError::Conflict`]).
     pub async fn enforce_by_admin(
         &self,
         account_id: &str,
         key_id: Option<&str>,
         action: NoticeAction,
         reason: Option<&str>,
-    ) -> Result<Notice, StoreError> {
+    ) -> Result<Option<Notice>, AccountError> {
+        let needed = match action {
+            NoticeAction::KeySuspended => {
+                let key = self
+                    .accounts
+                    .key(key_id.ok_or(AccountError::KeyNotFound)?)
+                    .await?;
+                match key.status {
+                    KeyStatus::Active => true,
+                    KeyStatus::Suspended => false,
+                    KeyStatus::Revoked => {
+                        return Err(AccountError::Conflict("a revoked key stays revoked".into()));
+                    }
+                }
+            }
+            NoticeAction::AccountSuspended => {
+                let account = self.accounts.get(account_id).await?;
+                if account.status != AccountStatus::Active {
+                    return Err(AccountError::Conflict(
+                        format!("the account is {:?}, not active", account.status).to_lowercase(),
+                    ));
+                }
+                true
+            }
+            NoticeAction::CreditsFrozen => !self.accounts.get(account_id).await?.credits_frozen,
+        };
+        if !needed {
+            return Ok(None);
+        }
         let reason = reason
             .filter(|r| !r.trim().is_empty())
             .unwrap_or("by decision of the operator");
@@ -293,7 +327,9 @@ impl Moderation {
             evidence: Vec::new(),
             by: "admin",
         };
-        self.record_step(step, true, self.clock.now()).await
+        let notice = self.record_step(step, false, self.clock.now()).await?;
+        self.apply(&notice).await?;
+        Ok(Some(notice))
     }
 
     /// The account's notices, newest first.
@@ -465,7 +501,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::{Step, Verdict};
-    use crate::accounts::{AccountStatus, Accounts, KeyStatus};
+    use crate::accounts::{AccountError, AccountStatus, Accounts, KeyStatus};
     use crate::config::ModerationConfig;
     use crate::moderation::{Bindings, Caller, Moderation, ModerationParts};
     use crate::store::Store;
@@ -554,6 +590,75 @@ mod tests {
             accounts.key(&key_id).await.unwrap().status,
             KeyStatus::Active
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_operators_action_is_applied_with_one_settled_notice_and_only_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (accounts, moderation) = start(dir.path(), Default::default()).await;
+        let account = accounts.create("a@example.com").await.unwrap();
+        let key = accounts
+            .create_key(&account.id, "k", None, None)
+            .await
+            .unwrap();
+        let key_id = key.key.id.as_str();
+        for action in [NoticeAction::KeySuspended, NoticeAction::CreditsFrozen] {
+            let key = (action == NoticeAction::KeySuspended).then_some(key_id);
+            let notice = moderation
+                .enforce_by_admin(&account.id, key, action, Some("  "))
+                .await
+                .unwrap()
+                .expect("a first action records a notice");
+            assert_eq!(notice.by, "admin");
+            assert_eq!(notice.reason, "by decision of the operator");
+            // Already in that state: nothing more is recorded.
+            let again = moderation
+                .enforce_by_admin(&account.id, key, action, None)
+                .await
+                .unwrap();
+            assert!(again.is_none());
+        }
+        let notice = moderation
+            .enforce_by_admin(
+                &account.id,
+                None,
+                NoticeAction::AccountSuspended,
+                Some("unpaid"),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(notice.reason, "unpaid");
+        assert_eq!(
+            accounts.key(key_id).await.unwrap().status,
+            KeyStatus::Suspended
+        );
+        let after = accounts.get(&account.id).await.unwrap();
+        assert_eq!(after.status, AccountStatus::Suspended);
+        assert!(after.credits_frozen);
+        assert_eq!(moderation.store.unsettled().await.unwrap(), []);
+        assert_eq!(moderation.notices_of(&account.id).await.unwrap().len(), 3);
+
+        // A suspended account, or a revoked key, cannot be suspended again.
+        let refused = moderation
+            .enforce_by_admin(&account.id, None, NoticeAction::AccountSuspended, None)
+            .await;
+        assert!(
+            matches!(refused, Err(AccountError::Conflict(_))),
+            "{refused:?}"
+        );
+        accounts
+            .set_key_status(key_id, KeyStatus::Revoked)
+            .await
+            .unwrap();
+        let refused = moderation
+            .enforce_by_admin(&account.id, Some(key_id), NoticeAction::KeySuspended, None)
+            .await;
+        assert!(
+            matches!(refused, Err(AccountError::Conflict(_))),
+            "{refused:?}"
+        );
+        assert_eq!(moderation.notices_of(&account.id).await.unwrap().len(), 3);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
