@@ -59,6 +59,9 @@ struct State {
     waiting: HashMap<String, Task>,
     /// Credits held or charged through a key, for keys asked about.
     key_spent: HashMap<(String, String), i64>,
+    /// Each account's last ledger entry (`None`: it has none), for accounts
+    /// read since the start.
+    last_entries: HashMap<String, Option<Entry>>,
 }
 
 impl State {
@@ -249,7 +252,7 @@ impl TaskStore for SledTasks {
             task.hold = None;
             let mut placed = None;
             if let Some(h) = creation.hold {
-                let last = self.last_entry(h.account_id)?;
+                let last = self.last_entry(&mut state, h.account_id)?;
                 let available = balance_after(last.as_ref()).available();
                 if available < h.credits {
                     return Err(LedgerError::Insufficient {
@@ -301,7 +304,7 @@ impl TaskStore for SledTasks {
             };
             self.open.put_unflushed(&task.id, &record)?;
             if let Some(entry) = &placed {
-                self.put_entry(entry)?;
+                self.put_entry(&mut state, entry)?;
             }
             if !creation.synchronous {
                 self.by_owner
@@ -381,7 +384,7 @@ impl TaskStore for SledTasks {
             }
             self.tasks.put_unflushed(&task.id, task)?;
             if let Some(entry) = &entry {
-                self.put_entry(entry)?;
+                self.put_entry(&mut state, entry)?;
             }
             state.finished(&task.owner, &task.id);
             entry
@@ -396,7 +399,7 @@ impl TaskStore for SledTasks {
             let record = self.open.get::<Option<OpenRecord>>(id)?.flatten();
             let settled = self.settle(&mut state, id, Settle::Release)?;
             if let Some((entry, _)) = &settled {
-                self.put_entry(entry)?;
+                self.put_entry(&mut state, entry)?;
             }
             self.open.remove_unflushed(id)?;
             let owner = record

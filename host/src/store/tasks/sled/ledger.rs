@@ -62,32 +62,50 @@ pub(super) fn balance_after(last: Option<&Entry>) -> Balance {
 }
 
 impl SledTasks {
-    /// An account's last entry (the one with the greatest id).
-    pub(super) fn last_entry(&self, account_id: &str) -> Result<Option<Entry>, StoreError> {
+    /// An account's last entry (the one with the greatest id): its
+    /// balance. Kept in memory once read, as every entry is written under
+    /// the lock, through [`SledTasks::put_entry`].
+    pub(super) fn last_entry(
+        &self,
+        state: &mut State,
+        account_id: &str,
+    ) -> Result<Option<Entry>, StoreError> {
+        if let Some(last) = state.last_entries.get(account_id) {
+            return Ok(last.clone());
+        }
         let prefix = format!("e/{account_id}/");
-        match self
+        let last = match self
             .ledger
             .tree()
             .scan_prefix(prefix.as_bytes())
             .next_back()
         {
-            None => Ok(None),
+            None => None,
             Some(item) => {
                 let (_, bytes) = item?;
                 self.ledger.note_reads(1);
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|source| StoreError::Corrupt {
+                Some(
+                    serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
                         tree: "ledger",
                         source,
-                    })
+                    })?,
+                )
             }
-        }
+        };
+        state
+            .last_entries
+            .insert(account_id.to_string(), last.clone());
+        Ok(last)
     }
 
-    pub(super) fn put_entry(&self, entry: &Entry) -> Result<(), StoreError> {
+    /// Writes an entry (unflushed), which becomes its account's last.
+    pub(super) fn put_entry(&self, state: &mut State, entry: &Entry) -> Result<(), StoreError> {
         self.ledger
-            .put_unflushed(&entry_key(&entry.account_id, &entry.id), entry)
+            .put_unflushed(&entry_key(&entry.account_id, &entry.id), entry)?;
+        state
+            .last_entries
+            .insert(entry.account_id.clone(), Some(entry.clone()));
+        Ok(())
     }
 
     /// Credits held or charged through `key_id`, from the cache or the
@@ -135,13 +153,13 @@ impl SledTasks {
         decide: impl FnOnce(Balance) -> Result<Option<NewEntry<'a>>, LedgerError>,
     ) -> Result<Option<Entry>, LedgerError> {
         let entry = {
-            let _state = self.lock();
-            let last = self.last_entry(account_id)?;
+            let mut state = self.lock();
+            let last = self.last_entry(&mut state, account_id)?;
             let Some(new) = decide(balance_after(last.as_ref()))? else {
                 return Ok(None);
             };
             let entry = entry_after(last.as_ref(), account_id, new);
-            self.put_entry(&entry)?;
+            self.put_entry(&mut state, &entry)?;
             entry
         };
         self.store.flush().await?;
@@ -184,7 +202,7 @@ impl SledTasks {
         let Some(mut hold) = state.holds.remove(id) else {
             return Ok(None);
         };
-        let last = self.last_entry(&hold.account_id)?;
+        let last = self.last_entry(state, &hold.account_id)?;
         let (kind, amount, status) = match settle {
             Settle::Capture => (EntryKind::Capture, -hold.amount, HoldStatus::Captured),
             Settle::Release => (EntryKind::Release, 0, HoldStatus::Released),
@@ -289,7 +307,10 @@ impl LedgerStore for SledTasks {
     }
 
     async fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {
-        Ok(balance_after(self.last_entry(account_id)?.as_ref()))
+        let mut state = self.lock();
+        Ok(balance_after(
+            self.last_entry(&mut state, account_id)?.as_ref(),
+        ))
     }
 
     async fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
@@ -347,7 +368,7 @@ impl LedgerStore for SledTasks {
         decision: Decision<'_>,
     ) -> Result<Dispute, DisputeError> {
         let dispute = {
-            let _state = self.lock();
+            let mut state = self.lock();
             let mut dispute = self.read_dispute(id)?.ok_or(DisputeError::NotFound)?;
             if dispute.status != DisputeStatus::Open {
                 return Err(DisputeError::Decided);
@@ -361,7 +382,7 @@ impl LedgerStore for SledTasks {
             dispute.resolution = Some(decision.note.to_string());
             dispute.decided_at = Some(now_rfc3339());
             if decision.resolve && decision.credits > 0 {
-                let last = self.last_entry(&dispute.account_id)?;
+                let last = self.last_entry(&mut state, &dispute.account_id)?;
                 let entry = entry_after(
                     last.as_ref(),
                     &dispute.account_id,
@@ -377,7 +398,7 @@ impl LedgerStore for SledTasks {
                 dispute.entry_id = Some(entry.id.clone());
                 // The entry is the commit point: written last.
                 self.disputes.put_unflushed(&dispute.id, &dispute)?;
-                self.put_entry(&entry)?;
+                self.put_entry(&mut state, &entry)?;
             } else {
                 self.disputes.put_unflushed(&dispute.id, &dispute)?;
             }
