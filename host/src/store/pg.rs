@@ -39,6 +39,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("secrets", include_str!("pg/migrations/0001_secrets.sql")),
     ("accounts", include_str!("pg/migrations/0002_accounts.sql")),
     ("audit", include_str!("pg/migrations/0003_audit.sql")),
+    ("plugins", include_str!("pg/migrations/0004_plugins.sql")),
+    ("prices", include_str!("pg/migrations/0005_prices.sql")),
+    (
+        "idempotency",
+        include_str!("pg/migrations/0006_idempotency.sql"),
+    ),
 ];
 
 /// The schema version this binary knows.
