@@ -45,6 +45,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "idempotency",
         include_str!("pg/migrations/0006_idempotency.sql"),
     ),
+    ("files", include_str!("pg/migrations/0007_files.sql")),
+    ("webhooks", include_str!("pg/migrations/0008_webhooks.sql")),
+    (
+        "moderation",
+        include_str!("pg/migrations/0009_moderation.sql"),
+    ),
 ];
 
 /// The schema version this binary knows.
