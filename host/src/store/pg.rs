@@ -51,6 +51,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "moderation",
         include_str!("pg/migrations/0009_moderation.sql"),
     ),
+    ("tasks", include_str!("pg/migrations/0010_tasks.sql")),
 ];
 
 /// The schema version this binary knows.
