@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backend;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
