@@ -25,6 +25,10 @@ use super::StoreError;
 /// How long one statement may run before the server cancels it.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the migrations at start may take (waiting for another
+/// replica's included).
+const MIGRATION_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// How long a caller waits for a connection from a full pool.
 const POOL_WAIT: Duration = Duration::from_secs(30);
 
@@ -201,6 +205,13 @@ impl PgStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // Waiting for another replica's migrations, and running a long one,
+        // may take longer than a statement may.
+        tx.batch_execute(&format!(
+            "SET LOCAL statement_timeout = {}",
+            MIGRATION_TIMEOUT.as_millis()
+        ))
+        .await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await?;
         tx.batch_execute(
