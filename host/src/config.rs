@@ -82,6 +82,9 @@ pub struct Config {
     /// Plugin rollout: a watched directory of components to install.
     #[serde(default)]
     pub rollout: RolloutConfig,
+    /// Where the state is kept: sled in the data directory, or PostgreSQL.
+    #[serde(default)]
+    pub store: crate::store::backend::StoreConfig,
 }
 
 /// Plugin rollout settings.
@@ -364,6 +367,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let s = &self.sandbox;
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        self.store.validate().map_err(ConfigError::Invalid)?;
         if !(16..=4096).contains(&s.memory_mib) {
             return bad("sandbox.memory_mib must be between 16 and 4096");
         }

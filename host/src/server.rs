@@ -21,7 +21,7 @@ use crate::moderation::{Bindings, Moderation, ModerationParts};
 use crate::plugins::{EngineLimits, Outbound, PluginRuntime};
 use crate::pricing::Pricing;
 use crate::signing::UrlSigner;
-use crate::store::Store;
+use crate::store::backend::{Resolved, Stores, URL_VARIABLE};
 use crate::tasks::{TaskParts, Tasks};
 use crate::webhooks::{WebhookPolicy, Webhooks};
 
@@ -43,23 +43,31 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let config = opts.config;
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating the data directory {}", opts.data_dir.display()))?;
-    let store = Store::open(&opts.data_dir.join("db"))
-        .context("opening the database (is another imini using this data directory?)")?;
-    let secrets = crate::store::secrets::SledSecrets::new(&store)?;
+    let backend = config
+        .store
+        .resolve(std::env::var(URL_VARIABLE).ok().as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let stores = Stores::open(&backend, &opts.data_dir)
+        .await
+        .context(match backend {
+            Resolved::Sled => "opening the database (is another imini using this data directory?)",
+            Resolved::Postgres { .. } => "opening the PostgreSQL database",
+        })?;
+    tracing::info!(store = %stores.description, "state store open");
+    let secrets = stores.secrets.clone();
 
-    let accounts = Accounts::new(Arc::new(crate::store::accounts::SledAccounts::new(&store)?));
-    let task_store = Arc::new(crate::store::tasks::SledTasks::open(&store).await?);
+    let accounts = Accounts::new(stores.accounts.clone());
+    let task_store = stores.tasks.clone();
     let ledger = Ledger::new(task_store.clone());
     let disputes = crate::bills::Disputes::new(task_store.clone());
-    let (auth, new_key) = Auth::init(&secrets, accounts.clone(), opts.admin_key.as_deref()).await?;
+    let (auth, new_key) =
+        Auth::init(&*secrets, accounts.clone(), opts.admin_key.as_deref()).await?;
     if let Some(key) = new_key {
         // Printed once, on the terminal, not in the logs.
         println!("\n  Admin key (shown only this once; keep it safe):\n\n    {key}\n");
     }
-    let signer = UrlSigner::init(&secrets).await?;
-    let idempotency = Idempotency::new(Arc::new(crate::store::idempotency::SledIdempotency::new(
-        &store,
-    )?));
+    let signer = UrlSigner::init(&*secrets).await?;
+    let idempotency = Idempotency::new(stores.idempotency.clone());
     let purged = idempotency.purge().await?;
     if purged > 0 {
         tracing::info!(purged, "forgot expired idempotency keys");
@@ -81,13 +89,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         config.secrets()?,
     )?;
 
-    let plugin_records: Arc<dyn crate::store::plugins::PluginStore> =
-        Arc::new(crate::store::plugins::SledPlugins::open(&store)?);
+    let plugin_records = stores.plugins.clone();
     let plugin_dir = crate::rollout::plugins_dir(&opts.data_dir);
     let plugins = Arc::new(
         crate::rollout::load_at_start(&runtime, &config, &*plugin_records, &plugin_dir).await?,
     );
-    let pricing = Pricing::open(Arc::new(crate::store::prices::SledPrices::open(&store)?)).await?;
+    let pricing = Pricing::open(stores.prices.clone()).await?;
     let catalogue = Catalogue::build(&plugins.providers(), &config.routes)?;
     let models: Vec<String> = catalogue.routes().map(|r| r.info.id.clone()).collect();
     pricing.announce_launches(&models).await?;
@@ -104,19 +111,16 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         })
         .collect();
     let catalogue = Arc::new(RwLock::new(Arc::new(catalogue.with_retired(retired))));
-    let media = Media::new(
-        opts.data_dir.join("media"),
-        Arc::new(crate::store::files::SledFiles::open(&store).await?),
-    )?;
+    let media = Media::new(opts.data_dir.join("media"), stores.files.clone())?;
     let health = Arc::new(crate::catalogue::RouteHealth::default());
     let webhooks = Webhooks::new(
-        Arc::new(crate::store::webhooks::SledWebhooks::open(&store).await?),
+        stores.webhooks.clone(),
         WebhookPolicy {
             allow_private: config.network.allow_private,
         },
     )?;
     let clock = test_clock()?;
-    let audit = Audit::new(Arc::new(crate::store::audit::SledAudit::open(&store)?));
+    let audit = Audit::new(stores.audit.clone());
     let bindings = Bindings::build(&config.moderation, &plugins)
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     for (model, policies) in std::iter::once(("*", &bindings.global))
@@ -129,7 +133,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         Moderation::start(ModerationParts {
             bindings,
             config: config.moderation.clone(),
-            store: Arc::new(crate::store::moderation::SledModeration::open(&store)?),
+            store: stores.moderation.clone(),
             accounts: accounts.clone(),
             clock,
         })
@@ -215,7 +219,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
-    tracing::info!(store_ops = %store.op_counts(), "imini stopped");
+    match stores.op_counts() {
+        Some(ops) => tracing::info!(store_ops = %ops, "imini stopped"),
+        None => tracing::info!("imini stopped"),
+    }
     Ok(())
 }
 

@@ -4,10 +4,12 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backend;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
 pub mod moderation;
+pub mod pg;
 pub mod plugins;
 pub mod prices;
 pub mod secrets;
@@ -32,6 +34,10 @@ pub enum StoreError {
     /// A write conflicted with existing data.
     #[error("storage: {0}")]
     Conflict(&'static str),
+    /// The database server (PostgreSQL) failed, refused a statement, or
+    /// cannot be used (unreachable, or a schema newer than this binary's).
+    #[error("database: {0}")]
+    Database(String),
     /// A stored record could not be decoded.
     #[error("storage: corrupt record in {tree}: {source}")]
     Corrupt {

@@ -13,6 +13,7 @@ mod limits;
 mod moderation;
 mod openai_sdk;
 mod policy_terms;
+mod postgres;
 mod prices;
 mod provider_fal;
 mod provider_openai;

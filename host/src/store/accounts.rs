@@ -7,8 +7,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod pg;
 mod sled;
 
+pub use self::pg::PgAccounts;
 pub use self::sled::SledAccounts;
 
 use serde::{Deserialize, Serialize};

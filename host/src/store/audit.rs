@@ -6,8 +6,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+pub(crate) mod pg;
 mod sled;
 
+pub use self::pg::PgAudit;
 pub use self::sled::SledAudit;
 
 use serde::{Deserialize, Serialize};

@@ -4,8 +4,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod pg;
 mod sled;
 
+pub use self::pg::PgFiles;
 pub use self::sled::SledFiles;
 
 use serde::{Deserialize, Serialize};

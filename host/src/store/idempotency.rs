@@ -5,8 +5,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod pg;
 mod sled;
 
+pub use self::pg::PgIdempotency;
 pub use self::sled::SledIdempotency;
 
 use serde::{Deserialize, Serialize};

@@ -14,8 +14,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod pg;
 mod sled;
 
+pub use self::pg::PgModeration;
 pub use self::sled::SledModeration;
 
 use serde::{Deserialize, Serialize};

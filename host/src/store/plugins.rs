@@ -7,8 +7,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod pg;
 mod sled;
 
+pub use self::pg::PgPlugins;
 pub use self::sled::SledPlugins;
 
 use serde::{Deserialize, Serialize};

@@ -7,8 +7,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod pg;
 mod sled;
 
+pub use self::pg::PgPrices;
 pub use self::sled::SledPrices;
 
 use serde::{Deserialize, Serialize};

@@ -5,8 +5,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod pg;
 mod sled;
 
+pub use self::pg::PgSecrets;
 pub use self::sled::SledSecrets;
 
 use super::StoreError;

@@ -10,8 +10,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod pg;
 mod sled;
 
+pub use self::pg::PgTasks;
 pub use self::sled::SledTasks;
 
 use serde::{Deserialize, Serialize};

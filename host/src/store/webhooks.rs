@@ -5,8 +5,10 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod pg;
 mod sled;
 
+pub use self::pg::PgWebhooks;
 pub use self::sled::SledWebhooks;
 
 use std::collections::HashSet;

@@ -1,0 +1,312 @@
+//! Which database the gateway keeps its state in, and every store opened
+//! on it: sled in the data directory (one process), or PostgreSQL (any
+//! number of replicas sharing it).
+//!
+//! Configured by `[store]`: `backend = "sled" | "postgres"`, `url` and
+//! `pool_size`. The environment variable `IMINI_STORE_URL` overrides `url`,
+//! and a `postgres://` (or `postgresql://`) URL there selects PostgreSQL by
+//! itself.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::accounts::{AccountStore, PgAccounts, SledAccounts};
+use super::audit::{AuditStore, PgAudit, SledAudit};
+use super::files::{FileStore, PgFiles, SledFiles};
+use super::idempotency::{IdempotencyStore, PgIdempotency, SledIdempotency};
+use super::ledger::LedgerStore;
+use super::moderation::{ModerationStore, PgModeration, SledModeration};
+use super::pg::PgStore;
+use super::plugins::{PgPlugins, PluginStore, SledPlugins};
+use super::prices::{PgPrices, PriceStore, SledPrices};
+use super::secrets::{PgSecrets, SecretStore, SledSecrets};
+use super::tasks::{PgTasks, SledTasks, TaskStore};
+use super::webhooks::{PgWebhooks, SledWebhooks, WebhookStore};
+use super::{OpCounts, Store, StoreError};
+
+/// The environment variable that overrides `[store] url`.
+pub const URL_VARIABLE: &str = "IMINI_STORE_URL";
+
+/// Connections in the pool unless `pool_size` says.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// The kinds of database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// sled, in the data directory.
+    Sled,
+    /// PostgreSQL, at `url`.
+    Postgres,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// The database (default sled, or PostgreSQL if `IMINI_STORE_URL` is a
+    /// PostgreSQL URL).
+    pub backend: Option<Backend>,
+    /// The PostgreSQL URL, `postgres://user:password@host:port/database`.
+    pub url: Option<String>,
+    /// The most connections the gateway opens (PostgreSQL).
+    pub pool_size: Option<usize>,
+}
+
+/// Where the state is kept, once the configuration and the environment are
+/// read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// sled in the data directory.
+    Sled,
+    /// PostgreSQL.
+    Postgres {
+        /// Its URL.
+        url: String,
+        /// The pool's size.
+        pool_size: usize,
+    },
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+impl StoreConfig {
+    /// Checks what the file says alone.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.pool_size.is_some_and(|n| !(1..=1000).contains(&n)) {
+            return Err("store.pool_size must be between 1 and 1000".into());
+        }
+        if let Some(url) = &self.url
+            && !is_postgres_url(url)
+        {
+            return Err("store.url must be a postgres:// URL".into());
+        }
+        if self.backend == Some(Backend::Sled) && self.url.is_some() {
+            return Err(
+                "store.url is for backend = \"postgres\"; sled lives in the data directory".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Where the state is kept, given the value of `IMINI_STORE_URL`
+    /// (`env_url`), which overrides `url` and, if it is a PostgreSQL URL,
+    /// selects PostgreSQL.
+    pub fn resolve(&self, env_url: Option<&str>) -> Result<Resolved, String> {
+        self.validate()?;
+        let env_url = env_url.map(str::trim).filter(|u| !u.is_empty());
+        if let Some(url) = env_url
+            && !is_postgres_url(url)
+        {
+            return Err(format!("{URL_VARIABLE} must be a postgres:// URL"));
+        }
+        let backend = match (env_url, self.backend) {
+            (Some(_), _) => Backend::Postgres,
+            (None, Some(backend)) => backend,
+            (None, None) => Backend::Sled,
+        };
+        match backend {
+            Backend::Sled => Ok(Resolved::Sled),
+            Backend::Postgres => {
+                let url = env_url.or(self.url.as_deref()).ok_or_else(|| {
+                    format!("backend = \"postgres\" needs store.url or {URL_VARIABLE}")
+                })?;
+                Ok(Resolved::Postgres {
+                    url: url.to_string(),
+                    pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+                })
+            }
+        }
+    }
+}
+
+/// Tasks and the ledger: one store implements both, as their holds are
+/// written in the same commit groups.
+pub trait TaskLedger: TaskStore + LedgerStore {}
+
+impl<T: TaskStore + LedgerStore> TaskLedger for T {}
+
+/// Every store, over one database.
+pub struct Stores {
+    /// The gateway's secrets.
+    pub secrets: Arc<dyn SecretStore>,
+    /// Accounts and keys.
+    pub accounts: Arc<dyn AccountStore>,
+    /// Tasks and the ledger.
+    pub tasks: Arc<dyn TaskLedger>,
+    /// Idempotency keys.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Plugin versions.
+    pub plugins: Arc<dyn PluginStore>,
+    /// Prices and the changelog.
+    pub prices: Arc<dyn PriceStore>,
+    /// File records.
+    pub files: Arc<dyn FileStore>,
+    /// Webhook deliveries.
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditStore>,
+    /// Moderation records.
+    pub moderation: Arc<dyn ModerationStore>,
+    /// The sled database, for its operation counts.
+    sled: Option<Store>,
+    /// What it is, for the logs.
+    pub description: String,
+}
+
+impl Stores {
+    /// Opens every store on the database `resolved` names (sled under
+    /// `data_dir/db`), bringing a PostgreSQL schema up to date.
+    pub async fn open(resolved: &Resolved, data_dir: &Path) -> Result<Self, StoreError> {
+        match resolved {
+            Resolved::Sled => {
+                let store = Store::open(&data_dir.join("db"))?;
+                Ok(Self {
+                    secrets: Arc::new(SledSecrets::new(&store)?),
+                    accounts: Arc::new(SledAccounts::new(&store)?),
+                    tasks: Arc::new(SledTasks::open(&store).await?),
+                    idempotency: Arc::new(SledIdempotency::new(&store)?),
+                    plugins: Arc::new(SledPlugins::open(&store)?),
+                    prices: Arc::new(SledPrices::open(&store)?),
+                    files: Arc::new(SledFiles::open(&store).await?),
+                    webhooks: Arc::new(SledWebhooks::open(&store).await?),
+                    audit: Arc::new(SledAudit::open(&store)?),
+                    moderation: Arc::new(SledModeration::open(&store)?),
+                    sled: Some(store),
+                    description: format!("sled in {}", data_dir.join("db").display()),
+                })
+            }
+            Resolved::Postgres { url, pool_size } => {
+                let pg = PgStore::open(url, *pool_size).await?;
+                Ok(Self {
+                    secrets: Arc::new(PgSecrets::new(&pg)),
+                    accounts: Arc::new(PgAccounts::new(&pg)),
+                    tasks: Arc::new(PgTasks::new(&pg)),
+                    idempotency: Arc::new(PgIdempotency::new(&pg).await?),
+                    plugins: Arc::new(PgPlugins::new(&pg)),
+                    prices: Arc::new(PgPrices::new(&pg)),
+                    files: Arc::new(PgFiles::new(&pg)),
+                    webhooks: Arc::new(PgWebhooks::new(&pg)),
+                    audit: Arc::new(PgAudit::new(&pg)),
+                    moderation: Arc::new(PgModeration::new(&pg)),
+                    sled: None,
+                    description: format!(
+                        "PostgreSQL (schema version {}, pool of {pool_size})",
+                        pg.schema_version().await?
+                    ),
+                })
+            }
+        }
+    }
+
+    /// The sled database's operation counts (none for PostgreSQL).
+    pub fn op_counts(&self) -> Option<OpCounts> {
+        self.sled.as_ref().map(Store::op_counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Backend, Resolved, StoreConfig, Stores};
+    use crate::store::pg::testing::TestDb;
+
+    fn parse(toml: &str) -> StoreConfig {
+        toml::from_str(toml).unwrap()
+    }
+
+    #[test]
+    fn sled_is_the_default_and_a_postgres_url_in_the_environment_selects_postgres() {
+        let none = StoreConfig::default();
+        assert_eq!(none.resolve(None), Ok(Resolved::Sled));
+        assert_eq!(none.resolve(Some("")), Ok(Resolved::Sled), "empty: unset");
+        assert_eq!(
+            none.resolve(Some("postgres://imini@db/imini")),
+            Ok(Resolved::Postgres {
+                url: "postgres://imini@db/imini".into(),
+                pool_size: 16
+            })
+        );
+        // Over a file that says sled, too.
+        let sled = parse("backend = \"sled\"");
+        assert!(matches!(
+            sled.resolve(Some("postgresql://db/x")),
+            Ok(Resolved::Postgres { .. })
+        ));
+        let err = none.resolve(Some("mysql://db/x")).unwrap_err();
+        assert!(err.contains("IMINI_STORE_URL"), "{err}");
+    }
+
+    #[test]
+    fn the_environment_overrides_the_files_url() {
+        let c = parse("backend = \"postgres\"\nurl = \"postgres://file/db\"\npool_size = 4");
+        assert_eq!(c.backend, Some(Backend::Postgres));
+        assert_eq!(
+            c.resolve(None),
+            Ok(Resolved::Postgres {
+                url: "postgres://file/db".into(),
+                pool_size: 4
+            })
+        );
+        assert_eq!(
+            c.resolve(Some("postgres://env/db")),
+            Ok(Resolved::Postgres {
+                url: "postgres://env/db".into(),
+                pool_size: 4
+            })
+        );
+    }
+
+    #[test]
+    fn inconsistent_settings_are_refused() {
+        let err = parse("backend = \"postgres\"").resolve(None).unwrap_err();
+        assert!(err.contains("store.url or IMINI_STORE_URL"), "{err}");
+        assert!(parse("pool_size = 0").validate().is_err());
+        assert!(parse("url = \"http://db\"").validate().is_err());
+        assert!(
+            parse("backend = \"sled\"\nurl = \"postgres://db/x\"")
+                .validate()
+                .is_err()
+        );
+        assert!(toml::from_str::<StoreConfig>("backend = \"mysql\"").is_err());
+        assert!(toml::from_str::<StoreConfig>("pool = 3").is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_store_opens_on_either_backend_and_shares_its_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::create().await;
+        let pg = Resolved::Postgres {
+            url: db.url(),
+            pool_size: 2,
+        };
+        for resolved in [Resolved::Sled, pg] {
+            let stores = Stores::open(&resolved, dir.path()).await.unwrap();
+            let (kept, first) = stores.secrets.keep_first("k", "v1").await.unwrap();
+            assert_eq!((kept.as_str(), first), ("v1", true), "{resolved:?}");
+            stores
+                .tasks
+                .credit(
+                    "acct_a",
+                    crate::store::ledger::EntryKind::Topup,
+                    7,
+                    "admin",
+                    None,
+                )
+                .await
+                .unwrap();
+            assert_eq!(stores.op_counts().is_some(), resolved == Resolved::Sled);
+            drop(stores);
+            // Opened again (another replica, or a restart): the same state.
+            let again = Stores::open(&resolved, dir.path()).await.unwrap();
+            assert_eq!(
+                again.secrets.secret("k").await.unwrap().as_deref(),
+                Some("v1")
+            );
+            assert_eq!(again.tasks.balance("acct_a").await.unwrap().balance, 7);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! [`FileStore`] on PostgreSQL: the table `files`, indexed by blob. A file
+//! recorded without waiting for the disk is committed with
+//! `synchronous_commit` off: visible at once, and made durable by the next
+//! commit that waits for the disk (the write-ahead log is flushed in
+//! order).
+
+use tokio_postgres::Row;
+
+use super::{FileRecord, FileStore};
+use crate::store::StoreError;
+use crate::store::pg::{PgStore, corrupt};
+
+/// File records in PostgreSQL.
+pub struct PgFiles {
+    pg: PgStore,
+}
+
+impl PgFiles {
+    /// The file records of the database `pg`.
+    pub fn new(pg: &PgStore) -> Self {
+        Self { pg: pg.clone() }
+    }
+}
+
+const COLUMNS: &str = "id, owner, sha256, mime, bytes, purpose, task_id, created_at";
+
+fn record_from(row: &Row) -> Result<FileRecord, StoreError> {
+    let bytes: i64 = row.get(4);
+    Ok(FileRecord {
+        id: row.get(0),
+        owner: row.get(1),
+        sha256: row.get(2),
+        mime: row.get(3),
+        bytes: u64::try_from(bytes).map_err(|_| corrupt("files", format!("size {bytes}")))?,
+        purpose: row.get(5),
+        task_id: row.get(6),
+        created_at: row.get(7),
+    })
+}
+
+#[async_trait::async_trait]
+impl FileStore for PgFiles {
+    async fn insert_file(&self, record: &FileRecord, durable: bool) -> Result<(), StoreError> {
+        let bytes = i64::try_from(record.bytes)
+            .map_err(|_| StoreError::Conflict("a file this large cannot be recorded"))?;
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await?;
+        if !durable {
+            tx.batch_execute("SET LOCAL synchronous_commit TO OFF")
+                .await?;
+        }
+        tx.execute(
+            &format!("INSERT INTO files ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+            &[
+                &record.id,
+                &record.owner,
+                &record.sha256,
+                &record.mime,
+                &bytes,
+                &record.purpose,
+                &record.task_id,
+                &record.created_at,
+            ],
+        )
+        .await
+        .map_err(|e| {
+            if crate::store::pg::is_unique_violation(&e) {
+                StoreError::Conflict("a file with this id exists")
+            } else {
+                e.into()
+            }
+        })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError> {
+        let client = self.pg.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM files WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        row.as_ref().map(record_from).transpose()
+    }
+
+    async fn delete_files(&self, ids: &[String]) -> Result<(usize, Vec<String>), StoreError> {
+        if ids.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let client = self.pg.client().await?;
+        let rows = client
+            .query(
+                "DELETE FROM files WHERE id = ANY($1) RETURNING sha256",
+                &[&ids],
+            )
+            .await?;
+        let mut blobs: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let deleted = blobs.len();
+        blobs.sort();
+        blobs.dedup();
+        Ok((deleted, blobs))
+    }
+
+    async fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        let client = self.pg.client().await?;
+        Ok(client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = $1)",
+                &[&sha256],
+            )
+            .await?
+            .get(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::PgFiles;
+    use crate::store::files::FileStore;
+    use crate::store::pg::testing::{TestDb, fresh_store};
+
+    async fn fresh_pg() -> (TestDb, Arc<dyn FileStore>) {
+        let (db, pg) = fresh_store().await;
+        (db, Arc::new(PgFiles::new(&pg)))
+    }
+
+    crate::store::files::conformance::suite!(fresh_pg);
+}

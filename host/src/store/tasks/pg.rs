@@ -1,0 +1,1130 @@
+//! [`TaskStore`] and [`LedgerStore`] on PostgreSQL, for any number of
+//! processes sharing the database.
+//!
+//! Tables: `ledger_balances` (an account's totals), `ledger_entries` (each
+//! with the totals after it), `holds` (one per task, by primary key),
+//! `tasks`, `tasks_open` (tasks not yet over; a synchronous task is kept
+//! there as submitted until it ends or is detached) and `disputes`.
+//!
+//! Every method is one transaction. A change of an account's credits locks
+//! its totals row, then moves the totals with a conditional `UPDATE …
+//! WHERE balance + amount >= held + held_change` (for a hold, `WHERE
+//! available >= price`), so no interleaving overdraws it, and appends the entry with
+//! the totals after it; a table constraint keeps the totals within bounds
+//! besides. A task is held once and settled once: the hold is a row keyed
+//! by the task, settled only while `open` under its row lock, and unique
+//! indexes allow one hold entry and one settlement entry per task. The cap
+//! on unfinished tasks is checked under a transaction advisory lock on the
+//! owner. Locks are taken in one order (owner, open task, hold, totals).
+
+use tokio_postgres::Row;
+use tokio_postgres::Transaction;
+use tokio_postgres::types::ToSql;
+
+use super::{Creation, OpenTask, Settle, Task, TaskStore, TaskStoreError};
+use crate::store::StoreError;
+use crate::store::ledger::{
+    Balance, Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, Hold, HoldStatus,
+    LedgerError, LedgerStore,
+};
+use crate::store::pg::{PgStore, from_json, from_text, to_json, to_text};
+
+/// The first key of the advisory locks on an owner's unfinished tasks
+/// ("imi" 3).
+const OWNER_LOCKS: i32 = 0x696d_6903;
+
+/// How many tasks a listing reads at a time.
+const PAGE: i64 = 100;
+
+/// Tasks and the ledger in PostgreSQL.
+pub struct PgTasks {
+    pg: PgStore,
+}
+
+impl PgTasks {
+    /// The tasks and ledger of the database `pg`.
+    pub fn new(pg: &PgStore) -> Self {
+        Self { pg: pg.clone() }
+    }
+}
+
+const TASK_COLUMNS: &str = "t.id, t.owner, t.kind, t.model, t.status, t.progress, t.request_id, \
+     t.created_at, t.completed_at, t.request, t.handle, t.outputs, t.error, t.webhook_url, \
+     t.purged, t.metadata, t.target, t.key_id, t.flagged";
+
+/// The hold columns, after [`TASK_COLUMNS`] (from index 19).
+const HOLD_COLUMNS: &str =
+    "h.task_id, h.account_id, h.amount, h.status, h.key_id, h.entry_id, h.settled_by";
+
+const ENTRY_COLUMNS: &str = "id, account_id, kind, amount, held_change, balance_after, \
+     held_after, task_id, actor, reason, created_at";
+
+const DISPUTE_COLUMNS: &str = "id, account_id, month, reason, status, credits_returned, \
+     resolution, created_at, decided_at, entry_id";
+
+fn task_from(row: &Row, hold_at: Option<usize>) -> Result<Task, StoreError> {
+    let progress: i16 = row.get(5);
+    Ok(Task {
+        id: row.get(0),
+        owner: row.get(1),
+        kind: row.get(2),
+        model: row.get(3),
+        status: from_text("tasks", row.get(4))?,
+        progress: u8::try_from(progress).unwrap_or(u8::MAX),
+        request_id: row.get(6),
+        created_at: row.get(7),
+        completed_at: row.get(8),
+        request: from_json("tasks", row.get(9))?,
+        handle: row.get(10),
+        outputs: from_json("tasks", row.get(11))?,
+        error: row
+            .get::<_, Option<serde_json::Value>>(12)
+            .map(|e| from_json("tasks", e))
+            .transpose()?,
+        webhook_url: row.get(13),
+        purged: row.get(14),
+        metadata: row.get(15),
+        target: row.get(16),
+        key_id: row.get(17),
+        flagged: row.get(18),
+        hold: match hold_at {
+            Some(at) => hold_from(row, at)?,
+            None => None,
+        },
+    })
+}
+
+/// The hold in the columns of [`HOLD_COLUMNS`] from `at`, if there is one.
+fn hold_from(row: &Row, at: usize) -> Result<Option<Hold>, StoreError> {
+    let Some(task_id) = row.get::<_, Option<String>>(at) else {
+        return Ok(None);
+    };
+    Ok(Some(Hold {
+        task_id,
+        account_id: row.get(at + 1),
+        amount: row.get(at + 2),
+        status: from_text("holds", row.get(at + 3))?,
+        key_id: row.get(at + 4),
+        entry_id: row.get(at + 5),
+        settled_by: row.get(at + 6),
+    }))
+}
+
+fn entry_from(row: &Row) -> Result<Entry, StoreError> {
+    Ok(Entry {
+        id: row.get(0),
+        account_id: row.get(1),
+        kind: from_text("ledger_entries", row.get(2))?,
+        amount: row.get(3),
+        held_change: row.get(4),
+        balance_after: row.get(5),
+        held_after: row.get(6),
+        task_id: row.get(7),
+        actor: row.get(8),
+        reason: row.get(9),
+        created_at: row.get(10),
+    })
+}
+
+fn dispute_from(row: &Row) -> Result<Dispute, StoreError> {
+    Ok(Dispute {
+        id: row.get(0),
+        account_id: row.get(1),
+        month: row.get(2),
+        reason: row.get(3),
+        status: from_text("disputes", row.get(4))?,
+        credits_returned: row.get(5),
+        resolution: row.get(6),
+        created_at: row.get(7),
+        decided_at: row.get(8),
+        entry_id: row.get(9),
+    })
+}
+
+/// Stores `task` (all but its hold, which lives in `holds`), replacing the
+/// stored one.
+async fn put_task(tx: &Transaction<'_>, task: &Task) -> Result<(), StoreError> {
+    let status = to_text(&task.status);
+    let progress = i16::from(task.progress);
+    let request = to_json(&task.request);
+    let outputs = to_json(&task.outputs);
+    let error = task.error.as_ref().map(to_json);
+    let params: [&(dyn ToSql + Sync); 19] = [
+        &task.id,
+        &task.owner,
+        &task.kind,
+        &task.model,
+        &status,
+        &progress,
+        &task.request_id,
+        &task.created_at,
+        &task.completed_at,
+        &request,
+        &task.handle,
+        &outputs,
+        &error,
+        &task.webhook_url,
+        &task.purged,
+        &task.metadata,
+        &task.target,
+        &task.key_id,
+        &task.flagged,
+    ];
+    tx.execute(
+        "INSERT INTO tasks (id, owner, kind, model, status, progress, request_id, created_at, \
+         completed_at, request, handle, outputs, error, webhook_url, purged, metadata, target, \
+         key_id, flagged) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+         $15, $16, $17, $18, $19) \
+         ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, kind = EXCLUDED.kind, \
+         model = EXCLUDED.model, status = EXCLUDED.status, progress = EXCLUDED.progress, \
+         request_id = EXCLUDED.request_id, created_at = EXCLUDED.created_at, \
+         completed_at = EXCLUDED.completed_at, request = EXCLUDED.request, \
+         handle = EXCLUDED.handle, outputs = EXCLUDED.outputs, error = EXCLUDED.error, \
+         webhook_url = EXCLUDED.webhook_url, purged = EXCLUDED.purged, \
+         metadata = EXCLUDED.metadata, target = EXCLUDED.target, key_id = EXCLUDED.key_id, \
+         flagged = EXCLUDED.flagged",
+        &params,
+    )
+    .await?;
+    Ok(())
+}
+
+/// An account's totals, locked for the rest of the transaction.
+struct Totals {
+    balance: Balance,
+    last_entry_id: Option<String>,
+}
+
+async fn lock_totals(tx: &Transaction<'_>, account_id: &str) -> Result<Totals, StoreError> {
+    tx.execute(
+        "INSERT INTO ledger_balances (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING",
+        &[&account_id],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            "SELECT balance, held, last_entry_id FROM ledger_balances \
+             WHERE account_id = $1 FOR UPDATE",
+            &[&account_id],
+        )
+        .await?;
+    Ok(Totals {
+        balance: Balance {
+            balance: row.get(0),
+            held: row.get(1),
+        },
+        last_entry_id: row.get(2),
+    })
+}
+
+/// A new entry id after `last`: ids are time-ordered, and an account's
+/// entries are listed by id, also when the clock steps back.
+fn entry_id_after(last: Option<&str>) -> String {
+    let id = crate::ids::new("le");
+    match last {
+        Some(last) if id.as_str() <= last => last
+            .strip_prefix("le_")
+            .and_then(|hex| u128::from_str_radix(hex, 16).ok())
+            .map_or(id, |n| format!("le_{:032x}", n.wrapping_add(1))),
+        _ => id,
+    }
+}
+
+/// An entry to append.
+struct NewEntry<'a> {
+    kind: EntryKind,
+    amount: i64,
+    held_change: i64,
+    task_id: Option<&'a str>,
+    actor: &'a str,
+    reason: Option<&'a str>,
+}
+
+/// Appends `new` to the account whose totals `totals` are locked: moves
+/// the totals by a conditional update (refused, as
+/// [`LedgerError::Insufficient`], if they would leave their bounds) and
+/// stores the entry with the totals after it.
+async fn append(
+    tx: &Transaction<'_>,
+    account_id: &str,
+    totals: &Totals,
+    new: NewEntry<'_>,
+) -> Result<Entry, LedgerError> {
+    let id = entry_id_after(totals.last_entry_id.as_deref());
+    let moved = tx
+        .query_opt(
+            "UPDATE ledger_balances SET balance = balance + $2, held = held + $3, \
+             last_entry_id = $4 \
+             WHERE account_id = $1 AND held + $3 >= 0 AND balance + $2 >= held + $3 \
+             RETURNING balance, held",
+            &[&account_id, &new.amount, &new.held_change, &id],
+        )
+        .await
+        .map_err(StoreError::from)?;
+    let Some(row) = moved else {
+        return Err(LedgerError::Insufficient {
+            needed: new.held_change.max(-new.amount),
+            available: totals.balance.available(),
+        });
+    };
+    let entry = Entry {
+        id,
+        account_id: account_id.to_string(),
+        kind: new.kind,
+        amount: new.amount,
+        held_change: new.held_change,
+        balance_after: row.get(0),
+        held_after: row.get(1),
+        task_id: new.task_id.map(str::to_string),
+        actor: new.actor.to_string(),
+        reason: new.reason.map(str::to_string),
+        created_at: crate::time::now_rfc3339(),
+    };
+    let kind = to_text(&entry.kind);
+    tx.execute(
+        &format!(
+            "INSERT INTO ledger_entries ({ENTRY_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ),
+        &[
+            &entry.id,
+            &entry.account_id,
+            &kind,
+            &entry.amount,
+            &entry.held_change,
+            &entry.balance_after,
+            &entry.held_after,
+            &entry.task_id,
+            &entry.actor,
+            &entry.reason,
+            &entry.created_at,
+        ],
+    )
+    .await
+    .map_err(StoreError::from)?;
+    Ok(entry)
+}
+
+/// Settles the open hold of `task_id`, if it has one, as `settle` says:
+/// the settlement's entry, and the hold as it now stands (settled before,
+/// or `None` if the task never had one).
+async fn settle(
+    tx: &Transaction<'_>,
+    task_id: &str,
+    settle: Settle,
+) -> Result<(Option<Entry>, Option<Hold>), TaskStoreError> {
+    let row = tx
+        .query_opt(
+            &format!("SELECT {HOLD_COLUMNS} FROM holds h WHERE h.task_id = $1 FOR UPDATE"),
+            &[&task_id],
+        )
+        .await
+        .map_err(StoreError::from)?;
+    let Some(mut hold) = row.map(|row| hold_from(&row, 0)).transpose()?.flatten() else {
+        return Ok((None, None));
+    };
+    if hold.status != HoldStatus::Open {
+        return Ok((None, Some(hold)));
+    }
+    let totals = lock_totals(tx, &hold.account_id).await?;
+    let (kind, amount, status) = match settle {
+        Settle::Capture => (EntryKind::Capture, -hold.amount, HoldStatus::Captured),
+        Settle::Release => (EntryKind::Release, 0, HoldStatus::Released),
+    };
+    let entry = append(
+        tx,
+        &hold.account_id,
+        &totals,
+        NewEntry {
+            kind,
+            amount,
+            held_change: -hold.amount,
+            task_id: Some(task_id),
+            actor: "system",
+            reason: None,
+        },
+    )
+    .await?;
+    hold.status = status;
+    hold.settled_by = Some(entry.id.clone());
+    let status = to_text(&hold.status);
+    tx.execute(
+        "UPDATE holds SET status = $2, settled_by = $3 WHERE task_id = $1",
+        &[&task_id, &status, &hold.settled_by],
+    )
+    .await
+    .map_err(StoreError::from)?;
+    Ok((Some(entry), Some(hold)))
+}
+
+/// A task's open-index row, locked: whether synchronous, whether finished.
+async fn lock_open(
+    tx: &Transaction<'_>,
+    task_id: &str,
+) -> Result<Option<(bool, bool)>, StoreError> {
+    Ok(tx
+        .query_opt(
+            "SELECT synchronous, finished FROM tasks_open WHERE task_id = $1 FOR UPDATE",
+            &[&task_id],
+        )
+        .await?
+        .map(|row| (row.get(0), row.get(1))))
+}
+
+#[async_trait::async_trait]
+impl TaskStore for PgTasks {
+    async fn create_task(
+        &self,
+        task: &mut Task,
+        creation: Creation<'_>,
+    ) -> Result<(), TaskStoreError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        if creation.synchronous {
+            // A synchronous task waits for the disk only when it ends (or
+            // is detached); a crash before then ends it uncharged.
+            tx.batch_execute("SET LOCAL synchronous_commit TO OFF")
+                .await
+                .map_err(StoreError::from)?;
+        }
+        if let Some(cap) = creation.max_unfinished {
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&OWNER_LOCKS, &task.owner],
+            )
+            .await
+            .map_err(StoreError::from)?;
+            let unfinished: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM tasks_open WHERE owner = $1 AND NOT finished",
+                    &[&task.owner],
+                )
+                .await
+                .map_err(StoreError::from)?
+                .get(0);
+            if unfinished >= i64::from(cap) {
+                return Err(TaskStoreError::TooManyTasks { cap });
+            }
+        }
+        let mut hold = None;
+        if let Some(h) = creation.hold {
+            let totals = lock_totals(&tx, h.account_id).await?;
+            let available = totals.balance.available();
+            if available < h.credits {
+                return Err(LedgerError::Insufficient {
+                    needed: h.credits,
+                    available,
+                }
+                .into());
+            }
+            let key_id = h.actor.starts_with("key_").then(|| h.actor.to_string());
+            if let (Some(key), Some(limit)) = (&key_id, h.key_limit) {
+                // Serialised with every other hold of the account by the
+                // totals' row lock.
+                let spent = spent(&*tx, h.account_id, key).await?;
+                if spent + h.credits > limit {
+                    return Err(LedgerError::KeyLimit {
+                        limit,
+                        spent,
+                        needed: h.credits,
+                    }
+                    .into());
+                }
+            }
+            let entry = append(
+                &tx,
+                h.account_id,
+                &totals,
+                NewEntry {
+                    kind: EntryKind::Hold,
+                    amount: 0,
+                    held_change: h.credits,
+                    task_id: Some(&task.id),
+                    actor: h.actor,
+                    reason: None,
+                },
+            )
+            .await?;
+            let placed = Hold {
+                task_id: task.id.clone(),
+                account_id: h.account_id.to_string(),
+                amount: h.credits,
+                status: HoldStatus::Open,
+                key_id,
+                entry_id: Some(entry.id),
+                settled_by: None,
+            };
+            let status = to_text(&placed.status);
+            tx.execute(
+                "INSERT INTO holds (task_id, account_id, amount, status, key_id, entry_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &placed.task_id,
+                    &placed.account_id,
+                    &placed.amount,
+                    &status,
+                    &placed.key_id,
+                    &placed.entry_id,
+                ],
+            )
+            .await
+            .map_err(StoreError::from)?;
+            hold = Some(placed);
+        }
+        let mut stored = task.clone();
+        stored.hold = hold.clone();
+        let submitted = creation.synchronous.then(|| to_json(&stored));
+        tx.execute(
+            "INSERT INTO tasks_open (task_id, owner, synchronous, submitted) VALUES ($1, $2, $3, $4)",
+            &[&task.id, &task.owner, &creation.synchronous, &submitted],
+        )
+        .await
+        .map_err(StoreError::from)?;
+        if !creation.synchronous {
+            put_task(&tx, task).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        task.hold = hold;
+        Ok(())
+    }
+
+    async fn save_task(&self, task: &Task, durable: bool) -> Result<(), StoreError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await?;
+        if !durable {
+            tx.batch_execute("SET LOCAL synchronous_commit TO OFF")
+                .await?;
+        }
+        let open = lock_open(&tx, &task.id).await?;
+        let waiting = open.is_some_and(|(synchronous, finished)| synchronous && !finished);
+        if waiting {
+            return Ok(()); // a synchronous task is stored when it ends
+        }
+        if !task.status.is_final() && open.is_none_or(|(_, finished)| finished) {
+            return Ok(()); // it finished meanwhile
+        }
+        put_task(&tx, task).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn finish_task(
+        &self,
+        task: &mut Task,
+        how: Settle,
+    ) -> Result<Option<Entry>, TaskStoreError> {
+        debug_assert!(task.status.is_final());
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        lock_open(&tx, &task.id).await?;
+        let (entry, hold) = settle(&tx, &task.id, how).await?;
+        put_task(&tx, task).await?;
+        tx.execute(
+            "UPDATE tasks_open SET finished = TRUE, submitted = NULL WHERE task_id = $1",
+            &[&task.id],
+        )
+        .await
+        .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        task.hold = hold;
+        Ok(entry)
+    }
+
+    async fn abandon_task(&self, id: &str) -> Result<Option<Entry>, TaskStoreError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        lock_open(&tx, id).await?;
+        let (entry, _) = settle(&tx, id, Settle::Release).await?;
+        tx.execute("DELETE FROM tasks_open WHERE task_id = $1", &[&id])
+            .await
+            .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(entry)
+    }
+
+    async fn detach(&self, task: &Task) -> Result<(), StoreError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await?;
+        let open = lock_open(&tx, &task.id).await?;
+        if !open.is_some_and(|(synchronous, finished)| synchronous && !finished) {
+            return Ok(()); // finished, or not synchronous
+        }
+        put_task(&tx, task).await?;
+        tx.execute(
+            "UPDATE tasks_open SET synchronous = FALSE, submitted = NULL WHERE task_id = $1",
+            &[&task.id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn close_task(&self, id: &str) -> Result<(), StoreError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await?;
+        // Not waited to disk: the next commit carries it.
+        tx.batch_execute("SET LOCAL synchronous_commit TO OFF")
+            .await?;
+        tx.execute("DELETE FROM tasks_open WHERE task_id = $1", &[&id])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        let client = self.pg.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {TASK_COLUMNS}, {HOLD_COLUMNS} FROM tasks t \
+                     LEFT JOIN holds h ON h.task_id = t.id WHERE t.id = $1"
+                ),
+                &[&id],
+            )
+            .await?;
+        if let Some(row) = row {
+            return task_from(&row, Some(19)).map(Some);
+        }
+        // A synchronous task not yet stored, as submitted.
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT o.submitted, {HOLD_COLUMNS} FROM tasks_open o \
+                     LEFT JOIN holds h ON h.task_id = o.task_id \
+                     WHERE o.task_id = $1 AND o.submitted IS NOT NULL"
+                ),
+                &[&id],
+            )
+            .await?;
+        row.map(|row| {
+            let mut task: Task = from_json("tasks_open", row.get(0))?;
+            task.hold = hold_from(&row, 1)?;
+            Ok(task)
+        })
+        .transpose()
+    }
+
+    async fn tasks_of(
+        &self,
+        owner: &str,
+        before: Option<&str>,
+        visit: &mut (dyn FnMut(Task) -> bool + Send),
+    ) -> Result<(), StoreError> {
+        let client = self.pg.client().await?;
+        let mut before = before.map(str::to_string);
+        loop {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {TASK_COLUMNS}, {HOLD_COLUMNS} FROM tasks t \
+                         LEFT JOIN holds h ON h.task_id = t.id \
+                         WHERE t.owner = $1 AND ($2::text IS NULL OR t.id < $2) \
+                         ORDER BY t.id DESC LIMIT $3"
+                    ),
+                    &[&owner, &before, &PAGE],
+                )
+                .await?;
+            for row in &rows {
+                let task = task_from(row, Some(19))?;
+                before = Some(task.id.clone());
+                if !visit(task) {
+                    return Ok(());
+                }
+            }
+            if rows.len() < PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn all_tasks(
+        &self,
+        visit: &mut (dyn FnMut(Task) -> bool + Send),
+    ) -> Result<(), StoreError> {
+        let client = self.pg.client().await?;
+        let mut after: Option<String> = None;
+        loop {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {TASK_COLUMNS}, {HOLD_COLUMNS} FROM tasks t \
+                         LEFT JOIN holds h ON h.task_id = t.id \
+                         WHERE $1::text IS NULL OR t.id > $1 ORDER BY t.id LIMIT $2"
+                    ),
+                    &[&after, &PAGE],
+                )
+                .await?;
+            for row in &rows {
+                let task = task_from(row, Some(19))?;
+                after = Some(task.id.clone());
+                if !visit(task) {
+                    return Ok(());
+                }
+            }
+            if rows.len() < PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError> {
+        let client = self.pg.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {TASK_COLUMNS}, {HOLD_COLUMNS}, o.task_id, o.synchronous, o.submitted \
+                     FROM tasks_open o LEFT JOIN tasks t ON t.id = o.task_id \
+                     LEFT JOIN holds h ON h.task_id = o.task_id ORDER BY o.task_id"
+                ),
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let stored = row.get::<_, Option<String>>(0).is_some();
+                let task = if stored {
+                    Some(task_from(row, Some(19))?)
+                } else {
+                    row.get::<_, Option<serde_json::Value>>(28)
+                        .map(|t| from_json::<Task>("tasks_open", t))
+                        .transpose()?
+                };
+                let hold = hold_from(row, 19)?;
+                let task = task.map(|t| Task {
+                    hold: hold.clone(),
+                    ..t
+                });
+                Ok(OpenTask {
+                    id: row.get(26),
+                    synchronous: row.get(27),
+                    task,
+                    hold,
+                })
+            })
+            .collect()
+    }
+
+    async fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError> {
+        let client = self.pg.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {HOLD_COLUMNS} FROM holds h WHERE h.task_id = $1"),
+                &[&task_id],
+            )
+            .await?;
+        Ok(row.map(|row| hold_from(&row, 0)).transpose()?.flatten())
+    }
+}
+
+/// Credits held or charged through a key: its holds, less the released.
+async fn spent(
+    client: &(impl tokio_postgres::GenericClient + Sync),
+    account_id: &str,
+    key_id: &str,
+) -> Result<i64, StoreError> {
+    Ok(client
+        .query_one(
+            "SELECT COALESCE(sum(amount), 0)::bigint FROM holds \
+             WHERE account_id = $1 AND key_id = $2 AND status <> 'released'",
+            &[&account_id, &key_id],
+        )
+        .await?
+        .get(0))
+}
+
+impl PgTasks {
+    /// Appends an entry decided from the account's totals, in one
+    /// transaction.
+    async fn append_decided<'a>(
+        &self,
+        account_id: &str,
+        decide: impl FnOnce(Balance) -> Result<Option<NewEntry<'a>>, LedgerError> + Send,
+    ) -> Result<Option<Entry>, LedgerError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let totals = lock_totals(&tx, account_id).await?;
+        let Some(new) = decide(totals.balance)? else {
+            return Ok(None);
+        };
+        let entry = append(&tx, account_id, &totals, new).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Some(entry))
+    }
+}
+
+#[async_trait::async_trait]
+impl LedgerStore for PgTasks {
+    async fn credit(
+        &self,
+        account_id: &str,
+        kind: EntryKind,
+        credits: i64,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<Entry, LedgerError> {
+        let entry = self
+            .append_decided(account_id, |_| {
+                Ok(Some(NewEntry {
+                    kind,
+                    amount: credits,
+                    held_change: 0,
+                    task_id: None,
+                    actor,
+                    reason,
+                }))
+            })
+            .await?;
+        Ok(entry.expect("a credit always writes"))
+    }
+
+    async fn adjust(
+        &self,
+        account_id: &str,
+        credits: i64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Entry, LedgerError> {
+        let entry = self
+            .append_decided(account_id, |b| {
+                if b.available() + credits < 0 {
+                    return Err(LedgerError::WouldGoNegative {
+                        balance: b.balance,
+                        held: b.held,
+                    });
+                }
+                Ok(Some(NewEntry {
+                    kind: EntryKind::Adjustment,
+                    amount: credits,
+                    held_change: 0,
+                    task_id: None,
+                    actor,
+                    reason: Some(reason),
+                }))
+            })
+            .await?;
+        Ok(entry.expect("an adjustment always writes"))
+    }
+
+    async fn forfeit(
+        &self,
+        account_id: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Option<Entry>, LedgerError> {
+        self.append_decided(account_id, |b| {
+            if b.held > 0 {
+                return Err(LedgerError::WouldGoNegative {
+                    balance: b.balance,
+                    held: b.held,
+                });
+            }
+            Ok((b.balance > 0).then_some(NewEntry {
+                kind: EntryKind::Forfeit,
+                amount: -b.balance,
+                held_change: 0,
+                task_id: None,
+                actor,
+                reason: Some(reason),
+            }))
+        })
+        .await
+    }
+
+    async fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {
+        let client = self.pg.client().await?;
+        Ok(client
+            .query_opt(
+                "SELECT balance, held FROM ledger_balances WHERE account_id = $1",
+                &[&account_id],
+            )
+            .await?
+            .map_or_else(Balance::default, |row| Balance {
+                balance: row.get(0),
+                held: row.get(1),
+            }))
+    }
+
+    async fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
+        let client = self.pg.client().await?;
+        spent(&**client, account_id, key_id).await
+    }
+
+    async fn entries(
+        &self,
+        account_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Entry>, bool), StoreError> {
+        let client = self.pg.client().await?;
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS} FROM ledger_entries \
+                     WHERE account_id = $1 AND ($2::text IS NULL OR id > $2) \
+                     ORDER BY id LIMIT $3"
+                ),
+                &[&account_id, &after, &fetch],
+            )
+            .await?;
+        let more = rows.len() > limit;
+        let page = rows
+            .iter()
+            .take(limit)
+            .map(entry_from)
+            .collect::<Result<_, _>>()?;
+        Ok((page, more))
+    }
+
+    async fn file_dispute(&self, dispute: &Dispute) -> Result<(), StoreError> {
+        let client = self.pg.client().await?;
+        let status = to_text(&dispute.status);
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO disputes ({DISPUTE_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ),
+                &[
+                    &dispute.id,
+                    &dispute.account_id,
+                    &dispute.month,
+                    &dispute.reason,
+                    &status,
+                    &dispute.credits_returned,
+                    &dispute.resolution,
+                    &dispute.created_at,
+                    &dispute.decided_at,
+                    &dispute.entry_id,
+                ],
+            )
+            .await
+            .map_err(|e| {
+                if crate::store::pg::is_unique_violation(&e) {
+                    StoreError::Conflict("a dispute with this id exists")
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn dispute(&self, id: &str) -> Result<Option<Dispute>, StoreError> {
+        let client = self.pg.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {DISPUTE_COLUMNS} FROM disputes WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        row.as_ref().map(dispute_from).transpose()
+    }
+
+    async fn disputes(
+        &self,
+        status: Option<DisputeStatus>,
+        account_id: Option<&str>,
+    ) -> Result<Vec<Dispute>, StoreError> {
+        let client = self.pg.client().await?;
+        let status = status.map(|s| to_text(&s));
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {DISPUTE_COLUMNS} FROM disputes \
+                     WHERE ($1::text IS NULL OR status = $1) \
+                       AND ($2::text IS NULL OR account_id = $2) ORDER BY id"
+                ),
+                &[&status, &account_id],
+            )
+            .await?;
+        rows.iter().map(dispute_from).collect()
+    }
+
+    async fn decide_dispute(
+        &self,
+        id: &str,
+        decision: Decision<'_>,
+    ) -> Result<Dispute, DisputeError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let row = tx
+            .query_opt(
+                &format!("SELECT {DISPUTE_COLUMNS} FROM disputes WHERE id = $1 FOR UPDATE"),
+                &[&id],
+            )
+            .await
+            .map_err(StoreError::from)?
+            .ok_or(DisputeError::NotFound)?;
+        let mut dispute = dispute_from(&row)?;
+        if dispute.status != DisputeStatus::Open {
+            return Err(DisputeError::Decided);
+        }
+        dispute.status = if decision.resolve {
+            DisputeStatus::Resolved
+        } else {
+            DisputeStatus::Rejected
+        };
+        dispute.credits_returned = decision.credits;
+        dispute.resolution = Some(decision.note.to_string());
+        dispute.decided_at = Some(crate::time::now_rfc3339());
+        if decision.resolve && decision.credits > 0 {
+            let totals = lock_totals(&tx, &dispute.account_id).await?;
+            let entry = append(
+                &tx,
+                &dispute.account_id,
+                &totals,
+                NewEntry {
+                    kind: EntryKind::Adjustment,
+                    amount: decision.credits,
+                    held_change: 0,
+                    task_id: None,
+                    actor: decision.actor,
+                    reason: Some(decision.entry_reason),
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                LedgerError::Store(e) => DisputeError::Store(e),
+                other => DisputeError::Store(StoreError::Database(other.to_string())),
+            })?;
+            dispute.entry_id = Some(entry.id);
+        }
+        let status = to_text(&dispute.status);
+        tx.execute(
+            "UPDATE disputes SET status = $2, credits_returned = $3, resolution = $4, \
+             decided_at = $5, entry_id = $6 WHERE id = $1",
+            &[
+                &dispute.id,
+                &status,
+                &dispute.credits_returned,
+                &dispute.resolution,
+                &dispute.decided_at,
+                &dispute.entry_id,
+            ],
+        )
+        .await
+        .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(dispute)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio_postgres::error::SqlState;
+
+    use super::PgTasks;
+    use crate::store::ledger::{EntryKind, LedgerError, LedgerStore};
+    use crate::store::pg::testing::{TestDb, fresh_store};
+    use crate::store::tasks::{
+        Creation, HoldRequest, StoredRequest, Task, TaskStore, TaskStoreError,
+    };
+
+    async fn fresh_pg() -> (TestDb, Arc<PgTasks>) {
+        let (db, pg) = fresh_store().await;
+        (db, Arc::new(PgTasks::new(&pg)))
+    }
+
+    crate::store::tasks::conformance::suite!(fresh_pg);
+
+    fn queued(owner: &str) -> Task {
+        Task::queued(
+            crate::ids::new("task"),
+            owner,
+            "image",
+            "canvas",
+            &crate::ids::new("req"),
+            StoredRequest::image("a lantern", 64, 64),
+        )
+    }
+
+    fn billed(credits: i64) -> Creation<'static> {
+        Creation {
+            hold: Some(HoldRequest {
+                account_id: "acct_a",
+                credits,
+                actor: "key_a",
+                key_limit: None,
+            }),
+            ..Creation::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn replicas_sharing_the_database_never_overdraw_an_account() {
+        let (_db, pg) = fresh_store().await;
+        let replicas = [Arc::new(PgTasks::new(&pg)), Arc::new(PgTasks::new(&pg))];
+        replicas[0]
+            .credit("acct_a", EntryKind::Topup, 100, "admin", None)
+            .await
+            .unwrap();
+        let creations: Vec<_> = (0..24)
+            .map(|i| {
+                let tasks = replicas[i % 2].clone();
+                tokio::spawn(
+                    async move { tasks.create_task(&mut queued("acct_a"), billed(10)).await },
+                )
+            })
+            .collect();
+        let mut placed = 0;
+        for creation in creations {
+            match creation.await.unwrap() {
+                Ok(()) => placed += 1,
+                Err(TaskStoreError::Ledger(LedgerError::Insufficient { .. })) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(placed, 10, "exactly what the balance covers");
+        let b = replicas[1].balance("acct_a").await.unwrap();
+        assert_eq!((b.balance, b.held), (100, 100));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_database_itself_refuses_a_second_hold_and_an_overdraw() {
+        let (_db, pg) = fresh_store().await;
+        let tasks = PgTasks::new(&pg);
+        tasks
+            .credit("acct_a", EntryKind::Topup, 50, "admin", None)
+            .await
+            .unwrap();
+        let mut task = queued("acct_a");
+        tasks.create_task(&mut task, billed(20)).await.unwrap();
+        let client = pg.client().await.unwrap();
+        let code = |e: tokio_postgres::Error| e.code().cloned();
+        // Held beyond the balance: the totals' constraint.
+        let overdraw = client
+            .execute(
+                "UPDATE ledger_balances SET held = balance + 1 WHERE account_id = 'acct_a'",
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(code(overdraw), Some(SqlState::CHECK_VIOLATION));
+        // A second hold row for the task: the primary key.
+        let entry_id = task.hold.as_ref().unwrap().entry_id.clone();
+        let second = client
+            .execute(
+                "INSERT INTO holds (task_id, account_id, amount, status, entry_id) \
+                 VALUES ($1, 'acct_a', 5, 'open', $2)",
+                &[&task.id, &entry_id],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(code(second), Some(SqlState::UNIQUE_VIOLATION));
+        // A second hold entry for the task: one hold entry per task.
+        let again = client
+            .execute(
+                "INSERT INTO ledger_entries (account_id, id, kind, amount, held_change, \
+                 balance_after, held_after, task_id, actor, created_at) \
+                 VALUES ('acct_a', 'le_x', 'hold', 0, 5, 50, 25, $1, 'key_a', 'now')",
+                &[&task.id],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(code(again), Some(SqlState::UNIQUE_VIOLATION));
+        let b = tasks.balance("acct_a").await.unwrap();
+        assert_eq!((b.balance, b.held), (50, 20), "nothing changed");
+    }
+}

@@ -1,0 +1,184 @@
+//! Gateways on PostgreSQL (`IMINI_STORE_URL`): replicas sharing one
+//! database share accounts, tasks, idempotency keys and credits, and bill
+//! exactly once. Each test makes its own database on the server at
+//! `IMINI_TEST_PG_URL` (default the local one as `postgres`) and drops it,
+//! and only it, at the end.
+
+use imini_tests::{Gateway, assert_reconciles};
+use serde_json::json;
+
+/// The server the tests use unless `IMINI_TEST_PG_URL` names another.
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database made for one test, dropped with it.
+struct Database {
+    admin_url: String,
+    name: String,
+}
+
+fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(f)
+}
+
+async fn execute(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client.batch_execute(sql).await
+}
+
+impl Database {
+    fn create() -> Self {
+        let admin_url =
+            std::env::var("IMINI_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_URL.to_string());
+        let name = format!("imini_e2e_{:016x}", rand_u64());
+        if let Err(e) = run(execute(&admin_url, &format!("CREATE DATABASE \"{name}\""))) {
+            panic!(
+                "PostgreSQL is needed for these tests: start it or install the Debian package \
+                 `postgresql` (set IMINI_TEST_PG_URL to use another server) [{e}]"
+            );
+        }
+        Self { admin_url, name }
+    }
+
+    /// Its URL: the admin URL with the database name replaced.
+    fn url(&self) -> String {
+        let authority = self.admin_url.find("://").map_or(0, |i| i + 3);
+        let end = self.admin_url[authority..]
+            .find(['/', '?'])
+            .map_or(self.admin_url.len(), |i| authority + i);
+        format!("{}/{}", &self.admin_url[..end], self.name)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        if let Err(e) = run(execute(&self.admin_url, &sql)) {
+            eprintln!("could not drop the test database {}: {e}", self.name);
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+/// A gateway on `db`, with its own data directory.
+fn replica(db: &Database) -> Gateway {
+    let mut gw = Gateway::start_with_config(
+        "[limits]\nmax_concurrent_tasks = 1000\nrequests_per_minute = 100000\n",
+    );
+    gw.restart_with_env("IMINI_STORE_URL", &db.url());
+    assert!(
+        gw.logs().contains("PostgreSQL (schema version"),
+        "{}",
+        gw.logs()
+    );
+    gw
+}
+
+#[test]
+fn replicas_on_one_database_share_accounts_tasks_keys_and_credits() {
+    let db = Database::create();
+    let (a, b) = (replica(&db), replica(&db));
+
+    // An account made on one replica is known to the other.
+    let alice = a.account("alice@example.com", 100);
+    let body = json!({"model": "imini/canvas-image", "prompt": "a lantern", "size": "64x64"});
+    let task_id = b.submit_image(&alice.key, &body);
+    let mut status = String::new();
+    for _ in 0..300 {
+        let task = a
+            .request_with(
+                "GET",
+                &format!("/v1/tasks/{task_id}"),
+                Some(&alice.key),
+                None,
+            )
+            .json();
+        status = task["status"].as_str().unwrap_or_default().to_string();
+        if status == "succeeded" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(status, "succeeded", "the task made on b, read on a");
+
+    // An Idempotency-Key used on one replica replays on the other.
+    let keyed = |gw: &Gateway| {
+        let answer = gw.request_headers(
+            "POST",
+            "/v1/images/generate",
+            &alice.key,
+            &body,
+            &[("idempotency-key", "same-request")],
+        );
+        assert_eq!(
+            answer.status,
+            202,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer.json()["task_id"].as_str().unwrap().to_string()
+    };
+    assert_eq!(keyed(&a), keyed(&b), "one task for one key");
+
+    let tasks = b.tasks_when_all(&alice.key, "succeeded");
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert!(
+        tasks.iter().all(|t| t["status"] == "succeeded"),
+        "{tasks:?}"
+    );
+    let captures = a
+        .ledger(&alice.id)
+        .iter()
+        .filter(|e| e["type"] == "capture")
+        .count();
+    assert_eq!(captures, 2, "each task charged once");
+    let (balance, held) = assert_reconciles(&b, &alice.id);
+    assert_eq!(held, 0);
+    assert!(balance < 100, "charged: {balance}");
+}
+
+#[test]
+fn requests_racing_on_two_replicas_never_overdraw() {
+    const K: usize = 13;
+    let db = Database::create();
+    let (a, b) = (replica(&db), replica(&db));
+    let carol = a.account("carol@example.com", K as i64 * 10);
+    let body = json!({"model": "imini/canvas-image", "prompt": "a kite", "size": "64x64", "response_format": "url"});
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..60)
+            .map(|i| {
+                let (gw, carol, body) = (if i % 2 == 0 { &a } else { &b }, &carol, &body);
+                s.spawn(move || {
+                    gw.request_with(
+                        "POST",
+                        "/v1/images/generations",
+                        Some(&carol.key),
+                        Some(body),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 402).count();
+    assert_eq!((ok, refused), (K, 60 - K), "{statuses:?}");
+    assert_eq!(assert_reconciles(&a, &carol.id), (0, 0));
+    let captures = b
+        .ledger(&carol.id)
+        .iter()
+        .filter(|e| e["type"] == "capture")
+        .count();
+    assert_eq!(captures, K, "each success charged once");
+}
