@@ -94,6 +94,9 @@ pub struct Charge<'a> {
 struct Running {
     status: watch::Receiver<Status>,
     cancel: Arc<tokio::sync::Notify>,
+    /// The task as it ended (as stored), set when it is announced, so a
+    /// caller waiting for it reads no storage.
+    ended: Arc<std::sync::OnceLock<Task>>,
 }
 
 /// Why a task could not be canceled.
@@ -317,14 +320,17 @@ impl Tasks {
     /// Waits up to `limit` for task `id` to finish and returns it as it is
     /// then.
     pub async fn wait(&self, id: &str, limit: Duration) -> Result<Option<Task>, TaskStoreError> {
-        let receiver = self
+        let running = self
             .running
             .lock()
             .expect("lock")
             .get(id)
-            .map(|r| r.status.clone());
-        if let Some(mut rx) = receiver {
+            .map(|r| (r.status.clone(), r.ended.clone()));
+        if let Some((mut rx, ended)) = running {
             let _ = tokio::time::timeout(limit, rx.wait_for(|s| s.is_final())).await;
+            if let Some(task) = ended.get() {
+                return Ok(Some(task.clone()));
+            }
         }
         Ok(self.store.task(id).await?)
     }

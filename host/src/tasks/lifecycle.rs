@@ -148,6 +148,7 @@ impl Tasks {
             Running {
                 status: rx,
                 cancel: cancel.clone(),
+                ended: Arc::default(),
             },
         );
         let this = self.clone();
@@ -218,6 +219,9 @@ impl Tasks {
     pub(super) async fn announce(&self, task: &Task) -> Result<(), TaskStoreError> {
         if !task.status.is_final() {
             return Ok(());
+        }
+        if let Some(running) = self.running.lock().expect("lock").get(&task.id) {
+            let _ = running.ended.set(task.clone());
         }
         self.queue_events(task).await?;
         // The task is over and its events are queued: a start need not read
