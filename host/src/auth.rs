@@ -31,6 +31,9 @@ pub struct Principal {
     /// Whether an operator froze the account's credits (as read when the
     /// request was authenticated).
     pub credits_frozen: bool,
+    /// The account's own webhook endpoint (as read when the request was
+    /// authenticated).
+    pub webhook_url: Option<String>,
 }
 
 impl Principal {
@@ -123,6 +126,7 @@ impl Auth {
                 max_concurrent_tasks: None,
                 key_credit_limit: None,
                 credits_frozen: false,
+                webhook_url: None,
             }));
         }
         Ok(match self.accounts.authenticate(token).await? {
@@ -137,6 +141,7 @@ impl Auth {
                     max_concurrent_tasks: account.limits.max_concurrent_tasks,
                     key_credit_limit: key.credit_limit,
                     credits_frozen: account.credits_frozen,
+                    webhook_url: account.webhook_url,
                     owner: account.id,
                     key_id: Some(key.id),
                     admin: false,

@@ -66,6 +66,10 @@ pub struct NewTask<'a> {
     pub max_concurrent: Option<u32>,
     /// Where the task's events go.
     pub webhook_url: Option<String>,
+    /// The owner's own webhook endpoint, as read when the request was
+    /// authenticated: where the task's events go if it ends in this process
+    /// (a task resumed after a restart reads its account's).
+    pub account_webhook_url: Option<String>,
     /// The key creating it.
     pub key_id: Option<&'a str>,
     /// Whether a content policy flagged the request for review.
@@ -97,6 +101,8 @@ struct Running {
     /// The task as it ended (as stored), set when it is announced, so a
     /// caller waiting for it reads no storage.
     ended: Arc<std::sync::OnceLock<Task>>,
+    /// The owner's webhook endpoint, if known without reading the account.
+    account_webhook_url: Option<Option<String>>,
 }
 
 /// Why a task could not be canceled.
@@ -225,6 +231,7 @@ impl Tasks {
             reserved_id,
             max_concurrent,
             webhook_url,
+            account_webhook_url,
             key_id,
             flagged,
             synchronous,
@@ -261,7 +268,7 @@ impl Tasks {
             max_unfinished: max_concurrent,
         };
         self.store.create_task(&mut task, creation).await?;
-        self.start(task.clone());
+        self.start(task.clone(), Some(account_webhook_url));
         Ok(task)
     }
 

@@ -206,6 +206,7 @@ pub async fn submit(
                     .unwrap_or(state.config.limits.max_concurrent_tasks)
             }),
             webhook_url: g.webhook_url,
+            account_webhook_url: who.webhook_url.clone(),
             key_id: who.key_id.as_deref(),
             flagged,
             synchronous: g.synchronous,

@@ -111,7 +111,7 @@ impl Tasks {
                 .await?;
             } else {
                 tracing::info!(task_id = %task.id, status = ?task.status, "resuming a task left unfinished");
-                self.start(task);
+                self.start(task, None);
                 resumed += 1;
             }
         }
@@ -139,8 +139,10 @@ impl Tasks {
         Ok(())
     }
 
-    /// Runs a task in the background.
-    pub(super) fn start(self: &Arc<Self>, task: Task) {
+    /// Runs a task in the background. `account_webhook_url` is its owner's
+    /// webhook endpoint if the caller knows it (otherwise the account is
+    /// read when the task ends).
+    pub(super) fn start(self: &Arc<Self>, task: Task, account_webhook_url: Option<Option<String>>) {
         let (tx, rx) = watch::channel(task.status);
         let cancel = Arc::new(tokio::sync::Notify::new());
         self.running.lock().expect("lock").insert(
@@ -149,6 +151,7 @@ impl Tasks {
                 status: rx,
                 cancel: cancel.clone(),
                 ended: Arc::default(),
+                account_webhook_url,
             },
         );
         let this = self.clone();
@@ -238,12 +241,21 @@ impl Tasks {
             Status::Canceled => "task.canceled",
             Status::Queued | Status::Processing => return Ok(()),
         };
-        let account_url = self
-            .accounts
-            .get(&task.owner)
-            .await
-            .ok()
-            .and_then(|a| a.webhook_url);
+        let known = self
+            .running
+            .lock()
+            .expect("lock")
+            .get(&task.id)
+            .and_then(|r| r.account_webhook_url.clone());
+        let account_url = match known {
+            Some(url) => url,
+            None => self
+                .accounts
+                .get(&task.owner)
+                .await
+                .ok()
+                .and_then(|a| a.webhook_url),
+        };
         let mut targets: Vec<&String> = task.webhook_url.iter().chain(account_url.iter()).collect();
         targets.dedup();
         if targets.is_empty() {
