@@ -309,3 +309,79 @@ pub trait LedgerStore: Send + Sync + 'static {
         decision: Decision<'_>,
     ) -> Result<Dispute, DisputeError>;
 }
+
+/// An entry to append after an account's last, as each backend's commit
+/// group decides it from the balance (the rules below are the backends'
+/// shared ones).
+pub(crate) struct NewEntry<'a> {
+    pub(crate) kind: EntryKind,
+    pub(crate) amount: i64,
+    pub(crate) held_change: i64,
+    pub(crate) task_id: Option<&'a str>,
+    pub(crate) actor: &'a str,
+    pub(crate) reason: Option<&'a str>,
+}
+
+/// A credit of `credits` (a top-up or a refund): always written.
+pub(crate) fn credit<'a>(
+    kind: EntryKind,
+    credits: i64,
+    actor: &'a str,
+    reason: Option<&'a str>,
+) -> NewEntry<'a> {
+    NewEntry {
+        kind,
+        amount: credits,
+        held_change: 0,
+        task_id: None,
+        actor,
+        reason,
+    }
+}
+
+/// An operator's adjustment by `credits`, refused if it would take the
+/// available credits below zero.
+pub(crate) fn adjustment<'a>(
+    b: Balance,
+    credits: i64,
+    actor: &'a str,
+    reason: &'a str,
+) -> Result<NewEntry<'a>, LedgerError> {
+    if b.available() + credits < 0 {
+        return Err(LedgerError::WouldGoNegative {
+            balance: b.balance,
+            held: b.held,
+        });
+    }
+    Ok(NewEntry {
+        kind: EntryKind::Adjustment,
+        amount: credits,
+        held_change: 0,
+        task_id: None,
+        actor,
+        reason: Some(reason),
+    })
+}
+
+/// The forfeit of a closing account's balance: refused while credits are
+/// held, nothing to write when there is no balance.
+pub(crate) fn forfeiture<'a>(
+    b: Balance,
+    actor: &'a str,
+    reason: &'a str,
+) -> Result<Option<NewEntry<'a>>, LedgerError> {
+    if b.held > 0 {
+        return Err(LedgerError::WouldGoNegative {
+            balance: b.balance,
+            held: b.held,
+        });
+    }
+    Ok((b.balance > 0).then_some(NewEntry {
+        kind: EntryKind::Forfeit,
+        amount: -b.balance,
+        held_change: 0,
+        task_id: None,
+        actor,
+        reason: Some(reason),
+    }))
+}

@@ -24,8 +24,8 @@ use tokio_postgres::types::ToSql;
 use super::{Creation, OpenTask, Settle, Task, TaskStore, TaskStoreError};
 use crate::store::StoreError;
 use crate::store::ledger::{
-    Balance, Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, Hold, HoldStatus,
-    LedgerError, LedgerStore,
+    self, Balance, Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, Hold,
+    HoldStatus, LedgerError, LedgerStore, NewEntry,
 };
 use crate::store::pg::{PgStore, from_json, from_text, to_json, to_text};
 
@@ -228,16 +228,6 @@ fn entry_id_after(last: Option<&str>) -> String {
             .map_or(id, |n| format!("le_{:032x}", n.wrapping_add(1))),
         _ => id,
     }
-}
-
-/// An entry to append.
-struct NewEntry<'a> {
-    kind: EntryKind,
-    amount: i64,
-    held_change: i64,
-    task_id: Option<&'a str>,
-    actor: &'a str,
-    reason: Option<&'a str>,
 }
 
 /// Appends `new` to the account whose totals `totals` are locked: moves
@@ -764,14 +754,7 @@ impl LedgerStore for PgTasks {
     ) -> Result<Entry, LedgerError> {
         let entry = self
             .append_decided(account_id, |_| {
-                Ok(Some(NewEntry {
-                    kind,
-                    amount: credits,
-                    held_change: 0,
-                    task_id: None,
-                    actor,
-                    reason,
-                }))
+                Ok(Some(ledger::credit(kind, credits, actor, reason)))
             })
             .await?;
         Ok(entry.expect("a credit always writes"))
@@ -786,20 +769,7 @@ impl LedgerStore for PgTasks {
     ) -> Result<Entry, LedgerError> {
         let entry = self
             .append_decided(account_id, |b| {
-                if b.available() + credits < 0 {
-                    return Err(LedgerError::WouldGoNegative {
-                        balance: b.balance,
-                        held: b.held,
-                    });
-                }
-                Ok(Some(NewEntry {
-                    kind: EntryKind::Adjustment,
-                    amount: credits,
-                    held_change: 0,
-                    task_id: None,
-                    actor,
-                    reason: Some(reason),
-                }))
+                ledger::adjustment(b, credits, actor, reason).map(Some)
             })
             .await?;
         Ok(entry.expect("an adjustment always writes"))
@@ -811,23 +781,8 @@ impl LedgerStore for PgTasks {
         actor: &str,
         reason: &str,
     ) -> Result<Option<Entry>, LedgerError> {
-        self.append_decided(account_id, |b| {
-            if b.held > 0 {
-                return Err(LedgerError::WouldGoNegative {
-                    balance: b.balance,
-                    held: b.held,
-                });
-            }
-            Ok((b.balance > 0).then_some(NewEntry {
-                kind: EntryKind::Forfeit,
-                amount: -b.balance,
-                held_change: 0,
-                task_id: None,
-                actor,
-                reason: Some(reason),
-            }))
-        })
-        .await
+        self.append_decided(account_id, |b| ledger::forfeiture(b, actor, reason))
+            .await
     }
 
     async fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {

@@ -31,9 +31,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use self::ledger::{NewEntry, balance_after, entry_after};
+use self::ledger::{balance_after, entry_after};
 use super::{Creation, OpenTask, Settle, Task, TaskStore, TaskStoreError};
-use crate::store::ledger::{Entry, EntryKind, Hold, HoldStatus, LedgerError};
+use crate::store::ledger::{Entry, EntryKind, Hold, HoldStatus, LedgerError, NewEntry};
 use crate::store::{Store, StoreError, Table};
 
 /// Tasks and the ledger in sled.

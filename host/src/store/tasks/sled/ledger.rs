@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use super::{SledTasks, State, entry_key};
 use crate::store::StoreError;
 use crate::store::ledger::{
-    Balance, Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, Hold, HoldStatus,
-    LedgerError, LedgerStore,
+    self, Balance, Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, Hold,
+    HoldStatus, LedgerError, LedgerStore, NewEntry,
 };
 use crate::store::tasks::Settle;
 use crate::time::now_rfc3339;
@@ -25,16 +25,6 @@ pub(super) fn next_entry_id(last: Option<&Entry>) -> String {
             .map_or(id, |n| format!("le_{:032x}", n.wrapping_add(1))),
         _ => id,
     }
-}
-
-/// An entry following `last` (the account's last entry).
-pub(super) struct NewEntry<'a> {
-    pub(super) kind: EntryKind,
-    pub(super) amount: i64,
-    pub(super) held_change: i64,
-    pub(super) task_id: Option<&'a str>,
-    pub(super) actor: &'a str,
-    pub(super) reason: Option<&'a str>,
 }
 
 pub(super) fn entry_after(last: Option<&Entry>, account_id: &str, new: NewEntry<'_>) -> Entry {
@@ -240,14 +230,7 @@ impl LedgerStore for SledTasks {
     ) -> Result<Entry, LedgerError> {
         let entry = self
             .append(account_id, |_| {
-                Ok(Some(NewEntry {
-                    kind,
-                    amount: credits,
-                    held_change: 0,
-                    task_id: None,
-                    actor,
-                    reason,
-                }))
+                Ok(Some(ledger::credit(kind, credits, actor, reason)))
             })
             .await?;
         Ok(entry.expect("a credit always writes"))
@@ -262,20 +245,7 @@ impl LedgerStore for SledTasks {
     ) -> Result<Entry, LedgerError> {
         let entry = self
             .append(account_id, |b| {
-                if b.available() + credits < 0 {
-                    return Err(LedgerError::WouldGoNegative {
-                        balance: b.balance,
-                        held: b.held,
-                    });
-                }
-                Ok(Some(NewEntry {
-                    kind: EntryKind::Adjustment,
-                    amount: credits,
-                    held_change: 0,
-                    task_id: None,
-                    actor,
-                    reason: Some(reason),
-                }))
+                ledger::adjustment(b, credits, actor, reason).map(Some)
             })
             .await?;
         Ok(entry.expect("an adjustment always writes"))
@@ -287,23 +257,8 @@ impl LedgerStore for SledTasks {
         actor: &str,
         reason: &str,
     ) -> Result<Option<Entry>, LedgerError> {
-        self.append(account_id, |b| {
-            if b.held > 0 {
-                return Err(LedgerError::WouldGoNegative {
-                    balance: b.balance,
-                    held: b.held,
-                });
-            }
-            Ok((b.balance > 0).then_some(NewEntry {
-                kind: EntryKind::Forfeit,
-                amount: -b.balance,
-                held_change: 0,
-                task_id: None,
-                actor,
-                reason: Some(reason),
-            }))
-        })
-        .await
+        self.append(account_id, |b| ledger::forfeiture(b, actor, reason))
+            .await
     }
 
     async fn balance(&self, account_id: &str) -> Result<Balance, StoreError> {
