@@ -19,7 +19,7 @@ pub use self::sled::SledTasks;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use super::ledger::{Entry, Hold, LedgerError};
+use super::ledger::{Balance, Entry, EntryKind, Hold, LedgerError, NewEntry};
 
 /// Where a task stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,6 +251,54 @@ pub struct HoldRequest<'a> {
     pub actor: &'a str,
     /// The key's own credit limit, if any.
     pub key_limit: Option<i64>,
+}
+
+impl<'a> HoldRequest<'a> {
+    /// The key the hold counts against, if a key places it.
+    pub fn key_id(&self) -> Option<&'a str> {
+        self.actor.starts_with("key_").then_some(self.actor)
+    }
+
+    /// Refuses the hold if the account's available credits do not cover
+    /// it.
+    pub(crate) fn check_available(&self, b: Balance) -> Result<(), LedgerError> {
+        let available = b.available();
+        if available < self.credits {
+            return Err(LedgerError::Insufficient {
+                needed: self.credits,
+                available,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses the hold if it would take what its key has `spent` past the
+    /// key's limit.
+    pub(crate) fn check_key_limit(&self, spent: i64) -> Result<(), LedgerError> {
+        match self.key_limit {
+            Some(limit) if spent + self.credits > limit => Err(LedgerError::KeyLimit {
+                limit,
+                spent,
+                needed: self.credits,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Its ledger entry, for task `task_id`.
+    pub(crate) fn entry<'t>(&self, task_id: &'t str) -> NewEntry<'t>
+    where
+        'a: 't,
+    {
+        NewEntry {
+            kind: EntryKind::Hold,
+            amount: 0,
+            held_change: self.credits,
+            task_id: Some(task_id),
+            actor: self.actor,
+            reason: None,
+        }
+    }
 }
 
 /// How a new task is created.

@@ -399,42 +399,14 @@ impl TaskStore for PgTasks {
         let mut hold = None;
         if let Some(h) = creation.hold {
             let totals = lock_totals(&tx, h.account_id).await?;
-            let available = totals.balance.available();
-            if available < h.credits {
-                return Err(LedgerError::Insufficient {
-                    needed: h.credits,
-                    available,
-                }
-                .into());
-            }
-            let key_id = h.actor.starts_with("key_").then(|| h.actor.to_string());
-            if let (Some(key), Some(limit)) = (&key_id, h.key_limit) {
+            h.check_available(totals.balance)?;
+            let key_id = h.key_id().map(str::to_string);
+            if let (Some(key), Some(_)) = (h.key_id(), h.key_limit) {
                 // Serialised with every other hold of the account by the
                 // totals' row lock.
-                let spent = spent(&*tx, h.account_id, key).await?;
-                if spent + h.credits > limit {
-                    return Err(LedgerError::KeyLimit {
-                        limit,
-                        spent,
-                        needed: h.credits,
-                    }
-                    .into());
-                }
+                h.check_key_limit(spent(&*tx, h.account_id, key).await?)?;
             }
-            let entry = append(
-                &tx,
-                h.account_id,
-                &totals,
-                NewEntry {
-                    kind: EntryKind::Hold,
-                    amount: 0,
-                    held_change: h.credits,
-                    task_id: Some(&task.id),
-                    actor: h.actor,
-                    reason: None,
-                },
-            )
-            .await?;
+            let entry = append(&tx, h.account_id, &totals, h.entry(&task.id)).await?;
             let placed = Hold {
                 task_id: task.id.clone(),
                 account_id: h.account_id.to_string(),

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use self::ledger::{balance_after, entry_after};
 use super::{Creation, OpenTask, Settle, Task, TaskStore, TaskStoreError};
-use crate::store::ledger::{Entry, EntryKind, Hold, HoldStatus, LedgerError, NewEntry};
+use crate::store::ledger::{Entry, Hold, HoldStatus};
 use crate::store::{Store, StoreError, Table};
 
 /// Tasks and the ledger in sled.
@@ -253,38 +253,12 @@ impl TaskStore for SledTasks {
             let mut placed = None;
             if let Some(h) = creation.hold {
                 let last = self.last_entry(&mut state, h.account_id)?;
-                let available = balance_after(last.as_ref()).available();
-                if available < h.credits {
-                    return Err(LedgerError::Insufficient {
-                        needed: h.credits,
-                        available,
-                    }
-                    .into());
+                h.check_available(balance_after(last.as_ref()))?;
+                let key_id = h.key_id().map(str::to_string);
+                if let (Some(key), Some(_)) = (h.key_id(), h.key_limit) {
+                    h.check_key_limit(self.spent(&mut state, h.account_id, key)?)?;
                 }
-                let key_id = h.actor.starts_with("key_").then(|| h.actor.to_string());
-                if let (Some(key), Some(limit)) = (&key_id, h.key_limit) {
-                    let spent = self.spent(&mut state, h.account_id, key)?;
-                    if spent + h.credits > limit {
-                        return Err(LedgerError::KeyLimit {
-                            limit,
-                            spent,
-                            needed: h.credits,
-                        }
-                        .into());
-                    }
-                }
-                let entry = entry_after(
-                    last.as_ref(),
-                    h.account_id,
-                    NewEntry {
-                        kind: EntryKind::Hold,
-                        amount: 0,
-                        held_change: h.credits,
-                        task_id: Some(&task.id),
-                        actor: h.actor,
-                        reason: None,
-                    },
-                );
+                let entry = entry_after(last.as_ref(), h.account_id, h.entry(&task.id));
                 task.hold = Some(Hold {
                     task_id: task.id.clone(),
                     account_id: h.account_id.to_string(),
