@@ -4,78 +4,18 @@
 //! `IMINI_TEST_PG_URL` (default the local one as `postgres`) and drops it,
 //! and only it, at the end.
 
+use std::sync::Arc;
+
+use imini_tests::pg::Database;
 use imini_tests::{Gateway, assert_reconciles};
 use serde_json::json;
 
-/// The server the tests use unless `IMINI_TEST_PG_URL` names another.
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// A database made for one test, dropped with it.
-struct Database {
-    admin_url: String,
-    name: String,
-}
-
-fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(f)
-}
-
-async fn execute(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client.batch_execute(sql).await
-}
-
-impl Database {
-    fn create() -> Self {
-        let admin_url =
-            std::env::var("IMINI_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_URL.to_string());
-        let name = format!("imini_e2e_{:016x}", rand_u64());
-        if let Err(e) = run(execute(&admin_url, &format!("CREATE DATABASE \"{name}\""))) {
-            panic!(
-                "PostgreSQL is needed for these tests: start it or install the Debian package \
-                 `postgresql` (set IMINI_TEST_PG_URL to use another server) [{e}]"
-            );
-        }
-        Self { admin_url, name }
-    }
-
-    /// Its URL: the admin URL with the database name replaced.
-    fn url(&self) -> String {
-        let authority = self.admin_url.find("://").map_or(0, |i| i + 3);
-        let end = self.admin_url[authority..]
-            .find(['/', '?'])
-            .map_or(self.admin_url.len(), |i| authority + i);
-        format!("{}/{}", &self.admin_url[..end], self.name)
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        if let Err(e) = run(execute(&self.admin_url, &sql)) {
-            eprintln!("could not drop the test database {}: {e}", self.name);
-        }
-    }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now())
-}
-
 /// A gateway on `db`, with its own data directory.
-fn replica(db: &Database) -> Gateway {
-    let mut gw = Gateway::start_with_config(
+fn replica(db: &Arc<Database>) -> Gateway {
+    let gw = Gateway::start_on_database(
         "[limits]\nmax_concurrent_tasks = 1000\nrequests_per_minute = 100000\n",
+        db.clone(),
     );
-    gw.restart_with_env("IMINI_STORE_URL", &db.url());
     assert!(
         gw.logs().contains("PostgreSQL (schema version"),
         "{}",
@@ -86,7 +26,7 @@ fn replica(db: &Database) -> Gateway {
 
 #[test]
 fn replicas_on_one_database_share_accounts_tasks_keys_and_credits() {
-    let db = Database::create();
+    let db = Arc::new(Database::create());
     let (a, b) = (replica(&db), replica(&db));
 
     // An account made on one replica is known to the other.
@@ -150,7 +90,7 @@ fn replicas_on_one_database_share_accounts_tasks_keys_and_credits() {
 #[test]
 fn requests_racing_on_two_replicas_never_overdraw() {
     const K: usize = 13;
-    let db = Database::create();
+    let db = Arc::new(Database::create());
     let (a, b) = (replica(&db), replica(&db));
     let carol = a.account("carol@example.com", K as i64 * 10);
     let body = json!({"model": "imini/canvas-image", "prompt": "a kite", "size": "64x64", "response_format": "url"});
@@ -182,3 +122,4 @@ fn requests_racing_on_two_replicas_never_overdraw() {
         .count();
     assert_eq!(captures, K, "each success charged once");
 }
+

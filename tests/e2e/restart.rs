@@ -47,6 +47,11 @@ fn sigterm_stops_gracefully() {
 
 #[test]
 fn each_account_lists_its_own_tasks_also_after_an_upgrade_from_before_the_owner_index() {
+    if imini_tests::pg::skip_on_postgres(
+        "it writes a sled data directory as an earlier version left it",
+    ) {
+        return;
+    }
     let mut gw = Gateway::start();
     let ann = gw.account("ann@example.com", 1_000);
     let ben = gw.account("ben@example.com", 1_000);

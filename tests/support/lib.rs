@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod mock;
+pub mod pg;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -116,6 +117,9 @@ pub struct Gateway {
     config: Option<PathBuf>,
     log: PathBuf,
     env: Vec<(String, String)>,
+    /// The PostgreSQL database it keeps its state in (none: sled in the
+    /// data directory).
+    database: Option<std::sync::Arc<pg::Database>>,
     _dir: std::sync::Arc<tempfile::TempDir>,
     client: reqwest::blocking::Client,
 }
@@ -152,13 +156,41 @@ impl Gateway {
         Self::start_with_config("")
     }
 
-    /// Starts a gateway with `config` (TOML) as its configuration file.
+    /// Starts a gateway with `config` (TOML) as its configuration file, on
+    /// sled, or on a database of its own when the suite runs on PostgreSQL
+    /// ([`pg::e2e_on_postgres`]).
     pub fn start_with_config(config: &str) -> Self {
+        let database = pg::e2e_on_postgres().then(|| std::sync::Arc::new(pg::Database::create()));
+        Self::launch(config, database)
+    }
+
+    /// Starts a gateway with `config` on `database`, which other gateways
+    /// (replicas) may share.
+    pub fn start_on_database(config: &str, database: std::sync::Arc<pg::Database>) -> Self {
+        Self::launch(config, Some(database))
+    }
+
+    /// The database this gateway keeps its state in, when on PostgreSQL.
+    pub fn database(&self) -> Option<&std::sync::Arc<pg::Database>> {
+        self.database.as_ref()
+    }
+
+    fn launch(config: &str, database: Option<std::sync::Arc<pg::Database>>) -> Self {
+        // Several gateways run at once: a small pool each keeps them under
+        // the server's connection limit.
+        let config = match &database {
+            Some(_) if !config.contains("[store]") => format!("{config}\n[store]\npool_size = 8\n"),
+            _ => config.to_string(),
+        };
+        let env = database
+            .iter()
+            .map(|db| ("IMINI_STORE_URL".to_string(), db.url()))
+            .collect();
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let config_path = (!config.is_empty()).then(|| {
             let p = dir.path().join("imini.toml");
-            std::fs::write(&p, config).expect("write config");
+            std::fs::write(&p, &config).expect("write config");
             p
         });
         let log = dir.path().join("imini.log");
@@ -168,7 +200,8 @@ impl Gateway {
             data_dir,
             config: config_path,
             log,
-            env: Vec::new(),
+            env,
+            database,
             _dir: std::sync::Arc::new(dir),
             client: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(60))
