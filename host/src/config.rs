@@ -85,6 +85,40 @@ pub struct Config {
     /// Where the state is kept: sled in the data directory, or PostgreSQL.
     #[serde(default)]
     pub store: crate::store::backend::StoreConfig,
+    /// Several replicas on one database: how long their leases last.
+    #[serde(default)]
+    pub replicas: ReplicasConfig,
+}
+
+/// Leases, unless `[replicas] lease_secs` says.
+pub const DEFAULT_LEASE_SECS: u64 = 15;
+
+/// Replicas sharing a database (see [`crate::replicas`]).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplicasConfig {
+    /// How long a replica's lease on a task or a webhook attempt lasts
+    /// unless renewed: how soon another replica takes over the work of one
+    /// that died.
+    pub lease_secs: u64,
+}
+
+impl Default for ReplicasConfig {
+    fn default() -> Self {
+        Self {
+            lease_secs: DEFAULT_LEASE_SECS,
+        }
+    }
+}
+
+impl ReplicasConfig {
+    /// This process as the replica of `data_dir`, with these leases.
+    pub fn replica(&self, data_dir: &std::path::Path) -> std::io::Result<crate::replicas::Replica> {
+        crate::replicas::Replica::of_data_dir(
+            data_dir,
+            std::time::Duration::from_secs(self.lease_secs),
+        )
+    }
 }
 
 /// Plugin rollout settings.
@@ -368,6 +402,9 @@ impl Config {
         let s = &self.sandbox;
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
         self.store.validate().map_err(ConfigError::Invalid)?;
+        if !(1..=300).contains(&self.replicas.lease_secs) {
+            return bad("replicas.lease_secs must be between 1 and 300");
+        }
         if !(16..=4096).contains(&s.memory_mib) {
             return bad("sandbox.memory_mib must be between 16 and 4096");
         }

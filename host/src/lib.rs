@@ -37,6 +37,7 @@ pub mod net;
 pub mod plugins;
 pub mod pricing;
 pub mod ratelimit;
+pub mod replicas;
 pub mod rollout;
 pub mod server;
 pub mod signing;

@@ -47,7 +47,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .store
         .resolve(std::env::var(URL_VARIABLE).ok().as_deref())
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-    let stores = Stores::open(&backend, &opts.data_dir)
+    let replica = config
+        .replicas
+        .replica(&opts.data_dir)
+        .context("reading this replica's id")?;
+    let stores = Stores::open(&backend, &opts.data_dir, &replica)
         .await
         .context(match backend {
             Resolved::Sled => "opening the database (is another imini using this data directory?)",
@@ -117,6 +121,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         stores.webhooks.clone(),
         WebhookPolicy {
             allow_private: config.network.allow_private,
+            // Deliveries another replica queued or left are found within
+            // a lease.
+            poll: stores.shared().then_some(replica.lease),
         },
     )?;
     let clock = test_clock()?;
@@ -150,6 +157,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         moderation: moderation.clone(),
     });
     let resumed = tasks.recover().await?;
+    if stores.shared() {
+        tracing::info!(replica = %replica.id, lease_secs = replica.lease.as_secs(), "one of the replicas sharing the database");
+        tokio::spawn(tasks.clone().keep_leases(replica.clone()));
+    }
     if let Some(period) = config.retention.period() {
         tokio::spawn(purge_loop(tasks.clone(), period));
     }
@@ -190,7 +201,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         ledger,
         plugins,
         catalogue,
-        tasks,
+        tasks: tasks.clone(),
         media,
         signer,
         idempotency,
@@ -219,6 +230,15 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
+    if stores.shared() {
+        // Tasks still running here are taken over by another replica now
+        // rather than when their leases lapse.
+        match tasks.release_leases().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tasks = n, "left running tasks to the other replicas"),
+            Err(e) => tracing::warn!(error = %e, "could not give up this replica's leases"),
+        }
+    }
     match stores.op_counts() {
         Some(ops) => tracing::info!(store_ops = %ops, "imini stopped"),
         None => tracing::info!("imini stopped"),

@@ -55,7 +55,13 @@ pub enum WebhookError {
 pub struct WebhookPolicy {
     /// Allow loopback, private and link-local receivers (tests, on-premise).
     pub allow_private: bool,
+    /// On a database replicas share, how often to look for deliveries
+    /// another replica queued or left (none: only when due or woken).
+    pub poll: Option<Duration>,
 }
+
+/// How long one attempt may take.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The webhook store and sender.
 pub struct Webhooks {
@@ -89,7 +95,7 @@ impl Webhooks {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .timeout(Duration::from_secs(15))
+            .timeout(ATTEMPT_TIMEOUT)
             .user_agent(concat!("imini-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Arc::new(Self {
@@ -170,6 +176,7 @@ impl Webhooks {
             let wait = next_due.map_or(Duration::from_secs(3600), |t| {
                 Duration::from_secs((t - now_unix()).clamp(0, 3600) as u64)
             });
+            let wait = self.policy.poll.map_or(wait, |poll| wait.min(poll));
             tokio::select! {
                 Some(done) = sending.join_next_with_id(), if !sending.is_empty() => {
                     let task = match done {
@@ -327,6 +334,7 @@ mod tests {
             .unwrap();
         let policy = WebhookPolicy {
             allow_private: true,
+            poll: None,
         };
         Webhooks::new(Arc::new(deliveries), policy).unwrap()
     }

@@ -5,6 +5,7 @@
 //! and only it, at the end.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use imini_tests::pg::Database;
 use imini_tests::{Gateway, assert_reconciles};
@@ -13,7 +14,8 @@ use serde_json::json;
 /// A gateway on `db`, with its own data directory.
 fn replica(db: &Arc<Database>) -> Gateway {
     let gw = Gateway::start_on_database(
-        "[limits]\nmax_concurrent_tasks = 1000\nrequests_per_minute = 100000\n",
+        "[limits]\nmax_concurrent_tasks = 1000\nrequests_per_minute = 100000\n\
+         [replicas]\nlease_secs = 2\n",
         db.clone(),
     );
     assert!(
@@ -123,3 +125,61 @@ fn requests_racing_on_two_replicas_never_overdraw() {
     assert_eq!(captures, K, "each success charged once");
 }
 
+#[test]
+fn tasks_of_a_replica_killed_mid_run_are_finished_by_another_and_charged_once() {
+    let db = Arc::new(Database::create());
+    let (mut a, b) = (replica(&db), replica(&db));
+    let dan = a.account("dan@example.com", 10_000);
+    let (base, key) = (a.base.clone(), dan.key.clone());
+    // Native submissions to A return at once; A runs them in the background.
+    let submitter = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        for i in 0..300 {
+            let body = json!({"model": "imini/canvas-image", "prompt": format!("harbour at dusk {i}"), "size": "512x512"});
+            let sent = client
+                .post(format!("{base}/v1/images/generate"))
+                .bearer_auth(&key)
+                .json(&body)
+                .send();
+            if sent.is_err() {
+                break; // A is gone
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    a.kill();
+    submitter.join().unwrap();
+    let killed = Instant::now();
+
+    // B takes A's tasks over once their leases (2 s) lapse, and finishes
+    // every one: none is lost, none waits for A to come back.
+    let tasks = b.tasks_when_all(&dan.key, "succeeded");
+    assert!(!tasks.is_empty(), "A accepted tasks before it died");
+    let unfinished: Vec<_> = tasks
+        .iter()
+        .filter(|t| t["status"] != "succeeded")
+        .collect();
+    assert!(unfinished.is_empty(), "every task finished: {unfinished:?}");
+    assert!(
+        b.logs()
+            .contains("took over the tasks of a replica that stopped"),
+        "A died with tasks in flight; B's log:\n{}",
+        b.logs()
+    );
+    eprintln!("B finished A's tasks {:?} after the kill", killed.elapsed());
+    let entries = b.ledger(&dan.id);
+    for task in &tasks {
+        let id = task["task_id"].as_str().unwrap();
+        let captures = entries
+            .iter()
+            .filter(|e| e["type"] == "capture" && e["task_id"] == id)
+            .count();
+        assert_eq!(captures, 1, "task {id} charged exactly once");
+    }
+    let (balance, held) = assert_reconciles(&b, &dan.id);
+    assert_eq!(held, 0, "no hold is left open");
+    assert_eq!(balance, 10_000 - 10 * tasks.len() as i64);
+}

@@ -25,6 +25,7 @@ use super::secrets::{PgSecrets, SecretStore, SledSecrets};
 use super::tasks::{PgTasks, SledTasks, TaskStore};
 use super::webhooks::{PgWebhooks, SledWebhooks, WebhookStore};
 use super::{OpCounts, Store, StoreError};
+use crate::replicas::Replica;
 
 /// The environment variable that overrides `[store] url`.
 pub const URL_VARIABLE: &str = "IMINI_STORE_URL";
@@ -161,7 +162,13 @@ pub struct Stores {
 impl Stores {
     /// Opens every store on the database `resolved` names (sled under
     /// `data_dir/db`), bringing a PostgreSQL schema up to date.
-    pub async fn open(resolved: &Resolved, data_dir: &Path) -> Result<Self, StoreError> {
+    /// On PostgreSQL, `replica` is this process as one of the replicas that
+    /// may share the database.
+    pub async fn open(
+        resolved: &Resolved,
+        data_dir: &Path,
+        replica: &Replica,
+    ) -> Result<Self, StoreError> {
         match resolved {
             Resolved::Sled => {
                 let store = Store::open(&data_dir.join("db"))?;
@@ -181,7 +188,9 @@ impl Stores {
                 })
             }
             Resolved::Postgres { url, pool_size } => {
-                let pg = PgStore::open(url, *pool_size).await?;
+                let pg = PgStore::open(url, *pool_size)
+                    .await?
+                    .with_replica(replica.clone());
                 Ok(Self {
                     secrets: Arc::new(PgSecrets::new(&pg)),
                     accounts: Arc::new(PgAccounts::new(&pg)),
@@ -201,6 +210,12 @@ impl Stores {
                 })
             }
         }
+    }
+
+    /// Whether other processes (replicas) may share the database: true on
+    /// PostgreSQL, false on sled, which one process owns.
+    pub fn shared(&self) -> bool {
+        self.sled.is_none()
     }
 
     /// The sled database's operation counts (none for PostgreSQL).
@@ -284,7 +299,9 @@ mod tests {
             pool_size: 2,
         };
         for resolved in [Resolved::Sled, pg] {
-            let stores = Stores::open(&resolved, dir.path()).await.unwrap();
+            let stores = Stores::open(&resolved, dir.path(), &Default::default())
+                .await
+                .unwrap();
             let (kept, first) = stores.secrets.keep_first("k", "v1").await.unwrap();
             assert_eq!((kept.as_str(), first), ("v1", true), "{resolved:?}");
             stores
@@ -301,7 +318,9 @@ mod tests {
             assert_eq!(stores.op_counts().is_some(), resolved == Resolved::Sled);
             drop(stores);
             // Opened again (another replica, or a restart): the same state.
-            let again = Stores::open(&resolved, dir.path()).await.unwrap();
+            let again = Stores::open(&resolved, dir.path(), &Default::default())
+                .await
+                .unwrap();
             assert_eq!(
                 again.secrets.secret("k").await.unwrap().as_deref(),
                 Some("v1")

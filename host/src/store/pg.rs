@@ -56,6 +56,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("pg/migrations/0009_moderation.sql"),
     ),
     ("tasks", include_str!("pg/migrations/0010_tasks.sql")),
+    ("leases", include_str!("pg/migrations/0011_leases.sql")),
 ];
 
 /// The schema version this binary knows.
@@ -67,6 +68,9 @@ pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 pub struct PgStore {
     pool: Pool,
     config: tokio_postgres::Config,
+    /// This process as one of the replicas sharing the database: whose
+    /// leases it takes, and for how long.
+    replica: std::sync::Arc<crate::replicas::Replica>,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -185,9 +189,25 @@ impl PgStore {
             .create_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Database(format!("connection pool: {e}")))?;
-        let store = Self { pool, config };
+        let store = Self {
+            pool,
+            config,
+            replica: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The same database, as `replica` (by default a new replica with the
+    /// default lease).
+    pub fn with_replica(mut self, replica: crate::replicas::Replica) -> Self {
+        self.replica = std::sync::Arc::new(replica);
+        self
+    }
+
+    /// This process as a replica.
+    pub(crate) fn replica(&self) -> &crate::replicas::Replica {
+        &self.replica
     }
 
     /// A connection from the pool.

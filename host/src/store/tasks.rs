@@ -406,9 +406,28 @@ pub trait TaskStore: Send + Sync + 'static {
         visit: &mut (dyn FnMut(Task) -> bool + Send),
     ) -> Result<(), StoreError>;
 
-    /// The tasks the index of open tasks holds (not yet finished, or
-    /// finished with events not yet queued), oldest first.
+    /// At start: the tasks the index of open tasks holds (not yet
+    /// finished, or finished with events not yet queued) that this process
+    /// takes over, oldest first. On sled: all of them (one process owns the
+    /// data directory). On a database replicas share: those this replica
+    /// held when it stopped, those whose lease lapsed (their replica died)
+    /// and those that never had one, now leased to this replica (see
+    /// [`crate::replicas`]). A task being created is leased to its creator.
     async fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError>;
+
+    /// While running, on a database replicas share: the open tasks whose
+    /// lease lapsed, now leased to this replica, oldest first (none on
+    /// sled).
+    async fn lapsed_tasks(&self) -> Result<Vec<OpenTask>, StoreError>;
+
+    /// Renews the leases this replica holds on open tasks (nothing to do on
+    /// sled). Returns how many it holds.
+    async fn renew_leases(&self) -> Result<u64, StoreError>;
+
+    /// Gives up this replica's leases on open tasks, so that another
+    /// replica takes them at once (at a graceful stop, with tasks still
+    /// running). Nothing to do on sled.
+    async fn release_leases(&self) -> Result<u64, StoreError>;
 
     /// A task's hold as committed, if it had one.
     async fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError>;

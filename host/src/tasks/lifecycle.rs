@@ -54,16 +54,34 @@ impl Tasks {
     /// Tasks that were over are not read. Returns how many tasks were
     /// resumed.
     pub async fn recover(self: &Arc<Self>) -> Result<usize, TaskStoreError> {
+        let open = self.store.open_tasks().await?;
+        self.resume(open).await
+    }
+
+    /// On a database replicas share: takes over, as [`Tasks::recover`]
+    /// does at start, the open tasks of replicas that stopped renewing
+    /// their leases. Returns how many tasks were resumed.
+    pub async fn take_over(self: &Arc<Self>) -> Result<usize, TaskStoreError> {
+        let lapsed = self.store.lapsed_tasks().await?;
+        self.resume(lapsed).await
+    }
+
+    async fn resume(self: &Arc<Self>, open: Vec<OpenTask>) -> Result<usize, TaskStoreError> {
         use crate::ledger::HoldStatus;
         let mut resumed = 0;
         // Oldest first (ids are time-ordered), as they were submitted.
-        for open in self.store.open_tasks().await? {
+        for open in open {
             let OpenTask {
                 id,
                 synchronous,
                 task,
                 hold,
             } = open;
+            if self.running.lock().expect("lock").contains_key(&id) {
+                // Running here: its lease lapsed (renewals failed) and was
+                // taken back.
+                continue;
+            }
             let Some(mut task) = task else {
                 // Its creation was cut off: nobody was given its id.
                 if let Some(entry) = self.store.abandon_task(&id).await? {
@@ -116,6 +134,37 @@ impl Tasks {
             }
         }
         Ok(resumed)
+    }
+
+    /// On a database replicas share: renews this replica's leases on the
+    /// tasks it runs, and once a lease period takes over the open tasks of
+    /// replicas that stopped renewing theirs (see [`Tasks::take_over`]).
+    pub async fn keep_leases(self: Arc<Self>, replica: crate::replicas::Replica) {
+        let mut renew = tokio::time::interval(replica.renew_every());
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut claimed = tokio::time::Instant::now();
+        loop {
+            renew.tick().await;
+            if let Err(e) = self.store.renew_leases().await {
+                tracing::warn!(error = %e, "could not renew this replica's task leases");
+            }
+            if claimed.elapsed() < replica.lease {
+                continue;
+            }
+            claimed = tokio::time::Instant::now();
+            match self.take_over().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tasks = n, "took over the tasks of a replica that stopped"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not take over the tasks of stopped replicas")
+                }
+            }
+        }
+    }
+
+    /// Gives up this replica's leases (at a graceful stop).
+    pub async fn release_leases(&self) -> Result<u64, TaskStoreError> {
+        Ok(self.store.release_leases().await?)
     }
 
     /// Ends a synchronous task whose answer was never sent (see

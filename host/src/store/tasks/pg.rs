@@ -48,6 +48,55 @@ impl PgTasks {
     pub fn new(pg: &PgStore) -> Self {
         Self { pg: pg.clone() }
     }
+
+    /// Leases to this replica the open tasks `which` (a condition on
+    /// `tasks_open`, where `$1` is this replica) selects, skipping those
+    /// another replica is claiming at the same moment; returns them, oldest
+    /// first.
+    async fn claim(&self, which: &str) -> Result<Vec<OpenTask>, StoreError> {
+        let client = self.pg.client().await?;
+        let replica = self.pg.replica();
+        let rows = client
+            .query(
+                &format!(
+                    "WITH claimed AS ( \
+                       UPDATE tasks_open SET lease_holder = $1, \
+                         lease_until = now() + make_interval(secs => $2) \
+                       WHERE task_id IN ( \
+                         SELECT task_id FROM tasks_open \
+                         WHERE {which} FOR UPDATE SKIP LOCKED) \
+                       RETURNING task_id, synchronous, submitted) \
+                     SELECT {TASK_COLUMNS}, {HOLD_COLUMNS}, o.task_id, o.synchronous, o.submitted \
+                     FROM claimed o LEFT JOIN tasks t ON t.id = o.task_id \
+                     LEFT JOIN holds h ON h.task_id = o.task_id ORDER BY o.task_id"
+                ),
+                &[&replica.id, &replica.lease.as_secs_f64()],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let stored = row.get::<_, Option<String>>(0).is_some();
+                let task = if stored {
+                    Some(task_from(row, Some(19))?)
+                } else {
+                    row.get::<_, Option<serde_json::Value>>(28)
+                        .map(|t| from_json::<Task>("tasks_open", t))
+                        .transpose()?
+                };
+                let hold = hold_from(row, 19)?;
+                let task = task.map(|t| Task {
+                    hold: hold.clone(),
+                    ..t
+                });
+                Ok(OpenTask {
+                    id: row.get(26),
+                    synchronous: row.get(27),
+                    task,
+                    hold,
+                })
+            })
+            .collect()
+    }
 }
 
 const TASK_COLUMNS: &str = "t.id, t.owner, t.kind, t.model, t.status, t.progress, t.request_id, \
@@ -438,9 +487,19 @@ impl TaskStore for PgTasks {
         let mut stored = task.clone();
         stored.hold = hold.clone();
         let submitted = creation.synchronous.then(|| to_json(&stored));
+        // Leased to this replica, which runs it.
+        let replica = self.pg.replica();
         tx.execute(
-            "INSERT INTO tasks_open (task_id, owner, synchronous, submitted) VALUES ($1, $2, $3, $4)",
-            &[&task.id, &task.owner, &creation.synchronous, &submitted],
+            "INSERT INTO tasks_open (task_id, owner, synchronous, submitted, lease_holder, lease_until) \
+             VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
+            &[
+                &task.id,
+                &task.owner,
+                &creation.synchronous,
+                &submitted,
+                &replica.id,
+                &replica.lease.as_secs_f64(),
+            ],
         )
         .await
         .map_err(StoreError::from)?;
@@ -632,40 +691,36 @@ impl TaskStore for PgTasks {
     }
 
     async fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError> {
+        self.claim("lease_until IS NULL OR lease_until < now() OR lease_holder = $1")
+            .await
+    }
+
+    async fn lapsed_tasks(&self) -> Result<Vec<OpenTask>, StoreError> {
+        self.claim("lease_until IS NULL OR lease_until < now()")
+            .await
+    }
+
+    async fn renew_leases(&self) -> Result<u64, StoreError> {
+        let replica = self.pg.replica();
         let client = self.pg.client().await?;
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {TASK_COLUMNS}, {HOLD_COLUMNS}, o.task_id, o.synchronous, o.submitted \
-                     FROM tasks_open o LEFT JOIN tasks t ON t.id = o.task_id \
-                     LEFT JOIN holds h ON h.task_id = o.task_id ORDER BY o.task_id"
-                ),
-                &[],
+        Ok(client
+            .execute(
+                "UPDATE tasks_open SET lease_until = now() + make_interval(secs => $2) \
+                 WHERE lease_holder = $1",
+                &[&replica.id, &replica.lease.as_secs_f64()],
             )
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let stored = row.get::<_, Option<String>>(0).is_some();
-                let task = if stored {
-                    Some(task_from(row, Some(19))?)
-                } else {
-                    row.get::<_, Option<serde_json::Value>>(28)
-                        .map(|t| from_json::<Task>("tasks_open", t))
-                        .transpose()?
-                };
-                let hold = hold_from(row, 19)?;
-                let task = task.map(|t| Task {
-                    hold: hold.clone(),
-                    ..t
-                });
-                Ok(OpenTask {
-                    id: row.get(26),
-                    synchronous: row.get(27),
-                    task,
-                    hold,
-                })
-            })
-            .collect()
+            .await?)
+    }
+
+    async fn release_leases(&self) -> Result<u64, StoreError> {
+        let client = self.pg.client().await?;
+        Ok(client
+            .execute(
+                "UPDATE tasks_open SET lease_holder = NULL, lease_until = NULL \
+                 WHERE lease_holder = $1",
+                &[&self.pg.replica().id],
+            )
+            .await?)
     }
 
     async fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError> {

@@ -118,45 +118,48 @@ impl WebhookStore for PgWebhooks {
         limit: usize,
         busy: &HashSet<String>,
     ) -> Result<(Vec<Delivery>, Option<i64>), StoreError> {
-        let mut client = self.pg.client().await?;
+        let client = self.pg.client().await?;
+        let replica = self.pg.replica();
         let busy: Vec<&str> = busy.iter().map(String::as_str).collect();
-        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
-        // One snapshot for the due deliveries and the next one due.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
-        let rows = tx
+        let take = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Claimed by this replica for one attempt (bounded by its timeout)
+        // and a lease: replicas never send the same attempt, and one that
+        // dies with a delivery claimed leaves it to another after that.
+        let claim = (crate::webhooks::ATTEMPT_TIMEOUT + replica.lease).as_secs_f64();
+        let rows = client
             .query(
                 &format!(
-                    "SELECT {COLUMNS} FROM webhook_deliveries \
-                     WHERE status = 'pending' AND next_attempt_at <= $1 AND NOT (id = ANY($2)) \
-                     ORDER BY next_attempt_at, id LIMIT $3"
+                    "UPDATE webhook_deliveries SET claimed_by = $4, \
+                       claimed_until = now() + make_interval(secs => $5) \
+                     WHERE id IN ( \
+                       SELECT id FROM webhook_deliveries \
+                       WHERE status = 'pending' AND next_attempt_at <= $1 AND NOT (id = ANY($2)) \
+                         AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = $4) \
+                       ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     RETURNING {COLUMNS}"
                 ),
-                &[&now, &busy, &fetch],
+                &[&now, &busy, &take, &replica.id, &claim],
             )
             .await?;
-        // As a scan by due time would: when more are due than the limit,
+        let mut due = rows
+            .iter()
+            .map(delivery_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        due.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+        // As a scan by due time would: when as many are due as the limit,
         // it never reaches one not yet due.
-        let next_due = if rows.len() > limit {
+        let next_due = if due.len() >= limit {
             None
         } else {
-            tx.query_one(
-                "SELECT min(next_attempt_at) FROM webhook_deliveries \
-                 WHERE status = 'pending' AND next_attempt_at > $1",
-                &[&now],
-            )
-            .await?
-            .get(0)
+            client
+                .query_one(
+                    "SELECT min(next_attempt_at) FROM webhook_deliveries \
+                     WHERE status = 'pending' AND next_attempt_at > $1",
+                    &[&now],
+                )
+                .await?
+                .get(0)
         };
-        tx.commit().await?;
-        let due = rows
-            .iter()
-            .take(limit)
-            .map(delivery_from)
-            .collect::<Result<_, _>>()?;
         Ok((due, next_due))
     }
 
@@ -172,7 +175,8 @@ impl WebhookStore for PgWebhooks {
                      task_id = EXCLUDED.task_id, event = EXCLUDED.event, url = EXCLUDED.url, \
                      body = EXCLUDED.body, status = EXCLUDED.status, \
                      attempts = EXCLUDED.attempts, next_attempt_at = EXCLUDED.next_attempt_at, \
-                     last_error = EXCLUDED.last_error, created_at = EXCLUDED.created_at"
+                     last_error = EXCLUDED.last_error, created_at = EXCLUDED.created_at, \
+                     claimed_by = NULL, claimed_until = NULL"
                 ),
                 &p.params(d),
             )
@@ -195,4 +199,56 @@ mod tests {
     }
 
     crate::store::webhooks::conformance::suite!(fresh_pg);
+
+    fn as_replica(pg: &crate::store::pg::PgStore, id: &str) -> PgWebhooks {
+        PgWebhooks::new(&pg.clone().with_replica(crate::replicas::Replica {
+            id: id.to_string(),
+            lease: std::time::Duration::from_secs(60),
+        }))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replicas_never_take_the_same_attempt() {
+        use crate::store::webhooks::conformance::delivery;
+        use std::collections::HashSet;
+        let (_db, pg) = fresh_store().await;
+        let (a, b) = (as_replica(&pg, "rep_a"), as_replica(&pg, "rep_b"));
+        let none = HashSet::new();
+        for i in 0..4 {
+            let d = delivery(
+                "acct_a",
+                &format!("task_{i}"),
+                1000 + i,
+                "2026-12-01T00:00:01Z",
+            );
+            assert!(a.enqueue(&d).await.unwrap());
+        }
+        // Both look at once: each delivery goes to one of them.
+        let (mine, theirs) = tokio::join!(a.due(2000, 3, &none), b.due(2000, 3, &none));
+        let (mine, theirs) = (mine.unwrap().0, theirs.unwrap().0);
+        let mut all: Vec<String> = mine
+            .iter()
+            .chain(&theirs)
+            .map(|d| d.task_id.clone())
+            .collect();
+        all.sort();
+        assert_eq!(all, ["task_0", "task_1", "task_2", "task_3"], "each once");
+        let own = b.due(2000, 10, &none).await.unwrap().0;
+        assert_eq!(own, theirs, "its own claims again, none of the other's");
+        // An attempt that leaves it pending ends the claim: due again, it
+        // may go to either replica.
+        let mut retried = mine[0].clone();
+        retried.attempts = 1;
+        retried.next_attempt_at = 1500;
+        a.record_attempt(&retried, mine[0].next_attempt_at)
+            .await
+            .unwrap();
+        let busy: HashSet<String> = theirs.iter().map(|d| d.id.clone()).collect();
+        let again = b.due(2000, 10, &busy).await.unwrap().0;
+        assert_eq!(
+            again.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+            [retried.id.as_str()]
+        );
+        assert_eq!(again[0].attempts, 1);
+    }
 }

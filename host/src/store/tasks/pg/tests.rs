@@ -112,3 +112,78 @@ async fn the_database_itself_refuses_a_second_hold_and_an_overdraw() {
     let b = tasks.balance("acct_a").await.unwrap();
     assert_eq!((b.balance, b.held), (50, 20), "nothing changed");
 }
+
+/// The tasks of `store` as replica `id` whose leases last `lease_ms`.
+fn as_replica(pg: &crate::store::pg::PgStore, id: &str, lease_ms: u64) -> PgTasks {
+    PgTasks::new(&pg.clone().with_replica(crate::replicas::Replica {
+        id: id.to_string(),
+        lease: std::time::Duration::from_millis(lease_ms),
+    }))
+}
+
+fn ids(open: &[crate::store::tasks::OpenTask]) -> Vec<&str> {
+    open.iter().map(|o| o.id.as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_takes_over_only_the_tasks_whose_lease_lapsed() {
+    let (_db, pg) = fresh_store().await;
+    let a = as_replica(&pg, "rep_a", 800);
+    let b = as_replica(&pg, "rep_b", 800);
+    let mut first = queued("acct_a");
+    a.create_task(&mut first, Creation::default())
+        .await
+        .unwrap();
+    // A holds it: B neither takes it over nor finds it at its start.
+    assert!(b.lapsed_tasks().await.unwrap().is_empty());
+    assert!(b.open_tasks().await.unwrap().is_empty());
+    // A renews while it lives.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(a.renew_leases().await.unwrap(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        b.lapsed_tasks().await.unwrap().is_empty(),
+        "renewed in time"
+    );
+    // A stops renewing: once its lease lapses, B takes the task, once.
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    let taken = b.lapsed_tasks().await.unwrap();
+    assert_eq!(ids(&taken), [first.id.as_str()]);
+    assert_eq!(taken[0].task.as_ref().unwrap().id, first.id);
+    assert!(b.lapsed_tasks().await.unwrap().is_empty(), "B holds it now");
+    assert!(a.lapsed_tasks().await.unwrap().is_empty());
+    assert_eq!(a.renew_leases().await.unwrap(), 0, "A lost it");
+    assert_eq!(b.renew_leases().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_started_again_takes_back_its_tasks_at_once() {
+    let (_db, pg) = fresh_store().await;
+    let before = as_replica(&pg, "rep_a", 60_000);
+    let mut task = queued("acct_a");
+    before
+        .create_task(&mut task, Creation::default())
+        .await
+        .unwrap();
+    // The same replica (its data directory) started again: its tasks are
+    // its own at start, though their leases have not lapsed.
+    let again = as_replica(&pg, "rep_a", 60_000);
+    assert!(again.lapsed_tasks().await.unwrap().is_empty());
+    assert_eq!(ids(&again.open_tasks().await.unwrap()), [task.id.as_str()]);
+    // Another replica's start leaves them.
+    let other = as_replica(&pg, "rep_b", 60_000);
+    assert!(other.open_tasks().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_given_up_at_a_graceful_stop_are_taken_over_at_once() {
+    let (_db, pg) = fresh_store().await;
+    let a = as_replica(&pg, "rep_a", 60_000);
+    let b = as_replica(&pg, "rep_b", 60_000);
+    let mut task = queued("acct_a");
+    a.create_task(&mut task, Creation::default()).await.unwrap();
+    assert!(b.lapsed_tasks().await.unwrap().is_empty());
+    assert_eq!(a.release_leases().await.unwrap(), 1);
+    assert_eq!(ids(&b.lapsed_tasks().await.unwrap()), [task.id.as_str()]);
+    assert_eq!(a.release_leases().await.unwrap(), 0);
+}
