@@ -511,3 +511,57 @@ fn a_restart_mid_prediction_resumes_polling_and_charges_once() {
     assert_charged_once(&gw, &grace.id, &id, 6);
     assert_eq!(assert_reconciles(&gw, &grace.id), (CREDITS - 6, 0));
 }
+
+#[test]
+fn a_task_canceled_through_another_replica_stays_canceled_and_uncharged() {
+    // Two replicas on one PostgreSQL database: A runs the task and polls
+    // Replicate; the owner cancels it through B.
+    let images = [png(24, 24, [90, 10, 90]), png(24, 24, [10, 90, 90])];
+    let upstream = Upstream::default();
+    let mock = Mock::with_handler(upstream.handler(succeeded_with(2), images.to_vec()));
+    let db = std::sync::Arc::new(imini_tests::pg::Database::create());
+    let a = Gateway::start_on_database(&config(&mock), db.clone());
+    let b = Gateway::start_on_database(&config(&mock), db);
+    let hana = a.account("hana@example.com", CREDITS);
+    let id = start_task(&a, &hana);
+    wait_until("the prediction to be processing", || upstream.polls() >= 2);
+
+    let canceled = b.request_with(
+        "POST",
+        &format!("/v1/tasks/{id}/cancel"),
+        Some(&hana.key),
+        None,
+    );
+    assert_eq!(
+        canceled.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&canceled.body)
+    );
+    assert_eq!(canceled.json()["status"], "canceled");
+    let received = mock.received();
+    let cancels = calls(
+        &received,
+        "POST",
+        &format!("/v1/predictions/{PREDICTION}/cancel"),
+    );
+    assert_eq!(cancels.len(), 1, "Replicate was asked to stop");
+
+    // A, still polling, then sees the prediction succeed and downloads its
+    // outputs: the cancel stands, and nothing is charged.
+    upstream.finish();
+    wait_until("A to fetch the outputs", || {
+        !calls(&mock.received(), "GET", "/files/out-1.png").is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    for gw in [&a, &b] {
+        let view = task(gw, &hana, &id);
+        assert_eq!(view["status"], "canceled", "{view}");
+        assert_eq!(
+            view["cost"],
+            json!({"held": 6, "charged": 0, "refunded": 6})
+        );
+    }
+    assert_refunded(&b, &hana.id, &id, 6);
+    assert_eq!(assert_reconciles(&a, &hana.id), (CREDITS, 0));
+}

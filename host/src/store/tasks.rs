@@ -362,8 +362,11 @@ pub trait TaskStore: Send + Sync + 'static {
     /// Stores a task that has reached a final status, settling its hold as
     /// `settle` says if it is still open, all or nothing; sets `task.hold`
     /// and returns the settlement's entry (`None` if there was no open
-    /// hold). Durable when it returns. Finishing a task again rewrites it
-    /// and never settles twice.
+    /// hold). Durable when it returns. Finishing a task again with the
+    /// status it has rewrites it and never settles twice. A task that
+    /// ended otherwise first (canceled through another replica while this
+    /// one ran it) keeps that end: nothing is written or settled, and
+    /// `task` becomes the task as stored.
     async fn finish_task(
         &self,
         task: &mut Task,

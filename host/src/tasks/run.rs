@@ -302,7 +302,8 @@ impl Tasks {
         // from what survived (a task not yet succeeded runs again).
         self.store.finish_task(&mut task, Settle::Capture).await?;
         self.announce(&task).await?;
-        Ok(Status::Succeeded)
+        // Canceled through another replica meanwhile: that end stands.
+        Ok(task.status)
     }
 
     /// Runs the output policies on fetched outputs. When they do not let
@@ -414,7 +415,7 @@ impl Tasks {
         };
         self.store.finish_task(&mut task, settle).await?;
         self.announce(&task).await?;
-        Ok(Status::Failed)
+        Ok(task.status)
     }
 }
 

@@ -540,6 +540,23 @@ impl TaskStore for PgTasks {
         let mut client = self.pg.client().await?;
         let tx = client.transaction().await.map_err(StoreError::from)?;
         lock_open(&tx, &task.id).await?;
+        let ended = tx
+            .query_opt(
+                &format!(
+                    "SELECT {TASK_COLUMNS}, {HOLD_COLUMNS} FROM tasks t \
+                     LEFT JOIN holds h ON h.task_id = t.id WHERE t.id = $1 FOR UPDATE OF t"
+                ),
+                &[&task.id],
+            )
+            .await
+            .map_err(StoreError::from)?
+            .map(|row| task_from(&row, Some(19)))
+            .transpose()?
+            .filter(|stored| stored.status.is_final() && stored.status != task.status);
+        if let Some(stored) = ended {
+            *task = stored;
+            return Ok(None);
+        }
         let (entry, hold) = settle(&tx, &task.id, how).await?;
         put_task(&tx, task).await?;
         tx.execute(

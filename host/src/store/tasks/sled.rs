@@ -340,6 +340,14 @@ impl TaskStore for SledTasks {
         debug_assert!(task.status.is_final());
         let entry = {
             let mut state = self.lock();
+            if let Some(stored) = self.tasks.get::<Task>(&task.id)?
+                && stored.status.is_final()
+                && stored.status != task.status
+            {
+                // It ended otherwise first: that end stands.
+                *task = stored;
+                return Ok(None);
+            }
             let settled = self.settle(&mut state, &task.id, settle)?;
             let entry = match settled {
                 Some((entry, hold)) => {
