@@ -4,6 +4,8 @@
 
 pub mod bench;
 pub mod mock;
+pub mod postgres;
+pub mod redis;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -154,6 +156,12 @@ impl Gateway {
 
     /// Starts a gateway with `config` (TOML) as its configuration file.
     pub fn start_with_config(config: &str) -> Self {
+        Self::start_with_env(config, &[])
+    }
+
+    /// Starts a gateway with `config` (TOML, or empty for none) and the
+    /// environment variables `env` (kept across restarts).
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let config_path = (!config.is_empty()).then(|| {
@@ -168,7 +176,10 @@ impl Gateway {
             data_dir,
             config: config_path,
             log,
-            env: Vec::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             _dir: std::sync::Arc::new(dir),
             client: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -192,6 +203,7 @@ impl Gateway {
             .env("IMINI_ADMIN_KEY", ADMIN_KEY)
             .env("RUST_LOG", "info")
             .env_remove("IMINI_CONFIG")
+            .env_remove("IMINI_REDIS_URL")
             .stdout(Stdio::piped())
             .stderr(log);
         if let Some(config) = &self.config {
@@ -689,6 +701,12 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A random number, for names tests make (databases, key prefixes).
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 /// SHA-256 of `bytes`, lowercase hex.
