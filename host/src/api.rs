@@ -62,8 +62,8 @@ pub struct Gateway {
     pub disputes: crate::bills::Disputes,
     /// Prices and the changelog.
     pub pricing: crate::pricing::Pricing,
-    /// Request rates per key.
-    pub limiter: crate::ratelimit::RateLimiter,
+    /// Request rates per key: in this process, or in Redis.
+    pub limiter: crate::ratelimit::Limiter,
     /// Stored `Idempotency-Key` results.
     pub idempotency: crate::idempotency::Idempotency,
     /// Content policies and enforcement.
@@ -221,7 +221,9 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 
 /// Counts the request against its key's rate (account keys only) and puts
 /// the `x-ratelimit-*` headers on the answer; past the rate, `429
-/// RATE_LIMITED` with `Retry-After`.
+/// RATE_LIMITED` with `Retry-After`. When the rate cannot be checked (the
+/// limiter's Redis does not answer), `503 RATE_LIMITER_UNAVAILABLE` with
+/// `Retry-After: 1`: fail closed, as rate limits protect upstream spend.
 async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Ok(who) = extract::principal(&state, req.headers()).await else {
         return next.run(req).await;
@@ -234,7 +236,15 @@ async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next)
     let rate = who
         .requests_per_minute
         .unwrap_or(state.config.limits.requests_per_minute);
-    let decision = state.limiter.check(key_id, rate, std::time::Instant::now());
+    let Ok(decision) = state.limiter.check(key_id, rate).await else {
+        // The limiter logs the outage (once, not per request).
+        return ApiError::new(
+            ErrorCode::RateLimiterUnavailable,
+            "request rates cannot be checked right now, so the request was not run; retry shortly",
+        )
+        .retry_after(1)
+        .into_response();
+    };
     let mut response = if decision.allowed {
         next.run(req).await
     } else {
@@ -280,7 +290,8 @@ async fn render_errors(req: Request, next: Next) -> Response {
 fn render_error(mut response: Response, id: &str, span: &tracing::Span) -> Response {
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         let (status, _) = error.status_and_type();
-        if status.is_server_error() {
+        // The rate limiter logs its outages itself, once, not per request.
+        if status.is_server_error() && error.code != ErrorCode::RateLimiterUnavailable {
             tracing::warn!(parent: span, code = error.code.as_str(), message = %error.message, "request failed");
         } else {
             tracing::debug!(parent: span, code = error.code.as_str(), message = %error.message, "request refused");

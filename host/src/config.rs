@@ -246,13 +246,20 @@ impl Default for TasksConfig {
 }
 
 /// Fair-use limits.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     /// Requests per minute per API key.
     pub requests_per_minute: u32,
     /// Unfinished tasks per account at once.
     pub max_concurrent_tasks: u32,
+    /// The Redis server where request rates are counted, shared by every
+    /// gateway that names it (`IMINI_REDIS_URL` overrides it); unset, each
+    /// gateway counts in its own memory.
+    pub redis_url: Option<String>,
+    /// What the limiter's Redis keys start with (default `imini:`), so that
+    /// several deployments or tests can share one server.
+    pub redis_prefix: Option<String>,
 }
 
 impl Default for LimitsConfig {
@@ -260,6 +267,8 @@ impl Default for LimitsConfig {
         Self {
             requests_per_minute: 600,
             max_concurrent_tasks: 32,
+            redis_url: None,
+            redis_prefix: None,
         }
     }
 }
@@ -405,6 +414,7 @@ impl Config {
         if !(1..=300).contains(&self.replicas.lease_secs) {
             return bad("replicas.lease_secs must be between 1 and 300");
         }
+        self.limits.validate_redis().map_err(ConfigError::Invalid)?;
         if !(16..=4096).contains(&s.memory_mib) {
             return bad("sandbox.memory_mib must be between 16 and 4096");
         }

@@ -89,6 +89,9 @@ error_codes! {
     UpstreamError => "UPSTREAM_ERROR", BAD_GATEWAY, "api_error";
     /// No plugin serves the model now, or a content policy failed.
     ModelUnavailable => "MODEL_UNAVAILABLE", SERVICE_UNAVAILABLE, "api_error";
+    /// Request rates cannot be checked (the shared limiter's Redis does not
+    /// answer): refused rather than let through; `Retry-After` is 1.
+    RateLimiterUnavailable => "RATE_LIMITER_UNAVAILABLE", SERVICE_UNAVAILABLE, "api_error";
     /// The task is still running after the wait bound.
     UpstreamTimeout => "UPSTREAM_TIMEOUT", GATEWAY_TIMEOUT, "api_error";
     /// The gateway failed.

@@ -20,6 +20,7 @@ use crate::media::Media;
 use crate::moderation::{Bindings, Moderation, ModerationParts};
 use crate::plugins::{EngineLimits, Outbound, PluginRuntime};
 use crate::pricing::Pricing;
+use crate::ratelimit::{Limiter, REDIS_URL_VARIABLE};
 use crate::signing::UrlSigner;
 use crate::store::backend::{Resolved, Stores, URL_VARIABLE};
 use crate::tasks::{TaskParts, Tasks};
@@ -46,6 +47,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let backend = config
         .store
         .resolve(std::env::var(URL_VARIABLE).ok().as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let limiter = config
+        .limits
+        .resolve_limiter(std::env::var(REDIS_URL_VARIABLE).ok().as_deref())
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     let replica = config
         .replicas
@@ -190,6 +195,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tokio::spawn(rollout.clone().watch(dir, config.rollout.watch_interval()));
     }
 
+    let limiter = Limiter::open(&limiter)
+        .await
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    tracing::info!(limiter = %limiter.description(), "request rates are counted");
+
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("listening on {}", opts.listen))?;
@@ -209,7 +219,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         disputes,
         webhooks,
         health,
-        limiter: Default::default(),
+        limiter,
         moderation,
         audit,
         rollout,

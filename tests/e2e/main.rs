@@ -20,6 +20,7 @@ mod provider_openai;
 mod provider_replicate;
 mod provider_replicate_errors;
 mod provider_runway;
+mod redis;
 mod references;
 mod restart;
 mod retention;

@@ -1,8 +1,7 @@
 //! Gateways on PostgreSQL (`IMINI_STORE_URL`): replicas sharing one
 //! database share accounts, tasks, idempotency keys and credits, and bill
-//! exactly once. Each test makes its own database on the server at
-//! `IMINI_TEST_PG_URL` (default the local one as `postgres`) and drops it,
-//! and only it, at the end.
+//! exactly once. Each test makes its own database (see
+//! `imini_tests::postgres`) and drops it, and only it, at the end.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +16,7 @@ fn replica(db: &Arc<Database>) -> Gateway {
         "[limits]\nmax_concurrent_tasks = 1000\nrequests_per_minute = 100000\n\
          [replicas]\nlease_secs = 2\n",
         db.clone(),
+        &[],
     );
     assert!(
         gw.logs().contains("PostgreSQL (schema version"),

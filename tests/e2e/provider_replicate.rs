@@ -520,8 +520,8 @@ fn a_task_canceled_through_another_replica_stays_canceled_and_uncharged() {
     let upstream = Upstream::default();
     let mock = Mock::with_handler(upstream.handler(succeeded_with(2), images.to_vec()));
     let db = std::sync::Arc::new(imini_tests::pg::Database::create());
-    let a = Gateway::start_on_database(&config(&mock), db.clone());
-    let b = Gateway::start_on_database(&config(&mock), db);
+    let a = Gateway::start_on_database(&config(&mock), db.clone(), &[]);
+    let b = Gateway::start_on_database(&config(&mock), db, &[]);
     let hana = a.account("hana@example.com", CREDITS);
     let id = start_task(&a, &hana);
     wait_until("the prediction to be processing", || upstream.polls() >= 2);

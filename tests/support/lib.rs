@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod mock;
 pub mod pg;
+pub mod redis;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -161,13 +162,17 @@ impl Gateway {
     /// ([`pg::e2e_on_postgres`]).
     pub fn start_with_config(config: &str) -> Self {
         let database = pg::e2e_on_postgres().then(|| std::sync::Arc::new(pg::Database::create()));
-        Self::launch(config, database)
+        Self::launch(config, database, &[])
     }
 
-    /// Starts a gateway with `config` on `database`, which other gateways
-    /// (replicas) may share.
-    pub fn start_on_database(config: &str, database: std::sync::Arc<pg::Database>) -> Self {
-        Self::launch(config, Some(database))
+    /// Starts a gateway with `config` and the environment variables `env`
+    /// on `database`, which other gateways (replicas) may share.
+    pub fn start_on_database(
+        config: &str,
+        database: std::sync::Arc<pg::Database>,
+        env: &[(&str, &str)],
+    ) -> Self {
+        Self::launch(config, Some(database), env)
     }
 
     /// The database this gateway keeps its state in, when on PostgreSQL.
@@ -175,7 +180,11 @@ impl Gateway {
         self.database.as_ref()
     }
 
-    fn launch(config: &str, database: Option<std::sync::Arc<pg::Database>>) -> Self {
+    fn launch(
+        config: &str,
+        database: Option<std::sync::Arc<pg::Database>>,
+        env: &[(&str, &str)],
+    ) -> Self {
         // Several gateways run at once: a small pool each keeps them under
         // the server's connection limit.
         let config = match &database {
@@ -185,6 +194,7 @@ impl Gateway {
         let env = database
             .iter()
             .map(|db| ("IMINI_STORE_URL".to_string(), db.url()))
+            .chain(env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .collect();
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
@@ -225,6 +235,7 @@ impl Gateway {
             .env("IMINI_ADMIN_KEY", ADMIN_KEY)
             .env("RUST_LOG", "info")
             .env_remove("IMINI_CONFIG")
+            .env_remove("IMINI_REDIS_URL")
             .stdout(Stdio::piped())
             .stderr(log);
         if let Some(config) = &self.config {
@@ -722,6 +733,12 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A random number, for names tests make (databases, key prefixes).
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 /// SHA-256 of `bytes`, lowercase hex.

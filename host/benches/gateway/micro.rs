@@ -127,7 +127,7 @@ pub(super) async fn micro() {
         "µs",
     );
 
-    let limiter = imini::ratelimit::RateLimiter::default();
+    let limiter = imini::ratelimit::LocalLimiter::default();
     let keys: Vec<String> = (0..1000).map(|i| format!("key_{i}")).collect();
     let mut i = 0;
     let samples = time_n(100_000, || {

@@ -239,7 +239,7 @@ mod tests {
             );
             assert!(!kind.is_empty(), "{wire}");
         }
-        assert_eq!(ErrorCode::ALL.len(), 23, "README's error table");
+        assert_eq!(ErrorCode::ALL.len(), 24, "README's error table");
         assert_eq!(ErrorCode::from_wire("invalid_parameter"), None);
         assert_eq!(ErrorCode::from_wire("NO_SUCH_CODE"), None);
     }
