@@ -14,6 +14,7 @@ mod models;
 mod moderation;
 mod plugins;
 mod references;
+mod replicas;
 mod videos;
 
 use std::sync::{Arc, RwLock};
@@ -72,6 +73,8 @@ pub struct Gateway {
     pub audit: crate::audit::Audit,
     /// Plugin versions: install, activate, roll back, retire.
     pub rollout: Arc<crate::rollout::Rollout>,
+    /// The replicas sharing the database.
+    pub replicas: Arc<crate::replicas::Replicas>,
 }
 
 /// The shared state of the router.
@@ -139,6 +142,7 @@ pub fn router(state: AppState) -> Router {
             get(plugins::list).post(plugins::install),
         )
         .route("/admin/v1/plugins/{name}", get(plugins::get_one))
+        .route("/admin/v1/replicas", get(replicas::list))
         .route("/admin/v1/plugins/{name}/{action}", post(plugins::action))
         .route("/admin/v1/accounts", post(admin::create_account))
         .route("/admin/v1/accounts/{account_id}", get(admin::get_account))

@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::config::{Config, PriceConfig};
 use crate::store::StoreError;
+use crate::store::changes::Change;
 use crate::store::prices::PriceStore;
 use crate::time::{now_rfc3339, to_rfc3339};
 
@@ -82,24 +83,7 @@ impl Pricing {
     /// Prices and changelog in `store`; loads the price schedule and the
     /// model launches and retirements into memory.
     pub async fn open(store: Arc<dyn PriceStore>) -> Result<Self, StoreError> {
-        let mut schedule: HashMap<String, Vec<Scheduled>> = HashMap::new();
-        for change in store.price_changes().await? {
-            schedule
-                .entry(change.model.clone())
-                .or_default()
-                .push(Scheduled::of(&change));
-        }
-        for list in schedule.values_mut() {
-            // The store's order already; sorting makes it the invariant
-            // that `insert` keeps.
-            list.sort_by(|a, b| a.order.cmp(&b.order));
-        }
-        let events = store
-            .entries_of_kinds(&MODEL_EVENTS)
-            .await?
-            .into_iter()
-            .filter(is_model_event)
-            .collect();
+        let (schedule, events) = load(&*store).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -109,6 +93,59 @@ impl Pricing {
         })
     }
 
+    /// Loads the schedule and the changelog's launches and retirements
+    /// again (another replica changed them).
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let (schedule, events) = load(&*self.inner.store).await?;
+        *self.inner.schedule.write().expect("lock") = schedule;
+        *self.inner.events.write().expect("lock") = events;
+        Ok(())
+    }
+
+    /// Reloads whenever the change feed says prices or the changelog
+    /// changed, until the process ends.
+    pub async fn follow(self, mut changes: tokio::sync::broadcast::Receiver<Change>) {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let reload = match changes.recv().await {
+                Ok(change) => change.concerns(crate::store::changes::PRICES),
+                Err(RecvError::Lagged(_)) => true,
+                Err(RecvError::Closed) => return,
+            };
+            if reload && let Err(e) = self.reload().await {
+                tracing::warn!(error = %e, "could not reload prices changed by another replica");
+            }
+        }
+    }
+}
+
+/// Each model's price schedule and the model launches and retirements, as
+/// `store` keeps them.
+async fn load(
+    store: &dyn PriceStore,
+) -> Result<(HashMap<String, Vec<Scheduled>>, Vec<ChangelogEntry>), StoreError> {
+    let mut schedule: HashMap<String, Vec<Scheduled>> = HashMap::new();
+    for change in store.price_changes().await? {
+        schedule
+            .entry(change.model.clone())
+            .or_default()
+            .push(Scheduled::of(&change));
+    }
+    for list in schedule.values_mut() {
+        // The store's order already; sorting makes it the invariant
+        // that `insert` keeps.
+        list.sort_by(|a, b| a.order.cmp(&b.order));
+    }
+    let events = store
+        .entries_of_kinds(&MODEL_EVENTS)
+        .await?
+        .into_iter()
+        .filter(is_model_event)
+        .collect();
+    Ok((schedule, events))
+}
+
+impl Pricing {
     /// The price of `model` at `at`: the latest scheduled change in effect,
     /// else the configuration's. Reads memory only.
     pub fn price_at(

@@ -13,7 +13,12 @@
 //! and nothing needs leasing.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::plugins::PluginRegistry;
+use crate::store::StoreError;
+use crate::store::replicas::{Heartbeat, ReplicaStore, ReplicaView, ServedPlugin};
 
 /// This process as a replica.
 #[derive(Debug, Clone)]
@@ -65,5 +70,77 @@ impl Replica {
 impl Default for Replica {
     fn default() -> Self {
         Self::new(Duration::from_secs(crate::config::DEFAULT_LEASE_SECS))
+    }
+}
+
+/// The replicas sharing the database, as their heartbeats tell.
+pub struct Replicas {
+    store: Arc<dyn ReplicaStore>,
+    plugins: Arc<PluginRegistry>,
+    replica: Replica,
+    address: String,
+    started_at: String,
+}
+
+impl Replicas {
+    /// This process, `replica`, listening at `address` and serving the
+    /// plugins of `plugins`, with heartbeats kept in `store`.
+    pub fn new(
+        store: Arc<dyn ReplicaStore>,
+        plugins: Arc<PluginRegistry>,
+        replica: Replica,
+        address: String,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            plugins,
+            replica,
+            address,
+            started_at: crate::time::now_rfc3339(),
+        })
+    }
+
+    /// Says that this replica lives, with the plugin versions it serves now.
+    pub async fn beat(&self) -> Result<(), StoreError> {
+        let mut plugins: Vec<ServedPlugin> = self
+            .plugins
+            .list()
+            .iter()
+            .map(|p| {
+                let m = p.core().manifest();
+                ServedPlugin {
+                    name: m.name.clone(),
+                    version: m.version.clone(),
+                }
+            })
+            .collect();
+        plugins.sort_by(|a, b| a.name.cmp(&b.name));
+        self.store
+            .heartbeat(&Heartbeat {
+                id: self.replica.id.clone(),
+                address: self.address.clone(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                started_at: self.started_at.clone(),
+                plugins,
+            })
+            .await
+    }
+
+    /// Beats three times a lease until the process ends.
+    pub async fn run(self: Arc<Self>) {
+        let mut every = tokio::time::interval(self.replica.renew_every());
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = self.beat().await {
+                tracing::warn!(error = %e, "could not record this replica's heartbeat");
+            }
+        }
+    }
+
+    /// The replicas known, oldest start first; live when heard from within
+    /// two lease periods.
+    pub async fn list(&self) -> Result<Vec<ReplicaView>, StoreError> {
+        self.store.replicas(self.replica.lease * 2).await
     }
 }

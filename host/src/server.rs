@@ -103,7 +103,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let plugins = Arc::new(
         crate::rollout::load_at_start(&runtime, &config, &*plugin_records, &plugin_dir).await?,
     );
+    let price_changes = stores.changes.subscribe();
     let pricing = Pricing::open(stores.prices.clone()).await?;
+    // Prices another replica sets are in force here as soon as it commits.
+    tokio::spawn(pricing.clone().follow(price_changes));
     let catalogue = Catalogue::build(&plugins.providers(), &config.routes)?;
     let models: Vec<String> = catalogue.routes().map(|r| r.info.id.clone()).collect();
     pricing.announce_launches(&models).await?;
@@ -167,7 +170,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tokio::spawn(tasks.clone().keep_leases(replica.clone()));
     }
     if let Some(period) = config.retention.period() {
-        tokio::spawn(purge_loop(tasks.clone(), period));
+        tokio::spawn(purge_loop(
+            tasks.clone(),
+            period,
+            stores.replicas.clone(),
+            replica.id.clone(),
+        ));
     }
     let secrets_of = accounts.clone();
     let secret_of: crate::webhooks::SecretOf = Arc::new(move |account_id| {
@@ -204,6 +212,16 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", opts.listen))?;
     let addr = listener.local_addr()?;
+    let replicas = crate::replicas::Replicas::new(
+        stores.replicas.clone(),
+        plugins.clone(),
+        replica.clone(),
+        // Its own address (public_url is the load balancer's).
+        format!("http://{addr}"),
+    );
+    // Listed from the start; then a few times a lease.
+    replicas.beat().await?;
+    tokio::spawn(replicas.clone().run());
     let gateway = Arc::new(Gateway {
         config,
         auth,
@@ -223,6 +241,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         moderation,
         audit,
         rollout,
+        replicas,
     });
     let app = api::router(gateway);
     let shutdown = shutdown_signal()?;
@@ -292,20 +311,34 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
 }
 
 /// Purges what retention says to, at start and then regularly (every hour,
-/// or sooner for short periods).
-async fn purge_loop(tasks: Arc<Tasks>, period: Duration) {
+/// or sooner for short periods); of replicas sharing a database, the one
+/// that leads the job does (its term outlasts two rounds, so another
+/// replica takes over if it dies).
+async fn purge_loop(
+    tasks: Arc<Tasks>,
+    period: Duration,
+    jobs: Arc<dyn crate::store::replicas::ReplicaStore>,
+    replica: String,
+) {
     let every = period
         .min(Duration::from_secs(3600))
         .max(Duration::from_secs(1));
     loop {
-        let cutoff = crate::time::now_unix() - period.as_secs() as i64;
-        match tasks.purge_before(cutoff).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                tasks = n,
-                "retention: deleted prompts, references and outputs of old tasks"
-            ),
-            Err(e) => tracing::error!(error = %e, "retention purge failed"),
+        let leads = jobs.lead("retention", &replica, every * 2 + Duration::from_secs(1));
+        match leads.await {
+            Ok(true) => {
+                let cutoff = crate::time::now_unix() - period.as_secs() as i64;
+                match tasks.purge_before(cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        tasks = n,
+                        "retention: deleted prompts, references and outputs of old tasks"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "retention purge failed"),
+                }
+            }
+            Ok(false) => tracing::debug!("retention: another replica purges"),
+            Err(e) => tracing::error!(error = %e, "retention: could not tell which replica purges"),
         }
         tokio::time::sleep(every).await;
     }

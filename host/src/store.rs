@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod backend;
+pub mod changes;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
@@ -12,6 +13,7 @@ pub mod moderation;
 pub mod pg;
 pub mod plugins;
 pub mod prices;
+pub mod replicas;
 pub mod secrets;
 pub mod tasks;
 pub mod webhooks;

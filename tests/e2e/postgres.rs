@@ -183,3 +183,124 @@ fn tasks_of_a_replica_killed_mid_run_are_finished_by_another_and_charged_once() 
     assert_eq!(held, 0, "no hold is left open");
     assert_eq!(balance, 10_000 - 10 * tasks.len() as i64);
 }
+
+#[test]
+fn replicas_are_listed_live_with_their_plugins_until_one_stops() {
+    let db = Arc::new(Database::create());
+    let (a, mut b) = (replica(&db), replica(&db));
+    let listed = |gw: &Gateway| -> Vec<serde_json::Value> {
+        let answer = gw.get("/admin/v1/replicas");
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let body = answer.json();
+        assert_eq!(body["object"], "list");
+        body["data"].as_array().unwrap().clone()
+    };
+    let both = listed(&b);
+    let addresses: Vec<&str> = both
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        addresses,
+        [a.base.as_str(), b.base.as_str()],
+        "oldest start first"
+    );
+    for r in &both {
+        assert!(r["id"].as_str().unwrap().starts_with("rep_"), "{r}");
+        assert_eq!(r["live"], true, "{r}");
+        assert_eq!(r["version"], env!("CARGO_PKG_VERSION"));
+        assert!(r["last_heartbeat"].as_str().unwrap().ends_with('Z'), "{r}");
+        let canvas = r["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "canvas")
+            .unwrap_or_else(|| panic!("canvas is served: {r}"));
+        assert!(canvas["version"].is_string(), "{r}");
+    }
+    // An account key is not an operator.
+    let erin = a.account("erin@example.com", 0);
+    let refused = a.request_with("GET", "/admin/v1/replicas", Some(&erin.key), None);
+    assert_eq!(
+        refused.status,
+        403,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+
+    // B dies: after two lease periods (2 s each) A lists it as not live.
+    let b_id = both[1]["id"].clone();
+    b.kill();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = listed(&a);
+        let b_now = now.iter().find(|r| r["id"] == b_id).expect("still listed");
+        if b_now["live"] == false {
+            assert_eq!(now.iter().filter(|r| r["live"] == true).count(), 1);
+            break;
+        }
+        assert!(Instant::now() < deadline, "B still live: {now:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_price_set_through_one_replica_is_charged_by_another_within_a_second_and_a_revoked_key_refused()
+{
+    let db = Arc::new(Database::create());
+    let (a, b) = (replica(&db), replica(&db));
+    let ivy = a.account("ivy@example.com", 1_000);
+    let body = json!({"model": "imini/canvas-image", "prompt": "a paper boat", "size": "64x64"});
+    let balance = |gw: &Gateway| gw.account_view(&ivy.id)["credit_balance"].as_i64().unwrap();
+    let charged = |gw: &Gateway| -> i64 {
+        let before = balance(gw);
+        let answer = gw.request_with(
+            "POST",
+            "/v1/images/generations",
+            Some(&ivy.key),
+            Some(&body),
+        );
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        before - balance(gw)
+    };
+    assert_eq!(charged(&b), 10, "the configured price");
+
+    let set = a.post(
+        "/admin/v1/prices",
+        &json!({"model": "imini/canvas-image", "per_image": 7}),
+    );
+    assert_eq!(set.status, 201, "{}", String::from_utf8_lossy(&set.body));
+    let set_at = Instant::now();
+    // B charges the new price within a second of A's answer.
+    loop {
+        if charged(&b) == 7 {
+            break;
+        }
+        assert!(
+            set_at.elapsed() < Duration::from_secs(1),
+            "B still charges the old price after {:?}",
+            set_at.elapsed()
+        );
+    }
+
+    // A key revoked through A is refused by B at its next request.
+    let revoked = a.post(&format!("/admin/v1/keys/{}/revoke", ivy.key_id), &json!({}));
+    assert_eq!(
+        revoked.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&revoked.body)
+    );
+    let refused = b.request_with("GET", "/v1/account", Some(&ivy.key), None);
+    imini_tests::assert_error(&refused, 403, "KEY_REVOKED");
+}

@@ -21,6 +21,7 @@ use super::moderation::{ModerationStore, PgModeration, SledModeration};
 use super::pg::PgStore;
 use super::plugins::{PgPlugins, PluginStore, SledPlugins};
 use super::prices::{PgPrices, PriceStore, SledPrices};
+use super::replicas::{MemoryReplicas, PgReplicas, ReplicaStore};
 use super::secrets::{PgSecrets, SecretStore, SledSecrets};
 use super::tasks::{PgTasks, SledTasks, TaskStore};
 use super::webhooks::{PgWebhooks, SledWebhooks, WebhookStore};
@@ -151,6 +152,10 @@ pub struct Stores {
     pub webhooks: Arc<dyn WebhookStore>,
     /// The audit log.
     pub audit: Arc<dyn AuditStore>,
+    /// Replicas' heartbeats.
+    pub replicas: Arc<dyn ReplicaStore>,
+    /// Changes other replicas made to what is kept in memory.
+    pub changes: Arc<super::changes::ChangeFeed>,
     /// Moderation records.
     pub moderation: Arc<dyn ModerationStore>,
     /// The sled database, for its operation counts.
@@ -182,6 +187,8 @@ impl Stores {
                     files: Arc::new(SledFiles::open(&store).await?),
                     webhooks: Arc::new(SledWebhooks::open(&store).await?),
                     audit: Arc::new(SledAudit::open(&store)?),
+                    replicas: Arc::new(MemoryReplicas::default()),
+                    changes: Arc::new(super::changes::ChangeFeed::silent()),
                     moderation: Arc::new(SledModeration::open(&store)?),
                     sled: Some(store),
                     description: format!("sled in {}", data_dir.join("db").display()),
@@ -201,6 +208,8 @@ impl Stores {
                     files: Arc::new(PgFiles::new(&pg)),
                     webhooks: Arc::new(PgWebhooks::new(&pg)),
                     audit: Arc::new(PgAudit::new(&pg)),
+                    replicas: Arc::new(PgReplicas::new(&pg)),
+                    changes: Arc::new(super::changes::ChangeFeed::listen(&pg)),
                     moderation: Arc::new(PgModeration::new(&pg)),
                     sled: None,
                     description: format!(

@@ -57,6 +57,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("tasks", include_str!("pg/migrations/0010_tasks.sql")),
     ("leases", include_str!("pg/migrations/0011_leases.sql")),
+    ("replicas", include_str!("pg/migrations/0012_replicas.sql")),
 ];
 
 /// The schema version this binary knows.

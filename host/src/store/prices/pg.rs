@@ -104,6 +104,9 @@ impl PriceStore for PgPrices {
         )
         .await
         .map_err(StoreError::from)?;
+        crate::store::changes::announce(&tx, crate::store::changes::PRICES)
+            .await
+            .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -124,6 +127,9 @@ impl PriceStore for PgPrices {
         for entry in entries {
             insert_entry(&tx, entry).await?;
         }
+        crate::store::changes::announce(&tx, crate::store::changes::PRICES)
+            .await
+            .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
