@@ -31,7 +31,7 @@ use crate::moderation::{Bindings, Moderation};
 use crate::plugins::{LoadedPlugin, Manifest, PluginRegistry, PluginRuntime};
 use crate::pricing::{ChangelogEntry, Pricing, PricingError};
 use crate::store::StoreError;
-use crate::store::plugins::{PluginSaveError, PluginStore};
+use crate::store::plugins::{ComponentStore, PluginSaveError, PluginStore};
 use crate::time::to_rfc3339;
 
 mod files;
@@ -39,7 +39,7 @@ mod schedule;
 mod watch;
 
 use crate::durable::write_file as write_durably;
-use files::{bundled, describe, stored_version, version_file};
+use files::{bundled, describe, fetch_version, version_file};
 pub use files::{load_at_start, plugins_dir, source};
 
 /// The records of plugin versions, kept by [`PluginStore`].
@@ -129,7 +129,11 @@ pub struct Rollout {
     audit: Audit,
     config: Config,
     records: Arc<dyn PluginStore>,
+    /// Versions' files shared with other replicas (PostgreSQL).
+    components: Option<Arc<dyn ComponentStore>>,
     dir: PathBuf,
+    /// The revision of each plugin's record this replica serves as.
+    applied: std::sync::Mutex<BTreeMap<String, u64>>,
     /// One rollout step at a time (it also keeps the swaps of the registry,
     /// catalogue and bindings in step; the store's revisions guard the
     /// records themselves).
@@ -154,8 +158,12 @@ pub struct RolloutParts {
     pub config: Config,
     /// Plugin records.
     pub records: Arc<dyn PluginStore>,
+    /// Versions' files shared with other replicas (PostgreSQL).
+    pub components: Option<Arc<dyn ComponentStore>>,
     /// `<data dir>/plugins`.
     pub dir: PathBuf,
+    /// The revision of each plugin record the registry was loaded from.
+    pub revisions: BTreeMap<String, u64>,
 }
 
 impl Rollout {
@@ -170,7 +178,9 @@ impl Rollout {
             audit: parts.audit,
             config: parts.config,
             records: parts.records,
+            components: parts.components,
             dir: parts.dir,
+            applied: std::sync::Mutex::new(parts.revisions),
             lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -247,16 +257,43 @@ impl Rollout {
                 continue;
             }
             if let Some((manifest, wasm)) = self.config_file(&record.name) {
+                let (wasm, manifest) = (std::fs::read(wasm)?, std::fs::read_to_string(manifest)?);
                 std::fs::create_dir_all(self.dir.join(&record.name))?;
-                write_durably(&wasm_path, &std::fs::read(wasm)?)?;
+                write_durably(&wasm_path, &wasm)?;
                 write_durably(
                     &version_file(&self.dir, &record.name, &v.version, "toml"),
-                    &std::fs::read(manifest)?,
+                    manifest.as_bytes(),
                 )?;
+                self.share(&record.name, &v.version, &manifest, &wasm)
+                    .await?;
             }
         }
         self.records.save_plugin(record).await?;
+        // This replica serves as the record says (the change feed will
+        // bring the others in line).
+        self.applied
+            .lock()
+            .expect("lock")
+            .insert(record.name.clone(), record.revision);
         Ok(())
+    }
+
+    /// Keeps a version's files where other replicas find them.
+    async fn share(
+        &self,
+        name: &str,
+        version: &str,
+        manifest: &str,
+        wasm: &[u8],
+    ) -> Result<(), StoreError> {
+        match &self.components {
+            Some(components) => {
+                components
+                    .put_component(name, version, manifest, wasm)
+                    .await
+            }
+            None => Ok(()),
+        }
     }
 
     /// The record of `name` (seeded from the loaded plugin if it has none).
@@ -334,6 +371,8 @@ impl Rollout {
                 &version_file(&self.dir, &name, &manifest.version, "toml"),
                 manifest_toml.as_bytes(),
             )?;
+            self.share(&name, &manifest.version, manifest_toml, &wasm)
+                .await?;
             let (models, categories) = describe(&loaded);
             record.versions.push(VersionRecord {
                 version: manifest.version.clone(),
@@ -407,8 +446,10 @@ impl Rollout {
         action: &str,
     ) -> Result<Outcome, RolloutError> {
         let started = Instant::now();
-        let (manifest, wasm) = stored_version(&self.dir, record, version)
-            .map_err(|e| RolloutError::Invalid(format!("{e:#}")))?;
+        let (manifest, wasm) =
+            fetch_version(&self.dir, record, version, self.components.as_deref())
+                .await
+                .map_err(|e| RolloutError::Invalid(format!("{e:#}")))?;
         let loaded = self
             .runtime
             .load(source(&self.config, manifest, wasm, record.config.as_ref()))
@@ -498,17 +539,11 @@ impl Rollout {
             .ok_or_else(|| RolloutError::NotFound(format!("no plugin named {name}")))
     }
 
-    /// Puts `new` in place of the plugin's serving version (or retires it
-    /// with `None`): builds the next catalogue and policy bindings, refuses
-    /// the step if they are inconsistent, then swaps, records and announces.
-    async fn publish(
-        &self,
-        record: &mut PluginRecord,
-        new: Option<LoadedPlugin>,
-        action: &str,
-    ) -> Result<Outcome, RolloutError> {
-        let name = record.name.clone();
-        let old = self.registry.get(&name);
+    /// What serving `new` in place of the plugin `name` (or retiring it
+    /// with `None`) makes of the catalogue and the policy bindings; refused
+    /// if they would be inconsistent.
+    fn next_state(&self, name: &str, new: &Option<LoadedPlugin>) -> Result<Next, RolloutError> {
+        let old = self.registry.get(name);
         let old_label = old.as_ref().map(|p| p.core().label());
         let new_label = new.as_ref().map(|p| p.core().label());
 
@@ -519,7 +554,7 @@ impl Rollout {
             .into_iter()
             .filter(|p| p.core().manifest().name != name)
             .collect();
-        if let Some(LoadedPlugin::Provider(p)) = &new {
+        if let Some(LoadedPlugin::Provider(p)) = new {
             providers.push(p.clone());
         }
         let served: BTreeSet<String> = providers
@@ -542,9 +577,9 @@ impl Rollout {
             || matches!(new, Some(LoadedPlugin::Policy(_)));
         let bindings = if is_policy {
             let mut policies = self.registry.policies();
-            policies.remove(&name);
-            if let Some(LoadedPlugin::Policy(p)) = &new {
-                policies.insert(name.clone(), p.clone());
+            policies.remove(name);
+            if let Some(LoadedPlugin::Policy(p)) = new {
+                policies.insert(name.to_string(), p.clone());
             }
             Some(
                 Bindings::from_policies(&self.moderation.config().clone(), &policies)
@@ -570,7 +605,57 @@ impl Rollout {
                 },
             );
         }
-        let next = next.with_retired(retired_map);
+        Ok(Next {
+            catalogue: next.with_retired(retired_map),
+            bindings,
+            is_policy,
+            launched,
+            retired,
+            old_label,
+            new_label,
+            now,
+        })
+    }
+
+    /// Serves `new` (or nothing) as plugin `name` with the catalogue and
+    /// bindings of `next`: three pointers swapped. Returns how long it took.
+    fn swap(
+        &self,
+        name: &str,
+        new: Option<LoadedPlugin>,
+        catalogue: Catalogue,
+        bindings: Option<Bindings>,
+    ) -> std::time::Duration {
+        let started = Instant::now();
+        self.registry.set(name, new);
+        *self.catalogue.write().expect("lock") = Arc::new(catalogue);
+        if let Some(b) = bindings {
+            self.moderation.set_bindings(b);
+        }
+        started.elapsed()
+    }
+
+    /// Puts `new` in place of the plugin's serving version (or retires it
+    /// with `None`): builds the next catalogue and policy bindings, refuses
+    /// the step if they are inconsistent, then records, swaps and
+    /// announces.
+    async fn publish(
+        &self,
+        record: &mut PluginRecord,
+        new: Option<LoadedPlugin>,
+        action: &str,
+    ) -> Result<Outcome, RolloutError> {
+        let name = record.name.clone();
+        let Next {
+            catalogue,
+            bindings,
+            is_policy,
+            launched,
+            retired,
+            old_label,
+            new_label,
+            now,
+        } = self.next_state(&name, &new)?;
 
         // Record first, so that a crash after the swap restarts into it.
         record.active = new.as_ref().map(|p| p.core().manifest().version.clone());
@@ -582,13 +667,7 @@ impl Rollout {
         record.retire_at = None;
         self.save(record).await?;
 
-        let swap_started = Instant::now();
-        self.registry.set(&name, new);
-        *self.catalogue.write().expect("lock") = Arc::new(next);
-        if let Some(b) = bindings {
-            self.moderation.set_bindings(b);
-        }
-        let swap = swap_started.elapsed();
+        let swap = self.swap(&name, new, catalogue, bindings);
 
         // The step's announcements, in one commit.
         let scheduled = self.pricing.scheduled_retirements();
@@ -647,6 +726,74 @@ impl Rollout {
         })
     }
 
+    /// Brings the versions this replica serves in line with the records,
+    /// after another replica changed them (see [`Rollout::follow`]): each
+    /// plugin whose record moved on is loaded (its files fetched from the
+    /// database if this replica lacks them), checked and swapped in, or
+    /// retired. The replica that took the step recorded and announced it.
+    /// Returns how many plugins changed.
+    pub async fn sync(&self) -> Result<usize, RolloutError> {
+        let _guard = self.lock.lock().await;
+        let mut changed = 0;
+        for record in self.records.plugins().await? {
+            let applied = self
+                .applied
+                .lock()
+                .expect("lock")
+                .get(&record.name)
+                .copied();
+            if applied.is_some_and(|r| r >= record.revision) {
+                continue;
+            }
+            let new = match &record.active {
+                None => None,
+                Some(version) => {
+                    let (manifest, wasm) =
+                        fetch_version(&self.dir, &record, version, self.components.as_deref())
+                            .await
+                            .map_err(|e| RolloutError::Invalid(format!("{e:#}")))?;
+                    let loaded = self
+                        .runtime
+                        .load(source(&self.config, manifest, wasm, record.config.as_ref()))
+                        .await
+                        .map_err(|e| RolloutError::Invalid(e.to_string()))?;
+                    Some(loaded)
+                }
+            };
+            if new.is_some() || self.registry.get(&record.name).is_some() {
+                let next = self.next_state(&record.name, &new)?;
+                let swap = self.swap(&record.name, new, next.catalogue, next.bindings);
+                tracing::info!(plugin = %record.name, from = ?next.old_label, to = ?next.new_label, swap_us = swap.as_micros() as u64, "plugin swapped as another replica did");
+                changed += 1;
+            }
+            self.applied
+                .lock()
+                .expect("lock")
+                .insert(record.name.clone(), record.revision);
+        }
+        Ok(changed)
+    }
+
+    /// Follows the change feed: whenever plugin records change (or the feed
+    /// was lost), brings this replica in line ([`Rollout::sync`]), until the
+    /// process ends.
+    pub async fn follow(
+        self: Arc<Self>,
+        mut changes: tokio::sync::broadcast::Receiver<crate::store::changes::Change>,
+    ) {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let due = match changes.recv().await {
+                Ok(change) => change.concerns(crate::store::changes::PLUGINS),
+                Err(RecvError::Lagged(_)) => true,
+                Err(RecvError::Closed) => return,
+            };
+            if due && let Err(e) = self.sync().await {
+                tracing::error!(error = %e, "could not serve the plugin versions another replica chose");
+            }
+        }
+    }
+
     async fn log(&self, action: &str, details: Value) -> Result<(), StoreError> {
         self.audit
             .record(
@@ -661,6 +808,18 @@ impl Rollout {
             .await
             .map(|_| ())
     }
+}
+
+/// What a rollout step makes of the serving state.
+struct Next {
+    catalogue: Catalogue,
+    bindings: Option<Bindings>,
+    is_policy: bool,
+    launched: Vec<String>,
+    retired: Vec<String>,
+    old_label: Option<String>,
+    new_label: Option<String>,
+    now: OffsetDateTime,
 }
 
 fn changelog(

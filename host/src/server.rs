@@ -100,9 +100,17 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
     let plugin_records = stores.plugins.clone();
     let plugin_dir = crate::rollout::plugins_dir(&opts.data_dir);
-    let plugins = Arc::new(
-        crate::rollout::load_at_start(&runtime, &config, &*plugin_records, &plugin_dir).await?,
-    );
+    // Steps other replicas take from now on are heard of.
+    let plugin_changes = stores.changes.subscribe();
+    let (plugins, plugin_revisions) = crate::rollout::load_at_start(
+        &runtime,
+        &config,
+        &*plugin_records,
+        stores.components.as_deref(),
+        &plugin_dir,
+    )
+    .await?;
+    let plugins = Arc::new(plugins);
     let price_changes = stores.changes.subscribe();
     let pricing = Pricing::open(stores.prices.clone()).await?;
     // Prices another replica sets are in force here as soon as it commits.
@@ -196,8 +204,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         audit: audit.clone(),
         config: config.clone(),
         records: plugin_records,
+        components: stores.components.clone(),
         dir: plugin_dir,
+        revisions: plugin_revisions,
     });
+    tokio::spawn(rollout.clone().follow(plugin_changes));
     rollout.resume_schedules().await?;
     if let Some(dir) = config.rollout.watch_dir.clone() {
         tokio::spawn(rollout.clone().watch(dir, config.rollout.watch_interval()));

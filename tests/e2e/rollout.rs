@@ -496,3 +496,79 @@ fn versions_differing_only_in_the_patch_number_are_kept_apart() {
     activate(&gw, "1.0.1");
     assert_eq!(colour_of(&gw), BLUE);
 }
+
+#[test]
+fn swaps_through_one_replica_reach_every_replica_within_two_seconds_and_fail_no_request() {
+    // Two replicas on one PostgreSQL database, each with its own data
+    // directory: versions installed through A are fetched by B from the
+    // database.
+    let db = Arc::new(imini_tests::pg::Database::create());
+    let a = Gateway::start_on_database("", db.clone(), &[]);
+    let b = Gateway::start_on_database("", db, &[]);
+    v1(&a);
+    v2(&a);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while colour_of(&b) != BLUE {
+        assert!(
+            Instant::now() < deadline,
+            "B serves the versions A installed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let statuses: Arc<Mutex<Vec<u16>>> = Arc::default();
+    let load: Vec<_> = [a.base.clone(), b.base.clone()]
+        .into_iter()
+        .map(|base| {
+            let (stop, statuses) = (stop.clone(), statuses.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let (status, _) = draw(&client, &base);
+                    statuses.lock().unwrap().push(status);
+                }
+            })
+        })
+        .collect();
+    let client = reqwest::blocking::Client::new();
+    let mut slowest = Duration::ZERO;
+    for i in 0..10 {
+        let (version, colour) = if i % 2 == 0 {
+            ("1.0.0", RED)
+        } else {
+            ("2.0.0", BLUE)
+        };
+        assert_eq!(activate(&a, version)["active"], version);
+        let answered = Instant::now();
+        // B serves it within 2 s of the swap returning.
+        loop {
+            let (status, seen) = draw(&client, &b.base);
+            assert_eq!(status, 200);
+            if seen == Some(colour) {
+                break;
+            }
+            assert!(
+                answered.elapsed() < Duration::from_secs(2),
+                "B still serves the old version of swap {i}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        slowest = slowest.max(answered.elapsed());
+        let version_on_b = b.get("/admin/v1/plugins/swap").json();
+        assert_eq!(version_on_b["version"], version);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in load {
+        t.join().unwrap();
+    }
+    let statuses = statuses.lock().unwrap();
+    assert!(
+        statuses.len() >= 20,
+        "load ran: {} requests",
+        statuses.len()
+    );
+    let failed = statuses.iter().filter(|s| **s != 200).count();
+    assert_eq!(failed, 0, "{failed} of {} requests failed", statuses.len());
+    eprintln!("B served each swap at most {slowest:?} after A answered");
+}

@@ -2,6 +2,7 @@
 //! manifest files under `<data dir>/plugins`, the bundled components, and
 //! the plugins to serve at start.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::config::Config;
 use crate::plugins::{
     LoadedPlugin, Manifest, PluginKind, PluginRegistry, PluginRuntime, PluginSource,
 };
-use crate::store::plugins::PluginStore;
+use crate::store::plugins::{ComponentStore, PluginStore};
 
 /// The directory of installed plugin files.
 pub fn plugins_dir(data_dir: &Path) -> PathBuf {
@@ -73,12 +74,15 @@ type StartSource = (Manifest, Arc<[u8]>, bool, Option<Value>);
 /// configuration, replaced by the active installed version of the same name
 /// where there is one, and without retired plugins. Any failure stops the
 /// start, with the plugin named.
+/// Returns the registry and the revision of each plugin record it follows.
 pub async fn load_at_start(
     runtime: &Arc<PluginRuntime>,
     config: &Config,
     records: &dyn PluginStore,
+    components: Option<&dyn ComponentStore>,
     dir: &Path,
-) -> anyhow::Result<PluginRegistry> {
+) -> anyhow::Result<(PluginRegistry, BTreeMap<String, u64>)> {
+    let mut revisions = BTreeMap::new();
     let mut sources: Vec<StartSource> = Vec::new();
     for b in BUNDLED {
         let manifest = Manifest::from_toml(b.manifest)
@@ -97,12 +101,14 @@ pub async fn load_at_start(
         sources.push((manifest, wasm.into(), false, None));
     }
     for record in records.plugins().await? {
+        revisions.insert(record.name.clone(), record.revision);
         sources.retain(|(m, ..)| m.name != record.name);
         let Some(version) = &record.active else {
             tracing::info!(plugin = %record.name, "plugin retired; not loaded");
             continue;
         };
-        let (manifest, wasm) = stored_version(dir, &record, version)
+        let (manifest, wasm) = fetch_version(dir, &record, version, components)
+            .await
             .with_context(|| format!("the active version of plugin {}", record.name))?;
         // Installed versions were admitted by an operator: they load even
         // without the credentials a bundled adapter waits for.
@@ -134,7 +140,46 @@ pub async fn load_at_start(
         tracing::info!(plugin = %core.label(), wit = %core.wit_version, from_cache = core.from_cache, compile_ms = core.compile_time.as_millis() as u64, "plugin loaded");
         registry.insert(loaded)?;
     }
-    Ok(registry)
+    Ok((registry, revisions))
+}
+
+/// The manifest and bytes of a recorded version: from the data directory,
+/// else (installed through another replica) from the database, then kept
+/// in the data directory.
+pub(super) async fn fetch_version(
+    dir: &Path,
+    record: &PluginRecord,
+    version: &str,
+    components: Option<&dyn ComponentStore>,
+) -> anyhow::Result<(Manifest, Arc<[u8]>)> {
+    let local = match stored_version(dir, record, version) {
+        Ok(found) => return Ok(found),
+        Err(e) => e,
+    };
+    let Some(components) = components else {
+        return Err(local);
+    };
+    let recorded = record.versions.iter().find(|v| v.version == version);
+    let (Some(recorded), false) = (recorded, recorded.is_some_and(|v| v.bundled)) else {
+        return Err(local);
+    };
+    let Some((text, wasm)) = components.component(&record.name, version).await? else {
+        return Err(local.context("and the database does not keep it either"));
+    };
+    if crate::ids::hex(&Sha256::digest(&wasm)) != recorded.sha256 {
+        anyhow::bail!(
+            "{}@{version} in the database does not match its recorded checksum",
+            record.name
+        );
+    }
+    let manifest = Manifest::from_toml(&text)?;
+    std::fs::create_dir_all(dir.join(&record.name))?;
+    crate::durable::write_file(&version_file(dir, &record.name, version, "wasm"), &wasm)?;
+    crate::durable::write_file(
+        &version_file(dir, &record.name, version, "toml"),
+        text.as_bytes(),
+    )?;
+    Ok((manifest, wasm.into()))
 }
 
 /// The manifest and bytes of a recorded version.

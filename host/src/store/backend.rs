@@ -19,7 +19,7 @@ use super::idempotency::{IdempotencyStore, PgIdempotency, SledIdempotency};
 use super::ledger::LedgerStore;
 use super::moderation::{ModerationStore, PgModeration, SledModeration};
 use super::pg::PgStore;
-use super::plugins::{PgPlugins, PluginStore, SledPlugins};
+use super::plugins::{ComponentStore, PgPlugins, PluginStore, SledPlugins};
 use super::prices::{PgPrices, PriceStore, SledPrices};
 use super::replicas::{MemoryReplicas, PgReplicas, ReplicaStore};
 use super::secrets::{PgSecrets, SecretStore, SledSecrets};
@@ -144,6 +144,9 @@ pub struct Stores {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Plugin versions.
     pub plugins: Arc<dyn PluginStore>,
+    /// Plugin versions' files shared by replicas (none on sled, where the
+    /// data directory's files are the only copy).
+    pub components: Option<Arc<dyn ComponentStore>>,
     /// Prices and the changelog.
     pub prices: Arc<dyn PriceStore>,
     /// File records.
@@ -183,6 +186,7 @@ impl Stores {
                     tasks: Arc::new(SledTasks::open(&store).await?),
                     idempotency: Arc::new(SledIdempotency::new(&store)?),
                     plugins: Arc::new(SledPlugins::open(&store)?),
+                    components: None,
                     prices: Arc::new(SledPrices::open(&store)?),
                     files: Arc::new(SledFiles::open(&store).await?),
                     webhooks: Arc::new(SledWebhooks::open(&store).await?),
@@ -204,6 +208,7 @@ impl Stores {
                     tasks: Arc::new(PgTasks::new(&pg)),
                     idempotency: Arc::new(PgIdempotency::new(&pg).await?),
                     plugins: Arc::new(PgPlugins::new(&pg)),
+                    components: Some(Arc::new(PgPlugins::new(&pg))),
                     prices: Arc::new(PgPrices::new(&pg)),
                     files: Arc::new(PgFiles::new(&pg)),
                     webhooks: Arc::new(PgWebhooks::new(&pg)),

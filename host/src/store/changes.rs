@@ -1,5 +1,6 @@
 //! The change feed: what replicas sharing a database keep in memory
-//! (prices, the changelog's launches and retirements) is invalidated
+//! (prices, the changelog's launches and retirements, the plugin versions
+//! they serve) is invalidated
 //! through the database when another replica changes it. On PostgreSQL a
 //! change commits a `NOTIFY` with its topic in its own transaction, and
 //! each replica `LISTEN`s on a connection of its own; after that connection
@@ -19,6 +20,9 @@ pub const CHANNEL: &str = "imini_changes";
 
 /// Prices and the changelog.
 pub const PRICES: &str = "prices";
+
+/// Plugin versions: which serves, with which configuration.
+pub const PLUGINS: &str = "plugins";
 
 /// What a subscriber hears.
 #[derive(Debug, Clone, PartialEq, Eq)]

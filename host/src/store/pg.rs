@@ -58,6 +58,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("tasks", include_str!("pg/migrations/0010_tasks.sql")),
     ("leases", include_str!("pg/migrations/0011_leases.sql")),
     ("replicas", include_str!("pg/migrations/0012_replicas.sql")),
+    (
+        "plugin_components",
+        include_str!("pg/migrations/0013_plugin_components.sql"),
+    ),
 ];
 
 /// The schema version this binary knows.

@@ -123,3 +123,25 @@ pub trait PluginStore: Send + Sync + 'static {
     /// nothing changed, `record` included.
     async fn save_plugin(&self, record: &mut PluginRecord) -> Result<(), PluginSaveError>;
 }
+
+/// Where the files of installed plugin versions are shared by replicas
+/// (PostgreSQL; on sled, the data directory's files are the only copy).
+#[async_trait::async_trait]
+pub trait ComponentStore: Send + Sync + 'static {
+    /// Keeps a version's manifest and component (once: a version's bytes
+    /// never change).
+    async fn put_component(
+        &self,
+        plugin: &str,
+        version: &str,
+        manifest: &str,
+        wasm: &[u8],
+    ) -> Result<(), StoreError>;
+
+    /// A version's manifest and component, if kept.
+    async fn component(
+        &self,
+        plugin: &str,
+        version: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+}

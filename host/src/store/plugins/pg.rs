@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use tokio_postgres::Row;
 
-use super::{PluginRecord, PluginSaveError, PluginStore, VersionRecord};
+use super::{ComponentStore, PluginRecord, PluginSaveError, PluginStore, VersionRecord};
 use crate::store::StoreError;
 use crate::store::pg::{PgStore, from_text, to_text};
 
@@ -191,9 +191,49 @@ impl PluginStore for PgPlugins {
             .await
             .map_err(StoreError::from)?;
         }
+        // Every replica brings its serving versions in line.
+        crate::store::changes::announce(&tx, crate::store::changes::PLUGINS)
+            .await
+            .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
         record.revision = expected + 1;
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ComponentStore for PgPlugins {
+    async fn put_component(
+        &self,
+        plugin: &str,
+        version: &str,
+        manifest: &str,
+        wasm: &[u8],
+    ) -> Result<(), StoreError> {
+        let client = self.pg.client().await?;
+        client
+            .execute(
+                "INSERT INTO plugin_components (plugin, version, manifest, wasm) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (plugin, version) DO NOTHING",
+                &[&plugin, &version, &manifest, &wasm],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn component(
+        &self,
+        plugin: &str,
+        version: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let client = self.pg.client().await?;
+        Ok(client
+            .query_opt(
+                "SELECT manifest, wasm FROM plugin_components WHERE plugin = $1 AND version = $2",
+                &[&plugin, &version],
+            )
+            .await?
+            .map(|row| (row.get(0), row.get(1))))
     }
 }
 
@@ -211,4 +251,24 @@ mod tests {
     }
 
     crate::store::plugins::conformance::suite!(fresh_pg);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_versions_files_are_kept_once_for_every_replica() {
+        use crate::store::plugins::ComponentStore;
+        let (_db, pg) = fresh_store().await;
+        let (a, b) = (PgPlugins::new(&pg), PgPlugins::new(&pg));
+        assert_eq!(b.component("swap", "1.0.0").await.unwrap(), None);
+        a.put_component("swap", "1.0.0", "name = \"swap\"", b"\0asm one")
+            .await
+            .unwrap();
+        // Kept once: a second put of the version changes nothing.
+        a.put_component("swap", "1.0.0", "other", b"other")
+            .await
+            .unwrap();
+        assert_eq!(
+            b.component("swap", "1.0.0").await.unwrap(),
+            Some(("name = \"swap\"".to_string(), b"\0asm one".to_vec()))
+        );
+        assert_eq!(b.component("swap", "2.0.0").await.unwrap(), None);
+    }
 }
