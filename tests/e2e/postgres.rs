@@ -90,34 +90,60 @@ fn replicas_on_one_database_share_accounts_tasks_keys_and_credits() {
 }
 
 #[test]
-fn requests_racing_on_two_replicas_never_overdraw() {
-    const K: usize = 13;
+fn a_thousand_requests_racing_on_three_replicas_spend_exactly_the_credits() {
+    // Credits for exactly 100 images; 1,000 requests from 50 clients,
+    // spread round robin over three replicas.
+    const K: usize = 100;
+    const REQUESTS: usize = 1_000;
+    const CLIENTS: usize = 50;
     let db = Arc::new(Database::create());
-    let (a, b) = (replica(&db), replica(&db));
-    let carol = a.account("carol@example.com", K as i64 * 10);
+    let replicas = [replica(&db), replica(&db), replica(&db)];
+    let carol = replicas[0].account("carol@example.com", K as i64 * 10);
     let body = json!({"model": "imini/canvas-image", "prompt": "a kite", "size": "64x64", "response_format": "url"});
     let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..60)
-            .map(|i| {
-                let (gw, carol, body) = (if i % 2 == 0 { &a } else { &b }, &carol, &body);
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (replicas, carol, body) = (&replicas, &carol, &body);
                 s.spawn(move || {
-                    gw.request_with(
-                        "POST",
-                        "/v1/images/generations",
-                        Some(&carol.key),
-                        Some(body),
-                    )
-                    .status
+                    (0..REQUESTS / CLIENTS)
+                        .map(|i| {
+                            let gw = &replicas[(c * (REQUESTS / CLIENTS) + i) % 3];
+                            gw.request_with(
+                                "POST",
+                                "/v1/images/generations",
+                                Some(&carol.key),
+                                Some(body),
+                            )
+                            .status
+                        })
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let ok = statuses.iter().filter(|s| **s == 200).count();
     let refused = statuses.iter().filter(|s| **s == 402).count();
-    assert_eq!((ok, refused), (K, 60 - K), "{statuses:?}");
-    assert_eq!(assert_reconciles(&a, &carol.id), (0, 0));
-    let captures = b
+    assert_eq!(
+        (ok, refused),
+        (K, REQUESTS - K),
+        "others: {:?}",
+        statuses
+            .iter()
+            .filter(|s| ![200, 402].contains(*s))
+            .collect::<Vec<_>>()
+    );
+    for gw in &replicas {
+        assert_eq!(
+            assert_reconciles(gw, &carol.id),
+            (0, 0),
+            "spent to the credit, nothing held"
+        );
+    }
+    let captures = replicas[1]
         .ledger(&carol.id)
         .iter()
         .filter(|e| e["type"] == "capture")

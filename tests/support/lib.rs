@@ -57,7 +57,7 @@ pub fn binary() -> PathBuf {
         && changed > built
     {
         panic!(
-            "{} is older than {}: build it first (`cargo build -p imini`, or run `cargo test --workspace`), or set IMINI_BIN",
+            "{} is older than {}: build it first (`cargo test --workspace --no-run`, or run `cargo test --workspace`), or set IMINI_BIN",
             bin.display(),
             source.display()
         );
