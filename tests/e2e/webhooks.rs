@@ -207,3 +207,65 @@ fn private_addresses_are_refused_unless_allowed() {
         .json();
     assert_eq!(tasks["data"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn replicas_on_one_database_send_each_attempt_once() {
+    // Every event's first attempt fails, so each is retried a second later,
+    // when any of the three replicas may take it.
+    let attempts: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
+    let seen = attempts.clone();
+    let receiver = Mock::with_handler(move |req| {
+        let id = req.header("webhook-id").unwrap_or_default().to_string();
+        let mut seen = seen.lock().unwrap();
+        let n = seen.entry(id).or_default();
+        *n += 1;
+        if *n == 1 {
+            Reply::json(503, &json!({"error": "busy"}))
+        } else {
+            Reply::json(204, &json!({}))
+        }
+    });
+    let db = Arc::new(imini_tests::pg::Database::create());
+    let config = "[network]\nallow_private = true\n[replicas]\nlease_secs = 1\n";
+    let replicas: Vec<Gateway> = (0..3)
+        .map(|_| Gateway::start_on_database(config, db.clone(), &[]))
+        .collect();
+    let acct = replicas[0].account("replica-hooks@example.com", 1_000);
+    let set = replicas[1].request_with(
+        "POST",
+        "/v1/account/webhook",
+        Some(&acct.key),
+        Some(&json!({"url": format!("{}/hook", receiver.url)})),
+    );
+    assert_eq!(set.status, 200, "{}", String::from_utf8_lossy(&set.body));
+    const TASKS: usize = 12;
+    for i in 0..TASKS {
+        let body = json!({"model": "imini/canvas-image", "prompt": format!("a kite {i}"), "size": "64x64"});
+        replicas[i % 3].submit_image(&acct.key, &body);
+    }
+    // Two attempts per event: the failed one and the retry.
+    wait_for(&receiver, 2 * TASKS, Duration::from_secs(30));
+    // Longer than a lease and a retry: no replica sends any of them again.
+    std::thread::sleep(Duration::from_secs(3));
+    let attempts = attempts.lock().unwrap();
+    assert_eq!(attempts.len(), TASKS, "one event per task: {attempts:?}");
+    assert!(
+        attempts.values().all(|n| *n == 2),
+        "each attempt sent once: {attempts:?}"
+    );
+    let deliveries = replicas[2]
+        .request_with(
+            "GET",
+            "/v1/account/webhook/deliveries",
+            Some(&acct.key),
+            None,
+        )
+        .json();
+    let data = deliveries["data"].as_array().unwrap();
+    assert_eq!(data.len(), TASKS);
+    assert!(
+        data.iter()
+            .all(|d| d["status"] == "delivered" && d["attempts"] == 2),
+        "{deliveries}"
+    );
+}
