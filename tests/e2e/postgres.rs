@@ -330,3 +330,96 @@ fn a_price_set_through_one_replica_is_charged_by_another_within_a_second_and_a_r
     let refused = b.request_with("GET", "/v1/account", Some(&ivy.key), None);
     imini_tests::assert_error(&refused, 403, "KEY_REVOKED");
 }
+
+#[test]
+fn connections_lost_mid_load_fail_requests_cleanly_and_service_resumes_without_a_restart() {
+    let db = Arc::new(Database::create());
+    let (a, b) = (replica(&db), replica(&db));
+    let jo = a.account("jo@example.com", 100_000);
+    let body = json!({"model": "imini/canvas-image", "prompt": "a lighthouse", "size": "64x64", "response_format": "url"});
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let statuses = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for gw in [&a, &b, &a, &b] {
+            let (stop, statuses, jo, body) = (&stop, &statuses, &jo, &body);
+            s.spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let answer = gw.request_with(
+                        "POST",
+                        "/v1/images/generations",
+                        Some(&jo.key),
+                        Some(body),
+                    );
+                    if answer.status != 200 {
+                        // A failure is a clean answer in the error shape.
+                        let code = answer.json()["error"]["code"].clone();
+                        imini_tests::assert_error(&answer, answer.status, code.as_str().unwrap());
+                    }
+                    statuses.lock().unwrap().push(answer.status);
+                }
+            });
+        }
+        // As a server restart would, five times over two seconds: every
+        // connection of both replicas (pools, feeds, held locks) is cut.
+        std::thread::sleep(Duration::from_millis(500));
+        let mut dropped = 0;
+        for _ in 0..5 {
+            dropped += db.drop_connections();
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        assert!(dropped > 0, "the replicas had connections to cut");
+        std::thread::sleep(Duration::from_millis(1500));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let statuses = statuses.into_inner().unwrap();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let failed: Vec<u16> = statuses.iter().copied().filter(|s| *s != 200).collect();
+    assert!(ok > 0, "{statuses:?}");
+    assert!(
+        failed.iter().all(|s| *s >= 500),
+        "only server-side failures while the database was cut off: {failed:?}"
+    );
+    eprintln!(
+        "{ok} answered, {} failed while connections were cut",
+        failed.len()
+    );
+    // Both replicas serve again without a restart.
+    for gw in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer =
+                gw.request_with("POST", "/v1/images/generations", Some(&jo.key), Some(&body));
+            if answer.status == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not serving again: {}",
+                String::from_utf8_lossy(&answer.body)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // No half-written state: once leases lapse and the tasks cut off are
+    // taken over, nothing is held, and the ledger reconciles.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, held) = assert_reconciles(&a, &jo.id);
+        if held == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{held} credits still held");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let captures = b
+        .ledger(&jo.id)
+        .iter()
+        .filter(|e| e["type"] == "capture")
+        .count();
+    let balance = a.account_view(&jo.id)["credit_balance"].as_i64().unwrap();
+    assert_eq!(
+        balance,
+        100_000 - 10 * captures as i64,
+        "each capture charged once"
+    );
+}

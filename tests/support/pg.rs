@@ -73,6 +73,27 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Ends every connection to the database, as a restart of the server
+    /// would; returns how many there were.
+    pub fn drop_connections(&self) -> usize {
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            self.name
+        );
+        run(async {
+            let (client, connection) =
+                tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect");
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            client.query(&sql, &[]).await.expect("terminate").len()
+        })
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);

@@ -423,9 +423,11 @@ pub trait TaskStore: Send + Sync + 'static {
     /// sled).
     async fn lapsed_tasks(&self) -> Result<Vec<OpenTask>, StoreError>;
 
-    /// Renews the leases this replica holds on open tasks (nothing to do on
-    /// sled). Returns how many it holds.
-    async fn renew_leases(&self) -> Result<u64, StoreError>;
+    /// Renews this replica's leases on the open tasks `running` names (the
+    /// ones it runs now; nothing to do on sled). A task it leased but no
+    /// longer runs (its storage failed mid-run) lapses, and is then taken
+    /// over, by this replica or another. Returns how many it renewed.
+    async fn renew_leases(&self, running: &[String]) -> Result<u64, StoreError>;
 
     /// Gives up this replica's leases on open tasks, so that another
     /// replica takes them at once (at a graceful stop, with tasks still

@@ -137,15 +137,17 @@ impl Tasks {
     }
 
     /// On a database replicas share: renews this replica's leases on the
-    /// tasks it runs, and once a lease period takes over the open tasks of
-    /// replicas that stopped renewing theirs (see [`Tasks::take_over`]).
+    /// tasks it runs, and once a lease period takes over the open tasks
+    /// whose leases lapsed (see [`Tasks::take_over`]): those of replicas
+    /// that died, and its own whose run ended on a storage failure.
     pub async fn keep_leases(self: Arc<Self>, replica: crate::replicas::Replica) {
         let mut renew = tokio::time::interval(replica.renew_every());
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut claimed = tokio::time::Instant::now();
         loop {
             renew.tick().await;
-            if let Err(e) = self.store.renew_leases().await {
+            let running: Vec<String> = self.running.lock().expect("lock").keys().cloned().collect();
+            if let Err(e) = self.store.renew_leases(&running).await {
                 tracing::warn!(error = %e, "could not renew this replica's task leases");
             }
             if claimed.elapsed() < replica.lease {

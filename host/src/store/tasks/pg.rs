@@ -717,14 +717,14 @@ impl TaskStore for PgTasks {
             .await
     }
 
-    async fn renew_leases(&self) -> Result<u64, StoreError> {
+    async fn renew_leases(&self, running: &[String]) -> Result<u64, StoreError> {
         let replica = self.pg.replica();
         let client = self.pg.client().await?;
         Ok(client
             .execute(
                 "UPDATE tasks_open SET lease_until = now() + make_interval(secs => $2) \
-                 WHERE lease_holder = $1",
-                &[&replica.id, &replica.lease.as_secs_f64()],
+                 WHERE lease_holder = $1 AND task_id = ANY($3)",
+                &[&replica.id, &replica.lease.as_secs_f64(), &running],
             )
             .await?)
     }

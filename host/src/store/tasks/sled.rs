@@ -484,7 +484,7 @@ impl TaskStore for SledTasks {
         Ok(Vec::new())
     }
 
-    async fn renew_leases(&self) -> Result<u64, StoreError> {
+    async fn renew_leases(&self, _running: &[String]) -> Result<u64, StoreError> {
         // One process owns the data directory: it holds every task.
         Ok(0)
     }

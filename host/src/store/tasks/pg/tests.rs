@@ -137,9 +137,10 @@ async fn a_replica_takes_over_only_the_tasks_whose_lease_lapsed() {
     // A holds it: B neither takes it over nor finds it at its start.
     assert!(b.lapsed_tasks().await.unwrap().is_empty());
     assert!(b.open_tasks().await.unwrap().is_empty());
-    // A renews while it lives.
+    // A renews while it runs it.
+    let running = [first.id.clone()];
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(a.renew_leases().await.unwrap(), 1);
+    assert_eq!(a.renew_leases(&running).await.unwrap(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(
         b.lapsed_tasks().await.unwrap().is_empty(),
@@ -152,8 +153,8 @@ async fn a_replica_takes_over_only_the_tasks_whose_lease_lapsed() {
     assert_eq!(taken[0].task.as_ref().unwrap().id, first.id);
     assert!(b.lapsed_tasks().await.unwrap().is_empty(), "B holds it now");
     assert!(a.lapsed_tasks().await.unwrap().is_empty());
-    assert_eq!(a.renew_leases().await.unwrap(), 0, "A lost it");
-    assert_eq!(b.renew_leases().await.unwrap(), 1);
+    assert_eq!(a.renew_leases(&running).await.unwrap(), 0, "A lost it");
+    assert_eq!(b.renew_leases(&running).await.unwrap(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,4 +187,23 @@ async fn leases_given_up_at_a_graceful_stop_are_taken_over_at_once() {
     assert_eq!(a.release_leases().await.unwrap(), 1);
     assert_eq!(ids(&b.lapsed_tasks().await.unwrap()), [task.id.as_str()]);
     assert_eq!(a.release_leases().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_its_replica_no_longer_runs_lapses_and_is_taken_over() {
+    let (_db, pg) = fresh_store().await;
+    let a = as_replica(&pg, "rep_a", 600);
+    let (mut kept, mut dropped) = (queued("acct_a"), queued("acct_a"));
+    a.create_task(&mut kept, Creation::default()).await.unwrap();
+    a.create_task(&mut dropped, Creation::default())
+        .await
+        .unwrap();
+    // A runs only `kept` now (storage failed in the other's run).
+    let running = [kept.id.clone()];
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(a.renew_leases(&running).await.unwrap(), 1);
+    }
+    // The dropped one lapsed: A itself (or any replica) takes it over.
+    assert_eq!(ids(&a.lapsed_tasks().await.unwrap()), [dropped.id.as_str()]);
 }
