@@ -101,7 +101,10 @@ pub(crate) async fn a_blob_is_removed_unused_only_and_new_records_wait_for_it(
             .unwrap()
     );
     assert!(!ran.load(Ordering::SeqCst), "a used blob is not removed");
-    files.delete_files(&[a.id.clone()]).await.unwrap();
+    files
+        .delete_files(std::slice::from_ref(&a.id))
+        .await
+        .unwrap();
 
     // The removal starts and holds the blob's lock; a new file of the same
     // content (as another replica would record it, on its own connection)
@@ -149,7 +152,10 @@ pub(crate) async fn a_blob_is_removed_unused_only_and_new_records_wait_for_it(
             .unwrap()
     );
     assert!(!ran.load(Ordering::SeqCst));
-    files.delete_files(&[b.id.clone()]).await.unwrap();
+    files
+        .delete_files(std::slice::from_ref(&b.id))
+        .await
+        .unwrap();
     let failing: BlobRemoval<'static> =
         Box::pin(async { Err(std::io::Error::other("the disk is gone")) });
     let err = files
