@@ -88,6 +88,10 @@ pub struct Config {
     /// Several replicas on one database: how long their leases last.
     #[serde(default)]
     pub replicas: ReplicasConfig,
+    /// Where media blobs are kept: a directory (default `<data_dir>/media`)
+    /// or an S3-compatible bucket.
+    #[serde(default)]
+    pub media: crate::media::backend::MediaConfig,
 }
 
 /// Leases, unless `[replicas] lease_secs` says.
@@ -383,8 +387,9 @@ pub struct PluginSettings {
 }
 
 impl Config {
-    /// Reads and validates a configuration file; relative plugin paths are
-    /// resolved against its directory.
+    /// Reads and validates a configuration file; relative paths (plugins,
+    /// `rollout.watch_dir`, `media.path`) are resolved against its
+    /// directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -402,6 +407,9 @@ impl Config {
         if let Some(dir) = &mut config.rollout.watch_dir {
             *dir = base.join(&*dir);
         }
+        if let Some(dir) = &mut config.media.path {
+            *dir = base.join(&*dir);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -415,6 +423,7 @@ impl Config {
             return bad("replicas.lease_secs must be between 1 and 300");
         }
         self.limits.validate_redis().map_err(ConfigError::Invalid)?;
+        self.media.validate().map_err(ConfigError::Invalid)?;
         if !(16..=4096).contains(&s.memory_mib) {
             return bad("sandbox.memory_mib must be between 16 and 4096");
         }

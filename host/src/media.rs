@@ -1,11 +1,28 @@
-//! Media blobs: content-addressed files in the data directory, and `file_…`
-//! records (in the [`FileStore`]) saying who owns which blob.
+//! Media blobs: content-addressed bytes in a [`BlobStore`] (a directory or
+//! an S3 bucket, see [`backend`]), and `file_…` records (in the
+//! [`FileStore`]) saying who owns which blob.
+//!
+//! Replicas may share the blob store (a shared volume or a bucket) and the
+//! records (PostgreSQL): a blob is removed only under its lock in the
+//! record store, once no record uses it, and a new record is written under
+//! that lock and followed by a check that its blob is still there, so no
+//! record is ever left pointing at a removed blob.
 
-use std::path::PathBuf;
+pub mod backend;
+mod blobs;
+#[cfg(test)]
+mod conformance;
+mod dir;
+mod s3;
+
 use std::sync::Arc;
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+pub use self::blobs::BlobStore;
+pub use self::dir::DirBlobs;
+pub use self::s3::S3Blobs;
 use crate::store;
 pub use crate::store::files::FileRecord;
 use crate::store::files::FileStore;
@@ -22,38 +39,21 @@ pub enum MediaError {
     Store(#[from] store::StoreError),
 }
 
-/// Files up to this size are read on the calling thread.
-const SMALL_READ: u64 = 256 * 1024;
-
 /// The media store.
 #[derive(Clone)]
 pub struct Media {
-    root: PathBuf,
+    blobs: Arc<dyn BlobStore>,
     files: Arc<dyn FileStore>,
-    /// Held shared while a file is stored (from the check that its blob
-    /// exists to its record's write), and exclusively while a blob's last
-    /// file is checked and the blob removed: a new file never ends up
-    /// pointing at a blob being deleted.
-    blobs: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Media {
-    /// A store with blobs under `root` and records in `files`.
-    pub fn new(root: PathBuf, files: Arc<dyn FileStore>) -> Result<Self, MediaError> {
-        std::fs::create_dir_all(&root)?;
-        Ok(Self {
-            root,
-            files,
-            blobs: Arc::default(),
-        })
+    /// A store with blobs in `blobs` and records in `files`.
+    pub fn new(blobs: Arc<dyn BlobStore>, files: Arc<dyn FileStore>) -> Self {
+        Self { blobs, files }
     }
 
-    fn blob_path(&self, sha256: &str) -> PathBuf {
-        self.root.join(&sha256[..2]).join(sha256)
-    }
-
-    /// Stores `bytes` (once per distinct content, fsynced) and records a new
-    /// file owned by `owner`.
+    /// Stores `bytes` (once per distinct content, durably) and records a
+    /// new file owned by `owner`.
     pub async fn put(
         &self,
         owner: &str,
@@ -66,7 +66,7 @@ impl Media {
     }
 
     /// [`Media::put`] whose record becomes durable with the caller's next
-    /// flush (the bytes themselves are fsynced before it returns).
+    /// flush (the bytes themselves are durable before it returns).
     pub async fn put_unflushed(
         &self,
         owner: &str,
@@ -89,16 +89,10 @@ impl Media {
         durable: bool,
     ) -> Result<FileRecord, MediaError> {
         let sha256 = crate::ids::hex(&Sha256::digest(bytes));
-        let path = self.blob_path(&sha256);
-        let _storing = self.blobs.read().await;
-        // A stat is cheaper than a hop to the blocking pool.
-        if !std::fs::exists(&path)? {
-            let data = bytes.to_vec();
-            // The blob's bytes and its name are on disk before its record
-            // is written.
-            tokio::task::spawn_blocking(move || crate::durable::write_file(&path, &data))
-                .await
-                .map_err(std::io::Error::other)??;
+        let data = Bytes::copy_from_slice(bytes);
+        // The blob's bytes are stored before its record is written.
+        if !self.blobs.exists(&sha256).await? {
+            self.blobs.put(&sha256, data.clone()).await?;
         }
         let record = FileRecord {
             id: crate::ids::new("file"),
@@ -111,6 +105,12 @@ impl Media {
             created_at: now_rfc3339(),
         };
         self.files.insert_file(&record, durable).await?;
+        // The blob's last file may have gone meanwhile (here or on another
+        // replica) and the blob with it, before this record was written;
+        // now that it is, no removal starts, so a blob gone is stored again.
+        if !self.blobs.exists(&record.sha256).await? {
+            self.blobs.put(&record.sha256, data).await?;
+        }
         Ok(record)
     }
 
@@ -125,28 +125,20 @@ impl Media {
         // The records are gone for good before any blob is.
         let (deleted, blobs) = self.files.delete_files(ids).await?;
         for sha in blobs {
-            let _deleting = self.blobs.write().await;
-            if self.files.blob_in_use(&sha).await? {
-                continue;
-            }
-            match tokio::fs::remove_file(self.blob_path(&sha)).await {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
+            let remove = self.blobs.delete(&sha);
+            self.files.remove_blob_if_unused(&sha, remove).await?;
         }
         Ok(deleted)
     }
 
     /// The content of a file.
     pub async fn read(&self, record: &FileRecord) -> Result<Vec<u8>, MediaError> {
-        let path = self.blob_path(&record.sha256);
-        // Small files (most images) are read in place: a hop to the
-        // blocking pool costs more than the read. Large ones go there.
-        if record.bytes <= SMALL_READ {
-            return Ok(std::fs::read(path)?);
-        }
-        Ok(tokio::fs::read(path).await?)
+        Ok(self.blobs.read(&record.sha256, record.bytes).await?)
+    }
+
+    /// Where the blobs are, for the logs.
+    pub fn describe(&self) -> String {
+        self.blobs.describe()
     }
 }
 
@@ -157,7 +149,8 @@ mod tests {
     async fn media(dir: &std::path::Path) -> Media {
         let store = crate::store::Store::open(&dir.join("db")).unwrap();
         let files = crate::store::files::SledFiles::open(&store).await.unwrap();
-        Media::new(dir.join("media"), Arc::new(files)).unwrap()
+        let blobs = DirBlobs::open(dir.join("media")).unwrap();
+        Media::new(Arc::new(blobs), Arc::new(files))
     }
 
     #[tokio::test]
@@ -194,7 +187,11 @@ mod tests {
             1
         );
         assert!(
-            !media.blob_path(&b.sha256).exists(),
+            !dir.path()
+                .join("media")
+                .join(&b.sha256[..2])
+                .join(&b.sha256)
+                .exists(),
             "the last file took the blob"
         );
         assert_eq!(media.read(&other).await.unwrap(), b"other");

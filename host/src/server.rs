@@ -131,7 +131,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         })
         .collect();
     let catalogue = Arc::new(RwLock::new(Arc::new(catalogue.with_retired(retired))));
-    let media = Media::new(opts.data_dir.join("media"), stores.files.clone())?;
+    let blobs = config
+        .media
+        .open(&opts.data_dir)
+        .await
+        .map_err(|e| anyhow::anyhow!("media store: {e}"))?;
+    let media = Media::new(blobs, stores.files.clone());
+    tracing::info!(media = %media.describe(), "media store open");
     let health = Arc::new(crate::catalogue::RouteHealth::default());
     let webhooks = Webhooks::new(
         stores.webhooks.clone(),

@@ -10,6 +10,7 @@ mod errors;
 mod idempotency;
 mod images;
 mod limits;
+mod media_s3;
 mod moderation;
 mod openai_sdk;
 mod policy_terms;

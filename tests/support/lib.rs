@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod mock;
+pub mod moto;
 pub mod pg;
 pub mod redis;
 

@@ -3,12 +3,20 @@
 //! `synchronous_commit` off: visible at once, and made durable by the next
 //! commit that waits for the disk (the write-ahead log is flushed in
 //! order).
+//!
+//! A blob's lock is a transaction-scoped advisory lock on its digest: a
+//! record is inserted under it shared, a blob's last use is checked and the
+//! blob removed under it exclusively, so replicas sharing the database and
+//! a media store never leave a record without its blob.
 
 use tokio_postgres::Row;
 
-use super::{FileRecord, FileStore};
+use super::{BlobRemoval, FileRecord, FileStore};
 use crate::store::StoreError;
 use crate::store::pg::{PgStore, corrupt};
+
+/// The first key of the advisory locks on blobs ("imi" 4).
+const BLOB_LOCKS: i32 = 0x696d_6904;
 
 /// File records in PostgreSQL.
 pub struct PgFiles {
@@ -49,6 +57,11 @@ impl FileStore for PgFiles {
             tx.batch_execute("SET LOCAL synchronous_commit TO OFF")
                 .await?;
         }
+        tx.execute(
+            "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))",
+            &[&BLOB_LOCKS, &record.sha256],
+        )
+        .await?;
         tx.execute(
             &format!("INSERT INTO files ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
             &[
@@ -112,6 +125,36 @@ impl FileStore for PgFiles {
             )
             .await?
             .get(0))
+    }
+
+    async fn remove_blob_if_unused(
+        &self,
+        sha256: &str,
+        remove: BlobRemoval<'_>,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&BLOB_LOCKS, &sha256],
+        )
+        .await?;
+        let in_use: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = $1)",
+                &[&sha256],
+            )
+            .await?
+            .get(0);
+        if !in_use {
+            // Under the lock: a record of this blob waits for the removal,
+            // then finds the blob gone and stores it again.
+            remove.await?;
+        }
+        // Ends the transaction and so releases the lock (dropped on an
+        // error, the transaction is rolled back, which releases it too).
+        tx.commit().await?;
+        Ok(!in_use)
     }
 }
 

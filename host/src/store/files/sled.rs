@@ -1,14 +1,19 @@
 //! [`FileStore`] on sled: trees `files` (by file id) and `files_by_blob`
 //! (`{sha256}/{file id}`), so that a deletion finds the other files sharing
-//! a blob without reading every record.
+//! a blob without reading every record. A blob's lock is the process's
+//! (sled has one process): one lock for all blobs, held shared by records'
+//! inserts and exclusively by removals.
 
-use super::{FileRecord, FileStore};
+use super::{BlobRemoval, FileRecord, FileStore};
 use crate::store::{Store, StoreError, Table};
 
 /// File records in sled.
 pub struct SledFiles {
     files: Table,
     by_blob: Table,
+    /// Blobs' lock: held shared while a file is recorded, exclusively while
+    /// a blob's last use is checked and the blob removed.
+    blobs: tokio::sync::RwLock<()>,
 }
 
 fn blob_key(sha256: &str, file_id: &str) -> String {
@@ -22,6 +27,7 @@ impl SledFiles {
         let this = Self {
             files: store.table("files")?,
             by_blob: store.table("files_by_blob")?,
+            blobs: tokio::sync::RwLock::new(()),
         };
         // Its completeness record, `!complete`, sorts before every digest.
         let indexed = this
@@ -41,6 +47,7 @@ impl SledFiles {
 #[async_trait::async_trait]
 impl FileStore for SledFiles {
     async fn insert_file(&self, record: &FileRecord, durable: bool) -> Result<(), StoreError> {
+        let _recording = self.blobs.read().await;
         // The index entry first: a crash may leave an entry without its
         // record (which keeps a blob a little longer), never the reverse.
         self.by_blob
@@ -88,6 +95,19 @@ impl FileStore for SledFiles {
             self.by_blob.remove_unflushed(&key)?;
         }
         Ok(false)
+    }
+
+    async fn remove_blob_if_unused(
+        &self,
+        sha256: &str,
+        remove: BlobRemoval<'_>,
+    ) -> Result<bool, StoreError> {
+        let _removing = self.blobs.write().await;
+        if self.blob_in_use(sha256).await? {
+            return Ok(false);
+        }
+        remove.await?;
+        Ok(true)
     }
 }
 
