@@ -143,7 +143,23 @@ fn a_failing_receiver_is_retried_and_a_restart_loses_nothing() {
         202
     );
     let first = wait_for(&receiver, 1, Duration::from_secs(10));
-    // The first attempt failed; the retry is due a second later. Crash now.
+    // The first attempt failed; once it is recorded, the retry is due a
+    // second later. Crash then. (Killed before the failure is recorded, the
+    // gateway would send that attempt again: at least once.)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gw
+        .request_with(
+            "GET",
+            "/v1/account/webhook/deliveries",
+            Some(&acct.key),
+            None,
+        )
+        .json()["data"][0]["attempts"]
+        != 1
+    {
+        assert!(Instant::now() < deadline, "the failed attempt is recorded");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     gw.kill();
     gw.restart();
     let all = wait_for(&receiver, 2, Duration::from_secs(15));
