@@ -14,7 +14,7 @@
 //! retired, policy changes are announced, all in the changelog; every step
 //! is in the audit log.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -25,9 +25,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::audit::{Audit, NewEntry};
-use crate::catalogue::{Catalogue, Retired};
+use crate::catalogue::Catalogue;
 use crate::config::Config;
-use crate::moderation::{Bindings, Moderation};
+use crate::moderation::Moderation;
 use crate::plugins::{LoadedPlugin, Manifest, PluginRegistry, PluginRuntime};
 use crate::pricing::{ChangelogEntry, Pricing, PricingError};
 use crate::store::StoreError;
@@ -35,12 +35,15 @@ use crate::store::plugins::{ComponentStore, PluginSaveError, PluginStore};
 use crate::time::to_rfc3339;
 
 mod files;
+mod follow;
 mod schedule;
+mod step;
 mod watch;
 
 use crate::durable::write_file as write_durably;
 use files::{bundled, describe, fetch_version, version_file};
 pub use files::{load_at_start, plugins_dir, source};
+use step::Next;
 
 /// The records of plugin versions, kept by [`PluginStore`].
 pub use crate::store::plugins::{PluginRecord, VersionRecord};
@@ -539,102 +542,6 @@ impl Rollout {
             .ok_or_else(|| RolloutError::NotFound(format!("no plugin named {name}")))
     }
 
-    /// What serving `new` in place of the plugin `name` (or retiring it
-    /// with `None`) makes of the catalogue and the policy bindings; refused
-    /// if they would be inconsistent.
-    fn next_state(&self, name: &str, new: &Option<LoadedPlugin>) -> Result<Next, RolloutError> {
-        let old = self.registry.get(name);
-        let old_label = old.as_ref().map(|p| p.core().label());
-        let new_label = new.as_ref().map(|p| p.core().label());
-
-        // The next catalogue: every provider, this one replaced.
-        let mut providers: Vec<_> = self
-            .registry
-            .providers()
-            .into_iter()
-            .filter(|p| p.core().manifest().name != name)
-            .collect();
-        if let Some(LoadedPlugin::Provider(p)) = new {
-            providers.push(p.clone());
-        }
-        let served: BTreeSet<String> = providers
-            .iter()
-            .flat_map(|p| p.models.iter().map(|m| m.id.clone()))
-            .collect();
-        let routes: Vec<_> = self
-            .config
-            .routes
-            .iter()
-            .filter(|r| r.targets.iter().all(|t| served.contains(t)))
-            .cloned()
-            .collect();
-        let current = self.catalogue.read().expect("lock").clone();
-        let next = Catalogue::build(&providers, &routes)
-            .map_err(|e| RolloutError::Invalid(format!("{e}; nothing changed")))?;
-
-        // The next policy bindings, if a policy changes.
-        let is_policy = matches!(old, Some(LoadedPlugin::Policy(_)))
-            || matches!(new, Some(LoadedPlugin::Policy(_)));
-        let bindings = if is_policy {
-            let mut policies = self.registry.policies();
-            policies.remove(name);
-            if let Some(LoadedPlugin::Policy(p)) = new {
-                policies.insert(name.to_string(), p.clone());
-            }
-            Some(
-                Bindings::from_policies(&self.moderation.config().clone(), &policies)
-                    .map_err(|e| RolloutError::Conflict(format!("{e}; nothing changed")))?,
-            )
-        } else {
-            None
-        };
-
-        let now = OffsetDateTime::now_utc();
-        let before: BTreeSet<String> = current.routes().map(|r| r.info.id.clone()).collect();
-        let after: BTreeSet<String> = next.routes().map(|r| r.info.id.clone()).collect();
-        let launched: Vec<String> = after.difference(&before).cloned().collect();
-        let retired: Vec<String> = before.difference(&after).cloned().collect();
-        let mut retired_map = current.retired().clone();
-        for id in &retired {
-            retired_map.insert(
-                id.clone(),
-                Retired {
-                    at: to_rfc3339(now),
-                    plugin: old_label.clone(),
-                    last: current.get(id).and_then(|r| r.targets.first().cloned()),
-                },
-            );
-        }
-        Ok(Next {
-            catalogue: next.with_retired(retired_map),
-            bindings,
-            is_policy,
-            launched,
-            retired,
-            old_label,
-            new_label,
-            now,
-        })
-    }
-
-    /// Serves `new` (or nothing) as plugin `name` with the catalogue and
-    /// bindings of `next`: three pointers swapped. Returns how long it took.
-    fn swap(
-        &self,
-        name: &str,
-        new: Option<LoadedPlugin>,
-        catalogue: Catalogue,
-        bindings: Option<Bindings>,
-    ) -> std::time::Duration {
-        let started = Instant::now();
-        self.registry.set(name, new);
-        *self.catalogue.write().expect("lock") = Arc::new(catalogue);
-        if let Some(b) = bindings {
-            self.moderation.set_bindings(b);
-        }
-        started.elapsed()
-    }
-
     /// Puts `new` in place of the plugin's serving version (or retires it
     /// with `None`): builds the next catalogue and policy bindings, refuses
     /// the step if they are inconsistent, then records, swaps and
@@ -726,74 +633,6 @@ impl Rollout {
         })
     }
 
-    /// Brings the versions this replica serves in line with the records,
-    /// after another replica changed them (see [`Rollout::follow`]): each
-    /// plugin whose record moved on is loaded (its files fetched from the
-    /// database if this replica lacks them), checked and swapped in, or
-    /// retired. The replica that took the step recorded and announced it.
-    /// Returns how many plugins changed.
-    pub async fn sync(&self) -> Result<usize, RolloutError> {
-        let _guard = self.lock.lock().await;
-        let mut changed = 0;
-        for record in self.records.plugins().await? {
-            let applied = self
-                .applied
-                .lock()
-                .expect("lock")
-                .get(&record.name)
-                .copied();
-            if applied.is_some_and(|r| r >= record.revision) {
-                continue;
-            }
-            let new = match &record.active {
-                None => None,
-                Some(version) => {
-                    let (manifest, wasm) =
-                        fetch_version(&self.dir, &record, version, self.components.as_deref())
-                            .await
-                            .map_err(|e| RolloutError::Invalid(format!("{e:#}")))?;
-                    let loaded = self
-                        .runtime
-                        .load(source(&self.config, manifest, wasm, record.config.as_ref()))
-                        .await
-                        .map_err(|e| RolloutError::Invalid(e.to_string()))?;
-                    Some(loaded)
-                }
-            };
-            if new.is_some() || self.registry.get(&record.name).is_some() {
-                let next = self.next_state(&record.name, &new)?;
-                let swap = self.swap(&record.name, new, next.catalogue, next.bindings);
-                tracing::info!(plugin = %record.name, from = ?next.old_label, to = ?next.new_label, swap_us = swap.as_micros() as u64, "plugin swapped as another replica did");
-                changed += 1;
-            }
-            self.applied
-                .lock()
-                .expect("lock")
-                .insert(record.name.clone(), record.revision);
-        }
-        Ok(changed)
-    }
-
-    /// Follows the change feed: whenever plugin records change (or the feed
-    /// was lost), brings this replica in line ([`Rollout::sync`]), until the
-    /// process ends.
-    pub async fn follow(
-        self: Arc<Self>,
-        mut changes: tokio::sync::broadcast::Receiver<crate::store::changes::Change>,
-    ) {
-        use tokio::sync::broadcast::error::RecvError;
-        loop {
-            let due = match changes.recv().await {
-                Ok(change) => change.concerns(crate::store::changes::PLUGINS),
-                Err(RecvError::Lagged(_)) => true,
-                Err(RecvError::Closed) => return,
-            };
-            if due && let Err(e) = self.sync().await {
-                tracing::error!(error = %e, "could not serve the plugin versions another replica chose");
-            }
-        }
-    }
-
     async fn log(&self, action: &str, details: Value) -> Result<(), StoreError> {
         self.audit
             .record(
@@ -808,18 +647,6 @@ impl Rollout {
             .await
             .map(|_| ())
     }
-}
-
-/// What a rollout step makes of the serving state.
-struct Next {
-    catalogue: Catalogue,
-    bindings: Option<Bindings>,
-    is_policy: bool,
-    launched: Vec<String>,
-    retired: Vec<String>,
-    old_label: Option<String>,
-    new_label: Option<String>,
-    now: OffsetDateTime,
 }
 
 fn changelog(
