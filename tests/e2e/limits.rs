@@ -121,3 +121,41 @@ fn a_key_with_a_credit_limit_stops_at_it() {
     );
     assert_eq!(gw.account_view(&acct.id)["credit_balance"], 970);
 }
+
+#[test]
+fn an_accounts_cap_on_tasks_holds_across_replicas() {
+    // Two replicas on one PostgreSQL database: the cap is counted in the
+    // hold's transaction, so it is one cap, not one per replica.
+    let config = format!(
+        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[plugin_settings.sandbox]\ncall_timeout_ms = 1500\n[prices.\"test/loop\"]\nper_image = 1\n",
+        guests::SANDBOX_GUEST_WASM,
+        guests::SANDBOX_GUEST_MANIFEST
+    );
+    let db = std::sync::Arc::new(imini_tests::pg::Database::create());
+    let a = Gateway::start_on_database(&config, db.clone(), &[]);
+    let b = Gateway::start_on_database(&config, db, &[]);
+    let acct = a.account("cap-replicas@example.com", 100);
+    let limits = b.post(
+        &format!("/admin/v1/accounts/{}/limits", acct.id),
+        &json!({"max_concurrent_tasks": 2}),
+    );
+    assert_eq!(limits.status, 200);
+    let body = json!({"model": "test/loop", "prompt": "spin", "size": "64x64"});
+    let submit =
+        |gw: &Gateway| gw.request_with("POST", "/v1/images/generate", Some(&acct.key), Some(&body));
+    assert_eq!(submit(&a).status, 202);
+    assert_eq!(submit(&b).status, 202);
+    // Two run (one on each replica): a third is refused by either.
+    for gw in [&a, &b] {
+        let e = assert_error(&submit(gw), 429, "RATE_LIMITED");
+        assert!(
+            e["message"].as_str().unwrap().contains("2 tasks at once"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        a.account_view(&acct.id)["credits_held"],
+        2,
+        "nothing held for the refused"
+    );
+}
