@@ -13,35 +13,7 @@ fn python_with_sdk() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf();
-    let requirements = root.join("tests/python/requirements.txt");
-    let pins = std::fs::read_to_string(&requirements).unwrap();
-    let venv = root.join("target/pyenv");
-    let python = venv.join("bin/python");
-    let stamp = venv.join("installed-requirements.txt");
-    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(pins.as_str()) {
-        return python;
-    }
-    let run = |cmd: &mut Command, what: &str| {
-        let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert!(
-            out.status.success(),
-            "{what} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(
-        Command::new("python3").args(["-m", "venv"]).arg(&venv),
-        "creating the virtualenv (python3 -m venv)",
-    );
-    run(
-        Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(&requirements),
-        "installing the OpenAI SDK from PyPI",
-    );
-    std::fs::write(&stamp, pins).unwrap();
-    python
+    imini_tests::python::venv(&root, "pyenv", "requirements.txt").unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

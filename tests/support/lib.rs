@@ -7,6 +7,7 @@ mod binary;
 pub mod mock;
 pub mod moto;
 pub mod pg;
+pub mod python;
 pub mod redis;
 
 pub use binary::{binary, set_binary};

@@ -14,6 +14,10 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+/// Virtualenvs (a path of its own, as the host's tests include this file).
+#[path = "python.rs"]
+mod python;
+
 /// The dummy credentials moto accepts, as the gateway reads them from the
 /// environment.
 pub const CREDENTIALS: [(&str, &str); 3] = [
@@ -49,32 +53,8 @@ fn needed(what: &str, detail: impl std::fmt::Display) -> ! {
 
 /// The virtualenv's python, with moto installed.
 fn python_with_moto() -> PathBuf {
-    let root = root();
-    let requirements = root.join("tests/python/requirements-moto.txt");
-    let pins = std::fs::read_to_string(&requirements).expect("tests/python/requirements-moto.txt");
-    let venv = root.join("target/pyenv-moto");
-    let python = venv.join("bin/python");
-    let stamp = venv.join("installed-requirements.txt");
-    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(pins.as_str()) {
-        return python;
-    }
-    let run = |cmd: &mut Command, what: &str| match cmd.output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => needed(what, String::from_utf8_lossy(&out.stderr).trim()),
-        Err(e) => needed(what, e),
-    };
-    run(
-        Command::new("python3").args(["-m", "venv"]).arg(&venv),
-        "creating the virtualenv (python3 -m venv)",
-    );
-    run(
-        Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(&requirements),
-        "installing moto[server] from PyPI",
-    );
-    std::fs::write(&stamp, pins).expect("writing the virtualenv's stamp");
-    python
+    python::venv(&root(), "pyenv-moto", "requirements-moto.txt")
+        .unwrap_or_else(|e| needed("installing moto", e))
 }
 
 fn server() -> &'static Server {

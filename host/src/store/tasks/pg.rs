@@ -31,6 +31,7 @@ use crate::store::pg::{PgStore, from_json, from_text, to_json, to_text};
 
 /// The first key of the advisory locks on an owner's unfinished tasks
 /// ("imi" 3).
+mod leases;
 mod ledger;
 
 const OWNER_LOCKS: i32 = 0x696d_6903;
@@ -47,55 +48,6 @@ impl PgTasks {
     /// The tasks and ledger of the database `pg`.
     pub fn new(pg: &PgStore) -> Self {
         Self { pg: pg.clone() }
-    }
-
-    /// Leases to this replica the open tasks `which` (a condition on
-    /// `tasks_open`, where `$1` is this replica) selects, skipping those
-    /// another replica is claiming at the same moment; returns them, oldest
-    /// first.
-    async fn claim(&self, which: &str) -> Result<Vec<OpenTask>, StoreError> {
-        let client = self.pg.client().await?;
-        let replica = self.pg.replica();
-        let rows = client
-            .query(
-                &format!(
-                    "WITH claimed AS ( \
-                       UPDATE tasks_open SET lease_holder = $1, \
-                         lease_until = now() + make_interval(secs => $2) \
-                       WHERE task_id IN ( \
-                         SELECT task_id FROM tasks_open \
-                         WHERE {which} FOR UPDATE SKIP LOCKED) \
-                       RETURNING task_id, synchronous, submitted) \
-                     SELECT {TASK_COLUMNS}, {HOLD_COLUMNS}, o.task_id, o.synchronous, o.submitted \
-                     FROM claimed o LEFT JOIN tasks t ON t.id = o.task_id \
-                     LEFT JOIN holds h ON h.task_id = o.task_id ORDER BY o.task_id"
-                ),
-                &[&replica.id, &replica.lease.as_secs_f64()],
-            )
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let stored = row.get::<_, Option<String>>(0).is_some();
-                let task = if stored {
-                    Some(task_from(row, Some(19))?)
-                } else {
-                    row.get::<_, Option<serde_json::Value>>(28)
-                        .map(|t| from_json::<Task>("tasks_open", t))
-                        .transpose()?
-                };
-                let hold = hold_from(row, 19)?;
-                let task = task.map(|t| Task {
-                    hold: hold.clone(),
-                    ..t
-                });
-                Ok(OpenTask {
-                    id: row.get(26),
-                    synchronous: row.get(27),
-                    task,
-                    hold,
-                })
-            })
-            .collect()
     }
 }
 
@@ -718,26 +670,11 @@ impl TaskStore for PgTasks {
     }
 
     async fn renew_leases(&self, running: &[String]) -> Result<u64, StoreError> {
-        let replica = self.pg.replica();
-        let client = self.pg.client().await?;
-        Ok(client
-            .execute(
-                "UPDATE tasks_open SET lease_until = now() + make_interval(secs => $2) \
-                 WHERE lease_holder = $1 AND task_id = ANY($3)",
-                &[&replica.id, &replica.lease.as_secs_f64(), &running],
-            )
-            .await?)
+        self.renew(running).await
     }
 
     async fn release_leases(&self) -> Result<u64, StoreError> {
-        let client = self.pg.client().await?;
-        Ok(client
-            .execute(
-                "UPDATE tasks_open SET lease_holder = NULL, lease_until = NULL \
-                 WHERE lease_holder = $1",
-                &[&self.pg.replica().id],
-            )
-            .await?)
+        self.release().await
     }
 
     async fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError> {
