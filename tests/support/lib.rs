@@ -7,10 +7,11 @@ mod binary;
 pub mod mock;
 pub mod moto;
 pub mod pg;
-pub mod python;
 pub mod redis;
 
 pub use binary::{binary, set_binary};
+/// Python virtualenvs for the tests that run Python tools.
+pub use moto::python;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 /// Virtualenvs (a path of its own, as the host's tests include this file).
 #[path = "python.rs"]
-mod python;
+pub mod python;
 
 /// The dummy credentials moto accepts, as the gateway reads them from the
 /// environment.
