@@ -59,7 +59,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let stores = Stores::open(&backend, &opts.data_dir, &replica)
         .await
         .context(match backend {
-            Resolved::Sled => "opening the database (is another imini using this data directory?)",
+            Resolved::Sled { .. } => {
+                "opening the database (is another imini using this data directory?)"
+            }
             Resolved::Postgres { .. } => "opening the PostgreSQL database",
         })?;
     tracing::info!(store = %stores.description, "state store open");

@@ -120,9 +120,21 @@ pub struct Table {
 }
 
 impl Store {
-    /// Opens (or creates) the database under `dir`.
+    /// Opens (or creates) the database under `dir`, with the gateway's
+    /// default cache ([`backend::DEFAULT_CACHE_MB`]).
     pub fn open(dir: &std::path::Path) -> Result<Self> {
-        let db = sled::Config::new().path(dir).open()?;
+        Self::open_with_cache(dir, backend::DEFAULT_CACHE_MB << 20)
+    }
+
+    /// Opens (or creates) the database under `dir`, its page cache bounded
+    /// to `cache_bytes`. sled counts a page at its size on disk rounded up
+    /// to a power of two, and evicts the least recently used pages past the
+    /// bound; the pages' in-memory form takes somewhat more than that.
+    pub fn open_with_cache(dir: &std::path::Path, cache_bytes: u64) -> Result<Self> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open()?;
         Ok(Self {
             db,
             flusher: Arc::default(),

@@ -2,8 +2,8 @@
 //! on it: sled in the data directory (one process), or PostgreSQL (any
 //! number of replicas sharing it).
 //!
-//! Configured by `[store]`: `backend = "sled" | "postgres"`, `url` and
-//! `pool_size`. The environment variable `IMINI_STORE_URL` overrides `url`,
+//! Configured by `[store]`: `backend = "sled" | "postgres"`, `url`,
+//! `pool_size` and, for sled, `cache_mb`. The environment variable `IMINI_STORE_URL` overrides `url`,
 //! and a `postgres://` (or `postgresql://`) URL there selects PostgreSQL by
 //! itself.
 
@@ -34,6 +34,14 @@ pub const URL_VARIABLE: &str = "IMINI_STORE_URL";
 /// Connections in the pool unless `pool_size` says.
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
+/// sled's page cache in MiB unless `cache_mb` says. sled's own default is
+/// 1 GiB, and the cache fills up to it as the database grows, so the
+/// gateway's memory would follow the database's size.
+pub const DEFAULT_CACHE_MB: u64 = 64;
+
+/// The smallest and largest `cache_mb` accepted.
+const CACHE_MB_RANGE: std::ops::RangeInclusive<u64> = 1..=65_536;
+
 /// The kinds of database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,6 +63,9 @@ pub struct StoreConfig {
     pub url: Option<String>,
     /// The most connections the gateway opens (PostgreSQL).
     pub pool_size: Option<usize>,
+    /// The most memory sled's page cache may hold, in MiB (sled; default
+    /// [`DEFAULT_CACHE_MB`]).
+    pub cache_mb: Option<u64>,
 }
 
 /// Where the state is kept, once the configuration and the environment are
@@ -62,7 +73,10 @@ pub struct StoreConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolved {
     /// sled in the data directory.
-    Sled,
+    Sled {
+        /// The bound of sled's page cache, in bytes.
+        cache_bytes: u64,
+    },
     /// PostgreSQL.
     Postgres {
         /// Its URL.
@@ -82,6 +96,18 @@ impl StoreConfig {
         if self.pool_size.is_some_and(|n| !(1..=1000).contains(&n)) {
             return Err("store.pool_size must be between 1 and 1000".into());
         }
+        if self.cache_mb.is_some_and(|n| !CACHE_MB_RANGE.contains(&n)) {
+            return Err(format!(
+                "store.cache_mb must be between {} and {}",
+                CACHE_MB_RANGE.start(),
+                CACHE_MB_RANGE.end()
+            ));
+        }
+        if self.backend == Some(Backend::Postgres) && self.cache_mb.is_some() {
+            return Err(
+                "store.cache_mb is for backend = \"sled\"; PostgreSQL keeps its own cache".into(),
+            );
+        }
         if let Some(url) = &self.url
             && !is_postgres_url(url)
         {
@@ -97,7 +123,7 @@ impl StoreConfig {
 
     /// Where the state is kept, given the value of `IMINI_STORE_URL`
     /// (`env_url`), which overrides `url` and, if it is a PostgreSQL URL,
-    /// selects PostgreSQL.
+    /// selects PostgreSQL (`cache_mb` then has no use and is ignored).
     pub fn resolve(&self, env_url: Option<&str>) -> Result<Resolved, String> {
         self.validate()?;
         let env_url = env_url.map(str::trim).filter(|u| !u.is_empty());
@@ -112,7 +138,9 @@ impl StoreConfig {
             (None, None) => Backend::Sled,
         };
         match backend {
-            Backend::Sled => Ok(Resolved::Sled),
+            Backend::Sled => Ok(Resolved::Sled {
+                cache_bytes: self.cache_mb.unwrap_or(DEFAULT_CACHE_MB) << 20,
+            }),
             Backend::Postgres => {
                 let url = env_url.or(self.url.as_deref()).ok_or_else(|| {
                     format!("backend = \"postgres\" needs store.url or {URL_VARIABLE}")
@@ -178,8 +206,8 @@ impl Stores {
         replica: &Replica,
     ) -> Result<Self, StoreError> {
         match resolved {
-            Resolved::Sled => {
-                let store = Store::open(&data_dir.join("db"))?;
+            Resolved::Sled { cache_bytes } => {
+                let store = Store::open_with_cache(&data_dir.join("db"), *cache_bytes)?;
                 Ok(Self {
                     secrets: Arc::new(SledSecrets::new(&store)?),
                     accounts: Arc::new(SledAccounts::new(&store)?),
@@ -195,7 +223,11 @@ impl Stores {
                     changes: Arc::new(super::changes::ChangeFeed::silent()),
                     moderation: Arc::new(SledModeration::open(&store)?),
                     sled: Some(store),
-                    description: format!("sled in {}", data_dir.join("db").display()),
+                    description: format!(
+                        "sled in {} (cache of {} MiB)",
+                        data_dir.join("db").display(),
+                        cache_bytes >> 20
+                    ),
                 })
             }
             Resolved::Postgres { url, pool_size } => {
@@ -250,8 +282,11 @@ mod tests {
     #[test]
     fn sled_is_the_default_and_a_postgres_url_in_the_environment_selects_postgres() {
         let none = StoreConfig::default();
-        assert_eq!(none.resolve(None), Ok(Resolved::Sled));
-        assert_eq!(none.resolve(Some("")), Ok(Resolved::Sled), "empty: unset");
+        let default_sled = Resolved::Sled {
+            cache_bytes: 64 << 20,
+        };
+        assert_eq!(none.resolve(None), Ok(default_sled.clone()));
+        assert_eq!(none.resolve(Some("")), Ok(default_sled), "empty: unset");
         assert_eq!(
             none.resolve(Some("postgres://imini@db/imini")),
             Ok(Resolved::Postgres {
@@ -290,6 +325,39 @@ mod tests {
     }
 
     #[test]
+    fn the_sled_cache_is_small_unless_configured() {
+        assert_eq!(
+            StoreConfig::default().resolve(None),
+            Ok(Resolved::Sled {
+                cache_bytes: super::DEFAULT_CACHE_MB << 20
+            })
+        );
+        assert_eq!(
+            parse("cache_mb = 256").resolve(None),
+            Ok(Resolved::Sled {
+                cache_bytes: 256 << 20
+            })
+        );
+        // PostgreSQL chosen by the environment: the sled setting is unused.
+        assert!(matches!(
+            parse("cache_mb = 256").resolve(Some("postgres://env/db")),
+            Ok(Resolved::Postgres { .. })
+        ));
+        for bad in ["cache_mb = 0", "cache_mb = 65537"] {
+            let err = parse(bad).validate().unwrap_err();
+            assert!(
+                err.contains("store.cache_mb must be between 1 and 65536"),
+                "{err}"
+            );
+        }
+        let err = parse("backend = \"postgres\"\nurl = \"postgres://db/x\"\ncache_mb = 8")
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("cache_mb is for backend = \"sled\""), "{err}");
+        assert!(toml::from_str::<StoreConfig>("cache_mb = -1").is_err());
+    }
+
+    #[test]
     fn inconsistent_settings_are_refused() {
         let err = parse("backend = \"postgres\"").resolve(None).unwrap_err();
         assert!(err.contains("store.url or IMINI_STORE_URL"), "{err}");
@@ -312,7 +380,10 @@ mod tests {
             url: db.url(),
             pool_size: 2,
         };
-        for resolved in [Resolved::Sled, pg] {
+        let sled = Resolved::Sled {
+            cache_bytes: 1 << 20,
+        };
+        for resolved in [sled, pg] {
             let stores = Stores::open(&resolved, dir.path(), &Default::default())
                 .await
                 .unwrap();
@@ -329,7 +400,10 @@ mod tests {
                 )
                 .await
                 .unwrap();
-            assert_eq!(stores.op_counts().is_some(), resolved == Resolved::Sled);
+            assert_eq!(
+                stores.op_counts().is_some(),
+                matches!(resolved, Resolved::Sled { .. })
+            );
             drop(stores);
             // Opened again (another replica, or a restart): the same state.
             let again = Stores::open(&resolved, dir.path(), &Default::default())
