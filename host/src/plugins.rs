@@ -103,6 +103,12 @@ pub enum CallErrorKind {
     /// The instance could not be created.
     #[error("could not instantiate: {0}")]
     Instantiate(String),
+    /// Every slot of the instance pool stayed taken for as long as the call
+    /// may take (its deadline), so it never started.
+    #[error(
+        "no sandbox instance became free within {0:?} (the pool, sandbox.max_concurrent_calls, is busy)"
+    )]
+    PoolBusy(Duration),
 }
 
 /// What a loaded plugin needs besides its bytes.
@@ -391,14 +397,14 @@ impl PluginCore {
     }
 
     /// A fresh store for one call, with its limits and deadline, once a slot
-    /// in the instance pool is free.
-    async fn store(&self, input: &CallInput) -> (Store<CallState>, OwnedSemaphorePermit) {
-        let permit = self
-            .runtime
-            .permits
-            .clone()
-            .acquire_owned()
+    /// in the instance pool is free. A call waits for a slot for as long as
+    /// its deadline (`call_timeout`); the deadline of the call itself starts
+    /// once it has one.
+    async fn store(&self, input: &CallInput) -> Result<Slot, CallErrorKind> {
+        let wait = self.context.call_timeout;
+        let permit = tokio::time::timeout(wait, self.runtime.permits.clone().acquire_owned())
             .await
+            .map_err(|_| CallErrorKind::PoolBusy(wait))?
             .expect("the call semaphore is never closed");
         let state = CallState::new(
             self.context.clone(),
@@ -418,7 +424,10 @@ impl PluginCore {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
-        (store, permit)
+        Ok(Slot {
+            store,
+            _permit: permit,
+        })
     }
 
     /// Runs `call` in a fresh store, bounded by the plugin's deadline (also
@@ -427,16 +436,16 @@ impl PluginCore {
     where
         F: AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     {
-        let (mut store, _permit) = self.store(input).await;
-        let timeout = self.context.call_timeout;
-        // The epoch check interrupts running guest code; this bound also
-        // covers time spent inside host functions.
-        let outcome =
-            tokio::time::timeout(timeout + Duration::from_secs(1), call(&mut store)).await;
         let error = |kind| CallError {
             plugin: self.label(),
             kind,
         };
+        let mut slot = self.store(input).await.map_err(error)?;
+        let store = &mut slot.store;
+        let timeout = self.context.call_timeout;
+        // The epoch check interrupts running guest code; this bound also
+        // covers time spent inside host functions.
+        let outcome = tokio::time::timeout(timeout + Duration::from_secs(1), call(store)).await;
         match outcome {
             Ok(Ok(value)) => Ok(value),
             Err(_) => Err(error(CallErrorKind::Deadline(timeout))),
@@ -461,6 +470,16 @@ impl PluginCore {
             }
         }
     }
+}
+
+/// The store of one call and its slot in the instance pool. The fields drop
+/// in order: the store (which gives its instance back to wasmtime's pool)
+/// before the permit, so a call that is handed the permit always finds a
+/// free instance. The other way round, a waiting call could be woken and
+/// instantiate while the pool was still full, and fail.
+struct Slot {
+    store: Store<CallState>,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl ProviderPlugin {

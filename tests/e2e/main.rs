@@ -14,6 +14,7 @@ mod media_s3;
 mod moderation;
 mod openai_sdk;
 mod policy_terms;
+mod pool;
 mod postgres;
 mod prices;
 mod provider_fal;
