@@ -56,9 +56,10 @@ pub struct Output {
     /// Height in pixels.
     pub height: u32,
     /// Length for videos.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u32>,
     /// Text the provider returned with it (e.g. a revised prompt).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 
@@ -71,7 +72,9 @@ pub struct TaskError {
     pub message: String,
 }
 
-/// A task record.
+/// A task record. Absent, false and empty fields are left out of the
+/// stored JSON (a record is read back the same), which keeps each task about
+/// a quarter smaller on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Task {
     /// `task_…`.
@@ -91,33 +94,37 @@ pub struct Task {
     /// When it was created.
     pub created_at: String,
     /// When it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
     /// The validated request given to the provider.
     pub request: StoredRequest,
     /// The provider's job handle, for asynchronous models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handle: Option<String>,
     /// Outputs once succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<Output>,
     /// The error once failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<TaskError>,
     /// Where this task's events go, if the caller asked.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     /// Whether retention removed its prompt, references and outputs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub purged: bool,
     /// What the provider reported with the result (usage...), as JSON.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<String>,
     /// The provider model that took the job (a route may have several).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// The key that created it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
     /// Whether a content policy flagged it: its data is then kept past
     /// retention, for the audit.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub flagged: bool,
     /// Its hold, as the store last set it (the store places and settles
     /// it; what the caller passes in is ignored). `None` for an unbilled
@@ -169,6 +176,7 @@ pub struct StoredRequest {
     /// Prompt.
     pub prompt: String,
     /// Negative prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_prompt: Option<String>,
     /// Outputs asked for.
     pub n: u32,
@@ -177,19 +185,25 @@ pub struct StoredRequest {
     /// Height in pixels.
     pub height: u32,
     /// Aspect ratio as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aspect_ratio: Option<String>,
     /// Resolution tier as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<String>,
     /// Video length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u32>,
     /// Whether a video should have sound.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub generate_audio: bool,
     /// Seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// Provider-specific parameters (JSON object text).
+    #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
     pub extra_params: String,
     /// Reference media, stored as files of the task's owner.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<StoredReference>,
 }
 
@@ -205,6 +219,18 @@ impl StoredRequest {
             ..Self::default()
         }
     }
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
+fn empty_object() -> String {
+    "{}".into()
+}
+
+fn is_empty_object(text: &str) -> bool {
+    text == "{}"
 }
 
 /// A reference medium kept with a task.
@@ -436,4 +462,86 @@ pub trait TaskStore: Send + Sync + 'static {
 
     /// A task's hold as committed, if it had one.
     async fn hold_of(&self, task_id: &str) -> Result<Option<Hold>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Output, StoredRequest, Task, TaskError};
+
+    fn encode(task: &Task) -> String {
+        serde_json::to_string(task).unwrap()
+    }
+
+    #[test]
+    fn a_stored_task_leaves_out_what_is_unset_and_reads_back_the_same() {
+        let mut task = Task::queued(
+            "task_1".into(),
+            "acct_1",
+            "image",
+            "imini/canvas-image",
+            "req_1",
+            StoredRequest::image("a lighthouse", 64, 64),
+        );
+        task.outputs.push(Output {
+            file_id: "file_1".into(),
+            mime: "image/png".into(),
+            width: 64,
+            height: 64,
+            duration_ms: None,
+            text: None,
+        });
+        let compact = encode(&task);
+        assert!(!compact.contains("null"), "{compact}");
+        for absent in [
+            "extra_params",
+            "references",
+            "purged",
+            "flagged",
+            "generate_audio",
+        ] {
+            assert!(!compact.contains(absent), "{absent} in {compact}");
+        }
+        let back: Task = serde_json::from_str(&compact).unwrap();
+        assert_eq!(encode(&back), compact);
+        assert_eq!(back.request.extra_params, "{}");
+
+        // Every field set: all of it is kept.
+        let mut full = task.clone();
+        full.completed_at = Some("2026-01-01T00:00:00Z".into());
+        full.handle = Some("job".into());
+        full.error = Some(TaskError {
+            code: "UPSTREAM_ERROR".into(),
+            message: "m".into(),
+        });
+        full.webhook_url = Some("https://hook.example".into());
+        full.purged = true;
+        full.flagged = true;
+        full.metadata = Some("{}".into());
+        full.target = Some("t".into());
+        full.key_id = Some("key_1".into());
+        full.outputs[0].duration_ms = Some(4000);
+        full.outputs[0].text = Some("revised".into());
+        let r = &mut full.request;
+        r.negative_prompt = Some("blur".into());
+        r.aspect_ratio = Some("16:9".into());
+        r.resolution = Some("1K".into());
+        r.duration_ms = Some(4000);
+        r.generate_audio = true;
+        r.seed = Some(7);
+        r.extra_params = r#"{"a":1}"#.into();
+        let text = encode(&full);
+        assert_eq!(encode(&serde_json::from_str(&text).unwrap()), text);
+        assert!(text.len() > compact.len());
+    }
+
+    #[test]
+    fn a_task_stored_with_every_field_written_out_still_reads() {
+        // As earlier versions wrote it: nulls, false and empty lists spelled out.
+        let old = r#"{"id":"task_1","owner":"acct_1","kind":"image","model":"imini/canvas-image","status":"succeeded","progress":100,"request_id":"req_1","created_at":"2026-01-01T00:00:00Z","completed_at":null,"request":{"prompt":"p","negative_prompt":null,"n":1,"width":64,"height":64,"aspect_ratio":null,"resolution":null,"duration_ms":null,"generate_audio":false,"seed":null,"extra_params":"{}","references":[]},"handle":null,"outputs":[{"file_id":"file_1","mime":"image/png","width":64,"height":64,"duration_ms":null,"text":null}],"error":null,"webhook_url":null,"purged":false,"metadata":null,"target":"imini/canvas-image","key_id":"key_1","flagged":false}"#;
+        let task: Task = serde_json::from_str(old).unwrap();
+        assert_eq!(task.outputs.len(), 1);
+        assert_eq!(task.key_id.as_deref(), Some("key_1"));
+        let compact = encode(&task);
+        assert!(compact.len() < old.len() * 3 / 4, "{compact}");
+    }
 }
