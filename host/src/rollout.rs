@@ -42,7 +42,7 @@ mod watch;
 
 use crate::durable::write_file as write_durably;
 use files::{bundled, describe, fetch_version, version_file};
-pub use files::{load_at_start, plugins_dir, source};
+pub use files::{load_at_start, plugins_dir, source, stored_files};
 use step::Next;
 
 /// The records of plugin versions, kept by [`PluginStore`].

@@ -23,26 +23,7 @@ fn text(path: &str) -> String {
 
 /// `POST /admin/v1/plugins` with a component and its manifest.
 fn install(gw: &Gateway, wasm: Vec<u8>, manifest: &str) -> Answer {
-    let form = reqwest::blocking::multipart::Form::new()
-        .text("manifest", manifest.to_string())
-        .part(
-            "component",
-            reqwest::blocking::multipart::Part::bytes(wasm).file_name("plugin.wasm"),
-        );
-    let response = reqwest::blocking::Client::new()
-        .post(format!("{}/admin/v1/plugins", gw.base))
-        .bearer_auth(ADMIN_KEY)
-        .multipart(form)
-        .send()
-        .expect("upload");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.bytes().expect("body").to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    gw.install_plugin(wasm, manifest)
 }
 
 fn install_ok(gw: &Gateway, wasm: Vec<u8>, manifest: &str) -> Value {
