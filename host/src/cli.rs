@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod moderation;
 mod plugin;
+mod store;
 
 use crate::config::Config;
 use crate::server::{ServeOptions, serve};
@@ -85,6 +86,13 @@ pub enum Command {
         #[command(subcommand)]
         op: moderation::ModerationCommand,
     },
+    /// Work on the database itself: move a sled data directory to
+    /// PostgreSQL (`store migrate`).
+    Store {
+        /// The operation.
+        #[command(subcommand)]
+        op: store::StoreCommand,
+    },
 }
 
 /// `imini serve`.
@@ -114,6 +122,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Price { target, op } => admin::execute(&target, op.call()),
         Command::Dispute { target, op } => admin::execute(&target, op.call()),
         Command::Plugin { target, op } => op.run(&target),
+        Command::Store { op } => op.run(),
         Command::Moderation { target, op } => match op.call()? {
             Some(call) => admin::execute(&target, call),
             None => Ok(()),

@@ -42,7 +42,7 @@ mod watch;
 
 use crate::durable::write_file as write_durably;
 use files::{bundled, describe, fetch_version, version_file};
-pub use files::{load_at_start, plugins_dir, source};
+pub use files::{load_at_start, plugins_dir, source, stored_files};
 use step::Next;
 
 /// The records of plugin versions, kept by [`PluginStore`].
@@ -137,6 +137,13 @@ pub struct Rollout {
     dir: PathBuf,
     /// The revision of each plugin's record this replica serves as.
     applied: std::sync::Mutex<BTreeMap<String, u64>>,
+    /// Jobs one replica does at a time (scheduled retirements).
+    jobs: Arc<dyn crate::store::replicas::ReplicaStore>,
+    /// This process as a replica (whose lease says how long a job's lead
+    /// lasts, and how often due retirements are looked for).
+    replica: crate::replicas::Replica,
+    /// The retirement timers armed here: (plugin, time).
+    armed: std::sync::Mutex<std::collections::BTreeSet<(String, String)>>,
     /// One rollout step at a time (it also keeps the swaps of the registry,
     /// catalogue and bindings in step; the store's revisions guard the
     /// records themselves).
@@ -167,6 +174,10 @@ pub struct RolloutParts {
     pub dir: PathBuf,
     /// The revision of each plugin record the registry was loaded from.
     pub revisions: BTreeMap<String, u64>,
+    /// Jobs one replica does at a time.
+    pub jobs: Arc<dyn crate::store::replicas::ReplicaStore>,
+    /// This process as a replica.
+    pub replica: crate::replicas::Replica,
 }
 
 impl Rollout {
@@ -184,6 +195,9 @@ impl Rollout {
             components: parts.components,
             dir: parts.dir,
             applied: std::sync::Mutex::new(parts.revisions),
+            jobs: parts.jobs,
+            replica: parts.replica,
+            armed: std::sync::Mutex::default(),
             lock: tokio::sync::Mutex::new(()),
         })
     }

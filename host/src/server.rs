@@ -215,6 +215,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         components: stores.components.clone(),
         dir: plugin_dir,
         revisions: plugin_revisions,
+        jobs: stores.replicas.clone(),
+        replica: replica.clone(),
     });
     tokio::spawn(rollout.clone().follow(plugin_changes));
     rollout.resume_schedules().await?;

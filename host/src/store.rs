@@ -9,6 +9,7 @@ pub mod changes;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
+pub mod migrate;
 pub mod moderation;
 pub mod pg;
 pub mod plugins;
@@ -352,6 +353,11 @@ impl Table {
             self.note_reads(1);
             Ok(String::from_utf8_lossy(&k).into_owned())
         })
+    }
+
+    /// Every record's value, in key order.
+    pub fn records<T: DeserializeOwned>(&self) -> impl Iterator<Item = Result<T>> + '_ {
+        self.scan().map(|item| item.map(|(_, value)| value))
     }
 
     /// Every record, in key order.

@@ -29,5 +29,6 @@ mod retention;
 mod rollout;
 mod routing;
 mod sandbox;
+mod store_migrate;
 mod videos;
 mod webhooks;

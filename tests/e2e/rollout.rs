@@ -23,26 +23,7 @@ fn text(path: &str) -> String {
 
 /// `POST /admin/v1/plugins` with a component and its manifest.
 fn install(gw: &Gateway, wasm: Vec<u8>, manifest: &str) -> Answer {
-    let form = reqwest::blocking::multipart::Form::new()
-        .text("manifest", manifest.to_string())
-        .part(
-            "component",
-            reqwest::blocking::multipart::Part::bytes(wasm).file_name("plugin.wasm"),
-        );
-    let response = reqwest::blocking::Client::new()
-        .post(format!("{}/admin/v1/plugins", gw.base))
-        .bearer_auth(ADMIN_KEY)
-        .multipart(form)
-        .send()
-        .expect("upload");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.bytes().expect("body").to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    gw.install_plugin(wasm, manifest)
 }
 
 fn install_ok(gw: &Gateway, wasm: Vec<u8>, manifest: &str) -> Value {
@@ -571,4 +552,42 @@ fn swaps_through_one_replica_reach_every_replica_within_two_seconds_and_fail_no_
     let failed = statuses.iter().filter(|s| **s != 200).count();
     assert_eq!(failed, 0, "{failed} of {} requests failed", statuses.len());
     eprintln!("B served each swap at most {slowest:?} after A answered");
+}
+
+#[test]
+fn a_retirement_scheduled_through_a_replica_that_dies_is_carried_out_once_by_another() {
+    // Short leases, so that the job's lead moves within seconds.
+    let config = "[replicas]\nlease_secs = 2\n";
+    let db = Arc::new(imini_tests::pg::Database::create());
+    let mut a = Gateway::start_on_database(config, db.clone(), &[]);
+    let b = Gateway::start_on_database(config, db.clone(), &[]);
+    let c = Gateway::start_on_database(config, db, &[]);
+    v1(&a);
+    wait_for_colour(&b, RED);
+    let at = time_in(3);
+    let scheduled = a.post("/admin/v1/plugins/swap/retire", &json!({ "at": at }));
+    assert_eq!(
+        scheduled.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&scheduled.body)
+    );
+    // A dies before the time comes; B and C carry the retirement out.
+    a.kill();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for gw in [&b, &c] {
+        while gw.get("/v1/models/test/swap").json()["status"] != "retired" {
+            assert!(Instant::now() < deadline, "the retirement did not happen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // Exactly once: one audit entry and one record of it.
+    std::thread::sleep(Duration::from_secs(3));
+    let audit = b.get("/admin/v1/audit?action=plugin.retired").json();
+    assert_eq!(audit["data"].as_array().unwrap().len(), 1, "{audit}");
+    let record = c.get("/admin/v1/plugins/swap").json();
+    assert!(
+        record["active"].is_null() && record["retired_at"].is_string(),
+        "{record}"
+    );
 }

@@ -85,6 +85,12 @@ impl Gateway {
         Self::launch(config, database, &[])
     }
 
+    /// Starts a gateway with `config` on sled in its data directory, also
+    /// when the suite runs on PostgreSQL.
+    pub fn start_on_sled(config: &str) -> Self {
+        Self::launch(config, None, &[])
+    }
+
     /// Starts a gateway with `config` and the environment variables `env`
     /// on `database`, which other gateways (replicas) may share.
     pub fn start_on_database(
@@ -305,6 +311,25 @@ impl Gateway {
     /// GET an absolute URL with no key.
     pub fn get_url(&self, url: &str) -> Answer {
         answer(self.client.get(url).send().expect("request"))
+    }
+
+    /// Installs a plugin version (`POST /admin/v1/plugins` with the
+    /// component and its manifest).
+    pub fn install_plugin(&self, wasm: Vec<u8>, manifest: &str) -> Answer {
+        let form = reqwest::blocking::multipart::Form::new()
+            .text("manifest", manifest.to_string())
+            .part(
+                "component",
+                reqwest::blocking::multipart::Part::bytes(wasm).file_name("plugin.wasm"),
+            );
+        answer(
+            self.client
+                .post(format!("{}/admin/v1/plugins", self.base))
+                .bearer_auth(ADMIN_KEY)
+                .multipart(form)
+                .send()
+                .expect("upload"),
+        )
     }
 
     /// Generates with the admin key through the OpenAI face (`body`

@@ -53,6 +53,12 @@ impl Database {
     pub fn create() -> Self {
         let admin_url =
             std::env::var("IMINI_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_URL.to_string());
+        Self::create_on(admin_url)
+    }
+
+    /// Creates an empty database with a random name on the server whose
+    /// administrative URL is `admin_url`.
+    pub fn create_on(admin_url: String) -> Self {
         let name = format!("imini_e2e_{:016x}", rand_u64());
         if let Err(e) = run(execute(&admin_url, &format!("CREATE DATABASE \"{name}\""))) {
             panic!(
@@ -106,4 +112,137 @@ impl Drop for Database {
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+/// A PostgreSQL server of a test's own, started from the installed server
+/// binaries (`initdb`, `pg_ctl`) on a free loopback port, that the test
+/// may restart; stopped when dropped. As root, it runs as the `postgres`
+/// user (the server refuses to run as root).
+pub struct Server {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl Server {
+    /// Makes and starts a server.
+    pub fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").is_file())
+            .max()
+            .unwrap_or_else(|| {
+                panic!("initdb is needed for this test: install the Debian package `postgresql`")
+            });
+        let as_postgres = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let server = Self {
+            dir,
+            bin,
+            port,
+            as_postgres,
+        };
+        if as_postgres {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(server.dir.path(), std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+            let chowned = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres", &server.path("")])
+                .status();
+            assert!(chowned.is_ok_and(|s| s.success()), "chown to postgres");
+        }
+        let initdb = server.bin.join("initdb");
+        server.run(
+            initdb.to_str().unwrap(),
+            &[
+                "-D",
+                &server.path("data"),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            server.path("")
+        );
+        server.pg_ctl(&["-o", &options, "start"]);
+        server
+    }
+
+    /// The administrative URL (database `postgres`).
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Restarts the server (fast shutdown: every connection is cut, open
+    /// transactions are rolled back), waiting until it accepts
+    /// connections again.
+    pub fn restart(&self) {
+        self.pg_ctl(&["-m", "fast", "restart"]);
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    /// Runs `pg_ctl` on the server (its output to the server's log: a
+    /// server started with pg_ctl's own output would keep it open).
+    fn pg_ctl(&self, args: &[&str]) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let (data, log) = (self.path("data"), self.path("log"));
+        let mut all = vec!["-D", data.as_str(), "-l", log.as_str(), "-w", "-t", "60"];
+        all.extend_from_slice(args);
+        self.run(pg_ctl.to_str().unwrap(), &all);
+    }
+
+    /// `program`, to run as `postgres` when this process is root.
+    fn command(&self, program: &str) -> std::process::Command {
+        if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--", program]);
+            c
+        } else {
+            std::process::Command::new(program)
+        }
+    }
+
+    /// Runs `program` with `args`, which must succeed.
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = self
+            .command(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let data = self.path("data");
+        let _ = self
+            .command(pg_ctl.to_str().unwrap())
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
 }

@@ -201,13 +201,29 @@ pub(super) fn stored_version(
             )
         });
     }
+    let (text, wasm) = stored_files(dir, record, version)?;
+    Ok((Manifest::from_toml(&text)?, wasm.into()))
+}
+
+/// The manifest's text and the component's bytes of an installed (not
+/// bundled) version, as kept under `dir`, checked against the recorded
+/// checksum.
+pub fn stored_files(
+    dir: &Path,
+    record: &PluginRecord,
+    version: &str,
+) -> anyhow::Result<(String, Vec<u8>)> {
+    let v = record
+        .versions
+        .iter()
+        .find(|v| v.version == version)
+        .with_context(|| format!("version {version} is not recorded"))?;
     let (toml_path, wasm_path) = (
         version_file(dir, &record.name, version, "toml"),
         version_file(dir, &record.name, version, "wasm"),
     );
     let text = std::fs::read_to_string(&toml_path)
         .with_context(|| format!("reading {}", toml_path.display()))?;
-    let manifest = Manifest::from_toml(&text)?;
     let wasm =
         std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
     if crate::ids::hex(&Sha256::digest(&wasm)) != v.sha256 {
@@ -216,7 +232,7 @@ pub(super) fn stored_version(
             wasm_path.display()
         );
     }
-    Ok((manifest, wasm.into()))
+    Ok((text, wasm))
 }
 
 pub(super) fn describe(loaded: &LoadedPlugin) -> (Vec<String>, Vec<String>) {

@@ -73,6 +73,11 @@ impl Rollout {
             if due && let Err(e) = self.sync().await {
                 tracing::error!(error = %e, "could not serve the plugin versions another replica chose");
             }
+            // A retirement another replica scheduled is carried out by
+            // whichever replica leads the job when it is due.
+            if due && let Err(e) = self.arm_schedules().await {
+                tracing::error!(error = %e, "could not read the scheduled retirements");
+            }
         }
     }
 }

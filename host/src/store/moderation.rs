@@ -14,7 +14,7 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
-mod pg;
+pub(crate) mod pg;
 mod sled;
 
 pub use self::pg::PgModeration;

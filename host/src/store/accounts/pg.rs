@@ -6,8 +6,8 @@
 //! to the record as the one before left it. A key's use updates only its
 //! use columns, so it never rewrites the key's status.
 
-use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{GenericClient, Row};
 
 use super::{Account, AccountChange, AccountError, AccountStore, ApiKey, KeyChange, Limits};
 use crate::store::StoreError;
@@ -142,22 +142,48 @@ fn refused(e: tokio_postgres::Error, what: &str) -> AccountError {
     }
 }
 
+/// Stores a new account, within the caller's transaction or alone.
+pub(crate) async fn insert_account(
+    client: &(impl GenericClient + Sync),
+    account: &Account,
+) -> Result<(), AccountError> {
+    let p = AccountParams::of(account);
+    client
+        .execute(
+            &format!(
+                "INSERT INTO accounts ({ACCOUNT_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            &p.params(account),
+        )
+        .await
+        .map_err(|e| refused(e, "an account with this id"))?;
+    Ok(())
+}
+
+/// Stores a new key, within the caller's transaction or alone.
+pub(crate) async fn insert_key(
+    client: &(impl GenericClient + Sync),
+    key: &ApiKey,
+) -> Result<(), AccountError> {
+    let p = KeyParams::of(key);
+    client
+        .execute(
+            &format!(
+                "INSERT INTO api_keys ({KEY_COLUMNS}, last_used_unix) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ),
+            &p.params(key),
+        )
+        .await
+        .map_err(|e| refused(e, "a key with this id or secret"))?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl AccountStore for PgAccounts {
     async fn insert_account(&self, account: &Account) -> Result<(), AccountError> {
-        let client = self.pg.client().await?;
-        let p = AccountParams::of(account);
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO accounts ({ACCOUNT_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                ),
-                &p.params(account),
-            )
-            .await
-            .map_err(|e| refused(e, "an account with this id"))?;
-        Ok(())
+        insert_account(&**self.pg.client().await?, account).await
     }
 
     async fn account(&self, id: &str) -> Result<Option<Account>, AccountError> {
@@ -209,19 +235,7 @@ impl AccountStore for PgAccounts {
     }
 
     async fn insert_key(&self, key: &ApiKey) -> Result<(), AccountError> {
-        let client = self.pg.client().await?;
-        let p = KeyParams::of(key);
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO api_keys ({KEY_COLUMNS}, last_used_unix) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                ),
-                &p.params(key),
-            )
-            .await
-            .map_err(|e| refused(e, "a key with this id or secret"))?;
-        Ok(())
+        insert_key(&**self.pg.client().await?, key).await
     }
 
     async fn key(&self, id: &str) -> Result<Option<ApiKey>, AccountError> {

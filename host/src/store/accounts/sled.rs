@@ -32,6 +32,18 @@ impl SledAccounts {
     }
 }
 
+impl SledAccounts {
+    /// Every account, for a copy to another database.
+    pub(crate) fn export_accounts(&self) -> impl Iterator<Item = Result<Account, StoreError>> + '_ {
+        self.accounts.records()
+    }
+
+    /// Every key, for a copy to another database.
+    pub(crate) fn export_keys(&self) -> impl Iterator<Item = Result<ApiKey, StoreError>> + '_ {
+        self.keys.records()
+    }
+}
+
 fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { tree, source })
 }

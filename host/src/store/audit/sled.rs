@@ -19,6 +19,12 @@ impl SledAudit {
             table: store.table("audit")?,
         })
     }
+
+    /// Every entry (moderation steps' included), oldest first, for a copy
+    /// to another database.
+    pub(crate) fn export(&self) -> impl Iterator<Item = Result<AuditEntry, StoreError>> + '_ {
+        self.table.records()
+    }
 }
 
 #[async_trait::async_trait]

@@ -46,11 +46,41 @@ fn record_from(row: &Row) -> Result<FileRecord, StoreError> {
     })
 }
 
+/// Stores a file record within the caller's transaction (which holds its
+/// blob's lock, or is a copy to this database that nothing else sees yet).
+pub(crate) async fn insert(
+    tx: &tokio_postgres::Transaction<'_>,
+    record: &FileRecord,
+) -> Result<(), StoreError> {
+    let bytes = i64::try_from(record.bytes)
+        .map_err(|_| StoreError::Conflict("a file this large cannot be recorded"))?;
+    tx.execute(
+        &format!("INSERT INTO files ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+        &[
+            &record.id,
+            &record.owner,
+            &record.sha256,
+            &record.mime,
+            &bytes,
+            &record.purpose,
+            &record.task_id,
+            &record.created_at,
+        ],
+    )
+    .await
+    .map_err(|e| {
+        if crate::store::pg::is_unique_violation(&e) {
+            StoreError::Conflict("a file with this id exists")
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl FileStore for PgFiles {
     async fn insert_file(&self, record: &FileRecord, durable: bool) -> Result<(), StoreError> {
-        let bytes = i64::try_from(record.bytes)
-            .map_err(|_| StoreError::Conflict("a file this large cannot be recorded"))?;
         let mut client = self.pg.client().await?;
         let tx = client.transaction().await?;
         if !durable {
@@ -62,27 +92,7 @@ impl FileStore for PgFiles {
             &[&BLOB_LOCKS, &record.sha256],
         )
         .await?;
-        tx.execute(
-            &format!("INSERT INTO files ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
-            &[
-                &record.id,
-                &record.owner,
-                &record.sha256,
-                &record.mime,
-                &bytes,
-                &record.purpose,
-                &record.task_id,
-                &record.created_at,
-            ],
-        )
-        .await
-        .map_err(|e| {
-            if crate::store::pg::is_unique_violation(&e) {
-                StoreError::Conflict("a file with this id exists")
-            } else {
-                e.into()
-            }
-        })?;
+        insert(&tx, record).await?;
         tx.commit().await?;
         Ok(())
     }

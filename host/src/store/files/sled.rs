@@ -42,6 +42,11 @@ impl SledFiles {
         }
         Ok(this)
     }
+
+    /// Every file record, for a copy to another database.
+    pub(crate) fn export(&self) -> impl Iterator<Item = Result<FileRecord, StoreError>> + '_ {
+        self.files.records()
+    }
 }
 
 #[async_trait::async_trait]

@@ -101,6 +101,37 @@ fn split(scope: &str) -> (&str, &str) {
     scope.split_once('/').unwrap_or(("", scope))
 }
 
+/// Stores a key (`{account}/{key}`) as another database kept it, within
+/// the caller's transaction (a copy to this database).
+pub(crate) async fn import(
+    tx: &tokio_postgres::Transaction<'_>,
+    scope: &str,
+    record: &super::sled::Record,
+) -> Result<(), StoreError> {
+    let (account, key) = split(scope);
+    let response = record.response.as_ref();
+    let status = response.map(|r| i32::from(r.status));
+    let headers = response.map(|r| to_json(&r.headers));
+    let body = response.map(|r| r.body.as_slice());
+    tx.execute(
+        "INSERT INTO idempotency_keys (account_id, key, fingerprint, task_id, created_at, \
+         response_status, response_headers, response_body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &account,
+            &key,
+            &record.fingerprint,
+            &record.task_id,
+            &record.created_at,
+            &status,
+            &headers,
+            &body,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 impl PgIdempotency {
     /// The idempotency keys of the database `pg`, held by a new holder id
     /// whose lease this process keeps until the store drops.

@@ -20,15 +20,15 @@ pub struct SledIdempotency {
 
 /// A stored key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Record {
+pub(crate) struct Record {
     /// SHA-256 of method, path and body.
-    fingerprint: String,
+    pub(crate) fingerprint: String,
     /// The task id reserved for this request.
-    task_id: String,
+    pub(crate) task_id: String,
     /// When the key was first used (unix seconds).
-    created_at: i64,
+    pub(crate) created_at: i64,
     /// The response, once the request finished.
-    response: Option<StoredResponse>,
+    pub(crate) response: Option<StoredResponse>,
 }
 
 impl SledIdempotency {
@@ -38,6 +38,12 @@ impl SledIdempotency {
             table: store.table("idempotency")?,
             running: Mutex::default(),
         })
+    }
+
+    /// Every key (`{account}/{key}`) with its record, for a copy to
+    /// another database.
+    pub(crate) fn export(&self) -> impl Iterator<Item = Result<(String, Record), StoreError>> + '_ {
+        self.table.scan()
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Record>> {

@@ -11,8 +11,8 @@
 //! transaction-scoped advisory lock on the account, so each sees those
 //! counted before it.
 
-use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{GenericClient, Row};
 
 use super::{
     Appeal, AppealError, AppealStatus, Decision, Effect, Flag, FlagQuery, ModerationStore, Notice,
@@ -116,43 +116,147 @@ fn store(e: tokio_postgres::Error) -> AppealError {
     AppealError::Store(e.into())
 }
 
+/// Stores a flagged request, within the caller's transaction or alone.
+pub(crate) async fn insert_flag(
+    client: &(impl GenericClient + Sync),
+    flag: &Flag,
+) -> Result<(), StoreError> {
+    let interaction = to_json(&flag.interaction);
+    let params: [&(dyn ToSql + Sync); 13] = [
+        &flag.id,
+        &flag.created_at,
+        &flag.stage,
+        &flag.action,
+        &flag.policy,
+        &flag.category,
+        &flag.reason,
+        &flag.account_id,
+        &flag.key_id,
+        &flag.request_id,
+        &flag.task_id,
+        &flag.model,
+        &interaction,
+    ];
+    client
+        .execute(
+            &format!(
+                "INSERT INTO moderation_flags ({FLAG_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ),
+            &params,
+        )
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("a flagged request with this id exists")
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+/// Stores a strike within the caller's transaction; false if the refusal
+/// is a strike already.
+pub(crate) async fn insert_strike(
+    tx: &tokio_postgres::Transaction<'_>,
+    strike: &Strike,
+) -> Result<bool, StoreError> {
+    let evidence = to_json(&strike.evidence);
+    let added = tx
+        .execute(
+            "INSERT INTO moderation_strikes \
+             (account_id, flag_id, key_id, at, evidence, voided) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, flag_id) DO NOTHING",
+            &[
+                &strike.account_id,
+                &strike.evidence.flag_id,
+                &strike.key_id,
+                &strike.at,
+                &evidence,
+                &strike.voided,
+            ],
+        )
+        .await?;
+    Ok(added == 1)
+}
+
+/// Stores a notice, marked with the effect not yet known to be applied
+/// (if any), within the caller's transaction.
+pub(crate) async fn insert_notice(
+    tx: &tokio_postgres::Transaction<'_>,
+    notice: &Notice,
+    unsettled: Option<Effect>,
+) -> Result<(), StoreError> {
+    let (action, status, evidence) = (
+        to_text(&notice.action),
+        to_text(&notice.status),
+        to_json(&notice.evidence),
+    );
+    let unsettled = unsettled.map(|e| to_text(&e));
+    let params: [&(dyn ToSql + Sync); 12] = [
+        &notice.id,
+        &notice.account_id,
+        &notice.key_id,
+        &action,
+        &notice.reason,
+        &evidence,
+        &notice.by,
+        &notice.created_at,
+        &notice.appeal_until,
+        &status,
+        &notice.appeal_id,
+        &unsettled,
+    ];
+    tx.execute(
+        &format!(
+            "INSERT INTO moderation_notices ({NOTICE_COLUMNS}, unsettled) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ),
+        &params,
+    )
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict("a notice with this id exists")
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+/// Stores an appeal (whose notice is stored) within the caller's
+/// transaction.
+pub(crate) async fn insert_appeal(
+    tx: &tokio_postgres::Transaction<'_>,
+    appeal: &Appeal,
+) -> Result<(), tokio_postgres::Error> {
+    let status = to_text(&appeal.status);
+    tx.execute(
+        &format!(
+            "INSERT INTO moderation_appeals ({APPEAL_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ),
+        &[
+            &appeal.id,
+            &appeal.notice_id,
+            &appeal.account_id,
+            &appeal.message,
+            &status,
+            &appeal.created_at,
+            &appeal.decided_at,
+            &appeal.note,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl ModerationStore for PgModeration {
     async fn record_flag(&self, flag: &Flag) -> Result<(), StoreError> {
-        let client = self.pg.client().await?;
-        let interaction = to_json(&flag.interaction);
-        let params: [&(dyn ToSql + Sync); 13] = [
-            &flag.id,
-            &flag.created_at,
-            &flag.stage,
-            &flag.action,
-            &flag.policy,
-            &flag.category,
-            &flag.reason,
-            &flag.account_id,
-            &flag.key_id,
-            &flag.request_id,
-            &flag.task_id,
-            &flag.model,
-            &interaction,
-        ];
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO moderation_flags ({FLAG_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                ),
-                &params,
-            )
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict("a flagged request with this id exists")
-                } else {
-                    e.into()
-                }
-            })?;
-        Ok(())
+        insert_flag(&**self.pg.client().await?, flag).await
     }
 
     async fn flag(&self, id: &str) -> Result<Option<Flag>, StoreError> {
@@ -213,23 +317,7 @@ impl ModerationStore for PgModeration {
             &[&STRIKE_LOCKS, &strike.account_id],
         )
         .await?;
-        let evidence = to_json(&strike.evidence);
-        let added = tx
-            .execute(
-                "INSERT INTO moderation_strikes \
-                 (account_id, flag_id, key_id, at, evidence, voided) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, flag_id) DO NOTHING",
-                &[
-                    &strike.account_id,
-                    &strike.evidence.flag_id,
-                    &strike.key_id,
-                    &strike.at,
-                    &evidence,
-                    &strike.voided,
-                ],
-            )
-            .await?;
-        if added == 0 {
+        if !insert_strike(&tx, strike).await? {
             return Err(StoreError::Conflict("this refusal is already a strike"));
         }
         let rows = tx
@@ -258,41 +346,7 @@ impl ModerationStore for PgModeration {
     ) -> Result<(), StoreError> {
         let mut client = self.pg.client().await?;
         let tx = client.transaction().await?;
-        let (action, status, evidence) = (
-            to_text(&notice.action),
-            to_text(&notice.status),
-            to_json(&notice.evidence),
-        );
-        let unsettled = (!in_effect).then(|| to_text(&notice.effect()));
-        let params: [&(dyn ToSql + Sync); 12] = [
-            &notice.id,
-            &notice.account_id,
-            &notice.key_id,
-            &action,
-            &notice.reason,
-            &evidence,
-            &notice.by,
-            &notice.created_at,
-            &notice.appeal_until,
-            &status,
-            &notice.appeal_id,
-            &unsettled,
-        ];
-        tx.execute(
-            &format!(
-                "INSERT INTO moderation_notices ({NOTICE_COLUMNS}, unsettled) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-            ),
-            &params,
-        )
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict("a notice with this id exists")
-            } else {
-                e.into()
-            }
-        })?;
+        insert_notice(&tx, notice, (!in_effect).then(|| notice.effect())).await?;
         insert_audit(&*tx, entry).await?;
         tx.commit().await?;
         Ok(())
@@ -372,25 +426,7 @@ impl ModerationStore for PgModeration {
                 ));
             }
         }
-        let status = to_text(&appeal.status);
-        tx.execute(
-            &format!(
-                "INSERT INTO moderation_appeals ({APPEAL_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            ),
-            &[
-                &appeal.id,
-                &appeal.notice_id,
-                &appeal.account_id,
-                &appeal.message,
-                &status,
-                &appeal.created_at,
-                &appeal.decided_at,
-                &appeal.note,
-            ],
-        )
-        .await
-        .map_err(|e| {
+        insert_appeal(&tx, appeal).await.map_err(|e| {
             if is_unique_violation(&e) {
                 AppealError::Conflict("an appeal with this id, or of this notice, exists".into())
             } else {

@@ -123,6 +123,32 @@ impl SledModeration {
         })
     }
 
+    /// Every flagged request, for a copy to another database.
+    pub(crate) fn export_flags(&self) -> impl Iterator<Item = Result<Flag, StoreError>> + '_ {
+        self.flags.records()
+    }
+
+    /// Every strike, for a copy to another database.
+    pub(crate) fn export_strikes(&self) -> impl Iterator<Item = Result<Strike, StoreError>> + '_ {
+        self.strikes.records()
+    }
+
+    /// Every notice with the effect not yet known to be applied (if any),
+    /// for a copy to another database.
+    pub(crate) fn export_notices(
+        &self,
+    ) -> impl Iterator<Item = Result<(Notice, Option<Effect>), StoreError>> + '_ {
+        self.notices.scan::<Notice>().map(|item| {
+            let (key, notice) = item?;
+            Ok((notice, self.unsettled.get::<Effect>(&key)?))
+        })
+    }
+
+    /// Every appeal, for a copy to another database.
+    pub(crate) fn export_appeals(&self) -> impl Iterator<Item = Result<Appeal, StoreError>> + '_ {
+        self.appeals.records()
+    }
+
     fn lock(&self) -> MutexGuard<'_, ()> {
         // The lock guards no data: a panic under it leaves nothing half-done
         // in memory.

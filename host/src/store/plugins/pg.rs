@@ -123,26 +123,9 @@ impl PluginStore for PgPlugins {
         let kind = to_text(&record.kind);
         let mut client = self.pg.client().await?;
         let tx = client.transaction().await.map_err(StoreError::from)?;
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
-            &record.name,
-            &kind,
-            &record.active,
-            &record.history,
-            &record.retired_at,
-            &record.retire_at,
-            &record.config,
-            &new,
-            &expected_i,
-        ];
+        let params = record_params(record, &kind, &new, &expected_i);
         let saved = if expected == 0 {
-            tx.execute(
-                "INSERT INTO plugins \
-                 (name, kind, active, history, retired_at, retire_at, config, revision) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE $9::bigint = 0 \
-                 ON CONFLICT (name) DO NOTHING",
-                &params,
-            )
-            .await
+            tx.execute(INSERT_RECORD, &params).await
         } else {
             tx.execute(
                 "UPDATE plugins SET kind = $2, active = $3, history = $4, retired_at = $5, \
@@ -169,28 +152,7 @@ impl PluginStore for PgPlugins {
         )
         .await
         .map_err(StoreError::from)?;
-        for (position, v) in record.versions.iter().enumerate() {
-            let position = i32::try_from(position)
-                .map_err(|_| PluginSaveError::Invalid("too many versions".into()))?;
-            tx.execute(
-                "INSERT INTO plugin_versions (plugin, position, version, sha256, wit_version, \
-                 installed_at, bundled, models, categories) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    &record.name,
-                    &position,
-                    &v.version,
-                    &v.sha256,
-                    &v.wit_version,
-                    &v.installed_at,
-                    &v.bundled,
-                    &v.models,
-                    &v.categories,
-                ],
-            )
-            .await
-            .map_err(StoreError::from)?;
-        }
+        insert_versions(&tx, record).await?;
         // Every replica brings its serving versions in line.
         crate::store::changes::announce(&tx, crate::store::changes::PLUGINS)
             .await
@@ -199,6 +161,95 @@ impl PluginStore for PgPlugins {
         record.revision = expected + 1;
         Ok(())
     }
+}
+
+/// Stores a new plugin record at revision `$8`, if `$9` (the revision the
+/// caller read) is 0 and no record of the name exists.
+const INSERT_RECORD: &str = "INSERT INTO plugins \
+     (name, kind, active, history, retired_at, retire_at, config, revision) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE $9::bigint = 0 \
+     ON CONFLICT (name) DO NOTHING";
+
+/// A record's columns, then its new revision and the one read (`$1`..`$9`
+/// of [`INSERT_RECORD`] and of the save's update).
+fn record_params<'a>(
+    record: &'a PluginRecord,
+    kind: &'a String,
+    new: &'a i64,
+    expected: &'a i64,
+) -> [&'a (dyn tokio_postgres::types::ToSql + Sync); 9] {
+    [
+        &record.name,
+        kind,
+        &record.active,
+        &record.history,
+        &record.retired_at,
+        &record.retire_at,
+        &record.config,
+        new,
+        expected,
+    ]
+}
+
+/// Stores the rows of `record`'s versions, within the caller's transaction.
+async fn insert_versions(
+    tx: &tokio_postgres::Transaction<'_>,
+    record: &PluginRecord,
+) -> Result<(), PluginSaveError> {
+    for (position, v) in record.versions.iter().enumerate() {
+        let position = i32::try_from(position)
+            .map_err(|_| PluginSaveError::Invalid("too many versions".into()))?;
+        tx.execute(
+            "INSERT INTO plugin_versions (plugin, position, version, sha256, wit_version, \
+             installed_at, bundled, models, categories) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &record.name,
+                &position,
+                &v.version,
+                &v.sha256,
+                &v.wit_version,
+                &v.installed_at,
+                &v.bundled,
+                &v.models,
+                &v.categories,
+            ],
+        )
+        .await
+        .map_err(StoreError::from)?;
+    }
+    Ok(())
+}
+
+/// Stores a plugin's record as another database kept it (at revision 1
+/// here), within the caller's transaction (a copy to this database).
+pub(crate) async fn import(
+    tx: &tokio_postgres::Transaction<'_>,
+    record: &PluginRecord,
+) -> Result<(), PluginSaveError> {
+    let kind = to_text(&record.kind);
+    tx.execute(INSERT_RECORD, &record_params(record, &kind, &1, &0))
+        .await
+        .map_err(StoreError::from)?;
+    insert_versions(tx, record).await
+}
+
+/// Stores a version's component and manifest within the caller's
+/// transaction, unless they are there.
+pub(crate) async fn import_component(
+    tx: &tokio_postgres::Transaction<'_>,
+    plugin: &str,
+    version: &str,
+    manifest: &str,
+    wasm: &[u8],
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO plugin_components (plugin, version, manifest, wasm) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (plugin, version) DO NOTHING",
+        &[&plugin, &version, &manifest, &wasm],
+    )
+    .await?;
+    Ok(())
 }
 
 #[async_trait::async_trait]

@@ -67,6 +67,54 @@ async fn insert_entry(
     Ok(())
 }
 
+/// Adds a price change (whose changelog entry is stored) within the
+/// caller's transaction.
+async fn insert_change(
+    tx: &tokio_postgres::Transaction<'_>,
+    change: &PriceChange,
+    effective: OffsetDateTime,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO price_changes \
+         (id, model, per_image, per_second, effective_at, effective_unix) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &change.id,
+            &change.model,
+            &change.per_image,
+            &change.per_second,
+            &change.effective_at,
+            &effective.unix_timestamp(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores a changelog entry, within the caller's transaction (a copy to
+/// this database).
+pub(crate) async fn import_entry(
+    tx: &tokio_postgres::Transaction<'_>,
+    entry: &ChangelogEntry,
+) -> Result<(), PricingError> {
+    insert_entry(tx, entry).await
+}
+
+/// Stores a price change whose changelog entry is stored, within the
+/// caller's transaction (a copy to this database).
+pub(crate) async fn import_change(
+    tx: &tokio_postgres::Transaction<'_>,
+    change: &PriceChange,
+) -> Result<(), PricingError> {
+    let effective = OffsetDateTime::parse(&change.effective_at, &Rfc3339).map_err(|_| {
+        PricingError::Invalid(format!(
+            "price change {}: effective_at {:?} is not an RFC 3339 time",
+            change.id, change.effective_at
+        ))
+    })?;
+    Ok(insert_change(tx, change, effective).await?)
+}
+
 #[async_trait::async_trait]
 impl PriceStore for PgPrices {
     async fn schedule_price(
@@ -89,21 +137,7 @@ impl PriceStore for PgPrices {
         let mut client = self.pg.client().await?;
         let tx = client.transaction().await.map_err(StoreError::from)?;
         insert_entry(&tx, entry).await?;
-        tx.execute(
-            "INSERT INTO price_changes \
-             (id, model, per_image, per_second, effective_at, effective_unix) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &change.id,
-                &change.model,
-                &change.per_image,
-                &change.per_second,
-                &change.effective_at,
-                &effective.unix_timestamp(),
-            ],
-        )
-        .await
-        .map_err(StoreError::from)?;
+        insert_change(&tx, change, effective).await?;
         crate::store::changes::announce(&tx, crate::store::changes::PRICES)
             .await
             .map_err(StoreError::from)?;

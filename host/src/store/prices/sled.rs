@@ -32,6 +32,15 @@ impl SledPrices {
 }
 
 /// Keys sort by model, then effective second, then id.
+impl SledPrices {
+    /// Every changelog entry, oldest first, for a copy to another database.
+    pub(crate) fn export_changelog(
+        &self,
+    ) -> impl Iterator<Item = Result<ChangelogEntry, StoreError>> + '_ {
+        self.changelog.records()
+    }
+}
+
 fn price_key(model: &str, effective: OffsetDateTime, id: &str) -> String {
     format!(
         "{model}\u{0}{:020}\u{0}{id}",

@@ -18,6 +18,21 @@ impl PgSecrets {
     }
 }
 
+/// Stores a secret within the caller's transaction (a copy to this
+/// database).
+pub(crate) async fn import(
+    tx: &tokio_postgres::Transaction<'_>,
+    name: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO secrets (name, value) VALUES ($1, $2)",
+        &[&name, &value],
+    )
+    .await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl SecretStore for PgSecrets {
     async fn secret(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -17,6 +17,13 @@ impl SledSecrets {
     }
 }
 
+impl SledSecrets {
+    /// Every secret by name, for a copy to another database.
+    pub(crate) fn export(&self) -> impl Iterator<Item = Result<(String, String), StoreError>> + '_ {
+        self.meta.scan()
+    }
+}
+
 fn encode(value: &str) -> Vec<u8> {
     serde_json::to_vec(value).expect("a string serialises")
 }

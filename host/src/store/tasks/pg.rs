@@ -31,8 +31,13 @@ use crate::store::pg::{PgStore, from_json, from_text, to_json, to_text};
 
 /// The first key of the advisory locks on an owner's unfinished tasks
 /// ("imi" 3).
+mod import;
 mod leases;
 mod ledger;
+
+pub(crate) use self::import::{
+    import_balance, import_dispute, import_entry, import_hold, import_open, import_task,
+};
 
 const OWNER_LOCKS: i32 = 0x696d_6903;
 
@@ -273,6 +278,48 @@ async fn append(
         reason: new.reason.map(str::to_string),
         created_at: crate::time::now_rfc3339(),
     };
+    insert_entry(tx, &entry).await?;
+    Ok(entry)
+}
+
+/// Stores a new dispute, within the caller's transaction or alone.
+async fn insert_dispute(
+    client: &(impl tokio_postgres::GenericClient + Sync),
+    dispute: &Dispute,
+) -> Result<(), StoreError> {
+    let status = to_text(&dispute.status);
+    client
+        .execute(
+            &format!(
+                "INSERT INTO disputes ({DISPUTE_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ),
+            &[
+                &dispute.id,
+                &dispute.account_id,
+                &dispute.month,
+                &dispute.reason,
+                &status,
+                &dispute.credits_returned,
+                &dispute.resolution,
+                &dispute.created_at,
+                &dispute.decided_at,
+                &dispute.entry_id,
+            ],
+        )
+        .await
+        .map_err(|e| {
+            if crate::store::pg::is_unique_violation(&e) {
+                StoreError::Conflict("a dispute with this id exists")
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+/// Stores `entry` (whose account's totals row exists) as it is.
+async fn insert_entry(tx: &Transaction<'_>, entry: &Entry) -> Result<(), StoreError> {
     let kind = to_text(&entry.kind);
     tx.execute(
         &format!(
@@ -293,9 +340,8 @@ async fn append(
             &entry.created_at,
         ],
     )
-    .await
-    .map_err(StoreError::from)?;
-    Ok(entry)
+    .await?;
+    Ok(())
 }
 
 /// Settles the open hold of `task_id`, if it has one, as `settle` says:

@@ -157,6 +157,51 @@ impl SledTasks {
         Ok(this)
     }
 
+    /// Every ledger entry, by account and then in order, for a copy to
+    /// another database.
+    pub(crate) fn export_entries(&self) -> impl Iterator<Item = Result<Entry, StoreError>> + '_ {
+        self.ledger
+            .scan_from::<Entry>("e/", "e/")
+            .map(|item| item.map(|(_, entry)| entry))
+    }
+
+    /// Every stored task with its hold as committed, for a copy to another
+    /// database.
+    pub(crate) fn export_tasks(&self) -> impl Iterator<Item = Result<Task, StoreError>> + '_ {
+        self.tasks.scan::<Task>().map(|item| {
+            let (id, mut task) = item?;
+            let record = self
+                .open
+                .get::<Option<OpenRecord>>(&id)?
+                .flatten()
+                .unwrap_or_default();
+            task.hold = self.committed_hold(&id, &record, Some(&task))?;
+            Ok(task)
+        })
+    }
+
+    /// Every open task as recovery reads it, with its owner (if known) and
+    /// whether the task itself is stored (a synchronous one is not until it
+    /// ends).
+    pub(crate) fn export_open(&self) -> Result<Vec<(OpenTask, Option<String>, bool)>, StoreError> {
+        self.open_records()?
+            .into_iter()
+            .map(|(id, record)| {
+                let stored = self.tasks.get::<Task>(&id)?;
+                let hold = self.committed_hold(&id, &record, stored.as_ref())?;
+                let owner = stored.as_ref().map(|t| t.owner.clone()).or(record.owner);
+                let is_stored = stored.is_some();
+                let open = OpenTask {
+                    id,
+                    synchronous: record.synchronous,
+                    task: stored.or(record.task),
+                    hold,
+                };
+                Ok((open, owner, is_stored))
+            })
+            .collect()
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("task store lock")
     }
@@ -464,19 +509,11 @@ impl TaskStore for SledTasks {
 
     async fn open_tasks(&self) -> Result<Vec<OpenTask>, StoreError> {
         let _state = self.lock();
-        self.open_records()?
+        Ok(self
+            .export_open()?
             .into_iter()
-            .map(|(id, record)| {
-                let stored = self.tasks.get::<Task>(&id)?;
-                let hold = self.committed_hold(&id, &record, stored.as_ref())?;
-                Ok(OpenTask {
-                    id,
-                    synchronous: record.synchronous,
-                    task: stored.or(record.task),
-                    hold,
-                })
-            })
-            .collect()
+            .map(|(open, _, _)| open)
+            .collect())
     }
 
     async fn lapsed_tasks(&self) -> Result<Vec<OpenTask>, StoreError> {

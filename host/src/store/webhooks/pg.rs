@@ -76,6 +76,21 @@ impl Params {
     }
 }
 
+/// Stores a delivery within the caller's transaction (a copy to this
+/// database).
+pub(crate) async fn import(
+    tx: &tokio_postgres::Transaction<'_>,
+    delivery: &Delivery,
+) -> Result<(), StoreError> {
+    let p = Params::of(delivery);
+    tx.execute(
+        &format!("INSERT INTO webhook_deliveries ({COLUMNS}) VALUES {VALUES}"),
+        &p.params(delivery),
+    )
+    .await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl WebhookStore for PgWebhooks {
     async fn enqueue(&self, delivery: &Delivery) -> Result<bool, StoreError> {

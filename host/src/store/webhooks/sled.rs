@@ -55,6 +55,11 @@ impl SledWebhooks {
         }
         Ok(this)
     }
+
+    /// Every delivery, for a copy to another database.
+    pub(crate) fn export(&self) -> impl Iterator<Item = Result<Delivery, StoreError>> + '_ {
+        self.table.records()
+    }
 }
 
 #[async_trait::async_trait]

@@ -118,36 +118,7 @@ impl LedgerStore for PgTasks {
     }
 
     async fn file_dispute(&self, dispute: &Dispute) -> Result<(), StoreError> {
-        let client = self.pg.client().await?;
-        let status = to_text(&dispute.status);
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO disputes ({DISPUTE_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                ),
-                &[
-                    &dispute.id,
-                    &dispute.account_id,
-                    &dispute.month,
-                    &dispute.reason,
-                    &status,
-                    &dispute.credits_returned,
-                    &dispute.resolution,
-                    &dispute.created_at,
-                    &dispute.decided_at,
-                    &dispute.entry_id,
-                ],
-            )
-            .await
-            .map_err(|e| {
-                if crate::store::pg::is_unique_violation(&e) {
-                    StoreError::Conflict("a dispute with this id exists")
-                } else {
-                    e.into()
-                }
-            })?;
-        Ok(())
+        insert_dispute(&**self.pg.client().await?, dispute).await
     }
 
     async fn dispute(&self, id: &str) -> Result<Option<Dispute>, StoreError> {
