@@ -557,6 +557,11 @@ mod tests {
 
     const ACCOUNT: &str = "acct_moving";
 
+    /// sled with its default cache.
+    const SLED: Resolved = Resolved::Sled {
+        cache_bytes: crate::store::backend::DEFAULT_CACHE_MB << 20,
+    };
+
     fn task() -> Task {
         Task::queued(
             crate::ids::new("task"),
@@ -584,7 +589,7 @@ mod tests {
     /// Fills every sled store of `data` with a little of everything;
     /// returns the ids of a finished and an open task.
     async fn history(data: &std::path::Path, blob: &[u8]) -> (String, String) {
-        let s = Stores::open(&Resolved::Sled, data, &Default::default())
+        let s = Stores::open(&SLED, data, &Default::default())
             .await
             .unwrap();
         s.secrets.set_secret("signing", "s3cret").await.unwrap();
@@ -807,7 +812,7 @@ mod tests {
             assert_eq!(copied.get(kind), Some(&n), "{kind}: {report}");
         }
 
-        let sled = Stores::open(&Resolved::Sled, &data, &Default::default())
+        let sled = Stores::open(&SLED, &data, &Default::default())
             .await
             .unwrap();
         let url = db.url();
@@ -911,7 +916,7 @@ mod tests {
             "{missing}"
         );
 
-        let running = Stores::open(&Resolved::Sled, &data, &Default::default())
+        let running = Stores::open(&SLED, &data, &Default::default())
             .await
             .unwrap();
         running
