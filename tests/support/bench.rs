@@ -1,11 +1,13 @@
 //! The gateway benchmark harness: what the gateway adds on top of an
 //! upstream, measured on loopback.
 //!
-//! It starts a mock upstream (hyper) that answers OpenAI's Images API with a
-//! fixed body after an optional fixed delay, a plain reverse proxy (hyper) in
-//! front of it, and the real `imini` binary with the bundled OpenAI adapter
-//! routed to the mock, auth, rate limiting, the durable credit hold and the
-//! bundled content policies all on. Then [rlt](https://docs.rs/rlt), a load
+//! It starts a mock upstream (hyper) that answers OpenAI's Images API with
+//! the URL of an image it serves (after an optional fixed delay), as the
+//! real API does, so the gateway downloads and stores each output; a plain
+//! reverse proxy (hyper) in front of it; and the real `imini` binary with
+//! the bundled OpenAI adapter routed to the mock, and an account's key:
+//! auth, rate limiting, the durable credit hold and the bundled content
+//! policies all on, answering its own signed URL. Then [rlt](https://docs.rs/rlt), a load
 //! generator, drives each of the three at fixed concurrencies for a bounded
 //! time (or number of requests), and the figures are compared: requests per
 //! second, p50, p99 and max latency, errors, the latency the gateway adds
@@ -18,7 +20,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
@@ -112,29 +113,37 @@ pub struct MockBehaviour {
 }
 
 /// The mock upstream: `POST /v1/images/generations` answers OpenAI's
-/// documented response, `{"created", "data": [{"b64_json"}], "usage"}`, with
-/// a fixed 64x64 PNG.
+/// documented response as the real API (and Replicate, fal) does for a
+/// URL, `{"created", "data": [{"url"}]}`, naming its own `GET /img/1.png`,
+/// which serves a fixed 64x64 PNG: the gateway downloads and stores each
+/// output, as it does in production.
 pub async fn mock_upstream(behaviour: MockBehaviour) -> std::io::Result<Server> {
-    let body = Bytes::from(
-        json!({
-            "created": 1_700_000_000,
-            "data": [{ "b64_json": base64::engine::general_purpose::STANDARD.encode(png(64, 64, [40, 90, 160])) }],
-            "usage": { "input_tokens": 12, "output_tokens": 272, "total_tokens": 284 },
-        })
-        .to_string(),
-    );
+    let image = Bytes::from(png(64, 64, [40, 90, 160]));
     let seen = Arc::new(AtomicU64::new(0));
     serve(move |req: Request<Incoming>| {
-        let body = body.clone();
+        let image = image.clone();
         let seen = seen.clone();
         async move {
             // Read the request as a real server would.
-            let ok_path = req.uri().path() == "/v1/images/generations";
+            let path = req.uri().path().to_string();
+            let host = req
+                .headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1")
+                .to_string();
             let _ = req.into_body().collect().await;
+            if path == "/img/1.png" {
+                return Response::builder()
+                    .header("content-type", "image/png")
+                    .body(Full::new(image))
+                    .expect("response");
+            }
             if !behaviour.delay.is_zero() {
                 tokio::time::sleep(behaviour.delay).await;
             }
-            let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
+            let ok_path = path == "/v1/images/generations";
+            let n = seen.fetch_add(u64::from(ok_path), Ordering::Relaxed) + 1;
             let fail = behaviour.fail_every > 0 && n.is_multiple_of(behaviour.fail_every);
             let (status, body) = if !ok_path {
                 (
@@ -149,7 +158,11 @@ pub async fn mock_upstream(behaviour: MockBehaviour) -> std::io::Result<Server> 
                     ),
                 )
             } else {
-                (200, body)
+                let body = json!({
+                    "created": 1_700_000_000,
+                    "data": [{ "url": format!("http://{host}/img/1.png") }],
+                });
+                (200, Bytes::from(body.to_string()))
             };
             Response::builder()
                 .status(status)
@@ -482,7 +495,7 @@ pub fn targets(setup: &Setup) -> [Target; 3] {
             .to_string(),
     );
     let gateway_body = Bytes::from(
-        json!({"model": "openai/gpt-image-1", "prompt": "a lighthouse at dusk, watercolor", "n": 1, "size": "1024x1024", "response_format": "b64_json"})
+        json!({"model": "openai/gpt-image-1", "prompt": "a lighthouse at dusk, watercolor", "n": 1, "size": "1024x1024"})
             .to_string(),
     );
     let auth = vec![("authorization", "Bearer sk-bench".to_string())];
