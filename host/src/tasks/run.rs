@@ -154,7 +154,7 @@ impl Tasks {
                 if let Err(e) = self.store.save_task(task, true).await {
                     tracing::error!(task_id = %task.id, error = %e, "could not persist the job handle");
                 }
-                tokio::time::sleep(poll_delay(submission.poll_after_ms, 0)).await;
+                pause(poll_delay(submission.poll_after_ms, 0)).await;
                 submission.handle
             }
         };
@@ -186,11 +186,11 @@ impl Tasks {
                             }
                         }
                     }
-                    tokio::time::sleep(poll_delay(progress.poll_after_ms, attempt)).await;
+                    pause(poll_delay(progress.poll_after_ms, attempt)).await;
                 }
                 Err(e) if e.retryable && poll_errors < MAX_POLL_ERRORS => {
                     poll_errors += 1;
-                    tokio::time::sleep(poll_delay(e.retry_after_ms, attempt)).await
+                    pause(poll_delay(e.retry_after_ms, attempt)).await
                 }
                 Err(e) => return Ok(Err(e)),
             }
@@ -421,6 +421,15 @@ impl Tasks {
 
 /// How long to wait before the next poll: the provider's hint, else an
 /// exponential backoff from 500 ms to 10 s.
+/// Waits `delay`; not at all for none. (A zero-length `tokio::time::sleep`
+/// still waits for the timer's next tick, up to a millisecond: a
+/// synchronous adapter that says "poll now" paid it on every request.)
+async fn pause(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 fn poll_delay(hint_ms: Option<u32>, attempt: u32) -> Duration {
     match hint_ms {
         Some(ms) => Duration::from_millis(u64::from(ms).min(60_000)),
@@ -537,7 +546,7 @@ const MAX_POLL_ERRORS: u32 = 10;
 async fn fetch_with_retries(plugin: &ProviderPlugin, url: &str) -> Result<Vec<u8>, String> {
     let mut last = String::new();
     for wait_ms in [0u64, 500, 2000] {
-        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        pause(Duration::from_millis(wait_ms)).await;
         match plugin.fetch_output(url).await {
             Ok(bytes) => return Ok(bytes),
             Err(e) => last = e,
