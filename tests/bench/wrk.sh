@@ -11,16 +11,20 @@
 #   cargo build --release && tests/bench/wrk.sh
 #
 # Environment: IMINI_BIN (default target/release/imini), CONNS (default
-# "1 16 64"), SECS (seconds per run, default 10), REPEATS (runs per cell,
-# the median by req/s is reported; default 3), IMINI_STORE_URL (run imini
-# on PostgreSQL). Needs nginx, wrk, curl and python3 (installed with apt
+# "1 16 64"), PACED_RATES (default "50": paced runs, requests per second
+# over 16 connections, each waiting a random exponential gap after every
+# answer, so the offered load stays at the rate whatever the target's
+# speed; empty for none), SECS (seconds per run, default 10), REPEATS (runs
+# per cell; the median by req/s is reported, by p50 for paced runs;
+# default 3), IMINI_STORE_URL (run imini on PostgreSQL). Needs nginx, wrk, curl and python3 (installed with apt
 # when missing). Uses 127.0.0.1 ports 18090-18092; stops what it started.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${IMINI_BIN:-$root/target/release/imini}
-conns=${CONNS:-1 16 64}
+conns=${CONNS-1 16 64}
+paced=${PACED_RATES-50}
 secs=${SECS:-10}
 repeats=${REPEATS:-3}
 mock=18090 floor=18091 gateway=18092
@@ -129,6 +133,14 @@ wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
 wrk.body = '{"model":"' .. os.getenv("BENCH_MODEL") .. '","prompt":"a lighthouse at dusk, watercolor","n":1,"size":"1024x1024"}'
+-- Paced runs: each connection waits a random exponential gap (mean
+-- BENCH_GAP_MS) before each request.
+local gap = tonumber(os.getenv("BENCH_GAP_MS") or "0")
+if gap > 0 then
+  function delay()
+    return -gap * math.log(1 - math.random())
+  end
+end
 -- errors.status counts answers with a status of 400 or more.
 function done(summary, latency, requests)
   local e = summary.errors
@@ -139,12 +151,13 @@ end
 EOF
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$imini_pid/stat"; }
-run() { # target url token model conns -> "rps p50_ms p99_ms errors cpu_us"
+run() { # url token model conns gap_ms -> "rps p50_ms p99_ms errors cpu_us"
   local url=$1 token=$2 model=$3 c=$4
-  BENCH_TOKEN=$token BENCH_MODEL=$model wrk -t1 -c"$c" -d2s -s "$work/post.lua" "$url" >/dev/null
+  export BENCH_TOKEN=$token BENCH_MODEL=$model BENCH_GAP_MS=$5
+  wrk -t1 -c"$c" -d2s -s "$work/post.lua" "$url" >/dev/null
   local before after line
   before=$(cpu_ticks)
-  line=$(BENCH_TOKEN=$token BENCH_MODEL=$model wrk -t1 -c"$c" -d"${secs}s" -s "$work/post.lua" "$url" | grep '^RESULT')
+  line=$(wrk -t1 -c"$c" -d"${secs}s" -s "$work/post.lua" "$url" | grep '^RESULT')
   after=$(cpu_ticks)
   python3 - "$line" "$secs" "$before" "$after" "$(getconf CLK_TCK)" <<'PY'
 import sys
@@ -161,7 +174,11 @@ echo "store: ${IMINI_STORE_URL:+PostgreSQL}${IMINI_STORE_URL:-sled}"
 echo
 echo "| conns | target | req/s | p50 ms | p99 ms | added p50 / p99 ms | errors | imini CPU µs/req |"
 echo "|---:|---|---:|---:|---:|---|---:|---:|"
-for c in $conns; do
+# One row per target of a cell: conns (or "paced N/s"), wrk connections,
+# the gap between a connection's requests (0: closed loop), and which
+# column the median is taken by (1: req/s, 2: p50).
+cell() {
+  local label=$1 c=$2 gap=$3 by=$4 target url token model results
   declare -A best=()
   for target in direct floor imini; do
     case $target in
@@ -170,18 +187,22 @@ for c in $conns; do
       imini) url="http://127.0.0.1:$gateway/v1/images/generations" token=$key model=openai/dall-e-3 ;;
     esac
     results=()
-    for _ in $(seq "$repeats"); do results+=("$(run "$url" "$token" "$model" "$c")"); done
-    best[$target]=$(printf '%s\n' "${results[@]}" | sort -n -k1 | sed -n "$(( (repeats + 1) / 2 ))p")
+    for _ in $(seq "$repeats"); do results+=("$(run "$url" "$token" "$model" "$c" "$gap")"); done
+    best[$target]=$(printf '%s\n' "${results[@]}" | sort -n -k"$by" | sed -n "$(( (repeats + 1) / 2 ))p")
   done
+  local d_rps d_p50 d_p99 rps p50 p99 errors cpu added
   read -r d_rps d_p50 d_p99 _ _ <<< "${best[direct]}"
   for target in direct floor imini; do
     read -r rps p50 p99 errors cpu <<< "${best[$target]}"
     added=$(python3 -c "print(f'{$p50 - $d_p50:+.2f} / {$p99 - $d_p99:+.2f}')")
     [ "$target" = direct ] && added="-"
     [ "$target" = imini ] || cpu="-"
-    echo "| $c | $target | $rps | $p50 | $p99 | $added | $errors | $cpu |"
+    echo "| $label | $target | $rps | $p50 | $p99 | $added | $errors | $cpu |"
   done
-  unset best
+}
+for c in $conns; do cell "$c" "$c" 0 1; done
+for rate in $paced; do
+  cell "paced $rate/s" 16 "$(python3 -c "print(16 * 1000 / $rate)")" 2
 done
 echo
 echo "imini RSS: $(awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$imini_pid/status"), data dir: $(du -sh "$work/data" | cut -f1)"
