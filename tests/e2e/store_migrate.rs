@@ -93,21 +93,12 @@ fn a_sled_gateway_with_history_moves_to_postgresql_with_the_same_views() {
     let acct = old.account("moving@example.com", 500);
     let generate = |gw: &Gateway, prompt: &str, idempotency: Option<&str>| {
         let body = json!({"model": "imini/canvas-image", "prompt": prompt, "size": "64x64"});
-        let answer = match idempotency {
-            Some(k) => gw.request_headers(
-                "POST",
-                "/v1/images/generations",
-                &acct.key,
-                &body,
-                &[("idempotency-key", k)],
-            ),
-            None => gw.request_with(
-                "POST",
-                "/v1/images/generations",
-                Some(&acct.key),
-                Some(&body),
-            ),
-        };
+        let headers: Vec<(&str, &str)> = idempotency
+            .map(|k| ("idempotency-key", k))
+            .into_iter()
+            .collect();
+        let answer =
+            gw.request_headers("POST", "/v1/images/generations", &acct.key, &body, &headers);
         assert_eq!(
             answer.status,
             200,

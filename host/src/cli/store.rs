@@ -79,14 +79,7 @@ impl MigrateArgs {
             .await
             .map_err(|e| anyhow::anyhow!("the blob store to copy into: {e}"))?;
         let same_dir = config.media.backend() == crate::media::backend::Backend::Dir
-            && same_path(
-                &config
-                    .media
-                    .path
-                    .clone()
-                    .unwrap_or_else(|| data_dir.join("media")),
-                &from_media,
-            );
+            && same_path(&config.media.dir(&data_dir), &from_media);
         let from: Arc<dyn BlobStore> = Arc::new(
             DirBlobs::open(from_media.clone())
                 .with_context(|| format!("the media directory {}", from_media.display()))?,

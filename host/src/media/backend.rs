@@ -116,13 +116,18 @@ impl MediaConfig {
         Ok(())
     }
 
+    /// The directory of a `dir` store: `path`, else `<data_dir>/media`.
+    pub fn dir(&self, data_dir: &Path) -> PathBuf {
+        self.path.clone().unwrap_or_else(|| data_dir.join("media"))
+    }
+
     /// Opens the blob store: makes the directory, or checks that the
     /// bucket can be listed (naming the bucket and the endpoint if not).
     pub async fn open(&self, data_dir: &Path) -> Result<Arc<dyn BlobStore>, String> {
         self.validate()?;
         match self.backend() {
             Backend::Dir => {
-                let root = self.path.clone().unwrap_or_else(|| data_dir.join("media"));
+                let root = self.dir(data_dir);
                 let blobs = DirBlobs::open(root.clone())
                     .map_err(|e| format!("creating the media directory {}: {e}", root.display()))?;
                 Ok(Arc::new(blobs))
