@@ -41,6 +41,9 @@ pub enum StoreError {
     /// cannot be used (unreachable, or a schema newer than this binary's).
     #[error("database: {0}")]
     Database(String),
+    /// The database cannot be opened as configured.
+    #[error("storage: {0}")]
+    Setting(String),
     /// A stored record could not be decoded.
     #[error("storage: corrupt record in {tree}: {source}")]
     Corrupt {
@@ -63,6 +66,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// Whether sled compresses the pages it writes.
+    compressed: bool,
     flusher: Arc<Flusher>,
     counters: Arc<Counters>,
 }
@@ -122,25 +127,69 @@ pub struct Table {
 
 impl Store {
     /// Opens (or creates) the database under `dir`, with the gateway's
-    /// default cache ([`backend::DEFAULT_CACHE_MB`]).
+    /// default cache ([`backend::DEFAULT_CACHE_MB`]), compressed or not as
+    /// the database was created (a new one is not).
     pub fn open(dir: &std::path::Path) -> Result<Self> {
-        Self::open_with_cache(dir, backend::DEFAULT_CACHE_MB << 20)
+        Self::open_with(dir, backend::DEFAULT_CACHE_MB << 20, None)
     }
 
     /// Opens (or creates) the database under `dir`, its page cache bounded
     /// to `cache_bytes`. sled counts a page at its size on disk rounded up
     /// to a power of two, and evicts the least recently used pages past the
     /// bound; the pages' in-memory form takes somewhat more than that.
-    pub fn open_with_cache(dir: &std::path::Path, cache_bytes: u64) -> Result<Self> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .open()?;
+    ///
+    /// `compression` says whether the pages sled writes are compressed
+    /// (zstd, level 1): `None` keeps what the database was created with (a
+    /// new one is not compressed), `Some` creates a new one so and refuses
+    /// an existing one made the other way, which sled cannot convert.
+    pub fn open_with(
+        dir: &std::path::Path,
+        cache_bytes: u64,
+        compression: Option<bool>,
+    ) -> Result<Self> {
+        let open = |compress: bool| {
+            sled::Config::new()
+                .path(dir)
+                .cache_capacity(cache_bytes)
+                .use_compression(compress)
+                .compression_factor(1)
+                .open()
+        };
+        // sled keeps the setting with the database and refuses the other
+        // one, so trying tells an existing database's setting.
+        let other_setting =
+            |e: &sled::Error| matches!(e, sled::Error::Unsupported(m) if m.contains("compression"));
+        let mut compressed = compression.unwrap_or(false);
+        let db = match open(compressed) {
+            Ok(db) => db,
+            Err(e) if other_setting(&e) => match compression {
+                None => {
+                    compressed = true;
+                    open(true)?
+                }
+                Some(wanted) => {
+                    return Err(StoreError::Setting(format!(
+                        "the database in {} was created with compression {}, and that cannot change: \
+                         set [store] compression = {} (or leave it out), or start from a new data directory",
+                        dir.display(),
+                        if wanted { "off" } else { "on" },
+                        !wanted
+                    )));
+                }
+            },
+            Err(e) => return Err(e.into()),
+        };
         Ok(Self {
             db,
+            compressed,
             flusher: Arc::default(),
             counters: Arc::default(),
         })
+    }
+
+    /// Whether the pages this database writes are compressed.
+    pub fn compressed(&self) -> bool {
+        self.compressed
     }
 
     /// Record operations since the store was opened.
@@ -400,6 +449,77 @@ mod tests {
                 removes: 1,
                 fsyncs: 1
             }
+        );
+    }
+
+    #[tokio::test]
+    async fn compression_is_kept_with_the_database_and_cannot_change() {
+        let dir = tempfile::tempdir().unwrap();
+        // Compressible records, as JSON records are.
+        let record = "the same words again and again ".repeat(40);
+        {
+            let store = Store::open_with(dir.path(), 1 << 20, Some(true)).unwrap();
+            assert!(store.compressed());
+            let table = store.table("t").unwrap();
+            for i in 0..2000 {
+                table.put_unflushed(&format!("k{i:04}"), &record).unwrap();
+            }
+            store.flush().await.unwrap();
+        }
+        let err = Store::open_with(dir.path(), 1 << 20, Some(false))
+            .err()
+            .expect("a compressed database refuses compression = false");
+        let message = err.to_string();
+        assert!(
+            message.contains("created with compression on")
+                && message.contains("set [store] compression = true"),
+            "{message}"
+        );
+        // Unset: the database's own setting, and every record reads back.
+        let store = Store::open_with(dir.path(), 1 << 20, None).unwrap();
+        assert!(store.compressed());
+        let table = store.table("t").unwrap();
+        assert_eq!(table.scan::<String>().count(), 2000);
+        assert_eq!(table.get::<String>("k1999").unwrap(), Some(record.clone()));
+        drop((table, store));
+
+        // A new database is not compressed unless asked, and then refuses
+        // compression = true.
+        let plain = tempfile::tempdir().unwrap();
+        let store = Store::open(plain.path()).unwrap();
+        assert!(!store.compressed());
+        let table = store.table("t").unwrap();
+        for i in 0..2000 {
+            table.put_unflushed(&format!("k{i:04}"), &record).unwrap();
+        }
+        store.flush().await.unwrap();
+        drop((table, store));
+        let err = Store::open_with(plain.path(), 1 << 20, Some(true))
+            .err()
+            .expect("a plain database refuses compression = true");
+        assert!(
+            err.to_string().contains("created with compression off"),
+            "{err}"
+        );
+
+        // What it is for: the compressed database is smaller on disk.
+        let size = |dir: &std::path::Path| -> u64 {
+            fn walk(p: &std::path::Path) -> u64 {
+                std::fs::read_dir(p)
+                    .unwrap()
+                    .map(|e| {
+                        let e = e.unwrap();
+                        let m = e.metadata().unwrap();
+                        if m.is_dir() { walk(&e.path()) } else { m.len() }
+                    })
+                    .sum()
+            }
+            walk(dir)
+        };
+        let (compressed, plain) = (size(dir.path()), size(plain.path()));
+        assert!(
+            compressed < plain,
+            "compressed {compressed} B, plain {plain} B"
         );
     }
 

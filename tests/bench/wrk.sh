@@ -16,7 +16,8 @@
 # answer, so the offered load stays at the rate whatever the target's
 # speed; empty for none), SECS (seconds per run, default 10), REPEATS (runs
 # per cell; the median by req/s is reported, by p50 for paced runs;
-# default 3), IMINI_STORE_URL (run imini on PostgreSQL). Needs nginx, wrk, curl and python3 (installed with apt
+# default 3), IMINI_STORE_URL (run imini on PostgreSQL), COMPRESSION=1 (sled
+# compresses what it writes: [store] compression = true). Needs nginx, wrk, curl and python3 (installed with apt
 # when missing). Uses 127.0.0.1 ports 18090-18092; stops what it started.
 set -euo pipefail
 
@@ -111,6 +112,9 @@ max_concurrent_tasks = 100000
 [moderation]
 policies = ["policy-terms"]
 EOF
+if [ "${COMPRESSION:-0}" = 1 ]; then
+  printf '[store]\ncompression = true\n' >> "$work/imini.toml"
+fi
 admin="imini_admin_bench_$(date +%s%N)"
 IMINI_ADMIN_KEY=$admin "$bin" serve --listen "127.0.0.1:$gateway" --data-dir "$work/data" \
   --config "$work/imini.toml" > "$work/imini.out" 2> "$work/imini.log" &
@@ -170,7 +174,7 @@ PY
 }
 
 echo "imini $("$bin" --version | awk '{print $2}'), $(nproc) cores, ${secs}s runs, median of $repeats by req/s"
-echo "store: ${IMINI_STORE_URL:+PostgreSQL}${IMINI_STORE_URL:-sled}"
+echo "store: ${IMINI_STORE_URL:+PostgreSQL}${IMINI_STORE_URL:-sled${COMPRESSION:+ (compression=$COMPRESSION)}}"
 echo
 echo "| conns | target | req/s | p50 ms | p99 ms | added p50 / p99 ms | errors | imini CPU µs/req |"
 echo "|---:|---|---:|---:|---:|---|---:|---:|"
@@ -205,4 +209,11 @@ for rate in $paced; do
   cell "paced $rate/s" 16 "$(python3 -c "print(16 * 1000 / $rate)")" 2
 done
 echo
+# Every generation charged the account 1 credit: its balance counts them.
+balance=$(curl -sf -H "authorization: Bearer $key" "http://127.0.0.1:$gateway/v1/account" | json "['credit_balance']")
+generations=$((1000000000000 - balance))
 echo "imini RSS: $(awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$imini_pid/status"), data dir: $(du -sh "$work/data" | cut -f1)"
+if [ -z "${IMINI_STORE_URL:-}" ] && [ "$generations" -gt 0 ]; then
+  db_bytes=$(du -sb "$work/data/db" | cut -f1)
+  echo "generations: $generations, data/db: $db_bytes bytes, $((db_bytes / generations)) per generation"
+fi

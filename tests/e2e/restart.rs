@@ -112,3 +112,48 @@ fn each_account_lists_its_own_tasks_also_after_an_upgrade_from_before_the_owner_
     );
     assert_eq!(listed(&gw), (anns, bens));
 }
+
+#[test]
+fn a_compressed_data_directory_keeps_its_state_and_refuses_to_be_opened_uncompressed() {
+    // sled's setting; on PostgreSQL it would be refused as a sled-only one.
+    let mut gw = Gateway::start_on_sled("[store]\ncompression = true\n");
+    assert!(gw.logs().contains("compressed"), "{}", gw.logs());
+    let answer = gw.post(
+        "/v1/images/generations",
+        &json!({"prompt": "a compressed harbour", "size": "64x64", "response_format": "url"}),
+    );
+    assert_eq!(answer.status, 200);
+    let task_id = answer.json()["id"].as_str().unwrap().to_string();
+    gw.kill();
+    gw.restart();
+    let task = gw.get(&format!("/v1/tasks/{task_id}")).json();
+    assert_eq!(task["status"], "succeeded", "{task}");
+    gw.kill();
+
+    // The same data directory, configured the other way: a clear refusal,
+    // and nothing changed (it still opens as it was made).
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("imini.toml");
+    std::fs::write(&config, "[store]\ncompression = false\n").unwrap();
+    let out = std::process::Command::new(imini_tests::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&gw.data_dir)
+        .arg("--config")
+        .arg(&config)
+        .env("IMINI_ADMIN_KEY", "imini_admin_unused_0123456789")
+        .env_remove("IMINI_CONFIG")
+        .env_remove("IMINI_STORE_URL")
+        .env_remove("IMINI_REDIS_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("was created with compression on")
+            && stderr.contains("set [store] compression = true"),
+        "{stderr}"
+    );
+    gw.restart();
+    let task = gw.get(&format!("/v1/tasks/{task_id}")).json();
+    assert_eq!(task["status"], "succeeded", "{task}");
+}

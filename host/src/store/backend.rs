@@ -3,7 +3,7 @@
 //! number of replicas sharing it).
 //!
 //! Configured by `[store]`: `backend = "sled" | "postgres"`, `url`,
-//! `pool_size` and, for sled, `cache_mb`. The environment variable `IMINI_STORE_URL` overrides `url`,
+//! `pool_size` and, for sled, `cache_mb` and `compression`. The environment variable `IMINI_STORE_URL` overrides `url`,
 //! and a `postgres://` (or `postgresql://`) URL there selects PostgreSQL by
 //! itself.
 
@@ -66,6 +66,10 @@ pub struct StoreConfig {
     /// The most memory sled's page cache may hold, in MiB (sled; default
     /// [`DEFAULT_CACHE_MB`]).
     pub cache_mb: Option<u64>,
+    /// Whether sled compresses what it writes (sled; fixed when the data
+    /// directory is created; unset keeps the directory's, and a new one is
+    /// not compressed).
+    pub compression: Option<bool>,
 }
 
 /// Where the state is kept, once the configuration and the environment are
@@ -76,6 +80,9 @@ pub enum Resolved {
     Sled {
         /// The bound of sled's page cache, in bytes.
         cache_bytes: u64,
+        /// Whether the database is (or is created) compressed; `None`
+        /// keeps what it is.
+        compression: Option<bool>,
     },
     /// PostgreSQL.
     Postgres {
@@ -106,6 +113,11 @@ impl StoreConfig {
         if self.backend == Some(Backend::Postgres) && self.cache_mb.is_some() {
             return Err(
                 "store.cache_mb is for backend = \"sled\"; PostgreSQL keeps its own cache".into(),
+            );
+        }
+        if self.backend == Some(Backend::Postgres) && self.compression.is_some() {
+            return Err(
+                "store.compression is for backend = \"sled\"; PostgreSQL compresses by its own settings".into(),
             );
         }
         if let Some(url) = &self.url
@@ -140,6 +152,7 @@ impl StoreConfig {
         match backend {
             Backend::Sled => Ok(Resolved::Sled {
                 cache_bytes: self.cache_mb.unwrap_or(DEFAULT_CACHE_MB) << 20,
+                compression: self.compression,
             }),
             Backend::Postgres => {
                 let url = env_url.or(self.url.as_deref()).ok_or_else(|| {
@@ -206,8 +219,11 @@ impl Stores {
         replica: &Replica,
     ) -> Result<Self, StoreError> {
         match resolved {
-            Resolved::Sled { cache_bytes } => {
-                let store = Store::open_with_cache(&data_dir.join("db"), *cache_bytes)?;
+            Resolved::Sled {
+                cache_bytes,
+                compression,
+            } => {
+                let store = Store::open_with(&data_dir.join("db"), *cache_bytes, *compression)?;
                 Ok(Self {
                     secrets: Arc::new(SledSecrets::new(&store)?),
                     accounts: Arc::new(SledAccounts::new(&store)?),
@@ -222,12 +238,17 @@ impl Stores {
                     replicas: Arc::new(MemoryReplicas::default()),
                     changes: Arc::new(super::changes::ChangeFeed::silent()),
                     moderation: Arc::new(SledModeration::open(&store)?),
-                    sled: Some(store),
                     description: format!(
-                        "sled in {} (cache of {} MiB)",
+                        "sled in {} (cache of {} MiB{})",
                         data_dir.join("db").display(),
-                        cache_bytes >> 20
+                        cache_bytes >> 20,
+                        if store.compressed() {
+                            ", compressed"
+                        } else {
+                            ""
+                        }
                     ),
+                    sled: Some(store),
                 })
             }
             Resolved::Postgres { url, pool_size } => {
@@ -284,6 +305,7 @@ mod tests {
         let none = StoreConfig::default();
         let default_sled = Resolved::Sled {
             cache_bytes: 64 << 20,
+            compression: None,
         };
         assert_eq!(none.resolve(None), Ok(default_sled.clone()));
         assert_eq!(none.resolve(Some("")), Ok(default_sled), "empty: unset");
@@ -329,13 +351,15 @@ mod tests {
         assert_eq!(
             StoreConfig::default().resolve(None),
             Ok(Resolved::Sled {
-                cache_bytes: super::DEFAULT_CACHE_MB << 20
+                cache_bytes: super::DEFAULT_CACHE_MB << 20,
+                compression: None,
             })
         );
         assert_eq!(
             parse("cache_mb = 256").resolve(None),
             Ok(Resolved::Sled {
-                cache_bytes: 256 << 20
+                cache_bytes: 256 << 20,
+                compression: None,
             })
         );
         // PostgreSQL chosen by the environment: the sled setting is unused.
@@ -355,6 +379,25 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("cache_mb is for backend = \"sled\""), "{err}");
         assert!(toml::from_str::<StoreConfig>("cache_mb = -1").is_err());
+    }
+
+    #[test]
+    fn compression_is_a_sled_setting() {
+        assert_eq!(
+            parse("compression = true").resolve(None),
+            Ok(Resolved::Sled {
+                cache_bytes: super::DEFAULT_CACHE_MB << 20,
+                compression: Some(true),
+            })
+        );
+        let err = parse("backend = \"postgres\"\nurl = \"postgres://db/x\"\ncompression = true")
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.contains("compression is for backend = \"sled\""),
+            "{err}"
+        );
+        assert!(toml::from_str::<StoreConfig>("compression = \"zstd\"").is_err());
     }
 
     #[test]
@@ -382,6 +425,7 @@ mod tests {
         };
         let sled = Resolved::Sled {
             cache_bytes: 1 << 20,
+            compression: None,
         };
         for resolved in [sled, pg] {
             let stores = Stores::open(&resolved, dir.path(), &Default::default())

@@ -25,6 +25,7 @@ const ACCOUNT: &str = "acct_moving";
 /// sled with its default cache.
 const SLED: Resolved = Resolved::Sled {
     cache_bytes: crate::store::backend::DEFAULT_CACHE_MB << 20,
+    compression: None,
 };
 
 fn task() -> Task {
