@@ -16,7 +16,8 @@
 # answer, so the offered load stays at the rate whatever the target's
 # speed; empty for none), SECS (seconds per run, default 10), REPEATS (runs
 # per cell; the median by req/s is reported, by p50 for paced runs;
-# default 3), IMINI_STORE_URL (run imini on PostgreSQL), COMPRESSION=1 (sled
+# default 3), TARGETS (default "direct floor imini"; "imini" alone for a
+# long run of the gateway, without added latency), IMINI_STORE_URL (run imini on PostgreSQL), COMPRESSION=1 (sled
 # compresses what it writes: [store] compression = true). Needs nginx, wrk, curl and python3 (installed with apt
 # when missing). Uses 127.0.0.1 ports 18090-18092; stops what it started.
 set -euo pipefail
@@ -28,6 +29,7 @@ conns=${CONNS-1 16 64}
 paced=${PACED_RATES-50}
 secs=${SECS:-10}
 repeats=${REPEATS:-3}
+targets=${TARGETS:-direct floor imini}
 mock=18090 floor=18091 gateway=18092
 
 for tool in nginx wrk curl python3; do
@@ -184,7 +186,7 @@ echo "|---:|---|---:|---:|---:|---|---:|---:|"
 cell() {
   local label=$1 c=$2 gap=$3 by=$4 target url token model results
   declare -A best=()
-  for target in direct floor imini; do
+  for target in $targets; do
     case $target in
       direct) url="http://127.0.0.1:$mock/v1/images/generations" token=sk-bench model=dall-e-3 ;;
       floor) url="http://127.0.0.1:$floor/v1/images/generations" token=sk-bench model=dall-e-3 ;;
@@ -195,11 +197,13 @@ cell() {
     best[$target]=$(printf '%s\n' "${results[@]}" | sort -n -k"$by" | sed -n "$(( (repeats + 1) / 2 ))p")
   done
   local d_rps d_p50 d_p99 rps p50 p99 errors cpu added
-  read -r d_rps d_p50 d_p99 _ _ <<< "${best[direct]}"
-  for target in direct floor imini; do
+  read -r d_rps d_p50 d_p99 _ _ <<< "${best[direct]:-- - - - -}"
+  for target in $targets; do
     read -r rps p50 p99 errors cpu <<< "${best[$target]}"
-    added=$(python3 -c "print(f'{$p50 - $d_p50:+.2f} / {$p99 - $d_p99:+.2f}')")
-    [ "$target" = direct ] && added="-"
+    added="-"
+    if [ "$target" != direct ] && [ -n "${best[direct]:-}" ]; then
+      added=$(python3 -c "print(f'{$p50 - $d_p50:+.2f} / {$p99 - $d_p99:+.2f}')")
+    fi
     [ "$target" = imini ] || cpu="-"
     echo "| $label | $target | $rps | $p50 | $p99 | $added | $errors | $cpu |"
   done
