@@ -215,13 +215,10 @@ impl Store {
         // Every request up to here was made after its writes, so this flush
         // covers them all.
         let target = self.flusher.requested.load(Ordering::SeqCst);
-        let db = self.db.clone();
         self.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| {
-                StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
-            })??;
+        // On sled's own I/O threads, which its log write wakes anyway,
+        // rather than a thread of tokio's blocking pool woken for it.
+        self.db.flush_async().await?;
         *covered = target;
         Ok(())
     }
