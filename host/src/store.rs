@@ -159,24 +159,20 @@ impl Store {
         // one, so trying tells an existing database's setting.
         let other_setting =
             |e: &sled::Error| matches!(e, sled::Error::Unsupported(m) if m.contains("compression"));
-        let mut compressed = compression.unwrap_or(false);
-        let db = match open(compressed) {
-            Ok(db) => db,
-            Err(e) if other_setting(&e) => match compression {
-                None => {
-                    compressed = true;
-                    open(true)?
-                }
-                Some(wanted) => {
-                    return Err(StoreError::Setting(format!(
-                        "the database in {} was created with compression {}, and that cannot change: \
-                         set [store] compression = {} (or leave it out), or start from a new data directory",
-                        dir.display(),
-                        if wanted { "off" } else { "on" },
-                        !wanted
-                    )));
-                }
-            },
+        let wanted = compression.unwrap_or(false);
+        let (db, compressed) = match open(wanted) {
+            Ok(db) => (db, wanted),
+            // Unset: the existing database's setting, the other one.
+            Err(e) if other_setting(&e) && compression.is_none() => (open(!wanted)?, !wanted),
+            Err(e) if other_setting(&e) => {
+                return Err(StoreError::Setting(format!(
+                    "the database in {} was created with compression {}, and that cannot change: \
+                     set [store] compression = {} (or leave it out), or start from a new data directory",
+                    dir.display(),
+                    if wanted { "off" } else { "on" },
+                    !wanted
+                )));
+            }
             Err(e) => return Err(e.into()),
         };
         Ok(Self {
@@ -185,6 +181,28 @@ impl Store {
             flusher: Arc::default(),
             counters: Arc::default(),
         })
+    }
+
+    /// [`Store::open_with`], for tests that reopen a database in the same
+    /// process: the previous handle's database is released once sled's
+    /// threads and the tasks that used it drop their handles, which a
+    /// loaded machine may delay, so a held lock is waited for (5 s at most).
+    #[cfg(test)]
+    pub(crate) async fn reopen(
+        dir: &std::path::Path,
+        cache_bytes: u64,
+        compression: Option<bool>,
+    ) -> Result<Self> {
+        let mut tries = 0;
+        loop {
+            match Self::open_with(dir, cache_bytes, compression) {
+                Err(e) if e.to_string().contains("acquire lock") && tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                opened => return opened,
+            }
+        }
     }
 
     /// Whether the pages this database writes are compressed.
@@ -454,16 +472,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // Compressible records, as JSON records are.
         let record = "the same words again and again ".repeat(40);
-        {
-            let store = Store::open_with(dir.path(), 1 << 20, Some(true)).unwrap();
-            assert!(store.compressed());
+        let fill = async |store: &Store| {
             let table = store.table("t").unwrap();
             for i in 0..2000 {
                 table.put_unflushed(&format!("k{i:04}"), &record).unwrap();
             }
             store.flush().await.unwrap();
+        };
+        {
+            let store = Store::open_with(dir.path(), 1 << 20, Some(true)).unwrap();
+            assert!(store.compressed());
+            fill(&store).await;
         }
-        let err = Store::open_with(dir.path(), 1 << 20, Some(false))
+        let err = Store::reopen(dir.path(), 1 << 20, Some(false))
+            .await
             .err()
             .expect("a compressed database refuses compression = false");
         let message = err.to_string();
@@ -473,7 +495,7 @@ mod tests {
             "{message}"
         );
         // Unset: the database's own setting, and every record reads back.
-        let store = Store::open_with(dir.path(), 1 << 20, None).unwrap();
+        let store = Store::reopen(dir.path(), 1 << 20, None).await.unwrap();
         assert!(store.compressed());
         let table = store.table("t").unwrap();
         assert_eq!(table.scan::<String>().count(), 2000);
@@ -485,13 +507,10 @@ mod tests {
         let plain = tempfile::tempdir().unwrap();
         let store = Store::open(plain.path()).unwrap();
         assert!(!store.compressed());
-        let table = store.table("t").unwrap();
-        for i in 0..2000 {
-            table.put_unflushed(&format!("k{i:04}"), &record).unwrap();
-        }
-        store.flush().await.unwrap();
-        drop((table, store));
-        let err = Store::open_with(plain.path(), 1 << 20, Some(true))
+        fill(&store).await;
+        drop(store);
+        let err = Store::reopen(plain.path(), 1 << 20, Some(true))
+            .await
             .err()
             .expect("a plain database refuses compression = true");
         assert!(

@@ -15,19 +15,9 @@ use crate::store::moderation::{Decision, NoticeAction, NoticeStatus, SledModerat
 
 /// The services over the data directory `dir`, as a start opens them.
 async fn start(dir: &Path, config: ModerationConfig) -> (Accounts, Moderation) {
-    // The previous start's database is released once the tasks it spawned
-    // have dropped their handles, which a loaded machine may delay.
-    let mut tries = 0;
-    let store = loop {
-        match Store::open(dir) {
-            Ok(store) => break store,
-            Err(e) if e.to_string().contains("acquire lock") && tries < 100 => {
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let store = Store::reopen(dir, crate::store::backend::DEFAULT_CACHE_MB << 20, None)
+        .await
+        .unwrap();
     let accounts = Accounts::new(Arc::new(SledAccounts::new(&store).unwrap()));
     let moderation = Moderation::start(ModerationParts {
         bindings: Bindings::default(),
