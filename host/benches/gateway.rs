@@ -86,7 +86,9 @@ fn plugin_runtime() -> (tempfile::TempDir, Arc<PluginRuntime>) {
     let outbound = Outbound::new(Duration::from_secs(10), 1 << 20).unwrap();
     let limits = EngineLimits {
         memory_bytes: 256 << 20,
-        max_concurrent_calls: 64,
+        provider_calls: 64,
+        policy_calls: 64,
+        max_output_bytes: 64 << 20,
     };
     let runtime = PluginRuntime::new(&limits, cache.path(), outbound, Default::default()).unwrap();
     (cache, runtime)

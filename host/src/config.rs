@@ -328,12 +328,19 @@ pub struct SandboxConfig {
     pub memory_mib: u32,
     /// Wall-clock bound of one call, in milliseconds.
     pub call_timeout_ms: u64,
-    /// Plugin calls running at once (the instance pool).
+    /// Provider calls running at once; more wait for a slot, up to their
+    /// call timeout.
     pub max_concurrent_calls: u32,
+    /// Policy calls running at once, in a pool of their own (slow provider
+    /// calls cannot hold up the checks of new requests).
+    pub max_concurrent_policy_calls: u32,
     /// Bound of one outbound HTTP exchange, in milliseconds.
     pub outbound_timeout_ms: u64,
     /// Largest upstream response body, in MiB.
     pub max_response_mib: u32,
+    /// Largest output a provider may return, in MiB: a larger one fails its
+    /// call (refunded).
+    pub max_output_mib: u32,
 }
 
 impl Default for SandboxConfig {
@@ -342,8 +349,10 @@ impl Default for SandboxConfig {
             memory_mib: 256,
             call_timeout_ms: 60_000,
             max_concurrent_calls: 64,
+            max_concurrent_policy_calls: 64,
             outbound_timeout_ms: 120_000,
             max_response_mib: 64,
+            max_output_mib: 64,
         }
     }
 }
@@ -432,6 +441,12 @@ impl Config {
         }
         if !(1..=10_000).contains(&s.max_concurrent_calls) {
             return bad("sandbox.max_concurrent_calls must be between 1 and 10000");
+        }
+        if !(1..=10_000).contains(&s.max_concurrent_policy_calls) {
+            return bad("sandbox.max_concurrent_policy_calls must be between 1 and 10000");
+        }
+        if !(1..=4096).contains(&s.max_output_mib) {
+            return bad("sandbox.max_output_mib must be between 1 and 4096");
         }
         if self.limits.requests_per_minute == 0 || self.limits.max_concurrent_tasks == 0 {
             return bad(

@@ -13,6 +13,7 @@ mod blobs;
 #[cfg(test)]
 mod conformance;
 mod dir;
+pub mod format;
 mod s3;
 
 use std::sync::Arc;

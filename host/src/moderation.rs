@@ -277,27 +277,37 @@ impl Moderation {
                 interaction: interaction(),
             };
             let failure = match result {
-                Ok(Ok(verdict)) => match verdict.action {
-                    Action::Allow => continue,
-                    Action::Flag => {
-                        let flag = record("flag", verdict.category, verdict.reason);
-                        tracing::info!(flag_id = %flag.id, policy = %label, category = ?flag.category, "policy flagged a request for review");
-                        self.store.record_flag(&flag).await?;
-                        flagged = true;
-                        continue;
-                    }
-                    Action::Deny => {
-                        let category = verdict.category.unwrap_or_else(|| "unspecified".into());
-                        let flag = record("deny", Some(category.clone()), verdict.reason);
-                        tracing::info!(flag_id = %flag.id, policy = %label, %category, stage = %flag.stage, "policy refused");
-                        self.store.record_flag(&flag).await?;
-                        if caller.account {
-                            self.strike(caller, &flag).await?;
+                Ok(Ok(mut verdict)) => {
+                    // The policy's words reach the log and callers: one
+                    // line each, of a bounded length.
+                    verdict.category = verdict.category.map(|c| crate::plugins::printable(&c, 100));
+                    verdict.reason = verdict.reason.map(|r| crate::plugins::printable(&r, 1000));
+                    match verdict.action {
+                        Action::Allow => continue,
+                        Action::Flag => {
+                            let flag = record("flag", verdict.category, verdict.reason);
+                            tracing::info!(flag_id = %flag.id, policy = %label, category = ?flag.category, "policy flagged a request for review");
+                            self.store.record_flag(&flag).await?;
+                            flagged = true;
+                            continue;
                         }
-                        return Ok(Outcome::Denied { category });
+                        Action::Deny => {
+                            let category = verdict.category.unwrap_or_else(|| "unspecified".into());
+                            let flag = record("deny", Some(category.clone()), verdict.reason);
+                            tracing::info!(flag_id = %flag.id, policy = %label, %category, stage = %flag.stage, "policy refused");
+                            self.store.record_flag(&flag).await?;
+                            if caller.account {
+                                self.strike(caller, &flag).await?;
+                            }
+                            return Ok(Outcome::Denied { category });
+                        }
                     }
-                },
-                Ok(Err(e)) => format!("the policy returned an error ({:?}): {}", e.kind, e.message),
+                }
+                Ok(Err(e)) => format!(
+                    "the policy returned an error ({:?}): {}",
+                    e.kind,
+                    crate::plugins::printable(&e.message, 1000)
+                ),
                 Err(e) => e.kind.to_string(),
             };
             // Fail closed: the request is refused and the incident kept.

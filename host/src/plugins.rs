@@ -34,7 +34,7 @@ pub use manifest::{Manifest, PluginKind};
 pub use outbound::Outbound;
 pub use registry::{DuplicatePlugin, PluginRegistry};
 use sandbox::CallState;
-pub use sandbox::PluginContext;
+pub use sandbox::{PluginContext, printable};
 
 /// The WIT package the plugins implement.
 pub const WIT_PACKAGE: &str = "imini:plugin";
@@ -97,18 +97,15 @@ pub enum CallErrorKind {
     /// The guest asked for more memory than it may use.
     #[error("call exceeded its memory limit of {} MiB", .0 / (1024 * 1024))]
     MemoryLimit(usize),
-    /// The guest trapped (a panic, an out-of-bounds access...).
-    #[error("call trapped: {0}")]
+    /// The guest trapped (a panic, an out-of-bounds access...). What it
+    /// says (a panic's message and source location, wasmtime's account of
+    /// the trap) goes to the log only: callers are told that it crashed.
+    #[error("call trapped (the plugin crashed; the gateway's log has the details)")]
     Trap(String),
-    /// The instance could not be created.
-    #[error("could not instantiate: {0}")]
-    Instantiate(String),
-    /// Every slot of the instance pool stayed taken for as long as the call
-    /// may take (its deadline), so it never started.
-    #[error(
-        "no sandbox instance became free within {0:?} (the pool, sandbox.max_concurrent_calls, is busy)"
-    )]
-    PoolBusy(Duration),
+    /// Every slot of the instance pool of its kind stayed taken for as long
+    /// as the call may take (its deadline), so it never started.
+    #[error("no sandbox instance became free within {0:?} (the pool, sandbox.{1}, is busy)")]
+    PoolBusy(Duration, &'static str),
 }
 
 /// What a loaded plugin needs besides its bytes.
@@ -133,10 +130,15 @@ pub struct PluginRuntime {
     engine: PluginEngine,
     linker: Linker<CallState>,
     outbound: Outbound,
-    permits: Arc<Semaphore>,
+    /// Slots for provider calls.
+    provider_permits: Arc<Semaphore>,
+    /// Slots for policy calls, apart, so that slow provider calls cannot
+    /// hold up the checks of new requests.
+    policy_permits: Arc<Semaphore>,
     /// Operator-configured secrets by credential name.
     secrets: HashMap<String, String>,
     max_memory_bytes: usize,
+    max_output_bytes: usize,
 }
 
 /// A loaded plugin of either kind.
@@ -176,6 +178,16 @@ pub struct PolicyPlugin {
     pub info: policy_api::PolicyInfo,
 }
 
+/// Why an output URL could not be fetched.
+#[derive(Debug, Clone)]
+pub struct FetchError {
+    /// What happened.
+    pub message: String,
+    /// Whether trying again cannot help (the host refuses the URL, or its
+    /// body is too large).
+    pub permanent: bool,
+}
+
 /// Per-call inputs from the request being served.
 #[derive(Debug, Clone, Default)]
 pub struct CallInput {
@@ -204,9 +216,11 @@ impl PluginRuntime {
             engine,
             linker,
             outbound,
-            permits: Arc::new(Semaphore::new(limits.max_concurrent_calls.max(1) as usize)),
+            provider_permits: Arc::new(Semaphore::new(limits.provider_calls.max(1) as usize)),
+            policy_permits: Arc::new(Semaphore::new(limits.policy_calls.max(1) as usize)),
             secrets,
             max_memory_bytes: limits.memory_bytes,
+            max_output_bytes: limits.max_output_bytes,
         }))
     }
 
@@ -396,15 +410,25 @@ impl PluginCore {
         self.context.label()
     }
 
+    /// What its calls run with (limits, allowlist, configuration, the
+    /// credentials injected).
+    pub fn context(&self) -> &PluginContext {
+        &self.context
+    }
+
     /// A fresh store for one call, with its limits and deadline, once a slot
     /// in the instance pool is free. A call waits for a slot for as long as
     /// its deadline (`call_timeout`); the deadline of the call itself starts
     /// once it has one.
     async fn store(&self, input: &CallInput) -> Result<Slot, CallErrorKind> {
         let wait = self.context.call_timeout;
-        let permit = tokio::time::timeout(wait, self.runtime.permits.clone().acquire_owned())
+        let (permits, setting) = match self.context.manifest.kind {
+            PluginKind::Provider => (&self.runtime.provider_permits, "max_concurrent_calls"),
+            PluginKind::Policy => (&self.runtime.policy_permits, "max_concurrent_policy_calls"),
+        };
+        let permit = tokio::time::timeout(wait, permits.clone().acquire_owned())
             .await
-            .map_err(|_| CallErrorKind::PoolBusy(wait))?
+            .map_err(|_| CallErrorKind::PoolBusy(wait, setting))?
             .expect("the call semaphore is never closed");
         let state = CallState::new(
             self.context.clone(),
@@ -455,16 +479,21 @@ impl PluginCore {
                     .trim()
                     .to_string();
                 if !stderr.is_empty() {
-                    tracing::warn!(plugin = %self.label(), request_id = %input.request_id, stderr = %stderr, "plugin wrote to stderr before failing");
+                    // Escaped: a guest's newline must not start a line of
+                    // the gateway's log.
+                    tracing::warn!(plugin = %self.label(), request_id = %input.request_id, stderr = %sandbox::printable(&stderr, sandbox::MAX_LOG_LINE), "plugin wrote to stderr before failing");
                 }
                 let kind = if data.limiter.hit {
                     CallErrorKind::MemoryLimit(self.context.memory_bytes)
                 } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
                     CallErrorKind::Deadline(timeout)
-                } else if let Some(line) = stderr.lines().find(|l| l.contains("panicked")) {
-                    CallErrorKind::Trap(line.to_string())
                 } else {
-                    CallErrorKind::Trap(e.root_cause().to_string())
+                    let detail = match stderr.lines().find(|l| l.contains("panicked")) {
+                        Some(line) => line.to_string(),
+                        None => format!("{:#}", e),
+                    };
+                    tracing::warn!(plugin = %self.label(), request_id = %input.request_id, trap = %sandbox::printable(&detail, sandbox::MAX_LOG_LINE), "plugin call trapped");
+                    CallErrorKind::Trap(detail)
                 };
                 Err(error(kind))
             }
@@ -494,18 +523,22 @@ impl ProviderPlugin {
 
     /// Downloads an output the plugin returned as a URL, under the same rules
     /// as its own requests (allowlist, timeout, size cap).
-    pub async fn fetch_output(&self, url: &str) -> Result<Vec<u8>, String> {
+    pub async fn fetch_output(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         let ctx = &self.core.context;
-        let parsed = reqwest::Url::parse(url).map_err(|_| format!("not a URL: {url}"))?;
+        let refused = |message: String| FetchError {
+            message,
+            permanent: true,
+        };
+        let parsed = reqwest::Url::parse(url).map_err(|_| refused(format!("not a URL: {url}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("not an http(s) URL: {url}"));
+            return Err(refused(format!("not an http(s) URL: {url}")));
         }
         let host = parsed.host_str().unwrap_or_default();
         let port = parsed.port_or_known_default().unwrap_or(0);
         if !manifest::host_allowed(&ctx.allowed_hosts, host, port) {
-            return Err(format!(
+            return Err(refused(format!(
                 "{host}:{port} is not in the plugin's allowed hosts"
-            ));
+            )));
         }
         let outbound = &self.core.runtime.outbound;
         let response = outbound
@@ -518,11 +551,81 @@ impl ProviderPlugin {
                 outbound.max_timeout(),
             )
             .await
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(|e| {
+                use bindings::http_api::HttpError as H;
+                let permanent = matches!(e, H::TooLarge | H::InvalidRequest(_));
+                FetchError {
+                    message: format!("{e:?}"),
+                    permanent,
+                }
+            })?;
         if !(200..300).contains(&response.status) {
-            return Err(format!("the output URL answered {}", response.status));
+            return Err(FetchError {
+                message: format!("the output URL answered {}", response.status),
+                permanent: false,
+            });
         }
         Ok(response.body)
+    }
+
+    /// Checks an output before the host stores it or charges for it: its
+    /// size within `sandbox.max_output_mib`, its bytes in a format the
+    /// gateway recognises and of the declared MIME type and kind, and an
+    /// image's declared width and height those of its header (a plugin that
+    /// does not know them declares 0 × 0, and the header's are taken).
+    /// Takes the MIME type the bytes show. `Err` says what is wrong.
+    pub fn accept_output(&self, media: &mut types::Media, bytes: &[u8]) -> Result<(), String> {
+        use crate::media::format;
+        let cap = self.core.runtime.max_output_bytes;
+        if bytes.len() > cap {
+            return Err(format!(
+                "an output of {} bytes is larger than the gateway accepts ({} MiB, sandbox.max_output_mib)",
+                bytes.len(),
+                cap >> 20
+            ));
+        }
+        let declared = sandbox::printable(&media.mime, 100);
+        let Some(sniffed) = format::sniff(bytes) else {
+            return Err(format!(
+                "an output declared {declared} is not in a format the gateway recognises"
+            ));
+        };
+        if !format::declared_as(&media.mime, sniffed) {
+            return Err(format!("an output declared {declared} is {sniffed}"));
+        }
+        // A video may be an animation (GIF, WebP); MP4's first bytes do not
+        // tell sound from video.
+        let (kind, fits) = match media.kind {
+            types::MediaKind::Image => ("an image", sniffed.starts_with("image/")),
+            types::MediaKind::Video => (
+                "a video",
+                sniffed.starts_with("video/") || matches!(sniffed, "image/gif" | "image/webp"),
+            ),
+            types::MediaKind::Audio => (
+                "audio",
+                sniffed.starts_with("audio/") || sniffed == "video/mp4",
+            ),
+        };
+        if !fits {
+            return Err(format!("an output declared as {kind} is {sniffed}"));
+        }
+        if media.kind == types::MediaKind::Image {
+            let Some((width, height)) = format::image_size(bytes) else {
+                return Err(format!(
+                    "an output declared {declared} has no readable image header"
+                ));
+            };
+            if (media.width, media.height) == (0, 0) {
+                (media.width, media.height) = (width, height);
+            } else if (media.width, media.height) != (width, height) {
+                return Err(format!(
+                    "an output declared {}x{} is {width}x{height}",
+                    media.width, media.height
+                ));
+            }
+        }
+        media.mime = sniffed.to_string();
+        Ok(())
     }
 
     /// Calls `models`.

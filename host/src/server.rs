@@ -91,7 +91,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     )?;
     let limits = EngineLimits {
         memory_bytes: s.memory_mib as usize * 1024 * 1024,
-        max_concurrent_calls: s.max_concurrent_calls,
+        provider_calls: s.max_concurrent_calls,
+        policy_calls: s.max_concurrent_policy_calls,
+        max_output_bytes: s.max_output_mib as usize * 1024 * 1024,
     };
     let runtime = PluginRuntime::new(
         &limits,

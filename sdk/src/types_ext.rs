@@ -129,7 +129,11 @@ impl GenerationRequest {
 }
 
 impl Media {
-    /// An image output.
+    /// An image output. The gateway checks the bytes against what is
+    /// declared (MIME type, and for an image its width and height) and
+    /// refuses an output that does not match; declare 0 × 0 when the size
+    /// is not known (an upstream that answers a URL and no size), and the
+    /// gateway reads it from the image's header.
     pub fn image(mime: &str, width: u32, height: u32, data: MediaData) -> Self {
         Self {
             kind: MediaKind::Image,

@@ -1,17 +1,19 @@
-//! The sandbox's instance pool (`[sandbox] max_concurrent_calls`): when every
-//! instance is taken, a call waits for one, up to its plugin's deadline,
-//! rather than failing.
+//! The sandbox's instance pools (`[sandbox] max_concurrent_calls` for
+//! provider calls, `max_concurrent_policy_calls` for policy calls): when
+//! every instance is taken, a call waits for one, up to its plugin's
+//! deadline, rather than failing.
 
 use imini_tests::{Gateway, assert_error, guests};
 use serde_json::json;
 
-/// A gateway whose pool has one instance, with the sandbox test guest
-/// (deadline 1.5 s) and `extra` appended to the configuration.
+/// A gateway whose pools have one instance each, with the sandbox test
+/// guest (deadline 1.5 s) and `extra` appended to the configuration.
 fn one_instance(extra: &str) -> Gateway {
     Gateway::start_with_config(&format!(
         r#"
 [sandbox]
 max_concurrent_calls = 1
+max_concurrent_policy_calls = 1
 
 [[plugins]]
 wasm = {wasm:?}
@@ -36,8 +38,8 @@ fn generate(gw: &Gateway, model: &str) -> imini_tests::Answer {
 #[test]
 fn concurrent_calls_share_one_instance_and_all_succeed() {
     // Each request makes several plugin calls (the bundled policy, then the
-    // provider), all through the one instance, from 8 clients at once: a
-    // call handed the pool's slot must find the instance free.
+    // provider), each kind through its one instance, from 8 clients at
+    // once: a call handed a pool's slot must find an instance free.
     let gw = one_instance("");
     let failures: Vec<String> = std::thread::scope(|scope| {
         let clients: Vec<_> = (0..8)

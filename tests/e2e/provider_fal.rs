@@ -126,13 +126,14 @@ impl Upstream {
     }
 }
 
-/// The result of a completed request with `n` images served by the mock.
+/// The result of a completed request with `n` images served by the mock
+/// (each 40x30, as fal reports).
 fn result_with(n: usize) -> impl Fn(&str) -> Reply + Send + Sync + 'static {
     move |host: &str| {
         let images: Vec<Value> = (0..n)
             .map(|i| {
                 json!({"url": format!("http://{host}/files/img-{i}.png"),
-                            "width": 1024, "height": 768, "content_type": "image/png"})
+                            "width": 40, "height": 30, "content_type": "image/png"})
             })
             .collect();
         Reply::json(
@@ -246,7 +247,8 @@ fn flux_dev_queues_a_request_polls_it_and_stores_the_outputs() {
         assert_eq!(output["mime_type"], "image/png");
         assert_eq!(
             (output["width"].as_u64(), output["height"].as_u64()),
-            (Some(1024), Some(768))
+            (Some(40), Some(30)),
+            "the size fal reports"
         );
     }
     assert_eq!(view["provider_metadata"]["request_id"], REQUEST);
@@ -478,7 +480,7 @@ fn canceling_a_task_cancels_the_fal_request_and_releases_the_hold() {
 
 #[test]
 fn a_restart_mid_request_resumes_polling_and_charges_once() {
-    let images = [png(8, 8, [1, 2, 3]), png(8, 8, [3, 2, 1])];
+    let images = [png(40, 30, [1, 2, 3]), png(40, 30, [3, 2, 1])];
     let upstream = Upstream::default();
     let (mut gw, mock, erin) = setup(upstream.handler(result_with(2), images.to_vec()));
     let id = start_task(&gw, &erin);

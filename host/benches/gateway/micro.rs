@@ -57,7 +57,7 @@ pub(super) fn long_prompt(chars: usize) -> String {
 
 /// Micro-benchmarks: plugin instantiate + call for the canvas and OpenAI
 /// adapters and the policy plugin, ledger hold + capture, a rate-limit
-/// check, request parsing and response encoding.
+/// check, request parsing, response encoding and the host's output check.
 pub(super) async fn micro() {
     let (_cache, runtime) = super::plugin_runtime();
     let input = CallInput::default();
@@ -172,6 +172,10 @@ pub(super) async fn micro() {
         serde_json::from_slice::<imini::api::images::OpenAiImageRequest>(body.as_bytes()).unwrap()
     });
     report("request parse: OpenAI images body", samples, "µs");
+    let LoadedPlugin::Provider(canvas) = bundled(&runtime, "canvas", serde_json::json!({})).await
+    else {
+        unreachable!()
+    };
     for (label, size) in [("64x64 PNG", 64u32), ("1024x1024 PNG", 1024)] {
         let png = {
             let mut out = Vec::new();
@@ -193,5 +197,22 @@ pub(super) async fn micro() {
             samples,
             "µs",
         );
+        // What the host checks of every output before storing it: size,
+        // format, MIME type, and the header's width and height.
+        let declared = imini::plugins::bindings::types::Media {
+            kind: MediaKind::Image,
+            mime: "image/png".into(),
+            width: size,
+            height: size,
+            duration_ms: None,
+            data: imini::plugins::bindings::types::MediaData::Blob(0),
+            text: None,
+        };
+        let samples = time_n(20_000, || {
+            let mut media = declared.clone();
+            canvas.accept_output(&mut media, &png).unwrap();
+            media
+        });
+        report(&format!("output check: {label}"), samples, "µs");
     }
 }

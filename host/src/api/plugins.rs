@@ -47,6 +47,7 @@ fn view(state: &AppState, record: &PluginRecord) -> Value {
         v["allowed_hosts"] = json!(m.allowed_hosts);
         v["credentials"] = json!(m.credentials);
         v["from_cache"] = json!(core.from_cache);
+        v["settings"] = settings(core.context());
         v["compile_ms"] = json!(core.compile_time.as_secs_f64() * 1000.0);
         match &plugin {
             LoadedPlugin::Provider(p) => {
@@ -56,6 +57,25 @@ fn view(state: &AppState, record: &PluginRecord) -> Value {
         }
     }
     v
+}
+
+/// The settings a plugin's calls run with: the manifest's as the operator's
+/// `[sandbox]`, `[plugin_settings]` and run-time configuration changed them.
+/// Of credentials, only the names and whether each is set: never a secret.
+fn settings(ctx: &crate::plugins::PluginContext) -> Value {
+    let credentials: Vec<Value> = ctx
+        .manifest
+        .credentials
+        .iter()
+        .map(|name| json!({"name": name, "configured": ctx.credentials.contains_key(name)}))
+        .collect();
+    json!({
+        "allowed_hosts": ctx.allowed_hosts,
+        "call_timeout_ms": ctx.call_timeout.as_millis() as u64,
+        "memory_mib": ctx.memory_bytes >> 20,
+        "config": serde_json::from_str::<Value>(&ctx.config_json).unwrap_or(Value::Null),
+        "credentials": credentials,
+    })
 }
 
 fn audited(mut response: Response) -> Response {

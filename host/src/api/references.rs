@@ -32,26 +32,6 @@ pub struct RefInput {
     pub reference_type: Option<String>,
 }
 
-/// The MIME type of media bytes, from their first bytes.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    let starts = |p: &[u8]| bytes.starts_with(p);
-    Some(if starts(b"\x89PNG\r\n\x1a\n") {
-        "image/png"
-    } else if starts(b"\xff\xd8\xff") {
-        "image/jpeg"
-    } else if starts(b"GIF87a") || starts(b"GIF89a") {
-        "image/gif"
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        "image/webp"
-    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
-        "video/mp4"
-    } else if starts(b"\x1a\x45\xdf\xa3") {
-        "video/webm"
-    } else {
-        return None;
-    })
-}
-
 fn kind_of(mime: &str) -> Option<&'static str> {
     if mime.starts_with("image/") {
         Some("image")
@@ -70,7 +50,9 @@ async fn store(
     bytes: &[u8],
     param: &str,
 ) -> Result<FileRecord, ApiError> {
-    let mime = sniff(bytes).ok_or_else(|| ApiError::invalid(param, "the reference is not an image or video this gateway recognises (PNG, JPEG, GIF, WebP, MP4, WebM)"))?;
+    let mime = crate::media::format::sniff(bytes)
+        .filter(|m| kind_of(m).is_some())
+        .ok_or_else(|| ApiError::invalid(param, "the reference is not an image or video this gateway recognises (PNG, JPEG, GIF, WebP, MP4, MOV, WebM)"))?;
     Ok(state
         .media
         .put(&who.owner, mime, "reference", None, bytes)

@@ -22,8 +22,13 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct EngineLimits {
     /// Linear memory one call may use, in bytes.
     pub memory_bytes: usize,
-    /// Plugin calls that may run at once (the size of the instance pool).
-    pub max_concurrent_calls: u32,
+    /// Provider calls that may run at once.
+    pub provider_calls: u32,
+    /// Policy calls that may run at once, besides the provider calls (the
+    /// instance pool holds both).
+    pub policy_calls: u32,
+    /// The largest output a provider may return, in bytes.
+    pub max_output_bytes: usize,
 }
 
 /// The shared engine plus its epoch ticker and artifact cache.
@@ -37,7 +42,11 @@ impl PluginEngine {
     /// Builds the engine: async, epoch interruption, pooling allocator sized by
     /// `limits`; precompiled artifacts go to `cache_dir`.
     pub fn new(limits: &EngineLimits, cache_dir: &Path) -> Result<Self, RuntimeError> {
-        let n = limits.max_concurrent_calls.max(1);
+        // Two instances beyond the calls the pools let run: a call handed a slot
+        // as another ends can find that one's memories and tables still on
+        // their way back to the allocator (the two pools release
+        // independently), and must not fail for it.
+        let n = limits.provider_calls.max(1) + limits.policy_calls.max(1) + 2;
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(n)
             .total_core_instances(n * 8)

@@ -57,7 +57,33 @@ pub struct CallState {
 /// Bytes of guest stderr kept per call (a panic message fits).
 const STDERR_CAPACITY: usize = 16 * 1024;
 /// The longest log line a guest may write.
-const MAX_LOG_LINE: usize = 4096;
+pub(super) const MAX_LOG_LINE: usize = 4096;
+
+/// Text from a plugin made safe for one line of the log or an error
+/// message: control characters (newlines included) escaped, so that it can
+/// never pass for a line of the gateway's own, and at most `max` bytes,
+/// cut at a character boundary with an ellipsis.
+pub fn printable(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max) + 3);
+    for c in text.chars() {
+        let fits = |n: usize, out: &String| out.len() + n <= max;
+        if c.is_control() {
+            let escaped: String = c.escape_default().collect();
+            if !fits(escaped.len(), &out) {
+                out.push('…');
+                break;
+            }
+            out.push_str(&escaped);
+        } else {
+            if !fits(c.len_utf8(), &out) {
+                out.push('…');
+                break;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
 
 impl CallState {
     /// A fresh sandbox: no filesystem, no environment, no sockets, stderr
@@ -146,14 +172,7 @@ impl types::Host for CallState {}
 
 impl host_api::Host for CallState {
     async fn log(&mut self, level: host_api::LogLevel, message: String) -> wasmtime::Result<()> {
-        let mut message = message;
-        if message.len() > MAX_LOG_LINE {
-            let mut cut = MAX_LOG_LINE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-        }
+        let message = printable(&message, MAX_LOG_LINE);
         let plugin = self.plugin.label();
         let request_id = self.request_id.as_str();
         use host_api::LogLevel as L;
@@ -236,5 +255,23 @@ impl http_api::Host for CallState {
             .outbound
             .send(url, &req.method, req.headers, credential, req.body, timeout)
             .await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_text_is_capped() {
+        assert_eq!(
+            printable(
+                "one\n2026-12-05T00:00:00Z  INFO imini: forged\r\u{1b}[31m",
+                100
+            ),
+            "one\\n2026-12-05T00:00:00Z  INFO imini: forged\\r\\u{1b}[31m"
+        );
+        assert_eq!(printable("héllo wörld", 6), "héllo…");
+        assert_eq!(printable("plain", 5), "plain");
     }
 }

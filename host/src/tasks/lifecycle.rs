@@ -384,7 +384,7 @@ impl Tasks {
                 match target.plugin.cancel(&input, &target.model, handle).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => {
-                        tracing::warn!(task_id = %id, message = %e.message, "the provider could not cancel the job")
+                        tracing::warn!(task_id = %id, message = %crate::plugins::printable(&e.message, 4096), "the provider could not cancel the job")
                     }
                     Err(e) => {
                         tracing::warn!(task_id = %id, error = %e, "the provider plugin failed to cancel the job")

@@ -105,8 +105,9 @@ impl Tasks {
                     .await
             }
             Ok(Err(e)) => {
-                let (code, message) = plugin_error_code(&e);
-                tracing::warn!(task_id = %task.id, plugin = %target.plugin.core().label(), kind = ?e.kind, message = %e.message, "provider returned an error");
+                let plugin = target.plugin.core().label();
+                let (code, message) = plugin_error_code(&e, &plugin);
+                tracing::warn!(task_id = %task.id, %plugin, kind = ?e.kind, message = %crate::plugins::printable(&e.message, 4096), "provider returned an error");
                 self.finish_failed(task, code, &message).await
             }
             Err(e) => {
@@ -224,7 +225,7 @@ impl Tasks {
             let data = std::mem::replace(&mut media.data, MediaData::Blob(0));
             let bytes: bytes::Bytes = match data {
                 MediaData::Bytes(bytes) => bytes.into(),
-                MediaData::Url(url) => match fetch_with_retries(plugin, &url).await {
+                MediaData::Url(url) => match fetch_with_retries(plugin, &task.id, &url).await {
                     Ok(bytes) => bytes.into(),
                     Err(message) => {
                         return self
@@ -246,6 +247,19 @@ impl Tasks {
                         .await;
                 }
             };
+            if let Err(reason) = plugin.accept_output(&mut media, &bytes) {
+                let plugin = plugin.core().label();
+                tracing::warn!(task_id = %task.id, %plugin, %reason, "refused a provider's output");
+                return self
+                    .finish_failed(
+                        task,
+                        ErrorCode::UpstreamError,
+                        &format!(
+                            "the provider plugin {plugin} returned an unusable output: {reason}"
+                        ),
+                    )
+                    .await;
+            }
             fetched.push((media, bytes));
         }
         if fetched.is_empty() {
@@ -505,10 +519,46 @@ fn plugin_request(model: &str, kind: MediaKind, r: &StoredRequest) -> Generation
     }
 }
 
-/// The API error code and caller-facing message for a provider's error.
-pub fn plugin_error_code(e: &PluginError) -> (ErrorCode, String) {
+/// The longest part of a plugin's own error message shown to a caller.
+const MAX_PLUGIN_MESSAGE: usize = 500;
+
+/// The API error code and caller-facing message for a provider's error:
+/// what the gateway makes of its kind, then what the plugin (`plugin`,
+/// `name@version`) said, escaped and capped. What it says of a refused
+/// credential stays in the log: it is the operator's, and upstreams quote
+/// parts of the key.
+pub fn plugin_error_code(e: &PluginError, plugin: &str) -> (ErrorCode, String) {
+    let said = match e.kind {
+        ErrorKind::Unauthorized => String::new(),
+        _ => crate::plugins::printable(e.message.trim(), MAX_PLUGIN_MESSAGE),
+    };
+    let kind = match e.kind {
+        ErrorKind::InvalidRequest => "invalid-request",
+        ErrorKind::ContentPolicy => "content-policy",
+        ErrorKind::UnknownModel => "unknown-model",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::RateLimited => "rate-limited",
+        ErrorKind::Unauthorized => "unauthorized",
+        ErrorKind::Upstream => "upstream",
+        ErrorKind::Internal => "internal",
+    };
+    let (code, base) = plugin_error_base(e);
+    let message = if said.is_empty() {
+        format!("{base} ({plugin} reported {kind})")
+    } else if matches!(e.kind, ErrorKind::InvalidRequest) {
+        format!("{said} ({plugin})")
+    } else {
+        format!("{base} ({plugin} reported {kind}: {said})")
+    };
+    (code, message)
+}
+
+fn plugin_error_base(e: &PluginError) -> (ErrorCode, String) {
     match e.kind {
-        ErrorKind::InvalidRequest => (ErrorCode::InvalidParameter, e.message.clone()),
+        ErrorKind::InvalidRequest => (
+            ErrorCode::InvalidParameter,
+            "the request is not valid for this model".into(),
+        ),
         ErrorKind::ContentPolicy => (
             ErrorCode::ContentPolicyViolation,
             "the provider refused the content".into(),
@@ -542,14 +592,24 @@ const MAX_RETRY_AFTER_MS: u32 = 10_000;
 const MAX_POLL_ERRORS: u32 = 10;
 
 /// Downloads an output URL, trying again twice on failure (a CDN's passing
-/// error must not lose a result the provider already billed).
-async fn fetch_with_retries(plugin: &ProviderPlugin, url: &str) -> Result<Vec<u8>, String> {
+/// error must not lose a result the provider already billed); a refusal
+/// that cannot change (the allowlist, the size cap) is not tried again,
+/// and is logged.
+async fn fetch_with_retries(
+    plugin: &ProviderPlugin,
+    task_id: &str,
+    url: &str,
+) -> Result<Vec<u8>, String> {
     let mut last = String::new();
     for wait_ms in [0u64, 500, 2000] {
         pause(Duration::from_millis(wait_ms)).await;
         match plugin.fetch_output(url).await {
             Ok(bytes) => return Ok(bytes),
-            Err(e) => last = e,
+            Err(e) if e.permanent => {
+                tracing::warn!(task_id, plugin = %plugin.core().label(), reason = %e.message, "refused to fetch a provider's output");
+                return Err(e.message);
+            }
+            Err(e) => last = e.message,
         }
     }
     Err(last)

@@ -282,7 +282,9 @@ fn parse_result(
                 "OpenAI's image {i} has neither b64_json nor url"
             )));
         };
-        let mut media = Media::image(mime, req.size.width, req.size.height, data);
+        // OpenAI does not say the size it made (gpt-image-1 may choose):
+        // 0 x 0 lets the gateway read it from the image.
+        let mut media = Media::image(mime, 0, 0, data);
         media.text = item
             .get("revised_prompt")
             .and_then(Value::as_str)
@@ -507,7 +509,8 @@ mod tests {
         assert_eq!(result.outputs[0].mime, "image/png");
         assert_eq!(
             (result.outputs[0].width, result.outputs[0].height),
-            (1024, 1536)
+            (0, 0),
+            "the size is left for the gateway to read from the image"
         );
         assert!(matches!(&result.outputs[0].data, MediaData::Bytes(b) if *b == png));
         let metadata: Value = serde_json::from_str(&result.metadata).unwrap();

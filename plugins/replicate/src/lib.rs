@@ -60,7 +60,7 @@ impl Provider for Replicate {
     fn submit(req: GenerationRequest) -> Result<Submission, PluginError> {
         let model = Model::find(&req.model)?;
         let settings = Settings::load()?;
-        let (body, size) = request_body(model, &req)?;
+        let body = request_body(model, &req)?;
         let url = format!(
             "{}/v1/models/{}/predictions",
             settings.api.base_url, model.upstream
@@ -79,10 +79,7 @@ impl Provider for Replicate {
             "created Replicate prediction {id} for {}",
             model.upstream
         ));
-        let handle = Handle {
-            id: id.to_string(),
-            size: Some((size.width, size.height)),
-        };
+        let handle = Handle { id: id.to_string() };
         Ok(Submission {
             handle: handle.encode(),
             poll_after_ms: Some(settings.api.poll_interval_ms),

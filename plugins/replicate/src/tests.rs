@@ -72,20 +72,19 @@ fn models_are_asynchronous_with_fluxs_sizes() {
 
 #[test]
 fn the_body_follows_replicates_wire_format() {
-    let (body, size) = request_body(model(FLUX_SCHNELL), &request(FLUX_SCHNELL)).unwrap();
+    let body = request_body(model(FLUX_SCHNELL), &request(FLUX_SCHNELL)).unwrap();
     assert_eq!(
         body,
         json!({"input": {"prompt": "a lighthouse", "num_outputs": 2, "aspect_ratio": "16:9",
                          "seed": 42, "output_format": "png"}})
     );
-    assert_eq!((size.width, size.height), (1344, 768));
 
     // The caller's aspect ratio wins when Replicate accepts it.
     let mut req = request(FLUX_DEV);
     req.aspect_ratio = Some("9:21".into());
     req.seed = None;
     req.extra_params = json!({"guidance": 3.5, "megapixels": "0.25", "go_fast": null}).to_string();
-    let (body, size) = request_body(model(FLUX_DEV), &req).unwrap();
+    let body = request_body(model(FLUX_DEV), &req).unwrap();
     assert_eq!(body["input"]["aspect_ratio"], "9:21");
     assert_eq!(body["input"]["guidance"], 3.5, "guidance is passed through");
     assert!(body["input"].get("seed").is_none());
@@ -94,7 +93,7 @@ fn the_body_follows_replicates_wire_format() {
         "it would change the size"
     );
     assert!(body["input"].get("go_fast").is_none());
-    assert_eq!((size.width, size.height), (640, 1536));
+    assert_eq!(aspect_ratio(&req), ("9:21", 640, 1536));
 
     // One it does not accept: the closest to the resolved size.
     let mut req = request(FLUX_SCHNELL);
@@ -115,11 +114,16 @@ fn the_body_follows_replicates_wire_format() {
 fn handles_round_trip_and_bare_ids_are_accepted() {
     let handle = Handle {
         id: "gm3qorzdhgbfurvjtvhg6dckhu".into(),
-        size: Some((1344, 768)),
     };
     assert_eq!(Handle::decode(&handle.encode()).unwrap(), handle);
     let bare = Handle::decode("gm3qorzdhgbfurvjtvhg6dckhu").unwrap();
-    assert_eq!((bare.id.as_str(), bare.size), (handle.id.as_str(), None));
+    assert_eq!(bare, handle);
+    let earlier = r#"{"v":1,"id":"gm3qorzdhgbfurvjtvhg6dckhu","width":1344,"height":768}"#;
+    assert_eq!(
+        Handle::decode(earlier).unwrap(),
+        handle,
+        "an earlier version's handle"
+    );
     for bad in ["", "{}", "../x", "{\"id\": \"a/b\"}", "{nope"] {
         assert_eq!(
             Handle::decode(bad).unwrap_err().kind,
@@ -131,10 +135,7 @@ fn handles_round_trip_and_bare_ids_are_accepted() {
 
 #[test]
 fn prediction_statuses_map_to_job_statuses() {
-    let handle = Handle {
-        id: "p1".into(),
-        size: Some((1024, 1024)),
-    };
+    let handle = Handle { id: "p1".into() };
     let m = model(FLUX_SCHNELL);
     let s = settings();
 
@@ -172,27 +173,22 @@ fn prediction_statuses_map_to_job_statuses() {
     assert_eq!(result.outputs[1].mime, "image/webp");
     assert_eq!(
         (result.outputs[0].width, result.outputs[0].height),
-        (1024, 1024)
+        (0, 0),
+        "the size is left for the gateway to read from each image"
     );
     assert!(matches!(&result.outputs[0].data, MediaData::Url(u) if u.ends_with("out-0.png")));
     let metadata: Value = serde_json::from_str(&result.metadata).unwrap();
     assert_eq!(metadata["metrics"]["predict_time"], 1.2);
     assert_eq!(metadata["prediction_id"], "p1");
 
-    // One URL, and the size from the echoed input when the handle has none.
-    let bare = Handle {
-        id: "p2".into(),
-        size: None,
-    };
+    // One URL.
     let single = json!({"status": "succeeded", "output": "https://replicate.delivery/b.png",
                         "input": {"aspect_ratio": "4:3"}});
-    let JobStatus::Succeeded(result) = job_status(m, &bare, &s, &single).unwrap() else {
+    let JobStatus::Succeeded(result) = job_status(m, &handle, &s, &single).unwrap() else {
         panic!("succeeded")
     };
-    assert_eq!(
-        (result.outputs[0].width, result.outputs[0].height),
-        (1152, 896)
-    );
+    assert_eq!(result.outputs.len(), 1);
+    assert!(matches!(&result.outputs[0].data, MediaData::Url(u) if u.ends_with("b.png")));
 
     for unusable in [json!([]), json!([3]), Value::Null] {
         let done = json!({"status": "succeeded", "output": unusable});

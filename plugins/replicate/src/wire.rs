@@ -4,57 +4,43 @@
 
 use imini_sdk::{
     GenerationRequest, GenerationResult, JobProgress, JobStatus, Media, MediaData, PluginError,
-    Size,
 };
 use serde_json::{Map, Value, json};
 
 use crate::errors::{error_text, failure};
-use crate::models::{ASPECT_RATIOS, Model, aspect_ratio};
+use crate::models::{Model, aspect_ratio};
 use crate::settings::Settings;
 
-/// What the gateway persists for a prediction: its id, and the size its
-/// outputs have (Replicate's answers do not say).
+/// What the gateway persists for a prediction: its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Handle {
     pub(super) id: String,
-    /// Width and height of the outputs.
-    pub(super) size: Option<(u32, u32)>,
 }
 
 impl Handle {
     pub(super) fn encode(&self) -> String {
-        let mut v = json!({ "v": 1, "id": self.id });
-        if let Some((width, height)) = self.size {
-            v["width"] = json!(width);
-            v["height"] = json!(height);
-        }
-        v.to_string()
+        json!({ "v": 1, "id": self.id }).to_string()
     }
 
-    /// Reads a handle: the JSON this plugin writes, or a bare prediction id.
+    /// Reads a handle: the JSON this plugin writes (earlier versions also
+    /// wrote the size asked for, which is not needed), or a bare
+    /// prediction id.
     pub(super) fn decode(handle: &str) -> Result<Self, PluginError> {
         let bad = || PluginError::internal(format!("malformed Replicate job handle {handle:?}"));
         let trimmed = handle.trim();
-        let (id, size) = if trimmed.starts_with('{') {
+        let id = if trimmed.starts_with('{') {
             let v: Value = serde_json::from_str(trimmed).map_err(|_| bad())?;
-            let id = v.get("id").and_then(Value::as_str).ok_or_else(bad)?;
-            let dim = |k: &str| {
-                v.get(k)
-                    .and_then(Value::as_u64)
-                    .and_then(|d| u32::try_from(d).ok())
-            };
-            let size = match (dim("width"), dim("height")) {
-                (Some(w), Some(h)) => Some((w, h)),
-                _ => None,
-            };
-            (id.to_string(), size)
+            v.get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(bad)?
+                .to_string()
         } else {
-            (trimmed.to_string(), None)
+            trimmed.to_string()
         };
         if !valid_id(&id) {
             return Err(bad());
         }
-        Ok(Self { id, size })
+        Ok(Self { id })
     }
 }
 
@@ -69,10 +55,7 @@ pub(super) fn valid_id(id: &str) -> bool {
 
 /// Replicate's request body for `req` (`{"input": {…}}`), and the size the
 /// outputs will have.
-pub(super) fn request_body(
-    model: &Model,
-    req: &GenerationRequest,
-) -> Result<(Value, Size), PluginError> {
+pub(super) fn request_body(model: &Model, req: &GenerationRequest) -> Result<Value, PluginError> {
     if req.negative_prompt.is_some() {
         return Err(PluginError::invalid_request(format!(
             "{} does not accept negative_prompt; describe what you want in the prompt instead",
@@ -90,7 +73,7 @@ pub(super) fn request_body(
             "extra_params must be a JSON object",
         ));
     };
-    let (ratio, width, height) = aspect_ratio(req);
+    let (ratio, _, _) = aspect_ratio(req);
 
     let mut input = Map::new();
     input.insert("prompt".into(), json!(req.prompt));
@@ -105,7 +88,7 @@ pub(super) fn request_body(
             input.insert((*key).to_string(), value.clone());
         }
     }
-    Ok((json!({ "input": input }), Size::new(width, height)))
+    Ok(json!({ "input": input }))
 }
 
 /// Where a prediction stands, from Replicate's prediction object.
@@ -173,25 +156,11 @@ fn succeeded(
         ))
         .retryable(false));
     }
-    // Sizes from the handle, else from the prediction's echoed input.
-    let size = handle
-        .size
-        .or_else(|| {
-            let ratio = prediction.pointer("/input/aspect_ratio")?.as_str()?;
-            let &(_, w, h) = ASPECT_RATIOS.iter().find(|(r, _, _)| *r == ratio)?;
-            Some((w, h))
-        })
-        .unwrap_or((0, 0));
+    // Replicate does not say the outputs' size: 0 x 0 lets the gateway read
+    // it from each image.
     let outputs = urls
         .into_iter()
-        .map(|url| {
-            Media::image(
-                mime_of_url(url),
-                size.0,
-                size.1,
-                MediaData::Url(url.to_string()),
-            )
-        })
+        .map(|url| Media::image(mime_of_url(url), 0, 0, MediaData::Url(url.to_string())))
         .collect();
 
     let mut metadata = Map::new();
