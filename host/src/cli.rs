@@ -67,7 +67,8 @@ pub enum Command {
         op: admin::DisputeCommand,
     },
     /// Roll plugin versions out: install, list, activate, rollback, retire,
-    /// config (on a running gateway, with the admin key).
+    /// config (on a running gateway, with the admin key); start a new
+    /// plugin crate (new).
     Plugin {
         /// Gateway and key.
         #[command(flatten)]

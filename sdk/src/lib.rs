@@ -75,7 +75,7 @@ pub mod __bindings {
     pub mod provider {
         wit_bindgen::generate!({
             world: "provider",
-            path: "../wit",
+            path: "wit",
             pub_export_macro: true,
             export_macro_name: "__export_provider_world",
             default_bindings_module: "::imini_sdk::__bindings::provider",
@@ -88,7 +88,7 @@ pub mod __bindings {
     pub mod policy {
         wit_bindgen::generate!({
             world: "policy",
-            path: "../wit",
+            path: "wit",
             pub_export_macro: true,
             export_macro_name: "__export_policy_world",
             default_bindings_module: "::imini_sdk::__bindings::policy",

@@ -118,6 +118,28 @@ impl ModelInfo {
 }
 
 impl GenerationRequest {
+    /// A request for one 1024 x 1024 image of `model` from `prompt`, with
+    /// nothing else set: what the host sends for the plainest call, and a
+    /// start for tests, e.g.
+    /// `GenerationRequest { n: 2, ..GenerationRequest::image("acme/sketch", "a fox") }`.
+    pub fn image(model: &str, prompt: &str) -> Self {
+        Self {
+            model: model.to_string(),
+            kind: MediaKind::Image,
+            prompt: prompt.to_string(),
+            negative_prompt: None,
+            n: 1,
+            size: Size::new(1024, 1024),
+            aspect_ratio: None,
+            resolution: None,
+            duration_ms: None,
+            generate_audio: false,
+            seed: None,
+            references: Vec::new(),
+            extra_params: "{}".to_string(),
+        }
+    }
+
     /// The provider-specific parameters, parsed (an empty object if none).
     pub fn extra_params(&self) -> Result<serde_json::Value, PluginError> {
         if self.extra_params.trim().is_empty() {

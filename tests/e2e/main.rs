@@ -13,6 +13,7 @@ mod limits;
 mod media_s3;
 mod moderation;
 mod openai_sdk;
+mod plugin_new;
 mod policy_terms;
 mod pool;
 mod postgres;

@@ -1,15 +1,46 @@
 //! `imini plugin …`: roll plugin versions out on a running gateway (with the
 //! admin key): install a component with its manifest, list, activate, roll
-//! back, retire.
+//! back, retire; and, on this machine, start a new plugin crate.
+
+mod new;
 
 use clap::Subcommand;
 use serde_json::{Value, json};
 
 use super::admin::{Call, Target};
+use crate::plugins::PluginKind;
+
+/// The kinds `plugin new` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum NewKind {
+    /// Serves models: an adapter of an OpenAI-compatible image API.
+    Provider,
+    /// Checks requests: refuses the words its configuration lists.
+    Policy,
+}
 
 /// Plugin operations.
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
+    /// Write a new plugin crate (on this machine; no gateway needed) that
+    /// builds with `cargo build --target wasm32-wasip2 --release` and whose
+    /// own tests pass as written.
+    New {
+        /// The plugin's name: lowercase letters, digits and '-', starting
+        /// with a letter.
+        name: String,
+        /// What it is.
+        #[arg(long, value_enum, default_value = "provider")]
+        kind: NewKind,
+        /// Where to write it [default: ./NAME]; it must not exist, or be
+        /// empty.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// A local copy of imini-sdk to depend on [default: the imini
+        /// repository, as a git dependency].
+        #[arg(long)]
+        sdk_path: Option<std::path::PathBuf>,
+    },
     /// Upload a version (compiled, checked and smoke-called before it may
     /// serve) and, unless --no-activate, make it serve.
     Install {
@@ -60,6 +91,23 @@ impl PluginCommand {
     /// Runs the command against the gateway.
     pub fn run(self, target: &Target) -> anyhow::Result<()> {
         let call: Call = match self {
+            Self::New {
+                name,
+                kind,
+                dir,
+                sdk_path,
+            } => {
+                let kind = match kind {
+                    NewKind::Provider => PluginKind::Provider,
+                    NewKind::Policy => PluginKind::Policy,
+                };
+                let dir = new::scaffold(&name, kind, dir, sdk_path)?;
+                println!(
+                    "wrote the {kind} plugin {name} in {}:\n  cd {0}\n  cargo test\n  cargo build --target wasm32-wasip2 --release",
+                    dir.display()
+                );
+                return Ok(());
+            }
             Self::Install {
                 component,
                 manifest,

@@ -416,25 +416,13 @@ export_provider!(OpenAiImages);
 
 #[cfg(test)]
 mod tests {
-    use imini_sdk::MediaKind;
-
     use super::*;
 
     fn request(model: &str, extra: Value) -> GenerationRequest {
         GenerationRequest {
-            model: model.to_string(),
-            kind: MediaKind::Image,
-            prompt: "a lighthouse".to_string(),
-            negative_prompt: None,
-            n: 1,
             size: Size::new(1024, 1536),
-            aspect_ratio: None,
-            resolution: None,
-            duration_ms: None,
-            generate_audio: false,
-            seed: None,
-            references: Vec::new(),
             extra_params: extra.to_string(),
+            ..GenerationRequest::image(model, "a lighthouse")
         }
     }
 

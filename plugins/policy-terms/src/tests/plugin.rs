@@ -12,19 +12,8 @@ use crate::{Config, Rules, check_output_with, check_request_with};
 
 fn request(prompt: &str) -> GenerationRequest {
     GenerationRequest {
-        model: "imini/canvas-image".into(),
-        kind: MediaKind::Image,
-        prompt: prompt.into(),
-        negative_prompt: None,
-        n: 1,
         size: Size::new(512, 512),
-        aspect_ratio: None,
-        resolution: None,
-        duration_ms: None,
-        generate_audio: false,
-        seed: None,
-        references: Vec::new(),
-        extra_params: "{}".into(),
+        ..GenerationRequest::image("imini/canvas-image", prompt)
     }
 }
 
