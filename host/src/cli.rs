@@ -68,7 +68,7 @@ pub enum Command {
     },
     /// Roll plugin versions out: install, list, activate, rollback, retire,
     /// config (on a running gateway, with the admin key); start a new
-    /// plugin crate (new).
+    /// plugin crate (new) and check a built one (check) on this machine.
     Plugin {
         /// Gateway and key.
         #[command(flatten)]

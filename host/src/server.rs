@@ -84,23 +84,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!(purged, "forgot expired idempotency keys");
     }
 
-    let s = &config.sandbox;
-    let outbound = Outbound::new(
-        Duration::from_millis(s.outbound_timeout_ms),
-        s.max_response_mib as usize * 1024 * 1024,
-    )?;
-    let limits = EngineLimits {
-        memory_bytes: s.memory_mib as usize * 1024 * 1024,
-        provider_calls: s.max_concurrent_calls,
-        policy_calls: s.max_concurrent_policy_calls,
-        max_output_bytes: s.max_output_mib as usize * 1024 * 1024,
-    };
-    let runtime = PluginRuntime::new(
-        &limits,
-        &opts.data_dir.join("plugin-cache"),
-        outbound,
-        config.secrets()?,
-    )?;
+    let runtime = plugin_runtime(&config, &opts.data_dir.join("plugin-cache"))?;
 
     let plugin_records = stores.plugins.clone();
     let plugin_dir = crate::rollout::plugins_dir(&opts.data_dir);
@@ -365,4 +349,30 @@ async fn purge_loop(
         }
         tokio::time::sleep(every).await;
     }
+}
+
+/// The plugin runtime as `config` sets it up (sandbox limits, outbound
+/// bounds, credentials), compiling into `cache_dir`: the gateway's, and
+/// `imini plugin check`'s.
+pub fn plugin_runtime(
+    config: &Config,
+    cache_dir: &std::path::Path,
+) -> anyhow::Result<Arc<PluginRuntime>> {
+    let s = &config.sandbox;
+    let outbound = Outbound::new(
+        Duration::from_millis(s.outbound_timeout_ms),
+        s.max_response_mib as usize * 1024 * 1024,
+    )?;
+    let limits = EngineLimits {
+        memory_bytes: s.memory_mib as usize * 1024 * 1024,
+        provider_calls: s.max_concurrent_calls,
+        policy_calls: s.max_concurrent_policy_calls,
+        max_output_bytes: s.max_output_mib as usize * 1024 * 1024,
+    };
+    Ok(PluginRuntime::new(
+        &limits,
+        cache_dir,
+        outbound,
+        config.secrets()?,
+    )?)
 }

@@ -102,3 +102,55 @@ fn accounts_keys_credits_and_prices_from_the_command_line() {
     assert!(ok, "{err}");
     assert_eq!(gw.account_view(&id)["status"], "closed");
 }
+
+/// `imini plugin check FILE MANIFEST`, on this machine: (ok, stdout, stderr).
+fn check(wasm: &str, manifest: &str) -> (bool, String, String) {
+    let out = Command::new(binary())
+        .args(["plugin", "check", wasm, manifest])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn plugin_check_validates_a_component_offline_as_a_gateway_would() {
+    use imini_tests::guests;
+    let (ok, out, err) = check(guests::SANDBOX_GUEST_WASM, guests::SANDBOX_GUEST_MANIFEST);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("ok: sandbox@0.1.0 is a valid provider plugin (imini:plugin@0.1.0)"),
+        "{out}"
+    );
+    assert!(out.contains("model test/loop"), "its models: {out}");
+    assert!(
+        out.contains("credential sandbox-test: not configured"),
+        "what it lacks to serve: {out}"
+    );
+
+    // A component whose self-check traps, and one of the other kind.
+    let (ok, _, err) = check(guests::BROKEN_GUEST_WASM, guests::BROKEN_GUEST_MANIFEST);
+    assert!(!ok);
+    assert!(err.contains("swap@3.0.0 failed its self-check"), "{err}");
+    assert!(
+        err.contains("broken on purpose"),
+        "the panic, in the log: {err}"
+    );
+    let (ok, _, err) = check(guests::POLICY_GUEST_WASM, guests::SANDBOX_GUEST_MANIFEST);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "the manifest says provider, so the component must export imini:plugin/model-provider"
+        ),
+        "{err}"
+    );
+    let (ok, _, err) = check(guests::SANDBOX_GUEST_WASM, "/nonexistent/imini-plugin.toml");
+    assert!(!ok);
+    assert!(
+        err.contains("reading /nonexistent/imini-plugin.toml"),
+        "{err}"
+    );
+}

@@ -2,6 +2,7 @@
 //! admin key): install a component with its manifest, list, activate, roll
 //! back, retire; and, on this machine, start a new plugin crate.
 
+mod check;
 mod new;
 
 use clap::Subcommand;
@@ -40,6 +41,19 @@ pub enum PluginCommand {
         /// repository, as a git dependency].
         #[arg(long)]
         sdk_path: Option<std::path::PathBuf>,
+    },
+    /// Check a component and its manifest as a gateway would before it lets
+    /// the version serve (on this machine; no gateway needed), with the
+    /// settings of --config if given.
+    Check {
+        /// The component (`.wasm`).
+        component: std::path::PathBuf,
+        /// Its manifest (`.toml`).
+        manifest: std::path::PathBuf,
+        /// A gateway configuration file whose `[sandbox]`,
+        /// `[plugin_settings]` and `[credentials]` apply.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
     },
     /// Upload a version (compiled, checked and smoke-called before it may
     /// serve) and, unless --no-activate, make it serve.
@@ -91,6 +105,11 @@ impl PluginCommand {
     /// Runs the command against the gateway.
     pub fn run(self, target: &Target) -> anyhow::Result<()> {
         let call: Call = match self {
+            Self::Check {
+                component,
+                manifest,
+                config,
+            } => return check::check(&component, &manifest, config.as_deref()),
             Self::New {
                 name,
                 kind,
