@@ -68,7 +68,8 @@ pub enum Command {
     },
     /// Roll plugin versions out: install, list, activate, rollback, retire,
     /// config (on a running gateway, with the admin key); start a new
-    /// plugin crate (new) and check a built one (check) on this machine.
+    /// plugin crate (new), check a built one (check) and run one call of it
+    /// (run) on this machine.
     Plugin {
         /// Gateway and key.
         #[command(flatten)]

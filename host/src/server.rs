@@ -84,7 +84,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!(purged, "forgot expired idempotency keys");
     }
 
-    let runtime = plugin_runtime(&config, &opts.data_dir.join("plugin-cache"))?;
+    let runtime = plugin_runtime(&config, &opts.data_dir.join("plugin-cache"), false)?;
 
     let plugin_records = stores.plugins.clone();
     let plugin_dir = crate::rollout::plugins_dir(&opts.data_dir);
@@ -353,16 +353,20 @@ async fn purge_loop(
 
 /// The plugin runtime as `config` sets it up (sandbox limits, outbound
 /// bounds, credentials), compiling into `cache_dir`: the gateway's, and
-/// `imini plugin check`'s.
+/// `imini plugin check`'s and `run`'s (which `trace` the outbound HTTP).
 pub fn plugin_runtime(
     config: &Config,
     cache_dir: &std::path::Path,
+    trace: bool,
 ) -> anyhow::Result<Arc<PluginRuntime>> {
     let s = &config.sandbox;
-    let outbound = Outbound::new(
+    let mut outbound = Outbound::new(
         Duration::from_millis(s.outbound_timeout_ms),
         s.max_response_mib as usize * 1024 * 1024,
     )?;
+    if trace {
+        outbound = outbound.traced();
+    }
     let limits = EngineLimits {
         memory_bytes: s.memory_mib as usize * 1024 * 1024,
         provider_calls: s.max_concurrent_calls,

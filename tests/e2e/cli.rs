@@ -154,3 +154,90 @@ fn plugin_check_validates_a_component_offline_as_a_gateway_would() {
         "{err}"
     );
 }
+
+#[test]
+fn plugin_run_makes_one_call_in_the_sandbox_and_shows_its_http_exchange() {
+    use imini_tests::{guests, mock::Mock, png};
+    let image = png(64, 64, [10, 20, 30]);
+    let upstream = Mock::start(200, "image/png", image.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("imini.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[credentials.sandbox-test]\nvalue = \"s3cret-for-tests\"\n\
+             [plugin_settings.sandbox]\nallowed_hosts = [{:?}]\n\
+             [plugin_settings.sandbox.config]\nallowed_url = \"{}/image.png\"\n",
+            upstream.host_port, upstream.url
+        ),
+    )
+    .unwrap();
+    let run = |wasm: &str, manifest: &str, request: &str| {
+        let out = Command::new(binary())
+            .args([
+                "plugin",
+                "run",
+                wasm,
+                manifest,
+                "--request",
+                request,
+                "--config",
+            ])
+            .arg(&config)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let sandbox = |model: &str| {
+        run(
+            guests::SANDBOX_GUEST_WASM,
+            guests::SANDBOX_GUEST_MANIFEST,
+            &format!(r#"{{"model": "{model}", "prompt": "a fox"}}"#),
+        )
+    };
+
+    let (ok, out, err) = sandbox("test/fetch");
+    assert!(ok, "{err}");
+    assert!(out.contains("output 0: image/png 64x64"), "{out}");
+    assert!(
+        err.contains(&format!("> GET {}/image.png", upstream.url)) && err.contains("< 200"),
+        "the exchange is shown: {err}"
+    );
+    assert!(
+        err.contains("> authorization: (the credential, injected by the gateway)"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret-for-tests"), "never the secret: {err}");
+    assert_eq!(
+        std::fs::read(dir.path().join("out/output-0.png")).unwrap(),
+        image,
+        "the output, written"
+    );
+    assert_eq!(upstream.received().len(), 1);
+
+    // An output a gateway would refuse, and the plugin's own error.
+    let (ok, out, _) = sandbox("test/liar");
+    assert!(!ok);
+    assert!(
+        out.contains("refused by the gateway: an output declared 128x128 is 64x64"),
+        "{out}"
+    );
+    let (ok, _, err) = sandbox("test/error");
+    assert!(!ok);
+    assert!(err.contains("quota exhausted for project p-42"), "{err}");
+
+    // A policy checks the request.
+    let (ok, out, err) = run(
+        guests::POLICY_GUEST_WASM,
+        guests::POLICY_GUEST_MANIFEST,
+        r#"{"prompt": "a quiet lake"}"#,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("verdict: Action::Allow"), "{out}");
+}

@@ -4,6 +4,7 @@
 
 mod check;
 mod new;
+mod run;
 
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -54,6 +55,29 @@ pub enum PluginCommand {
         /// `[plugin_settings]` and `[credentials]` apply.
         #[arg(long)]
         config: Option<std::path::PathBuf>,
+    },
+    /// Run one call of a component on this machine, in the gateway's
+    /// sandbox, printing every outbound HTTP exchange: a provider
+    /// generates (or submits and is polled to the end) and its outputs are
+    /// checked as a gateway checks them; a policy checks the request.
+    Run {
+        /// The component (`.wasm`).
+        component: std::path::PathBuf,
+        /// Its manifest (`.toml`).
+        manifest: std::path::PathBuf,
+        /// The request, as JSON: {"prompt": …} and optionally "model",
+        /// "negative_prompt", "n", "size" ("WIDTHxHEIGHT"), "seed",
+        /// "duration_ms", "extra_params" (an object).
+        #[arg(long)]
+        request: String,
+        /// A gateway configuration file whose `[sandbox]`,
+        /// `[plugin_settings]` (e.g. the upstream's base_url) and
+        /// `[credentials]` apply.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// Write the outputs into this directory.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
     /// Upload a version (compiled, checked and smoke-called before it may
     /// serve) and, unless --no-activate, make it serve.
@@ -110,6 +134,21 @@ impl PluginCommand {
                 manifest,
                 config,
             } => return check::check(&component, &manifest, config.as_deref()),
+            Self::Run {
+                component,
+                manifest,
+                request,
+                config,
+                out,
+            } => {
+                return run::run(
+                    &component,
+                    &manifest,
+                    config.as_deref(),
+                    &request,
+                    out.as_deref(),
+                );
+            }
             Self::New {
                 name,
                 kind,

@@ -11,6 +11,8 @@ pub struct Outbound {
     client: reqwest::Client,
     max_timeout: Duration,
     max_response_bytes: usize,
+    /// Whether each exchange is written to stderr (`imini plugin run`).
+    trace: bool,
 }
 
 impl Outbound {
@@ -27,7 +29,17 @@ impl Outbound {
             client,
             max_timeout,
             max_response_bytes,
+            trace: false,
         })
+    }
+
+    /// The same client, writing every exchange to stderr for a plugin
+    /// author (`imini plugin run`): the request line, headers (an injected
+    /// credential's value hidden) and body, then the status, headers and
+    /// body of the answer, bodies cut to 2 KiB.
+    pub fn traced(mut self) -> Self {
+        self.trace = true;
+        self
     }
 
     /// The longest any outbound exchange may take.
@@ -56,6 +68,16 @@ impl Outbound {
                 HttpError::InvalidRequest(format!("invalid value for header {name}"))
             })?;
             header_map.append(name, value);
+        }
+        if self.trace {
+            eprintln!("> {method} {url}");
+            for (name, value) in &header_map {
+                eprintln!("> {name}: {}", value.to_str().unwrap_or("(not text)"));
+            }
+            if let Some((name, _)) = &credential {
+                eprintln!("> {name}: (the credential, injected by the gateway)");
+            }
+            trace_body(">", &body);
         }
         if let Some((name, value)) = credential {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -99,9 +121,37 @@ impl Outbound {
                 body,
             })
         };
-        tokio::time::timeout(timeout, exchange)
+        let outcome = tokio::time::timeout(timeout, exchange)
             .await
-            .unwrap_or(Err(HttpError::Timeout))
+            .unwrap_or(Err(HttpError::Timeout));
+        if self.trace {
+            match &outcome {
+                Ok(r) => {
+                    eprintln!("< {}", r.status);
+                    for (name, value) in &r.headers {
+                        eprintln!("< {name}: {value}");
+                    }
+                    trace_body("<", &r.body);
+                }
+                Err(e) => eprintln!("< failed: {e:?}"),
+            }
+        }
+        outcome
+    }
+}
+
+/// A body for the trace: text as it is (cut), otherwise its size.
+fn trace_body(side: &str, body: &[u8]) {
+    const SHOWN: usize = 2048;
+    if body.is_empty() {
+        return;
+    }
+    match std::str::from_utf8(&body[..body.len().min(SHOWN)]) {
+        Ok(text) if !text.contains('\0') => {
+            let more = if body.len() > SHOWN { " …" } else { "" };
+            eprintln!("{side}\n{text}{more}");
+        }
+        _ => eprintln!("{side} ({} bytes)", body.len()),
     }
 }
 

@@ -9,9 +9,28 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::plugins::{LoadedPlugin, Manifest};
 
-/// Checks `component` with `manifest`; prints what a gateway would see of
-/// it, or fails with the reason it would refuse it.
-pub fn check(component: &Path, manifest: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+/// A plugin loaded on this machine as a gateway would load it, with what
+/// its calls need to run.
+pub struct Local {
+    /// The executor its calls run on.
+    pub executor: tokio::runtime::Runtime,
+    /// The plugin.
+    pub plugin: LoadedPlugin,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// Where it was compiled to; removed when this is dropped.
+    _cache: tempfile::TempDir,
+}
+
+/// Loads `component` with `manifest` under the settings of `config` (a
+/// gateway's configuration file; its defaults if none), tracing each
+/// outbound HTTP exchange to stderr if `trace`.
+pub fn load(
+    component: &Path,
+    manifest: &Path,
+    config: Option<&Path>,
+    trace: bool,
+) -> anyhow::Result<Local> {
     let wasm = std::fs::read(component)
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", component.display()))?;
     let text = std::fs::read_to_string(manifest)
@@ -22,15 +41,29 @@ pub fn check(component: &Path, manifest: &Path, config: Option<&Path>) -> anyhow
         None => Config::default(),
     };
     let cache = tempfile::tempdir()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let executor = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let loaded = runtime.block_on(async {
-        let plugins = crate::server::plugin_runtime(&config, cache.path())?;
+    let plugin = executor.block_on(async {
+        let plugins = crate::server::plugin_runtime(&config, cache.path(), trace)?;
         let source = crate::rollout::source(&config, manifest.clone(), Arc::from(wasm), None);
         anyhow::Ok(plugins.load(source).await?)
     })?;
-    let core = loaded.core();
+    Ok(Local {
+        executor,
+        plugin,
+        manifest,
+        _cache: cache,
+    })
+}
+
+/// Checks `component` with `manifest`; prints what a gateway would see of
+/// it, or fails with the reason it would refuse it.
+pub fn check(component: &Path, manifest: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+    let Local {
+        plugin, manifest, ..
+    } = load(component, manifest, config, false)?;
+    let core = plugin.core();
     println!(
         "ok: {} is a valid {} plugin (imini:plugin@{}), compiled in {} ms",
         core.label(),
@@ -38,7 +71,7 @@ pub fn check(component: &Path, manifest: &Path, config: Option<&Path>) -> anyhow
         core.wit_version,
         core.compile_time.as_millis()
     );
-    match &loaded {
+    match &plugin {
         LoadedPlugin::Provider(p) => {
             for m in &p.models {
                 println!("  model {} ({})", m.id, m.name);
