@@ -16,7 +16,7 @@
 //! The crate is organised as: the plugin traits and export macros (here), the
 //! types shared with the host ([`types`], re-exported at the root), the host
 //! functions ([`host`]: logging, configuration, reference blobs), outbound
-//! HTTP ([`http`]), the settings most provider adapters read for the API they
+//! HTTP ([`http`]), base64 and `data:` URLs ([`media`]), the settings most provider adapters read for the API they
 //! call ([`upstream`]) and, with the `imaging` cargo feature, image decoding
 //! and perceptual hashes for policies (`imaging`).
 //!
@@ -63,6 +63,7 @@ pub mod host;
 pub mod http;
 #[cfg(feature = "imaging")]
 pub mod imaging;
+pub mod media;
 mod types_ext;
 pub mod upstream;
 

@@ -20,7 +20,6 @@
 //! host beyond the API is needed. An output given as a `url` is handed to the
 //! gateway, which downloads it only from the plugin's allowed hosts.
 
-use base64::Engine as _;
 use imini_sdk::{
     ErrorKind, GenerationRequest, GenerationResult, Media, MediaData, ModelInfo, PluginError,
     Provider, Size, export_provider, host, http,
@@ -261,16 +260,7 @@ fn parse_result(
     let mut outputs = Vec::with_capacity(items.len());
     for (i, item) in items.iter().take(req.n.max(1) as usize).enumerate() {
         let (mime, data) = if let Some(b64) = item.get("b64_json").and_then(Value::as_str) {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .map_err(|e| {
-                    PluginError::upstream(format!("OpenAI's image {i} is not valid base64: {e}"))
-                })?;
-            if bytes.is_empty() {
-                return Err(PluginError::upstream(format!(
-                    "OpenAI's image {i} is empty"
-                )));
-            }
+            let bytes = imini_sdk::media::decode_base64(&format!("OpenAI's image {i}"), b64)?;
             (
                 sniff_mime(&bytes).unwrap_or(declared_mime),
                 MediaData::Bytes(bytes),
@@ -484,7 +474,7 @@ mod tests {
     fn base64_and_url_outputs_are_read() {
         let png = b"\x89PNG\r\n\x1a\nrest".to_vec();
         let req = request(GPT_IMAGE_1, json!({}));
-        let answer = json!({"created": 1, "data": [{"b64_json": base64::engine::general_purpose::STANDARD.encode(&png)}],
+        let answer = json!({"created": 1, "data": [{"b64_json": imini_sdk::media::encode_base64(&png)}],
                             "usage": {"total_tokens": 3}});
         let result = parse_result(
             model(GPT_IMAGE_1),

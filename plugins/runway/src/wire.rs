@@ -2,7 +2,6 @@
 //! `poll` reads into a job status, and the handle the gateway persists
 //! between calls.
 
-use base64::Engine as _;
 use imini_sdk::{
     Blob, GenerationRequest, GenerationResult, JobProgress, JobStatus, Media, MediaData, MediaKind,
     PluginError, Size,
@@ -92,10 +91,7 @@ pub(super) fn prompt_image(
     } else {
         reference.mime.trim()
     };
-    Ok(format!(
-        "data:{mime};base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    ))
+    Ok(imini_sdk::media::data_url(mime, &bytes))
 }
 
 /// Runway's request body for `req` with `image` as the prompt image, the

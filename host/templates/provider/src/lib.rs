@@ -8,7 +8,6 @@
 //! Build: `cargo build --target wasm32-wasip2 --release`.
 //! Test:  `cargo test` (the request and answer mapping, on this machine).
 
-use base64::Engine as _;
 use imini_sdk::{
     GenerationRequest, GenerationResult, Media, MediaData, ModelInfo, PluginError, Provider, Size,
     export_provider, host, http,
@@ -69,9 +68,7 @@ fn outputs(answer: &Value) -> Result<GenerationResult, PluginError> {
             .get("b64_json")
             .and_then(Value::as_str)
             .ok_or_else(|| PluginError::upstream("an image has no b64_json"))?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| PluginError::upstream(format!("an image is not base64: {e}")))?;
+        let bytes = imini_sdk::media::decode_base64("an image", b64)?;
         outputs.push(Media::image("image/png", 0, 0, MediaData::Bytes(bytes)));
     }
     if outputs.is_empty() {
