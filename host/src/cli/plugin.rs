@@ -47,34 +47,23 @@ pub enum PluginCommand {
     /// the version serve (on this machine; no gateway needed), with the
     /// settings of --config if given.
     Check {
-        /// The component (`.wasm`).
-        component: std::path::PathBuf,
-        /// Its manifest (`.toml`).
-        manifest: std::path::PathBuf,
-        /// A gateway configuration file whose `[sandbox]`,
-        /// `[plugin_settings]` and `[credentials]` apply.
-        #[arg(long)]
-        config: Option<std::path::PathBuf>,
+        /// The plugin and the settings it runs with.
+        #[command(flatten)]
+        plugin: check::LocalArgs,
     },
     /// Run one call of a component on this machine, in the gateway's
     /// sandbox, printing every outbound HTTP exchange: a provider
     /// generates (or submits and is polled to the end) and its outputs are
     /// checked as a gateway checks them; a policy checks the request.
     Run {
-        /// The component (`.wasm`).
-        component: std::path::PathBuf,
-        /// Its manifest (`.toml`).
-        manifest: std::path::PathBuf,
+        /// The plugin and the settings it runs with.
+        #[command(flatten)]
+        plugin: check::LocalArgs,
         /// The request, as JSON: {"prompt": …} and optionally "model",
         /// "negative_prompt", "n", "size" ("WIDTHxHEIGHT"), "seed",
         /// "duration_ms", "extra_params" (an object).
         #[arg(long)]
         request: String,
-        /// A gateway configuration file whose `[sandbox]`,
-        /// `[plugin_settings]` (e.g. the upstream's base_url) and
-        /// `[credentials]` apply.
-        #[arg(long)]
-        config: Option<std::path::PathBuf>,
         /// Write the outputs into this directory.
         #[arg(long)]
         out: Option<std::path::PathBuf>,
@@ -129,26 +118,12 @@ impl PluginCommand {
     /// Runs the command against the gateway.
     pub fn run(self, target: &Target) -> anyhow::Result<()> {
         let call: Call = match self {
-            Self::Check {
-                component,
-                manifest,
-                config,
-            } => return check::check(&component, &manifest, config.as_deref()),
+            Self::Check { plugin } => return check::check(&plugin),
             Self::Run {
-                component,
-                manifest,
+                plugin,
                 request,
-                config,
                 out,
-            } => {
-                return run::run(
-                    &component,
-                    &manifest,
-                    config.as_deref(),
-                    &request,
-                    out.as_deref(),
-                );
-            }
+            } => return run::run(&plugin, &request, out.as_deref()),
             Self::New {
                 name,
                 kind,

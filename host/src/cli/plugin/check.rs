@@ -3,11 +3,24 @@
 //! manifest, compiling, the world and WIT version, the imports, the
 //! self-check call), with the settings of a configuration file if given.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
 use crate::plugins::{LoadedPlugin, Manifest};
+
+/// A built plugin on this machine and the settings it runs with.
+#[derive(Debug, clap::Args)]
+pub struct LocalArgs {
+    /// The component (`.wasm`).
+    pub component: PathBuf,
+    /// Its manifest (`.toml`).
+    pub manifest: PathBuf,
+    /// A gateway configuration file whose `[sandbox]`, `[plugin_settings]`
+    /// (e.g. an upstream's base_url) and `[credentials]` apply.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
 
 /// A plugin loaded on this machine as a gateway would load it, with what
 /// its calls need to run.
@@ -22,21 +35,17 @@ pub struct Local {
     _cache: tempfile::TempDir,
 }
 
-/// Loads `component` with `manifest` under the settings of `config` (a
-/// gateway's configuration file; its defaults if none), tracing each
+/// Loads the component with its manifest under the settings of the
+/// configuration file (a gateway's defaults if none), tracing each
 /// outbound HTTP exchange to stderr if `trace`.
-pub fn load(
-    component: &Path,
-    manifest: &Path,
-    config: Option<&Path>,
-    trace: bool,
-) -> anyhow::Result<Local> {
+pub fn load(args: &LocalArgs, trace: bool) -> anyhow::Result<Local> {
+    let (component, manifest) = (&args.component, &args.manifest);
     let wasm = std::fs::read(component)
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", component.display()))?;
     let text = std::fs::read_to_string(manifest)
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", manifest.display()))?;
     let manifest = Manifest::from_toml(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let config = match config {
+    let config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
@@ -57,12 +66,12 @@ pub fn load(
     })
 }
 
-/// Checks `component` with `manifest`; prints what a gateway would see of
-/// it, or fails with the reason it would refuse it.
-pub fn check(component: &Path, manifest: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+/// Checks the plugin; prints what a gateway would see of it, or fails with
+/// the reason it would refuse it.
+pub fn check(args: &LocalArgs) -> anyhow::Result<()> {
     let Local {
         plugin, manifest, ..
-    } = load(component, manifest, config, false)?;
+    } = load(args, false)?;
     let core = plugin.core();
     println!(
         "ok: {} is a valid {} plugin (imini:plugin@{}), compiled in {} ms",

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::check::{Local, load};
+use super::check::{Local, LocalArgs, load};
 use crate::plugins::bindings::provider_api::{CallMode, JobStatus};
 use crate::plugins::bindings::types::{
     GenerationRequest, GenerationResult, MediaData, MediaKind, PluginError, Size,
@@ -38,20 +38,14 @@ struct RunRequest {
     extra_params: Option<Value>,
 }
 
-/// Runs one call of `component` (with `manifest`, under `config`'s
-/// settings) for `request`; writes the outputs into `out` if given.
-pub fn run(
-    component: &Path,
-    manifest: &Path,
-    config: Option<&Path>,
-    request: &str,
-    out: Option<&Path>,
-) -> anyhow::Result<()> {
+/// Runs one call of the plugin for `request`; writes the outputs into
+/// `out` if given.
+pub fn run(args: &LocalArgs, request: &str, out: Option<&Path>) -> anyhow::Result<()> {
     let asked: RunRequest = serde_json::from_str(request)
         .map_err(|e| anyhow::anyhow!("--request is not a request: {e}"))?;
     let Local {
         executor, plugin, ..
-    } = load(component, manifest, config, true)?;
+    } = load(args, true)?;
     let input = CallInput {
         request_id: "req_local".into(),
         blobs: Vec::new(),
