@@ -16,9 +16,11 @@
 //! The crate is organised as: the plugin traits and export macros (here), the
 //! types shared with the host ([`types`], re-exported at the root), the host
 //! functions ([`host`]: logging, configuration, reference blobs), outbound
-//! HTTP ([`http`]), base64 and `data:` URLs ([`media`]), the settings most provider adapters read for the API they
-//! call ([`upstream`]) and, with the `imaging` cargo feature, image decoding
-//! and perceptual hashes for policies (`imaging`).
+//! HTTP ([`http`]), base64 and `data:` URLs ([`media`]), the settings most
+//! provider adapters read for the API they call and the classification of
+//! its error answers ([`upstream`]), the versioned handles of asynchronous
+//! jobs ([`job`]) and, with the `imaging` cargo feature, image decoding and
+//! perceptual hashes for policies (`imaging`).
 //!
 //! ## A minimal provider
 //!
@@ -52,7 +54,8 @@
 //! The gateway gives a fresh instance to every call, so a plugin keeps no state
 //! between calls; an asynchronous provider returns an opaque handle from
 //! [`Provider::submit`] that the gateway persists and hands back to
-//! [`Provider::poll`] and [`Provider::cancel`].
+//! [`Provider::poll`] and [`Provider::cancel`] ([`job`] writes and reads
+//! such handles).
 #![deny(missing_docs)]
 
 // The generated bindings name this crate by its absolute path, so that the
@@ -63,6 +66,7 @@ pub mod host;
 pub mod http;
 #[cfg(feature = "imaging")]
 pub mod imaging;
+pub mod job;
 pub mod media;
 mod types_ext;
 pub mod upstream;

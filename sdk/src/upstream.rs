@@ -1,5 +1,6 @@
 //! The settings most provider adapters read for the upstream API they call,
-//! and the authenticated JSON requests those settings shape.
+//! the authenticated JSON requests those settings shape, and the
+//! classification of the API's error answers.
 //!
 //! An adapter of an asynchronous API typically lets the operator move the
 //! API's origin (`base_url`, for a proxy or a test server), bound each call
@@ -23,11 +24,23 @@
 //! let url = format!("{}/v1/jobs/1", settings.base_url);
 //! let _request = settings.request("GET", &url, "acme", "authorization", "Bearer ");
 //! ```
+//!
+//! A synchronous adapter reads the same `base_url` and `timeout_ms` (and may
+//! ignore `poll_interval_ms`); add its own keys beside them from the same
+//! configuration.
+//!
+//! [`UpstreamErrors`] turns a non-2xx answer into a [`PluginError`]: the
+//! SDK's classification by status, a message naming the vendor and the
+//! detail the adapter read from the vendor's error body, and the rules that
+//! make some statuses final (not retryable) on some [`Call`]s.
 
 use serde_json::Value;
 
 use crate::types::PluginError;
 use crate::{host, http};
+
+mod errors;
+pub use errors::{Call, UpstreamErrors};
 
 /// What an adapter assumes when the operator leaves a setting out, and how
 /// it reads `base_url`.

@@ -2,17 +2,9 @@
 //! queue (by status, call and fal's `{"detail": …}` body), failed results,
 //! and the failures of requests that completed badly.
 
+use imini_sdk::upstream::{Call, UpstreamErrors};
 use imini_sdk::{ErrorKind, JobStatus, PluginError, http};
 use serde_json::Value;
-
-/// Which API call an error answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Call {
-    Submit,
-    Status,
-    Result,
-    Cancel,
-}
 
 /// fal's `detail`: text, or FastAPI's validation list `[{"loc", "msg",
 /// "type"}]`, or an object.
@@ -57,37 +49,23 @@ pub(super) fn describe_detail(detail: &Value) -> String {
     }
 }
 
-/// The typed error for a non-2xx answer: the SDK's classification by status
-/// (with `retry-after`), refined with fal's `{"detail": …}` body and the
-/// call it answered.
+/// The typed error for a non-2xx answer: the SDK's classification (see
+/// [`UpstreamErrors`]) with fal's `{"detail": …}` body. On top of the
+/// SDK's rules, an unknown app (on submit) is not the caller's fault but
+/// the operator's set-up, and a 400 to a cancel is a request that already
+/// finished: both final.
 pub(super) fn upstream_error(response: &http::Response, call: Call) -> PluginError {
-    let status = response.status;
-    let base = match response.clone().error_for_status() {
-        Err(e) => e,
-        Ok(_) => PluginError::upstream(format!("fal answered {status}")),
-    };
     let detail = serde_json::from_slice::<Value>(&response.body)
         .ok()
         .and_then(|v| {
             v.get("detail")
                 .filter(|d| !d.is_null())
                 .map(describe_detail)
-        })
-        .filter(|d| !d.is_empty());
-    let message = match detail {
-        Some(detail) => format!("fal answered {status}: {detail}"),
-        // Not fal's error shape (a proxy's page...): keep the SDK's message,
-        // which quotes the start of the body.
-        None => format!("fal: {}", base.message),
-    };
-    match status {
-        // An unknown app (on submit) or request (later) is not the caller's
-        // fault: the operator's set-up or fal's state.
-        404 => PluginError::upstream(message).retryable(false),
-        // A request that already finished cannot be canceled.
-        400 if call == Call::Cancel => PluginError::upstream(message).retryable(false),
-        _ => PluginError { message, ..base },
-    }
+        });
+    UpstreamErrors::new("fal")
+        .final_on(404, &[Call::Create])
+        .final_on(400, &[Call::Cancel])
+        .error(response, detail, call)
 }
 
 /// The error of a request that completed with a failure: the model's own,
@@ -108,7 +86,7 @@ pub(super) fn failure(text: &str, error_type: Option<&str>) -> PluginError {
 /// failed (a 4xx is the input's fault, as fal validates it only when it
 /// runs); a rate limit is the endpoint's and worth another poll.
 pub(super) fn result_error(response: &http::Response) -> Result<JobStatus, PluginError> {
-    let error = upstream_error(response, Call::Result);
+    let error = upstream_error(response, Call::Read);
     if error.kind == ErrorKind::RateLimited {
         return Err(error);
     }

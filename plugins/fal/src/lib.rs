@@ -39,11 +39,11 @@ mod wire;
 
 use imini_sdk::{
     GenerationRequest, JobStatus, ModelInfo, PluginError, Provider, Submission, export_provider,
-    host,
+    host, upstream::Call,
 };
 use serde_json::Value;
 
-use errors::{Call, result_error, upstream_error};
+use errors::{result_error, upstream_error};
 pub use models::FLUX_DEV;
 use models::{MODELS, Model};
 use settings::Settings;
@@ -63,7 +63,7 @@ impl Provider for Fal {
         let url = format!("{}/{}", settings.api.base_url, model.app);
         let response = settings.call("POST", &url).json(&body)?.send()?;
         if !response.is_success() {
-            return Err(upstream_error(&response, Call::Submit));
+            return Err(upstream_error(&response, Call::Create));
         }
         let queued: Value = response.json()?;
         let id = queued
@@ -78,7 +78,7 @@ impl Provider for Fal {
             size: Some((req.size.width, req.size.height)),
         };
         Ok(Submission {
-            handle: handle.encode(),
+            handle: handle.encode()?,
             poll_after_ms: Some(settings.api.poll_interval_ms),
         })
     }
@@ -90,7 +90,7 @@ impl Provider for Fal {
         let url = format!("{}/status", settings.request_url(&handle));
         let response = settings.call("GET", &url).send()?;
         if !response.is_success() {
-            return Err(upstream_error(&response, Call::Status));
+            return Err(upstream_error(&response, Call::Read));
         }
         let status: Value = response.json()?;
         match queue_status(&handle, &settings, &status)? {

@@ -2,6 +2,7 @@
 //! its URLs, the mapping of queue statuses and results, and the error
 //! classes.
 
+use imini_sdk::upstream::Call;
 use imini_sdk::{
     CallMode, ErrorKind, GenerationRequest, JobProgress, JobStatus, MediaData, MediaKind, Provider,
     Size, http,
@@ -9,7 +10,7 @@ use imini_sdk::{
 use serde_json::{Value, json};
 
 use crate::Fal;
-use crate::errors::{Call, result_error, upstream_error};
+use crate::errors::{result_error, upstream_error};
 use crate::models::{FLUX_DEV, Model};
 use crate::settings::{DEFAULT_BASE_URL, Settings};
 use crate::wire::{Handle, completed, queue_status, request_body};
@@ -88,7 +89,10 @@ fn the_body_follows_fals_wire_format() {
 #[test]
 fn handles_round_trip_and_urls_use_the_apps_root() {
     let h = handle();
-    assert_eq!(Handle::decode(&h.encode(), model()).unwrap(), h);
+    assert_eq!(Handle::decode(&h.encode().unwrap(), model()).unwrap(), h);
+    // Byte for byte what earlier versions wrote (running jobs carry it).
+    let written = r#"{"app":"fal-ai/flux/dev","height":768,"id":"764cabcf-b745-4b3e-ae38-1200304cf45b","v":1,"width":1344}"#;
+    assert_eq!(h.encode().unwrap(), written);
     let bare = Handle::decode("764cabcf-b745-4b3e-ae38-1200304cf45b", model()).unwrap();
     assert_eq!((bare.app.as_str(), bare.size), ("fal-ai/flux/dev", None));
     for bad in [
@@ -194,13 +198,13 @@ fn errors_are_classified_from_status_and_fals_detail() {
             &[],
             json!({"detail": "No user found for Key ID and Secret"}),
         ),
-        Call::Submit,
+        Call::Create,
     );
     assert_eq!((e.kind, e.retryable), (ErrorKind::Unauthorized, false));
     assert!(e.message.contains("No user found"), "{}", e.message);
 
     let validation = json!({"detail": [{"loc": ["body", "num_images"], "msg": "ensure this value is less than or equal to 4", "type": "value_error"}]});
-    let e = upstream_error(&response(422, &[], validation.clone()), Call::Submit);
+    let e = upstream_error(&response(422, &[], validation.clone()), Call::Create);
     assert_eq!(e.kind, ErrorKind::InvalidRequest);
     assert!(
         e.message
@@ -215,7 +219,7 @@ fn errors_are_classified_from_status_and_fals_detail() {
             &[("retry-after", "4")],
             json!({"detail": "Too many requests"}),
         ),
-        Call::Submit,
+        Call::Create,
     );
     assert_eq!(
         (e.kind, e.retry_after_ms),
@@ -224,7 +228,7 @@ fn errors_are_classified_from_status_and_fals_detail() {
 
     let e = upstream_error(
         &response(404, &[], json!({"detail": "Not found"})),
-        Call::Status,
+        Call::Read,
     );
     assert_eq!((e.kind, e.retryable), (ErrorKind::Upstream, false));
 

@@ -4,8 +4,9 @@
 
 use imini_sdk::{
     ErrorKind, GenerationRequest, GenerationResult, JobProgress, JobStatus, Media, MediaData,
-    PluginError,
+    PluginError, job,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::errors::{describe_detail, failure};
@@ -22,43 +23,53 @@ pub(super) struct Handle {
     pub(super) size: Option<(u32, u32)>,
 }
 
+/// The vendor name handle errors give.
+const VENDOR: &str = "fal";
+/// The version of the handle's JSON format.
+const HANDLE_VERSION: u32 = 1;
+
+/// The handle as JSON: `{"v":1,"id","app","width","height"}`.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    app: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+}
+
 impl Handle {
-    pub(super) fn encode(&self) -> String {
-        let mut v = json!({ "v": 1, "id": self.id, "app": self.app });
-        if let Some((width, height)) = self.size {
-            v["width"] = json!(width);
-            v["height"] = json!(height);
-        }
-        v.to_string()
+    pub(super) fn encode(&self) -> Result<String, PluginError> {
+        let (width, height) = self.size.unzip();
+        let stored = Stored {
+            id: self.id.clone(),
+            app: Some(self.app.clone()),
+            width,
+            height,
+        };
+        job::encode_handle(HANDLE_VERSION, &stored)
     }
 
     /// Reads a handle: the JSON this plugin writes, or a bare request id
     /// (then of `model`'s app).
     pub(super) fn decode(handle: &str, model: &Model) -> Result<Self, PluginError> {
-        let bad = || PluginError::internal(format!("malformed fal job handle {handle:?}"));
-        let trimmed = handle.trim();
-        let parsed = if trimmed.starts_with('{') {
-            let v: Value = serde_json::from_str(trimmed).map_err(|_| bad())?;
-            let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-            let dim = |k: &str| {
-                v.get(k)
-                    .and_then(Value::as_u64)
-                    .and_then(|d| u32::try_from(d).ok())
-            };
-            Self {
-                id: text("id").ok_or_else(bad)?,
-                app: text("app").unwrap_or_else(|| model.app.to_string()),
-                size: dim("width").zip(dim("height")),
-            }
-        } else {
-            Self {
-                id: trimmed.to_string(),
-                app: model.app.to_string(),
-                size: None,
-            }
+        let stored = job::decode_handle_or(VENDOR, HANDLE_VERSION, handle, |id| {
+            Some(Stored {
+                id: id.to_string(),
+                app: None,
+                width: None,
+                height: None,
+            })
+        })?;
+        let parsed = Self {
+            id: stored.id,
+            app: stored.app.unwrap_or_else(|| model.app.to_string()),
+            size: stored.width.zip(stored.height),
         };
         if !valid_id(&parsed.id) || !valid_app(&parsed.app) {
-            return Err(bad());
+            return Err(job::malformed_handle(VENDOR, handle));
         }
         Ok(parsed)
     }

@@ -20,6 +20,7 @@
 //! host beyond the API is needed. An output given as a `url` is handed to the
 //! gateway, which downloads it only from the plugin's allowed hosts.
 
+use imini_sdk::upstream::{ApiDefaults, ApiSettings, Call, UpstreamErrors};
 use imini_sdk::{
     ErrorKind, GenerationRequest, GenerationResult, Media, MediaData, ModelInfo, PluginError,
     Provider, Size, export_provider, host, http,
@@ -31,8 +32,15 @@ pub const GPT_IMAGE_1: &str = "openai/gpt-image-1";
 /// The public id of OpenAI's DALL·E 3.
 pub const DALL_E_3: &str = "openai/dall-e-3";
 
-const DEFAULT_BASE_URL: &str = "https://api.openai.com";
-const DEFAULT_TIMEOUT_MS: u32 = 120_000;
+/// The defaults of the operator's settings; every path carries `/v1`, so a
+/// `base_url` ending in `/v1` is accepted too. The API is synchronous:
+/// `poll_interval_ms` does not apply.
+const DEFAULTS: ApiDefaults = ApiDefaults {
+    base_url: "https://api.openai.com",
+    timeout_ms: 120_000,
+    poll_interval_ms: 1_000,
+    strip_v1: true,
+};
 /// The credential the operator configures (`[credentials.openai]`).
 const CREDENTIAL: &str = "openai";
 
@@ -108,15 +116,18 @@ impl Model {
 
 /// The operator's settings for this plugin.
 struct Settings {
-    base_url: String,
-    timeout_ms: u32,
+    /// `base_url` and `timeout_ms`.
+    api: ApiSettings,
     organization: Option<String>,
     project: Option<String>,
 }
 
 impl Settings {
     fn load() -> Result<Self, PluginError> {
-        let config = host::config();
+        Self::from_config(&host::config())
+    }
+
+    fn from_config(config: &Value) -> Result<Self, PluginError> {
         let text = |key: &str| -> Result<Option<String>, PluginError> {
             match config.get(key) {
                 None | Some(Value::Null) => Ok(None),
@@ -126,31 +137,26 @@ impl Settings {
                 ))),
             }
         };
-        let mut base_url = text("base_url")?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        while base_url.ends_with('/') {
-            base_url.pop();
-        }
-        if let Some(origin) = base_url.strip_suffix("/v1") {
-            base_url = origin.to_string();
-        }
-        let timeout_ms = match config.get("timeout_ms") {
-            None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
-            Some(v) => v
-                .as_u64()
-                .filter(|ms| *ms > 0)
-                .map(|ms| u32::try_from(ms).unwrap_or(u32::MAX))
-                .ok_or_else(|| {
-                    PluginError::internal(
-                        "plugin configuration: timeout_ms must be a positive integer",
-                    )
-                })?,
-        };
         Ok(Self {
-            base_url,
-            timeout_ms,
+            api: ApiSettings::from_config(config, &DEFAULTS)?,
             organization: text("organization")?,
             project: text("project")?,
         })
+    }
+
+    /// A request to OpenAI's API carrying the operator's key, and the
+    /// organization and project when set.
+    fn call(&self, method: &str, url: &str) -> http::Request {
+        let mut call = self
+            .api
+            .request(method, url, CREDENTIAL, "authorization", "Bearer ");
+        if let Some(org) = &self.organization {
+            call = call.header("openai-organization", org);
+        }
+        if let Some(project) = &self.project {
+            call = call.header("openai-project", project);
+        }
+        call
     }
 }
 
@@ -169,17 +175,8 @@ impl Provider for OpenAiImages {
         let settings = Settings::load()?;
         let body = request_body(model, &req)?;
 
-        let mut call = http::Request::post(&format!("{}/v1/images/generations", settings.base_url))
-            .credential(CREDENTIAL, "authorization", "Bearer ")
-            .timeout_ms(settings.timeout_ms)
-            .header("accept", "application/json");
-        if let Some(org) = &settings.organization {
-            call = call.header("openai-organization", org);
-        }
-        if let Some(project) = &settings.project {
-            call = call.header("openai-project", project);
-        }
-        let response = call.json(&body)?.send()?;
+        let url = format!("{}/v1/images/generations", settings.api.base_url);
+        let response = settings.call("POST", &url).json(&body)?.send()?;
         if !response.is_success() {
             return Err(upstream_error(&response));
         }
@@ -373,27 +370,22 @@ impl OpenAiError {
     }
 }
 
-/// The typed error for a non-2xx answer: the SDK's classification by status
-/// (with `retry-after`), refined with OpenAI's own error body.
+/// The typed error for a non-2xx answer: the SDK's classification (see
+/// [`UpstreamErrors`]) with OpenAI's own error body, which also tells a
+/// refusal of OpenAI's safety rules and an account out of money.
 fn upstream_error(response: &http::Response) -> PluginError {
-    let status = response.status;
-    let base = match response.clone().error_for_status() {
-        Err(e) => e,
-        Ok(_) => PluginError::upstream(format!("OpenAI answered {status}")),
+    let detail = OpenAiError::parse(&response.body);
+    let mut error = UpstreamErrors::new("OpenAI").error(
+        response,
+        detail.as_ref().map(OpenAiError::describe),
+        Call::Create,
+    );
+    let Some(detail) = detail else {
+        return error;
     };
-    let Some(detail) = OpenAiError::parse(&response.body) else {
-        // Not OpenAI's error shape (a proxy's page...): keep the SDK's
-        // message, which quotes the start of the body.
-        return PluginError {
-            message: format!("OpenAI: {}", base.message),
-            ..base
-        };
-    };
-    let message = format!("OpenAI answered {status}: {}", detail.describe());
     if detail.is_content_policy() {
-        return PluginError::new(ErrorKind::ContentPolicy, message).retryable(false);
+        return PluginError::new(ErrorKind::ContentPolicy, error.message).retryable(false);
     }
-    let mut error = PluginError { message, ..base };
     if detail.code.as_deref() == Some("insufficient_quota") {
         // The account is out of money, not momentarily over a rate.
         error.retryable = false;
@@ -511,6 +503,54 @@ mod tests {
         };
         let e = parse_result(model(GPT_IMAGE_1), &req, &Map::new(), &broken).unwrap_err();
         assert_eq!((e.kind, e.retryable), (ErrorKind::Upstream, true));
+    }
+
+    #[test]
+    fn settings_have_defaults_and_openais_extra_keys() {
+        let s = Settings::from_config(&json!({})).unwrap();
+        assert_eq!(
+            (s.api.base_url.as_str(), s.api.timeout_ms),
+            ("https://api.openai.com", 120_000)
+        );
+        assert_eq!((s.organization, s.project), (None, None));
+
+        let s = Settings::from_config(&json!({
+            "base_url": " http://127.0.0.1:9/v1// ", "timeout_ms": 900,
+            "organization": " org-1 ", "project": null,
+        }))
+        .unwrap();
+        assert_eq!(
+            (s.api.base_url.as_str(), s.api.timeout_ms),
+            ("http://127.0.0.1:9", 900)
+        );
+        assert_eq!(
+            (s.organization.as_deref(), s.project.as_deref()),
+            (Some("org-1"), None)
+        );
+
+        for (config, message) in [
+            (
+                json!({"base_url": ""}),
+                "plugin configuration: base_url must be a non-empty string",
+            ),
+            (
+                json!({"timeout_ms": 0}),
+                "plugin configuration: timeout_ms must be a positive integer",
+            ),
+            (
+                json!({"timeout_ms": "1s"}),
+                "plugin configuration: timeout_ms must be a positive integer",
+            ),
+            (
+                json!({"project": 3}),
+                "plugin configuration: project must be a non-empty string",
+            ),
+        ] {
+            let Err(e) = Settings::from_config(&config) else {
+                panic!("{config} is accepted")
+            };
+            assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Internal, message));
+        }
     }
 
     #[test]

@@ -2,16 +2,9 @@
 //! the API (by status, call and Replicate's problem-details body) and the
 //! failures of predictions that ended badly.
 
+use imini_sdk::upstream::{Call, UpstreamErrors};
 use imini_sdk::{ErrorKind, PluginError, http};
 use serde_json::Value;
-
-/// Which API call an error answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Call {
-    Create,
-    Read,
-    Cancel,
-}
 
 /// Replicate's documented error body: `{"detail", "status", "title"}`
 /// (problem details), with `invalid_fields` on 422s.
@@ -48,31 +41,15 @@ impl ReplicateError {
     }
 }
 
-/// The typed error for a non-2xx answer: the SDK's classification by status
-/// (with `retry-after`), refined with Replicate's error body and the call it
-/// answered.
+/// The typed error for a non-2xx answer: the SDK's classification (see
+/// [`UpstreamErrors`]) with Replicate's error body. On top of the SDK's
+/// rules, an unknown model (on create) is not the caller's fault but the
+/// operator's set-up: final too.
 pub(super) fn upstream_error(response: &http::Response, call: Call) -> PluginError {
-    let status = response.status;
-    let base = match response.clone().error_for_status() {
-        Err(e) => e,
-        Ok(_) => PluginError::upstream(format!("Replicate answered {status}")),
-    };
-    let message = match ReplicateError::parse(&response.body) {
-        Some(detail) => format!("Replicate answered {status}: {}", detail.describe()),
-        // Not Replicate's error shape (a proxy's page...): keep the SDK's
-        // message, which quotes the start of the body.
-        None => format!("Replicate: {}", base.message),
-    };
-    match status {
-        // An unknown model (on create) or prediction (on poll or cancel) is
-        // not the caller's fault: the operator's set-up or Replicate's state.
-        404 => PluginError::upstream(message).retryable(false),
-        // Out of credit on Replicate's side: no retry helps.
-        402 => PluginError::upstream(message).retryable(false),
-        // A prediction that already finished cannot be canceled.
-        409 if call == Call::Cancel => PluginError::upstream(message).retryable(false),
-        _ => PluginError { message, ..base },
-    }
+    let detail = ReplicateError::parse(&response.body).map(|e| e.describe());
+    UpstreamErrors::new("Replicate")
+        .final_on(404, &[Call::Create])
+        .error(response, detail, call)
 }
 
 /// The error of a failed prediction: the model's own failure, which trying

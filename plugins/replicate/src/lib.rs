@@ -40,11 +40,11 @@ mod wire;
 
 use imini_sdk::{
     GenerationRequest, JobStatus, ModelInfo, PluginError, Provider, Submission, export_provider,
-    host,
+    host, upstream::Call,
 };
 use serde_json::Value;
 
-use errors::{Call, upstream_error};
+use errors::upstream_error;
 pub use models::{FLUX_DEV, FLUX_SCHNELL};
 use models::{MODELS, Model};
 use settings::Settings;
@@ -81,7 +81,7 @@ impl Provider for Replicate {
         ));
         let handle = Handle { id: id.to_string() };
         Ok(Submission {
-            handle: handle.encode(),
+            handle: handle.encode()?,
             poll_after_ms: Some(settings.api.poll_interval_ms),
         })
     }

@@ -1,6 +1,7 @@
 //! Unit tests of the adapter: the model table, the wire format, the
 //! handle, the mapping of prediction statuses and the error classes.
 
+use imini_sdk::upstream::Call;
 use imini_sdk::{
     CallMode, ErrorKind, GenerationRequest, JobProgress, JobStatus, MediaData, MediaKind, Provider,
     Size, http,
@@ -8,7 +9,7 @@ use imini_sdk::{
 use serde_json::{Value, json};
 
 use crate::Replicate;
-use crate::errors::{Call, upstream_error};
+use crate::errors::upstream_error;
 use crate::models::{ASPECT_RATIOS, FLUX_DEV, FLUX_SCHNELL, Model, aspect_ratio};
 use crate::settings::{DEFAULT_BASE_URL, Settings};
 use crate::wire::{Handle, job_status, last_percent, request_body};
@@ -115,7 +116,12 @@ fn handles_round_trip_and_bare_ids_are_accepted() {
     let handle = Handle {
         id: "gm3qorzdhgbfurvjtvhg6dckhu".into(),
     };
-    assert_eq!(Handle::decode(&handle.encode()).unwrap(), handle);
+    assert_eq!(Handle::decode(&handle.encode().unwrap()).unwrap(), handle);
+    // Byte for byte what earlier versions wrote (running jobs carry it).
+    assert_eq!(
+        handle.encode().unwrap(),
+        r#"{"id":"gm3qorzdhgbfurvjtvhg6dckhu","v":1}"#
+    );
     let bare = Handle::decode("gm3qorzdhgbfurvjtvhg6dckhu").unwrap();
     assert_eq!(bare, handle);
     let earlier = r#"{"v":1,"id":"gm3qorzdhgbfurvjtvhg6dckhu","width":1344,"height":768}"#;

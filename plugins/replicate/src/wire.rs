@@ -3,44 +3,42 @@
 //! gateway persists between calls.
 
 use imini_sdk::{
-    GenerationRequest, GenerationResult, JobProgress, JobStatus, Media, MediaData, PluginError,
+    GenerationRequest, GenerationResult, JobProgress, JobStatus, Media, MediaData, PluginError, job,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::errors::{error_text, failure};
 use crate::models::{Model, aspect_ratio};
 use crate::settings::Settings;
 
-/// What the gateway persists for a prediction: its id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the gateway persists for a prediction: its id, as
+/// `{"v":1,"id":…}` (earlier versions also wrote the size asked for, which
+/// is not needed and ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Handle {
     pub(super) id: String,
 }
 
+/// The vendor name handle errors give.
+const VENDOR: &str = "Replicate";
+/// The version of the handle's JSON format.
+const HANDLE_VERSION: u32 = 1;
+
 impl Handle {
-    pub(super) fn encode(&self) -> String {
-        json!({ "v": 1, "id": self.id }).to_string()
+    pub(super) fn encode(&self) -> Result<String, PluginError> {
+        job::encode_handle(HANDLE_VERSION, self)
     }
 
-    /// Reads a handle: the JSON this plugin writes (earlier versions also
-    /// wrote the size asked for, which is not needed), or a bare
-    /// prediction id.
+    /// Reads a handle: the JSON this plugin writes, or a bare prediction id.
     pub(super) fn decode(handle: &str) -> Result<Self, PluginError> {
-        let bad = || PluginError::internal(format!("malformed Replicate job handle {handle:?}"));
-        let trimmed = handle.trim();
-        let id = if trimmed.starts_with('{') {
-            let v: Value = serde_json::from_str(trimmed).map_err(|_| bad())?;
-            v.get("id")
-                .and_then(Value::as_str)
-                .ok_or_else(bad)?
-                .to_string()
-        } else {
-            trimmed.to_string()
-        };
-        if !valid_id(&id) {
-            return Err(bad());
+        let parsed = job::decode_handle_or(VENDOR, HANDLE_VERSION, handle, |id| {
+            Some(Self { id: id.to_string() })
+        })?;
+        if !valid_id(&parsed.id) {
+            return Err(job::malformed_handle(VENDOR, handle));
         }
-        Ok(Self { id })
+        Ok(parsed)
     }
 }
 

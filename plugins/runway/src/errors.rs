@@ -2,16 +2,9 @@
 //! API (by status, call and Runway's error body) and the failures of tasks
 //! that ended badly.
 
+use imini_sdk::upstream::{Call, UpstreamErrors};
 use imini_sdk::{ErrorKind, PluginError, http};
 use serde_json::Value;
-
-/// Which API call an error answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Call {
-    Create,
-    Read,
-    Cancel,
-}
 
 /// The text of Runway's documented error body, `{"error": "…"}` (some
 /// answers add `issues` or `docUrl`, which the text already summarises).
@@ -29,31 +22,10 @@ fn error_text(body: &[u8]) -> Option<String> {
     }
 }
 
-/// The typed error for a non-2xx answer: the SDK's classification by status
-/// (with `retry-after`), refined with Runway's error body and the call it
-/// answered.
+/// The typed error for a non-2xx answer: the SDK's classification and
+/// rules (see [`UpstreamErrors`]) with Runway's error body.
 pub(super) fn upstream_error(response: &http::Response, call: Call) -> PluginError {
-    let status = response.status;
-    let base = match response.clone().error_for_status() {
-        Err(e) => e,
-        Ok(_) => PluginError::upstream(format!("Runway answered {status}")),
-    };
-    let message = match error_text(&response.body) {
-        Some(text) => format!("Runway answered {status}: {text}"),
-        // Not Runway's error shape (a proxy's page...): keep the SDK's
-        // message, which quotes the start of the body.
-        None => format!("Runway: {}", base.message),
-    };
-    match status {
-        // An unknown task (on poll or cancel) is not the caller's fault but
-        // Runway's state, and no retry brings it back.
-        404 if call != Call::Create => PluginError::upstream(message).retryable(false),
-        // Out of credit on Runway's side: no retry helps.
-        402 => PluginError::upstream(message).retryable(false),
-        // A task that already finished cannot be canceled.
-        409 if call == Call::Cancel => PluginError::upstream(message).retryable(false),
-        _ => PluginError { message, ..base },
-    }
+    UpstreamErrors::new("Runway").error(response, error_text(&response.body), call)
 }
 
 /// The error of a failed task: the model's own failure, which trying the

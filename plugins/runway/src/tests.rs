@@ -1,6 +1,7 @@
 //! Unit tests of the adapter: the model table, the wire format, the
 //! handle, the mapping of task statuses and the error classes.
 
+use imini_sdk::upstream::Call;
 use imini_sdk::{
     CallMode, ErrorKind, GenerationRequest, JobProgress, JobStatus, MediaData, MediaKind,
     PluginError, Provider, Reference, Size, http,
@@ -8,7 +9,7 @@ use imini_sdk::{
 use serde_json::{Value, json};
 
 use crate::Runway;
-use crate::errors::{Call, upstream_error};
+use crate::errors::upstream_error;
 use crate::models::{GEN4_TURBO, Model, RATIOS, ratio};
 use crate::settings::{DEFAULT_BASE_URL, Settings};
 use crate::wire::{Handle, job_status, percent, prompt_image, request_body};
@@ -152,7 +153,12 @@ fn handles_round_trip_and_bare_ids_are_accepted() {
         size: Some((1280, 720)),
         duration_ms: Some(5_000),
     };
-    assert_eq!(Handle::decode(&handle.encode()).unwrap(), handle);
+    assert_eq!(Handle::decode(&handle.encode().unwrap()).unwrap(), handle);
+    // Byte for byte what earlier versions wrote (running jobs carry it).
+    assert_eq!(
+        handle.encode().unwrap(),
+        r#"{"duration_ms":5000,"height":720,"id":"17f20503-6c24-4c16-946b-35dbbce2af2f","v":1,"width":1280}"#
+    );
     let bare = Handle::decode("17f20503-6c24-4c16-946b-35dbbce2af2f").unwrap();
     assert_eq!(
         (bare.id.as_str(), bare.size, bare.duration_ms),

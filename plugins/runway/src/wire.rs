@@ -4,8 +4,9 @@
 
 use imini_sdk::{
     Blob, GenerationRequest, GenerationResult, JobProgress, JobStatus, Media, MediaData, MediaKind,
-    PluginError, Size,
+    PluginError, Size, job,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::errors::failure;
@@ -23,43 +24,53 @@ pub(super) struct Handle {
     pub(super) duration_ms: Option<u32>,
 }
 
+/// The vendor name handle errors give.
+const VENDOR: &str = "Runway";
+/// The version of the handle's JSON format.
+const HANDLE_VERSION: u32 = 1;
+
+/// The handle as JSON: `{"v":1,"id","width","height","duration_ms"}`.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    duration_ms: Option<u32>,
+}
+
 impl Handle {
-    pub(super) fn encode(&self) -> String {
-        let mut v = json!({ "v": 1, "id": self.id });
-        if let Some((width, height)) = self.size {
-            v["width"] = json!(width);
-            v["height"] = json!(height);
-        }
-        if let Some(ms) = self.duration_ms {
-            v["duration_ms"] = json!(ms);
-        }
-        v.to_string()
+    pub(super) fn encode(&self) -> Result<String, PluginError> {
+        let (width, height) = self.size.unzip();
+        let stored = Stored {
+            id: self.id.clone(),
+            width,
+            height,
+            duration_ms: self.duration_ms,
+        };
+        job::encode_handle(HANDLE_VERSION, &stored)
     }
 
     /// Reads a handle: the JSON this plugin writes, or a bare task id.
     pub(super) fn decode(handle: &str) -> Result<Self, PluginError> {
-        let bad = || PluginError::internal(format!("malformed Runway job handle {handle:?}"));
-        let trimmed = handle.trim();
-        let mut out = Self {
-            id: trimmed.to_string(),
-            size: None,
-            duration_ms: None,
-        };
-        if trimmed.starts_with('{') {
-            let v: Value = serde_json::from_str(trimmed).map_err(|_| bad())?;
-            let number = |k: &str| {
-                v.get(k)
-                    .and_then(Value::as_u64)
-                    .and_then(|d| u32::try_from(d).ok())
-            };
-            out.id = v.get("id").and_then(Value::as_str).ok_or_else(bad)?.into();
-            out.size = number("width").zip(number("height"));
-            out.duration_ms = number("duration_ms");
+        let stored = job::decode_handle_or(VENDOR, HANDLE_VERSION, handle, |id| {
+            Some(Stored {
+                id: id.to_string(),
+                width: None,
+                height: None,
+                duration_ms: None,
+            })
+        })?;
+        if !valid_id(&stored.id) {
+            return Err(job::malformed_handle(VENDOR, handle));
         }
-        if !valid_id(&out.id) {
-            return Err(bad());
-        }
-        Ok(out)
+        Ok(Self {
+            id: stored.id,
+            size: stored.width.zip(stored.height),
+            duration_ms: stored.duration_ms,
+        })
     }
 }
 
