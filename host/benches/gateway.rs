@@ -90,7 +90,13 @@ fn plugin_runtime() -> (tempfile::TempDir, Arc<PluginRuntime>) {
         policy_calls: 64,
         max_output_bytes: 64 << 20,
     };
-    let runtime = PluginRuntime::new(&limits, cache.path(), outbound, Default::default()).unwrap();
+    let runtime = PluginRuntime::new(
+        &limits,
+        cache.path(),
+        outbound,
+        imini::credentials::Credentials::fixed(Default::default()),
+    )
+    .unwrap();
     (cache, runtime)
 }
 

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod audit;
+mod credentials;
 mod error;
 mod extract;
 mod files;
@@ -24,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 pub use error::{ApiError, ErrorCode};
 
@@ -142,6 +143,11 @@ pub fn router(state: AppState) -> Router {
             get(plugins::list).post(plugins::install),
         )
         .route("/admin/v1/plugins/{name}", get(plugins::get_one))
+        .route("/admin/v1/credentials", get(credentials::list))
+        .route(
+            "/admin/v1/credentials/{name}",
+            put(credentials::set).delete(credentials::remove),
+        )
         .route("/admin/v1/replicas", get(replicas::list))
         .route("/admin/v1/plugins/{name}/{action}", post(plugins::action))
         .route("/admin/v1/accounts", post(admin::create_account))

@@ -33,11 +33,25 @@ pub struct Target {
 }
 
 /// All models, by id, and the models retired while the gateway runs or
-/// before (for their 404 message and to finish their running tasks).
+/// before (for their 404 message and to finish their running tasks), and
+/// those not served now because their plugin waits for a credential.
 #[derive(Clone, Default)]
 pub struct Catalogue {
     models: BTreeMap<String, Route>,
     retired: BTreeMap<String, Retired>,
+    unavailable: BTreeMap<String, Unavailable>,
+}
+
+/// A model that is not served now: its plugin is loaded, but a credential
+/// its manifest names is not set.
+#[derive(Clone)]
+pub struct Unavailable {
+    /// The plugin, `name@version`.
+    pub plugin: String,
+    /// The credentials it waits for.
+    pub missing: Vec<String>,
+    /// Where its running tasks finish.
+    pub last: Target,
 }
 
 /// A retired model.
@@ -148,13 +162,36 @@ pub struct ParamError {
 
 impl Catalogue {
     /// Indexes the models of `providers`, then the configured `routes`.
+    /// The models of a provider whose credentials are not all set are
+    /// unavailable, and so are routes with no other target.
     pub fn build(
         providers: &[Arc<ProviderPlugin>],
         routes: &[RouteConfig],
     ) -> Result<Self, CatalogueError> {
         let mut models = BTreeMap::new();
+        let mut unavailable = BTreeMap::new();
         for plugin in providers {
+            let missing = plugin.core().missing_credentials();
             for info in &plugin.models {
+                if !missing.is_empty() {
+                    let waiting = Unavailable {
+                        plugin: plugin.core().label(),
+                        missing: missing.clone(),
+                        last: Target {
+                            plugin: plugin.clone(),
+                            model: info.id.clone(),
+                        },
+                    };
+                    if let Some(existing) = unavailable.insert(info.id.clone(), waiting) {
+                        return Err(DuplicateModel {
+                            model: info.id.clone(),
+                            first: existing.plugin,
+                            second: plugin.core().label(),
+                        }
+                        .into());
+                    }
+                    continue;
+                }
                 let route = Route {
                     plugin: plugin.clone(),
                     info: info.clone(),
@@ -173,16 +210,30 @@ impl Catalogue {
                 }
             }
         }
+        if let Some((id, u)) = unavailable.iter().find(|(id, _)| models.contains_key(*id)) {
+            return Err(DuplicateModel {
+                model: id.clone(),
+                first: models[id].plugin.core().label(),
+                second: u.plugin.clone(),
+            }
+            .into());
+        }
         for config in routes {
             let bad = |reason: String| CatalogueError::Route {
                 model: config.model.clone(),
                 reason,
             };
-            if models.contains_key(&config.model) {
+            if models.contains_key(&config.model) || unavailable.contains_key(&config.model) {
                 return Err(bad("a plugin already serves this id".into()));
             }
             let mut targets: Vec<&Route> = Vec::new();
+            let mut waiting: Option<&Unavailable> = None;
             for id in &config.targets {
+                if let Some(u) = unavailable.get(id) {
+                    // Skipped while it waits for its credential.
+                    waiting = waiting.or(Some(u));
+                    continue;
+                }
                 let target = models
                     .get(id)
                     .ok_or_else(|| bad(format!("no plugin serves {id}")))?;
@@ -190,6 +241,11 @@ impl Catalogue {
                     return Err(bad(format!("{id} is itself a route")));
                 }
                 targets.push(target);
+            }
+            if let (None, Some(u)) = (targets.first(), waiting) {
+                let u = u.clone();
+                unavailable.insert(config.model.clone(), u);
+                continue;
             }
             let first = targets
                 .first()
@@ -209,17 +265,23 @@ impl Catalogue {
         Ok(Self {
             models,
             retired: BTreeMap::new(),
+            unavailable,
         })
     }
 
-    /// The same catalogue with these retired models (those served again
-    /// are left out).
+    /// The same catalogue with these retired models (those served again,
+    /// or waiting to be, are left out).
     pub fn with_retired(mut self, retired: BTreeMap<String, Retired>) -> Self {
         self.retired = retired
             .into_iter()
-            .filter(|(id, _)| !self.models.contains_key(id))
+            .filter(|(id, _)| !self.models.contains_key(id) && !self.unavailable.contains_key(id))
             .collect();
         self
+    }
+
+    /// The models not served now, and why.
+    pub fn unavailable(&self) -> &BTreeMap<String, Unavailable> {
+        &self.unavailable
     }
 
     /// The retired models.
@@ -236,6 +298,7 @@ impl Catalogue {
             .and_then(|r| r.targets.first())
             .filter(|t| t.model == provider_model)
             .cloned()
+            .or_else(|| Some(self.unavailable.get(provider_model)?.last.clone()))
             .or_else(|| self.retired.get(provider_model)?.last.clone())
     }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod credential;
 mod moderation;
 mod plugin;
 mod store;
@@ -78,6 +79,17 @@ pub enum Command {
         #[command(subcommand)]
         op: plugin::PluginCommand,
     },
+    /// Set, rotate, remove and list the upstream credentials plugins name
+    /// (on a running gateway, with the admin key; values are read from
+    /// standard input and never shown).
+    Credential {
+        /// Gateway and key.
+        #[command(flatten)]
+        target: admin::Target,
+        /// The operation.
+        #[command(subcommand)]
+        op: credential::CredentialCommand,
+    },
     /// Review moderation: flagged requests, the audit log, notices, appeals
     /// and policy bindings (on a running gateway, with the admin key).
     Moderation {
@@ -124,6 +136,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Price { target, op } => admin::execute(&target, op.call()),
         Command::Dispute { target, op } => admin::execute(&target, op.call()),
         Command::Plugin { target, op } => op.run(&target),
+        Command::Credential { target, op } => op.run(&target),
         Command::Store { op } => op.run(),
         Command::Moderation { target, op } => match op.call()? {
             Some(call) => admin::execute(&target, call),

@@ -26,6 +26,7 @@ pub mod bundled;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod durable;
 pub mod error_code;
 pub mod idempotency;

@@ -17,7 +17,6 @@ mod outputs;
 mod registry;
 mod sandbox;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -137,8 +136,8 @@ pub struct PluginRuntime {
     /// Slots for policy calls, apart, so that slow provider calls cannot
     /// hold up the checks of new requests.
     policy_permits: Arc<Semaphore>,
-    /// Operator-configured secrets by credential name.
-    secrets: HashMap<String, String>,
+    /// The credentials in force.
+    credentials: Arc<crate::credentials::Credentials>,
     max_memory_bytes: usize,
     max_output_bytes: usize,
 }
@@ -196,7 +195,7 @@ impl PluginRuntime {
         limits: &EngineLimits,
         cache_dir: &std::path::Path,
         outbound: Outbound,
-        secrets: HashMap<String, String>,
+        credentials: Arc<crate::credentials::Credentials>,
     ) -> Result<Arc<Self>, RuntimeError> {
         let engine = PluginEngine::new(limits, cache_dir)?;
         let mut linker = Linker::new(engine.engine());
@@ -210,10 +209,15 @@ impl PluginRuntime {
             outbound,
             provider_permits: Arc::new(Semaphore::new(limits.provider_calls.max(1) as usize)),
             policy_permits: Arc::new(Semaphore::new(limits.policy_calls.max(1) as usize)),
-            secrets,
+            credentials,
             max_memory_bytes: limits.memory_bytes,
             max_output_bytes: limits.max_output_bytes,
         }))
+    }
+
+    /// The credentials in force.
+    pub fn credentials(&self) -> &Arc<crate::credentials::Credentials> {
+        &self.credentials
     }
 
     /// Compiles (or takes from the cache), validates and smoke-tests a
@@ -245,18 +249,12 @@ impl PluginRuntime {
             ))
         })?;
 
-        let credentials = source
-            .manifest
-            .credentials
-            .iter()
-            .filter_map(|name| Some((name.clone(), self.secrets.get(name)?.clone())))
-            .collect();
         let mut allowed_hosts = source.manifest.allowed_hosts.clone();
         allowed_hosts.extend(source.extra_allowed_hosts.iter().cloned());
         let context = Arc::new(PluginContext {
             config_json: source.config.to_string(),
             allowed_hosts,
-            credentials,
+            credentials: self.credentials.clone(),
             call_timeout: source.call_timeout,
             memory_bytes: source.memory_bytes.min(self.max_memory_bytes),
             manifest: source.manifest.clone(),
@@ -400,6 +398,14 @@ impl PluginCore {
     /// `name@version`.
     pub fn label(&self) -> String {
         self.context.label()
+    }
+
+    /// The credentials its manifest names that are not set: while there
+    /// are any, its models are not served.
+    pub fn missing_credentials(&self) -> Vec<String> {
+        self.context
+            .credentials
+            .missing(&self.context.manifest.credentials)
     }
 
     /// What its calls run with (limits, allowlist, configuration, the

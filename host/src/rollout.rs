@@ -34,6 +34,7 @@ use crate::store::StoreError;
 use crate::store::plugins::{ComponentStore, PluginSaveError, PluginStore};
 use crate::time::to_rfc3339;
 
+mod credentials;
 mod files;
 mod follow;
 mod schedule;
@@ -41,8 +42,9 @@ mod step;
 mod watch;
 
 use crate::durable::write_file as write_durably;
+pub use credentials::CredentialEffect;
+pub use files::{Waiting, load_at_start, plugins_dir, source, stored_files};
 use files::{bundled, describe, fetch_version, version_file};
-pub use files::{load_at_start, plugins_dir, source, stored_files};
 use step::Next;
 
 /// The records of plugin versions, kept by [`PluginStore`].
@@ -144,6 +146,8 @@ pub struct Rollout {
     replica: crate::replicas::Replica,
     /// The retirement timers armed here: (plugin, time).
     armed: std::sync::Mutex<std::collections::BTreeSet<(String, String)>>,
+    /// Bundled plugins waiting for their credentials, not yet loaded.
+    waiting: std::sync::Mutex<Waiting>,
     /// One rollout step at a time (it also keeps the swaps of the registry,
     /// catalogue and bindings in step; the store's revisions guard the
     /// records themselves).
@@ -178,6 +182,8 @@ pub struct RolloutParts {
     pub jobs: Arc<dyn crate::store::replicas::ReplicaStore>,
     /// This process as a replica.
     pub replica: crate::replicas::Replica,
+    /// Bundled plugins waiting for their credentials.
+    pub waiting: Waiting,
 }
 
 impl Rollout {
@@ -198,6 +204,7 @@ impl Rollout {
             jobs: parts.jobs,
             replica: parts.replica,
             armed: std::sync::Mutex::default(),
+            waiting: std::sync::Mutex::new(parts.waiting),
             lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -216,15 +223,48 @@ impl Rollout {
             let name = plugin.core().manifest().name.clone();
             out.entry(name).or_insert_with(|| self.seed(&plugin));
         }
+        for (name, (manifest, _)) in self.waiting.lock().expect("lock").iter() {
+            out.entry(name.clone()).or_insert_with(|| {
+                self.seed_parts(manifest, String::new(), Vec::new(), Vec::new())
+            });
+        }
         Ok(out.into_values().collect())
+    }
+
+    /// The credentials plugin `name` waits for before its models serve:
+    /// none if it serves (or is unknown).
+    pub fn waiting_for(&self, name: &str) -> Vec<String> {
+        if let Some(plugin) = self.registry.get(name) {
+            return plugin.core().missing_credentials();
+        }
+        match self.waiting.lock().expect("lock").get(name) {
+            Some((manifest, _)) => self.runtime.credentials().missing(&manifest.credentials),
+            None => Vec::new(),
+        }
     }
 
     /// A record for a loaded plugin that has none yet: its one version,
     /// bundled or from a configured file.
     fn seed(&self, plugin: &LoadedPlugin) -> PluginRecord {
         let core = plugin.core();
-        let m = core.manifest();
         let (models, categories) = describe(plugin);
+        self.seed_parts(
+            core.manifest(),
+            core.wit_version.clone(),
+            models,
+            categories,
+        )
+    }
+
+    /// A record for a plugin that has none yet, from its manifest and what
+    /// loading it told (nothing yet for one waiting for its credentials).
+    fn seed_parts(
+        &self,
+        m: &Manifest,
+        wit_version: String,
+        models: Vec<String>,
+        categories: Vec<String>,
+    ) -> PluginRecord {
         let file = self.config_file(&m.name);
         let sha256 = match &file {
             Some((_, wasm)) => std::fs::read(wasm).map(|b| crate::ids::hex(&Sha256::digest(&b))),
@@ -241,7 +281,7 @@ impl Rollout {
             versions: vec![VersionRecord {
                 version: m.version.clone(),
                 sha256,
-                wit_version: core.wit_version.clone(),
+                wit_version,
                 installed_at: String::new(),
                 bundled: file.is_none(),
                 models,
@@ -318,7 +358,13 @@ impl Rollout {
         if let Some(r) = self.records.plugin(name).await? {
             return Ok(Some(r));
         }
-        Ok(self.registry.get(name).map(|p| self.seed(&p)))
+        if let Some(p) = self.registry.get(name) {
+            return Ok(Some(self.seed(&p)));
+        }
+        let waiting = self.waiting.lock().expect("lock");
+        Ok(waiting
+            .get(name)
+            .map(|(m, _)| self.seed_parts(m, String::new(), Vec::new(), Vec::new())))
     }
 
     /// Installs a version from its manifest and component, after compiling,

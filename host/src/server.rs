@@ -84,13 +84,20 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!(purged, "forgot expired idempotency keys");
     }
 
-    let runtime = plugin_runtime(&config, &opts.data_dir.join("plugin-cache"), false)?;
+    let credentials =
+        crate::credentials::Credentials::open(config.secrets()?, secrets.clone()).await?;
+    let runtime = plugin_runtime(
+        &config,
+        &opts.data_dir.join("plugin-cache"),
+        false,
+        credentials.clone(),
+    )?;
 
     let plugin_records = stores.plugins.clone();
     let plugin_dir = crate::rollout::plugins_dir(&opts.data_dir);
     // Steps other replicas take from now on are heard of.
     let plugin_changes = stores.changes.subscribe();
-    let (plugins, plugin_revisions) = crate::rollout::load_at_start(
+    let (plugins, plugin_revisions, waiting) = crate::rollout::load_at_start(
         &runtime,
         &config,
         &*plugin_records,
@@ -104,7 +111,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     // Prices another replica sets are in force here as soon as it commits.
     tokio::spawn(pricing.clone().follow(price_changes));
     let catalogue = Catalogue::build(&plugins.providers(), &config.routes)?;
-    let models: Vec<String> = catalogue.routes().map(|r| r.info.id.clone()).collect();
+    // A model waiting for its plugin's credential is not retired.
+    let models: Vec<String> = catalogue
+        .routes()
+        .map(|r| r.info.id.clone())
+        .chain(catalogue.unavailable().keys().cloned())
+        .collect();
     pricing.announce_launches(&models).await?;
     let (_, retired) = pricing.model_states();
     let retired = retired
@@ -203,6 +215,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         revisions: plugin_revisions,
         jobs: stores.replicas.clone(),
         replica: replica.clone(),
+        waiting,
     });
     tokio::spawn(rollout.clone().follow(plugin_changes));
     rollout.resume_schedules().await?;
@@ -358,6 +371,7 @@ pub fn plugin_runtime(
     config: &Config,
     cache_dir: &std::path::Path,
     trace: bool,
+    credentials: Arc<crate::credentials::Credentials>,
 ) -> anyhow::Result<Arc<PluginRuntime>> {
     let s = &config.sandbox;
     let mut outbound = Outbound::new(
@@ -377,6 +391,6 @@ pub fn plugin_runtime(
         &limits,
         cache_dir,
         outbound,
-        config.secrets()?,
+        credentials,
     )?)
 }

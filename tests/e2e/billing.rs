@@ -150,7 +150,7 @@ fn two_hundred_concurrent_requests_for_thirty_seven_credits_worth() {
 #[test]
 fn a_failed_generation_releases_its_hold() {
     let config = format!(
-        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[prices.\"test/trap\"]\nper_image = 7\n",
+        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[credentials.sandbox-test]\nvalue = \"t\"\n[prices.\"test/trap\"]\nper_image = 7\n",
         imini_tests::guests::SANDBOX_GUEST_WASM,
         imini_tests::guests::SANDBOX_GUEST_MANIFEST
     );

@@ -15,7 +15,7 @@ fn this_month() -> String {
 #[test]
 fn a_month_of_topups_charges_refunds_and_an_adjustment_reconciles() {
     let config = format!(
-        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[prices.\"test/trap\"]\nper_image = 7\n",
+        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[credentials.sandbox-test]\nvalue = \"t\"\n[prices.\"test/trap\"]\nper_image = 7\n",
         guests::SANDBOX_GUEST_WASM,
         guests::SANDBOX_GUEST_MANIFEST
     );

@@ -47,7 +47,7 @@ fn a_key_past_its_rate_gets_429_with_retry_after() {
 #[test]
 fn an_account_runs_at_most_its_cap_of_tasks_at_once() {
     let config = format!(
-        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[plugin_settings.sandbox]\ncall_timeout_ms = 1500\n[prices.\"test/loop\"]\nper_image = 1\n",
+        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[credentials.sandbox-test]\nvalue = \"t\"\n[plugin_settings.sandbox]\ncall_timeout_ms = 1500\n[prices.\"test/loop\"]\nper_image = 1\n",
         guests::SANDBOX_GUEST_WASM,
         guests::SANDBOX_GUEST_MANIFEST
     );
@@ -127,7 +127,7 @@ fn an_accounts_cap_on_tasks_holds_across_replicas() {
     // Two replicas on one PostgreSQL database: the cap is counted in the
     // hold's transaction, so it is one cap, not one per replica.
     let config = format!(
-        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[plugin_settings.sandbox]\ncall_timeout_ms = 1500\n[prices.\"test/loop\"]\nper_image = 1\n",
+        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[credentials.sandbox-test]\nvalue = \"t\"\n[plugin_settings.sandbox]\ncall_timeout_ms = 1500\n[prices.\"test/loop\"]\nper_image = 1\n",
         guests::SANDBOX_GUEST_WASM,
         guests::SANDBOX_GUEST_MANIFEST
     );

@@ -6,6 +6,7 @@ mod billing;
 mod bills;
 mod cli;
 mod crash;
+mod credentials;
 mod errors;
 mod idempotency;
 mod images;

@@ -19,6 +19,9 @@ max_concurrent_policy_calls = 1
 wasm = {wasm:?}
 manifest = {manifest:?}
 
+[credentials.sandbox-test]
+value = "t"
+
 [plugin_settings.sandbox]
 call_timeout_ms = 1500
 {extra}

@@ -19,7 +19,7 @@ fn png(shade: u8) -> Vec<u8> {
 
 fn config(allow_private: bool) -> String {
     format!(
-        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[prices.\"test/reference\"]\nper_image = 1\n[network]\nallow_private = {allow_private}\n",
+        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[credentials.sandbox-test]\nvalue = \"t\"\n[prices.\"test/reference\"]\nper_image = 1\n[network]\nallow_private = {allow_private}\n",
         guests::SANDBOX_GUEST_WASM,
         guests::SANDBOX_GUEST_MANIFEST
     )

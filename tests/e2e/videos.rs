@@ -164,7 +164,7 @@ fn the_openai_videos_face_creates_polls_lists_and_downloads() {
 
 fn sandbox_config(extra: &str) -> String {
     format!(
-        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[plugin_settings.sandbox]\ncall_timeout_ms = 5000\n[prices.\"test/loop\"]\nper_image = 4\n{extra}",
+        "[[plugins]]\nwasm = {:?}\nmanifest = {:?}\n[credentials.sandbox-test]\nvalue = \"t\"\n[plugin_settings.sandbox]\ncall_timeout_ms = 5000\n[prices.\"test/loop\"]\nper_image = 4\n{extra}",
         guests::SANDBOX_GUEST_WASM,
         guests::SANDBOX_GUEST_MANIFEST
     )

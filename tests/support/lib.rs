@@ -81,8 +81,14 @@ impl Gateway {
     /// sled, or on a database of its own when the suite runs on PostgreSQL
     /// ([`pg::e2e_on_postgres`]).
     pub fn start_with_config(config: &str) -> Self {
+        Self::start_with_env(config, &[])
+    }
+
+    /// As [`Gateway::start_with_config`], with the environment variables
+    /// `env` set for the process.
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Self {
         let database = pg::e2e_on_postgres().then(|| std::sync::Arc::new(pg::Database::create()));
-        Self::launch(config, database, &[])
+        Self::launch(config, database, env)
     }
 
     /// Starts a gateway with `config` on sled in its data directory, also
@@ -233,6 +239,29 @@ impl Gateway {
         self.env.retain(|(k, _)| k != name);
         self.env.push((name.to_string(), value.to_string()));
         self.restart();
+    }
+
+    /// Starts the process again without the environment variable `name`.
+    pub fn restart_without_env(&mut self, name: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.restart();
+    }
+
+    /// Every file under the data directory, for what it must not hold.
+    pub fn data_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.data_dir, &mut out);
+        out
     }
 
     /// Sends a request with the admin key.

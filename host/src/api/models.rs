@@ -75,8 +75,16 @@ fn model_view(
     })
 }
 
-/// `404 MODEL_NOT_FOUND` for `id`, saying when it was retired if it was.
+/// `404 MODEL_NOT_FOUND` for `id`, saying when it was retired if it was;
+/// `503 MODEL_UNAVAILABLE` for a model whose plugin waits for a credential.
 pub fn model_not_found(catalogue: &crate::catalogue::Catalogue, id: &str) -> ApiError {
+    if catalogue.unavailable().contains_key(id) {
+        return ApiError::new(
+            ErrorCode::ModelUnavailable,
+            format!("model {id:?} is not available now: {UNAVAILABLE}; nothing was charged"),
+        )
+        .with_param("model");
+    }
     let message = match catalogue.retired().get(id) {
         Some(r) => format!(
             "model {id:?} was retired on {}; GET /v1/models lists the models served now",
@@ -86,6 +94,10 @@ pub fn model_not_found(catalogue: &crate::catalogue::Catalogue, id: &str) -> Api
     };
     ApiError::new(ErrorCode::ModelNotFound, message).with_param("model")
 }
+
+/// Why a model is unavailable, as callers are told (the credential's name
+/// is the operator's business: the admin API shows it).
+const UNAVAILABLE: &str = "its provider is waiting for a credential the operator has not set";
 
 /// `GET /v1/models`.
 pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Response, ApiError> {
@@ -108,6 +120,16 @@ pub async fn get_one(
     let catalogue = state.catalogue.read().expect("lock").clone();
     let Some(route) = catalogue.get(&id) else {
         // A retired model is still described, as retired.
+        if catalogue.unavailable().contains_key(&id) {
+            return Ok(axum::Json(json!({
+                "id": id,
+                "object": "model",
+                "owned_by": vendor,
+                "status": "unavailable",
+                "reason": UNAVAILABLE,
+            }))
+            .into_response());
+        }
         if let Some(r) = catalogue.retired().get(&id) {
             return Ok(axum::Json(json!({
                 "id": id,

@@ -38,6 +38,15 @@ fn view(state: &AppState, record: &PluginRecord) -> Value {
         fields.remove("revision");
     }
     v["object"] = json!("plugin");
+    let waiting_for = state.rollout.waiting_for(&record.name);
+    v["status"] = json!(if record.active.is_none() {
+        "retired"
+    } else if waiting_for.is_empty() {
+        "serving"
+    } else {
+        "waiting"
+    });
+    v["waiting_for"] = json!(waiting_for);
     if let Some(plugin) = state.plugins.get(&record.name) {
         let core = plugin.core();
         let m = core.manifest();
@@ -67,7 +76,7 @@ fn settings(ctx: &crate::plugins::PluginContext) -> Value {
         .manifest
         .credentials
         .iter()
-        .map(|name| json!({"name": name, "configured": ctx.credentials.contains_key(name)}))
+        .map(|name| json!({"name": name, "configured": ctx.credentials.get(name).is_some()}))
         .collect();
     json!({
         "allowed_hosts": ctx.allowed_hosts,

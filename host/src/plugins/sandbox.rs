@@ -1,7 +1,6 @@
 //! The per-call sandbox: the store data of one plugin call and the host
 //! functions the guest may import (log, config, blobs, outbound HTTP).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,9 +24,9 @@ pub struct PluginContext {
     pub config_json: String,
     /// Hosts it may reach: its manifest's plus the operator's additions.
     pub allowed_hosts: Vec<String>,
-    /// Credentials it may name (declared in its manifest and configured by
-    /// the operator), name to secret.
-    pub credentials: HashMap<String, String>,
+    /// The gateway's credentials in force; the plugin may name those its
+    /// manifest declares.
+    pub credentials: Arc<crate::credentials::Credentials>,
     /// Wall-clock bound of one call.
     pub call_timeout: Duration,
     /// Linear memory one call may use, in bytes.
@@ -234,11 +233,18 @@ impl http_api::Host for CallState {
         }
         let credential = match &req.credential {
             None => None,
+            Some(c) if !self.plugin.manifest.credentials.contains(&c.name) => {
+                return Ok(Err(HttpError::CredentialNotAllowed(format!(
+                    "credential {:?} is not declared in the manifest",
+                    c.name
+                ))));
+            }
+            // Read at each request: a rotation applies to the next one.
             Some(c) => match self.plugin.credentials.get(&c.name) {
                 Some(secret) => Some((c.header.clone(), format!("{}{secret}", c.prefix))),
                 None => {
                     return Ok(Err(HttpError::CredentialNotAllowed(format!(
-                        "credential {:?} is not declared in the manifest or not configured",
+                        "credential {:?} is not set by the operator",
                         c.name
                     ))));
                 }

@@ -74,14 +74,15 @@ type StartSource = (Manifest, Arc<[u8]>, bool, Option<Value>);
 /// configuration, replaced by the active installed version of the same name
 /// where there is one, and without retired plugins. Any failure stops the
 /// start, with the plugin named.
-/// Returns the registry and the revision of each plugin record it follows.
+/// Returns the registry, the revision of each plugin record it follows, and
+/// the bundled plugins left waiting for their credentials.
 pub async fn load_at_start(
     runtime: &Arc<PluginRuntime>,
     config: &Config,
     records: &dyn PluginStore,
     components: Option<&dyn ComponentStore>,
     dir: &Path,
-) -> anyhow::Result<(PluginRegistry, BTreeMap<String, u64>)> {
+) -> anyhow::Result<(PluginRegistry, BTreeMap<String, u64>, Waiting)> {
     let mut revisions = BTreeMap::new();
     let mut sources: Vec<StartSource> = Vec::new();
     for b in BUNDLED {
@@ -116,22 +117,24 @@ pub async fn load_at_start(
     }
 
     let registry = PluginRegistry::default();
+    let mut waiting = Waiting::new();
     for (manifest, wasm, is_bundled, over) in sources {
         let settings = config.plugin_settings(&manifest.name);
         if settings.enabled == Some(false) {
             tracing::info!(plugin = %manifest.name, "plugin disabled in the configuration");
             continue;
         }
-        // A bundled adapter of a third-party upstream serves only once the
-        // operator has given it its credentials (or enabled it explicitly).
-        let missing: Vec<&String> = manifest
-            .credentials
-            .iter()
-            .filter(|c| !config.credentials.contains_key(*c))
-            .collect();
+        // A bundled adapter of a third-party upstream is compiled only once
+        // the operator has given it its credentials (or enabled it
+        // explicitly); any other plugin is loaded, and its models wait.
+        let missing = runtime.credentials().missing(&manifest.credentials);
         if is_bundled && settings.enabled != Some(true) && !missing.is_empty() {
-            tracing::info!(plugin = %manifest.name, ?missing, "bundled plugin not loaded: configure its credentials to enable it");
+            tracing::info!(plugin = %manifest.name, ?missing, "bundled plugin waits for its credentials: set them to launch it");
+            waiting.insert(manifest.name.clone(), (manifest, wasm));
             continue;
+        }
+        if !missing.is_empty() {
+            tracing::warn!(plugin = %manifest.name, ?missing, "plugin loaded, but its models wait for its credentials");
         }
         let loaded = runtime
             .load(source(config, manifest, wasm, over.as_ref()))
@@ -140,8 +143,12 @@ pub async fn load_at_start(
         tracing::info!(plugin = %core.label(), wit = %core.wit_version, from_cache = core.from_cache, compile_ms = core.compile_time.as_millis() as u64, "plugin loaded");
         registry.insert(loaded)?;
     }
-    Ok((registry, revisions))
+    Ok((registry, revisions, waiting))
 }
+
+/// Bundled plugins not loaded until their credentials are set: manifest and
+/// component by name.
+pub type Waiting = BTreeMap<String, (Manifest, Arc<[u8]>)>;
 
 /// The manifest and bytes of a recorded version: from the data directory,
 /// else (installed through another replica) from the database, then kept

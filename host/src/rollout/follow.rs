@@ -65,11 +65,22 @@ impl Rollout {
     ) {
         use tokio::sync::broadcast::error::RecvError;
         loop {
-            let due = match changes.recv().await {
-                Ok(change) => change.concerns(crate::store::changes::PLUGINS),
-                Err(RecvError::Lagged(_)) => true,
+            let (due, credentials) = match changes.recv().await {
+                Ok(change) => (
+                    change.concerns(crate::store::changes::PLUGINS),
+                    change.concerns(crate::store::changes::CREDENTIALS),
+                ),
+                Err(RecvError::Lagged(_)) => (true, true),
                 Err(RecvError::Closed) => return,
             };
+            if credentials {
+                let reloaded = self.runtime.credentials().reload().await;
+                if let Err(e) = reloaded {
+                    tracing::error!(error = %e, "could not read the credentials another replica set");
+                } else if let Err(e) = self.credentials_changed().await {
+                    tracing::error!(error = %e, "could not serve as the credentials another replica set allow");
+                }
+            }
             if due && let Err(e) = self.sync().await {
                 tracing::error!(error = %e, "could not serve the plugin versions another replica chose");
             }

@@ -50,20 +50,8 @@ impl Rollout {
         if let Some(LoadedPlugin::Provider(p)) = new {
             providers.push(p.clone());
         }
-        let served: BTreeSet<String> = providers
-            .iter()
-            .flat_map(|p| p.models.iter().map(|m| m.id.clone()))
-            .collect();
-        let routes: Vec<_> = self
-            .config
-            .routes
-            .iter()
-            .filter(|r| r.targets.iter().all(|t| served.contains(t)))
-            .cloned()
-            .collect();
         let current = self.catalogue.read().expect("lock").clone();
-        let next = Catalogue::build(&providers, &routes)
-            .map_err(|e| RolloutError::Invalid(format!("{e}; nothing changed")))?;
+        let next = self.catalogue_of(&providers)?;
 
         // The next policy bindings, if a policy changes.
         let is_policy = matches!(old, Some(LoadedPlugin::Policy(_)))
@@ -86,7 +74,12 @@ impl Rollout {
         let before: BTreeSet<String> = current.routes().map(|r| r.info.id.clone()).collect();
         let after: BTreeSet<String> = next.routes().map(|r| r.info.id.clone()).collect();
         let launched: Vec<String> = after.difference(&before).cloned().collect();
-        let retired: Vec<String> = before.difference(&after).cloned().collect();
+        // A model whose plugin waits for a credential is not retired.
+        let retired: Vec<String> = before
+            .difference(&after)
+            .filter(|id| !next.unavailable().contains_key(*id))
+            .cloned()
+            .collect();
         let mut retired_map = current.retired().clone();
         for id in &retired {
             retired_map.insert(
@@ -110,6 +103,27 @@ impl Rollout {
         })
     }
 
+    /// The catalogue of `providers` and the configured routes they can
+    /// serve (all of whose targets they declare).
+    pub(super) fn catalogue_of(
+        &self,
+        providers: &[Arc<crate::plugins::ProviderPlugin>],
+    ) -> Result<Catalogue, RolloutError> {
+        let served: BTreeSet<String> = providers
+            .iter()
+            .flat_map(|p| p.models.iter().map(|m| m.id.clone()))
+            .collect();
+        let routes: Vec<_> = self
+            .config
+            .routes
+            .iter()
+            .filter(|r| r.targets.iter().all(|t| served.contains(t)))
+            .cloned()
+            .collect();
+        Catalogue::build(providers, &routes)
+            .map_err(|e| RolloutError::Invalid(format!("{e}; nothing changed")))
+    }
+
     /// Serves `new` (or nothing) as plugin `name` with the catalogue and
     /// bindings of `next`: three pointers swapped. Returns how long it took.
     pub(super) fn swap(
@@ -120,6 +134,8 @@ impl Rollout {
         bindings: Option<Bindings>,
     ) -> std::time::Duration {
         let started = Instant::now();
+        // A version chosen for a waiting bundled plugin takes its place.
+        self.waiting.lock().expect("lock").remove(name);
         self.registry.set(name, new);
         *self.catalogue.write().expect("lock") = Arc::new(catalogue);
         if let Some(b) = bindings {

@@ -24,6 +24,9 @@ pub const PRICES: &str = "prices";
 /// Plugin versions: which serves, with which configuration.
 pub const PLUGINS: &str = "plugins";
 
+/// Upstream credentials set at run time.
+pub const CREDENTIALS: &str = "credentials";
+
 /// What a subscriber hears.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {

@@ -54,7 +54,8 @@ pub fn load(args: &LocalArgs, trace: bool) -> anyhow::Result<Local> {
         .enable_all()
         .build()?;
     let plugin = executor.block_on(async {
-        let plugins = crate::server::plugin_runtime(&config, cache.path(), trace)?;
+        let credentials = crate::credentials::Credentials::fixed(config.secrets()?);
+        let plugins = crate::server::plugin_runtime(&config, cache.path(), trace, credentials)?;
         let source = crate::rollout::source(&config, manifest.clone(), Arc::from(wasm), None);
         anyhow::Ok(plugins.load(source).await?)
     })?;
@@ -95,7 +96,7 @@ pub fn check(args: &LocalArgs) -> anyhow::Result<()> {
         println!("  may reach {}", ctx.allowed_hosts.join(", "));
     }
     for name in &manifest.credentials {
-        let state = if ctx.credentials.contains_key(name) {
+        let state = if ctx.credentials.get(name).is_some() {
             "configured"
         } else {
             "not configured: its calls cannot use it"

@@ -12,6 +12,7 @@ macro_rules! suite {
         $crate::store::secrets::conformance::suite!(@tests $fresh;
             the_first_secret_kept_stands_among_racing_starts,
             a_set_secret_replaces_the_kept_one,
+            credentials_are_kept_apart_replaced_and_removed,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -60,4 +61,31 @@ pub(crate) async fn a_set_secret_replaces_the_kept_one(store: Arc<dyn SecretStor
     );
     let (kept, first) = store.keep_first("admin_key_sha256", "cc").await.unwrap();
     assert_eq!((kept.as_str(), first), ("bb", false));
+}
+
+pub(crate) async fn credentials_are_kept_apart_replaced_and_removed(store: Arc<dyn SecretStore>) {
+    store.keep_first("url_signing_key", "k").await.unwrap();
+    assert!(store.credentials().await.unwrap().is_empty());
+    store.put_credential("openai", "sealed-1").await.unwrap();
+    store.put_credential("fal", "sealed-2").await.unwrap();
+    store.put_credential("openai", "sealed-3").await.unwrap();
+    assert_eq!(
+        store.credentials().await.unwrap(),
+        vec![
+            ("fal".to_string(), "sealed-2".to_string()),
+            ("openai".to_string(), "sealed-3".to_string())
+        ]
+    );
+    // The gateway's own secrets are not credentials, nor the reverse.
+    assert_eq!(store.secret("openai").await.unwrap(), None);
+    assert!(store.remove_credential("openai").await.unwrap());
+    assert!(!store.remove_credential("openai").await.unwrap());
+    assert_eq!(
+        store.credentials().await.unwrap(),
+        vec![("fal".to_string(), "sealed-2".to_string())]
+    );
+    assert_eq!(
+        store.secret("url_signing_key").await.unwrap().as_deref(),
+        Some("k")
+    );
 }

@@ -2,8 +2,9 @@
 //! the first secret kept wins by the primary key (`INSERT … ON CONFLICT DO
 //! NOTHING`).
 
-use super::SecretStore;
+use super::{CREDENTIAL_PREFIX, SecretStore, credential_key};
 use crate::store::StoreError;
+use crate::store::changes::{CREDENTIALS, announce};
 use crate::store::pg::PgStore;
 
 /// The gateway's secrets in PostgreSQL.
@@ -72,6 +73,48 @@ impl SecretStore for PgSecrets {
             .get(0);
         tx.commit().await?;
         Ok((kept, inserted == 1))
+    }
+
+    async fn credentials(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.pg.client().await?;
+        let rows = client
+            .query(
+                "SELECT substr(name, $2), value FROM secrets
+                 WHERE starts_with(name, $1) ORDER BY name",
+                &[&CREDENTIAL_PREFIX, &(CREDENTIAL_PREFIX.len() as i32 + 1)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn put_credential(&self, name: &str, sealed: &str) -> Result<(), StoreError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO secrets (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            &[&credential_key(name), &sealed],
+        )
+        .await?;
+        announce(&tx, CREDENTIALS).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_credential(&self, name: &str) -> Result<bool, StoreError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await?;
+        let removed = tx
+            .execute(
+                "DELETE FROM secrets WHERE name = $1",
+                &[&credential_key(name)],
+            )
+            .await?;
+        if removed > 0 {
+            announce(&tx, CREDENTIALS).await?;
+        }
+        tx.commit().await?;
+        Ok(removed > 0)
     }
 }
 

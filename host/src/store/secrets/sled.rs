@@ -1,6 +1,6 @@
 //! [`SecretStore`] on sled: the `meta` tree, one JSON string per secret.
 
-use super::SecretStore;
+use super::{CREDENTIAL_PREFIX, SecretStore, credential_key};
 use crate::store::{Store, StoreError, Table};
 
 /// The gateway's secrets in sled.
@@ -55,6 +55,31 @@ impl SecretStore for SledSecrets {
             }
             // Removed in between (never done today): try again.
         }
+    }
+
+    async fn credentials(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.meta
+            .scan::<String>()
+            .filter_map(|item| match item {
+                Ok((key, value)) => key
+                    .strip_prefix(CREDENTIAL_PREFIX)
+                    .map(|name| Ok((name.to_string(), value))),
+                Err(e) => Some(Err(e)),
+            })
+            .collect()
+    }
+
+    async fn put_credential(&self, name: &str, sealed: &str) -> Result<(), StoreError> {
+        self.meta.put(&credential_key(name), &sealed).await
+    }
+
+    async fn remove_credential(&self, name: &str) -> Result<bool, StoreError> {
+        let key = credential_key(name);
+        if self.meta.get::<String>(&key)?.is_none() {
+            return Ok(false);
+        }
+        self.meta.remove(&key).await?;
+        Ok(true)
     }
 }
 
