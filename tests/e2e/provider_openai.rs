@@ -1,24 +1,21 @@
 //! The bundled `openai-images` adapter against a loopback mock speaking
-//! OpenAI's documented Images API wire format: request shape and injected
-//! credential, base64 and URL outputs, every error class, and billing (the
-//! hold is captured on success and released on every failure).
-
-use std::time::Duration;
+//! OpenAI's documented Images API wire format. The provider conformance
+//! suite ([`imini_tests::conformance`]) runs success and every error class
+//! (with OpenAI's content-policy refusal and a refused key the caller never
+//! sees) and a timeout; what is OpenAI's own is checked here: the request's
+//! wire format, base64 and URL outputs, the models' listing once the
+//! credential is configured, and the sizes and counts each model takes.
 
 use base64::Engine as _;
+use imini_tests::conformance::{self, Adapter, Fault, Harness, Mode, Script};
 use imini_tests::mock::{Mock, Received, Reply};
 use imini_tests::{
-    Answer, Gateway, TestAccount, assert_charged_once, assert_error, assert_reconciles,
-    assert_refunded, decode_png, png,
+    Answer, Gateway, TestAccount, assert_charged_once, assert_error, assert_reconciles, png,
 };
 use serde_json::{Value, json};
 
 const SECRET: &str = "sk-test-123";
-const CREDITS: i64 = 1_000;
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+const CREDITS: i64 = conformance::CREDITS;
 
 /// The gateway's configuration for a mock OpenAI at `mock`.
 fn config(mock: &Mock, with_credential: bool) -> String {
@@ -33,7 +30,7 @@ fn config(mock: &Mock, with_credential: bool) -> String {
 allowed_hosts = ["{host}"]
 [plugin_settings.openai-images.config]
 base_url = "{url}"
-timeout_ms = 1000
+timeout_ms = {timeout}
 
 [prices."openai/gpt-image-1"]
 per_image = 40
@@ -42,6 +39,7 @@ per_image = 80
 "#,
         host = mock.host_port,
         url = mock.url,
+        timeout = conformance::TIMEOUT_MS,
     )
 }
 
@@ -60,11 +58,6 @@ fn generate(gw: &Gateway, who: &TestAccount, body: &Value) -> Answer {
     gw.request_with("POST", "/v1/images/generations", Some(&who.key), Some(body))
 }
 
-fn task(gw: &Gateway, who: &TestAccount, id: &str) -> Value {
-    gw.request_with("GET", &format!("/v1/tasks/{id}"), Some(&who.key), None)
-        .json()
-}
-
 fn openai_error(status: u16, message: &str, kind: &str, param: Value, code: Value) -> Reply {
     Reply::json(
         status,
@@ -72,46 +65,105 @@ fn openai_error(status: u16, message: &str, kind: &str, param: Value, code: Valu
     )
 }
 
-#[test]
-fn gpt_image_1_sends_openais_wire_format_and_returns_the_png_it_answered() {
-    let images = [png(48, 32, [200, 30, 30]), png(48, 32, [30, 30, 200])];
-    let answered = images.clone();
-    let (gw, mock, alice) = setup(move |_| {
+/// OpenAI's `gpt-image-1` for the conformance suite: synchronous, the
+/// images inline in base64.
+#[derive(Clone)]
+struct OpenAi;
+
+impl Adapter for OpenAi {
+    fn name(&self) -> &'static str {
+        "openai-images"
+    }
+
+    fn config(&self, mock: &Mock) -> String {
+        config(mock, true)
+    }
+
+    fn secret(&self) -> &'static str {
+        SECRET
+    }
+
+    fn credential_header(&self) -> (&'static str, String) {
+        ("authorization", format!("Bearer {SECRET}"))
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::Synchronous
+    }
+
+    fn request(&self) -> Value {
+        json!({"model": "openai/gpt-image-1", "prompt": "a lighthouse at dusk", "n": 2,
+               "size": "1536x1024", "extra_params": {"quality": "high"}})
+    }
+
+    fn cost(&self) -> i64 {
+        80
+    }
+
+    fn inline_outputs(&self) -> bool {
+        true
+    }
+
+    fn submit_call(&self) -> (&'static str, String) {
+        ("POST", "/v1/images/generations".into())
+    }
+
+    fn answer(&self, req: &Received, script: &Script) -> Reply {
+        if (req.method.as_str(), req.path.as_str()) != ("POST", "/v1/images/generations") {
+            return openai_error(
+                404,
+                "Not found",
+                "invalid_request_error",
+                Value::Null,
+                Value::Null,
+            );
+        }
+        let data: Vec<Value> = (0..script.count())
+            .map(|i| json!({"b64_json": script.base64(i)}))
+            .collect();
         Reply::json(
             200,
             &json!({
                 "created": 1_713_833_628,
-                "data": [{"b64_json": b64(&answered[0])}, {"b64_json": b64(&answered[1])}],
+                "data": data,
                 "usage": {"total_tokens": 100, "input_tokens": 50, "output_tokens": 50,
                           "input_tokens_details": {"text_tokens": 10, "image_tokens": 40}},
             }),
         )
-    });
+    }
 
-    let answer = generate(
-        &gw,
-        &alice,
-        &json!({"model": "openai/gpt-image-1", "prompt": "a lighthouse at dusk", "n": 2,
-                "size": "1536x1024", "quality": "high", "response_format": "b64_json"}),
-    );
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    fn error(&self, status: u16, message: &str) -> Reply {
+        let (kind, code) = match status {
+            401 => ("invalid_request_error", json!("invalid_api_key")),
+            403 => (
+                "invalid_request_error",
+                json!("unsupported_country_region_territory"),
+            ),
+            429 => ("requests", json!("rate_limit_exceeded")),
+            s if s >= 500 => ("server_error", Value::Null),
+            _ => ("invalid_request_error", json!("invalid_value")),
+        };
+        openai_error(status, message, kind, Value::Null, code)
+    }
+
+    /// OpenAI's safety system answers the generation with a 400.
+    fn refusal(&self) -> Fault {
+        Fault::Answer(openai_error(
+            400,
+            "Your request was rejected as a result of our safety system.",
+            "invalid_request_error",
+            Value::Null,
+            json!("content_policy_violation"),
+        ))
+    }
+}
+
+#[test]
+fn conformance_success_with_openais_wire_format() {
+    let run = conformance::success(&OpenAi);
 
     // What reached "OpenAI".
-    let received = mock.received();
-    assert_eq!(received.len(), 1, "one upstream call");
-    let call = &received[0];
-    assert_eq!(call.method, "POST");
-    assert_eq!(call.path, "/v1/images/generations");
-    assert_eq!(
-        call.header("authorization"),
-        Some("Bearer sk-test-123"),
-        "the host injected the operator's credential"
-    );
+    let call = run.submitted();
     assert!(
         call.header("content-type")
             .is_some_and(|c| c.starts_with("application/json"))
@@ -126,34 +178,48 @@ fn gpt_image_1_sends_openais_wire_format_and_returns_the_png_it_answered() {
         sent.get("response_format").is_none(),
         "gpt-image-1 does not take response_format: {sent}"
     );
+    // OpenAI does not say the size it made: it is read from the image (the
+    // suite checked it is the PNG's).
+    assert_eq!(run.view["images"][0]["width"], 40);
 
-    // What the caller gets: exactly the PNGs "OpenAI" answered.
+    // Through the OpenAI face, the caller gets exactly the PNGs "OpenAI"
+    // answered, in base64.
+    let h = &run.harness;
+    let answer = generate(
+        &h.gw,
+        &h.account,
+        &json!({"model": "openai/gpt-image-1", "prompt": "a lighthouse at dusk", "n": 2,
+                "size": "1536x1024", "quality": "high", "response_format": "b64_json"}),
+    );
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     let body = answer.json();
     let data = body["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);
-    for (item, expected) in data.iter().zip(&images) {
+    for (item, expected) in data.iter().zip(h.vendor.outputs()) {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(item["b64_json"].as_str().unwrap())
             .unwrap();
-        assert_eq!(&bytes, expected);
-        assert_eq!(decode_png(&bytes).0, 48);
+        assert_eq!(bytes, expected);
     }
-
-    // The task and its bill: 40 credits an image, held then captured.
+    assert_eq!(h.vendor.received()[1].json(), sent, "the same wire format");
     let task_id = body["id"].as_str().unwrap();
-    let view = task(&gw, &alice, task_id);
-    assert_eq!(view["status"], "succeeded");
-    assert_eq!(view["model"], "openai/gpt-image-1");
-    // OpenAI does not say the size it made: it is read from the image.
-    assert_eq!(view["images"][0]["width"], 48);
-    assert_eq!(view["images"][0]["height"], 32);
-    assert_eq!(view["images"][0]["mime_type"], "image/png");
-    assert_eq!(
-        view["cost"],
-        json!({"held": 80, "charged": 80, "refunded": 0})
-    );
-    assert_charged_once(&gw, &alice.id, task_id, 80);
-    assert_eq!(assert_reconciles(&gw, &alice.id), (CREDITS - 80, 0));
+    assert_charged_once(&h.gw, &h.account.id, task_id, 80);
+    assert_eq!(assert_reconciles(&h.gw, &h.account.id), (CREDITS - 160, 0));
+}
+
+#[test]
+fn conformance_error_classes() {
+    conformance::error_classes(&OpenAi);
+}
+
+#[test]
+fn conformance_timeout() {
+    conformance::timeout(&OpenAi);
 }
 
 #[test]
@@ -255,181 +321,6 @@ fn dall_e_3_url_outputs_are_downloaded_from_the_allowed_host() {
     );
 }
 
-/// Runs one generation against a mock answering `reply`, asserts the caller
-/// gets `status`/`code`, that the task failed with that code, and that the
-/// hold was released in full, after `calls` upstream calls. Returns the
-/// error and the gateway's log.
-fn fails_with(reply: Reply, status: u16, code: &str, calls: usize) -> (Value, String) {
-    let (gw, mock, carol) = setup(move |_| reply.clone());
-    let started = std::time::Instant::now();
-    let answer = generate(
-        &gw,
-        &carol,
-        &json!({"model": "openai/gpt-image-1", "prompt": "a cat", "size": "1024x1024"}),
-    );
-    let error = assert_error(&answer, status, code);
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "failed promptly, not after a long wait"
-    );
-    assert_eq!(mock.received().len(), calls, "upstream calls");
-
-    let task_id = error["task_id"].as_str().expect("the task is named");
-    let view = task(&gw, &carol, task_id);
-    assert_eq!(view["status"], "failed");
-    assert_eq!(view["error"]["code"], code);
-    assert_eq!(
-        view["cost"],
-        json!({"held": 40, "charged": 0, "refunded": 40})
-    );
-    assert_refunded(&gw, &carol.id, task_id, 40);
-    assert_eq!(
-        assert_reconciles(&gw, &carol.id),
-        (CREDITS, 0),
-        "the full balance is back"
-    );
-    (error, gw.logs())
-}
-
-#[test]
-fn a_400_is_an_invalid_parameter_with_openais_message() {
-    let (error, _) = fails_with(
-        openai_error(
-            400,
-            "Invalid value for 'quality': 'ultra'. Supported values are: 'low', 'medium', 'high', and 'auto'.",
-            "invalid_request_error",
-            json!("quality"),
-            json!("invalid_value"),
-        ),
-        400,
-        "INVALID_PARAMETER",
-        1,
-    );
-    let message = error["message"].as_str().unwrap();
-    assert!(
-        message.contains("Invalid value for 'quality': 'ultra'"),
-        "OpenAI's message reaches the caller: {message}"
-    );
-}
-
-#[test]
-fn a_content_policy_refusal_is_a_content_policy_violation() {
-    let (error, _) = fails_with(
-        openai_error(
-            400,
-            "Your request was rejected as a result of our safety system.",
-            "invalid_request_error",
-            Value::Null,
-            json!("content_policy_violation"),
-        ),
-        400,
-        "CONTENT_POLICY_VIOLATION",
-        1,
-    );
-    assert_eq!(error["type"], "content_policy_violation");
-}
-
-#[test]
-fn a_401_is_an_upstream_error_that_does_not_leak_the_key() {
-    let (error, logs) = fails_with(
-        openai_error(
-            401,
-            "Incorrect API key provided: sk-test-***123. You can find your API key at https://platform.openai.com/account/api-keys.",
-            "invalid_request_error",
-            Value::Null,
-            json!("invalid_api_key"),
-        ),
-        502,
-        "UPSTREAM_ERROR",
-        1,
-    );
-    let message = error["message"].as_str().unwrap();
-    assert!(
-        message.contains("credential"),
-        "the caller learns it is the gateway's credential: {message}"
-    );
-    assert!(!message.contains("sk-test"), "{message}");
-    assert!(
-        logs.contains("Incorrect API key provided"),
-        "the operator sees OpenAI's reason in the log"
-    );
-    assert!(!logs.contains(SECRET), "the secret is never logged");
-}
-
-#[test]
-fn a_429_with_retry_after_is_an_upstream_error() {
-    let (error, logs) = fails_with(
-        openai_error(
-            429,
-            "Rate limit reached for gpt-image-1 in organization org-x on images per minute (IPM): Limit 5, Used 5, Requested 1.",
-            "requests",
-            Value::Null,
-            json!("rate_limit_exceeded"),
-        )
-        .header("retry-after", "1"),
-        502,
-        "UPSTREAM_ERROR",
-        // The gateway waits out a short Retry-After once, then gives up.
-        2,
-    );
-    assert!(
-        error["message"].as_str().unwrap().contains("rate-limiting"),
-        "{error}"
-    );
-    assert!(
-        logs.contains("Rate limit reached for gpt-image-1"),
-        "{logs}"
-    );
-}
-
-#[test]
-fn a_500_is_an_upstream_error() {
-    fails_with(
-        openai_error(
-            500,
-            "The server had an error while processing your request. Sorry about that!",
-            "server_error",
-            Value::Null,
-            Value::Null,
-        ),
-        502,
-        "UPSTREAM_ERROR",
-        1,
-    );
-}
-
-#[test]
-fn malformed_json_is_an_upstream_error() {
-    fails_with(
-        Reply::bytes(
-            200,
-            "application/json",
-            b"{\"created\": 1, \"data\": [".to_vec(),
-        ),
-        502,
-        "UPSTREAM_ERROR",
-        1,
-    );
-}
-
-#[test]
-fn a_reply_slower_than_timeout_ms_is_an_upstream_timeout() {
-    let (error, _) = fails_with(
-        Reply::json(
-            200,
-            &json!({"created": 1, "data": [{"b64_json": b64(&png(8, 8, [0, 0, 0]))}]}),
-        )
-        .delayed(Duration::from_millis(2_000)),
-        504,
-        "UPSTREAM_TIMEOUT",
-        1,
-    );
-    assert!(
-        error["message"].as_str().unwrap().contains("in time"),
-        "{error}"
-    );
-}
-
 #[test]
 fn the_models_are_listed_only_once_the_credential_is_configured() {
     let mock = Mock::start(500, "text/plain", Vec::new());
@@ -480,11 +371,12 @@ fn the_models_are_listed_only_once_the_credential_is_configured() {
 
 #[test]
 fn sizes_and_counts_the_model_does_not_accept_are_refused_before_anything_is_held() {
-    let (gw, mock, dave) = setup(|_| Reply::json(500, &json!({})));
+    let h = Harness::start(&OpenAi);
+    let (gw, dave) = (&h.gw, &h.account);
     let e = assert_error(
         &generate(
-            &gw,
-            &dave,
+            gw,
+            dave,
             &json!({"model": "openai/gpt-image-1", "prompt": "x", "size": "512x512"}),
         ),
         400,
@@ -497,15 +389,15 @@ fn sizes_and_counts_the_model_does_not_accept_are_refused_before_anything_is_hel
     );
     let e = assert_error(
         &generate(
-            &gw,
-            &dave,
+            gw,
+            dave,
             &json!({"model": "openai/dall-e-3", "prompt": "x", "n": 2}),
         ),
         400,
         "INVALID_PARAMETER",
     );
     assert_eq!(e["param"], "n");
-    assert!(mock.received().is_empty(), "nothing reached OpenAI");
+    assert!(h.vendor.received().is_empty(), "nothing reached OpenAI");
     let types: Vec<Value> = gw
         .ledger(&dave.id)
         .iter()

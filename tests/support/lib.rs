@@ -4,6 +4,7 @@
 
 pub mod bench;
 mod binary;
+pub mod conformance;
 pub mod mock;
 pub mod moto;
 pub mod pg;
