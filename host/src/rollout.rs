@@ -47,6 +47,9 @@ pub use files::{Waiting, load_at_start, plugins_dir, source, stored_files};
 use files::{bundled, describe, fetch_version, version_file};
 use step::Next;
 
+/// A version's manifest and component.
+type VersionFiles = (Manifest, Arc<[u8]>);
+
 /// The records of plugin versions, kept by [`PluginStore`].
 pub use crate::store::plugins::{PluginRecord, VersionRecord};
 
@@ -294,6 +297,29 @@ impl Rollout {
         }
     }
 
+    /// The manifest and bytes of `version` from the configuration's
+    /// `[[plugins]]` files, when that is where it comes from and it is not
+    /// in the data directory yet (a file plugin never changed at run time:
+    /// the step's record keeps a copy).
+    fn config_file_version(
+        &self,
+        record: &PluginRecord,
+        version: &str,
+    ) -> Result<Option<VersionFiles>, RolloutError> {
+        if version_file(&self.dir, &record.name, version, "wasm").exists() {
+            return Ok(None);
+        }
+        let Some((manifest_path, wasm_path)) = self.config_file(&record.name) else {
+            return Ok(None);
+        };
+        let manifest = Manifest::from_toml(&std::fs::read_to_string(manifest_path)?)
+            .map_err(|e| RolloutError::Invalid(e.to_string()))?;
+        if manifest.version != version {
+            return Ok(None);
+        }
+        Ok(Some((manifest, std::fs::read(wasm_path)?.into())))
+    }
+
     /// The (manifest, component) paths of the configured file plugin `name`.
     fn config_file(&self, name: &str) -> Option<(PathBuf, PathBuf)> {
         self.config.plugins.iter().find_map(|f| {
@@ -509,10 +535,12 @@ impl Rollout {
         action: &str,
     ) -> Result<Outcome, RolloutError> {
         let started = Instant::now();
-        let (manifest, wasm) =
-            fetch_version(&self.dir, record, version, self.components.as_deref())
+        let (manifest, wasm) = match self.config_file_version(record, version)? {
+            Some(found) => found,
+            None => fetch_version(&self.dir, record, version, self.components.as_deref())
                 .await
-                .map_err(|e| RolloutError::Invalid(format!("{e:#}")))?;
+                .map_err(|e| RolloutError::Invalid(format!("{e:#}")))?,
+        };
         let loaded = self
             .runtime
             .load(source(&self.config, manifest, wasm, record.config.as_ref()))
