@@ -16,6 +16,7 @@ mod outbound;
 mod outputs;
 mod registry;
 mod sandbox;
+mod v0_1;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use bindings::policy::{Policy, PolicyPre};
+use bindings::policy::PolicyPre;
 use bindings::provider::{Provider, ProviderPre};
 use bindings::{policy_api, provider_api, types};
 pub use engine::EngineLimits;
@@ -41,9 +42,9 @@ pub use sandbox::{PluginContext, printable};
 pub const WIT_PACKAGE: &str = "imini:plugin";
 /// The WIT versions this host supports: from the first (inclusive) to the
 /// second (exclusive), as (major, minor, patch).
-pub const WIT_SUPPORTED: ((u64, u64, u64), (u64, u64, u64)) = ((0, 1, 0), (0, 2, 0));
+pub const WIT_SUPPORTED: ((u64, u64, u64), (u64, u64, u64)) = ((0, 1, 0), (0, 3, 0));
 
-/// The supported range in words, e.g. `>=0.1.0, <0.2.0`.
+/// The supported range in words, e.g. `>=0.1.0, <0.3.0`.
 pub fn wit_supported_range() -> String {
     let ((a, b, c), (x, y, z)) = WIT_SUPPORTED;
     format!(">={a}.{b}.{c}, <{x}.{y}.{z}")
@@ -75,6 +76,14 @@ pub enum RuntimeError {
         /// `name@version`.
         plugin: String,
         /// What failed.
+        reason: String,
+    },
+    /// The plugin refuses the operator's configuration.
+    #[error("plugin {plugin} refuses its configuration: {reason}")]
+    Config {
+        /// `name@version`.
+        plugin: String,
+        /// What it says is wrong.
         reason: String,
     },
 }
@@ -166,7 +175,7 @@ pub struct PluginCore {
 /// A loaded provider plugin.
 pub struct ProviderPlugin {
     core: PluginCore,
-    pre: ProviderPre<CallState>,
+    pre: ProviderPreOf,
     /// The models it declared when loaded.
     pub models: Vec<provider_api::ModelInfo>,
 }
@@ -174,7 +183,7 @@ pub struct ProviderPlugin {
 /// A loaded policy plugin.
 pub struct PolicyPlugin {
     core: PluginCore,
-    pre: PolicyPre<CallState>,
+    pre: PolicyPreOf,
     /// What it declared when loaded.
     pub info: policy_api::PolicyInfo,
 }
@@ -202,6 +211,9 @@ impl PluginRuntime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         Provider::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        // The same host functions under 0.1.0's names.
+        bindings::v0_1::provider::Provider::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         Ok(Arc::new(Self {
             engine,
@@ -243,6 +255,7 @@ impl PluginRuntime {
         let wit_version = self
             .check_exports(&component, source.manifest.kind)
             .map_err(invalid)?;
+        let v0_1 = wit_version.starts_with("0.1.");
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
             invalid(format!(
                 "its imports cannot be satisfied by this gateway: {e:#}"
@@ -270,14 +283,29 @@ impl PluginRuntime {
             plugin: label.clone(),
             reason,
         };
+        let refused = |e: types::PluginError| RuntimeError::Config {
+            plugin: label.clone(),
+            reason: printable(&e.message, 500),
+        };
+        let config_json = source.config.to_string();
         match source.manifest.kind {
             PluginKind::Provider => {
-                let pre = ProviderPre::new(pre).map_err(|e| invalid(format!("{e:#}")))?;
+                let pre = if v0_1 {
+                    bindings::v0_1::provider::ProviderPre::new(pre).map(ProviderPreOf::V0_1)
+                } else {
+                    ProviderPre::new(pre).map(ProviderPreOf::Now)
+                }
+                .map_err(|e| invalid(format!("{e:#}")))?;
                 let mut plugin = ProviderPlugin {
                     core,
                     pre,
                     models: Vec::new(),
                 };
+                plugin
+                    .validate_config(&CallInput::default(), &config_json)
+                    .await
+                    .map_err(|e| self_check(e.kind.to_string()))?
+                    .map_err(refused)?;
                 let models = plugin
                     .models(&CallInput::default())
                     .await
@@ -287,7 +315,12 @@ impl PluginRuntime {
                 Ok(LoadedPlugin::Provider(Arc::new(plugin)))
             }
             PluginKind::Policy => {
-                let pre = PolicyPre::new(pre).map_err(|e| invalid(format!("{e:#}")))?;
+                let pre = if v0_1 {
+                    bindings::v0_1::policy::PolicyPre::new(pre).map(PolicyPreOf::V0_1)
+                } else {
+                    PolicyPre::new(pre).map(PolicyPreOf::Now)
+                }
+                .map_err(|e| invalid(format!("{e:#}")))?;
                 let mut plugin = PolicyPlugin {
                     core,
                     pre,
@@ -296,6 +329,11 @@ impl PluginRuntime {
                         categories: Vec::new(),
                     },
                 };
+                plugin
+                    .validate_config(&CallInput::default(), &config_json)
+                    .await
+                    .map_err(|e| self_check(e.kind.to_string()))?
+                    .map_err(refused)?;
                 let info = plugin
                     .describe(&CallInput::default())
                     .await
@@ -509,14 +547,46 @@ struct Slot {
     _permit: OwnedSemaphorePermit,
 }
 
+/// A provider component pre-linked for its WIT version.
+enum ProviderPreOf {
+    /// 0.2.x.
+    Now(ProviderPre<CallState>),
+    /// 0.1.x, through the adapter.
+    V0_1(bindings::v0_1::provider::ProviderPre<CallState>),
+}
+
+/// A policy component pre-linked for its WIT version.
+enum PolicyPreOf {
+    /// 0.2.x.
+    Now(PolicyPre<CallState>),
+    /// 0.1.x, through the adapter.
+    V0_1(bindings::v0_1::policy::PolicyPre<CallState>),
+}
+
 impl ProviderPlugin {
     /// The shared parts: manifest, label, cache facts.
     pub fn core(&self) -> &PluginCore {
         &self.core
     }
 
-    async fn instance(&self, store: &mut Store<CallState>) -> wasmtime::Result<Provider> {
-        self.pre.instantiate_async(store).await
+    /// Calls `validate-config` with `config` (JSON object text). A 0.1
+    /// component cannot validate: it accepts everything.
+    pub async fn validate_config(
+        &self,
+        input: &CallInput,
+        config: &str,
+    ) -> Result<Result<(), types::PluginError>, CallError> {
+        self.core
+            .run(input, async |store| match &self.pre {
+                ProviderPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_model_provider()
+                        .call_validate_config(store, config)
+                        .await
+                }
+                ProviderPreOf::V0_1(_) => Ok(Ok(())),
+            })
+            .await
     }
 
     /// Calls `models`.
@@ -525,9 +595,16 @@ impl ProviderPlugin {
         input: &CallInput,
     ) -> Result<Vec<provider_api::ModelInfo>, CallError> {
         self.core
-            .run(input, async |store| {
-                let p = self.instance(store).await?;
-                p.imini_plugin_model_provider().call_models(store).await
+            .run(input, async |store| match &self.pre {
+                ProviderPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_model_provider().call_models(store).await
+                }
+                ProviderPreOf::V0_1(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    let models = p.imini_plugin_model_provider().call_models(store).await?;
+                    Ok(models.into_iter().map(v0_1::model_back).collect())
+                }
             })
             .await
     }
@@ -539,11 +616,21 @@ impl ProviderPlugin {
         req: &types::GenerationRequest,
     ) -> Result<Result<types::GenerationResult, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| {
-                let p = self.instance(store).await?;
-                p.imini_plugin_model_provider()
-                    .call_generate(store, req)
-                    .await
+            .run(input, async |store| match &self.pre {
+                ProviderPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_model_provider()
+                        .call_generate(store, req)
+                        .await
+                }
+                ProviderPreOf::V0_1(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    let answer = p
+                        .imini_plugin_model_provider()
+                        .call_generate(store, &v0_1::request(req))
+                        .await?;
+                    Ok(answer.map(v0_1::result_back).map_err(v0_1::error_back))
+                }
             })
             .await
     }
@@ -555,11 +642,21 @@ impl ProviderPlugin {
         req: &types::GenerationRequest,
     ) -> Result<Result<provider_api::Submission, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| {
-                let p = self.instance(store).await?;
-                p.imini_plugin_model_provider()
-                    .call_submit(store, req)
-                    .await
+            .run(input, async |store| match &self.pre {
+                ProviderPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_model_provider()
+                        .call_submit(store, req)
+                        .await
+                }
+                ProviderPreOf::V0_1(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    let answer = p
+                        .imini_plugin_model_provider()
+                        .call_submit(store, &v0_1::request(req))
+                        .await?;
+                    Ok(answer.map(v0_1::submission_back).map_err(v0_1::error_back))
+                }
             })
             .await
     }
@@ -572,11 +669,21 @@ impl ProviderPlugin {
         handle: &str,
     ) -> Result<Result<provider_api::JobStatus, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| {
-                let p = self.instance(store).await?;
-                p.imini_plugin_model_provider()
-                    .call_poll(store, model, handle)
-                    .await
+            .run(input, async |store| match &self.pre {
+                ProviderPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_model_provider()
+                        .call_poll(store, model, handle)
+                        .await
+                }
+                ProviderPreOf::V0_1(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    let answer = p
+                        .imini_plugin_model_provider()
+                        .call_poll(store, model, handle)
+                        .await?;
+                    Ok(answer.map(v0_1::job_back).map_err(v0_1::error_back))
+                }
             })
             .await
     }
@@ -589,11 +696,21 @@ impl ProviderPlugin {
         handle: &str,
     ) -> Result<Result<(), types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| {
-                let p = self.instance(store).await?;
-                p.imini_plugin_model_provider()
-                    .call_cancel(store, model, handle)
-                    .await
+            .run(input, async |store| match &self.pre {
+                ProviderPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_model_provider()
+                        .call_cancel(store, model, handle)
+                        .await
+                }
+                ProviderPreOf::V0_1(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    let answer = p
+                        .imini_plugin_model_provider()
+                        .call_cancel(store, model, handle)
+                        .await?;
+                    Ok(answer.map_err(v0_1::error_back))
+                }
             })
             .await
     }
@@ -605,8 +722,24 @@ impl PolicyPlugin {
         &self.core
     }
 
-    async fn instance(&self, store: &mut Store<CallState>) -> wasmtime::Result<Policy> {
-        self.pre.instantiate_async(store).await
+    /// Calls `validate-config` with `config` (JSON object text). A 0.1
+    /// component cannot validate: it accepts everything.
+    pub async fn validate_config(
+        &self,
+        input: &CallInput,
+        config: &str,
+    ) -> Result<Result<(), types::PluginError>, CallError> {
+        self.core
+            .run(input, async |store| match &self.pre {
+                PolicyPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_content_policy()
+                        .call_validate_config(store, config)
+                        .await
+                }
+                PolicyPreOf::V0_1(_) => Ok(Ok(())),
+            })
+            .await
     }
 
     /// Calls `describe`.
@@ -615,9 +748,16 @@ impl PolicyPlugin {
         input: &CallInput,
     ) -> Result<Result<policy_api::PolicyInfo, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| {
-                let p = self.instance(store).await?;
-                p.imini_plugin_content_policy().call_describe(store).await
+            .run(input, async |store| match &self.pre {
+                PolicyPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_content_policy().call_describe(store).await
+                }
+                PolicyPreOf::V0_1(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    let answer = p.imini_plugin_content_policy().call_describe(store).await?;
+                    Ok(answer.map(v0_1::info_back).map_err(v0_1::error_back))
+                }
             })
             .await
     }
@@ -629,11 +769,21 @@ impl PolicyPlugin {
         req: &types::GenerationRequest,
     ) -> Result<Result<policy_api::Verdict, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| {
-                let p = self.instance(store).await?;
-                p.imini_plugin_content_policy()
-                    .call_check_request(store, req)
-                    .await
+            .run(input, async |store| match &self.pre {
+                PolicyPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_content_policy()
+                        .call_check_request(store, req)
+                        .await
+                }
+                PolicyPreOf::V0_1(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    let answer = p
+                        .imini_plugin_content_policy()
+                        .call_check_request(store, &v0_1::request(req))
+                        .await?;
+                    Ok(answer.map(v0_1::verdict_back).map_err(v0_1::error_back))
+                }
             })
             .await
     }
@@ -646,11 +796,22 @@ impl PolicyPlugin {
         outputs: &[types::Media],
     ) -> Result<Result<policy_api::Verdict, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| {
-                let p = self.instance(store).await?;
-                p.imini_plugin_content_policy()
-                    .call_check_output(store, req, outputs)
-                    .await
+            .run(input, async |store| match &self.pre {
+                PolicyPreOf::Now(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    p.imini_plugin_content_policy()
+                        .call_check_output(store, req, outputs)
+                        .await
+                }
+                PolicyPreOf::V0_1(pre) => {
+                    let p = pre.instantiate_async(&mut *store).await?;
+                    let outputs: Vec<_> = outputs.iter().map(v0_1::media).collect();
+                    let answer = p
+                        .imini_plugin_content_policy()
+                        .call_check_output(store, &v0_1::request(req), &outputs)
+                        .await?;
+                    Ok(answer.map(v0_1::verdict_back).map_err(v0_1::error_back))
+                }
             })
             .await
     }

@@ -32,6 +32,14 @@ pub fn config() -> serde_json::Value {
     serde_json::from_str(&raw::config()).unwrap_or_else(|_| serde_json::json!({}))
 }
 
+/// Reads a configuration given as JSON text (what `validate_config`
+/// receives); used by the export macros.
+#[doc(hidden)]
+pub fn parse_config(text: &str) -> Result<serde_json::Value, PluginError> {
+    serde_json::from_str(text)
+        .map_err(|e| PluginError::invalid_request(format!("plugin configuration is not JSON: {e}")))
+}
+
 /// The operator's configuration for this plugin, deserialised into `T`.
 pub fn config_as<T: serde::de::DeserializeOwned>() -> Result<T, PluginError> {
     serde_json::from_str(&raw::config())

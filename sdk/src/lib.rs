@@ -99,9 +99,9 @@ pub mod __bindings {
             default_bindings_module: "::imini_sdk::__bindings::policy",
             runtime_path: "::imini_sdk::__bindings::rt",
             with: {
-                "imini:plugin/types@0.1.0": crate::__bindings::provider::imini::plugin::types,
-                "imini:plugin/host@0.1.0": crate::__bindings::provider::imini::plugin::host,
-                "imini:plugin/http@0.1.0": crate::__bindings::provider::imini::plugin::http,
+                "imini:plugin/types@0.2.0": crate::__bindings::provider::imini::plugin::types,
+                "imini:plugin/host@0.2.0": crate::__bindings::provider::imini::plugin::host,
+                "imini:plugin/http@0.2.0": crate::__bindings::provider::imini::plugin::http,
             },
         });
     }
@@ -118,15 +118,15 @@ pub mod types {
         CallMode, JobProgress, JobStatus, ModelInfo, Submission,
     };
     pub use crate::__bindings::provider::imini::plugin::types::{
-        Blob, ErrorKind, GenerationRequest, GenerationResult, Media, MediaData, MediaKind,
-        PluginError, Reference, Size,
+        Blob, ErrorDetails, ErrorKind, GenerationRequest, GenerationResult, Media, MediaData,
+        MediaKind, PluginError, Reference, Size,
     };
 }
 
 pub use types::*;
 
 /// The WIT package version this SDK builds plugins against.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// A provider plugin: serves one or more models.
 ///
@@ -135,6 +135,15 @@ pub const WIT_VERSION: &str = "0.1.0";
 /// [`Provider::cancel`] for [`CallMode::Asynchronous`] ones. The defaults answer that
 /// the call is not supported.
 pub trait Provider {
+    /// Checks the operator's configuration before the gateway makes it
+    /// live (at load, install and `imini plugin config`): an error refuses
+    /// it, with its message (and [`PluginError::with_param`] the key).
+    /// Read the given value, not [`host::config`], which is the live one.
+    /// Accepts everything by default.
+    fn validate_config(_config: &serde_json::Value) -> Result<(), PluginError> {
+        Ok(())
+    }
+
     /// The models this plugin serves and what each accepts.
     fn models() -> Vec<ModelInfo>;
 
@@ -161,6 +170,13 @@ pub trait Provider {
 
 /// A policy plugin: decides on requests and outputs.
 pub trait Policy {
+    /// Checks the operator's configuration before the gateway makes it
+    /// live, as [`Provider::validate_config`] does. Accepts everything by
+    /// default.
+    fn validate_config(_config: &serde_json::Value) -> Result<(), PluginError> {
+        Ok(())
+    }
+
     /// The policy's name and the categories it can return; also the host's
     /// self-check when a new version is loaded.
     fn describe() -> Result<PolicyInfo, PluginError>;
@@ -182,6 +198,11 @@ macro_rules! export_provider {
     ($ty:ident) => {
         const _: () = {
             impl $crate::__bindings::provider::exports::imini::plugin::model_provider::Guest for $ty {
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::std::result::Result<(), $crate::PluginError> {
+                    <$ty as $crate::Provider>::validate_config(&$crate::host::parse_config(&config)?)
+                }
                 fn models() -> ::std::vec::Vec<$crate::ModelInfo> {
                     <$ty as $crate::Provider>::models()
                 }
@@ -221,6 +242,11 @@ macro_rules! export_policy {
     ($ty:ident) => {
         const _: () = {
             impl $crate::__bindings::policy::exports::imini::plugin::content_policy::Guest for $ty {
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::std::result::Result<(), $crate::PluginError> {
+                    <$ty as $crate::Policy>::validate_config(&$crate::host::parse_config(&config)?)
+                }
                 fn describe() -> ::std::result::Result<$crate::PolicyInfo, $crate::PluginError> {
                     <$ty as $crate::Policy>::describe()
                 }

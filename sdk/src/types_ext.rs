@@ -22,6 +22,7 @@ impl PluginError {
             message: message.into(),
             retryable,
             retry_after_ms: None,
+            details: None,
         }
     }
 
@@ -65,6 +66,35 @@ impl PluginError {
     /// Sets how long to wait before retrying.
     pub fn retry_after_ms(mut self, ms: u32) -> Self {
         self.retry_after_ms = Some(ms);
+        self
+    }
+
+    fn details_mut(&mut self) -> &mut ErrorDetails {
+        self.details.get_or_insert(ErrorDetails {
+            param: None,
+            code: None,
+            public_message: None,
+        })
+    }
+
+    /// Names the request parameter (or configuration key) at fault; the
+    /// caller's error shows it as `param`.
+    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.details_mut().param = Some(param.into());
+        self
+    }
+
+    /// Gives the upstream's own error code, which the caller's error shows.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.details_mut().code = Some(code.into());
+        self
+    }
+
+    /// Gives the message callers see instead of [`PluginError::message`]
+    /// (which stays for operators and the log). It must be safe to show:
+    /// never a secret or an upstream's internals.
+    pub fn with_public_message(mut self, message: impl Into<String>) -> Self {
+        self.details_mut().public_message = Some(message.into());
         self
     }
 }

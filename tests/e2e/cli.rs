@@ -122,7 +122,7 @@ fn plugin_check_validates_a_component_offline_as_a_gateway_would() {
     let (ok, out, err) = check(guests::SANDBOX_GUEST_WASM, guests::SANDBOX_GUEST_MANIFEST);
     assert!(ok, "{err}");
     assert!(
-        out.contains("ok: sandbox@0.1.0 is a valid provider plugin (imini:plugin@0.1.0)"),
+        out.contains("ok: sandbox@0.1.0 is a valid provider plugin (imini:plugin@0.2.0)"),
         "{out}"
     );
     assert!(out.contains("model test/loop"), "its models: {out}");

@@ -174,7 +174,7 @@ fn models_are_listed_with_capabilities() {
             canvas["kind"].as_str(),
             canvas["wit_version"].as_str()
         ),
-        (Some("canvas"), Some("provider"), Some("0.1.0"))
+        (Some("canvas"), Some("provider"), Some("0.2.0"))
     );
     assert_eq!(
         canvas["models"],

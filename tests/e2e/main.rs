@@ -34,3 +34,4 @@ mod sandbox;
 mod store_migrate;
 mod videos;
 mod webhooks;
+mod wit_versions;

@@ -254,7 +254,7 @@ fn invalid_versions_are_refused_with_the_reason_and_the_serving_version_stays() 
 
     // A component built against a WIT version this gateway does not support.
     let mut wasm = file(guests::SWAP_V2_WASM);
-    let (from, to) = (b"@0.1.0", b"@0.9.0");
+    let (from, to) = (b"@0.2.0", b"@0.9.0");
     let mut patched = 0;
     for i in 0..wasm.len() - from.len() {
         if &wasm[i..i + from.len()] == from {
@@ -268,7 +268,7 @@ fn invalid_versions_are_refused_with_the_reason_and_the_serving_version_stays() 
     let error = assert_error(&answer, 400, "INVALID_PARAMETER");
     let message = error["message"].as_str().unwrap();
     assert!(
-        message.contains("imini:plugin@0.9.0") && message.contains(">=0.1.0, <0.2.0"),
+        message.contains("imini:plugin@0.9.0") && message.contains(">=0.1.0, <0.3.0"),
         "names both versions: {message}"
     );
 

@@ -174,6 +174,7 @@ impl Tasks {
                         message: "the upstream canceled the job".into(),
                         retryable: false,
                         retry_after_ms: None,
+                        details: None,
                     }));
                 }
                 Ok(JobStatus::Running(progress)) => {
@@ -528,9 +529,27 @@ const MAX_PLUGIN_MESSAGE: usize = 500;
 /// credential stays in the log: it is the operator's, and upstreams quote
 /// parts of the key.
 pub fn plugin_error_code(e: &PluginError, plugin: &str) -> (ErrorCode, String) {
-    let said = match e.kind {
-        ErrorKind::Unauthorized => String::new(),
-        _ => crate::plugins::printable(e.message.trim(), MAX_PLUGIN_MESSAGE),
+    let details = e.details.as_ref();
+    // What a plugin (WIT 0.2) marked as safe for callers comes first.
+    let said = match (details.and_then(|d| d.public_message.as_deref()), e.kind) {
+        (Some(public), _) => crate::plugins::printable(public.trim(), MAX_PLUGIN_MESSAGE),
+        (None, ErrorKind::Unauthorized) => String::new(),
+        (None, _) => crate::plugins::printable(e.message.trim(), MAX_PLUGIN_MESSAGE),
+    };
+    let mut notes = Vec::new();
+    if let Some(param) = details.and_then(|d| d.param.as_deref()) {
+        notes.push(format!(
+            "parameter {}",
+            crate::plugins::printable(param, 64)
+        ));
+    }
+    if let Some(code) = details.and_then(|d| d.code.as_deref()) {
+        notes.push(format!("code {}", crate::plugins::printable(code, 64)));
+    }
+    let said = match (said.is_empty(), notes.is_empty()) {
+        (_, true) => said,
+        (true, false) => notes.join(", "),
+        (false, false) => format!("{said} [{}]", notes.join(", ")),
     };
     let kind = match e.kind {
         ErrorKind::InvalidRequest => "invalid-request",
@@ -613,4 +632,61 @@ async fn fetch_with_retries(
         }
     }
     Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::bindings::types::ErrorDetails;
+
+    fn error(kind: ErrorKind, message: &str, details: Option<ErrorDetails>) -> PluginError {
+        PluginError {
+            kind,
+            message: message.into(),
+            retryable: false,
+            retry_after_ms: None,
+            details,
+        }
+    }
+
+    #[test]
+    fn a_plugins_public_details_reach_the_caller() {
+        let details = |public: Option<&str>| {
+            Some(ErrorDetails {
+                param: Some("size".into()),
+                code: Some("bad_size".into()),
+                public_message: public.map(str::to_string),
+            })
+        };
+        let (code, message) = plugin_error_code(
+            &error(
+                ErrorKind::InvalidRequest,
+                "upstream said: internal x",
+                details(Some("that size is not served")),
+            ),
+            "acme@1.0.0",
+        );
+        assert_eq!(code, ErrorCode::InvalidParameter);
+        assert_eq!(
+            message,
+            "that size is not served [parameter size, code bad_size] (acme@1.0.0)"
+        );
+        // A refused credential shows no text of its own, but the details.
+        let (_, message) = plugin_error_code(
+            &error(ErrorKind::Unauthorized, "key sk-123 refused", details(None)),
+            "acme@1.0.0",
+        );
+        assert!(!message.contains("sk-123"), "{message}");
+        assert!(
+            message.ends_with("(acme@1.0.0 reported unauthorized: parameter size, code bad_size)"),
+            "{message}"
+        );
+        // Without details, as before.
+        let (_, message) =
+            plugin_error_code(&error(ErrorKind::Upstream, "down\nnow", None), "acme@1.0.0");
+        assert_eq!(
+            message,
+            "the upstream failed (acme@1.0.0 reported upstream: down\\nnow)"
+        );
+    }
 }

@@ -52,6 +52,10 @@ use wire::{Handle, completed, queue_status, request_body, valid_id};
 struct Fal;
 
 impl Provider for Fal {
+    fn validate_config(config: &serde_json::Value) -> Result<(), PluginError> {
+        Settings::from_config(config).map(|_| ())
+    }
+
     fn models() -> Vec<ModelInfo> {
         MODELS.iter().map(Model::info).collect()
     }

@@ -163,6 +163,10 @@ impl Settings {
 struct OpenAiImages;
 
 impl Provider for OpenAiImages {
+    fn validate_config(config: &Value) -> Result<(), PluginError> {
+        Settings::from_config(config).map(|_| ())
+    }
+
     fn models() -> Vec<ModelInfo> {
         MODELS.iter().map(Model::info).collect()
     }

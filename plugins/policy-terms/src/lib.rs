@@ -177,6 +177,13 @@ fn rules_or_error() -> Result<Rules, PluginError> {
 struct Terms;
 
 impl Policy for Terms {
+    fn validate_config(config: &serde_json::Value) -> Result<(), PluginError> {
+        Config::from_json(config.clone())
+            .and_then(|c| Rules::build(&c))
+            .map(|_| ())
+            .map_err(|e| PluginError::invalid_request(format!("{NAME} configuration: {e}")))
+    }
+
     fn describe() -> Result<PolicyInfo, PluginError> {
         load_rules()
             .map_err(|e| PluginError::invalid_request(format!("{NAME} configuration: {e}")))?;

@@ -53,6 +53,10 @@ use wire::{Handle, job_status, request_body, valid_id};
 struct Replicate;
 
 impl Provider for Replicate {
+    fn validate_config(config: &serde_json::Value) -> Result<(), PluginError> {
+        Settings::from_config(config).map(|_| ())
+    }
+
     fn models() -> Vec<ModelInfo> {
         MODELS.iter().map(Model::info).collect()
     }

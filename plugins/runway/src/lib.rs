@@ -54,6 +54,10 @@ use wire::{Handle, job_status, prompt_image, request_body, valid_id};
 struct Runway;
 
 impl Provider for Runway {
+    fn validate_config(config: &serde_json::Value) -> Result<(), PluginError> {
+        Settings::from_config(config).map(|_| ())
+    }
+
     fn models() -> Vec<ModelInfo> {
         MODELS.iter().map(Model::info).collect()
     }

@@ -14,6 +14,19 @@ use serde_json::Value;
 struct Plugin;
 
 impl Policy for Plugin {
+    /// The gateway asks before a configuration goes live: `blocked_words`,
+    /// when given, must be a list of strings.
+    fn validate_config(config: &Value) -> Result<(), PluginError> {
+        match config.get("blocked_words") {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::Array(words)) if words.iter().all(Value::is_string) => Ok(()),
+            Some(_) => Err(PluginError::invalid_request(
+                "blocked_words must be a list of strings, e.g. [\"ending of\"]",
+            )
+            .with_param("blocked_words")),
+        }
+    }
+
     fn describe() -> Result<PolicyInfo, PluginError> {
         Ok(PolicyInfo {
             name: "{{name}}".into(),
@@ -63,6 +76,16 @@ mod tests {
 
     fn request(prompt: &str) -> GenerationRequest {
         GenerationRequest::image("any/model", prompt)
+    }
+
+    #[test]
+    fn a_word_list_of_the_wrong_shape_is_refused() {
+        for config in [json!({"blocked_words": "spoiler"}), json!({"blocked_words": [1]})] {
+            let e = Plugin::validate_config(&config).unwrap_err();
+            assert!(e.message.contains("blocked_words"), "{config}");
+        }
+        assert!(Plugin::validate_config(&json!({})).is_ok());
+        assert!(Plugin::validate_config(&json!({"blocked_words": ["a b"]})).is_ok());
     }
 
     #[test]

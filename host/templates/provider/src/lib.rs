@@ -20,6 +20,12 @@ const MODEL: &str = "{{name}}/image";
 struct Plugin;
 
 impl Provider for Plugin {
+    /// The gateway asks before a configuration goes live: one without a
+    /// usable `base_url` is refused, with this reason.
+    fn validate_config(config: &Value) -> Result<(), PluginError> {
+        base_url(config).map(|_| ())
+    }
+
     fn models() -> Vec<ModelInfo> {
         vec![ModelInfo::image(
             MODEL,
@@ -30,12 +36,7 @@ impl Provider for Plugin {
     }
 
     fn generate(req: GenerationRequest) -> Result<GenerationResult, PluginError> {
-        let config = host::config();
-        let base_url = config
-            .get("base_url")
-            .and_then(Value::as_str)
-            .ok_or_else(|| PluginError::internal("set base_url in the plugin's configuration"))?;
-        let url = format!("{}/v1/images/generations", base_url.trim_end_matches('/'));
+        let url = format!("{}/v1/images/generations", base_url(&host::config())?);
         let response = http::Request::post(&url)
             .credential("{{name}}", "authorization", "Bearer ")
             .json(&request_body(&req))?
@@ -43,6 +44,23 @@ impl Provider for Plugin {
             .error_for_status()?;
         outputs(&response.json()?)
     }
+}
+
+/// The API's origin from the configuration: an http(s) URL, without a
+/// trailing slash.
+fn base_url(config: &Value) -> Result<String, PluginError> {
+    config
+        .get("base_url")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .map(|u| u.trim_end_matches('/').to_string())
+        .ok_or_else(|| {
+            PluginError::invalid_request(
+                "base_url must be the API's http(s) URL, e.g. \"https://api.example.com\"",
+            )
+            .with_param("base_url")
+        })
 }
 
 /// The body the API expects.
@@ -96,6 +114,19 @@ mod tests {
         assert_eq!(
             request_body(&request("a red fox")),
             json!({"prompt": "a red fox", "n": 2, "size": "512x768", "response_format": "b64_json"})
+        );
+    }
+
+    #[test]
+    fn a_configuration_without_a_usable_base_url_is_refused() {
+        for config in [json!({}), json!({"base_url": 3}), json!({"base_url": "api.example.com"})] {
+            let e = Plugin::validate_config(&config).unwrap_err();
+            assert!(e.message.contains("base_url"), "{config}: {}", e.message);
+        }
+        assert!(Plugin::validate_config(&json!({"base_url": "https://api.example.com/"})).is_ok());
+        assert_eq!(
+            base_url(&json!({"base_url": "https://api.example.com/"})).unwrap(),
+            "https://api.example.com"
         );
     }
 

@@ -19,6 +19,20 @@ use imini_sdk::{
 struct Sandbox;
 
 impl Provider for Sandbox {
+    /// URLs in the configuration must be text: anything else is refused,
+    /// naming the key (WIT 0.2.0's `validate-config`).
+    fn validate_config(config: &serde_json::Value) -> Result<(), PluginError> {
+        for key in ["allowed_url", "forbidden_url", "stuck_url"] {
+            if config.get(key).is_some_and(|v| !v.is_string()) {
+                return Err(
+                    PluginError::invalid_request(format!("{key} must be a URL in text"))
+                        .with_param(key),
+                );
+            }
+        }
+        Ok(())
+    }
+
     fn models() -> Vec<ModelInfo> {
         [
             "loop",
