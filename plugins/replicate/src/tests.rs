@@ -33,14 +33,7 @@ fn request(model: &str) -> GenerationRequest {
 }
 
 fn response(status: u16, headers: &[(&str, &str)], body: Value) -> http::Response {
-    http::Response {
-        status,
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        body: body.to_string().into_bytes(),
-    }
+    http::Response::new(status, headers, body.to_string())
 }
 
 fn settings() -> Settings {

@@ -147,14 +147,7 @@ mod tests {
     use crate::types::ErrorKind;
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> http::Response {
-        http::Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        http::Response::new(status, headers, body)
     }
 
     /// Kind, retryable, retry-after and message of an error.
