@@ -1,4 +1,4 @@
-//! The error codes of the API (README's error table), each mapped to its
+//! The error codes of the API (the error table of docs/api.md), each mapped to its
 //! HTTP status and OpenAI error type in one place. Below the HTTP edge so
 //! the domain (a task's failure, kept with the task) names codes by type:
 //! a code without a status cannot compile.
@@ -10,7 +10,7 @@ use http::StatusCode;
 /// without a status and type cannot compile.
 macro_rules! error_codes {
     ($($(#[$doc:meta])* $variant:ident => $wire:literal, $status:ident, $kind:literal;)+) => {
-        /// A machine-readable error code of the API (README's error table).
+        /// A machine-readable error code of the API (docs/api.md, "Errors").
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ErrorCode {
             $($(#[$doc])* $variant,)+

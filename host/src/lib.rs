@@ -15,7 +15,7 @@
 //!   [`audit`]: the append-only audit log;
 //! - [`plugins`]: the wasmtime runtime, sandbox and host functions;
 //!   [`rollout`]: plugin versions swapped on a running gateway;
-//! - [`store`]: sled storage; [`config`], [`cli`], [`server`]: wiring.
+//! - [`store`]: the store traits, on sled or PostgreSQL; [`config`], [`cli`], [`server`]: wiring.
 
 pub mod accounts;
 pub mod api;

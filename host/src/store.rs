@@ -1,6 +1,6 @@
-//! Durable state in sled: one database in the data directory, one tree per
-//! kind of record, JSON values. Writes that must survive a crash are flushed
-//! before the caller goes on.
+//! Durable state behind store traits, on sled (one database in the data
+//! directory, one tree per kind of record, JSON values) or PostgreSQL.
+//! Writes that must survive a crash are flushed before the caller goes on.
 
 pub mod accounts;
 pub mod audit;

@@ -1,5 +1,5 @@
 //! `imini-bench`: what the gateway adds on top of an upstream, on loopback.
-//! See `support/bench.rs` for the method; README.md ("Benchmarks") for the
+//! See `support/bench.rs` for the method; docs/benchmarks.md for the
 //! figures.
 //!
 //! ```text

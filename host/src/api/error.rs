@@ -1,4 +1,4 @@
-//! The one error type of the HTTP edge: a code from API.md, its status and
+//! The one error type of the HTTP edge: a code from docs/api.md, its status and
 //! type, a message safe to show, and the parameter at fault. Rendered (with
 //! the request id) and logged in one place, the request-id middleware.
 
@@ -239,7 +239,7 @@ mod tests {
             );
             assert!(!kind.is_empty(), "{wire}");
         }
-        assert_eq!(ErrorCode::ALL.len(), 24, "README's error table");
+        assert_eq!(ErrorCode::ALL.len(), 24, "the error table of docs/api.md");
         assert_eq!(ErrorCode::from_wire("invalid_parameter"), None);
         assert_eq!(ErrorCode::from_wire("NO_SUCH_CODE"), None);
     }
