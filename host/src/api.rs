@@ -21,7 +21,7 @@ mod videos;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -76,6 +76,8 @@ pub struct Gateway {
     pub rollout: Arc<crate::rollout::Rollout>,
     /// The replicas sharing the database.
     pub replicas: Arc<crate::replicas::Replicas>,
+    /// The token that may read `GET /metrics` besides the admin key.
+    pub metrics_token: Option<crate::metrics::MetricsToken>,
 }
 
 /// The shared state of the router.
@@ -90,6 +92,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{vendor}/{name}", get(models::get_one))
         .route("/v1/images/generations", post(images::openai_generations))
@@ -198,10 +201,43 @@ async fn healthz(State(state): State<AppState>) -> Response {
     axum::Json(serde_json::json!({ "status": "ok", "models": models })).into_response()
 }
 
+/// `GET /metrics`: the metrics as OpenMetrics text, for the admin key or
+/// the metrics token.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let allowed = match (&state.metrics_token, extract::bearer(&headers)) {
+        (Some(token), Ok(given)) if token.matches(given) => Ok(()),
+        _ => extract::principal(&state, &headers)
+            .await
+            .and_then(|who| admin::admin_only(&who)),
+    };
+    if let Err(e) = allowed {
+        return e.into_response();
+    }
+    // A store that does not answer fails the scrape (the gateway cannot
+    // serve either), rather than showing an empty queue.
+    let webhook_queue = match state.webhooks.queue_depth().await {
+        Ok(n) => n,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let now = crate::metrics::Snapshot {
+        tasks: state.tasks.running_now(),
+        webhook_queue,
+    };
+    let text = crate::metrics::metrics().render(now).await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        text,
+    )
+        .into_response()
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(
         ErrorCode::NotFound,
-        "no such route; see the API reference in README.md",
+        "no such route; see the API reference in docs/api.md",
     )
 }
 
@@ -213,15 +249,45 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Gives every request an id (`x-request-id` on the response) and a
-/// tracing span, and renders errors raised by the layers it wraps.
+/// tracing span, renders errors raised by the layers it wraps, counts the
+/// request in the metrics and writes its access-log line (`info`, target
+/// `imini::access`).
 async fn request_id(mut req: Request, next: Next) -> Response {
     let id = crate::ids::new("req");
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let method = req.method().clone();
+    // The route's pattern, not the path: ids in paths would make every
+    // request a series of its own.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_string();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.uri().path(), status = tracing::field::Empty);
     let started = std::time::Instant::now();
-    let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    let facts = Arc::new(crate::metrics::RequestFacts::default());
+    let response = tracing::Instrument::instrument(
+        crate::metrics::with_facts(facts.clone(), next.run(req)),
+        span.clone(),
+    )
+    .await;
     let mut response = render_error(response, &id, &span);
-    tracing::debug!(parent: &span, status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "answered");
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    span.record("status", status);
+    let model = facts.model.get().map_or("", String::as_str);
+    crate::metrics::metrics().request(&method, &route, status, model, took);
+    tracing::info!(
+        target: "imini::access",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        status,
+        duration_ms = took.as_micros() as f64 / 1000.0,
+        account = %facts.account.get().map_or("", String::as_str),
+        model = %model,
+        "request"
+    );
     response.headers_mut().insert(
         "x-request-id",
         HeaderValue::from_str(&id).expect("ids are ASCII"),
@@ -240,6 +306,7 @@ async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next)
     };
     // Authenticated once per request: the extractor reuses it.
     req.extensions_mut().insert(who.clone());
+    crate::metrics::note_account(&who.owner);
     let Some(key_id) = who.key_id.as_deref() else {
         return next.run(req).await;
     };
@@ -247,6 +314,7 @@ async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next)
         .requests_per_minute
         .unwrap_or(state.config.limits.requests_per_minute);
     let Ok(decision) = state.limiter.check(key_id, rate).await else {
+        crate::metrics::metrics().rate_limited("unavailable");
         // The limiter logs the outage (once, not per request).
         return ApiError::new(
             ErrorCode::RateLimiterUnavailable,
@@ -258,6 +326,7 @@ async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next)
     let mut response = if decision.allowed {
         next.run(req).await
     } else {
+        crate::metrics::metrics().rate_limited("rate");
         let wait = decision.retry_after.as_secs_f64().ceil().max(1.0) as u64;
         ApiError::new(
             ErrorCode::RateLimited,

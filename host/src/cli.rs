@@ -129,7 +129,11 @@ pub struct ServeArgs {
 /// Runs the command line.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    crate::telemetry::init(&cli.log_format);
+    // `serve` sets up its logging once its configuration is read (it may
+    // export traces); every other command logs to stderr.
+    if !matches!(cli.command, Command::Serve(_)) {
+        crate::telemetry::init(&cli.log_format, None)?;
+    }
     match cli.command {
         Command::Account { target, op } => admin::execute(&target, op.call()),
         Command::Key { target, op } => admin::execute(&target, op.call()),
@@ -156,15 +160,20 @@ pub fn run() -> anyhow::Result<()> {
                 .clone()
                 .or_else(|| config.data_dir.clone())
                 .unwrap_or_else(|| PathBuf::from("data"));
+            let telemetry =
+                crate::telemetry::init(&cli.log_format, config.telemetry.otlp().as_ref())?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(serve(ServeOptions {
+            let served = runtime.block_on(serve(ServeOptions {
                 listen,
                 data_dir,
                 admin_key: args.admin_key,
                 config,
-            }))
+            }));
+            drop(runtime);
+            telemetry.shutdown();
+            served
         }
     }
 }

@@ -92,6 +92,45 @@ pub struct Config {
     /// or an S3-compatible bucket.
     #[serde(default)]
     pub media: crate::media::backend::MediaConfig,
+    /// Metrics and traces.
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+}
+
+/// Metrics and traces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// A token that may read `GET /metrics` besides the admin key (so the
+    /// scraper need not hold the admin key). `IMINI_METRICS_TOKEN`
+    /// overrides it.
+    pub metrics_token: Option<String>,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL
+    /// (`http://127.0.0.1:4318`): when set, spans are exported to
+    /// `<otlp_endpoint>/v1/traces` (protobuf).
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of exported spans.
+    pub service_name: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            metrics_token: None,
+            otlp_endpoint: None,
+            service_name: "imini".into(),
+        }
+    }
+}
+
+impl TelemetryConfig {
+    /// Where traces go, if anywhere.
+    pub fn otlp(&self) -> Option<crate::telemetry::Otlp> {
+        Some(crate::telemetry::Otlp {
+            endpoint: self.otlp_endpoint.clone()?,
+            service_name: self.service_name.clone(),
+        })
+    }
 }
 
 /// Leases, unless `[replicas] lease_secs` says.
@@ -428,6 +467,18 @@ impl Config {
         let s = &self.sandbox;
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
         self.store.validate().map_err(ConfigError::Invalid)?;
+        if let Some(url) = &self.telemetry.otlp_endpoint
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad(
+                "telemetry.otlp_endpoint must be an http:// or https:// URL (the collector's OTLP/HTTP port, usually 4318)",
+            );
+        }
+        if self.telemetry.metrics_token.as_deref() == Some("") {
+            return bad(
+                "telemetry.metrics_token must not be empty (leave it out to allow only the admin key)",
+            );
+        }
         if !(1..=300).contains(&self.replicas.lease_secs) {
             return bad("replicas.lease_secs must be between 1 and 300");
         }

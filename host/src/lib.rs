@@ -33,6 +33,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod ledger;
 pub mod media;
+pub mod metrics;
 pub mod moderation;
 pub mod net;
 pub mod plugins;

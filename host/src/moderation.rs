@@ -257,14 +257,18 @@ impl Moderation {
                 Stage::Output(outputs) => policy.check_output(input, req, outputs).await,
             };
             let label = policy.core().label();
+            let stage_name = match stage {
+                Stage::Request => "request",
+                Stage::Output(_) => "output",
+            };
+            let policy_name = &policy.core().manifest().name;
+            let count = |action, category: Option<&str>| {
+                crate::metrics::metrics().verdict(policy_name, stage_name, action, category);
+            };
             let record = |action: &str, category: Option<String>, reason: Option<String>| Flag {
                 id: crate::ids::new("flag"),
                 created_at: crate::time::to_rfc3339(self.clock.now()),
-                stage: match stage {
-                    Stage::Request => "request",
-                    Stage::Output(_) => "output",
-                }
-                .into(),
+                stage: stage_name.into(),
                 action: action.into(),
                 policy: label.clone(),
                 category,
@@ -283,8 +287,12 @@ impl Moderation {
                     verdict.category = verdict.category.map(|c| crate::plugins::printable(&c, 100));
                     verdict.reason = verdict.reason.map(|r| crate::plugins::printable(&r, 1000));
                     match verdict.action {
-                        Action::Allow => continue,
+                        Action::Allow => {
+                            count("allow", None);
+                            continue;
+                        }
                         Action::Flag => {
+                            count("flag", verdict.category.as_deref());
                             let flag = record("flag", verdict.category, verdict.reason);
                             tracing::info!(flag_id = %flag.id, policy = %label, category = ?flag.category, "policy flagged a request for review");
                             self.store.record_flag(&flag).await?;
@@ -293,6 +301,7 @@ impl Moderation {
                         }
                         Action::Deny => {
                             let category = verdict.category.unwrap_or_else(|| "unspecified".into());
+                            count("deny", Some(&category));
                             let flag = record("deny", Some(category.clone()), verdict.reason);
                             tracing::info!(flag_id = %flag.id, policy = %label, %category, stage = %flag.stage, "policy refused");
                             self.store.record_flag(&flag).await?;
@@ -311,6 +320,7 @@ impl Moderation {
                 Err(e) => e.kind.to_string(),
             };
             // Fail closed: the request is refused and the incident kept.
+            count("error", None);
             let flag = record("error", None, Some(failure.clone()));
             tracing::error!(flag_id = %flag.id, policy = %label, failure = %failure, "policy failed; refusing (fail closed)");
             self.store.record_flag(&flag).await?;

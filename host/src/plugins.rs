@@ -172,6 +172,27 @@ pub struct PluginCore {
     pub from_cache: bool,
     /// How long compiling (or loading from the cache) took.
     pub compile_time: Duration,
+    /// Its name and version as metric labels.
+    metric: crate::metrics::PluginName,
+}
+
+/// How a call that returned ended, for the metrics: `ok`, or
+/// `plugin_error` when the plugin answered with its own error.
+pub(crate) trait Answer {
+    /// The outcome label.
+    fn outcome(&self) -> &'static str;
+}
+
+impl<T> Answer for Result<T, types::PluginError> {
+    fn outcome(&self) -> &'static str {
+        if self.is_ok() { "ok" } else { "plugin_error" }
+    }
+}
+
+impl<T> Answer for Vec<T> {
+    fn outcome(&self) -> &'static str {
+        "ok"
+    }
 }
 
 /// A loaded provider plugin.
@@ -280,6 +301,10 @@ impl PluginRuntime {
             wit_version,
             from_cache,
             compile_time,
+            metric: crate::metrics::PluginName::new(
+                &source.manifest.name,
+                &source.manifest.version,
+            ),
         };
         let self_check = |reason: String| RuntimeError::SelfCheck {
             plugin: label.clone(),
@@ -494,7 +519,37 @@ impl PluginCore {
 
     /// Runs `call` in a fresh store, bounded by the plugin's deadline (also
     /// while it waits on a host function), and classifies failures.
-    async fn run<R, F>(&self, input: &CallInput, call: F) -> Result<R, CallError>
+    async fn run<R: Answer, F>(
+        &self,
+        input: &CallInput,
+        export: &'static str,
+        call: F,
+    ) -> Result<R, CallError>
+    where
+        F: AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
+    {
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "plugin_call",
+            plugin = %self.context.manifest.name,
+            version = %self.context.manifest.version,
+            call = export
+        );
+        let result = tracing::Instrument::instrument(self.run_unmeasured(input, call), span).await;
+        let outcome = match &result {
+            Ok(answer) => answer.outcome(),
+            Err(e) => match e.kind {
+                CallErrorKind::Deadline(_) => "deadline",
+                CallErrorKind::MemoryLimit(_) => "memory_limit",
+                CallErrorKind::Trap(_) => "trap",
+                CallErrorKind::PoolBusy(..) => "pool_busy",
+            },
+        };
+        crate::metrics::metrics().plugin_call(&self.metric, export, outcome, started.elapsed());
+        result
+    }
+
+    async fn run_unmeasured<R, F>(&self, input: &CallInput, call: F) -> Result<R, CallError>
     where
         F: AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     {

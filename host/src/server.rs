@@ -242,7 +242,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     // Listed from the start; then a few times a lease.
     replicas.beat().await?;
     tokio::spawn(replicas.clone().run());
+    let metrics_token =
+        crate::metrics::MetricsToken::from_env_or(config.telemetry.metrics_token.as_deref());
     let gateway = Arc::new(Gateway {
+        metrics_token,
         config,
         auth,
         accounts,

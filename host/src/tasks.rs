@@ -103,6 +103,10 @@ struct Running {
     ended: Arc<std::sync::OnceLock<Task>>,
     /// The owner's webhook endpoint, if known without reading the account.
     account_webhook_url: Option<Option<String>>,
+    /// Its model, for the metrics.
+    model: String,
+    /// The credits its hold keeps, if it has one (for the metrics).
+    held: Option<i64>,
 }
 
 /// Why a task could not be canceled.
@@ -322,6 +326,19 @@ impl Tasks {
     /// on disk when this returns.
     pub async fn detach(&self, task: &Task) -> Result<(), TaskStoreError> {
         Ok(self.store.detach(task).await?)
+    }
+
+    /// The tasks this process runs now, for the metrics.
+    pub fn running_now(&self) -> Vec<crate::metrics::RunningTask> {
+        self.running
+            .lock()
+            .expect("lock")
+            .values()
+            .map(|r| crate::metrics::RunningTask {
+                model: r.model.clone(),
+                held: r.held,
+            })
+            .collect()
     }
 
     /// Waits up to `limit` for task `id` to finish and returns it as it is

@@ -158,6 +158,11 @@ impl Webhooks {
         self.store.deliveries_of(account_id, limit).await
     }
 
+    /// How many deliveries wait to be sent or retried (every replica's).
+    pub async fn queue_depth(&self) -> Result<u64, StoreError> {
+        self.store.pending().await
+    }
+
     /// Sends due deliveries, at most [`MAX_IN_FLIGHT`] at once and oldest
     /// due first, until the process ends; `secret_of` gives an account's
     /// signing secret.
@@ -253,6 +258,7 @@ impl Webhooks {
         };
         match result {
             Ok(()) => {
+                crate::metrics::metrics().webhook_attempt("delivered");
                 d.status = DeliveryStatus::Delivered;
                 d.last_error = None;
             }
@@ -260,8 +266,14 @@ impl Webhooks {
                 tracing::info!(delivery = %d.id, attempt = d.attempts, error = %e, "webhook delivery failed");
                 d.last_error = Some(e);
                 match BACKOFF_SECS.get(d.attempts as usize - 1) {
-                    Some(wait) => d.next_attempt_at = now_unix() + wait,
-                    None => d.status = DeliveryStatus::Failed,
+                    Some(wait) => {
+                        crate::metrics::metrics().webhook_attempt("retrying");
+                        d.next_attempt_at = now_unix() + wait;
+                    }
+                    None => {
+                        crate::metrics::metrics().webhook_attempt("failed");
+                        d.status = DeliveryStatus::Failed;
+                    }
                 }
             }
         }

@@ -32,6 +32,7 @@ mod rollout;
 mod routing;
 mod sandbox;
 mod store_migrate;
+mod telemetry;
 mod videos;
 mod webhooks;
 mod wit_versions;

@@ -8,17 +8,9 @@ use std::process::Command;
 
 use imini_tests::{ADMIN_KEY, Gateway};
 
-fn python_with_sdk() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    imini_tests::python::venv(&root, "pyenv", "requirements.txt").unwrap_or_else(|e| panic!("{e}"))
-}
-
 #[test]
 fn the_official_openai_python_sdk_works_by_changing_base_url() {
-    let python = python_with_sdk();
+    let python = imini_tests::python_tools();
     let gw = Gateway::start();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/openai_sdk_check.py");
     let out = Command::new(python)

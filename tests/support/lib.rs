@@ -517,3 +517,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// The python of `target/pyenv`, with the Python tools the tests run
+/// (tests/python/requirements.txt: the OpenAI SDK, the Prometheus parser),
+/// installed from PyPI the first time.
+/// Made once per test process, however many tests ask at once.
+pub fn python_tools() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let made = PYTHON.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("the workspace")
+            .to_path_buf();
+        python::venv(&root, "pyenv", "requirements.txt")
+    });
+    made.clone().unwrap_or_else(|e| panic!("{e}"))
+}

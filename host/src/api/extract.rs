@@ -273,7 +273,7 @@ impl FromRequestParts<AppState> for Appellant {
 }
 
 /// The bearer token of a request.
-fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());

@@ -74,6 +74,7 @@ pub async fn submit(
         .cloned()
         .ok_or_else(|| super::models::model_not_found(&catalogue, g.model))?;
     let info = &route.info;
+    crate::metrics::note_model(&info.id);
     if info.kind != g.kind {
         return Err(ApiError::invalid(
             "model",

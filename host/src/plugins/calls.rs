@@ -38,7 +38,7 @@ impl ProviderPlugin {
         config: &str,
     ) -> Result<Result<(), types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "validate_config", async |store| match &self.pre {
                 ProviderPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_model_provider()
@@ -56,7 +56,7 @@ impl ProviderPlugin {
         input: &CallInput,
     ) -> Result<Vec<provider_api::ModelInfo>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "models", async |store| match &self.pre {
                 ProviderPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_model_provider().call_models(store).await
@@ -77,7 +77,7 @@ impl ProviderPlugin {
         req: &types::GenerationRequest,
     ) -> Result<Result<types::GenerationResult, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "generate", async |store| match &self.pre {
                 ProviderPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_model_provider()
@@ -103,7 +103,7 @@ impl ProviderPlugin {
         req: &types::GenerationRequest,
     ) -> Result<Result<provider_api::Submission, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "submit", async |store| match &self.pre {
                 ProviderPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_model_provider()
@@ -130,7 +130,7 @@ impl ProviderPlugin {
         handle: &str,
     ) -> Result<Result<provider_api::JobStatus, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "poll", async |store| match &self.pre {
                 ProviderPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_model_provider()
@@ -157,7 +157,7 @@ impl ProviderPlugin {
         handle: &str,
     ) -> Result<Result<(), types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "cancel", async |store| match &self.pre {
                 ProviderPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_model_provider()
@@ -191,7 +191,7 @@ impl PolicyPlugin {
         config: &str,
     ) -> Result<Result<(), types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "validate_config", async |store| match &self.pre {
                 PolicyPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_content_policy()
@@ -209,7 +209,7 @@ impl PolicyPlugin {
         input: &CallInput,
     ) -> Result<Result<policy_api::PolicyInfo, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "describe", async |store| match &self.pre {
                 PolicyPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_content_policy().call_describe(store).await
@@ -230,7 +230,7 @@ impl PolicyPlugin {
         req: &types::GenerationRequest,
     ) -> Result<Result<policy_api::Verdict, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "check_request", async |store| match &self.pre {
                 PolicyPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_content_policy()
@@ -257,7 +257,7 @@ impl PolicyPlugin {
         outputs: &[types::Media],
     ) -> Result<Result<policy_api::Verdict, types::PluginError>, CallError> {
         self.core
-            .run(input, async |store| match &self.pre {
+            .run(input, "check_output", async |store| match &self.pre {
                 PolicyPreOf::Now(pre) => {
                     let p = pre.instantiate_async(&mut *store).await?;
                     p.imini_plugin_content_policy()

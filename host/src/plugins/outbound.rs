@@ -90,6 +90,7 @@ impl Outbound {
             // The host's value replaces anything the guest put there.
             header_map.insert(name, value);
         }
+        crate::telemetry::inject_trace_context(&mut header_map);
         let exchange = async {
             let mut response = self
                 .client

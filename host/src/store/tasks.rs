@@ -42,6 +42,17 @@ impl Status {
     pub fn is_final(self) -> bool {
         matches!(self, Status::Succeeded | Status::Failed | Status::Canceled)
     }
+
+    /// Its name, as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Processing => "processing",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Canceled => "canceled",
+        }
+    }
 }
 
 /// One stored output.
@@ -66,7 +77,7 @@ pub struct Output {
 /// Why a task failed, as the caller sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TaskError {
-    /// An API error code (see API.md).
+    /// An API error code (see docs/api.md).
     pub code: String,
     /// A message for the caller.
     pub message: String,

@@ -84,4 +84,8 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// or pending until its next attempt), replacing it as it was when due
     /// at `was_due_at`.
     async fn record_attempt(&self, delivery: &Delivery, was_due_at: i64) -> Result<(), StoreError>;
+
+    /// How many deliveries are pending (waiting for their first attempt or
+    /// a retry), for the metrics.
+    async fn pending(&self) -> Result<u64, StoreError>;
 }

@@ -203,13 +203,23 @@ impl Tasks {
                 cancel: cancel.clone(),
                 ended: Arc::default(),
                 account_webhook_url,
+                model: task.model.clone(),
+                held: task
+                    .hold
+                    .as_ref()
+                    .filter(|h| h.status == crate::ledger::HoldStatus::Open)
+                    .map(|h| h.amount),
             },
         );
         let this = self.clone();
         // A synchronous task is not stored until it ends: stopping it starts
         // from this.
         let submitted = task.clone();
-        tokio::spawn(async move {
+        // Its own span (a task outlives the request that made it), in the
+        // request's trace.
+        let span = tracing::info_span!(parent: None, "task", task_id = %task.id, request_id = %task.request_id, model = %task.model);
+        crate::telemetry::continue_trace(&span);
+        let run = async move {
             let id = task.id.clone();
             let limit = this
                 .timeouts
@@ -236,8 +246,12 @@ impl Tasks {
                 Status::Failed
             });
             let _ = tx.send(final_status);
-            this.running.lock().expect("lock").remove(&id);
-        });
+            let ended = this.running.lock().expect("lock").remove(&id);
+            if let Some(ended) = ended {
+                crate::metrics::metrics().task_finished(&ended.model, final_status.as_str());
+            }
+        };
+        tokio::spawn(tracing::Instrument::instrument(run, span));
     }
 
     /// Cancels a queued or processing task of `owner`: stops it, releases its

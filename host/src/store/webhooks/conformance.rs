@@ -113,6 +113,7 @@ pub(crate) async fn due_deliveries_come_longest_due_first_within_the_limit(
 pub(crate) async fn an_attempt_reschedules_or_settles_a_delivery(hooks: Arc<dyn WebhookStore>) {
     let d = delivery("acct_a", "task_1", 1000, "2026-12-01T00:00:00Z");
     hooks.enqueue(&d).await.unwrap();
+    assert_eq!(hooks.pending().await.unwrap(), 1);
     let retry = Delivery {
         attempts: 1,
         next_attempt_at: 1005,
@@ -120,6 +121,7 @@ pub(crate) async fn an_attempt_reschedules_or_settles_a_delivery(hooks: Arc<dyn 
         ..d.clone()
     };
     hooks.record_attempt(&retry, 1000).await.unwrap();
+    assert_eq!(hooks.pending().await.unwrap(), 1, "a retry waits");
     let none = HashSet::new();
     let (due, next) = hooks.due(1001, 16, &none).await.unwrap();
     assert_eq!((due.len(), next), (0, Some(1005)));
@@ -133,6 +135,7 @@ pub(crate) async fn an_attempt_reschedules_or_settles_a_delivery(hooks: Arc<dyn 
     };
     hooks.record_attempt(&delivered, 1005).await.unwrap();
     assert_eq!(hooks.due(5000, 16, &none).await.unwrap(), (vec![], None));
+    assert_eq!(hooks.pending().await.unwrap(), 0);
     assert_eq!(
         hooks.deliveries_of("acct_a", 10).await.unwrap(),
         [delivered]

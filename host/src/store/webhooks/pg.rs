@@ -127,6 +127,17 @@ impl WebhookStore for PgWebhooks {
         rows.iter().map(delivery_from).collect()
     }
 
+    async fn pending(&self) -> Result<u64, StoreError> {
+        let client = self.pg.client().await?;
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'",
+                &[],
+            )
+            .await?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
     async fn due(
         &self,
         now: i64,
