@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models", get(models::list))
         .route("/v1/models/{vendor}/{name}", get(models::get_one))
         .route("/v1/images/generations", post(images::openai_generations))
+        .route("/v1/images/edits", post(images::openai_edits))
         .route("/v1/images/generate", post(images::native_generate))
         .route("/v1/images/tasks/{task_id}", get(images::get_image_task))
         .route("/v1/tasks", get(images::list_tasks))

@@ -112,8 +112,10 @@ fn bad_requests_get_documented_errors_and_create_nothing() {
         "INVALID_PARAMETER",
     );
     assert_eq!(e["param"], "resolution");
+    // A native request without a model gets the default one; a model
+    // that is not text is named.
     let e = assert_error(
-        &gw.post(native, &json!({"prompt": "x"})),
+        &gw.post(native, &json!({"model": 7, "prompt": "x"})),
         400,
         "INVALID_PARAMETER",
     );

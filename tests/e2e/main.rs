@@ -7,6 +7,7 @@ mod bills;
 mod cli;
 mod crash;
 mod credentials;
+mod edits;
 mod errors;
 mod idempotency;
 mod images;

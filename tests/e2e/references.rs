@@ -125,8 +125,9 @@ fn bad_references_are_refused_before_anything_is_charged() {
         400,
         "INVALID_PARAMETER",
     );
+    // A model that reads no references refuses them.
     let e = assert_error(
-        &send("imini/canvas-image", "data:image/png;base64,AAAA"),
+        &send("test/hollow", "data:image/png;base64,AAAA"),
         400,
         "UNSUPPORTED_PARAMETER",
     );

@@ -385,7 +385,7 @@ impl Gateway {
     }
 }
 
-fn answer(response: reqwest::blocking::Response) -> Answer {
+pub fn answer(response: reqwest::blocking::Response) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.bytes().expect("body").to_vec();

@@ -182,6 +182,59 @@ pub fn list_response(
     axum::Json(serde_json::json!({ "object": "list", "data": data, "has_more": has_more, "last_id": last_id })).into_response()
 }
 
+/// The next field of a multipart form: a body over the limit is 413, any
+/// other fault 400 naming `param`.
+pub async fn next_field<'f>(
+    state: &AppState,
+    form: &'f mut axum::extract::Multipart,
+    param: &str,
+) -> Result<Option<axum::extract::multipart::Field<'f>>, ApiError> {
+    form.next_field()
+        .await
+        .map_err(|e| multipart_error(state, param, e))
+}
+
+/// A multipart fault: 413 past the body limit, else 400 naming `param`.
+pub fn multipart_error(
+    state: &AppState,
+    param: &str,
+    e: axum::extract::multipart::MultipartError,
+) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(state)
+    } else {
+        ApiError::invalid(param, e.body_text())
+    }
+}
+
+/// A text field of a multipart form as the JSON body of the same request
+/// would carry it: whole numbers for `n`, `seed`, `output_compression` and
+/// `partial_images`, a boolean for `stream`, an object for `extra_params`,
+/// text otherwise.
+pub fn form_value(name: &str, text: String) -> Result<serde_json::Value, ApiError> {
+    use serde_json::Value;
+    match name {
+        "n" | "seed" | "output_compression" | "partial_images" => text
+            .trim()
+            .parse::<u64>()
+            .map(Value::from)
+            .map_err(|_| ApiError::invalid(name, format!("{name} must be a whole number"))),
+        "stream" => match text.trim() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(ApiError::invalid(name, "stream must be true or false")),
+        },
+        "extra_params" => match serde_json::from_str::<Value>(&text) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            _ => Err(ApiError::invalid(
+                name,
+                "extra_params must be a JSON object",
+            )),
+        },
+        _ => Ok(Value::String(text)),
+    }
+}
+
 /// The 413 error, naming the limit.
 pub fn too_large(state: &AppState) -> ApiError {
     ApiError::new(

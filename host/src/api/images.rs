@@ -11,7 +11,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{JsonBody, PathParams, QueryParams, list_response, page_limit};
+use super::extract::{
+    JsonBody, MultipartForm, PathParams, QueryParams, form_value, list_response, multipart_error,
+    next_field, page_limit, parse_json,
+};
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
 use super::references::RefInput;
@@ -26,7 +29,8 @@ use crate::time::unix_seconds;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NativeImageRequest {
-    model: String,
+    /// Default: `server.default_image_model`.
+    model: Option<String>,
     prompt: String,
     negative_prompt: Option<String>,
     n: Option<u32>,
@@ -64,6 +68,9 @@ pub struct OpenAiImageRequest {
     aspect_ratio: Option<String>,
     resolution: Option<String>,
     seed: Option<u64>,
+    /// Edits: how closely to follow the input image (passed to the
+    /// provider as a parameter it may honour).
+    input_fidelity: Option<String>,
     #[serde(default)]
     extra_params: Map<String, Value>,
 }
@@ -76,6 +83,9 @@ pub async fn native_generate(
     reserved: Option<Extension<ReservedTaskId>>,
     JsonBody(body): JsonBody<NativeImageRequest>,
 ) -> Result<Response, ApiError> {
+    let model = body
+        .model
+        .unwrap_or_else(|| state.config.server.default_image_model.clone());
     let (task, price) = submit(
         &state,
         &who,
@@ -85,7 +95,7 @@ pub async fn native_generate(
             duration_secs: None,
             generate_audio: false,
             reserved: reserved.as_ref().map(|r| &r.0),
-            model: &body.model,
+            model: &model,
             prompt: &body.prompt,
             negative_prompt: body.negative_prompt.as_deref(),
             n: body.n,
@@ -115,6 +125,97 @@ pub async fn openai_generations(
     headers: HeaderMap,
     JsonBody(body): JsonBody<OpenAiImageRequest>,
 ) -> Result<Response, ApiError> {
+    let call = OpenAiCall {
+        who,
+        request_id,
+        reserved: reserved.map(|r| r.0),
+        headers,
+    };
+    openai_images(&state, call, body, &[]).await
+}
+
+/// `POST /v1/images/edits` (OpenAI): a multipart form with the image to
+/// edit as `image` (or `image[]`, several), an optional `mask` (a PNG,
+/// transparent where the image is to change) and the fields of a
+/// generation. The files reach the plugin as reference media (roles
+/// `image` and `mask`), checked by the policies with the prompt; the answer
+/// is that of `/v1/images/generations`.
+pub async fn openai_edits(
+    State(state): State<AppState>,
+    who: Principal,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    reserved: Option<Extension<ReservedTaskId>>,
+    headers: HeaderMap,
+    MultipartForm(mut form): MultipartForm,
+) -> Result<Response, ApiError> {
+    let mut fields = Map::new();
+    let mut references = Vec::new();
+    let mut mask = None;
+    while let Some(field) = next_field(&state, &mut form, "body").await? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "image" | "image[]" | "mask" => {
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| multipart_error(&state, &name, e))?;
+                if name == "mask" {
+                    if mask.is_some() {
+                        return Err(ApiError::invalid("mask", "send one mask"));
+                    }
+                    mask = Some(RefInput::upload(bytes, "mask"));
+                } else {
+                    references.push(RefInput::upload(bytes, "image"));
+                }
+            }
+            _ => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| multipart_error(&state, &name, e))?;
+                fields.insert(name.clone(), form_value(&name, text)?);
+            }
+        }
+    }
+    if references.is_empty() {
+        return Err(ApiError::invalid(
+            "image",
+            "the form has no image to edit: send it as a file field `image` (or `image[]`)",
+        ));
+    }
+    let body: OpenAiImageRequest = parse_json(Value::Object(fields).to_string().as_bytes())?;
+    references.extend(mask);
+    let call = OpenAiCall {
+        who,
+        request_id,
+        reserved: reserved.map(|r| r.0),
+        headers,
+    };
+    openai_images(&state, call, body, &references).await
+}
+
+/// Who asks, for an OpenAI images call.
+struct OpenAiCall {
+    who: Principal,
+    request_id: String,
+    reserved: Option<ReservedTaskId>,
+    headers: HeaderMap,
+}
+
+/// Runs an OpenAI images request (a generation, or an edit of
+/// `references`), waiting for the task, and answers in OpenAI's shape.
+async fn openai_images(
+    state: &AppState,
+    call: OpenAiCall,
+    body: OpenAiImageRequest,
+    references: &[RefInput],
+) -> Result<Response, ApiError> {
+    let OpenAiCall {
+        who,
+        request_id,
+        reserved,
+        headers,
+    } = call;
     if body.stream == Some(true) || body.partial_images.is_some_and(|p| p > 0) {
         return Err(ApiError::unsupported(
             "stream",
@@ -146,6 +247,7 @@ pub async fn openai_generations(
         ("background", body.background),
         ("moderation", body.moderation),
         ("user", body.user),
+        ("input_fidelity", body.input_fidelity),
     ] {
         if let Some(v) = value {
             extra.entry(key).or_insert(Value::String(v));
@@ -158,14 +260,14 @@ pub async fn openai_generations(
         .model
         .unwrap_or_else(|| state.config.server.default_image_model.clone());
     let (task, _) = submit(
-        &state,
+        state,
         &who,
         &request_id,
         Generation {
             kind: MediaKind::Image,
             duration_secs: None,
             generate_audio: false,
-            reserved: reserved.as_ref().map(|r| &r.0),
+            reserved: reserved.as_ref(),
             model: &model,
             prompt: &body.prompt,
             negative_prompt: body.negative_prompt.as_deref(),
@@ -178,7 +280,7 @@ pub async fn openai_generations(
             seed: body.seed,
             extra_params: extra,
             webhook_url: None,
-            references: (&[], "images"),
+            references: (references, "image"),
             synchronous: true,
         },
     )
@@ -211,7 +313,7 @@ pub async fn openai_generations(
             .with_task(&task.id));
         }
     }
-    let base = super::files::public_base(&state, &headers);
+    let base = super::files::public_base(state, &headers);
     let expires = crate::time::now_unix() + state.config.server.signed_url_ttl_secs as i64;
     let mut data = Vec::new();
     for output in &task.outputs {

@@ -25,11 +25,25 @@ pub const MAX_REFERENCES: usize = 8;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefInput {
-    /// `file_…`, `data:…` or `http(s)://…`.
+    /// `file_…`, `data:…` or `http(s)://…` (empty for an upload).
     pub url: String,
     /// How it is meant to be used, e.g. "style", "subject", "first-frame".
     #[serde(alias = "role")]
     pub reference_type: Option<String>,
+    /// The bytes, when they came as a file in a multipart form.
+    #[serde(skip)]
+    pub upload: Option<bytes::Bytes>,
+}
+
+impl RefInput {
+    /// A file of a multipart form, to be used as `role`.
+    pub fn upload(bytes: bytes::Bytes, role: &str) -> Self {
+        Self {
+            url: String::new(),
+            reference_type: Some(role.to_string()),
+            upload: Some(bytes),
+        }
+    }
 }
 
 fn kind_of(mime: &str) -> Option<&'static str> {
@@ -74,8 +88,14 @@ pub async fn resolve(
     }
     let mut out = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
-        let param = format!("{param}[{i}].url");
-        let (record, url) = if input.url.starts_with("file_") {
+        let (record, url) = if let Some(bytes) = &input.upload {
+            let param = match input.reference_type.as_deref() {
+                Some("mask") => "mask".to_string(),
+                _ => format!("{param}[{i}]"),
+            };
+            (store(state, who, bytes, &param).await?, None)
+        } else if input.url.starts_with("file_") {
+            let param = format!("{param}[{i}].url");
             let record = state
                 .media
                 .record(&input.url)
@@ -84,6 +104,7 @@ pub async fn resolve(
                 .ok_or_else(|| ApiError::invalid(&param, format!("no file {:?}", input.url)))?;
             (record, None)
         } else if let Some(rest) = input.url.strip_prefix("data:") {
+            let param = format!("{param}[{i}].url");
             let (meta, data) = rest.split_once(',').ok_or_else(|| {
                 ApiError::invalid(&param, "a data: URL needs a comma before its data")
             })?;
@@ -98,6 +119,7 @@ pub async fn resolve(
                 .map_err(|_| ApiError::invalid(&param, "the data: URL is not valid base64"))?;
             (store(state, who, &bytes, &param).await?, None)
         } else {
+            let param = format!("{param}[{i}].url");
             let url = crate::net::check_public_url(&input.url, state.config.network.allow_private)
                 .await
                 .map_err(|m| ApiError::invalid(&param, format!("reference URL: {m}")))?;

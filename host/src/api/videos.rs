@@ -3,13 +3,16 @@
 
 use axum::Extension;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{JsonBody, MultipartForm, PathParams, QueryParams, page_limit, parse_json};
+use super::extract::{
+    JsonBody, MultipartForm, PathParams, QueryParams, form_value, multipart_error, next_field,
+    page_limit, parse_json,
+};
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
 use super::images::{task_json, task_view};
@@ -21,6 +24,9 @@ use crate::plugins::bindings::types::MediaKind;
 use crate::tasks::{CancelError, Status, Task, TaskFilter};
 use crate::time::unix_seconds;
 
+/// The role of OpenAI's `input_reference`: the image the video starts from.
+const FIRST_FRAME: &str = "first-frame";
+
 /// How soon OpenAI clients should poll a running video again.
 const POLL_AFTER_MS: u32 = 1000;
 
@@ -28,7 +34,8 @@ const POLL_AFTER_MS: u32 = 1000;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NativeVideoRequest {
-    model: String,
+    /// Default: `server.default_video_model`.
+    model: Option<String>,
     prompt: String,
     negative_prompt: Option<String>,
     n: Option<u32>,
@@ -67,10 +74,13 @@ pub async fn native_generate(
         .chain(&body.reference_videos)
         .cloned()
         .collect();
+    let model = body
+        .model
+        .unwrap_or_else(|| state.config.server.default_video_model.clone());
     let generation = Generation {
         kind: MediaKind::Video,
         reserved: reserved.as_ref().map(|r| &r.0),
-        model: &body.model,
+        model: &model,
         prompt: &body.prompt,
         negative_prompt: body.negative_prompt.as_deref(),
         n: body.n,
@@ -142,12 +152,19 @@ pub struct OpenAiVideoRequest {
     seed: Option<u64>,
     aspect_ratio: Option<String>,
     resolution: Option<String>,
+    /// In JSON: the image to start from, as a `file_…` id, a `data:` URL or
+    /// an http(s) URL (in a form: a file).
+    input_reference: Option<String>,
     #[serde(default)]
     extra_params: Map<String, Value>,
 }
 
-/// Reads the create body from JSON or a multipart form.
-async fn openai_body(state: &AppState, req: Request) -> Result<OpenAiVideoRequest, ApiError> {
+/// Reads the create body from JSON or a multipart form, with its
+/// `input_reference`, if any, as the image to start from.
+async fn openai_body(
+    state: &AppState,
+    req: Request,
+) -> Result<(OpenAiVideoRequest, Option<RefInput>), ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -155,40 +172,41 @@ async fn openai_body(state: &AppState, req: Request) -> Result<OpenAiVideoReques
         .unwrap_or_default()
         .to_string();
     if !content_type.starts_with("multipart/form-data") {
-        return JsonBody::<OpenAiVideoRequest>::from_request(req, state)
-            .await
-            .map(|b| b.0);
+        let JsonBody(mut body) = JsonBody::<OpenAiVideoRequest>::from_request(req, state).await?;
+        let reference = body.input_reference.take().map(|url| RefInput {
+            url,
+            reference_type: Some(FIRST_FRAME.into()),
+            upload: None,
+        });
+        return Ok((body, reference));
     }
     let MultipartForm(mut form) = MultipartForm::from_request(req, state).await?;
     let mut fields = Map::new();
-    while let Some(field) = form.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            super::extract::too_large(state)
-        } else {
-            ApiError::invalid("body", e.body_text())
-        }
-    })? {
+    let mut reference = None;
+    while let Some(field) = next_field(state, &mut form, "body").await? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "input_reference" {
-            return Err(ApiError::unsupported(
-                "input_reference",
-                "reference media are not supported by this gateway version yet",
-            ));
+            if reference.is_some() {
+                return Err(ApiError::invalid(
+                    "input_reference",
+                    "send one input_reference",
+                ));
+            }
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| multipart_error(state, "input_reference", e))?;
+            reference = Some(RefInput::upload(bytes, FIRST_FRAME));
+            continue;
         }
         let text = field
             .text()
             .await
-            .map_err(|e| ApiError::invalid(&name, e.body_text()))?;
-        let value = match name.as_str() {
-            "seed" => text
-                .parse::<u64>()
-                .map(Value::from)
-                .map_err(|_| ApiError::invalid("seed", "seed must be a whole number"))?,
-            _ => Value::String(text),
-        };
-        fields.insert(name, value);
+            .map_err(|e| multipart_error(state, &name, e))?;
+        fields.insert(name.clone(), form_value(&name, text)?);
     }
-    parse_json(Value::Object(fields).to_string().as_bytes())
+    let body = parse_json(Value::Object(fields).to_string().as_bytes())?;
+    Ok((body, reference))
 }
 
 /// The OpenAI video object of a task.
@@ -241,7 +259,8 @@ pub async fn openai_create(
     reserved: Option<Extension<ReservedTaskId>>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let body = openai_body(&state, req).await?;
+    let (body, reference) = openai_body(&state, req).await?;
+    let references: Vec<RefInput> = reference.into_iter().collect();
     let duration_secs =
         match &body.seconds {
             None => None,
@@ -272,7 +291,7 @@ pub async fn openai_create(
         seed: body.seed,
         extra_params: body.extra_params,
         webhook_url: None,
-        references: (&[], "input_reference"),
+        references: (&references, "input_reference"),
         synchronous: false,
     };
     let (task, _) = submit(&state, &who, &request_id, generation).await?;

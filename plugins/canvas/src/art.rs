@@ -19,9 +19,11 @@
 mod draw;
 mod encode;
 mod math;
+pub mod reference;
 mod scene;
 mod words;
 
+use reference::{Mask, Picture};
 use scene::Scene;
 
 /// Largest edge drawn; bigger requests are clamped to keep guest memory bounded.
@@ -44,6 +46,10 @@ pub fn render_png(prompt: &str, seed: u64, width: u32, height: u32) -> Vec<u8> {
 /// drifting, water rippling, stars twinkling, snow falling) so that the last frame leads
 /// back into the first. Edges are clamped to `1..=4096` and `frames` to `1..=600`; the
 /// GIF loops forever with one global palette of at most 256 colours.
+///
+/// With `start`, the animation starts from that picture (stretched over the
+/// frame, 80% of it over the scene), which fades out by the middle of the
+/// loop and back in by its end.
 pub fn render_gif(
     prompt: &str,
     seed: u64,
@@ -51,10 +57,44 @@ pub fn render_gif(
     height: u32,
     frames: u32,
     delay_cs: u16,
+    start: Option<&Picture>,
 ) -> Vec<u8> {
     let (w, h) = (width.clamp(1, MAX_EDGE), height.clamp(1, MAX_EDGE));
     let (scene, frames) = (Scene::new(prompt, seed), frames.clamp(1, 600));
-    encode::to_gif(|w, h, t| scene.render(w, h, t), w, h, frames, delay_cs)
+    encode::to_gif(
+        |w, h, t| {
+            let mut px = scene.render(w, h, t);
+            if let Some(start) = start {
+                // 1 at the loop's ends, 0 in its middle.
+                let near = 1.0 - 2.0 * t.min(1.0 - t);
+                let keep = (204.0 * near) as u8;
+                reference::lay_over(&mut px, w, h, start, None, keep);
+            }
+            px
+        },
+        w,
+        h,
+        frames,
+        delay_cs,
+    )
+}
+
+/// Renders an edit of `reference` as PNG bytes: the scene of `prompt` and
+/// `seed` drawn where `mask` is transparent, the reference kept where it is
+/// opaque; without a mask, the reference blended at 60% over the scene.
+/// Sizes as [`render_png`].
+pub fn render_edit_png(
+    prompt: &str,
+    seed: u64,
+    width: u32,
+    height: u32,
+    reference: &Picture,
+    mask: Option<&Mask>,
+) -> Vec<u8> {
+    let (w, h) = (width.clamp(1, MAX_EDGE), height.clamp(1, MAX_EDGE));
+    let mut px = Scene::new(prompt, seed).render(w, h, 0.0);
+    reference::lay_over(&mut px, w, h, reference, mask, 153);
+    encode::to_png(&px, w, h)
 }
 
 #[cfg(test)]
@@ -102,7 +142,7 @@ mod tests {
 
     #[test]
     fn gif_loops_with_moving_frames() {
-        let bytes = render_gif("snowy forest at night", 9, 96, 64, 6, 8);
+        let bytes = render_gif("snowy forest at night", 9, 96, 64, 6, 8, None);
         let mut options = gif::DecodeOptions::new();
         options.set_color_output(gif::ColorOutput::Indexed);
         let mut decoder = options.read_info(bytes.as_slice()).unwrap();

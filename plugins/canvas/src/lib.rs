@@ -5,12 +5,20 @@
 //! (`imini/canvas-image`) or looping GIF animations (`imini/canvas-video`).
 //! The video model is asynchronous to exercise the task path: `submit` packs
 //! the job into the handle (the plugin keeps no state), `poll` renders it.
+//!
+//! Both read reference media: an image edit (a reference image, and
+//! optionally a `mask` whose transparent part is redrawn) keeps the
+//! reference where the mask is opaque, or blends it with the scene without
+//! one; an animation with a reference image starts from it (the handle
+//! carries a thumbnail of it) and drifts into the scene and back.
 
 pub mod art;
 
+use art::reference::{Mask, Picture};
+use base64::Engine as _;
 use imini_sdk::{
-    GenerationRequest, GenerationResult, JobStatus, Media, MediaData, ModelInfo, PluginError,
-    Provider, Size, Submission, export_provider,
+    GenerationRequest, GenerationResult, JobStatus, Media, MediaData, MediaKind, ModelInfo,
+    PluginError, Provider, Size, Submission, export_provider,
 };
 
 /// The still-image model.
@@ -38,6 +46,7 @@ impl Provider for Canvas {
         );
         image.aspect_ratios = ratios.clone();
         image.resolutions = vec!["512".into(), "1K".into(), "2K".into()];
+        image.supports_references = true;
 
         let mut video = ModelInfo::video(
             VIDEO_MODEL,
@@ -50,6 +59,7 @@ impl Provider for Canvas {
         video.max_size = Size::new(1280, 1280);
         video.aspect_ratios = ratios;
         video.resolutions = vec!["360p".into(), "480p".into(), "720p".into()];
+        video.supports_references = true;
         vec![image, video]
     }
 
@@ -59,11 +69,18 @@ impl Provider for Canvas {
         }
         let seed = req.seed.unwrap_or(DEFAULT_SEED);
         let Size { width, height } = req.size;
+        let (reference, mask) = references(&req)?;
         let outputs = (0..req.n.max(1))
             .map(|i| {
                 // Each of the n images gets its own seed, so they differ while
                 // the whole set stays reproducible.
-                let png = art::render_png(&req.prompt, seed.wrapping_add(i as u64), width, height);
+                let seed = seed.wrapping_add(i as u64);
+                let png = match &reference {
+                    Some(r) => {
+                        art::render_edit_png(&req.prompt, seed, width, height, r, mask.as_ref())
+                    }
+                    None => art::render_png(&req.prompt, seed, width, height),
+                };
                 Media::image("image/png", width, height, MediaData::Bytes(png))
             })
             .collect();
@@ -74,12 +91,14 @@ impl Provider for Canvas {
         if req.model != VIDEO_MODEL {
             return Err(PluginError::unsupported(&req.model, "submit"));
         }
+        let (reference, _) = references(&req)?;
         let job = Job {
-            prompt: req.prompt,
             seed: req.seed.unwrap_or(DEFAULT_SEED),
             width: req.size.width,
             height: req.size.height,
             duration_ms: req.duration_ms.unwrap_or(2_000),
+            start: reference.map(|r| r.thumbnail(THUMBNAIL_EDGE)),
+            prompt: req.prompt,
         };
         Ok(Submission {
             handle: job.encode(),
@@ -100,6 +119,7 @@ impl Provider for Canvas {
             job.height,
             frames,
             (100 / FPS) as u16,
+            job.start.as_ref(),
         );
         let media = Media::video(
             "image/gif",
@@ -117,6 +137,39 @@ impl Provider for Canvas {
     }
 }
 
+/// The longest side of the reference thumbnail an animation job carries.
+const THUMBNAIL_EDGE: u32 = 32;
+
+/// The image to start from and the mask of an edit, from the request's
+/// references: the first image that is not a mask, and the first `mask`.
+fn references(req: &GenerationRequest) -> Result<(Option<Picture>, Option<Mask>), PluginError> {
+    let (mut picture, mut mask) = (None, None);
+    for (i, r) in req.references.iter().enumerate() {
+        let bytes = || imini_sdk::host::blob_read_all(r.data);
+        if r.role == "mask" {
+            if mask.is_none() {
+                mask = Some(Mask::decode(&bytes()?).ok_or_else(|| {
+                    PluginError::invalid_request("the mask must be a PNG with an alpha channel (transparent where the image is to change)")
+                        .with_param("mask")
+                })?);
+            }
+        } else if picture.is_none() && matches!(r.kind, MediaKind::Image) {
+            picture = Some(Picture::decode(&bytes()?).ok_or_else(|| {
+                PluginError::invalid_request(format!(
+                    "reference {} could not be read: canvas reads PNG, JPEG and GIF images",
+                    i + 1
+                ))
+            })?);
+        }
+    }
+    if mask.is_some() && picture.is_none() {
+        return Err(
+            PluginError::invalid_request("a mask needs an image to edit").with_param("mask"),
+        );
+    }
+    Ok((picture, mask))
+}
+
 /// An animation job, carried entirely in its handle.
 struct Job {
     prompt: String,
@@ -124,15 +177,24 @@ struct Job {
     width: u32,
     height: u32,
     duration_ms: u32,
+    /// A thumbnail of the reference image it starts from.
+    start: Option<Picture>,
 }
 
 impl Job {
     fn encode(&self) -> String {
-        serde_json::json!({
+        let mut job = serde_json::json!({
             "v": 1, "prompt": self.prompt, "seed": self.seed,
             "width": self.width, "height": self.height, "duration_ms": self.duration_ms,
-        })
-        .to_string()
+        });
+        if let Some(start) = &self.start {
+            let (w, h) = start.size();
+            job["start"] = serde_json::json!({
+                "width": w, "height": h,
+                "rgb": base64::engine::general_purpose::STANDARD.encode(start.rgb()),
+            });
+        }
+        job.to_string()
     }
 
     fn decode(handle: &str) -> Result<Self, PluginError> {
@@ -149,6 +211,24 @@ impl Job {
             width: u32::try_from(num("width")?).map_err(|_| bad())?,
             height: u32::try_from(num("height")?).map_err(|_| bad())?,
             duration_ms: u32::try_from(num("duration_ms")?).map_err(|_| bad())?,
+            start: match v.get("start") {
+                None => None,
+                Some(start) => {
+                    let size = |k: &str| {
+                        start
+                            .get(k)
+                            .and_then(serde_json::Value::as_u64)
+                            .and_then(|n| u32::try_from(n).ok())
+                            .ok_or_else(bad)
+                    };
+                    let rgb = start
+                        .get("rgb")
+                        .and_then(|p| p.as_str())
+                        .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+                        .ok_or_else(bad)?;
+                    Some(Picture::from_rgb(size("width")?, size("height")?, rgb).ok_or_else(bad)?)
+                }
+            },
         })
     }
 }
