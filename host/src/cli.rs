@@ -10,6 +10,7 @@ mod credential;
 mod moderation;
 mod plugin;
 mod store;
+mod user;
 
 use crate::config::Config;
 use crate::server::{ServeOptions, serve};
@@ -31,6 +32,35 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway.
     Serve(ServeArgs),
+    /// Generate images with your API key: follows the task and writes the
+    /// files (`-o out.png`).
+    Generate {
+        /// Gateway and key.
+        #[command(flatten)]
+        client: user::Client,
+        /// The request.
+        #[command(flatten)]
+        args: user::GenerateArgs,
+    },
+    /// Generate a video with your API key: follows the task and writes the
+    /// file.
+    Video {
+        /// Gateway and key.
+        #[command(flatten)]
+        client: user::Client,
+        /// The request.
+        #[command(flatten)]
+        args: user::VideoArgs,
+    },
+    /// List, show and cancel your tasks (with your API key).
+    Tasks {
+        /// Gateway and key.
+        #[command(flatten)]
+        client: user::Client,
+        /// The operation.
+        #[command(subcommand)]
+        op: user::TasksCommand,
+    },
     /// Manage accounts and credits (on a running gateway, with the admin key).
     Account {
         /// Gateway and key.
@@ -135,6 +165,9 @@ pub fn run() -> anyhow::Result<()> {
         crate::telemetry::init(&cli.log_format, None)?;
     }
     match cli.command {
+        Command::Generate { client, args } => user::generate(&client, args),
+        Command::Video { client, args } => user::video(&client, args),
+        Command::Tasks { client, op } => user::tasks(&client, op),
         Command::Account { target, op } => admin::execute(&target, op.call()),
         Command::Key { target, op } => admin::execute(&target, op.call()),
         Command::Price { target, op } => admin::execute(&target, op.call()),

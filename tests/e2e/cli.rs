@@ -241,3 +241,164 @@ fn plugin_run_makes_one_call_in_the_sandbox_and_shows_its_http_exchange() {
     assert!(ok, "{err}");
     assert!(out.contains("verdict: Action::Allow"), "{out}");
 }
+
+/// Runs a user command in `dir` with `key` (or none) in `IMINI_API_KEY`.
+fn user(
+    gw: &Gateway,
+    dir: &std::path::Path,
+    key: Option<&str>,
+    args: &[&str],
+) -> (bool, String, String) {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("IMINI_URL", &gw.base)
+        .env_remove("IMINI_API_KEY");
+    if let Some(key) = key {
+        command.env("IMINI_API_KEY", key);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn users_generate_images_and_videos_and_manage_their_tasks_from_the_command_line() {
+    let gw = Gateway::start();
+    let acct = gw.account("cli-user@example.com", 1_000);
+    let dir = tempfile::tempdir().unwrap();
+    let key = Some(acct.key.as_str());
+
+    let (ok, stdout, stderr) = user(
+        &gw,
+        dir.path(),
+        key,
+        &[
+            "generate",
+            "--prompt",
+            "a red kite over hills",
+            "--size",
+            "96x64",
+            "-n",
+            "2",
+            "--seed",
+            "3",
+            "-o",
+            "kite.png",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        ["kite-1.png", "kite-2.png"]
+    );
+    let first = std::fs::read(dir.path().join("kite-1.png")).unwrap();
+    let second = std::fs::read(dir.path().join("kite-2.png")).unwrap();
+    assert_eq!(imini_tests::decode_png(&first).0, 96);
+    assert_eq!(imini_tests::decode_png(&second).1, 64);
+    assert!(first != second, "two images, two seeds");
+    assert_eq!(gw.account_view(&acct.id)["credit_balance"], 1_000 - 20);
+
+    // A reference image (the second kite; the scene is the first's): the
+    // output is derived from it, so it is neither.
+    std::fs::write(dir.path().join("kite-ref.png"), &second).unwrap();
+    let (ok, stdout, stderr) = user(
+        &gw,
+        dir.path(),
+        key,
+        &[
+            "generate",
+            "--prompt",
+            "a red kite over hills",
+            "--size",
+            "96x64",
+            "--seed",
+            "3",
+            "--image",
+            "kite-ref.png",
+            "-o",
+            "edited.png",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), "edited.png");
+    let edited = std::fs::read(dir.path().join("edited.png")).unwrap();
+    assert!(
+        edited != first && edited != second,
+        "the edit is a new image"
+    );
+
+    let (ok, stdout, stderr) = user(
+        &gw,
+        dir.path(),
+        key,
+        &[
+            "video",
+            "--prompt",
+            "ocean waves",
+            "--duration",
+            "1",
+            "--size",
+            "320x180",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let video = stdout.trim().to_string();
+    assert!(
+        video.starts_with("task_") && video.ends_with(".gif"),
+        "{video}"
+    );
+    assert!(
+        std::fs::read(dir.path().join(&video))
+            .unwrap()
+            .starts_with(b"GIF8")
+    );
+    let task_id = video.trim_end_matches(".gif");
+
+    let (ok, listed, stderr) = user(&gw, dir.path(), key, &["tasks", "list"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(
+        listed.lines().next().unwrap().starts_with(task_id),
+        "newest first: {listed}"
+    );
+    let (ok, listed, _) = user(&gw, dir.path(), key, &["tasks", "list", "--type", "video"]);
+    assert!(ok);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let (ok, shown, _) = user(&gw, dir.path(), key, &["tasks", "show", task_id]);
+    assert!(ok);
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["status"], "succeeded");
+    let (ok, _, stderr) = user(&gw, dir.path(), key, &["tasks", "cancel", task_id]);
+    assert!(!ok);
+    assert!(stderr.contains("TASK_NOT_CANCELABLE"), "{stderr}");
+
+    // Refusals are clear, and cost nothing.
+    let (ok, _, stderr) = user(
+        &gw,
+        dir.path(),
+        key,
+        &["generate", "--prompt", "extreme gore, dismembered bodies"],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("CONTENT_POLICY_VIOLATION"), "{stderr}");
+    let (ok, _, stderr) = user(&gw, dir.path(), None, &["tasks", "list"]);
+    assert!(!ok);
+    assert!(stderr.contains("IMINI_API_KEY"), "{stderr}");
+    let (ok, _, stderr) = user(&gw, dir.path(), Some("imini_sk_wrong"), &["tasks", "list"]);
+    assert!(!ok);
+    assert!(stderr.contains("INVALID_API_KEY"), "{stderr}");
+    let (ok, _, stderr) = user(
+        &gw,
+        dir.path(),
+        key,
+        &["generate", "--prompt", "x", "--image", "missing.png"],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("missing.png"), "{stderr}");
+    assert_eq!(gw.account_view(&acct.id)["credit_balance"], 1_000 - 30 - 5);
+}
