@@ -335,3 +335,50 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The evaluation set (plugins/policy-terms/eval/) through the bundled
+/// policy, offline, as `imini moderation eval` scores it.
+fn evaluate(thresholds: &[&str]) -> std::process::Output {
+    let set = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/policy-terms/eval");
+    Command::new(binary())
+        .args(["moderation", "eval"])
+        .arg(set)
+        .args(thresholds)
+        .output()
+        .unwrap()
+}
+
+/// The floor the bundled policy must keep on both parts of the set: the
+/// scores measured when the set was written (recall 36.0% dev, 33.3%
+/// held-out; false positives 0.9% and 1.8%), less a little. Raised as
+/// the rules improve; the targets are 97% recall (99.5% for
+/// sexual_minors) and at most 1% false positives.
+const BASELINE: [&str; 4] = ["--min-recall", "32", "--max-false-positives", "2.5"];
+
+#[test]
+fn the_evaluation_set_scores_no_worse_than_the_recorded_baseline() {
+    let out = evaluate(&BASELINE);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for part in [
+        "dev: 328 harmful, 337 benign prompts",
+        "heldout: 123 harmful, 113 benign prompts",
+    ] {
+        assert!(stdout.contains(part), "{part} not in {stdout}");
+    }
+    // What the held-out part misses is never listed.
+    let heldout = stdout.split("heldout:").nth(1).unwrap();
+    assert!(!heldout.contains("let through"), "{heldout}");
+    // The gate can fail: the targets are not met yet.
+    let strict = evaluate(&["--min-recall", "97", "--max-false-positives", "1"]);
+    assert!(!strict.status.success());
+    assert!(
+        String::from_utf8_lossy(&strict.stderr).contains("below the targets"),
+        "{}",
+        String::from_utf8_lossy(&strict.stderr)
+    );
+}

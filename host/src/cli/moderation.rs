@@ -1,6 +1,8 @@
 //! `imini moderation …`: flagged requests, the audit log, enforcement
 //! notices, appeal decisions and policy bindings on a running gateway (with
-//! the admin key), and `image-hash`, which works offline.
+//! the admin key), and `image-hash` and `eval`, which work offline.
+
+mod eval;
 
 use clap::Subcommand;
 use serde_json::json;
@@ -84,6 +86,10 @@ pub enum ModerationCommand {
     },
     /// Show which policies check each model.
     Policies,
+    /// Score a content policy (the bundled policy-terms unless
+    /// --component) against a labelled set of prompts: recall by category,
+    /// false positives, latency. Works offline.
+    Eval(eval::EvalArgs),
     /// Print an image's difference hash (for a policy's image blocklist).
     /// Works offline.
     ImageHash {
@@ -175,6 +181,10 @@ impl ModerationCommand {
                 Some(json!({ "note": note })),
             ),
             Self::Policies => ("GET", "/admin/v1/policies".into(), None),
+            Self::Eval(args) => {
+                eval::run(&args)?;
+                return Ok(None);
+            }
             Self::ImageHash { file } => {
                 let bytes = std::fs::read(&file)
                     .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;

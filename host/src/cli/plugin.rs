@@ -2,7 +2,7 @@
 //! admin key): install a component with its manifest, list, activate, roll
 //! back, retire; and, on this machine, start a new plugin crate.
 
-mod check;
+pub(super) mod check;
 mod new;
 mod run;
 

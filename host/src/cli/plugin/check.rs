@@ -44,8 +44,18 @@ pub fn load(args: &LocalArgs, trace: bool) -> anyhow::Result<Local> {
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", component.display()))?;
     let text = std::fs::read_to_string(manifest)
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", manifest.display()))?;
-    let manifest = Manifest::from_toml(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let config = match &args.config {
+    load_bytes(wasm, &text, args.config.as_deref(), trace)
+}
+
+/// Loads a component given as bytes with its manifest's text, as [`load`].
+pub fn load_bytes(
+    wasm: Vec<u8>,
+    manifest: &str,
+    config: Option<&std::path::Path>,
+    trace: bool,
+) -> anyhow::Result<Local> {
+    let manifest = Manifest::from_toml(manifest).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = match config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
