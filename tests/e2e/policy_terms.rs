@@ -117,7 +117,8 @@ fn each_category_is_refused_plainly_and_disguised_without_a_charge() {
     assert_eq!(flags["data"].as_array().unwrap().len(), refused);
     assert_eq!(flags["data"][0]["policy"], "policy-terms@0.1.0");
 
-    // A string parameter is checked too; the negative prompt is not.
+    // A string parameter is checked too; the negative prompt is not (as
+    // text).
     let answer = generate(
         &gw,
         &acct,
@@ -349,11 +350,11 @@ fn evaluate(thresholds: &[&str]) -> std::process::Output {
 }
 
 /// The floor the bundled policy must keep on both parts of the set: the
-/// scores measured when the set was written (recall 36.0% dev, 33.3%
-/// held-out; false positives 0.9% and 1.8%), less a little. Raised as
+/// scores measured (recall 38.1% dev, 35.0% held-out; false positives
+/// 0.9% and 1.8%), less a little. Raised as
 /// the rules improve; the targets are 97% recall (99.5% for
 /// sexual_minors) and at most 1% false positives.
-const BASELINE: [&str; 4] = ["--min-recall", "32", "--max-false-positives", "2.5"];
+const BASELINE: [&str; 4] = ["--min-recall", "34", "--max-false-positives", "2.5"];
 
 #[test]
 fn the_evaluation_set_scores_no_worse_than_the_recorded_baseline() {

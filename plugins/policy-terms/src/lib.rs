@@ -53,6 +53,61 @@ pub const NAME: &str = "policy-terms";
 /// like the negative prompt, and so are not checked ("no gore" must pass).
 const NEGATIVE_KEYS: &[&str] = &["negativeprompt", "negative", "negativeprompts"];
 
+/// Words that, in a negative prompt, keep clothing out of the image: a
+/// negative prompt naming one asks for nudity, and is checked as the words
+/// "no clothes" with the prompt (so a minor or a real person in the prompt
+/// is refused, as "a child with no clothes" would be).
+const CLOTHING: &[&str] = &[
+    "clothes",
+    "clothing",
+    "clothed",
+    "cloth",
+    "dress",
+    "dresses",
+    "dressed",
+    "shirt",
+    "shirts",
+    "tshirt",
+    "top",
+    "tops",
+    "swimsuit",
+    "swimsuits",
+    "swimwear",
+    "bikini",
+    "bikinis",
+    "underwear",
+    "panties",
+    "bra",
+    "bras",
+    "pants",
+    "trousers",
+    "shorts",
+    "skirt",
+    "skirts",
+    "outfit",
+    "outfits",
+    "garment",
+    "garments",
+    "covered",
+    "covering",
+    "censored",
+    "censor",
+    "censorship",
+];
+
+/// Whether a negative prompt keeps clothing out of the image: one of its
+/// items (negative prompts are lists: "clothes, swimsuit, blurry") is a
+/// garment on its own. A garment with words around it ("modern clothing",
+/// "clothing logos") keeps out something else.
+fn removes_clothing(negative: &str) -> bool {
+    negative.split([',', ';', '|', '\n']).any(|item| {
+        // Weights and emphasis as image UIs write them: "(clothes:1.4)".
+        let item = item.trim_matches(|c: char| !c.is_alphanumeric());
+        let item = item.split(':').next().unwrap_or_default().trim();
+        CLOTHING.contains(&item.to_lowercase().as_str())
+    })
+}
+
 /// Reads a blob's bytes.
 pub type BlobReader<'a> = dyn FnMut(Blob) -> Result<Vec<u8>, PluginError> + 'a;
 
@@ -79,6 +134,11 @@ pub fn check_request_with(
         Some(value) => collect_strings(value, &mut texts),
         // Not JSON (the host should not let that happen): check it as text.
         None => texts.push(&req.extra_params),
+    }
+    // A negative prompt is not checked as text ("no gore" must pass), but
+    // one that removes clothing says what the image will show.
+    if req.negative_prompt.as_deref().is_some_and(removes_clothing) {
+        texts.push("no clothes");
     }
     let outcome = evaluate(rules, texts.iter().copied());
     if outcome.decision == Decision::Deny || rules.blocklist.is_empty() {

@@ -21,7 +21,8 @@ const REAL_PEOPLE: &[&str] = &[
 ];
 
 const DISCREDITING: &[&str] = &[
-    "nude", "nudes", "naked", "nudity", "sex", "sexual", "sexy", "porn*", "topless",
+    "nude", "nudes", "naked", "nudity", "no clothes", "without clothes", "unclothed", "sex",
+    "sexual", "sexy", "porn*", "topless",
     "lingerie", "undress*", "deepfake", "deepfakes", "deep fake", "face swap", "faceswap",
     "swap face", "swapped face", "fake photo", "fake image", "fake picture", "fake video",
     "fake nude", "arrested", "arrest", "under arrest", "handcuffed", "handcuffs", "mugshot",

@@ -63,6 +63,53 @@ fn negative_prompt_is_not_checked() {
 }
 
 #[test]
+fn a_negative_prompt_that_removes_clothing_counts_as_nudity_with_the_prompt() {
+    let with = |prompt: &str, negative: &str| {
+        let mut req = request(prompt);
+        req.negative_prompt = Some(negative.into());
+        check_request_with(&Rules::defaults(), &req, &mut no_blobs).unwrap()
+    };
+    let v = with("a 10 year old girl at the beach", "clothes, swimsuit");
+    assert_eq!(v.action, Action::Deny, "{v:?}");
+    assert_eq!(v.category.as_deref(), Some("sexual_minors"));
+    assert_eq!(
+        with("little boy in a bedroom", "Shirt, PANTS").action,
+        Action::Deny
+    );
+    assert_eq!(
+        with("little boy in a bedroom", "blurry, (clothes:1.4)").action,
+        Action::Deny
+    );
+    // A garment with words around it keeps out something else.
+    assert_eq!(
+        with(
+            "a child's portrait in a studio",
+            "modern clothing, clothing logos"
+        )
+        .action,
+        Action::Allow
+    );
+    // Without a minor or a real person, or with an ordinary negative
+    // prompt, it passes.
+    assert_eq!(
+        with("a marble statue in a museum", "clothes").action,
+        Action::Allow
+    );
+    assert_eq!(
+        with(
+            "a 10 year old girl at the beach",
+            "blurry, extra fingers, watermark"
+        )
+        .action,
+        Action::Allow
+    );
+    assert_eq!(
+        with("kids building a sandcastle", "low quality").action,
+        Action::Allow
+    );
+}
+
+#[test]
 fn extra_params_strings_are_checked_recursively() {
     let mut req = request("a portrait");
     req.extra_params =
