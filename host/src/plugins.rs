@@ -529,12 +529,16 @@ impl PluginCore {
         F: AsyncFnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     {
         let started = Instant::now();
-        let span = tracing::info_span!(
-            "plugin_call",
-            plugin = %self.context.manifest.name,
-            version = %self.context.manifest.version,
-            call = export
-        );
+        let span = if crate::telemetry::exporting() {
+            tracing::info_span!(
+                "plugin_call",
+                plugin = %self.context.manifest.name,
+                version = %self.context.manifest.version,
+                call = export
+            )
+        } else {
+            tracing::Span::none()
+        };
         let result = tracing::Instrument::instrument(self.run_unmeasured(input, call), span).await;
         let outcome = match &result {
             Ok(answer) => answer.outcome(),

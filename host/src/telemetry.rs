@@ -95,6 +95,12 @@ pub fn init(format: &str, otlp: Option<&Otlp>) -> anyhow::Result<Telemetry> {
     })
 }
 
+/// Whether spans are exported: the spans only traces need (tasks, plugin
+/// calls) are made only then, as they cost CPU on every request.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
 /// Makes `span` part of the trace of the current span (a task started by a
 /// request continues its trace) without keeping the current span open
 /// until `span` ends.

@@ -217,8 +217,13 @@ impl Tasks {
         let submitted = task.clone();
         // Its own span (a task outlives the request that made it), in the
         // request's trace.
-        let span = tracing::info_span!(parent: None, "task", task_id = %task.id, request_id = %task.request_id, model = %task.model);
-        crate::telemetry::continue_trace(&span);
+        let span = if crate::telemetry::exporting() {
+            let span = tracing::info_span!(parent: None, "task", task_id = %task.id, request_id = %task.request_id, model = %task.model);
+            crate::telemetry::continue_trace(&span);
+            span
+        } else {
+            tracing::Span::none()
+        };
         let run = async move {
             let id = task.id.clone();
             let limit = this
