@@ -277,7 +277,6 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     span.record("status", status);
     let model = facts.model.get().map_or("", String::as_str);
-    crate::metrics::metrics().request(&method, &route, status, model, took);
     tracing::info!(
         target: "imini::access",
         request_id = %id,
@@ -289,6 +288,7 @@ async fn request_id(mut req: Request, next: Next) -> Response {
         model = %model,
         "request"
     );
+    crate::metrics::metrics().request(&method, route, status, model, took);
     response.headers_mut().insert(
         "x-request-id",
         HeaderValue::from_str(&id).expect("ids are ASCII"),

@@ -227,26 +227,24 @@ impl Metrics {
     pub fn request(
         &self,
         method: &http::Method,
-        route: &str,
+        route: String,
         status: u16,
         model: &str,
         took: Duration,
     ) {
         let method = method_label(method);
+        let route = RouteLabels { method, route };
+        self.request_seconds
+            .get_or_create(&route)
+            .observe(took.as_secs_f64());
         self.requests
             .get_or_create(&RequestLabels {
                 method,
-                route: route.to_string(),
+                route: route.route,
                 status,
                 model: model.to_string(),
             })
             .inc();
-        self.request_seconds
-            .get_or_create(&RouteLabels {
-                method,
-                route: route.to_string(),
-            })
-            .observe(took.as_secs_f64());
     }
 
     /// Counts a plugin call.
@@ -477,7 +475,7 @@ mod tests {
         let m = Metrics::new();
         m.request(
             &http::Method::POST,
-            "/v1/images/generations",
+            "/v1/images/generations".into(),
             200,
             "canvas/sketch",
             Duration::from_millis(3),

@@ -119,18 +119,9 @@ pub async fn native_generate(
 /// shape.
 pub async fn openai_generations(
     State(state): State<AppState>,
-    who: Principal,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    reserved: Option<Extension<ReservedTaskId>>,
-    headers: HeaderMap,
+    call: OpenAiCall,
     JsonBody(body): JsonBody<OpenAiImageRequest>,
 ) -> Result<Response, ApiError> {
-    let call = OpenAiCall {
-        who,
-        request_id,
-        reserved: reserved.map(|r| r.0),
-        headers,
-    };
     openai_images(&state, call, body, &[]).await
 }
 
@@ -142,10 +133,7 @@ pub async fn openai_generations(
 /// is that of `/v1/images/generations`.
 pub async fn openai_edits(
     State(state): State<AppState>,
-    who: Principal,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    reserved: Option<Extension<ReservedTaskId>>,
-    headers: HeaderMap,
+    call: OpenAiCall,
     MultipartForm(mut form): MultipartForm,
 ) -> Result<Response, ApiError> {
     let mut fields = Map::new();
@@ -185,21 +173,38 @@ pub async fn openai_edits(
     }
     let body: OpenAiImageRequest = parse_json(Value::Object(fields).to_string().as_bytes())?;
     references.extend(mask);
-    let call = OpenAiCall {
-        who,
-        request_id,
-        reserved: reserved.map(|r| r.0),
-        headers,
-    };
     openai_images(&state, call, body, &references).await
 }
 
-/// Who asks, for an OpenAI images call.
-struct OpenAiCall {
+/// Who asks, for an OpenAI images call: the caller, the request id, the
+/// task id an idempotent request reserved, and the headers (for the
+/// public base of the URLs answered).
+pub struct OpenAiCall {
     who: Principal,
     request_id: String,
     reserved: Option<ReservedTaskId>,
     headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<AppState> for OpenAiCall {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        Ok(Self {
+            who,
+            request_id: parts
+                .extensions
+                .get::<RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default(),
+            reserved: parts.extensions.get::<ReservedTaskId>().cloned(),
+            headers: parts.headers.clone(),
+        })
+    }
 }
 
 /// Runs an OpenAI images request (a generation, or an edit of

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::MultipartForm;
+use super::extract::{MultipartForm, multipart_error, next_field};
 use crate::auth::Principal;
 use crate::media::FileRecord;
 use crate::tasks::StoredReference;
@@ -198,22 +198,13 @@ pub async fn upload(
     MultipartForm(mut form): MultipartForm,
 ) -> Result<Response, ApiError> {
     let mut stored = None;
-    while let Some(field) = form.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            super::extract::too_large(&state)
-        } else {
-            ApiError::invalid("file", e.body_text())
-        }
-    })? {
+    while let Some(field) = next_field(&state, &mut form, "file").await? {
         match field.name() {
             Some("file") => {
-                let bytes = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        super::extract::too_large(&state)
-                    } else {
-                        ApiError::invalid("file", e.body_text())
-                    }
-                })?;
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| multipart_error(&state, "file", e))?;
                 stored = Some(store(&state, &who, &bytes, "file").await?);
             }
             Some("purpose") => {}

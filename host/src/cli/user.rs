@@ -235,25 +235,11 @@ impl Api {
     }
 }
 
-/// A file as a `data:` URL, for a reference.
+/// A file as a `data:` URL, for a reference (its type read from its bytes,
+/// as the gateway reads it).
 fn data_url(path: &Path) -> anyhow::Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let mime = match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("mp4") => "video/mp4",
-        Some("webm") => "video/webm",
-        Some("mov") => "video/quicktime",
-        // The gateway recognises the format from the bytes.
-        _ => "application/octet-stream",
-    };
+    let mime = crate::media::format::sniff(&bytes).unwrap_or("application/octet-stream");
     Ok(format!(
         "data:{mime};base64,{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
