@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod audit;
 mod credentials;
+pub mod doc;
 mod error;
 mod extract;
 mod files;
@@ -25,7 +26,8 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::{ApiError, ErrorCode};
 
@@ -87,99 +89,75 @@ pub type AppState = Arc<Gateway>;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Every route, each from its annotated handler: the router and the
+/// OpenAPI document (doc.rs) are built from the same list, so neither can
+/// have a route the other lacks. (Add routes with `routes!` only.)
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(<doc::Fixed as utoipa::OpenApi>::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .routes(routes!(doc::document))
+        .routes(routes!(models::list))
+        .routes(routes!(models::get_one))
+        .routes(routes!(images::openai_generations))
+        .routes(routes!(images::openai_edits))
+        .routes(routes!(images::native_generate))
+        .routes(routes!(images::get_image_task))
+        .routes(routes!(images::list_tasks))
+        .routes(routes!(images::get_task))
+        .routes(routes!(videos::cancel))
+        .routes(routes!(videos::native_generate))
+        .routes(routes!(videos::get_video_task))
+        .routes(routes!(videos::openai_list, videos::openai_create))
+        .routes(routes!(videos::openai_get))
+        .routes(routes!(videos::openai_content))
+        .routes(routes!(references::upload))
+        .routes(routes!(files::content))
+        .routes(routes!(account::get_account))
+        .routes(routes!(account::ledger))
+        .routes(routes!(account::close))
+        .routes(routes!(account::usage))
+        .routes(routes!(account::get_webhook, account::set_webhook))
+        .routes(routes!(account::webhook_deliveries))
+        .routes(routes!(account::bill))
+        .routes(routes!(account::dispute))
+        .routes(routes!(admin::disputes))
+        .routes(routes!(admin::decide_dispute))
+        .routes(routes!(account::list_keys, account::create_key))
+        .routes(routes!(account::revoke_key))
+        .routes(routes!(account::rotate_key))
+        .routes(routes!(models::changelog))
+        .routes(routes!(models::schedule_price))
+        .routes(routes!(plugins::list, plugins::install))
+        .routes(routes!(plugins::get_one))
+        .routes(routes!(credentials::list))
+        .routes(routes!(credentials::set, credentials::remove))
+        .routes(routes!(replicas::list))
+        .routes(routes!(plugins::action))
+        .routes(routes!(admin::create_account))
+        .routes(routes!(admin::get_account))
+        .routes(routes!(admin::account_ledger))
+        .routes(routes!(admin::account_action))
+        .routes(routes!(admin::key_action))
+        .routes(routes!(moderation::account_notices))
+        .routes(routes!(
+            moderation::account_appeals,
+            moderation::create_appeal
+        ))
+        .routes(routes!(moderation::flags))
+        .routes(routes!(moderation::flag))
+        .routes(routes!(moderation::audit))
+        .routes(routes!(moderation::notices))
+        .routes(routes!(moderation::appeals))
+        .routes(routes!(moderation::decide_appeal))
+        .routes(routes!(moderation::policies))
+}
+
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/v1/models", get(models::list))
-        .route("/v1/models/{vendor}/{name}", get(models::get_one))
-        .route("/v1/images/generations", post(images::openai_generations))
-        .route("/v1/images/edits", post(images::openai_edits))
-        .route("/v1/images/generate", post(images::native_generate))
-        .route("/v1/images/tasks/{task_id}", get(images::get_image_task))
-        .route("/v1/tasks", get(images::list_tasks))
-        .route("/v1/tasks/{task_id}", get(images::get_task))
-        .route("/v1/tasks/{task_id}/cancel", post(videos::cancel))
-        .route("/v1/videos/generate", post(videos::native_generate))
-        .route("/v1/videos/tasks/{task_id}", get(videos::get_video_task))
-        .route(
-            "/v1/videos",
-            get(videos::openai_list).post(videos::openai_create),
-        )
-        .route("/v1/videos/{video_id}", get(videos::openai_get))
-        .route("/v1/videos/{video_id}/content", get(videos::openai_content))
-        .route("/v1/files", post(references::upload))
-        .route("/v1/files/{file_id}/content", get(files::content))
-        .route("/v1/account", get(account::get_account))
-        .route("/v1/account/ledger", get(account::ledger))
-        .route("/v1/account/close", post(account::close))
-        .route("/v1/account/usage", get(account::usage))
-        .route(
-            "/v1/account/webhook",
-            get(account::get_webhook).post(account::set_webhook),
-        )
-        .route(
-            "/v1/account/webhook/deliveries",
-            get(account::webhook_deliveries),
-        )
-        .route("/v1/account/bills/{month}", get(account::bill))
-        .route("/v1/account/bills/{month}/disputes", post(account::dispute))
-        .route("/admin/v1/disputes", get(admin::disputes))
-        .route(
-            "/admin/v1/disputes/{dispute_id}/{action}",
-            post(admin::decide_dispute),
-        )
-        .route(
-            "/v1/keys",
-            get(account::list_keys).post(account::create_key),
-        )
-        .route(
-            "/v1/keys/{key_id}",
-            axum::routing::delete(account::revoke_key),
-        )
-        .route("/v1/keys/{key_id}/rotate", post(account::rotate_key))
-        .route("/v1/changelog", get(models::changelog))
-        .route("/admin/v1/prices", post(models::schedule_price))
-        .route(
-            "/admin/v1/plugins",
-            get(plugins::list).post(plugins::install),
-        )
-        .route("/admin/v1/plugins/{name}", get(plugins::get_one))
-        .route("/admin/v1/credentials", get(credentials::list))
-        .route(
-            "/admin/v1/credentials/{name}",
-            put(credentials::set).delete(credentials::remove),
-        )
-        .route("/admin/v1/replicas", get(replicas::list))
-        .route("/admin/v1/plugins/{name}/{action}", post(plugins::action))
-        .route("/admin/v1/accounts", post(admin::create_account))
-        .route("/admin/v1/accounts/{account_id}", get(admin::get_account))
-        .route(
-            "/admin/v1/accounts/{account_id}/ledger",
-            get(admin::account_ledger),
-        )
-        .route(
-            "/admin/v1/accounts/{account_id}/{action}",
-            post(admin::account_action),
-        )
-        .route("/admin/v1/keys/{key_id}/{action}", post(admin::key_action))
-        .route("/v1/account/notices", get(moderation::account_notices))
-        .route(
-            "/v1/account/appeals",
-            get(moderation::account_appeals).post(moderation::create_appeal),
-        )
-        .route("/admin/v1/flags", get(moderation::flags))
-        .route("/admin/v1/flags/{flag_id}", get(moderation::flag))
-        .route("/admin/v1/audit", get(moderation::audit))
-        .route("/admin/v1/notices", get(moderation::notices))
-        .route("/admin/v1/appeals", get(moderation::appeals))
-        .route(
-            "/admin/v1/appeals/{appeal_id}/{action}",
-            post(moderation::decide_appeal),
-        )
-        .route("/admin/v1/policies", get(moderation::policies))
+    let (router, _) = routes().split_for_parts();
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(render_errors))
@@ -197,13 +175,31 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz(State(state): State<AppState>) -> Response {
+/// The answer of `GET /healthz`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always `ok`: the gateway answers.
+    status: &'static str,
+    /// How many models it serves now.
+    models: usize,
+}
+
+/// Whether the gateway answers, and how many models it serves; no key.
+#[utoipa::path(get, path = "/healthz", tag = "service", security(()),
+    responses((status = 200, description = "The gateway answers", body = Health)))]
+async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
     let models = state.catalogue.read().expect("lock").routes().count();
-    axum::Json(serde_json::json!({ "status": "ok", "models": models })).into_response()
+    axum::Json(Health {
+        status: "ok",
+        models,
+    })
 }
 
 /// `GET /metrics`: the metrics as OpenMetrics text, for the admin key or
 /// the metrics token.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    security(("admin_key" = []), ("metrics_token" = [])),
+    responses((status = 200, description = "The metrics, OpenMetrics text format (docs/operations.md lists them)", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String)))]
 async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let allowed = match (&state.metrics_token, extract::bearer(&headers)) {
         (Some(token), Ok(given)) if token.matches(given) => Ok(()),

@@ -32,6 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway.
     Serve(ServeArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (what `GET
+    /// /openapi.json` serves), e.g. to generate a client.
+    Openapi,
     /// Generate images with your API key: follows the task and writes the
     /// files (`-o out.png`).
     Generate {
@@ -165,6 +168,10 @@ pub fn run() -> anyhow::Result<()> {
         crate::telemetry::init(&cli.log_format, None)?;
     }
     match cli.command {
+        Command::Openapi => {
+            print!("{}", crate::api::doc::openapi_json());
+            Ok(())
+        }
         Command::Generate { client, args } => user::generate(&client, args),
         Command::Video { client, args } => user::video(&client, args),
         Command::Tasks { client, op } => user::tasks(&client, op),

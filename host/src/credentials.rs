@@ -46,7 +46,7 @@ pub enum CredentialError {
 }
 
 /// Where a credential in force comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// `[credentials.NAME]` in the configuration file.

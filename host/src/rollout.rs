@@ -95,7 +95,7 @@ impl From<PricingError> for RolloutError {
 }
 
 /// What a rollout step did, with its timings.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
     /// The plugin.
     pub plugin: String,

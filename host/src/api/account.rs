@@ -4,62 +4,127 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{JsonBody, PathParams, QueryParams, list_response, page_limit};
+use super::extract::{JsonBody, List, Page, PathParams, QueryParams, list_response, page_limit};
 use crate::accounts::{Account, AccountStatus, ApiKey, KeyStatus, NewSecret};
 use crate::auth::Principal;
 use crate::ledger::Entry;
+use crate::store::ledger::Dispute;
 
-/// The account view, with its credits.
-pub async fn account_json(state: &AppState, account: &Account) -> Result<Value, ApiError> {
-    let b = state.ledger.balance(&account.id).await?;
-    Ok(json!({
-        "id": account.id,
-        "object": "account",
-        "email": account.email,
-        "status": account.status,
-        "credit_balance": b.balance,
-        "credits_held": b.held,
-        "credits_available": b.available(),
-        "credits_frozen": account.credits_frozen,
-        "rate_limits": {
-            "requests_per_minute": account.limits.requests_per_minute.unwrap_or(state.config.limits.requests_per_minute),
-            "max_concurrent_tasks": account.limits.max_concurrent_tasks.unwrap_or(state.config.limits.max_concurrent_tasks),
-        },
-        "created_at": account.created_at,
-    }))
+/// An account, with its credits.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    /// `acct_…`.
+    id: String,
+    /// `account`.
+    object: &'static str,
+    email: String,
+    status: AccountStatus,
+    /// Credits on the account, held ones included.
+    credit_balance: i64,
+    /// Credits held by running tasks.
+    credits_held: i64,
+    /// What new requests can spend: the balance less what is held.
+    credits_available: i64,
+    /// Whether the operator froze its credits (no new tasks).
+    credits_frozen: bool,
+    rate_limits: RateLimits,
+    /// RFC 3339.
+    created_at: String,
 }
 
-/// The key view (never the secret).
-pub fn key_json(key: &ApiKey) -> Value {
-    json!({
-        "id": key.id,
-        "object": "api_key",
-        "account_id": key.account_id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "status": key.status,
-        "created_at": key.created_at,
-        "last_used_at": key.last_used_at,
-        "requests_per_minute": key.requests_per_minute,
-        "credit_limit": key.credit_limit,
+/// The limits in force for an account.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RateLimits {
+    requests_per_minute: u32,
+    max_concurrent_tasks: u32,
+}
+
+/// The account view, with its credits.
+pub async fn account_json(state: &AppState, account: &Account) -> Result<AccountView, ApiError> {
+    let b = state.ledger.balance(&account.id).await?;
+    Ok(AccountView {
+        id: account.id.clone(),
+        object: "account",
+        email: account.email.clone(),
+        status: account.status,
+        credit_balance: b.balance,
+        credits_held: b.held,
+        credits_available: b.available(),
+        credits_frozen: account.credits_frozen,
+        rate_limits: RateLimits {
+            requests_per_minute: account
+                .limits
+                .requests_per_minute
+                .unwrap_or(state.config.limits.requests_per_minute),
+            max_concurrent_tasks: account
+                .limits
+                .max_concurrent_tasks
+                .unwrap_or(state.config.limits.max_concurrent_tasks),
+        },
+        created_at: account.created_at.clone(),
     })
 }
 
-/// The key view plus the secret, shown this once.
-pub fn new_secret_json(new: &NewSecret) -> Value {
-    let mut v = key_json(&new.key);
-    v["secret"] = json!(new.secret);
-    v
+/// An API key (never its secret, except once, when it is made).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct KeyView {
+    /// `key_…`.
+    id: String,
+    /// `api_key`.
+    object: &'static str,
+    account_id: String,
+    name: String,
+    /// The secret's first characters, to tell keys apart.
+    prefix: String,
+    status: KeyStatus,
+    /// RFC 3339.
+    created_at: String,
+    /// RFC 3339, to the minute.
+    last_used_at: Option<String>,
+    /// The key's own rate, below the account's.
+    requests_per_minute: Option<u32>,
+    /// The most the key may have spent.
+    credit_limit: Option<i64>,
+    /// The secret: shown when the key is made or rotated, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
 }
 
-fn ledger_entry_json(entry: &Entry) -> Value {
-    let mut v = serde_json::to_value(entry).expect("entries serialise");
-    v["object"] = json!("ledger_entry");
-    v
+/// The key view (never the secret).
+pub fn key_json(key: &ApiKey) -> KeyView {
+    KeyView {
+        id: key.id.clone(),
+        object: "api_key",
+        account_id: key.account_id.clone(),
+        name: key.name.clone(),
+        prefix: key.prefix.clone(),
+        status: key.status,
+        created_at: key.created_at.clone(),
+        last_used_at: key.last_used_at.clone(),
+        requests_per_minute: key.requests_per_minute,
+        credit_limit: key.credit_limit,
+        secret: None,
+    }
+}
+
+/// The key view plus the secret, shown this once.
+pub fn new_secret_json(new: &NewSecret) -> KeyView {
+    KeyView {
+        secret: Some(new.secret.clone()),
+        ..key_json(&new.key)
+    }
+}
+
+/// A ledger entry.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct LedgerEntryView {
+    /// `ledger_entry`.
+    object: &'static str,
+    #[serde(flatten)]
+    entry: Entry,
 }
 
 /// The caller's account; the admin key has none.
@@ -73,7 +138,10 @@ async fn own_account(state: &AppState, who: &Principal) -> Result<Account, ApiEr
     Ok(state.accounts.get(&who.owner).await?)
 }
 
-/// `GET /v1/account`.
+/// The caller's account and credits (an account key only).
+#[utoipa::path(get, path = "/v1/account", tag = "account",
+    security(("account_key" = [])),
+    responses((status = 200, description = "The account", body = AccountView)))]
 pub async fn get_account(
     State(state): State<AppState>,
     who: Principal,
@@ -83,18 +151,25 @@ pub async fn get_account(
 }
 
 /// Query of a ledger page.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct Page {
+#[into_params(parameter_in = Query)]
+pub struct LedgerPage {
+    /// The `le_…` id of the last entry of the previous page.
     after: Option<String>,
+    /// Entries per page: 100 by default, at most 1000.
     limit: Option<usize>,
 }
 
-/// `GET /v1/account/ledger`: entries oldest first, cursor-paginated.
+/// The caller's ledger: every credit movement, oldest first,
+/// cursor-paginated.
+#[utoipa::path(get, path = "/v1/account/ledger", tag = "account", params(LedgerPage),
+    security(("account_key" = [])),
+    responses((status = 200, description = "A page of the ledger", body = Page<LedgerEntryView>)))]
 pub async fn ledger(
     State(state): State<AppState>,
     who: Principal,
-    QueryParams(q): QueryParams<Page>,
+    QueryParams(q): QueryParams<LedgerPage>,
 ) -> Result<Response, ApiError> {
     let page = q;
     let account = own_account(&state, &who).await?;
@@ -105,7 +180,7 @@ pub async fn ledger(
 pub async fn ledger_page(
     state: &AppState,
     account_id: &str,
-    page: Page,
+    page: LedgerPage,
 ) -> Result<Response, ApiError> {
     let limit = page_limit(page.limit, page.after.as_deref(), 100, 1000, "le")?;
     let (entries, has_more) = state
@@ -114,22 +189,34 @@ pub async fn ledger_page(
         .await?;
     let last_id = entries.last().map(|e| e.id.clone());
     Ok(list_response(
-        entries.iter().map(ledger_entry_json).collect(),
+        entries
+            .into_iter()
+            .map(|entry| LedgerEntryView {
+                object: "ledger_entry",
+                entry,
+            })
+            .collect(),
         has_more,
         last_id,
     ))
 }
 
 /// Body of key creation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
+    /// A name to tell it apart.
     name: String,
+    /// Its own rate, below the account's.
     requests_per_minute: Option<u32>,
+    /// The most it may spend.
     credit_limit: Option<i64>,
 }
 
-/// `POST /v1/keys`: a new key for the caller's account, secret shown once.
+/// A new key for the caller's account; the secret is shown this once.
+#[utoipa::path(post, path = "/v1/keys", tag = "account", request_body = NewKey,
+    security(("account_key" = [])),
+    responses((status = 201, description = "The key, with its secret", body = KeyView)))]
 pub async fn create_key(
     State(state): State<AppState>,
     who: Principal,
@@ -148,14 +235,17 @@ pub async fn create_key(
     Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response())
 }
 
-/// `GET /v1/keys`.
+/// The caller's keys (never their secrets).
+#[utoipa::path(get, path = "/v1/keys", tag = "account",
+    security(("account_key" = [])),
+    responses((status = 200, description = "The keys", body = List<KeyView>)))]
 pub async fn list_keys(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Response, ApiError> {
     let account = own_account(&state, &who).await?;
     let keys = state.accounts.keys_of(&account.id).await?;
-    Ok(axum::Json(json!({ "object": "list", "data": keys.iter().map(key_json).collect::<Vec<_>>(), "has_more": false })).into_response())
+    Ok(axum::Json(List::of(keys.iter().map(key_json).collect())).into_response())
 }
 
 /// One of the caller's keys; another account's key does not exist for them.
@@ -175,7 +265,11 @@ async fn own_key(state: &AppState, who: &Principal, key_id: &str) -> Result<ApiK
         .ok_or_else(not_found)
 }
 
-/// `POST /v1/keys/{id}/rotate`: a new secret; the old one stops working.
+/// A new secret for a key; the old one stops working.
+#[utoipa::path(post, path = "/v1/keys/{key_id}/rotate", tag = "account",
+    params(("key_id" = String, Path, description = "`key_…`")),
+    security(("account_key" = [])),
+    responses((status = 200, description = "The key, with its new secret", body = KeyView)))]
 pub async fn rotate_key(
     State(state): State<AppState>,
     who: Principal,
@@ -186,7 +280,11 @@ pub async fn rotate_key(
     Ok(axum::Json(new_secret_json(&new)).into_response())
 }
 
-/// `DELETE /v1/keys/{id}`: revokes the key.
+/// Revokes a key of the caller's.
+#[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "account",
+    params(("key_id" = String, Path, description = "`key_…`")),
+    security(("account_key" = [])),
+    responses((status = 200, description = "The key, revoked", body = KeyView)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     who: Principal,
@@ -230,7 +328,11 @@ pub async fn close_account(
         .await?)
 }
 
-/// `POST /v1/account/close`.
+/// Closes the caller's account: refused while tasks run; the unused balance
+/// is forfeited.
+#[utoipa::path(post, path = "/v1/account/close", tag = "account",
+    security(("account_key" = [])),
+    responses((status = 200, description = "The account, closed", body = AccountView)))]
 pub async fn close(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
     let account = own_account(&state, &who).await?;
     let account = close_account(&state, &account.id, who.actor()).await?;
@@ -238,17 +340,53 @@ pub async fn close(State(state): State<AppState>, who: Principal) -> Result<Resp
 }
 
 /// Query of `GET /v1/account/usage`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UsageQuery {
+    /// `YYYY-MM-DD`, the first day counted; 30 days ago by default.
     start: Option<String>,
+    /// `YYYY-MM-DD`, the day after the last counted; tomorrow by default.
     end: Option<String>,
+    /// `model` (the default), `key` or `day`.
+    #[param(inline)]
     group_by: Option<crate::bills::GroupBy>,
 }
 
-/// `GET /v1/account/usage?start=YYYY-MM-DD&end=YYYY-MM-DD&group_by=model|key|day`:
-/// charges from `start` (default: 30 days ago) to before `end` (default:
-/// tomorrow), grouped (default: by model).
+/// Charges over days, by model, key or day.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Usage {
+    /// `list`.
+    object: &'static str,
+    /// `model`, `key_id` or `day`: the field that names each row's group.
+    group_by: &'static str,
+    /// `YYYY-MM-DD`.
+    start: String,
+    /// `YYYY-MM-DD`.
+    end: String,
+    data: Vec<UsageView>,
+}
+
+/// One group of [`Usage`]: its name is under the key `group_by` says.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UsageView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    day: Option<String>,
+    /// Tasks charged.
+    tasks: u64,
+    /// Credits charged.
+    credits: i64,
+}
+
+/// The caller's charges from `start` (default: 30 days ago) to before
+/// `end` (default: tomorrow), grouped (default: by model).
+#[utoipa::path(get, path = "/v1/account/usage", tag = "account", params(UsageQuery),
+    security(("account_key" = [])),
+    responses((status = 200, description = "The usage", body = Usage)))]
 pub async fn usage(
     State(state): State<AppState>,
     who: Principal,
@@ -282,21 +420,61 @@ pub async fn usage(
         crate::bills::GroupBy::Key => "key_id",
         crate::bills::GroupBy::Day => "day",
     };
-    let data: Vec<Value> = rows
+    let data = rows
         .iter()
-        .map(|r| json!({ key: r.group, "tasks": r.tasks, "credits": r.credits }))
+        .map(|r| {
+            let name = |k| (key == k).then(|| r.group.clone());
+            UsageView {
+                model: name("model"),
+                key_id: name("key_id"),
+                day: name("day"),
+                tasks: r.tasks,
+                credits: r.credits,
+            }
+        })
         .collect();
-    Ok(axum::Json(json!({
-        "object": "list",
-        "group_by": key,
-        "start": start.date().to_string(),
-        "end": end.date().to_string(),
-        "data": data,
-    }))
+    Ok(axum::Json(Usage {
+        object: "list",
+        group_by: key,
+        start: start.date().to_string(),
+        end: end.date().to_string(),
+        data,
+    })
     .into_response())
 }
 
-/// `GET /v1/account/bills/{YYYY-MM}`.
+/// A month's bill.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct BillView {
+    /// `bill`.
+    object: &'static str,
+    account_id: String,
+    /// `YYYY-MM`.
+    month: String,
+    opening_balance: i64,
+    topups: i64,
+    /// Charges by model.
+    charges: Vec<ChargeView>,
+    charges_total: i64,
+    refunds: i64,
+    adjustments: i64,
+    forfeited: i64,
+    closing_balance: i64,
+}
+
+/// A model's charges in a bill.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ChargeView {
+    model: String,
+    tasks: u64,
+    credits: i64,
+}
+
+/// A month's bill of the caller's account, from its ledger.
+#[utoipa::path(get, path = "/v1/account/bills/{month}", tag = "account",
+    params(("month" = String, Path, description = "`YYYY-MM`")),
+    security(("account_key" = [])),
+    responses((status = 200, description = "The bill", body = BillView)))]
 pub async fn bill(
     State(state): State<AppState>,
     who: Principal,
@@ -304,27 +482,44 @@ pub async fn bill(
 ) -> Result<Response, ApiError> {
     let account = own_account(&state, &who).await?;
     let bill = crate::bills::bill(&state.ledger, &state.tasks, &account.id, &month).await?;
-    let mut v = serde_json::to_value(&bill).expect("bills serialise");
-    v["object"] = json!("bill");
-    v["account_id"] = json!(account.id);
-    v["charges"] = json!(
-        bill.charges
+    Ok(axum::Json(BillView {
+        object: "bill",
+        account_id: account.id,
+        charges: bill
+            .charges
             .iter()
-            .map(|r| json!({ "model": r.group, "tasks": r.tasks, "credits": r.credits }))
-            .collect::<Vec<_>>()
-    );
-    Ok(axum::Json(v).into_response())
+            .map(|r| ChargeView {
+                model: r.group.clone(),
+                tasks: r.tasks,
+                credits: r.credits,
+            })
+            .collect(),
+        month: bill.month,
+        opening_balance: bill.opening_balance,
+        topups: bill.topups,
+        charges_total: bill.charges_total,
+        refunds: bill.refunds,
+        adjustments: bill.adjustments,
+        forfeited: bill.forfeited,
+        closing_balance: bill.closing_balance,
+    })
+    .into_response())
 }
 
 /// Body of a dispute.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDispute {
+    /// Why the bill is wrong.
     reason: String,
 }
 
-/// `POST /v1/account/bills/{YYYY-MM}/disputes`: within 30 days of the
-/// month's end.
+/// Disputes a month's bill, within 30 days of the month's end.
+#[utoipa::path(post, path = "/v1/account/bills/{month}/disputes", tag = "account",
+    params(("month" = String, Path, description = "`YYYY-MM`")),
+    request_body = NewDispute,
+    security(("account_key" = [])),
+    responses((status = 201, description = "The dispute, open", body = Dispute)))]
 pub async fn dispute(
     State(state): State<AppState>,
     who: Principal,
@@ -341,19 +536,33 @@ pub async fn dispute(
             time::OffsetDateTime::now_utc(),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(serde_json::to_value(dispute).expect("serialises")),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, axum::Json(dispute)).into_response())
 }
 
 /// The account's webhook endpoint and signing secret.
-fn webhook_json(account: &Account) -> Value {
-    json!({ "object": "webhook_endpoint", "url": account.webhook_url, "secret": account.webhook_secret })
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookView {
+    /// `webhook_endpoint`.
+    object: &'static str,
+    /// Where every task's events go, besides a task's own `webhook_url`.
+    url: Option<String>,
+    /// Signs the deliveries (docs/webhooks.md).
+    secret: Option<String>,
 }
 
-/// `GET /v1/account/webhook`.
+/// The account's webhook endpoint and signing secret.
+fn webhook_json(account: &Account) -> WebhookView {
+    WebhookView {
+        object: "webhook_endpoint",
+        url: account.webhook_url.clone(),
+        secret: account.webhook_secret.clone(),
+    }
+}
+
+/// The caller's webhook endpoint and signing secret.
+#[utoipa::path(get, path = "/v1/account/webhook", tag = "account",
+    security(("account_key" = [])),
+    responses((status = 200, description = "The endpoint", body = WebhookView)))]
 pub async fn get_webhook(
     State(state): State<AppState>,
     who: Principal,
@@ -375,14 +584,17 @@ pub async fn get_webhook(
 }
 
 /// Body of `POST /v1/account/webhook`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetWebhook {
+    /// An https URL (http on loopback only when allowed); `null` to stop.
     url: Option<String>,
 }
 
-/// `POST /v1/account/webhook` `{url}`: where every task's events also go
-/// (`null` to stop).
+/// Sets where every task's events also go (`null` to stop).
+#[utoipa::path(post, path = "/v1/account/webhook", tag = "account", request_body = SetWebhook,
+    security(("account_key" = [])),
+    responses((status = 200, description = "The endpoint", body = WebhookView)))]
 pub async fn set_webhook(
     State(state): State<AppState>,
     who: Principal,
@@ -408,18 +620,47 @@ pub async fn set_webhook(
     Ok(axum::Json(webhook_json(&account)).into_response())
 }
 
-/// `GET /v1/account/webhook/deliveries`: the latest 100, newest first.
+/// A webhook delivery.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliveryView {
+    /// `whd_…`.
+    id: String,
+    /// `webhook_delivery`.
+    object: &'static str,
+    /// e.g. `task.succeeded`.
+    event: String,
+    task_id: String,
+    url: String,
+    status: crate::webhooks::DeliveryStatus,
+    attempts: u32,
+    last_error: Option<String>,
+    /// RFC 3339.
+    created_at: String,
+}
+
+/// The caller's latest 100 webhook deliveries, newest first.
+#[utoipa::path(get, path = "/v1/account/webhook/deliveries", tag = "account",
+    security(("account_key" = [])),
+    responses((status = 200, description = "The deliveries", body = Page<DeliveryView>)))]
 pub async fn webhook_deliveries(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Response, ApiError> {
     let account = own_account(&state, &who).await?;
     let deliveries = state.webhooks.deliveries(&account.id, 100).await?;
-    let data = deliveries.iter().map(|d| {
-        json!({
-            "id": d.id, "object": "webhook_delivery", "event": d.event, "task_id": d.task_id, "url": d.url,
-            "status": d.status, "attempts": d.attempts, "last_error": d.last_error, "created_at": d.created_at,
+    let data = deliveries
+        .into_iter()
+        .map(|d| DeliveryView {
+            id: d.id,
+            object: "webhook_delivery",
+            event: d.event,
+            task_id: d.task_id,
+            url: d.url,
+            status: d.status,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            created_at: d.created_at,
         })
-    });
-    Ok(list_response(data.collect(), false, None))
+        .collect();
+    Ok(list_response(data, false, None))
 }

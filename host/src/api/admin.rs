@@ -8,12 +8,16 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use super::account::{Page, account_json, close_account, key_json, ledger_page, new_secret_json};
+use super::account::{
+    AccountView, KeyView, LedgerEntryView, LedgerPage, account_json, close_account, key_json,
+    ledger_page, new_secret_json,
+};
 use super::error::{ApiError, ErrorCode};
-use super::extract::{JsonBody, PathParams, QueryParams, parse_json};
+use super::extract::{JsonBody, List, Page, PathParams, QueryParams, parse_json};
 use crate::accounts::{AccountStatus, KeyStatus};
 use crate::auth::Principal;
 use crate::moderation::enforcement::NoticeAction;
+use crate::store::ledger::Dispute;
 
 pub(super) fn admin_only(who: &Principal) -> Result<(), ApiError> {
     if who.admin {
@@ -26,23 +30,35 @@ pub(super) fn admin_only(who: &Principal) -> Result<(), ApiError> {
     }
 }
 
-/// A JSON body that may be empty (then every field takes its default).
+/// A JSON body that may be empty, or `null` (then every field takes its
+/// default).
 pub(super) fn optional_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
         parse_json(b"{}")
     } else {
         parse_json(bytes)
     }
 }
 
+/// An action named in a path (`…/{action}`), as its enum; an unknown one is
+/// 404 NOT_FOUND, as a route that does not exist.
+pub(super) fn action<T: DeserializeOwned>(action: &str, what: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(action.to_string()))
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, format!("no {what} action {action:?}")))
+}
+
 /// Body of account creation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    /// The account's email address (unique).
     email: String,
 }
 
-/// `POST /admin/v1/accounts`.
+/// Creates an account, with no credits and no key.
+#[utoipa::path(post, path = "/admin/v1/accounts", tag = "admin", request_body = NewAccount,
+    security(("admin_key" = [])),
+    responses((status = 201, description = "The account", body = AccountView)))]
 pub async fn create_account(
     State(state): State<AppState>,
     who: Principal,
@@ -57,7 +73,11 @@ pub async fn create_account(
         .into_response())
 }
 
-/// `GET /admin/v1/accounts/{id}`.
+/// An account and its credits.
+#[utoipa::path(get, path = "/admin/v1/accounts/{account_id}", tag = "admin",
+    params(("account_id" = String, Path, description = "`acct_…`")),
+    security(("admin_key" = [])),
+    responses((status = 200, description = "The account", body = AccountView)))]
 pub async fn get_account(
     State(state): State<AppState>,
     who: Principal,
@@ -68,24 +88,59 @@ pub async fn get_account(
     Ok(axum::Json(account_json(&state, &account).await?).into_response())
 }
 
-/// Body of credit and key actions.
-#[derive(Debug, Default, Deserialize)]
+/// Body of credit and key actions; each action reads the fields it needs.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ActionBody {
+    /// `topup`, `adjust` (negative to deduct), `refund`: the credits.
     credits: Option<i64>,
+    /// Why: needed by `adjust` and `refund`; shown to the account in the
+    /// notice of a suspension or freeze.
     reason: Option<String>,
+    /// `keys`: the new key's name (`default` if omitted).
     name: Option<String>,
+    /// `limits`, `keys`: requests a minute (absent: the default).
     requests_per_minute: Option<u32>,
+    /// `limits`: tasks at once (absent: the default).
     max_concurrent_tasks: Option<u32>,
+    /// `keys`: the most the new key may spend.
     credit_limit: Option<i64>,
 }
 
-/// `GET /admin/v1/accounts/{id}/ledger`.
+/// What `POST /admin/v1/accounts/{account_id}/{action}` does.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountAction {
+    /// Adds `credits`.
+    Topup,
+    /// Adds or deducts `credits`, with a `reason`.
+    Adjust,
+    /// Gives `credits` back, with a `reason`.
+    Refund,
+    /// No new tasks until unfrozen (a notice to the account).
+    Freeze,
+    Unfreeze,
+    /// Every key refused until unsuspended (a notice to the account).
+    Suspend,
+    Unsuspend,
+    /// Closes it; the unused balance is forfeited.
+    Close,
+    /// Sets `requests_per_minute` and `max_concurrent_tasks`.
+    Limits,
+    /// Creates a key (answered 201 with its secret).
+    Keys,
+}
+
+/// An account's ledger, oldest first, cursor-paginated.
+#[utoipa::path(get, path = "/admin/v1/accounts/{account_id}/ledger", tag = "admin",
+    params(("account_id" = String, Path, description = "`acct_…`"), LedgerPage),
+    security(("admin_key" = [])),
+    responses((status = 200, description = "A page of the ledger", body = Page<LedgerEntryView>)))]
 pub async fn account_ledger(
     State(state): State<AppState>,
     who: Principal,
     PathParams(account_id): PathParams<String>,
-    QueryParams(q): QueryParams<Page>,
+    QueryParams(q): QueryParams<LedgerPage>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let page = q;
@@ -93,11 +148,18 @@ pub async fn account_ledger(
     ledger_page(&state, &account.id, page).await
 }
 
-/// `POST /admin/v1/accounts/{id}/{action}`: `topup`, `adjust` and `refund`
-/// (with `credits` and `reason`), `freeze`, `unfreeze`, `suspend`, `unsuspend`,
-/// `close`, `limits` (`requests_per_minute`, `max_concurrent_tasks`; absent
-/// means the default), and `keys` (creates a key named `name`, optionally
-/// with its own `requests_per_minute`).
+/// Acts on an account: `topup`, `adjust` and `refund` (with `credits` and
+/// `reason`), `freeze`, `unfreeze`, `suspend`, `unsuspend`, `close`,
+/// `limits` (`requests_per_minute`, `max_concurrent_tasks`; absent means the
+/// default), and `keys` (creates a key named `name`, optionally with its
+/// own `requests_per_minute`). The body may be empty.
+#[utoipa::path(post, path = "/admin/v1/accounts/{account_id}/{action}", tag = "admin",
+    params(("account_id" = String, Path, description = "`acct_…`"),
+        ("action" = inline(AccountAction), Path, description = "What to do")),
+    request_body(content = Option<ActionBody>, description = "The fields the action reads; may be empty"),
+    security(("admin_key" = [])),
+    responses((status = 200, description = "The account after the action", body = AccountView),
+        (status = 201, description = "`keys`: the new key, with its secret", body = KeyView)))]
 pub async fn account_action(
     State(state): State<AppState>,
     who: Principal,
@@ -120,8 +182,8 @@ pub async fn account_action(
     };
     // Enforcement actions write their own audit entry (with a notice).
     let mut enforced = false;
-    let updated = match action.as_str() {
-        "topup" => {
+    let updated = match self::action::<AccountAction>(&action, "account")? {
+        AccountAction::Topup => {
             let credits = body
                 .credits
                 .ok_or_else(|| ApiError::invalid("credits", "give the credits to add"))?;
@@ -134,7 +196,7 @@ pub async fn account_action(
                 .await?;
             account
         }
-        "adjust" => {
+        AccountAction::Adjust => {
             let credits = body.credits.filter(|c| *c != 0).ok_or_else(|| {
                 ApiError::invalid(
                     "credits",
@@ -151,7 +213,7 @@ pub async fn account_action(
                 .await?;
             account
         }
-        "refund" => {
+        AccountAction::Refund => {
             let credits = body
                 .credits
                 .ok_or_else(|| ApiError::invalid("credits", "give the credits to give back"))?;
@@ -165,7 +227,7 @@ pub async fn account_action(
                 .await?;
             account
         }
-        "freeze" => {
+        AccountAction::Freeze => {
             enforced = state
                 .moderation
                 .enforce_by_admin(
@@ -178,7 +240,7 @@ pub async fn account_action(
                 .is_some();
             account
         }
-        "unfreeze" => {
+        AccountAction::Unfreeze => {
             state
                 .accounts
                 .update(&account.id, |a| {
@@ -187,7 +249,7 @@ pub async fn account_action(
                 })
                 .await?
         }
-        "suspend" => {
+        AccountAction::Suspend => {
             state
                 .moderation
                 .enforce_by_admin(
@@ -200,7 +262,7 @@ pub async fn account_action(
             enforced = true;
             account
         }
-        "unsuspend" => {
+        AccountAction::Unsuspend => {
             state
                 .accounts
                 .update(
@@ -209,8 +271,8 @@ pub async fn account_action(
                 )
                 .await?
         }
-        "close" => close_account(&state, &account.id, "admin").await?,
-        "limits" => {
+        AccountAction::Close => close_account(&state, &account.id, "admin").await?,
+        AccountAction::Limits => {
             if body.requests_per_minute == Some(0) || body.max_concurrent_tasks == Some(0) {
                 return Err(ApiError::invalid(
                     "requests_per_minute",
@@ -226,7 +288,7 @@ pub async fn account_action(
                 })
                 .await?
         }
-        "keys" => {
+        AccountAction::Keys => {
             let name = body.name.unwrap_or_else(|| "default".into());
             let new = state
                 .accounts
@@ -239,12 +301,6 @@ pub async fn account_action(
                 .await?;
             return Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response());
         }
-        other => {
-            return Err(ApiError::new(
-                ErrorCode::NotFound,
-                format!("no account action {other:?}"),
-            ));
-        }
     };
     let account = state.accounts.get(&updated.id).await?;
     let mut response = axum::Json(account_json(&state, &account).await?).into_response();
@@ -254,9 +310,26 @@ pub async fn account_action(
     Ok(response)
 }
 
-/// `POST /admin/v1/keys/{id}/{action}`: `suspend`, `unsuspend`, `revoke`,
-/// optionally with a `reason` (shown to the account in the notice of a
-/// suspension).
+/// What `POST /admin/v1/keys/{key_id}/{action}` does.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyAction {
+    /// Refused until unsuspended (a notice to the account).
+    Suspend,
+    Unsuspend,
+    /// For good.
+    Revoke,
+}
+
+/// Suspends, unsuspends or revokes a key, optionally with a `reason`
+/// (shown to the account in the notice of a suspension). The body may be
+/// empty.
+#[utoipa::path(post, path = "/admin/v1/keys/{key_id}/{action}", tag = "admin",
+    params(("key_id" = String, Path, description = "`key_…`"),
+        ("action" = inline(KeyAction), Path, description = "What to do")),
+    request_body(content = Option<ActionBody>, description = "`reason`; may be empty"),
+    security(("admin_key" = [])),
+    responses((status = 200, description = "The key after the action", body = KeyView)))]
 pub async fn key_action(
     State(state): State<AppState>,
     who: Principal,
@@ -265,16 +338,10 @@ pub async fn key_action(
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let body: ActionBody = optional_body(&body)?;
-    let status = match action.as_str() {
-        "suspend" => KeyStatus::Suspended,
-        "unsuspend" => KeyStatus::Active,
-        "revoke" => KeyStatus::Revoked,
-        other => {
-            return Err(ApiError::new(
-                ErrorCode::NotFound,
-                format!("no key action {other:?}"),
-            ));
-        }
+    let status = match self::action::<KeyAction>(&action, "key")? {
+        KeyAction::Suspend => KeyStatus::Suspended,
+        KeyAction::Unsuspend => KeyStatus::Active,
+        KeyAction::Revoke => KeyStatus::Revoked,
     };
     let enforced = if status == KeyStatus::Suspended {
         let key = state.accounts.key(&key_id).await?;
@@ -301,14 +368,20 @@ pub async fn key_action(
 }
 
 /// Query of `GET /admin/v1/disputes`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DisputeQuery {
+    /// Only disputes in this state.
     status: Option<crate::bills::DisputeStatus>,
+    /// Only this account's.
     account_id: Option<String>,
 }
 
-/// `GET /admin/v1/disputes?status=&account_id=`.
+/// Bill disputes, newest first.
+#[utoipa::path(get, path = "/admin/v1/disputes", tag = "admin", params(DisputeQuery),
+    security(("admin_key" = [])),
+    responses((status = 200, description = "The disputes", body = List<Dispute>)))]
 pub async fn disputes(
     State(state): State<AppState>,
     who: Principal,
@@ -319,22 +392,36 @@ pub async fn disputes(
         .disputes
         .list(q.status, q.account_id.as_deref())
         .await?;
-    Ok(
-        axum::Json(serde_json::json!({ "object": "list", "data": list, "has_more": false }))
-            .into_response(),
-    )
+    Ok(axum::Json(List::of(list)).into_response())
 }
 
 /// Body of a dispute decision.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Decision {
+    /// `resolve`: credits given back, as an adjustment (0 by default).
     credits: i64,
+    /// The operator's note, shown to the account.
     note: String,
 }
 
-/// `POST /admin/v1/disputes/{id}/resolve` (`credits` returned as an
-/// adjustment) or `…/reject`.
+/// How a dispute is decided.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DisputeAction {
+    /// For the account, giving `credits` back.
+    Resolve,
+    /// Against the account.
+    Reject,
+}
+
+/// Decides an open dispute. The body may be empty.
+#[utoipa::path(post, path = "/admin/v1/disputes/{dispute_id}/{action}", tag = "admin",
+    params(("dispute_id" = String, Path, description = "`dsp_…`"),
+        ("action" = inline(DisputeAction), Path, description = "The decision")),
+    request_body(content = Option<Decision>, description = "May be empty"),
+    security(("admin_key" = [])),
+    responses((status = 200, description = "The dispute, decided", body = Dispute)))]
 pub async fn decide_dispute(
     State(state): State<AppState>,
     who: Principal,
@@ -343,19 +430,13 @@ pub async fn decide_dispute(
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let body: Decision = optional_body(&body)?;
-    let resolve = match action.as_str() {
-        "resolve" => true,
-        "reject" => false,
-        other => {
-            return Err(ApiError::new(
-                ErrorCode::NotFound,
-                format!("no dispute action {other:?}"),
-            ));
-        }
-    };
+    let resolve = matches!(
+        self::action::<DisputeAction>(&action, "dispute")?,
+        DisputeAction::Resolve
+    );
     let dispute = state
         .disputes
         .decide(&id, resolve, body.credits, &body.note)
         .await?;
-    Ok(axum::Json(serde_json::to_value(dispute).expect("serialises")).into_response())
+    Ok(axum::Json(dispute).into_response())
 }

@@ -4,7 +4,6 @@
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 pub use crate::error_code::ErrorCode;
 
@@ -86,23 +85,20 @@ impl ApiError {
     }
 
     /// The JSON body, with the request id.
-    pub fn body(&self, request_id: &str) -> serde_json::Value {
+    pub fn body(&self, request_id: &str) -> super::doc::ErrorBody {
         let (status, kind) = self.status_and_type();
-        let mut error = json!({
-            "code": self.code.as_str(),
-            "message": self.message,
-            "type": kind,
-            "param": self.param,
-            "status": status.as_u16(),
-            "request_id": request_id,
-        });
-        if let Some(task_id) = &self.task_id {
-            error["task_id"] = json!(task_id);
+        super::doc::ErrorBody {
+            error: super::doc::ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+                kind,
+                param: self.param.clone(),
+                status: status.as_u16(),
+                request_id: request_id.to_string(),
+                task_id: self.task_id.clone(),
+                category: self.category.clone(),
+            },
         }
-        if let Some(category) = &self.category {
-            error["category"] = json!(category);
-        }
-        json!({ "error": error })
     }
 }
 
@@ -248,7 +244,7 @@ mod tests {
     fn the_body_is_the_documented_shape() {
         let body = ApiError::invalid("size", "size \"big\" must look like 1024x1024").body("req_1");
         assert_eq!(
-            body,
+            serde_json::to_value(body).unwrap(),
             serde_json::json!({"error": {
                 "code": "INVALID_PARAMETER",
                 "message": "size \"big\" must look like 1024x1024",
@@ -263,6 +259,9 @@ mod tests {
             e.status_and_type(),
             (StatusCode::GATEWAY_TIMEOUT, "api_error")
         );
-        assert_eq!(e.body("req_2")["error"]["task_id"], "task_1");
+        assert_eq!(
+            serde_json::to_value(e.body("req_2")).unwrap()["error"]["task_id"],
+            "task_1"
+        );
     }
 }

@@ -172,14 +172,55 @@ pub fn page_limit(
     Ok(limit)
 }
 
-/// The list envelope of every paginated answer.
-pub fn list_response(
-    data: Vec<serde_json::Value>,
+/// The envelope of every paginated answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// `list`.
+    pub object: &'static str,
+    /// This page, newest first.
+    pub data: Vec<T>,
+    /// Whether another page follows: ask again with `after=<last_id>`.
+    pub has_more: bool,
+    /// The id of this page's last item.
+    pub last_id: Option<String>,
+}
+
+/// The envelope of an answer that is never paginated: `has_more` is false.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct List<T> {
+    /// `list`.
+    pub object: &'static str,
+    /// Every item.
+    pub data: Vec<T>,
+    /// Always false.
+    pub has_more: bool,
+}
+
+impl<T> List<T> {
+    /// All of `data`.
+    pub fn of(data: Vec<T>) -> Self {
+        Self {
+            object: "list",
+            data,
+            has_more: false,
+        }
+    }
+}
+
+/// A page as the answer.
+pub fn list_response<T: serde::Serialize>(
+    data: Vec<T>,
     has_more: bool,
     last_id: Option<String>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    axum::Json(serde_json::json!({ "object": "list", "data": data, "has_more": has_more, "last_id": last_id })).into_response()
+    axum::Json(Page {
+        object: "list",
+        data,
+        has_more,
+        last_id,
+    })
+    .into_response()
 }
 
 /// The next field of a multipart form: a body over the limit is 413, any
@@ -248,6 +289,14 @@ pub fn too_large(state: &AppState) -> ApiError {
 
 /// Parses JSON, naming the field at fault in errors.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object: serde would also read a struct from an
+    // array of its fields in order (`[]` as all defaults).
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        return Err(ApiError::invalid(
+            "body",
+            "the body must be a JSON object, not an array",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -42,7 +42,14 @@ fn signed_query(uri: &Uri) -> Result<Option<(i64, String)>, ApiError> {
     }
 }
 
-/// Serves a file's bytes.
+/// A stored file's bytes, to its owner's key, or to anyone with a signed
+/// URL (`expires` and `signature`, as the OpenAI face answers them).
+#[utoipa::path(get, path = "/v1/files/{file_id}/content", tag = "files",
+    params(("file_id" = String, Path, description = "`file_…`"),
+        ("expires" = Option<i64>, Query, description = "A signed URL's expiry (Unix seconds)"),
+        ("signature" = Option<String>, Query, description = "A signed URL's signature")),
+    security(("account_key" = []), ("admin_key" = []), ()),
+    responses((status = 200, description = "The file, with its own MIME type (image/png, image/gif, video/mp4…)", content_type = "*/*", body = Vec<u8>)))]
 pub async fn content(
     State(state): State<AppState>,
     PathParams(file_id): PathParams<String>,

@@ -218,16 +218,37 @@ pub async fn submit(
 
 /// The native endpoints' `202 Accepted` answer: the queued task and what it
 /// holds.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// `task_…`: poll `GET /v1/tasks/{task_id}`.
+    task_id: String,
+    model: String,
+    status: crate::tasks::Status,
+    /// RFC 3339.
+    created_at: String,
+    request_id: String,
+    cost: Held,
+}
+
+/// What a new task holds.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Held {
+    /// Credits held until the task ends: charged if it succeeds, refunded
+    /// if not.
+    credits: i64,
+}
+
+/// The `202 Accepted` answer of `task`.
 pub fn accepted(task: &Task, request_id: &str, price: i64) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let answer = serde_json::json!({
-        "task_id": task.id,
-        "model": task.model,
-        "status": task.status,
-        "created_at": task.created_at,
-        "request_id": request_id,
-        "cost": { "credits": price },
-    });
+    let answer = Accepted {
+        task_id: task.id.clone(),
+        model: task.model.clone(),
+        status: task.status,
+        created_at: task.created_at.clone(),
+        request_id: request_id.to_string(),
+        cost: Held { credits: price },
+    };
     (axum::http::StatusCode::ACCEPTED, axum::Json(answer)).into_response()
 }
 

@@ -11,11 +11,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ErrorCode};
+use super::extract::Page;
 use super::extract::{
     JsonBody, MultipartForm, PathParams, QueryParams, form_value, list_response, multipart_error,
     next_field, page_limit, parse_json,
 };
-use super::generate::{Generation, submit};
+use super::generate::{Accepted, Generation, submit};
 use super::idempotency::ReservedTaskId;
 use super::references::RefInput;
 use super::{AppState, RequestId};
@@ -26,56 +27,141 @@ use crate::tasks::{Status, Task};
 use crate::time::unix_seconds;
 
 /// `POST /v1/images/generate` (native).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NativeImageRequest {
-    /// Default: `server.default_image_model`.
+    /// The model, `vendor/name`; `server.default_image_model` if omitted.
     model: Option<String>,
+    /// What to draw.
     prompt: String,
+    /// What not to draw (checked by the content policies too).
     negative_prompt: Option<String>,
+    /// How many images, 1 to the model's `max_n`; 1 if omitted.
     n: Option<u32>,
+    /// `WxH`, e.g. `1024x1024`; or give `aspect_ratio` and `resolution`.
     size: Option<String>,
+    /// e.g. `16:9`.
     aspect_ratio: Option<String>,
+    /// e.g. `1k`.
     resolution: Option<String>,
+    /// For models that honour one: 0 to 2^64-1.
+    #[schema(format = "uint64")]
     seed: Option<u64>,
+    /// Reference images.
     #[serde(default)]
     images: Vec<RefInput>,
+    /// Provider parameters, passed to the plugin as they are.
     #[serde(default)]
+    #[schema(value_type = Object)]
     extra_params: Map<String, Value>,
+    /// Where this task's events go (else the account's webhook).
     webhook_url: Option<String>,
 }
 
 /// `POST /v1/images/generations` (OpenAI), plus the native fields an SDK
-/// sends through `extra_body`.
-#[derive(Debug, Deserialize)]
+/// sends through `extra_body`. `/v1/images/edits` takes the same fields as
+/// a multipart form, with the files.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAiImageRequest {
+    /// The model, `vendor/name`; `server.default_image_model` if omitted.
     model: Option<String>,
+    /// What to draw.
     prompt: String,
+    /// How many images; 1 if omitted.
     n: Option<u32>,
+    /// `WxH`, e.g. `1024x1024`.
     size: Option<String>,
+    /// Passed to the provider, which may honour it.
     quality: Option<String>,
+    /// Passed to the provider, which may honour it.
     style: Option<String>,
+    /// Passed to the provider, which may honour it.
     background: Option<String>,
+    /// Passed to the provider, which may honour it.
     moderation: Option<String>,
+    /// `png` (the only one served).
     output_format: Option<String>,
+    /// Passed to the provider, which may honour it.
     output_compression: Option<u8>,
+    /// `url` (the default) or `b64_json`.
     response_format: Option<String>,
+    /// Passed to the provider, which may honour it.
     user: Option<String>,
+    /// Streaming is not supported: omit it, or false.
     stream: Option<bool>,
+    /// Streaming is not supported: omit it, or 0.
     partial_images: Option<u32>,
+    /// What not to draw.
     negative_prompt: Option<String>,
+    /// e.g. `16:9`.
     aspect_ratio: Option<String>,
+    /// e.g. `1k`.
     resolution: Option<String>,
+    /// For models that honour one: 0 to 2^64-1.
+    #[schema(format = "uint64")]
     seed: Option<u64>,
     /// Edits: how closely to follow the input image (passed to the
     /// provider as a parameter it may honour).
     input_fidelity: Option<String>,
+    /// Provider parameters, passed to the plugin as they are.
     #[serde(default)]
+    #[schema(value_type = Object)]
     extra_params: Map<String, Value>,
 }
 
-/// `POST /v1/images/generate`: answers 202 with the task.
+/// The multipart form of `POST /v1/images/edits`: the fields of
+/// [`OpenAiImageRequest`] as text, and the files.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The form's schema; the handler reads the fields one by one.
+struct ImageEditForm {
+    /// The image to edit (PNG, JPEG, WebP or GIF); send several as `image[]`.
+    #[schema(value_type = String, format = Binary)]
+    image: Vec<u8>,
+    /// Transparent where the image is to change.
+    #[schema(value_type = Option<String>, format = Binary)]
+    mask: Option<Vec<u8>>,
+    /// What the edited image shows.
+    prompt: String,
+    model: Option<String>,
+    n: Option<u32>,
+    size: Option<String>,
+    /// `url` (the default) or `b64_json`.
+    response_format: Option<String>,
+}
+
+/// The answer of the OpenAI images routes (written by [`images_answer`]).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesResponse {
+    /// When the task was created (Unix seconds).
+    pub created: i64,
+    /// The images.
+    pub data: Vec<ImageDatum>,
+    /// The task that made them.
+    pub id: String,
+    /// `WxH`.
+    pub size: String,
+    /// `png`.
+    pub output_format: String,
+}
+
+/// One image of an [`ImagesResponse`]: a URL or the bytes.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageDatum {
+    /// A signed URL of the image, valid for `server.signed_url_ttl_secs`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The PNG, base64 (with `response_format=b64_json`).
+    #[serde(default)]
+    pub b64_json: Option<String>,
+}
+
+/// Starts an image task; poll it, or wait for its webhook.
+#[utoipa::path(post, path = "/v1/images/generate", tag = "images", request_body = NativeImageRequest,
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 202, description = "The task, queued, and what it holds", body = Accepted)))]
 pub async fn native_generate(
     State(state): State<AppState>,
     who: Principal,
@@ -115,8 +201,10 @@ pub async fn native_generate(
     Ok(super::generate::accepted(&task, &request_id, price))
 }
 
-/// `POST /v1/images/generations`: waits for the task and answers in OpenAI's
-/// shape.
+/// Generates images and waits for them (OpenAI's images API).
+#[utoipa::path(post, path = "/v1/images/generations", tag = "images", request_body = OpenAiImageRequest,
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The images", body = ImagesResponse)))]
 pub async fn openai_generations(
     State(state): State<AppState>,
     call: OpenAiCall,
@@ -125,7 +213,11 @@ pub async fn openai_generations(
     openai_images(&state, call, body, &[]).await
 }
 
-/// `POST /v1/images/edits` (OpenAI): a multipart form with the image to
+#[utoipa::path(post, path = "/v1/images/edits", tag = "images",
+    request_body(content = ImageEditForm, content_type = "multipart/form-data"),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The edited images", body = ImagesResponse)))]
+/// Edits images (OpenAI's images API): a multipart form with the image to
 /// edit as `image` (or `image[]`, several), an optional `mask` (a PNG,
 /// transparent where the image is to change) and the fields of a
 /// generation. The files reach the plugin as reference media (roles
@@ -398,7 +490,11 @@ pub fn images_answer(created: i64, id: &str, size: &str, data: &[ImageData]) -> 
     body.into_bytes()
 }
 
-/// `GET /v1/images/tasks/{task_id}`.
+/// An image task of the caller's.
+#[utoipa::path(get, path = "/v1/images/tasks/{task_id}", tag = "tasks",
+    params(("task_id" = String, Path, description = "`task_…`")),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The task", body = TaskView)))]
 pub async fn get_image_task(
     state: State<AppState>,
     who: Principal,
@@ -407,7 +503,11 @@ pub async fn get_image_task(
     task_view(state, who, id, Some("image")).await
 }
 
-/// `GET /v1/tasks/{task_id}`.
+/// A task of the caller's, image or video.
+#[utoipa::path(get, path = "/v1/tasks/{task_id}", tag = "tasks",
+    params(("task_id" = String, Path, description = "`task_…`")),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The task", body = TaskView)))]
 pub async fn get_task(
     state: State<AppState>,
     who: Principal,
@@ -437,18 +537,27 @@ pub(super) async fn task_view(
 }
 
 /// Query of `GET /v1/tasks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only tasks in this state.
     status: Option<crate::tasks::Status>,
+    /// `image` or `video`.
     #[serde(rename = "type")]
     kind: Option<String>,
+    /// Only tasks of this model.
     model: Option<String>,
+    /// Tasks per page: 20 by default, at most 100.
     limit: Option<usize>,
+    /// The `task_…` id of the last task of the previous page.
     after: Option<String>,
 }
 
-/// `GET /v1/tasks`: the caller's tasks, newest first, cursor-paginated.
+/// The caller's tasks, newest first, cursor-paginated.
+#[utoipa::path(get, path = "/v1/tasks", tag = "tasks", params(ListQuery),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "A page of tasks", body = Page<TaskView>)))]
 pub async fn list_tasks(
     State(state): State<AppState>,
     who: Principal,
@@ -475,46 +584,122 @@ pub async fn list_tasks(
     ))
 }
 
+/// A task, as the native API shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TaskView {
+    /// `task_…`.
+    task_id: String,
+    /// `image` or `video`.
+    #[serde(rename = "type")]
+    kind: String,
+    /// The model, `vendor/name`.
+    model: String,
+    status: crate::tasks::Status,
+    /// Percent done.
+    progress: u8,
+    /// When it was created (RFC 3339).
+    created_at: String,
+    /// When it finished (RFC 3339).
+    completed_at: Option<String>,
+    /// Why it failed.
+    error: Option<TaskErrorView>,
+    /// The request that created it.
+    request_id: String,
+    /// Whether retention removed its prompt, references and outputs.
+    purged: bool,
+    /// What the provider reported with the result (usage…), as it gave it.
+    provider_metadata: Option<Value>,
+    cost: Cost,
+    /// An image task's outputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    images: Option<Vec<OutputView>>,
+    /// A video task's outputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    videos: Option<Vec<OutputView>>,
+}
+
+/// Why a task failed.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TaskErrorView {
+    /// An error code (docs/api.md), or `canceled`.
+    pub code: String,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// One output of a task.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OutputView {
+    /// Where to download it, with the caller's key.
+    url: String,
+    /// `file_…`.
+    file_id: String,
+    mime_type: String,
+    width: u32,
+    height: u32,
+    /// A video's length in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<f64>,
+    /// Text the provider returned with it (e.g. a revised prompt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+/// What a task cost, in credits: held while it runs, then charged or
+/// refunded.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Cost {
+    held: i64,
+    charged: i64,
+    refunded: i64,
+}
+
 /// The native JSON view of a task.
-pub(super) async fn task_json(state: &AppState, task: &Task) -> Result<Value, ApiError> {
-    let outputs: Vec<Value> = task
+pub(super) async fn task_json(state: &AppState, task: &Task) -> Result<TaskView, ApiError> {
+    let outputs: Vec<OutputView> = task
         .outputs
         .iter()
-        .map(|o| {
-            let mut v = json!({ "url": format!("/v1/files/{}/content", o.file_id), "file_id": o.file_id, "mime_type": o.mime, "width": o.width, "height": o.height });
-            if let Some(ms) = o.duration_ms {
-                v["duration"] = json!(f64::from(ms) / 1000.0);
-            }
-            if let Some(text) = &o.text {
-                v["text"] = json!(text);
-            }
-            v
+        .map(|o| OutputView {
+            url: format!("/v1/files/{}/content", o.file_id),
+            file_id: o.file_id.clone(),
+            mime_type: o.mime.clone(),
+            width: o.width,
+            height: o.height,
+            duration: o.duration_ms.map(|ms| f64::from(ms) / 1000.0),
+            text: o.text.clone(),
         })
         .collect();
-    let mut view = json!({
-        "task_id": task.id,
-        "type": task.kind,
-        "model": task.model,
-        "status": task.status,
-        "progress": task.progress,
-        "created_at": task.created_at,
-        "completed_at": task.completed_at,
-        "error": task.error.as_ref().map(|e| json!({ "code": e.code, "message": e.message })),
-        "request_id": task.request_id,
-        "purged": task.purged,
-        "provider_metadata": task.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()),
-        "cost": cost_json(state.tasks.hold_of(task).await?),
-    });
-    view[if task.kind == "video" {
-        "videos"
+    let (images, videos) = if task.kind == "video" {
+        (None, Some(outputs))
     } else {
-        "images"
-    }] = Value::Array(outputs);
-    Ok(view)
+        (Some(outputs), None)
+    };
+    Ok(TaskView {
+        task_id: task.id.clone(),
+        kind: task.kind.clone(),
+        model: task.model.clone(),
+        status: task.status,
+        progress: task.progress,
+        created_at: task.created_at.clone(),
+        completed_at: task.completed_at.clone(),
+        error: task.error.as_ref().map(|e| TaskErrorView {
+            code: e.code.clone(),
+            message: e.message.clone(),
+        }),
+        request_id: task.request_id.clone(),
+        purged: task.purged,
+        provider_metadata: task
+            .metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str::<Value>(m).ok()),
+        cost: cost(state.tasks.hold_of(task).await?),
+        images,
+        videos,
+    })
 }
 
 /// What a task cost: held, charged and refunded credits, from its hold.
-fn cost_json(hold: Option<crate::ledger::Hold>) -> Value {
+fn cost(hold: Option<crate::ledger::Hold>) -> Cost {
     use crate::ledger::HoldStatus;
     let (held, charged, refunded) = match hold {
         None => (0, 0, 0),
@@ -524,7 +709,11 @@ fn cost_json(hold: Option<crate::ledger::Hold>) -> Value {
             HoldStatus::Released => (h.amount, 0, h.amount),
         },
     };
-    json!({ "held": held, "charged": charged, "refunded": refunded })
+    Cost {
+        held,
+        charged,
+        refunded,
+    }
 }
 
 #[cfg(test)]
@@ -562,5 +751,9 @@ mod tests {
             "http://h/v1/files/f\"1/content?sig=a&exp=2"
         );
         assert_eq!(v["data"].as_array().unwrap().len(), 2);
+        // The body is the documented schema, with no field it lacks.
+        let typed: super::ImagesResponse = serde_json::from_slice(&body).expect("the schema");
+        assert_eq!(typed.data.len(), 2);
+        assert!(typed.data[0].b64_json.is_some() && typed.data[0].url.is_none());
     }
 }

@@ -2,14 +2,130 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{PathParams, QueryParams, list_response, page_limit};
+use super::extract::{Page, PathParams, QueryParams, list_response, page_limit};
 use crate::auth::Principal;
 use crate::catalogue::{Route, kind_name};
 use crate::plugins::bindings::provider_api::CallMode;
+use crate::store::prices::{ChangelogEntry, PriceChange};
+
+/// A model served now.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ModelView {
+    /// When an announced retirement takes effect (RFC 3339), if one is.
+    retires_at: Option<String>,
+    /// `vendor/name`.
+    id: String,
+    /// `model`.
+    object: &'static str,
+    /// Always 0 (OpenAI's field).
+    created: i64,
+    /// The vendor part of the id.
+    owned_by: String,
+    name: String,
+    description: String,
+    /// `image`, `video` or `audio`.
+    modality: &'static str,
+    /// `active`.
+    status: &'static str,
+    /// The price in force now: per image, per second of video.
+    pricing: Vec<PriceView>,
+    capabilities: Capabilities,
+    provider: ProviderRef,
+    /// The provider models the model is routed to, in order.
+    routes: Vec<RouteView>,
+}
+
+/// A model that is not served now: retired, or waiting for a credential.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoneModel {
+    id: String,
+    /// `model`.
+    object: &'static str,
+    owned_by: String,
+    /// `unavailable` or `retired`.
+    status: &'static str,
+    /// Why it is unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// When it was retired (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retired_at: Option<String>,
+}
+
+/// What `GET /v1/models/{vendor}/{name}` answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ModelAnswer {
+    /// Served now.
+    Served(Box<ModelView>),
+    /// Retired or unavailable.
+    Gone(GoneModel),
+}
+
+/// One unit of a model's price.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PriceView {
+    /// `image` or `second`.
+    unit: &'static str,
+    /// Credits per unit.
+    credits: i64,
+}
+
+/// What a model accepts.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Capabilities {
+    /// `sync` or `async`.
+    mode: &'static str,
+    max_n: u32,
+    /// Sizes as `WxH`.
+    sizes: Vec<String>,
+    min_size: String,
+    max_size: String,
+    default_size: String,
+    aspect_ratios: Vec<String>,
+    resolutions: Vec<String>,
+    /// Video durations, in seconds.
+    durations: Vec<f64>,
+    /// Whether `seed` is honoured.
+    seed: bool,
+    /// Whether reference images are taken.
+    reference_media: bool,
+}
+
+/// The plugin serving a model.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ProviderRef {
+    plugin: String,
+    version: String,
+}
+
+/// One provider model a model is routed to, with its health.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RouteView {
+    /// 1 for the first tried.
+    priority: usize,
+    model: String,
+    plugin: String,
+    version: String,
+    /// Requests it has served since the gateway started.
+    requests: u64,
+    /// Their success rate (0 to 1), once it has served one.
+    success_rate: Option<f64>,
+    /// Their mean latency in milliseconds, once it has served one.
+    latency_ms: Option<f64>,
+}
+
+/// The list of `GET /v1/models`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ModelList {
+    /// `list`.
+    object: &'static str,
+    data: Vec<ModelView>,
+}
 
 /// A model on the wire; `upcoming` are the announced retirements (read
 /// once per answer, not once per model).
@@ -17,7 +133,7 @@ fn model_view(
     state: &AppState,
     route: &Route,
     upcoming: &std::collections::BTreeMap<String, String>,
-) -> Value {
+) -> ModelView {
     let m = &route.info;
     let core = route.plugin.core();
     let size = |s: &crate::plugins::bindings::types::Size| format!("{}x{}", s.width, s.height);
@@ -26,53 +142,73 @@ fn model_view(
         .price_at(&state.config, &m.id, time::OffsetDateTime::now_utc());
     let mut pricing = Vec::new();
     if let Some(p) = price {
-        if let Some(c) = p.per_image {
-            pricing.push(json!({ "unit": "image", "credits": c }));
+        if let Some(credits) = p.per_image {
+            pricing.push(PriceView {
+                unit: "image",
+                credits,
+            });
         }
-        if let Some(c) = p.per_second {
-            pricing.push(json!({ "unit": "second", "credits": c }));
+        if let Some(credits) = p.per_second {
+            pricing.push(PriceView {
+                unit: "second",
+                credits,
+            });
         }
     }
-    let retires_at = upcoming.get(&m.id);
-    json!({
-        "retires_at": retires_at,
-        "id": m.id,
-        "object": "model",
-        "created": 0,
-        "owned_by": m.id.split('/').next().unwrap_or_default(),
-        "name": m.name,
-        "description": m.description,
-        "modality": kind_name(m.kind),
-        "status": "active",
-        "pricing": pricing,
-        "capabilities": {
-            "mode": match m.mode { CallMode::Synchronous => "sync", CallMode::Asynchronous => "async" },
-            "max_n": m.max_n,
-            "sizes": m.sizes.iter().map(size).collect::<Vec<_>>(),
-            "min_size": size(&m.min_size),
-            "max_size": size(&m.max_size),
-            "default_size": size(&m.default_size),
-            "aspect_ratios": m.aspect_ratios,
-            "resolutions": m.resolutions,
-            "durations": m.durations_ms.iter().map(|ms| f64::from(*ms) / 1000.0).collect::<Vec<_>>(),
-            "seed": m.supports_seed,
-            "reference_media": m.supports_references,
+    ModelView {
+        retires_at: upcoming.get(&m.id).cloned(),
+        id: m.id.clone(),
+        object: "model",
+        created: 0,
+        owned_by: m.id.split('/').next().unwrap_or_default().to_string(),
+        name: m.name.clone(),
+        description: m.description.clone(),
+        modality: kind_name(m.kind),
+        status: "active",
+        pricing,
+        capabilities: Capabilities {
+            mode: match m.mode {
+                CallMode::Synchronous => "sync",
+                CallMode::Asynchronous => "async",
+            },
+            max_n: m.max_n,
+            sizes: m.sizes.iter().map(size).collect(),
+            min_size: size(&m.min_size),
+            max_size: size(&m.max_size),
+            default_size: size(&m.default_size),
+            aspect_ratios: m.aspect_ratios.clone(),
+            resolutions: m.resolutions.clone(),
+            durations: m
+                .durations_ms
+                .iter()
+                .map(|ms| f64::from(*ms) / 1000.0)
+                .collect(),
+            seed: m.supports_seed,
+            reference_media: m.supports_references,
         },
-        "provider": { "plugin": core.manifest().name, "version": core.manifest().version },
-        "routes": route.targets.iter().enumerate().map(|(i, t)| {
-            let s = state.health.get(&t.model);
-            let total = s.succeeded + s.failed;
-            json!({
-                "priority": i + 1,
-                "model": t.model,
-                "plugin": t.plugin.core().manifest().name,
-                "version": t.plugin.core().manifest().version,
-                "requests": total,
-                "success_rate": (total > 0).then(|| s.succeeded as f64 / total as f64),
-                "latency_ms": (total > 0).then_some((s.latency_ms * 10.0).round() / 10.0),
+        provider: ProviderRef {
+            plugin: core.manifest().name.clone(),
+            version: core.manifest().version.clone(),
+        },
+        routes: route
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let s = state.health.get(&t.model);
+                let total = s.succeeded + s.failed;
+                RouteView {
+                    priority: i + 1,
+                    model: t.model.clone(),
+                    plugin: t.plugin.core().manifest().name.clone(),
+                    version: t.plugin.core().manifest().version.clone(),
+                    requests: total,
+                    success_rate: (total > 0).then(|| s.succeeded as f64 / total as f64),
+                    latency_ms: (total > 0).then_some((s.latency_ms * 10.0).round() / 10.0),
+                }
             })
-        }).collect::<Vec<_>>(),
-    })
+            .collect(),
+    }
 }
 
 /// `404 MODEL_NOT_FOUND` for `id`, saying when it was retired if it was;
@@ -99,18 +235,30 @@ pub fn model_not_found(catalogue: &crate::catalogue::Catalogue, id: &str) -> Api
 /// is the operator's business: the admin API shows it).
 const UNAVAILABLE: &str = "its provider is waiting for a credential the operator has not set";
 
-/// `GET /v1/models`.
+/// The models served now, with their prices and capabilities.
+#[utoipa::path(get, path = "/v1/models", tag = "models",
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The models", body = ModelList)))]
 pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Response, ApiError> {
     let catalogue = state.catalogue.read().expect("lock").clone();
     let upcoming = state.pricing.upcoming_retirements();
     let data = catalogue
         .routes()
         .map(|r| model_view(&state, r, &upcoming))
-        .collect::<Vec<Value>>();
-    Ok(axum::Json(json!({ "object": "list", "data": data })).into_response())
+        .collect();
+    Ok(axum::Json(ModelList {
+        object: "list",
+        data,
+    })
+    .into_response())
 }
 
-/// `GET /v1/models/{vendor}/{name}`.
+/// One model: served, retired or unavailable.
+#[utoipa::path(get, path = "/v1/models/{vendor}/{name}", tag = "models",
+    params(("vendor" = String, Path, description = "The vendor part of the model id"),
+           ("name" = String, Path, description = "The name part of the model id")),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The model", body = ModelAnswer)))]
 pub async fn get_one(
     State(state): State<AppState>,
     _who: Principal,
@@ -121,40 +269,51 @@ pub async fn get_one(
     let Some(route) = catalogue.get(&id) else {
         // A retired model is still described, as retired.
         if catalogue.unavailable().contains_key(&id) {
-            return Ok(axum::Json(json!({
-                "id": id,
-                "object": "model",
-                "owned_by": vendor,
-                "status": "unavailable",
-                "reason": UNAVAILABLE,
+            return Ok(axum::Json(ModelAnswer::Gone(GoneModel {
+                id,
+                object: "model",
+                owned_by: vendor,
+                status: "unavailable",
+                reason: Some(UNAVAILABLE),
+                retired_at: None,
             }))
             .into_response());
         }
         if let Some(r) = catalogue.retired().get(&id) {
-            return Ok(axum::Json(json!({
-                "id": id,
-                "object": "model",
-                "owned_by": vendor,
-                "status": "retired",
-                "retired_at": r.at,
+            return Ok(axum::Json(ModelAnswer::Gone(GoneModel {
+                id,
+                object: "model",
+                owned_by: vendor,
+                status: "retired",
+                reason: None,
+                retired_at: Some(r.at.clone()),
             }))
             .into_response());
         }
         return Err(model_not_found(&catalogue, &id));
     };
     let upcoming = state.pricing.upcoming_retirements();
-    Ok(axum::Json(model_view(&state, route, &upcoming)).into_response())
+    Ok(axum::Json(ModelAnswer::Served(Box::new(model_view(
+        &state, route, &upcoming,
+    ))))
+    .into_response())
 }
 
 /// Query of `GET /v1/changelog`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ChangelogQuery {
+    /// Entries per page: 50 by default, at most 200.
     limit: Option<usize>,
+    /// The `chg_…` id of the last entry of the previous page.
     after: Option<String>,
 }
 
-/// `GET /v1/changelog`: launches, retirements, price changes, newest first.
+/// Launches, retirements, price changes and policy updates, newest first.
+#[utoipa::path(get, path = "/v1/changelog", tag = "models", params(ChangelogQuery),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "A page of the changelog", body = Page<ChangelogEntry>)))]
 pub async fn changelog(
     State(state): State<AppState>,
     _who: Principal,
@@ -163,24 +322,28 @@ pub async fn changelog(
     let limit = page_limit(q.limit, q.after.as_deref(), 50, 200, "chg")?;
     let (entries, has_more) = state.pricing.changelog(limit, q.after.as_deref()).await?;
     let last_id = entries.last().map(|e| e.id.clone());
-    let data = entries
-        .iter()
-        .map(|e| serde_json::to_value(e).expect("entries serialise"))
-        .collect();
-    Ok(list_response(data, has_more, last_id))
+    Ok(list_response(entries, has_more, last_id))
 }
 
-/// Body of `POST /admin/v1/prices`.
-#[derive(Debug, serde::Deserialize)]
+/// Body of `POST /admin/v1/prices`: `per_image`, `per_second` or both.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPrice {
+    /// The model, `vendor/name`.
     model: String,
+    /// Credits per image (at least 0).
     per_image: Option<i64>,
+    /// Credits per second of video (at least 0).
     per_second: Option<i64>,
+    /// When it takes effect (RFC 3339); now if omitted.
     effective_at: Option<String>,
 }
 
-/// `POST /admin/v1/prices`: schedules a price (now, or at `effective_at`).
+/// Schedules a price, now or at `effective_at`, and announces it in the
+/// changelog.
+#[utoipa::path(post, path = "/admin/v1/prices", tag = "admin", request_body = NewPrice,
+    security(("admin_key" = [])),
+    responses((status = 201, description = "The price change, scheduled", body = PriceChange)))]
 pub async fn schedule_price(
     State(state): State<AppState>,
     who: Principal,
@@ -214,9 +377,5 @@ pub async fn schedule_price(
             body.effective_at.as_deref(),
         )
         .await?;
-    Ok((
-        axum::http::StatusCode::CREATED,
-        axum::Json(serde_json::to_value(change).expect("serialises")),
-    )
-        .into_response())
+    Ok((axum::http::StatusCode::CREATED, axum::Json(change)).into_response())
 }

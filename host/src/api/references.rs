@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
@@ -22,16 +21,18 @@ use crate::tasks::StoredReference;
 pub const MAX_REFERENCES: usize = 8;
 
 /// A reference as callers give it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefInput {
     /// `file_…`, `data:…` or `http(s)://…` (empty for an upload).
     pub url: String,
-    /// How it is meant to be used, e.g. "style", "subject", "first-frame".
+    /// How it is meant to be used, e.g. "style", "subject", "first-frame"
+    /// (also accepted as `role`).
     #[serde(alias = "role")]
     pub reference_type: Option<String>,
     /// The bytes, when they came as a file in a multipart form.
     #[serde(skip)]
+    #[schema(ignore)]
     pub upload: Option<bytes::Bytes>,
 }
 
@@ -178,20 +179,64 @@ async fn download(state: &AppState, url: reqwest::Url) -> Result<Vec<u8>, String
     Ok(body)
 }
 
-/// The file view.
-pub fn file_json(record: &FileRecord) -> serde_json::Value {
-    json!({
-        "id": record.id,
-        "object": "file",
-        "bytes": record.bytes,
-        "mime_type": record.mime,
-        "purpose": record.purpose,
-        "created_at": record.created_at,
-    })
+/// A stored file.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FileView {
+    /// `file_…`: give it as a reference's `url`.
+    id: String,
+    /// `file`.
+    object: &'static str,
+    /// Its size.
+    bytes: u64,
+    mime_type: String,
+    /// `reference`, or `output` for what a task made.
+    purpose: String,
+    /// RFC 3339.
+    created_at: String,
 }
 
-/// `POST /v1/files` (multipart, field `file`): uploads a reference image or
-/// video; the `file_…` id can be given as a reference URL.
+/// The file view.
+pub fn file_json(record: &FileRecord) -> FileView {
+    FileView {
+        id: record.id.clone(),
+        object: "file",
+        bytes: record.bytes,
+        mime_type: record.mime.clone(),
+        purpose: record.purpose.clone(),
+        created_at: record.created_at.clone(),
+    }
+}
+
+/// The multipart form of `POST /v1/files`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The form's schema; the handler reads the fields one by one.
+struct UploadForm {
+    /// A reference image or video.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// What the file is for; it is stored as a reference whichever is
+    /// given.
+    purpose: Option<UploadPurpose>,
+}
+
+/// The purposes `POST /v1/files` takes: `reference`, and the OpenAI ones an
+/// image can have (an SDK's `files.create` sends one).
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Checked, not kept: every upload is a reference.
+enum UploadPurpose {
+    Reference,
+    Vision,
+    UserData,
+    Assistants,
+}
+
+/// Uploads a reference image or video (multipart, field `file`); its
+/// `file_…` id can be given as a reference URL.
+#[utoipa::path(post, path = "/v1/files", tag = "files",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 201, description = "The file, stored", body = FileView)))]
 pub async fn upload(
     State(state): State<AppState>,
     who: Principal,
@@ -207,7 +252,21 @@ pub async fn upload(
                     .map_err(|e| multipart_error(&state, "file", e))?;
                 stored = Some(store(&state, &who, &bytes, "file").await?);
             }
-            Some("purpose") => {}
+            Some("purpose") => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| multipart_error(&state, "purpose", e))?;
+                serde_json::from_value::<UploadPurpose>(serde_json::Value::String(text.clone()))
+                    .map_err(|_| {
+                        ApiError::invalid(
+                            "purpose",
+                            format!(
+                                "purpose {text:?} is not one of reference, vision, user_data, assistants"
+                            ),
+                        )
+                    })?;
+            }
             Some(other) => {
                 return Err(ApiError::invalid(
                     other,

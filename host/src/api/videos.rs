@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::{
@@ -31,31 +31,49 @@ const FIRST_FRAME: &str = "first-frame";
 const POLL_AFTER_MS: u32 = 1000;
 
 /// `POST /v1/videos/generate` (native).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NativeVideoRequest {
-    /// Default: `server.default_video_model`.
+    /// The model, `vendor/name`; `server.default_video_model` if omitted.
     model: Option<String>,
+    /// What to film.
     prompt: String,
+    /// What not to show.
     negative_prompt: Option<String>,
+    /// How many videos; 1 if omitted.
     n: Option<u32>,
+    /// Seconds, one of the model's `durations`.
     duration: Option<f64>,
+    /// `WxH`; or give `aspect_ratio` and `resolution`.
     size: Option<String>,
+    /// e.g. `16:9`.
     aspect_ratio: Option<String>,
+    /// e.g. `720p`.
     resolution: Option<String>,
+    /// For models that honour one: 0 to 2^64-1.
+    #[schema(format = "uint64")]
     seed: Option<u64>,
+    /// Whether to ask for a sound track.
     #[serde(default)]
     generate_audio: bool,
+    /// Images to start from or follow.
     #[serde(default)]
     reference_images: Vec<RefInput>,
+    /// Videos to follow.
     #[serde(default)]
     reference_videos: Vec<RefInput>,
+    /// Provider parameters, passed to the plugin as they are.
     #[serde(default)]
+    #[schema(value_type = Object)]
     extra_params: Map<String, Value>,
+    /// Where this task's events go (else the account's webhook).
     webhook_url: Option<String>,
 }
 
-/// `POST /v1/videos/generate`: answers 202 with the task.
+/// Starts a video task; poll it, or wait for its webhook.
+#[utoipa::path(post, path = "/v1/videos/generate", tag = "videos", request_body = NativeVideoRequest,
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 202, description = "The task, queued, and what it holds", body = super::generate::Accepted)))]
 pub async fn native_generate(
     State(state): State<AppState>,
     who: Principal,
@@ -101,7 +119,11 @@ pub async fn native_generate(
     Ok(super::generate::accepted(&task, &request_id, price))
 }
 
-/// `GET /v1/videos/tasks/{task_id}`.
+/// A video task of the caller's.
+#[utoipa::path(get, path = "/v1/videos/tasks/{task_id}", tag = "tasks",
+    params(("task_id" = String, Path, description = "`task_…`")),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The task", body = super::images::TaskView)))]
 pub async fn get_video_task(
     state: State<AppState>,
     who: Principal,
@@ -110,8 +132,12 @@ pub async fn get_video_task(
     task_view(state, who, id, Some("video")).await
 }
 
-/// `POST /v1/tasks/{task_id}/cancel`: stops a queued or processing task and
-/// releases its hold; `409 TASK_NOT_CANCELABLE` once it has finished.
+/// Stops a queued or processing task and releases its hold; `409
+/// TASK_NOT_CANCELABLE` once it has finished.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/cancel", tag = "tasks",
+    params(("task_id" = String, Path, description = "`task_…`")),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The task, canceled", body = super::images::TaskView)))]
 pub async fn cancel(
     State(state): State<AppState>,
     who: Principal,
@@ -125,38 +151,101 @@ pub async fn cancel(
     match state.tasks.cancel(&id, &who.owner).await {
         Ok(task) => Ok(axum::Json(task_json(&state, &task).await?).into_response()),
         Err(CancelError::NotFound) => Err(not_found()),
-        Err(CancelError::Finished(task)) => {
-            let status = serde_json::to_value(task.status).expect("serialises");
-            Err(ApiError::new(
-                ErrorCode::TaskNotCancelable,
-                format!(
-                    "the task has already finished ({})",
-                    status.as_str().unwrap_or_default()
-                ),
-            )
-            .with_task(&task.id))
-        }
+        Err(CancelError::Finished(task)) => Err(ApiError::new(
+            ErrorCode::TaskNotCancelable,
+            format!("the task has already finished ({})", task.status.as_str()),
+        )
+        .with_task(&task.id)),
         Err(CancelError::Store(e)) => Err(e.into()),
     }
 }
 
 /// `POST /v1/videos` (OpenAI), as JSON or multipart form fields.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAiVideoRequest {
+    /// The model, `vendor/name`; `server.default_video_model` if omitted.
     model: Option<String>,
+    /// What to film.
     prompt: String,
     /// Seconds, as OpenAI sends them ("4") or as a number.
+    #[schema(value_type = Option<String>, examples("4"))]
     seconds: Option<Value>,
+    /// `WxH`, e.g. `1280x720`.
     size: Option<String>,
+    /// For models that honour one: 0 to 2^64-1.
+    #[schema(format = "uint64")]
     seed: Option<u64>,
+    /// e.g. `16:9`.
     aspect_ratio: Option<String>,
+    /// e.g. `720p`.
     resolution: Option<String>,
     /// In JSON: the image to start from, as a `file_…` id, a `data:` URL or
     /// an http(s) URL (in a form: a file).
     input_reference: Option<String>,
+    /// Provider parameters, passed to the plugin as they are.
     #[serde(default)]
+    #[schema(value_type = Object)]
     extra_params: Map<String, Value>,
+}
+
+/// The multipart form of `POST /v1/videos`: the fields of
+/// [`OpenAiVideoRequest`] as text, and `input_reference` as a file.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The form's schema; the handler reads the fields one by one.
+struct VideoForm {
+    /// What to film.
+    prompt: String,
+    model: Option<String>,
+    /// Seconds, e.g. `4`.
+    seconds: Option<String>,
+    size: Option<String>,
+    /// The image to start from.
+    #[schema(value_type = Option<String>, format = Binary)]
+    input_reference: Option<Vec<u8>>,
+}
+
+/// A video, as OpenAI's videos API shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct VideoView {
+    /// The task's id, `task_…`.
+    id: String,
+    /// `video`.
+    object: &'static str,
+    model: String,
+    /// `queued`, `in_progress`, `completed` or `failed`.
+    status: &'static str,
+    /// Percent done.
+    progress: u8,
+    /// Unix seconds.
+    created_at: i64,
+    /// Unix seconds.
+    completed_at: Option<i64>,
+    /// Always null: videos are kept by the retention settings.
+    expires_at: Option<i64>,
+    /// `WxH`.
+    size: String,
+    /// Length in seconds, as text (e.g. `"4"`).
+    seconds: Option<String>,
+    /// `standard`.
+    quality: &'static str,
+    /// Always null.
+    remixed_from_video_id: Option<String>,
+    /// Why it failed, or `canceled`.
+    error: Option<super::images::TaskErrorView>,
+}
+
+/// The list of `GET /v1/videos`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct VideoList {
+    /// `list`.
+    object: &'static str,
+    /// Newest first.
+    data: Vec<VideoView>,
+    /// Whether another page follows (`after=<last_id>`).
+    has_more: bool,
+    first_id: Option<String>,
+    last_id: Option<String>,
 }
 
 /// Reads the create body from JSON or a multipart form, with its
@@ -210,7 +299,7 @@ async fn openai_body(
 }
 
 /// The OpenAI video object of a task.
-fn openai_video(task: &Task) -> Value {
+fn openai_video(task: &Task) -> VideoView {
     let status = match task.status {
         Status::Queued => "queued",
         Status::Processing => "in_progress",
@@ -221,25 +310,31 @@ fn openai_video(task: &Task) -> Value {
         .request
         .duration_ms
         .map(|ms| format!("{}", f64::from(ms) / 1000.0));
-    json!({
-        "id": task.id,
-        "object": "video",
-        "model": task.model,
-        "status": status,
-        "progress": task.progress,
-        "created_at": unix_seconds(&task.created_at),
-        "completed_at": task.completed_at.as_deref().map(unix_seconds),
-        "expires_at": null,
-        "size": format!("{}x{}", task.request.width, task.request.height),
-        "seconds": seconds,
-        "quality": "standard",
-        "remixed_from_video_id": null,
-        "error": match (&task.error, task.status) {
-            (Some(e), _) => json!({ "code": e.code, "message": e.message }),
-            (None, Status::Canceled) => json!({ "code": "canceled", "message": "the video was canceled" }),
-            _ => Value::Null,
+    VideoView {
+        id: task.id.clone(),
+        object: "video",
+        model: task.model.clone(),
+        status,
+        progress: task.progress,
+        created_at: unix_seconds(&task.created_at),
+        completed_at: task.completed_at.as_deref().map(unix_seconds),
+        expires_at: None,
+        size: format!("{}x{}", task.request.width, task.request.height),
+        seconds,
+        quality: "standard",
+        remixed_from_video_id: None,
+        error: match (&task.error, task.status) {
+            (Some(e), _) => Some(super::images::TaskErrorView {
+                code: e.code.clone(),
+                message: e.message.clone(),
+            }),
+            (None, Status::Canceled) => Some(super::images::TaskErrorView {
+                code: "canceled".into(),
+                message: "the video was canceled".into(),
+            }),
+            _ => None,
         },
-    })
+    }
 }
 
 fn with_poll_hint(task: &Task, mut response: Response) -> Response {
@@ -251,7 +346,15 @@ fn with_poll_hint(task: &Task, mut response: Response) -> Response {
     response
 }
 
-/// `POST /v1/videos`.
+/// Starts a video (OpenAI's videos API), as JSON or a multipart form with
+/// `input_reference` as a file; poll `GET /v1/videos/{video_id}`.
+#[utoipa::path(post, path = "/v1/videos", tag = "videos",
+    request_body(content(
+        (OpenAiVideoRequest = "application/json"),
+        (VideoForm = "multipart/form-data"),
+    )),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The video, queued", body = VideoView)))]
 pub async fn openai_create(
     State(state): State<AppState>,
     who: Principal,
@@ -315,7 +418,11 @@ async fn own_video(state: &AppState, who: &Principal, id: &str) -> Result<Task, 
         .ok_or_else(not_found)
 }
 
-/// `GET /v1/videos/{id}`.
+/// A video of the caller's (OpenAI's videos API).
+#[utoipa::path(get, path = "/v1/videos/{video_id}", tag = "videos",
+    params(("video_id" = String, Path, description = "The task's id, `task_…`")),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The video", body = VideoView)))]
 pub async fn openai_get(
     State(state): State<AppState>,
     who: Principal,
@@ -329,13 +436,19 @@ pub async fn openai_get(
 }
 
 /// Query of `GET /v1/videos/{id}/content`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ContentQuery {
+    /// `video`, the only one there is.
     variant: Option<String>,
 }
 
-/// `GET /v1/videos/{id}/content`: the video's bytes once completed.
+/// The video's bytes once completed; `409 CONFLICT` before.
+#[utoipa::path(get, path = "/v1/videos/{video_id}/content", tag = "videos",
+    params(("video_id" = String, Path, description = "The task's id, `task_…`"), ContentQuery),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "The video file, with its own MIME type (video/mp4, image/gif…)", content_type = "*/*", body = Vec<u8>)))]
 pub async fn openai_content(
     State(state): State<AppState>,
     who: Principal,
@@ -354,10 +467,10 @@ pub async fn openai_content(
         .first()
         .filter(|_| task.status == Status::Succeeded)
     else {
-        let status = openai_video(&task)["status"].clone();
+        let status = openai_video(&task).status;
         return Err(ApiError::new(
             ErrorCode::Conflict,
-            format!("the video is not ready (status {status})"),
+            format!("the video is not ready (status {status:?})"),
         )
         .with_task(&task.id));
     };
@@ -377,15 +490,22 @@ pub async fn openai_content(
 }
 
 /// Query of `GET /v1/videos`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Videos per page: 20 by default, at most 100.
     limit: Option<usize>,
+    /// The `task_…` id of the last video of the previous page.
     after: Option<String>,
+    /// `desc` (newest first), the only order there is.
     order: Option<String>,
 }
 
-/// `GET /v1/videos`: the caller's videos, newest first.
+/// The caller's videos, newest first (OpenAI's videos API).
+#[utoipa::path(get, path = "/v1/videos", tag = "videos", params(ListQuery),
+    security(("account_key" = []), ("admin_key" = [])),
+    responses((status = 200, description = "A page of videos", body = VideoList)))]
 pub async fn openai_list(
     State(state): State<AppState>,
     who: Principal,
@@ -406,12 +526,12 @@ pub async fn openai_list(
         .tasks
         .list(&who.owner, &filter, limit, q.after.as_deref())
         .await?;
-    Ok(axum::Json(json!({
-        "object": "list",
-        "data": tasks.iter().map(openai_video).collect::<Vec<_>>(),
-        "has_more": has_more,
-        "first_id": tasks.first().map(|t| t.id.clone()),
-        "last_id": tasks.last().map(|t| t.id.clone()),
-    }))
+    Ok(axum::Json(VideoList {
+        object: "list",
+        data: tasks.iter().map(openai_video).collect(),
+        has_more,
+        first_id: tasks.first().map(|t| t.id.clone()),
+        last_id: tasks.last().map(|t| t.id.clone()),
+    })
     .into_response())
 }

@@ -23,19 +23,78 @@ use crate::store::moderation::{AppealError, Decision, Verdict};
 use crate::time::to_rfc3339;
 
 impl Notice {
-    /// The JSON shown to the account and to operators: the stored notice,
-    /// with `status` `final` once the appeal period passed unused.
-    pub fn to_json(&self, now: OffsetDateTime) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).expect("serialises");
+    /// The notice shown to the account and to operators: the stored
+    /// notice, with `status` `final` once the appeal period passed unused.
+    pub fn view(&self, now: OffsetDateTime) -> NoticeView {
         let open = self.status == NoticeStatus::Open;
         let closed = crate::time::unix_seconds(&self.appeal_until) < now.unix_timestamp();
-        if open && closed {
-            v["status"] = json!("final");
+        NoticeView {
+            object: "enforcement_notice",
+            id: self.id.clone(),
+            account_id: self.account_id.clone(),
+            key_id: self.key_id.clone(),
+            action: self.action,
+            reason: self.reason.clone(),
+            evidence: self.evidence.clone(),
+            by: self.by.clone(),
+            created_at: self.created_at.clone(),
+            appeal_until: self.appeal_until.clone(),
+            status: match self.status {
+                NoticeStatus::Open if closed => NoticeState::Final,
+                NoticeStatus::Open => NoticeState::Open,
+                NoticeStatus::Appealed => NoticeState::Appealed,
+                NoticeStatus::Reinstated => NoticeState::Reinstated,
+                NoticeStatus::Upheld => NoticeState::Upheld,
+            },
+            appeal_id: self.appeal_id.clone(),
+            appealable: open && !closed,
         }
-        v["object"] = json!("enforcement_notice");
-        v["appealable"] = json!(open && !closed);
-        v
     }
+}
+
+/// An enforcement notice, as the account and operators see it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NoticeView {
+    /// `enforcement_notice`.
+    pub object: &'static str,
+    /// `ntc_…`.
+    pub id: String,
+    pub account_id: String,
+    /// The key, for key actions.
+    pub key_id: Option<String>,
+    /// What was done.
+    pub action: NoticeAction,
+    /// Why, in words.
+    pub reason: String,
+    /// The refused requests behind it.
+    pub evidence: Vec<crate::audit::Evidence>,
+    /// `system` (automatic) or `admin`.
+    pub by: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// The end of the appeal period (RFC 3339).
+    pub appeal_until: String,
+    pub status: NoticeState,
+    /// The appeal, once there is one.
+    pub appeal_id: Option<String>,
+    /// Whether it can be appealed now.
+    pub appealable: bool,
+}
+
+/// Where a notice stands, as shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeState {
+    /// In force, appealable until `appeal_until`.
+    Open,
+    /// In force; the appeal period passed unused.
+    Final,
+    /// Appealed; an operator decides.
+    Appealed,
+    /// An appeal reinstated the account or key.
+    Reinstated,
+    /// An appeal was refused; the action stands.
+    Upheld,
 }
 
 /// Failures of appeals and decisions.

@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::StoreError;
 
 /// Why an enforcement step was taken: the request that broke the rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Evidence {
     /// The request refused or intercepted.
     pub request_id: String,
@@ -33,7 +33,7 @@ pub struct Evidence {
 }
 
 /// One audit log entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// `aud_…`, time-ordered.
     pub id: String,
@@ -72,8 +72,9 @@ impl AuditEntry {
 }
 
 /// A query of the log, newest first.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only entries about this account.
     pub account_id: Option<String>,

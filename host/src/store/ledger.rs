@@ -68,7 +68,7 @@ pub enum LedgerError {
 }
 
 /// The kinds of entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EntryKind {
     /// Credits bought.
@@ -88,7 +88,7 @@ pub enum EntryKind {
 }
 
 /// One ledger entry.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Entry {
     /// `le_…`.
     pub id: String,
@@ -168,7 +168,7 @@ pub struct Hold {
 }
 
 /// Where a dispute stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DisputeStatus {
     /// Waiting for an operator.
@@ -180,7 +180,7 @@ pub enum DisputeStatus {
 }
 
 /// A bill dispute.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dispute {
     /// `dsp_…`.
     pub id: String,

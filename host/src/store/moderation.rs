@@ -26,7 +26,7 @@ use super::StoreError;
 use super::audit::{AuditEntry, Evidence};
 
 /// The interaction kept with a flagged-request record.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Interaction {
     /// The prompt.
     pub prompt: String,
@@ -42,7 +42,7 @@ pub struct Interaction {
 }
 
 /// What is kept of an output a policy saw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutputEvidence {
     /// Its MIME type.
     pub mime: String,
@@ -58,7 +58,7 @@ pub struct OutputEvidence {
 }
 
 /// A flagged request: a refusal, a flag for review, or a policy failure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Flag {
     /// `flag_…`, time-ordered.
     pub id: String,
@@ -101,8 +101,9 @@ impl Flag {
 }
 
 /// Query of the flagged-request list.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FlagQuery {
     /// Only this account's.
     pub account_id: Option<String>,
@@ -135,7 +136,7 @@ pub struct Strike {
 }
 
 /// What an enforcement notice is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeAction {
     /// A key was suspended.
@@ -209,7 +210,7 @@ pub enum Effect {
 }
 
 /// Where an appeal stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppealStatus {
     /// Waiting for an operator.
@@ -221,7 +222,7 @@ pub enum AppealStatus {
 }
 
 /// An account's appeal of a notice.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Appeal {
     /// `apl_…`, time-ordered.
     pub id: String,

@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::StoreError;
 
 /// What a plugin is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginKind {
     /// Serves models (the `provider` world).
@@ -38,7 +38,7 @@ impl std::fmt::Display for PluginKind {
 }
 
 /// One installed version of a plugin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionRecord {
     /// Its version.
     pub version: String,

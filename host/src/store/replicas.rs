@@ -23,7 +23,7 @@ use super::StoreError;
 pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
 /// A plugin version a replica serves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServedPlugin {
     /// The plugin's name.
     pub name: String,

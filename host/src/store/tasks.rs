@@ -22,7 +22,7 @@ use super::StoreError;
 use super::ledger::{Balance, Entry, EntryKind, Hold, LedgerError, NewEntry};
 
 /// Where a task stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Persisted, not started.
