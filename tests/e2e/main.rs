@@ -15,6 +15,7 @@ mod limits;
 mod media_s3;
 mod moderation;
 mod openai_sdk;
+mod openapi;
 mod plugin_new;
 mod policy_terms;
 mod pool;
