@@ -16,6 +16,7 @@ mod media_s3;
 mod moderation;
 mod openai_sdk;
 mod plugin_new;
+mod policy_classifiers;
 mod policy_terms;
 mod pool;
 mod postgres;
