@@ -691,6 +691,23 @@ api_key = true
     );
     assert_eq!(call.json()["model"], "meta-llama/Llama-Guard-3-8B");
 
+    // Its own timeout (5 s by default) is longer than the policy deadline
+    // (`moderation.policy_timeout_ms`, 2 s): a stall is cut at the
+    // deadline, and the request refused.
+    assert_failed_closed(
+        &gw,
+        &acct,
+        "a lighthouse at night",
+        Duration::from_millis(3_500),
+    );
+    let failure = &flags(&gw, "action=error")[0];
+    assert_eq!(failure["policy"], "policy-llama-guard@0.1.0");
+    let reason = failure["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("timed out") || reason.contains("deadline"),
+        "{reason}"
+    );
+
     let bad = gw.post(
         "/admin/v1/plugins/policy-llama-guard/config",
         &json!({"config": {"base_url": mock.url, "hazards": {"S15": "deny"}}}),
