@@ -17,6 +17,7 @@ mod moderation;
 mod openai_sdk;
 mod openapi;
 mod plugin_new;
+mod policy_classifiers;
 mod policy_terms;
 mod pool;
 mod postgres;

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use super::files::source;
 use super::{Rollout, RolloutError, changelog};
+use crate::moderation::Bindings;
 
 /// What a credential change did to the models served.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -59,6 +60,7 @@ impl Rollout {
             .filter(|(_, (m, _))| credentials.missing(&m.credentials).is_empty())
             .map(|(name, (m, wasm))| (name.clone(), m.clone(), wasm.clone()))
             .collect();
+        let mut policy_loaded = false;
         for (name, manifest, wasm) in ready {
             let loaded = self
                 .runtime
@@ -67,8 +69,18 @@ impl Rollout {
                 .map_err(|e| RolloutError::Invalid(e.to_string()))?;
             let core = loaded.core();
             tracing::info!(plugin = %core.label(), compile_ms = core.compile_time.as_millis() as u64, "bundled plugin loaded: its credentials are set");
+            policy_loaded |= matches!(loaded, crate::plugins::LoadedPlugin::Policy(_));
             self.waiting.lock().expect("lock").remove(&name);
             self.registry.set(&name, Some(loaded));
+        }
+        // A bundled policy that waited (a classifier's key) checks requests
+        // from now on where the bindings take every loaded policy
+        // (`moderation.policies` unset), as it would after a restart.
+        if policy_loaded {
+            let bindings =
+                Bindings::from_policies(self.moderation.config(), &self.registry.policies())
+                    .map_err(RolloutError::Conflict)?;
+            self.moderation.set_bindings(bindings);
         }
 
         let current = self.catalogue.read().expect("lock").clone();
