@@ -27,6 +27,7 @@ mod provider_openai;
 mod provider_replicate;
 mod provider_replicate_errors;
 mod provider_runway;
+mod readme;
 mod redis;
 mod references;
 mod restart;
