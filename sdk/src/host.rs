@@ -46,8 +46,14 @@ pub fn config_as<T: serde::de::DeserializeOwned>() -> Result<T, PluginError> {
         .map_err(|e| PluginError::internal(format!("plugin configuration is invalid: {e}")))
 }
 
-/// A URL setting of `config` (such as an upstream's `base_url`): a non-empty
-/// string, trimmed, without trailing slashes; `default` when absent.
+/// The error of a bad setting `key` of the operator's configuration: the
+/// configuration is refused, the message and `details.param` naming the key.
+pub fn config_error(key: &str, message: impl core::fmt::Display) -> PluginError {
+    PluginError::invalid_request(format!("plugin configuration: {key} {message}")).with_param(key)
+}
+
+/// A URL setting of `config` (such as an upstream's `base_url`): an http(s)
+/// URL, trimmed, without trailing slashes; `default` when absent.
 pub fn config_url(
     config: &serde_json::Value,
     key: &str,
@@ -55,18 +61,23 @@ pub fn config_url(
 ) -> Result<String, PluginError> {
     let url = match config.get(key) {
         None | Some(serde_json::Value::Null) => default.to_string(),
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        Some(_) => {
-            return Err(PluginError::internal(format!(
-                "plugin configuration: {key} must be a non-empty string"
-            )));
+        Some(serde_json::Value::String(s))
+            if s.trim().starts_with("http://") || s.trim().starts_with("https://") =>
+        {
+            s.trim().to_string()
+        }
+        Some(other) => {
+            return Err(config_error(
+                key,
+                format!("must be an http(s) URL (got {other})"),
+            ));
         }
     };
     Ok(url.trim_end_matches('/').to_string())
 }
 
-/// A duration setting of `config` in milliseconds: a positive whole number;
-/// `default` when absent.
+/// A duration setting of `config` in milliseconds: a positive whole number
+/// (at most `u32::MAX`); `default` when absent.
 pub fn config_millis(
     config: &serde_json::Value,
     key: &str,
@@ -77,12 +88,28 @@ pub fn config_millis(
         Some(v) => v
             .as_u64()
             .filter(|ms| *ms > 0)
-            .map(|ms| u32::try_from(ms).unwrap_or(u32::MAX))
+            .and_then(|ms| u32::try_from(ms).ok())
             .ok_or_else(|| {
-                PluginError::internal(format!(
-                    "plugin configuration: {key} must be a positive integer"
-                ))
+                config_error(
+                    key,
+                    format!("must be a positive whole number of milliseconds (got {v})"),
+                )
             }),
+    }
+}
+
+/// A text setting of `config`: a non-empty string, trimmed; `None` when
+/// absent.
+pub fn config_text(config: &serde_json::Value, key: &str) -> Result<Option<String>, PluginError> {
+    match config.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
+            Ok(Some(s.trim().to_string()))
+        }
+        Some(other) => Err(config_error(
+            key,
+            format!("must be a non-empty string (got {other})"),
+        )),
     }
 }
 

@@ -171,15 +171,25 @@ mod tests {
         for config in [
             json!({"base_url": 3}),
             json!({"base_url": "  "}),
+            json!({"base_url": "ftp://files.example"}),
+            json!({"timeout_ms": 5_000_000_000u64}),
             json!({"timeout_ms": 0}),
             json!({"poll_interval_ms": -1}),
             json!({"poll_interval_ms": "fast"}),
         ] {
             let error = ApiSettings::from_config(&config, &DEFAULTS).unwrap_err();
-            assert_eq!(error.kind, ErrorKind::Internal, "{config}");
+            assert_eq!(error.kind, ErrorKind::InvalidRequest, "{config}");
+            let key = config.as_object().unwrap().keys().next().unwrap().clone();
             assert!(
-                error.message.starts_with("plugin configuration: "),
-                "{config}"
+                error
+                    .message
+                    .starts_with(&format!("plugin configuration: {key} must be")),
+                "{config}: {}",
+                error.message
+            );
+            assert_eq!(
+                error.details.as_ref().and_then(|d| d.param.as_deref()),
+                Some(key.as_str())
             );
         }
     }

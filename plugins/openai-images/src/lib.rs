@@ -128,15 +128,7 @@ impl Settings {
     }
 
     fn from_config(config: &Value) -> Result<Self, PluginError> {
-        let text = |key: &str| -> Result<Option<String>, PluginError> {
-            match config.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
-                Some(_) => Err(PluginError::internal(format!(
-                    "plugin configuration: {key} must be a non-empty string"
-                ))),
-            }
-        };
+        let text = |key: &str| host::config_text(config, key);
         Ok(Self {
             api: ApiSettings::from_config(config, &DEFAULTS)?,
             organization: text("organization")?,
@@ -528,25 +520,28 @@ mod tests {
         for (config, message) in [
             (
                 json!({"base_url": ""}),
-                "plugin configuration: base_url must be a non-empty string",
+                "plugin configuration: base_url must be an http(s) URL (got \"\")",
             ),
             (
                 json!({"timeout_ms": 0}),
-                "plugin configuration: timeout_ms must be a positive integer",
+                "plugin configuration: timeout_ms must be a positive whole number of milliseconds (got 0)",
             ),
             (
                 json!({"timeout_ms": "1s"}),
-                "plugin configuration: timeout_ms must be a positive integer",
+                "plugin configuration: timeout_ms must be a positive whole number of milliseconds (got \"1s\")",
             ),
             (
                 json!({"project": 3}),
-                "plugin configuration: project must be a non-empty string",
+                "plugin configuration: project must be a non-empty string (got 3)",
             ),
         ] {
             let Err(e) = Settings::from_config(&config) else {
                 panic!("{config} is accepted")
             };
-            assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Internal, message));
+            assert_eq!(
+                (e.kind, e.message.as_str()),
+                (ErrorKind::InvalidRequest, message)
+            );
         }
     }
 

@@ -2,11 +2,9 @@
 //! as the host hands it over: JSON. Unknown keys are refused, and every
 //! error names the key at fault.
 
-use imini_sdk::PluginError;
 use imini_sdk::upstream::{ApiDefaults, ApiSettings};
+use imini_sdk::{PluginError, host};
 use serde_json::{Map, Value};
-
-use crate::NAME;
 
 /// How long one classification may take unless configured. There is no
 /// default origin: `base_url` is required.
@@ -145,8 +143,7 @@ pub struct Config {
 
 /// A configuration error naming `key`.
 fn error(key: &str, message: impl std::fmt::Display) -> PluginError {
-    PluginError::invalid_request(format!("{NAME} configuration: {key} {message}"))
-        .with_param(key.to_string())
+    host::config_error(key, message)
 }
 
 fn boolean(top: &Map<String, Value>, key: &str, default: bool) -> Result<bool, PluginError> {
@@ -166,7 +163,7 @@ impl Config {
             Value::Object(map) => map,
             other => {
                 return Err(PluginError::invalid_request(format!(
-                    "{NAME} configuration must be a table (got {other})"
+                    "plugin configuration must be a table (got {other})"
                 )));
             }
         };
@@ -179,47 +176,15 @@ impl Config {
                 ),
             ));
         }
-        match top.get("base_url") {
-            Some(Value::String(s))
-                if s.trim().starts_with("http://") || s.trim().starts_with("https://") => {}
-            None | Some(Value::Null) => {
-                return Err(error(
-                    "base_url",
-                    "is required: the origin of the OpenAI-compatible server that runs Llama Guard, e.g. \"http://127.0.0.1:8000\" (vLLM) or \"http://127.0.0.1:11434\" (Ollama)",
-                ));
-            }
-            Some(other) => {
-                return Err(error(
-                    "base_url",
-                    format!("must be an http(s) URL (got {other})"),
-                ));
-            }
+        if top.get("base_url").is_none_or(Value::is_null) {
+            return Err(error(
+                "base_url",
+                "is required: the origin of the OpenAI-compatible server that runs Llama Guard, e.g. \"http://127.0.0.1:8000\" (vLLM) or \"http://127.0.0.1:11434\" (Ollama)",
+            ));
         }
-        match top.get("timeout_ms") {
-            None | Some(Value::Null) => {}
-            Some(v)
-                if v.as_u64()
-                    .is_some_and(|ms| ms > 0 && ms <= u64::from(u32::MAX)) => {}
-            Some(other) => {
-                return Err(error(
-                    "timeout_ms",
-                    format!("must be a positive whole number of milliseconds (got {other})"),
-                ));
-            }
-        }
-        let api = ApiSettings::from_config(config, &DEFAULTS).map_err(|e| {
-            PluginError::invalid_request(format!("{NAME} configuration: {}", e.message))
-        })?;
-        let model = match top.get("model") {
-            None | Some(Value::Null) => DEFAULT_MODEL.to_string(),
-            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-            Some(other) => {
-                return Err(error(
-                    "model",
-                    format!("must be a non-empty string (got {other})"),
-                ));
-            }
-        };
+        let api = ApiSettings::from_config(config, &DEFAULTS)?;
+        let model =
+            host::config_text(config, "model")?.unwrap_or_else(|| DEFAULT_MODEL.to_string());
         let mut actions: Vec<Action> = HAZARDS.iter().map(|h| h.action).collect();
         match top.get("hazards") {
             None | Some(Value::Null) => {}

@@ -83,7 +83,7 @@ fn the_defaults_need_a_base_url_and_deny_what_the_terms_prohibit() {
     let e = Config::from_json(&json!({})).unwrap_err();
     assert!(
         e.message
-            .starts_with("policy-llama-guard configuration: base_url is required"),
+            .starts_with("plugin configuration: base_url is required"),
         "{}",
         e.message
     );
@@ -155,7 +155,7 @@ fn settings_are_read_and_every_bad_one_names_its_key() {
         assert_eq!(e.kind, ErrorKind::InvalidRequest, "{extra}");
         assert!(
             e.message
-                .starts_with(&format!("policy-llama-guard configuration: {param} ")),
+                .starts_with(&format!("plugin configuration: {param} ")),
             "{extra}: {}",
             e.message
         );

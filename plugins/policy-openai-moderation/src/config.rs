@@ -5,11 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use imini_sdk::PluginError;
 use imini_sdk::upstream::{ApiDefaults, ApiSettings};
+use imini_sdk::{PluginError, host};
 use serde_json::{Map, Value};
-
-use crate::NAME;
 
 /// The API's origin and how long one moderation call may take. Every path
 /// carries `/v1`, so a `base_url` ending in `/v1` is accepted too; there is
@@ -111,8 +109,7 @@ pub struct Config {
 
 /// A configuration error naming `key`.
 fn error(key: &str, message: impl std::fmt::Display) -> PluginError {
-    PluginError::invalid_request(format!("{NAME} configuration: {key} {message}"))
-        .with_param(key.to_string())
+    host::config_error(key, message)
 }
 
 /// A number in (0, 1], as a threshold must be.
@@ -135,7 +132,7 @@ impl Config {
             Value::Object(map) => map,
             other => {
                 return Err(PluginError::invalid_request(format!(
-                    "{NAME} configuration must be a table (got {other})"
+                    "plugin configuration must be a table (got {other})"
                 )));
             }
         };
@@ -148,44 +145,9 @@ impl Config {
                 ),
             ));
         }
-        // Checked here first so the error names the key like every other;
-        // then the SDK reads them as every adapter does.
-        match top.get("base_url") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(s))
-                if s.trim().starts_with("http://") || s.trim().starts_with("https://") => {}
-            Some(other) => {
-                return Err(error(
-                    "base_url",
-                    format!("must be an http(s) URL (got {other})"),
-                ));
-            }
-        }
-        match top.get("timeout_ms") {
-            None | Some(Value::Null) => {}
-            Some(v)
-                if v.as_u64()
-                    .is_some_and(|ms| ms > 0 && ms <= u64::from(u32::MAX)) => {}
-            Some(other) => {
-                return Err(error(
-                    "timeout_ms",
-                    format!("must be a positive whole number of milliseconds (got {other})"),
-                ));
-            }
-        }
-        let api = ApiSettings::from_config(config, &DEFAULTS).map_err(|e| {
-            PluginError::invalid_request(format!("{NAME} configuration: {}", e.message))
-        })?;
-        let model = match top.get("model") {
-            None | Some(Value::Null) => DEFAULT_MODEL.to_string(),
-            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-            Some(other) => {
-                return Err(error(
-                    "model",
-                    format!("must be a non-empty string (got {other})"),
-                ));
-            }
-        };
+        let api = ApiSettings::from_config(config, &DEFAULTS)?;
+        let model =
+            host::config_text(config, "model")?.unwrap_or_else(|| DEFAULT_MODEL.to_string());
         let check_negative_prompt = match top.get("check_negative_prompt") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,

@@ -216,7 +216,7 @@ fn settings_are_read_and_every_bad_one_names_its_key() {
         assert_eq!(e.kind, ErrorKind::InvalidRequest, "{value}");
         assert!(
             e.message
-                .starts_with(&format!("policy-openai-moderation configuration: {param} ")),
+                .starts_with(&format!("plugin configuration: {param} ")),
             "{value}: {}",
             e.message
         );
