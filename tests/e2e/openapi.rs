@@ -91,7 +91,7 @@ fn schemathesis(gw: &Gateway, key: &str, filters: &[&str], what: &str) {
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection",
             "--phases",
-            "examples,coverage,fuzzing",
+            "examples,coverage,fuzzing,stateful",
             "--max-examples",
             &examples,
             "--seed",

@@ -139,7 +139,7 @@ async fn own_account(state: &AppState, who: &Principal) -> Result<Account, ApiEr
 }
 
 /// The caller's account and credits (an account key only).
-#[utoipa::path(get, path = "/v1/account", tag = "account",
+#[utoipa::path(get, path = "/v1/account", tag = "account", operation_id = "get_own_account",
     security(("account_key" = [])),
     responses((status = 200, description = "The account", body = AccountView)))]
 pub async fn get_account(
@@ -216,7 +216,10 @@ pub struct NewKey {
 /// A new key for the caller's account; the secret is shown this once.
 #[utoipa::path(post, path = "/v1/keys", tag = "account", request_body = NewKey,
     security(("account_key" = [])),
-    responses((status = 201, description = "The key, with its secret", body = KeyView)))]
+    responses((status = 201, description = "The key, with its secret", body = KeyView, links(
+        ("RotateKey" = (operation_id = "rotate_key", parameters(("key_id" = "$response.body#/id")))),
+        ("RevokeKey" = (operation_id = "revoke_key", parameters(("key_id" = "$response.body#/id"))))
+    ))))]
 pub async fn create_key(
     State(state): State<AppState>,
     who: Principal,

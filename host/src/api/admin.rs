@@ -58,7 +58,11 @@ pub struct NewAccount {
 /// Creates an account, with no credits and no key.
 #[utoipa::path(post, path = "/admin/v1/accounts", tag = "admin", request_body = NewAccount,
     security(("admin_key" = [])),
-    responses((status = 201, description = "The account", body = AccountView)))]
+    responses((status = 201, description = "The account", body = AccountView, links(
+        ("GetAccount" = (operation_id = "get_account", parameters(("account_id" = "$response.body#/id")))),
+        ("GetAccountLedger" = (operation_id = "account_ledger", parameters(("account_id" = "$response.body#/id")))),
+        ("ActOnAccount" = (operation_id = "account_action", parameters(("account_id" = "$response.body#/id"))))
+    ))))]
 pub async fn create_account(
     State(state): State<AppState>,
     who: Principal,
@@ -159,7 +163,9 @@ pub async fn account_ledger(
     request_body(content = Option<ActionBody>, description = "The fields the action reads; may be empty"),
     security(("admin_key" = [])),
     responses((status = 200, description = "The account after the action", body = AccountView),
-        (status = 201, description = "`keys`: the new key, with its secret", body = KeyView)))]
+        (status = 201, description = "`keys`: the new key, with its secret", body = KeyView, links(
+            ("ActOnKey" = (operation_id = "key_action", parameters(("key_id" = "$response.body#/id"))))
+        ))))]
 pub async fn account_action(
     State(state): State<AppState>,
     who: Principal,

@@ -105,7 +105,7 @@ fn view(info: &CredentialInfo, users: &BTreeMap<String, BTreeSet<String>>) -> Cr
 /// Every credential in force, stored, or named by a plugin, with where it
 /// comes from and which plugins use it; never a value. `sealing` says
 /// whether credentials can be set here.
-#[utoipa::path(get, path = "/admin/v1/credentials", tag = "plugins",
+#[utoipa::path(get, path = "/admin/v1/credentials", tag = "plugins", operation_id = "list_credentials",
     security(("admin_key" = [])),
     responses((status = 200, description = "The credentials", body = CredentialList)))]
 pub async fn list(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {

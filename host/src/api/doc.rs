@@ -190,10 +190,46 @@ pub fn openapi() -> OpenApi {
 pub fn openapi_json() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
     JSON.get_or_init(|| {
-        let mut text = openapi().to_pretty_json().expect("the document serialises");
+        let mut doc = serde_json::to_value(openapi()).expect("the document serialises");
+        camel_case_links(&mut doc);
+        let mut text = serde_json::to_string_pretty(&doc).expect("the document serialises");
         text.push('\n');
         text
     })
+}
+
+/// utoipa 5.5 writes a Link Object's fields in snake case
+/// (`operation_id`); OpenAPI spells them `operationId`, `operationRef` and
+/// `requestBody`, which is what tools read.
+fn camel_case_links(doc: &mut serde_json::Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    for op in operations {
+        let Some(responses) = op["responses"].as_object_mut() else {
+            continue;
+        };
+        for response in responses.values_mut() {
+            let Some(links) = response.get_mut("links").and_then(|l| l.as_object_mut()) else {
+                continue;
+            };
+            for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
+                for (from, to) in [
+                    ("operation_id", "operationId"),
+                    ("operation_ref", "operationRef"),
+                    ("request_body", "requestBody"),
+                ] {
+                    if let Some(v) = link.remove(from) {
+                        link.insert(to.to_string(), v);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The document itself.
@@ -238,5 +274,32 @@ mod tests {
         let all: Vec<&str> = super::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(codes, all);
         assert_eq!(doc["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_links_name_real_ones() {
+        let doc: serde_json::Value = serde_json::from_str(super::openapi_json()).unwrap();
+        let mut ids = std::collections::BTreeSet::new();
+        let mut linked = Vec::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                let id = op["operationId"].as_str().expect("an operationId");
+                assert!(ids.insert(id.to_string()), "operationId {id} twice");
+                for response in op["responses"].as_object().unwrap().values() {
+                    if let Some(links) = response["links"].as_object() {
+                        for link in links.values() {
+                            linked.push(link["operationId"].as_str().unwrap().to_string());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(linked.len() >= 10, "{linked:?}");
+        for id in linked {
+            assert!(
+                ids.contains(&id),
+                "a link names {id}, which no operation has"
+            );
+        }
     }
 }

@@ -159,9 +159,12 @@ pub struct ImageDatum {
 }
 
 /// Starts an image task; poll it, or wait for its webhook.
-#[utoipa::path(post, path = "/v1/images/generate", tag = "images", request_body = NativeImageRequest,
+#[utoipa::path(post, path = "/v1/images/generate", tag = "images", operation_id = "generate_image", request_body = NativeImageRequest,
     security(("account_key" = []), ("admin_key" = [])),
-    responses((status = 202, description = "The task, queued, and what it holds", body = Accepted)))]
+    responses((status = 202, description = "The task, queued, and what it holds", body = Accepted, links(
+        ("GetTask" = (operation_id = "get_task", parameters(("task_id" = "$response.body#/task_id")))),
+        ("CancelTask" = (operation_id = "cancel", parameters(("task_id" = "$response.body#/task_id"))))
+    ))))]
 pub async fn native_generate(
     State(state): State<AppState>,
     who: Principal,

@@ -236,7 +236,7 @@ pub fn model_not_found(catalogue: &crate::catalogue::Catalogue, id: &str) -> Api
 const UNAVAILABLE: &str = "its provider is waiting for a credential the operator has not set";
 
 /// The models served now, with their prices and capabilities.
-#[utoipa::path(get, path = "/v1/models", tag = "models",
+#[utoipa::path(get, path = "/v1/models", tag = "models", operation_id = "list_models",
     security(("account_key" = []), ("admin_key" = [])),
     responses((status = 200, description = "The models", body = ModelList)))]
 pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Response, ApiError> {
@@ -254,7 +254,7 @@ pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Resp
 }
 
 /// One model: served, retired or unavailable.
-#[utoipa::path(get, path = "/v1/models/{vendor}/{name}", tag = "models",
+#[utoipa::path(get, path = "/v1/models/{vendor}/{name}", tag = "models", operation_id = "get_model",
     params(("vendor" = String, Path, description = "The vendor part of the model id"),
            ("name" = String, Path, description = "The name part of the model id")),
     security(("account_key" = []), ("admin_key" = [])),

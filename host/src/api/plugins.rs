@@ -202,7 +202,7 @@ pub struct PluginList {
 /// Every plugin with its versions, the serving one in detail (manifest,
 /// WIT version, whether it came from the compile cache, its models or
 /// policy categories).
-#[utoipa::path(get, path = "/admin/v1/plugins", tag = "plugins",
+#[utoipa::path(get, path = "/admin/v1/plugins", tag = "plugins", operation_id = "list_plugins",
     security(("admin_key" = [])),
     responses((status = 200, description = "The plugins", body = PluginList)))]
 pub async fn list(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
@@ -223,7 +223,7 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> Result<Respo
 }
 
 /// One plugin.
-#[utoipa::path(get, path = "/admin/v1/plugins/{name}", tag = "plugins",
+#[utoipa::path(get, path = "/admin/v1/plugins/{name}", tag = "plugins", operation_id = "get_plugin",
     params(("name" = String, Path, description = "The plugin's name")),
     security(("admin_key" = [])),
     responses((status = 200, description = "The plugin", body = PluginView)))]

@@ -236,7 +236,9 @@ enum UploadPurpose {
 #[utoipa::path(post, path = "/v1/files", tag = "files",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     security(("account_key" = []), ("admin_key" = [])),
-    responses((status = 201, description = "The file, stored", body = FileView)))]
+    responses((status = 201, description = "The file, stored", body = FileView, links(
+        ("GetFileContent" = (operation_id = "content", parameters(("file_id" = "$response.body#/id"))))
+    ))))]
 pub async fn upload(
     State(state): State<AppState>,
     who: Principal,

@@ -31,7 +31,7 @@ pub struct ReplicaView {
 
 /// Each replica's id, address, version, start, last heartbeat, whether it
 /// is live, and the plugin versions it serves.
-#[utoipa::path(get, path = "/admin/v1/replicas", tag = "plugins",
+#[utoipa::path(get, path = "/admin/v1/replicas", tag = "plugins", operation_id = "list_replicas",
     security(("admin_key" = [])),
     responses((status = 200, description = "The replicas", body = ReplicaList)))]
 pub async fn list(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {

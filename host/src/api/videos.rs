@@ -71,9 +71,12 @@ pub struct NativeVideoRequest {
 }
 
 /// Starts a video task; poll it, or wait for its webhook.
-#[utoipa::path(post, path = "/v1/videos/generate", tag = "videos", request_body = NativeVideoRequest,
+#[utoipa::path(post, path = "/v1/videos/generate", tag = "videos", operation_id = "generate_video", request_body = NativeVideoRequest,
     security(("account_key" = []), ("admin_key" = [])),
-    responses((status = 202, description = "The task, queued, and what it holds", body = super::generate::Accepted)))]
+    responses((status = 202, description = "The task, queued, and what it holds", body = super::generate::Accepted, links(
+        ("GetTask" = (operation_id = "get_task", parameters(("task_id" = "$response.body#/task_id")))),
+        ("CancelTask" = (operation_id = "cancel", parameters(("task_id" = "$response.body#/task_id"))))
+    ))))]
 pub async fn native_generate(
     State(state): State<AppState>,
     who: Principal,
@@ -354,7 +357,10 @@ fn with_poll_hint(task: &Task, mut response: Response) -> Response {
         (VideoForm = "multipart/form-data"),
     )),
     security(("account_key" = []), ("admin_key" = [])),
-    responses((status = 200, description = "The video, queued", body = VideoView)))]
+    responses((status = 200, description = "The video, queued", body = VideoView, links(
+        ("GetVideo" = (operation_id = "openai_get", parameters(("video_id" = "$response.body#/id")))),
+        ("GetVideoContent" = (operation_id = "openai_content", parameters(("video_id" = "$response.body#/id"))))
+    ))))]
 pub async fn openai_create(
     State(state): State<AppState>,
     who: Principal,
