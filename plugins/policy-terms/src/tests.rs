@@ -5,6 +5,7 @@ mod benign;
 mod config;
 mod defaults;
 mod deny;
+mod eval;
 mod plugin;
 
 use crate::{Category, Decision, Outcome, Rules, evaluate_text};
