@@ -18,6 +18,7 @@ const REAL_PEOPLE: &[&str] = &[
     "margot robbie", "gal gadot", "angelina jolie", "emma stone", "dwayne johnson",
     "justin bieber", "oprah", "greta thunberg", "meghan markle", "jenna ortega",
     "sydney sweeney", "millie bobby brown", "dua lipa", "zendaya",
+    // And the names of data/persons.txt, added by the build script.
 ];
 
 const DISCREDITING: &[&str] = &[
@@ -31,7 +32,11 @@ const DISCREDITING: &[&str] = &[
     "drunk", "passed out", "doing drugs", "snorting", "cocaine", "smoking crack", "bribe",
     "bribes", "taking a bribe", "caught cheating", "cheating on", "leaked", "hidden camera",
     "upskirt", "nazi salute", "nazi uniform", "hitler salute", "dead body", "assassinat*",
-    "bloody", "crying in court", "perp walk",
+    "bloody", "crying in court", "perp walk", "explicit", "nsfw", "uncensored", "birthday suit",
+    "sex tape", "strip club", "stripping", "pole dancing", "shoplifting", "stealing",
+    "drug lord", "cartel boss", "suitcase of cash", "envelope of cash", "bribing", "bribed",
+    "prison cell", "collapsing", "collapsed", "rushed to hospital", "kneeling before",
+    "hidden cam", "undressed", "shower nude",
 ];
 
 pub(super) static RULES: Defaults = Defaults {

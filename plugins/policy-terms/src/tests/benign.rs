@@ -121,3 +121,18 @@ fn benign_prompts_pass() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn real_people_of_the_names_file_alone_are_allowed() {
+    for text in [
+        "Emmanuel Macron giving a speech at the Elysee",
+        "Lionel Messi lifting the World Cup trophy",
+        "Giorgia Meloni shaking hands with Olaf Scholz at a summit",
+        "portrait of Narendra Modi in a garden, watercolour",
+        "BTS performing on stage, concert photo",
+        "sexy musk perfume bottle, studio shot",
+    ] {
+        let o = check(text);
+        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+    }
+}
