@@ -39,6 +39,7 @@ fn main() {
         "src/normalize.rs",
         "src/phrase.rs",
         "data/persons.txt",
+        "src/split.rs",
     ] {
         println!("cargo:rerun-if-changed={path}");
     }
@@ -122,8 +123,86 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
     s.push_str("/// The group of [`PERSONS_COMBO`] that real people's names join.\n");
     writeln!(
         s,
-        "pub(crate) const PERSONS_GROUP: u8 = {};",
+        "pub(crate) const PERSONS_GROUP: u8 = {};\n",
         defaults::PERSONS_GROUP
+    )
+    .unwrap();
+    // The words of the terms and combinations (not of exceptions), sorted,
+    // for splitting words run together (src/split.rs), and which three
+    // letters begin them.
+    let mut words: Vec<&str> = index
+        .items
+        .iter()
+        .filter(|item| !matches!(item.role, Role::Allow))
+        .flat_map(|item| item.phrase.split(' '))
+        .filter(|w| !w.starts_with('#'))
+        .map(|w| w.trim_end_matches('*'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    // With the common nouns src/split.rs adds.
+    let split_rs = std::fs::read_to_string("src/split.rs").expect("reading src/split.rs");
+    let common = split_rs
+        .split("const COMMON: &[&str] = &[")
+        .nth(1)
+        .and_then(|rest| rest.split("];").next())
+        .expect("src/split.rs lists COMMON");
+    words.extend(
+        common
+            .split(',')
+            .map(|w| w.trim().trim_matches('"'))
+            .filter(|w| !w.is_empty()),
+    );
+    words.sort_unstable();
+    words.dedup();
+    s.push_str("/// The words of the built-in terms and combinations, and the common\n");
+    s.push_str("/// nouns of `split::COMMON`, sorted.\n");
+    writeln!(
+        s,
+        "pub(crate) static VOCABULARY: [&str; {}] = {words:?};\n",
+        words.len()
+    )
+    .unwrap();
+    // A hash table of them: FNV-1a of the bytes, open addressing, entries
+    // one more than the index in VOCABULARY (0 is empty).
+    let size = (words.len() * 2).next_power_of_two();
+    let mut table = vec![0u16; size];
+    for (i, w) in words.iter().enumerate() {
+        let h = w.bytes().fold(key::FNV_START, key::fnv_step);
+        let mut at = h as usize & (size - 1);
+        while table[at] != 0 {
+            at = (at + 1) & (size - 1);
+        }
+        table[at] = u16::try_from(i + 1).expect("fewer than 65,535 words");
+    }
+    s.push_str("/// [`VOCABULARY`] by the FNV-1a hash of each word (`key::fnv_step`), open\n");
+    s.push_str("/// addressing; an entry is one more than the word's index, 0 is empty.\n");
+    writeln!(
+        s,
+        "pub(crate) static VOCABULARY_TABLE: [u16; {size}] = {table:?};\n"
+    )
+    .unwrap();
+    let longest = words.iter().map(|w| w.len()).max().unwrap_or(0);
+    s.push_str("/// The length of the longest word of [`VOCABULARY`], in bytes.\n");
+    writeln!(
+        s,
+        "pub(crate) const VOCABULARY_LONGEST: usize = {longest};\n"
+    )
+    .unwrap();
+    let mut trigrams = [0u64; 26 * 26 * 26 / 64 + 1];
+    for w in &words {
+        if let [a, b, c, ..] = w.as_bytes()
+            && [a, b, c].iter().all(|x| x.is_ascii_lowercase())
+        {
+            let i =
+                (usize::from(a - b'a') * 26 + usize::from(b - b'a')) * 26 + usize::from(c - b'a');
+            trigrams[i / 64] |= 1 << (i % 64);
+        }
+    }
+    s.push_str("/// Which three lowercase letters begin a word of [`VOCABULARY`], a bit each.\n");
+    writeln!(
+        s,
+        "pub(crate) static TRIGRAMS: [u64; {}] = {trigrams:?};",
+        trigrams.len()
     )
     .unwrap();
     s

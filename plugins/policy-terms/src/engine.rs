@@ -77,6 +77,7 @@ pub fn evaluate<'t>(rules: &Rules, texts: impl IntoIterator<Item = &'t str>) -> 
     for t in texts {
         doc.push(t);
     }
+    doc.split_tokens(crate::split::split);
     evaluate_doc(rules, &doc)
 }
 

@@ -33,6 +33,7 @@ mod key;
 mod normalize;
 mod phrase;
 pub mod rules;
+mod split;
 #[cfg(test)]
 mod tests;
 

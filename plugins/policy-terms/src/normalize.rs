@@ -150,6 +150,32 @@ impl Doc {
         out
     }
 
+    /// Replaces every token in which `split` finds pieces (byte ranges of
+    /// the token's text, in order) by those pieces; the others stay.
+    pub fn split_tokens(&mut self, mut split: impl FnMut(&str, &mut Vec<(usize, usize)>)) {
+        let mut pieces = Vec::new();
+        let mut out: Option<Vec<Token>> = None;
+        for i in 0..self.tokens.len() {
+            let t = self.tokens[i];
+            pieces.clear();
+            split(&self.text[t.start as usize..t.end as usize], &mut pieces);
+            if pieces.is_empty() {
+                if let Some(out) = &mut out {
+                    out.push(t);
+                }
+                continue;
+            }
+            let out = out.get_or_insert_with(|| self.tokens[..i].to_vec());
+            for &(a, b) in &pieces {
+                let (a, b) = (t.start as usize + a, t.start as usize + b);
+                out.push(self.make_token(a, b));
+            }
+        }
+        if let Some(out) = out {
+            self.tokens = out;
+        }
+    }
+
     /// Turns one run of word characters into zero, one or two tokens.
     fn finish_run(&mut self, run: &[char]) {
         let start = self.text.len();

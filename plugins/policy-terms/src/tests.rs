@@ -7,6 +7,7 @@ mod defaults;
 mod deny;
 mod eval;
 mod plugin;
+mod split;
 
 use crate::{Category, Decision, Outcome, Rules, evaluate_text};
 

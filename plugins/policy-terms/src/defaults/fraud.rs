@@ -23,6 +23,7 @@ const DOCUMENTS: &[&str] = &[
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("fakeid", 1.0), ("fakeids", 1.0),
         ("phishing*", 1.0), ("fake login page", 1.0), ("fake login", 1.0),
         ("bank login page", 1.0), ("ransomware", 1.0), ("malware", 1.0), ("keylogger", 1.0),
         ("spyware", 1.0), ("credit card generator", 1.0), ("cc generator", 1.0),

@@ -22,6 +22,9 @@ const DEHUMANIZING: &[&str] = &[
     "racially inferior", "genetically inferior", "should be exterminated", "should be killed",
     "should die", "must die", "must be exterminated", "must be eliminated", "deserve to die",
     "exterminate*", "extermination", "eradicate*", "death to", "kill all", "gas the",
+    "as rats", "as vermin", "as cockroaches", "as parasites", "as apes", "as monkeys",
+    "as pigs", "as insects", "as bats", "as a disease", "like rats", "like cockroaches",
+    "like vermin", "disease carrying", "hunt them down", "to exterminate",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -50,7 +53,19 @@ pub(super) static RULES: Defaults = Defaults {
                 &["swastika", "swastikas", "nazi", "nazis", "hitler", "third reich", "kkk", "ku klux klan"],
                 &[
                     "glorif*", "celebrat*", "propaganda", "heroic", "recruitment", "white power",
-                    "tribute", "praising", "praise", "proud", "pride", "hail",
+                    "tribute", "praising", "praise", "proud", "pride", "hail", "glorious",
+                ],
+            ],
+        },
+        Combo {
+            name: "burning place of worship+celebration",
+            weight: 1.0,
+            groups: &[
+                &["mosque", "mosques", "synagogue", "synagogues", "black church", "temple", "gurdwara"],
+                &["burning", "on fire", "in flames", "firebomb*", "torched", "arson", "set alight", "ablaze"],
+                &[
+                    "celebrat*", "cheering", "jubilant", "heroic", "glorious", "glorif*", "applaud*",
+                    "cleanse", "triumphant",
                 ],
             ],
         },
@@ -61,7 +76,7 @@ pub(super) static RULES: Defaults = Defaults {
                 &["monkey", "monkeys", "ape", "apes", "gorilla", "gorillas", "chimp", "chimps"],
                 &[
                     "black people", "black person", "black man", "black men", "black woman",
-                    "black women", "africans", "african americans",
+                    "black women", "africans", "african americans", "blacks",
                 ],
             ],
         },

@@ -6,6 +6,7 @@ const SUICIDE: &[&str] = &["suicide", "suicidal", "end my life", "kill myself", 
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("kys", 1.0),
         ("self harm", 1.0), ("selfharm", 1.0), ("self harming", 1.0), ("self injury", 1.0),
         ("self mutilation", 1.0), ("self inflicted", 0.6), ("cutting myself", 1.0),
         ("cut myself", 1.0), ("kill myself", 1.0), ("killing myself", 1.0),

@@ -16,6 +16,7 @@ const GLORIFYING: &[&str] = &[
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("join the caliphate", 1.0), ("joining the caliphate", 1.0),
         ("terrorist attack", 1.0), ("terrorist attacks", 1.0), ("terror attack", 1.0),
         ("suicide bomb*", 1.0), ("suicide vest", 1.0), ("car bomb", 1.0), ("car bombs", 1.0),
         ("pipe bomb", 1.0), ("pipe bombs", 1.0), ("nail bomb", 1.0), ("dirty bomb", 1.0),

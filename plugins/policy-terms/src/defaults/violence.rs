@@ -52,6 +52,7 @@ const HARMED_CHILD: &[&str] = &[
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("slit throat", 1.0), ("slit throats", 1.0), ("throat slit", 1.0), ("slit his throat", 1.0), ("slit her throat", 1.0),
         ("gore", 1.0), ("gory", 1.0), ("guro", 1.0), ("behead*", 1.0), ("decapitat*", 1.0),
         ("dismember*", 1.0), ("disembowel*", 1.0), ("mutilat*", 1.0), ("eviscerat*", 1.0),
         ("torture porn", 1.0), ("snuff film", 1.0), ("snuff films", 1.0), ("snuff movie", 1.0),
