@@ -94,6 +94,11 @@ impl Doc {
     fn feed(&mut self, run: &mut Vec<char>, n: char) {
         if is_word_char(n) || (is_leet_symbol(n) && (!run.is_empty() || n != '!')) {
             run.push(n);
+        } else if is_apostrophe(n) && is_elision(run) {
+            // A French elided article or pronoun: "l'enfant", "d'Astérix",
+            // "qu'il" read "enfant", "asterix", "il".
+            run.clear();
+            self.gap = self.gap.saturating_add(1);
         } else if is_apostrophe(n) && !run.is_empty() {
             // Inside a word: "driver's" reads "drivers".
         } else {
@@ -441,6 +446,15 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric())
 }
 
+/// Whether a word cut by an apostrophe is a French elision ("l'", "d'",
+/// "qu'"...), which is dropped rather than joined to the next word.
+fn is_elision(run: &[char]) -> bool {
+    matches!(
+        run,
+        ['l' | 'd' | 'j' | 'n' | 's' | 'c' | 'm' | 't'] | ['q', 'u']
+    )
+}
+
 #[inline]
 fn is_letter(c: char) -> bool {
     is_word_char(c) && !c.is_ascii_digit()
@@ -593,6 +607,11 @@ mod tests {
             ["a", "knight", "fighting", "a", "dragon"]
         );
         assert_eq!(words("driver's license"), ["drivers", "license"]);
+        assert_eq!(
+            words("l'enfant d'Astérix qu'il"),
+            ["enfant", "asterix", "il"]
+        );
+        assert_eq!(words("O'Brien's"), ["obriens"]);
         assert_eq!(words("self-harm"), ["self", "harm"]);
         assert_eq!(words(""), Vec::<String>::new());
         assert_eq!(words("!!! ... @"), Vec::<String>::new());

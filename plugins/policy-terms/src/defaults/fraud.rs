@@ -5,6 +5,8 @@ use super::{Combo, Defaults};
 const FORGED: &[&str] = &[
     "fake", "faked", "counterfeit", "counterfeited", "forged", "forgery", "forgeries",
     "replica", "realistic copy", "exact copy", "realistic fake", "photoshopped",
+    "falso", "falsa", "falsos", "falsas", "falsificado", "falsificada", "faux", "fausse",
+    "fausses", "falsifie", "falsifiee", "gefalscht*", "falsch*", "假", "伪造", "仿冒", "假的",
 ];
 
 const DOCUMENTS: &[&str] = &[
@@ -19,6 +21,12 @@ const DOCUMENTS: &[&str] = &[
     "doctors note", "sick note", "bank statement", "bank statements", "pay stub", "pay stubs",
     "payslip", "signature", "police badge", "visa", "residence permit", "green card",
     "work permit", "boarding pass", "license plate", "notary seal",
+    "dni", "pasaporte", "billete", "billetes", "documento de identidad", "passeport",
+    "carte d identite", "permis de conduire", "billet de banque", "billets de banque",
+    "reisepass", "personalausweis", "fuhrerschein", "geldschein", "geldscheine",
+    "arbeitszeugnis", "zeugnis", "身份证", "护照", "驾照", "钞票", "人民币", "发票", "登录页面",
+    "pagina de inicio de sesion", "inicio de sesion", "page de connexion", "anmeldeseite",
+    "etiquetas", "etiquettes", "etiketten",
 ];
 
 pub(super) static RULES: Defaults = Defaults {

@@ -2,10 +2,18 @@
 
 use super::{Combo, Defaults};
 
-const SUICIDE: &[&str] = &["suicide", "suicidal", "end my life", "kill myself", "end it all"];
+const SUICIDE: &[&str] = &[
+    "suicide", "suicidal", "end my life", "kill myself", "end it all", "suicidio", "suicidarse",
+    "se suicider", "suicidaire", "selbstmord", "suizid", "自杀", "自殺",
+];
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("cortandose las munecas", 1.0), ("cortarse las munecas", 1.0), ("quitarse la vida", 1.0),
+        ("autolesion", 1.0), ("autolesiones", 1.0), ("se scarifie", 1.0), ("scarification", 0.6),
+        ("se taillader les veines", 1.0), ("automutilation", 1.0), ("ritzt sich", 1.0),
+        ("ritzen", 0.6), ("selbstverletzung", 1.0), ("割腕", 1.0), ("自残", 1.0), ("自杀方法", 1.0),
+        ("鼓励自杀", 1.0), ("リストカット", 1.0),
         ("kys", 1.0),
         ("self harm", 1.0), ("selfharm", 1.0), ("self harming", 1.0), ("self injury", 1.0),
         ("self mutilation", 1.0), ("self inflicted", 0.6), ("cutting myself", 1.0),
@@ -32,7 +40,7 @@ pub(super) static RULES: Defaults = Defaults {
                     "how to", "method", "methods", "ways to", "painless", "instructions",
                     "tutorial", "guide", "tips", "best way", "easiest way", "pills", "overdose",
                     "noose", "jump off", "jumping off", "razor", "gun to my head",
-                ],
+                "anima", "encourage", "anleitung", "schlinge", "鼓励", "方法", "como"],
             ],
         },
         Combo {

@@ -52,6 +52,13 @@ const HARMED_CHILD: &[&str] = &[
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("decapitad*", 1.0), ("decapitacion", 1.0), ("decapite", 1.0), ("decapitee", 1.0),
+        ("decapites", 1.0), ("mutilad*", 1.0), ("mutile", 1.0), ("mutilee", 1.0),
+        ("mutiles", 1.0), ("desmembrad*", 1.0), ("descuartizad*", 1.0), ("demembre*", 1.0),
+        ("enthaupt*", 1.0), ("zerstuckelt*", 1.0), ("verstummelt*", 1.0), ("gefoltert*", 1.0),
+        ("torturado", 1.0), ("torturada", 1.0), ("torture a mort", 1.0),
+        ("斩首", 1.0), ("砍头", 1.0), ("肢解", 1.0), ("分尸", 1.0), ("碎尸", 1.0),
+        ("内脏外露", 1.0), ("开膛破肚", 1.0), ("虐杀", 1.0),
         ("slit throat", 1.0), ("slit throats", 1.0), ("throat slit", 1.0), ("slit his throat", 1.0), ("slit her throat", 1.0),
         ("gore", 1.0), ("gory", 1.0), ("guro", 1.0), ("behead*", 1.0), ("decapitat*", 1.0),
         ("dismember*", 1.0), ("disembowel*", 1.0), ("mutilat*", 1.0), ("eviscerat*", 1.0),
