@@ -188,6 +188,46 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
         "pub(crate) const VOCABULARY_LONGEST: usize = {longest};\n"
     )
     .unwrap();
+    // The words of seven letters or more, each with one letter left out,
+    // by FNV-1a hash (32 bits), for misspellings (src/fuzzy.rs).
+    let mut deletes: Vec<(u32, u16)> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if w.len() < 7 || !w.bytes().all(|b| b.is_ascii_lowercase()) {
+            continue;
+        }
+        for k in 0..w.len() {
+            let h = w
+                .bytes()
+                .enumerate()
+                .filter(|&(j, _)| j != k)
+                .map(|(_, b)| b)
+                .fold(key::FNV_START, key::fnv_step);
+            deletes.push((h as u32, i as u16));
+        }
+    }
+    deletes.sort_unstable();
+    deletes.dedup();
+    s.push_str("/// The words of [`VOCABULARY`] of seven letters or more, each with one\n");
+    s.push_str("/// letter left out, by the low 32 bits of their FNV-1a hash, sorted:\n");
+    s.push_str("/// (hash, index in VOCABULARY).\n");
+    writeln!(
+        s,
+        "pub(crate) static DELETES: [(u32, u16); {}] = {deletes:?};\n",
+        deletes.len()
+    )
+    .unwrap();
+    let mut bits = vec![0u64; 1 << 10];
+    for &(h, _) in &deletes {
+        let top = (h >> 16) as usize;
+        bits[top / 64] |= 1 << (top % 64);
+    }
+    s.push_str("/// Which top 16 bits the hashes of [`DELETES`] have, a bit each.\n");
+    writeln!(
+        s,
+        "pub(crate) static DELETE_BITS: [u64; {}] = {bits:?};\n",
+        bits.len()
+    )
+    .unwrap();
     let mut trigrams = [0u64; 26 * 26 * 26 / 64 + 1];
     for w in &words {
         if let [a, b, c, ..] = w.as_bytes()

@@ -78,6 +78,7 @@ pub fn evaluate<'t>(rules: &Rules, texts: impl IntoIterator<Item = &'t str>) -> 
         doc.push(t);
     }
     doc.split_tokens(crate::split::split);
+    doc.correct_tokens(crate::fuzzy::correct);
     evaluate_doc(rules, &doc)
 }
 

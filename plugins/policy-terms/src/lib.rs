@@ -27,6 +27,7 @@ pub mod config;
 #[cfg(test)]
 mod defaults;
 pub mod engine;
+mod fuzzy;
 pub mod images;
 mod index;
 mod key;

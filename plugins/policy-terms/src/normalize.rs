@@ -181,6 +181,24 @@ impl Doc {
         }
     }
 
+    /// Replaces the text of every token for which `correct` gives a word.
+    pub fn correct_tokens(&mut self, mut correct: impl FnMut(&str) -> Option<&'static str>) {
+        for i in 0..self.tokens.len() {
+            let t = self.tokens[i];
+            if t.elongated || t.num.is_some() {
+                continue;
+            }
+            if let Some(word) = correct(&self.text[t.start as usize..t.end as usize]) {
+                let start = self.text.len();
+                self.text.push_str(word);
+                let mut token = self.make_token(start, self.text.len());
+                token.gap = t.gap;
+                token.gap_space = t.gap_space;
+                self.tokens[i] = token;
+            }
+        }
+    }
+
     /// Turns one run of word characters into zero, one or two tokens.
     fn finish_run(&mut self, run: &[char]) {
         let start = self.text.len();

@@ -142,7 +142,7 @@ const MAX_LATIN: usize = 48;
 const MAX_CJK_PIECE: usize = 8;
 
 /// Whether `w` is a word of the built-in phrases (or a common noun).
-fn known(w: &str) -> bool {
+pub(crate) fn known(w: &str) -> bool {
     known_hashed(w, w.bytes().fold(FNV_START, fnv_step))
 }
 

@@ -6,6 +6,7 @@ mod config;
 mod defaults;
 mod deny;
 mod eval;
+mod fuzzy;
 mod languages;
 mod plugin;
 mod split;
