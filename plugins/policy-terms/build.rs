@@ -188,6 +188,23 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
         "pub(crate) const VOCABULARY_LONGEST: usize = {longest};\n"
     )
     .unwrap();
+    // The stems of prefix words ("firebomb*"): a word they begin is matched
+    // whole, never split (src/split.rs).
+    let mut stems: Vec<&str> = index
+        .items
+        .iter()
+        .flat_map(|item| item.phrase.split(' '))
+        .filter_map(|w| w.strip_suffix('*'))
+        .collect();
+    stems.sort_unstable();
+    stems.dedup();
+    s.push_str("/// The stems of the built-in prefix words, sorted.\n");
+    writeln!(
+        s,
+        "pub(crate) static STEMS: [&str; {}] = {stems:?};\n",
+        stems.len()
+    )
+    .unwrap();
     // The words of seven letters or more, each with one letter left out,
     // by FNV-1a hash (32 bits), for misspellings (src/fuzzy.rs).
     let mut deletes: Vec<(u32, u16)> = Vec::new();

@@ -10,9 +10,10 @@
 //! of a few strong three-letter words: "sex", "kid"), joined by short words
 //! ("as", "the", "of") that neither begin nor end the word, so "therapist"
 //! is not "the rapist" and "notice" not "not ice". A Latin word is split
-//! only when every letter of it belongs to a piece.
+//! only when every letter of it belongs to a piece, and never when a
+//! built-in prefix word begins it ("firebombed" stays whole for "firebomb*").
 
-use crate::builtin::{TRIGRAMS, VOCABULARY, VOCABULARY_LONGEST, VOCABULARY_TABLE};
+use crate::builtin::{STEMS, TRIGRAMS, VOCABULARY, VOCABULARY_LONGEST, VOCABULARY_TABLE};
 use crate::key::{FNV_START, fnv_step};
 
 /// Short words that may join two pieces but not begin or end a word.
@@ -244,6 +245,10 @@ fn split_latin(word: &str, out: &mut Vec<(usize, usize)>) {
         }
     }
     if word_end[n] == NONE || word_end[n] < 2 || NEVER_SPLIT.contains(&word) {
+        return;
+    }
+    // A word a prefix word begins ("firebombed", "firebomb*") is matched whole.
+    if (MIN_PIECE..n).any(|k| STEMS.binary_search(&&word[..k]).is_ok()) {
         return;
     }
     // Back from the end: a word piece, then a joiner or a word, ...

@@ -27,6 +27,8 @@ const DOCUMENTS: &[&str] = &[
     "arbeitszeugnis", "zeugnis", "身份证", "护照", "驾照", "钞票", "人民币", "发票", "登录页面",
     "pagina de inicio de sesion", "inicio de sesion", "page de connexion", "anmeldeseite",
     "etiquetas", "etiquettes", "etiketten",
+    "pound note", "pound notes", "euro note", "euro banknote", "utility bill",
+    "proof of address",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -41,6 +43,42 @@ pub(super) static RULES: Defaults = Defaults {
         ("prop money", 0.5),
     ],
     combos: &[
+        Combo {
+            name: "banknote+printing",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "banknote", "banknotes", "bank note", "bank notes", "euro note", "euro notes",
+                    "pound note", "pound notes", "dollar bill", "dollar bills",
+                ],
+                &[
+                    "both sides", "front and back", "exact size", "printable", "for printing",
+                    "print ready",
+                ],
+            ],
+        },
+        Combo {
+            name: "prop money+spending",
+            weight: 1.0,
+            groups: &[
+                &["prop money", "movie money", "play money"],
+                &["spending", "to spend", "looks real", "100 real", "pass as real"],
+            ],
+        },
+        Combo {
+            name: "novelty document+passes",
+            weight: 1.0,
+            groups: &[
+                &["novelty", "souvenir", "replacement"],
+                &[
+                    "drivers license", "drivers licence", "driver license", "id card", "visa",
+                    "visa sticker", "passport", "tags", "labels",
+                ],
+                &[
+                    "passes", "scanner", "would accept", "authentic", "looks real", "border guards",
+                ],
+            ],
+        },
         Combo { name: "forged+document", weight: 1.0, groups: &[FORGED, DOCUMENTS] },
         Combo {
             name: "brand+login page",

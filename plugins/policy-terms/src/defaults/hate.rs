@@ -35,6 +35,8 @@ const DEHUMANIZING: &[&str] = &[
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("happy merchant", 1.0), ("remove kebab", 1.0), ("day of the rope", 1.0),
+        ("hordes invading", 0.5), ("brown hordes", 0.5), ("defend our race", 0.5),
         ("deutschland den deutschen", 1.0), ("auslander raus", 1.0), ("白人至上", 0.5),
         ("ethnic cleansing", 1.0), ("white power", 1.0), ("heil hitler", 1.0),
         ("sieg heil", 1.0), ("gas the jews", 1.0), ("nazi propaganda", 1.0),

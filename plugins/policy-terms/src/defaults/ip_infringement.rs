@@ -18,6 +18,9 @@ const MARKS: &[&str] = &[
     "balenciaga", "supreme logo", "air jordan", "jumpman", "asterix", "obelix",
     "die sendung mit der maus", "米老鼠", "迪士尼", "皮卡丘", "耐克", "阿迪达斯", "漫威", "哈利波特",
     "路易威登", "香奈儿", "古驰",
+    "elsa from frozen", "disney movie", "avengers endgame", "famous mouse", "electric mouse",
+    "pocket monster", "pocket monsters", "lightning scar", "twin tailed siren", "siren logo",
+    "siren coffee logo", "swoosh",
 ];
 
 /// Platforms and companies whose names are everyday words in prompts
@@ -35,6 +38,9 @@ const COMMERCIAL_USE: &[&str] = &[
     "officielle", "a vendre", "ma boutique", "je vends", "para vender", "mi tienda", "vendo",
     "verkaufe", "zu verkaufen", "mein shop", "meinen shop", "官方", "标志", "商标", "网店",
     "我卖的", "卖的", "仿冒", "出售",
+    "i sell", "im selling", "sell on", "manufacturing", "my shop", "my store", "my business",
+"t shirt business", "tshirt business", "for my shop", "my shops",
+    "for prints", "phone cases",
 ];
 
 const STOCK_SITES: &[&str] = &[

@@ -9,6 +9,15 @@ const SUICIDE: &[&str] = &[
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("cutting her wrists", 1.0), ("cutting his wrists", 1.0), ("cutting their wrists", 1.0),
+        ("cut her wrists", 1.0), ("cut his wrists", 1.0), ("overdosing on pills", 1.0),
+        ("overdose on pills", 1.0), ("kill yourself", 1.0), ("kill urself", 1.0),
+        ("kill ur self", 1.0), ("unalive myself", 1.0), ("unalive", 0.6), ("sewerslide", 1.0),
+        ("sewer slide", 1.0), ("suicide by hanging", 1.0), ("dying by hanging", 1.0),
+        ("how to tie a noose", 1.0), ("tie a noose", 1.0), ("noose tying", 1.0),
+        ("tying a noose", 1.0), ("no one will miss you", 1.0), ("nobody will miss you", 1.0),
+        ("burning their own arm", 1.0), ("burning her own arm", 1.0),
+        ("burning his own arm", 1.0),
         ("cortandose las munecas", 1.0), ("cortarse las munecas", 1.0), ("quitarse la vida", 1.0),
         ("autolesion", 1.0), ("autolesiones", 1.0), ("se scarifie", 1.0), ("scarification", 0.6),
         ("se taillader les veines", 1.0), ("automutilation", 1.0), ("ritzt sich", 1.0),

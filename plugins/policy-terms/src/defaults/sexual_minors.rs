@@ -53,7 +53,16 @@ pub(super) static RULES: Defaults = Defaults {
         ("csam", 1.0), ("child sexual abuse material", 1.0), ("child erotica", 1.0),
         ("pedo porn", 1.0), ("preteen model", 0.5), ("child model nude", 1.0),
     ],
-    combos: &[Combo { name: "minor+sexual", weight: 1.0, groups: &[MINORS, SEXUAL] }],
+    combos: &[
+        Combo {
+            name: "cp+media+minor",
+            weight: 1.0,
+            groups: &[
+                &["cp"],
+                &["images", "pics", "pictures", "videos", "links", "content", "collection"],
+                &["kids", "children", "young kids", "child", "minors", "underage", "preteen"],
+            ],
+        },Combo { name: "minor+sexual", weight: 1.0, groups: &[MINORS, SEXUAL] }],
     allow: &[NOT_SEXUAL, &[
         "sex education", "sex ed", "minor chord", "minor key", "minor league", "minor details",
         "minor injury", "minor injuries", "sexual health education",

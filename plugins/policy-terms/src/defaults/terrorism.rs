@@ -9,6 +9,11 @@ const EXTREMISTS: &[&str] = &[
     "estado islamico", "etat islamique", "islamischer staat", "daech", "califato", "califat",
     "yihadista", "yihadistas", "jihadiste", "jihadistes", "dschihadist*", "terroristas",
     "terroristes", "terroristen", "伊斯兰国", "基地组织", "恐怖分子", "恐怖组织", "jihad",
+    "hamas", "hezbollah", "taliban", "al qaida", "osama bin laden", "bin laden", "atomwaffen",
+    "atomwaffen division", "oklahoma city bomber", "timothy mcveigh", "unabomber",
+    "anders breivik", "breivik", "brenton tarrant", "christchurch shooter", "dylann roof",
+    "islamic state", "lone wolves", "lone wolf", "synagogue shooter", "mosque shooter",
+    "church shooter", "school shooter", "mass shooter",
 ];
 
 const GLORIFYING: &[&str] = &[
@@ -18,10 +23,15 @@ const GLORIFYING: &[&str] = &[
     "reclutamiento", "recrutement", "rejoindre", "rekrutierung*", "propagande", "propaganda",
     "bandera negra", "drapeau noir", "schwarze flagge", "schwarzer flagge", "招募", "宣传",
     "圣战", "黑旗", "号召", "rekrutierungsplakat",
+    "hero", "heroes", "saint", "halo", "golden halo", "praising", "tribute", "glorious",
+    "celebration", "take up arms", "martyrdom operation",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("martyrdom operation", 1.0), ("martyrdom operations", 1.0), ("release poison gas", 1.0),
+        ("poison gas attack", 1.0), ("maximum casualties", 1.0), 
+        ("race war", 0.5),
         ("bomba casera", 1.0), ("fabricar una bomba", 1.0), ("hacer una bomba", 1.0),
         ("bombe artisanale", 1.0), ("fabriquer une bombe", 1.0), ("rohrbombe", 1.0),
         ("rohrbomben", 1.0), ("bombe bauen", 1.0), ("atentado terrorista", 1.0),

@@ -136,3 +136,19 @@ fn real_people_of_the_names_file_alone_are_allowed() {
         assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
     }
 }
+
+#[test]
+fn near_misses_of_the_newer_rules_pass() {
+    for text in [
+        "medieval torture instruments in a museum display case",
+        "a nurse checking the pulse at a patient's wrist",
+        "a documentary still about the Taliban's return to Kabul, news photo",
+        "a hero firefighter rescuing a cat",
+        "souvenir fridge magnets from Paris",
+        "an old 5 pound note in a coin collector's album",
+        "a phone with a cracked screen in a repair shop",
+    ] {
+        let o = check(text);
+        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+    }
+}

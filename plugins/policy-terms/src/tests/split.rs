@@ -12,6 +12,8 @@ fn words_run_together_are_split_into_the_words_of_the_phrases() {
     assert_eq!(pieces("shakiranudeleak"), ["shakira", "nude", "leak"]);
     // A word of the phrases stays whole.
     assert!(pieces("bombmaking").is_empty());
+    // A word a prefix word begins stays whole for it.
+    assert!(pieces("firebombed").is_empty());
     // Ordinary words stay whole: short pieces, joiners at either end,
     // letters left over, words listed as never split.
     for word in [
