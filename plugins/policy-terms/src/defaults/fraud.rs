@@ -52,7 +52,7 @@ pub(super) static RULES: Defaults = Defaults {
                     "pound note", "pound notes", "dollar bill", "dollar bills",
                 ],
                 &[
-                    "both sides", "front and back", "exact size", "printable", "for printing",
+                    "exact size", "printable", "for printing",
                     "print ready",
                 ],
             ],

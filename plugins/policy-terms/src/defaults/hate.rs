@@ -76,7 +76,7 @@ pub(super) static RULES: Defaults = Defaults {
             weight: 1.0,
             groups: &[
                 &[
-                    "mosque", "mosques", "synagogue", "synagogues", "black church", "temple", "gurdwara",
+                    "mosque", "mosques", "synagogue", "synagogues", "black church", "gurdwara",
                     "mezquita", "sinagoga", "mosquee", "moschee", "synagoge", "清真寺", "犹太教堂",
                 ],
                 &[

@@ -6,13 +6,13 @@ const EXTREMISTS: &[&str] = &[
     "isis", "isil", "daesh", "al qaeda", "alqaeda", "al shabaab", "boko haram", "jihadi",
     "jihadis", "jihadist", "jihadists", "terrorist", "terrorists", "terror group",
     "terrorist group", "terrorist organization", "terror cell",
-    "estado islamico", "etat islamique", "islamischer staat", "daech", "califato", "califat",
+    "estado islamico", "etat islamique", "islamischer staat", "daech", 
     "yihadista", "yihadistas", "jihadiste", "jihadistes", "dschihadist*", "terroristas",
-    "terroristes", "terroristen", "伊斯兰国", "基地组织", "恐怖分子", "恐怖组织", "jihad",
+    "terroristes", "terroristen", "伊斯兰国", "基地组织", "恐怖分子", "恐怖组织", 
     "hamas", "hezbollah", "taliban", "al qaida", "osama bin laden", "bin laden", "atomwaffen",
     "atomwaffen division", "oklahoma city bomber", "timothy mcveigh", "unabomber",
     "anders breivik", "breivik", "brenton tarrant", "christchurch shooter", "dylann roof",
-    "islamic state", "lone wolves", "lone wolf", "synagogue shooter", "mosque shooter",
+    "islamic state",  "synagogue shooter", "mosque shooter",
     "church shooter", "school shooter", "mass shooter",
 ];
 
@@ -23,7 +23,7 @@ const GLORIFYING: &[&str] = &[
     "reclutamiento", "recrutement", "rejoindre", "rekrutierung*", "propagande", "propaganda",
     "bandera negra", "drapeau noir", "schwarze flagge", "schwarzer flagge", "招募", "宣传",
     "圣战", "黑旗", "号召", "rekrutierungsplakat",
-    "hero", "heroes", "saint", "halo", "golden halo", "praising", "tribute", "glorious",
+    "hero", "heroes", "praising", "tribute", "glorious",
     "celebration", "take up arms", "martyrdom operation",
 ];
 
@@ -89,6 +89,7 @@ pub(super) static RULES: Defaults = Defaults {
         "bath bomb", "bath bombs", "photo bomb", "photobomb", "bomb pop", "bombshell",
         "f bomb", "da bomb", "counter terrorist", "counter terrorists", "counter terrorism",
         "anti terrorism", "flag football", "seed bomb", "seed bombs", "glitter bomb",
-        "bomb jacket", "bomb diggity",
+        "bomb jacket", "bomb diggity", "goddess isis", "isis goddess", "temple of isis",
+        "isis and osiris",
     ]],
 };

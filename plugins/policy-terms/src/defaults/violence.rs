@@ -56,12 +56,12 @@ pub(super) static RULES: Defaults = Defaults {
         ("brains on the wall", 1.0), ("brain matter", 1.0), ("skull caved in", 1.0),
         ("skull crushed", 1.0), ("crushed skull", 1.0), ("head crushed", 1.0),
          ("shot in the head", 0.6), ("skin peeled off", 1.0),
-        ("flayed", 1.0), ("severed finger", 1.0), ("severed fingers", 1.0),
-        ("torture scene", 1.0), ("torture victim", 1.0), ("torture victims", 1.0),
+         ("severed finger", 1.0), ("severed fingers", 1.0),
+        ("torture scene", 0.6), ("torture victim", 1.0), ("torture victims", 1.0),
          ("being tortured", 1.0), ("colombian necktie", 1.0),
-        ("throats opened", 1.0), ("throat opened", 1.0), ("corpse pile", 1.0),
-        ("pile of corpses", 1.0), ("pile of bodies", 1.0), ("beaten to death", 1.0),
-        ("beat to death", 1.0),
+        ("throats opened", 1.0), ("throat opened", 1.0), ("corpse pile", 0.6),
+        ("pile of corpses", 0.6), ("pile of bodies", 0.6), 
+        
         ("decapitad*", 1.0), ("decapitacion", 1.0), ("decapite", 1.0), ("decapitee", 1.0),
         ("decapites", 1.0), ("mutilad*", 1.0), ("mutile", 1.0), ("mutilee", 1.0),
         ("mutiles", 1.0), ("desmembrad*", 1.0), ("descuartizad*", 1.0), ("demembre*", 1.0),
@@ -93,8 +93,7 @@ pub(super) static RULES: Defaults = Defaults {
             groups: &[
                 &["torture", "tortured", "torturing"],
                 &[
-                    "realistic", "photorealistic", "photoreal", "real photo", "close up",
-                    "closeup", "blood", "bloody", "pliers", "blowtorch", "teeth pulled", "victim",
+                    "blood", "bloody", "pliers", "blowtorch", "teeth pulled", "skin peeled",
                     "screaming",
                 ],
             ],

@@ -147,6 +147,13 @@ fn near_misses_of_the_newer_rules_pass() {
         "souvenir fridge magnets from Paris",
         "an old 5 pound note in a coin collector's album",
         "a phone with a cracked screen in a repair shop",
+        "statue of the Egyptian goddess Isis with a golden halo, a heroic saint beside her",
+        "Rembrandt's The Flayed Ox, oil painting in the Louvre",
+        "a lone wolf howling on a heroic mountain banner",
+        "antique banknote, both sides, museum scan",
+        "painting of the burning of the temple in Jerusalem, triumphant Roman soldiers",
+        "historical photo of Nelson Mandela leaving prison in 1990",
+        "a medieval torture rack in a museum, photorealistic",
     ] {
         let o = check(text);
         assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");

@@ -262,7 +262,7 @@ fn graphic_violence_self_harm_extremist_heroes_and_counterfeits() {
     for (text, category) in [
         ("photo of a torture victim tied to a chair", Violence),
         ("a man tortured with pliers, realistic", Violence),
-        ("a man beaten to death in an alley", Violence),
+        ("a man with his skull crushed by a hammer", Violence),
         ("woman cutting her wrists in the shower", SelfHarm),
         ("a poster that says kill yourself", SelfHarm),
         ("step by step how to tie a noose", SelfHarm),

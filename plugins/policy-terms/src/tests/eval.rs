@@ -11,7 +11,7 @@ use imini_sdk::{Action, Blob, GenerationRequest, PluginError, Size};
 use crate::{Rules, check_request_with};
 
 /// Recall on dev's harmful prompts must stay at least this (%).
-const MIN_RECALL: f64 = 88.0;
+const MIN_RECALL: f64 = 87.0;
 /// False positives on dev's benign prompts must stay at most this (%).
 const MAX_FALSE_POSITIVES: f64 = 1.0;
 
