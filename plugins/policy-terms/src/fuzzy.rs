@@ -8,7 +8,7 @@
 
 use crate::builtin::{DELETE_BITS, DELETES, VOCABULARY};
 use crate::key::{FNV_START, fnv_step};
-use crate::split::known;
+use crate::split::{known, lookup_hashed};
 
 const MIN_WORD: usize = 6;
 const MAX_WORD: usize = 32;
@@ -22,33 +22,33 @@ pub(crate) fn correct(word: &str) -> Option<&'static str> {
     if !(MIN_WORD..=MAX_WORD).contains(&n) || !b.iter().all(u8::is_ascii_lowercase) || known(word) {
         return None;
     }
-    let mut buf = [0u8; MAX_WORD];
     // One letter too many: the word without it is a word of the phrases.
     // Or a letter missing or changed, or two swapped: the word, or the word
     // without one letter, is a word of the phrases without one letter.
-    if let Some(w) = words_with_delete(hash(b)).find(|w| one_apart(b, w.as_bytes())) {
+    let whole = b.iter().fold(FNV_START, |h, &c| fnv_step(h, c));
+    if let Some(w) = words_with_delete(whole as u32).find(|w| one_apart(b, w.as_bytes())) {
         return Some(w);
     }
+    let mut buf = [0u8; MAX_WORD];
+    buf[..n].copy_from_slice(b);
+    // The hash of the first k letters, carried along.
+    let mut prefix = FNV_START;
     for k in 0..n {
-        buf[..k].copy_from_slice(&b[..k]);
-        buf[k..n - 1].copy_from_slice(&b[k + 1..]);
-        let d = &buf[..n - 1];
-        if d.len() >= MIN_TARGET {
-            let d = std::str::from_utf8(d).expect("ASCII");
-            if known(d) && one_apart(b, d.as_bytes()) {
-                return VOCABULARY.iter().find(|w| **w == d).copied();
+        let h = b[k + 1..].iter().fold(prefix, |h, &c| fnv_step(h, c));
+        prefix = fnv_step(prefix, b[k]);
+        if n > MIN_TARGET {
+            buf[k..n - 1].copy_from_slice(&b[k + 1..]);
+            let d = std::str::from_utf8(&buf[..n - 1]).expect("ASCII");
+            if let Some(w) = lookup_hashed(d, h).filter(|w| one_apart(b, w.as_bytes())) {
+                return Some(w);
             }
+            buf[k] = b[k];
         }
-        if let Some(w) = words_with_delete(hash(&buf[..n - 1])).find(|w| one_apart(b, w.as_bytes()))
-        {
+        if let Some(w) = words_with_delete(h as u32).find(|w| one_apart(b, w.as_bytes())) {
             return Some(w);
         }
     }
     None
-}
-
-fn hash(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(FNV_START, |h, &c| fnv_step(h, c)) as u32
 }
 
 /// The words that, without one of their letters, hash to `h`.

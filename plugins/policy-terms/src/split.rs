@@ -144,18 +144,31 @@ const MAX_CJK_PIECE: usize = 8;
 
 /// Whether `w` is a word of the built-in phrases (or a common noun).
 pub(crate) fn known(w: &str) -> bool {
-    known_hashed(w, w.bytes().fold(FNV_START, fnv_step))
+    lookup(w).is_some()
+}
+
+/// `w` as a word of the built-in phrases (or a common noun), if it is one.
+pub(crate) fn lookup(w: &str) -> Option<&'static str> {
+    lookup_hashed(w, w.bytes().fold(FNV_START, fnv_step))
 }
 
 /// [`known`], given the word's hash.
 #[inline]
 fn known_hashed(w: &str, hash: u64) -> bool {
+    lookup_hashed(w, hash).is_some()
+}
+
+/// [`lookup`], given the word's hash.
+#[inline]
+pub(crate) fn lookup_hashed(w: &str, hash: u64) -> Option<&'static str> {
     let mask = VOCABULARY_TABLE.len() - 1;
     let mut at = hash as usize & mask;
     loop {
         match VOCABULARY_TABLE[at] {
-            0 => return false,
-            e if VOCABULARY[usize::from(e) - 1] == w => return true,
+            0 => return None,
+            e if VOCABULARY[usize::from(e) - 1] == w => {
+                return Some(VOCABULARY[usize::from(e) - 1]);
+            }
             _ => at = (at + 1) & mask,
         }
     }
