@@ -44,6 +44,10 @@ const DISCREDITING: &[&str] = &[
     "prendre de la drogue", "drogue", "nackt", "nackte", "nacktfoto*", "handschellen",
     "in handschellen", "verhaftet", "betrunken", "裸照", "裸体", "不雅照", "偷拍", "被捕",
     "吸毒", "性爱",
+    // Common misspellings and euphemisms.
+    "nued", "nuds", "nudez", "noods", "nood", "nakid", "naket", "nakd", "nakie", "nekkid",
+    "nekid", "neked", "in the nude", "wearing nothing", "without a stitch", "spicy pics",
+    "lewds", "handcufed", "seggs", "sex tape leak",
 ];
 
 pub(super) static RULES: Defaults = Defaults {

@@ -24,6 +24,9 @@ const MINORS: &[&str] = &[
     "kleines madchen", "schulmadchen", "minderjahrig*", "jugendliche", "#<18 jahrig*",
     "#<18 jahre", "儿童", "小女孩", "小男孩", "女童", "男童", "幼女", "幼童", "未成年", "未成年人",
     "萝莉", "小学生", "初中生", "孩子", "女孩", "児童", "小学生", "中学生", "ロリ",
+    // Common misspellings and slang.
+    "chlid", "chld", "chidl", "chilld", "kidz", "kiddo", "kiddos", "lil girl",
+    "lil girls", "lil boy", "lil boys", "yung girl", "yung boy", "teeny",
 ];
 
 const SEXUAL: &[&str] = &[
@@ -41,6 +44,10 @@ const SEXUAL: &[&str] = &[
     "nackte", "nackter", "nacktes", "nackten", "nacktfoto*", "reizwasche", "erotisch",
     "erotische", "ohne kleidung", "entkleidet", "裸体", "裸照", "全裸", "赤裸", "裸露", "色情",
     "情趣内衣", "性感", "不雅", "脱衣", "性爱", "做爱", "ヌート", "エロ", // ヌード as normalised
+    // Common misspellings and euphemisms.
+    "nued", "nuds", "nudez", "noods", "nood", "nakid", "naket", "nakd", "nakie", "nekkid",
+    "nekid", "neked", "erotik", "sexi", "secks", "seggs", "lingeree", "in the nude",
+    "wearing nothing", "without a stitch", "spicy pics", "lewds",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
