@@ -27,6 +27,11 @@ pub struct Config {
     /// Per-category settings, by category name.
     #[serde(default)]
     pub categories: BTreeMap<String, CategoryConfig>,
+    /// Real people's names, added to the built-in ones: a name alone is
+    /// allowed, a name with sexual, criminal or humiliating context is
+    /// denied as `deepfake`.
+    #[serde(default)]
+    pub persons: Vec<String>,
     /// Known images to refuse, by perceptual hash.
     #[serde(default)]
     pub image_blocklist: Vec<BlockedImage>,

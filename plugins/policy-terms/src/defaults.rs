@@ -67,6 +67,25 @@ pub(crate) struct Combo {
     pub groups: &'static [&'static [&'static str]],
 }
 
+/// The real people of `data/persons.txt`: one name a line, `#` starting a
+/// comment line. They are added to group [`PERSONS_GROUP`] of the deepfake
+/// combination [`PERSONS_COMBO`].
+pub(crate) const PERSONS: &str = include_str!("../data/persons.txt");
+
+/// The deepfake combination the names of [`PERSONS`] join.
+pub(crate) const PERSONS_COMBO: &str = "real person+discrediting";
+
+/// The group of [`PERSONS_COMBO`] they join.
+pub(crate) const PERSONS_GROUP: u8 = 0;
+
+/// The names of [`PERSONS`], as written.
+pub(crate) fn persons() -> impl Iterator<Item = &'static str> {
+    PERSONS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
 /// The built-in rules of `category`.
 pub(crate) fn of(category: Category) -> &'static Defaults {
     match category {
@@ -82,9 +101,11 @@ pub(crate) fn of(category: Category) -> &'static Defaults {
 }
 
 /// The built-in rules of every category, normalised and indexed, and their
-/// combinations: per category its terms, its combinations' phrases, its
-/// exceptions. The build script writes this out as `builtin`.
-pub(crate) fn indexed() -> (Index, Vec<index::Combo>) {
+/// combinations: per category its terms, its combinations' phrases (the
+/// names of [`PERSONS`] with their group), its exceptions; and the number of
+/// [`PERSONS_COMBO`]. The build script writes this out as `builtin`.
+pub(crate) fn indexed() -> (Index, Vec<index::Combo>, u32) {
+    let mut persons_combo = None;
     let mut items = Vec::new();
     let mut combos = Vec::new();
     for category in Category::ALL {
@@ -108,6 +129,25 @@ pub(crate) fn indexed() -> (Index, Vec<index::Combo>) {
                     add(phrase, role);
                 }
             }
+            if category == Category::Deepfake && combo.name == PERSONS_COMBO {
+                persons_combo = Some(index);
+                let role = Role::Combo {
+                    combo: index,
+                    group: PERSONS_GROUP,
+                };
+                let written: Vec<String> = combo.groups[PERSONS_GROUP as usize]
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect();
+                let mut seen = std::collections::HashSet::new();
+                for name in persons() {
+                    let normalised = normalize_phrase(name)
+                        .unwrap_or_else(|e| panic!("data/persons.txt: {name:?}: {e}"));
+                    if !written.contains(&normalised) && seen.insert(normalised) {
+                        add(name, role);
+                    }
+                }
+            }
             combos.push(index::Combo {
                 name: Cow::Borrowed(combo.name),
                 category,
@@ -121,7 +161,8 @@ pub(crate) fn indexed() -> (Index, Vec<index::Combo>) {
             }
         }
     }
-    (Index::new(items), combos)
+    let persons_combo = persons_combo.expect("the deepfake rules have the persons combination");
+    (Index::new(items), combos, persons_combo)
 }
 
 /// Innocent phrases with sexual words: colours and fashion, idioms, and

@@ -77,6 +77,8 @@ pub fn evaluate<'t>(rules: &Rules, texts: impl IntoIterator<Item = &'t str>) -> 
     for t in texts {
         doc.push(t);
     }
+    doc.split_tokens(crate::split::split);
+    doc.correct_tokens(crate::fuzzy::correct);
     evaluate_doc(rules, &doc)
 }
 

@@ -10,11 +10,11 @@ pub(crate) const PREFIX_KEY: usize = 3;
 const PREFIX_SALT: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// The start of an FNV-1a hash.
-const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// One step of FNV-1a.
 #[inline]
-fn fnv_step(h: u64, b: u8) -> u64 {
+pub(crate) fn fnv_step(h: u64, b: u8) -> u64 {
     (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
 }
 

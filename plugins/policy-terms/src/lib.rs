@@ -27,12 +27,14 @@ pub mod config;
 #[cfg(test)]
 mod defaults;
 pub mod engine;
+mod fuzzy;
 pub mod images;
 mod index;
 mod key;
 mod normalize;
 mod phrase;
 pub mod rules;
+mod split;
 #[cfg(test)]
 mod tests;
 

@@ -94,6 +94,11 @@ impl Doc {
     fn feed(&mut self, run: &mut Vec<char>, n: char) {
         if is_word_char(n) || (is_leet_symbol(n) && (!run.is_empty() || n != '!')) {
             run.push(n);
+        } else if is_apostrophe(n) && is_elision(run) {
+            // A French elided article or pronoun: "l'enfant", "d'Astérix",
+            // "qu'il" read "enfant", "asterix", "il".
+            run.clear();
+            self.gap = self.gap.saturating_add(1);
         } else if is_apostrophe(n) && !run.is_empty() {
             // Inside a word: "driver's" reads "drivers".
         } else {
@@ -148,6 +153,50 @@ impl Doc {
             }
         }
         out
+    }
+
+    /// Replaces every token in which `split` finds pieces (byte ranges of
+    /// the token's text, in order) by those pieces; the others stay.
+    pub fn split_tokens(&mut self, mut split: impl FnMut(&str, &mut Vec<(usize, usize)>)) {
+        let mut pieces = Vec::new();
+        let mut out: Option<Vec<Token>> = None;
+        for i in 0..self.tokens.len() {
+            let t = self.tokens[i];
+            pieces.clear();
+            split(&self.text[t.start as usize..t.end as usize], &mut pieces);
+            if pieces.is_empty() {
+                if let Some(out) = &mut out {
+                    out.push(t);
+                }
+                continue;
+            }
+            let out = out.get_or_insert_with(|| self.tokens[..i].to_vec());
+            for &(a, b) in &pieces {
+                let (a, b) = (t.start as usize + a, t.start as usize + b);
+                out.push(self.make_token(a, b));
+            }
+        }
+        if let Some(out) = out {
+            self.tokens = out;
+        }
+    }
+
+    /// Replaces the text of every token for which `correct` gives a word.
+    pub fn correct_tokens(&mut self, mut correct: impl FnMut(&str) -> Option<&'static str>) {
+        for i in 0..self.tokens.len() {
+            let t = self.tokens[i];
+            if t.elongated || t.num.is_some() {
+                continue;
+            }
+            if let Some(word) = correct(&self.text[t.start as usize..t.end as usize]) {
+                let start = self.text.len();
+                self.text.push_str(word);
+                let mut token = self.make_token(start, self.text.len());
+                token.gap = t.gap;
+                token.gap_space = t.gap_space;
+                self.tokens[i] = token;
+            }
+        }
     }
 
     /// Turns one run of word characters into zero, one or two tokens.
@@ -415,6 +464,15 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric())
 }
 
+/// Whether a word cut by an apostrophe is a French elision ("l'", "d'",
+/// "qu'"...), which is dropped rather than joined to the next word.
+fn is_elision(run: &[char]) -> bool {
+    matches!(
+        run,
+        ['l' | 'd' | 'j' | 'n' | 's' | 'c' | 'm' | 't'] | ['q', 'u']
+    )
+}
+
 #[inline]
 fn is_letter(c: char) -> bool {
     is_word_char(c) && !c.is_ascii_digit()
@@ -567,6 +625,11 @@ mod tests {
             ["a", "knight", "fighting", "a", "dragon"]
         );
         assert_eq!(words("driver's license"), ["drivers", "license"]);
+        assert_eq!(
+            words("l'enfant d'Astérix qu'il"),
+            ["enfant", "asterix", "il"]
+        );
+        assert_eq!(words("O'Brien's"), ["obriens"]);
         assert_eq!(words("self-harm"), ["self", "harm"]);
         assert_eq!(words(""), Vec::<String>::new());
         assert_eq!(words("!!! ... @"), Vec::<String>::new());

@@ -134,6 +134,18 @@ impl Rules {
             rules.defaults = !c.replace_defaults;
             b.add_custom(category, rules.defaults, c, &mut rules.patterns)?;
         }
+        let deepfake = &categories[Category::Deepfake.index()];
+        if deepfake.enabled && !config.persons.is_empty() {
+            if !deepfake.defaults {
+                return Err(ConfigError(
+                    "persons: the names join the built-in deepfake combination, which \
+                     categories.deepfake.replace_defaults drops; put them in a combination of \
+                     your own instead"
+                        .into(),
+                ));
+            }
+            b.add_persons(&config.persons)?;
+        }
         let hash_max_distance = config
             .hash_max_distance
             .unwrap_or(DEFAULT_HASH_MAX_DISTANCE);
@@ -307,6 +319,31 @@ impl Builder {
     fn add(&mut self, phrase: String, category: Category, role: Role) {
         self.items
             .push(Item::new(Cow::Owned(phrase), category, role));
+    }
+
+    /// Adds the operator's real people to the built-in deepfake
+    /// combination's group of people.
+    fn add_persons(&mut self, names: &[String]) -> Result<(), ConfigError> {
+        let role = Role::Combo {
+            combo: builtin::PERSONS_COMBO,
+            group: builtin::PERSONS_GROUP,
+        };
+        for (i, raw) in names.iter().enumerate() {
+            let phrase =
+                normalize_phrase(raw).map_err(|e| ConfigError(format!("persons[{i}]: {e}")))?;
+            if phrase.contains('*') || phrase.contains('#') {
+                return Err(ConfigError(format!(
+                    "persons[{i}]: {raw:?} is not a name (no * or # conditions)"
+                )));
+            }
+            if builtin::INDEX
+                .find(&phrase, Category::Deepfake, |r| r == role)
+                .is_none()
+            {
+                self.add(phrase, Category::Deepfake, role);
+            }
+        }
+        Ok(())
     }
 
     /// Adds the operator's rules for `category`; `defaults` says whether

@@ -5,7 +5,11 @@ mod benign;
 mod config;
 mod defaults;
 mod deny;
+mod eval;
+mod fuzzy;
+mod languages;
 mod plugin;
+mod split;
 
 use crate::{Category, Decision, Outcome, Rules, evaluate_text};
 

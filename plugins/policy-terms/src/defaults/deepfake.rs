@@ -18,6 +18,9 @@ const REAL_PEOPLE: &[&str] = &[
     "margot robbie", "gal gadot", "angelina jolie", "emma stone", "dwayne johnson",
     "justin bieber", "oprah", "greta thunberg", "meghan markle", "jenna ortega",
     "sydney sweeney", "millie bobby brown", "dua lipa", "zendaya",
+    // And the names of data/persons.txt, added by the build script.
+    "杨幂", "范冰冰", "刘亦菲", "赵丽颖", "迪丽热巴", "杨紫", "习近平", "彭丽媛", "特朗普",
+    "拜登", "普京", "马斯克", "泽连斯基", "成龙", "周杰伦", "蔡依林", "林志玲", "王一博", "肖战",
 ];
 
 const DISCREDITING: &[&str] = &[
@@ -31,7 +34,20 @@ const DISCREDITING: &[&str] = &[
     "drunk", "passed out", "doing drugs", "snorting", "cocaine", "smoking crack", "bribe",
     "bribes", "taking a bribe", "caught cheating", "cheating on", "leaked", "hidden camera",
     "upskirt", "nazi salute", "nazi uniform", "hitler salute", "dead body", "assassinat*",
-    "bloody", "crying in court", "perp walk",
+    "bloody", "crying in court", "perp walk", "explicit", "nsfw", "uncensored", "birthday suit",
+    "sex tape", "strip club", "stripping", "pole dancing", "shoplifting", "stealing",
+    "drug lord", "cartel boss", "suitcase of cash", "envelope of cash", "bribing", "bribed",
+    "prison cell", "collapsing", "collapsed", "rushed to hospital", "kneeling before",
+    "hidden cam", "undressed", "shower nude",
+    "desnudo", "desnuda", "filtrada", "filtrado", "arrestado", "arrestada", "esposado",
+    "drogandose", "nue", "arrete par la police", "arretee par la police", "menotte",
+    "prendre de la drogue", "drogue", "nackt", "nackte", "nacktfoto*", "handschellen",
+    "in handschellen", "verhaftet", "betrunken", "裸照", "裸体", "不雅照", "偷拍", "被捕",
+    "吸毒", "性爱",
+    // Common misspellings and euphemisms.
+    "nued", "nuds", "nudez", "noods", "nood", "nakid", "naket", "nakd", "nakie", "nekkid",
+    "nekid", "neked", "in the nude", "wearing nothing", "without a stitch", "spicy pics",
+    "lewds", "handcufed", "seggs", "sex tape leak",
 ];
 
 pub(super) static RULES: Defaults = Defaults {

@@ -5,6 +5,8 @@ use super::{Combo, Defaults};
 const FORGED: &[&str] = &[
     "fake", "faked", "counterfeit", "counterfeited", "forged", "forgery", "forgeries",
     "replica", "realistic copy", "exact copy", "realistic fake", "photoshopped",
+    "falso", "falsa", "falsos", "falsas", "falsificado", "falsificada", "faux", "fausse",
+    "fausses", "falsifie", "falsifiee", "gefalscht*", "falsch*", "假", "伪造", "仿冒", "假的",
 ];
 
 const DOCUMENTS: &[&str] = &[
@@ -19,10 +21,19 @@ const DOCUMENTS: &[&str] = &[
     "doctors note", "sick note", "bank statement", "bank statements", "pay stub", "pay stubs",
     "payslip", "signature", "police badge", "visa", "residence permit", "green card",
     "work permit", "boarding pass", "license plate", "notary seal",
+    "dni", "pasaporte", "billete", "billetes", "documento de identidad", "passeport",
+    "carte d identite", "permis de conduire", "billet de banque", "billets de banque",
+    "reisepass", "personalausweis", "fuhrerschein", "geldschein", "geldscheine",
+    "arbeitszeugnis", "zeugnis", "身份证", "护照", "驾照", "钞票", "人民币", "发票", "登录页面",
+    "pagina de inicio de sesion", "inicio de sesion", "page de connexion", "anmeldeseite",
+    "etiquetas", "etiquettes", "etiketten",
+    "pound note", "pound notes", "euro note", "euro banknote", "utility bill",
+    "proof of address",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("fakeid", 1.0), ("fakeids", 1.0),
         ("phishing*", 1.0), ("fake login page", 1.0), ("fake login", 1.0),
         ("bank login page", 1.0), ("ransomware", 1.0), ("malware", 1.0), ("keylogger", 1.0),
         ("spyware", 1.0), ("credit card generator", 1.0), ("cc generator", 1.0),
@@ -32,6 +43,42 @@ pub(super) static RULES: Defaults = Defaults {
         ("prop money", 0.5),
     ],
     combos: &[
+        Combo {
+            name: "banknote+printing",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "banknote", "banknotes", "bank note", "bank notes", "euro note", "euro notes",
+                    "pound note", "pound notes", "dollar bill", "dollar bills",
+                ],
+                &[
+                    "exact size", "printable", "for printing",
+                    "print ready",
+                ],
+            ],
+        },
+        Combo {
+            name: "prop money+spending",
+            weight: 1.0,
+            groups: &[
+                &["prop money", "movie money", "play money"],
+                &["spending", "to spend", "looks real", "100 real", "pass as real"],
+            ],
+        },
+        Combo {
+            name: "novelty document+passes",
+            weight: 1.0,
+            groups: &[
+                &["novelty", "souvenir", "replacement"],
+                &[
+                    "drivers license", "drivers licence", "driver license", "id card", "visa",
+                    "visa sticker", "passport", "tags", "labels",
+                ],
+                &[
+                    "passes", "scanner", "would accept", "authentic", "looks real", "border guards",
+                ],
+            ],
+        },
         Combo { name: "forged+document", weight: 1.0, groups: &[FORGED, DOCUMENTS] },
         Combo {
             name: "brand+login page",

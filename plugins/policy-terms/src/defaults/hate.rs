@@ -11,6 +11,9 @@ const GROUPS: &[&str] = &[
     "trans people", "transgender", "transgender people", "trans women", "trans men", "women",
     "disabled", "disabled people", "the disabled", "autistic people", "roma", "gypsies",
     "white people", "whites", "natives", "aboriginals",
+    "judios", "judio", "juifs", "juif", "juden", "musulmanes", "musulmans", "muslime",
+    "negros", "noirs", "schwarze", "gitanos", "inmigrantes", "immigres", "auslander",
+    "犹太人", "黑人", "穆斯林", "移民",
 ];
 
 const DEHUMANIZING: &[&str] = &[
@@ -22,10 +25,19 @@ const DEHUMANIZING: &[&str] = &[
     "racially inferior", "genetically inferior", "should be exterminated", "should be killed",
     "should die", "must die", "must be exterminated", "must be eliminated", "deserve to die",
     "exterminate*", "extermination", "eradicate*", "death to", "kill all", "gas the",
+    "as rats", "as vermin", "as cockroaches", "as parasites", "as apes", "as monkeys",
+    "as pigs", "as insects", "as bats", "as a disease", "like rats", "like cockroaches",
+    "like vermin", "disease carrying", "hunt them down", "to exterminate",
+    "como ratas", "comme des rats", "comme des cafards", "comme de la vermine", "als ratten",
+    "als ungeziefer", "a exterminer", "exterminar", "ausrotten", "ratas", "cafards",
+    "ungeziefer", "画成猴子", "老鼠", "蟑螂", "害虫", "劣等",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("happy merchant", 1.0), ("remove kebab", 1.0), ("day of the rope", 1.0),
+        ("hordes invading", 0.5), ("brown hordes", 0.5), ("defend our race", 0.5),
+        ("deutschland den deutschen", 1.0), ("auslander raus", 1.0), ("白人至上", 0.5),
         ("ethnic cleansing", 1.0), ("white power", 1.0), ("heil hitler", 1.0),
         ("sieg heil", 1.0), ("gas the jews", 1.0), ("nazi propaganda", 1.0),
         ("6 million wasnt enough", 1.0), ("jews will not replace us", 1.0),
@@ -47,10 +59,34 @@ pub(super) static RULES: Defaults = Defaults {
             name: "extremist symbol+glorification",
             weight: 1.0,
             groups: &[
-                &["swastika", "swastikas", "nazi", "nazis", "hitler", "third reich", "kkk", "ku klux klan"],
+                &[
+                    "swastika", "swastikas", "nazi", "nazis", "hitler", "third reich", "kkk",
+                    "ku klux klan", "esvastica", "croix gammee", "hakenkreuz", "纳粹", "卐字旗",
+                    "卐", "希特勒",
+                ],
                 &[
                     "glorif*", "celebrat*", "propaganda", "heroic", "recruitment", "white power",
-                    "tribute", "praising", "praise", "proud", "pride", "hail",
+                    "tribute", "praising", "praise", "proud", "pride", "hail", "glorious",
+                    "光荣", "白人至上", "glorioso", "glorieux", "ruhmreich*",
+                ],
+            ],
+        },
+        Combo {
+            name: "burning place of worship+celebration",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "mosque", "mosques", "synagogue", "synagogues", "black church", "gurdwara",
+                    "mezquita", "sinagoga", "mosquee", "moschee", "synagoge", "清真寺", "犹太教堂",
+                ],
+                &[
+                    "burning", "on fire", "in flames", "firebomb*", "torched", "arson", "set alight",
+                    "ablaze", "ardiendo", "en llamas", "en feu", "brennend*", "燃烧", "被烧",
+                ],
+                &[
+                    "celebrat*", "cheering", "jubilant", "heroic", "glorious", "glorif*", "applaud*",
+                    "cleanse", "triumphant", "celebrando", "limpiemos", "applaudit", "jubelnd*",
+                    "欢呼", "庆祝",
                 ],
             ],
         },
@@ -61,7 +97,7 @@ pub(super) static RULES: Defaults = Defaults {
                 &["monkey", "monkeys", "ape", "apes", "gorilla", "gorillas", "chimp", "chimps"],
                 &[
                     "black people", "black person", "black man", "black men", "black woman",
-                    "black women", "africans", "african americans",
+                    "black women", "africans", "african americans", "blacks",
                 ],
             ],
         },

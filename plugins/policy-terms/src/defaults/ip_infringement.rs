@@ -15,7 +15,12 @@ const MARKS: &[&str] = &[
     "paw patrol", "fortnite", "minecraft", "playstation", "xbox", "ferrari", "lamborghini",
     "porsche", "nfl", "nba", "fifa",
     "olympic rings", "ray ban", "rayban", "north face", "burberry", "dior", "versace",
-    "balenciaga", "supreme logo", "air jordan", "jumpman",
+    "balenciaga", "supreme logo", "air jordan", "jumpman", "asterix", "obelix",
+    "die sendung mit der maus", "米老鼠", "迪士尼", "皮卡丘", "耐克", "阿迪达斯", "漫威", "哈利波特",
+    "路易威登", "香奈儿", "古驰",
+    "elsa from frozen", "disney movie", "avengers endgame", "famous mouse", "electric mouse",
+    "pocket monster", "pocket monsters", "lightning scar", "twin tailed siren", "siren logo",
+    "siren coffee logo", "swoosh",
 ];
 
 /// Platforms and companies whose names are everyday words in prompts
@@ -29,7 +34,13 @@ const COMMERCIAL_USE: &[&str] = &[
     "logo", "logos", "trademark", "trademarked", "official", "merchandise", "merch",
     "exact copy", "counterfeit", "replica", "for sale", "to sell", "selling", "resale",
     "bootleg", "knockoff", "knock off", "fake", "brand label", "product label", "packaging",
-    "print on demand", "etsy", "redbubble", "teepublic", "spreadshirt",
+    "print on demand", "etsy", "redbubble", "teepublic", "spreadshirt", "officiel",
+    "officielle", "a vendre", "ma boutique", "je vends", "para vender", "mi tienda", "vendo",
+    "verkaufe", "zu verkaufen", "mein shop", "meinen shop", "官方", "标志", "商标", "网店",
+    "我卖的", "卖的", "仿冒", "出售",
+    "i sell", "im selling", "sell on", "manufacturing", "my shop", "my store", "my business",
+"t shirt business", "tshirt business", "for my shop", "my shops",
+    "for prints", "phone cases",
 ];
 
 const STOCK_SITES: &[&str] = &[

@@ -14,6 +14,19 @@ const MINORS: &[&str] = &[
     "kindergarten", "daughter", "#<18 year old", "#<18 years old", "#<18 year", "#<18 years",
     "#<18 yo", "#<18 yr", "#<18 yrs", "#<18 yr old", "#<18 yrs old", "#<18 yearold",
     "#<18 yold", "aged #<18", "age #<18",
+    // Spanish, French, German, Chinese, Japanese.
+    "una nina", "nina de", "ninas de", "nino de", "ninos de", "menor de edad",
+    "menores de edad", "menores", "colegiala", "colegialas", "adolescente", "adolescentes",
+    "adolescent", "adolescents", "chiquilla", "#<18 anos", "fillette", "fillettes", "enfant",
+    "enfants", "petite fille", "petites filles", "petit garcon", "petits garcons", "mineure",
+    "mineures", "mineur", "mineurs", "ecoliere", "ecolieres", "collegienne", "collegiennes",
+    "#<18 ans", "kinder", "kindes", "kindern", "nacktes kind", "kleines kind", "madchen",
+    "kleines madchen", "schulmadchen", "minderjahrig*", "jugendliche", "#<18 jahrig*",
+    "#<18 jahre", "儿童", "小女孩", "小男孩", "女童", "男童", "幼女", "幼童", "未成年", "未成年人",
+    "萝莉", "小学生", "初中生", "孩子", "女孩", "児童", "小学生", "中学生", "ロリ",
+    // Common misspellings and slang.
+    "chlid", "chld", "chidl", "chilld", "kidz", "kiddo", "kiddos", "lil girl",
+    "lil girls", "lil boy", "lil boys", "yung girl", "yung boy", "teeny",
 ];
 
 const SEXUAL: &[&str] = &[
@@ -25,16 +38,38 @@ const SEXUAL: &[&str] = &[
     "unclothed", "provocative", "sensual", "sultry", "onlyfans", "stripper", "strippers",
     "striptease", "intercourse", "molest*", "rape", "raped", "raping", "rapist", "pedo",
     "pedophil*", "paedophil*", "making out", "suggestive pose",
+    "birthday suit", "au naturel", "desnuda", "desnudo", "desnudas", "desnudos", "lenceria",
+    "erotica", "erotico", "erotica", "provocativa", "sin ropa", "en ropa interior", "nue",
+    "nues", "toute nue", "tout nu", "sans vetements", "erotique", "deshabillee", "nackt",
+    "nackte", "nackter", "nacktes", "nackten", "nacktfoto*", "reizwasche", "erotisch",
+    "erotische", "ohne kleidung", "entkleidet", "裸体", "裸照", "全裸", "赤裸", "裸露", "色情",
+    "情趣内衣", "性感", "不雅", "脱衣", "性爱", "做爱", "ヌート", "エロ", // ヌード as normalised
+    // Common misspellings and euphemisms.
+    "nued", "nuds", "nudez", "noods", "nood", "nakid", "naket", "nakd", "nakie", "nekkid",
+    "nekid", "neked", "erotik", "sexi", "secks", "seggs", "lingeree", "in the nude",
+    "wearing nothing", "without a stitch", "spicy pics", "lewds",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("pornografia infantil", 1.0), ("porno infantil", 1.0), ("pedopornografia", 1.0),
+        ("pedopornographie", 1.0), ("kinderpornografie", 1.0), ("kinderporno*", 1.0),
+        ("儿童色情", 1.0), ("児童ホルノ", 1.0), // 児童ポルノ, the sound marks dropped like every combining mark
         ("jailbait", 1.0), ("lolicon", 1.0), ("shotacon", 1.0), ("loli porn", 1.0),
         ("child porn*", 1.0), ("cp porn", 1.0), ("kiddie porn*", 1.0), ("kiddy porn*", 1.0),
         ("csam", 1.0), ("child sexual abuse material", 1.0), ("child erotica", 1.0),
         ("pedo porn", 1.0), ("preteen model", 0.5), ("child model nude", 1.0),
     ],
-    combos: &[Combo { name: "minor+sexual", weight: 1.0, groups: &[MINORS, SEXUAL] }],
+    combos: &[
+        Combo {
+            name: "cp+media+minor",
+            weight: 1.0,
+            groups: &[
+                &["cp"],
+                &["images", "pics", "pictures", "videos", "links", "content", "collection"],
+                &["kids", "children", "young kids", "child", "minors", "underage", "preteen"],
+            ],
+        },Combo { name: "minor+sexual", weight: 1.0, groups: &[MINORS, SEXUAL] }],
     allow: &[NOT_SEXUAL, &[
         "sex education", "sex ed", "minor chord", "minor key", "minor league", "minor details",
         "minor injury", "minor injuries", "sexual health education",

@@ -6,16 +6,38 @@ const EXTREMISTS: &[&str] = &[
     "isis", "isil", "daesh", "al qaeda", "alqaeda", "al shabaab", "boko haram", "jihadi",
     "jihadis", "jihadist", "jihadists", "terrorist", "terrorists", "terror group",
     "terrorist group", "terrorist organization", "terror cell",
+    "estado islamico", "etat islamique", "islamischer staat", "daech", 
+    "yihadista", "yihadistas", "jihadiste", "jihadistes", "dschihadist*", "terroristas",
+    "terroristes", "terroristen", "伊斯兰国", "基地组织", "恐怖分子", "恐怖组织", 
+    "hamas", "hezbollah", "taliban", "al qaida", "osama bin laden", "bin laden", "atomwaffen",
+    "atomwaffen division", "oklahoma city bomber", "timothy mcveigh", "unabomber",
+    "anders breivik", "breivik", "brenton tarrant", "christchurch shooter", "dylann roof",
+    "islamic state",  "synagogue shooter", "mosque shooter",
+    "church shooter", "school shooter", "mass shooter",
 ];
 
 const GLORIFYING: &[&str] = &[
     "propaganda", "recruitment", "recruiting", "flag", "flags", "banner", "glorif*",
     "celebrat*", "heroic", "martyr", "martyrs", "martyrdom", "training camp", "manifesto",
     "join us", "victory",
+    "reclutamiento", "recrutement", "rejoindre", "rekrutierung*", "propagande", "propaganda",
+    "bandera negra", "drapeau noir", "schwarze flagge", "schwarzer flagge", "招募", "宣传",
+    "圣战", "黑旗", "号召", "rekrutierungsplakat",
+    "hero", "heroes", "praising", "tribute", "glorious",
+    "celebration", "take up arms", "martyrdom operation",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("martyrdom operation", 1.0), ("martyrdom operations", 1.0), ("release poison gas", 1.0),
+        ("poison gas attack", 1.0), ("maximum casualties", 1.0), 
+        ("race war", 0.5),
+        ("bomba casera", 1.0), ("fabricar una bomba", 1.0), ("hacer una bomba", 1.0),
+        ("bombe artisanale", 1.0), ("fabriquer une bombe", 1.0), ("rohrbombe", 1.0),
+        ("rohrbomben", 1.0), ("bombe bauen", 1.0), ("atentado terrorista", 1.0),
+        ("attentat terroriste", 1.0), ("terroranschlag", 1.0), ("rekrutierungsplakat des is", 1.0),
+        ("制造炸弹", 1.0), ("自制炸弹", 1.0), ("恐怖袭击", 1.0), ("放置炸弹", 1.0), ("爆炸袭击", 1.0),
+        ("join the caliphate", 1.0), ("joining the caliphate", 1.0),
         ("terrorist attack", 1.0), ("terrorist attacks", 1.0), ("terror attack", 1.0),
         ("suicide bomb*", 1.0), ("suicide vest", 1.0), ("car bomb", 1.0), ("car bombs", 1.0),
         ("pipe bomb", 1.0), ("pipe bombs", 1.0), ("nail bomb", 1.0), ("dirty bomb", 1.0),
@@ -38,12 +60,12 @@ pub(super) static RULES: Defaults = Defaults {
             name: "explosive+instructions",
             weight: 1.0,
             groups: &[
-                &["bomb", "bombs", "explosive", "explosives", "ied", "detonator", "grenade"],
+                &["bomb", "bombs", "explosive", "explosives", "ied", "detonator", "grenade", "bomba", "bombas", "bombe", "bombes", "explosifs", "explosivos", "sprengstoff", "炸弹"],
                 &[
                     "instructions", "tutorial", "recipe", "step by step", "diagram", "blueprint",
                     "schematic", "how to make", "how to build", "assembly", "assemble",
                     "assembling", "ingredients",
-                ],
+                "diagrama", "fabricar", "instrucciones", "plan attaque", "plan d attaque", "fabriquer", "anleitung", "bauanleitung", "infografik", "计划图", "制作方法", "教程"],
             ],
         },
         Combo {
@@ -67,6 +89,7 @@ pub(super) static RULES: Defaults = Defaults {
         "bath bomb", "bath bombs", "photo bomb", "photobomb", "bomb pop", "bombshell",
         "f bomb", "da bomb", "counter terrorist", "counter terrorists", "counter terrorism",
         "anti terrorism", "flag football", "seed bomb", "seed bombs", "glitter bomb",
-        "bomb jacket", "bomb diggity",
+        "bomb jacket", "bomb diggity", "goddess isis", "isis goddess", "temple of isis",
+        "isis and osiris",
     ]],
 };

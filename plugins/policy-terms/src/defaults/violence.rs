@@ -52,6 +52,24 @@ const HARMED_CHILD: &[&str] = &[
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("intestines spilling", 1.0), ("spilled intestines", 1.0), 
+        ("brains on the wall", 1.0), ("brain matter", 1.0), ("skull caved in", 1.0),
+        ("skull crushed", 1.0), ("crushed skull", 1.0), ("head crushed", 1.0),
+         ("shot in the head", 0.6), ("skin peeled off", 1.0),
+         ("severed finger", 1.0), ("severed fingers", 1.0),
+        ("torture scene", 0.6), ("torture victim", 1.0), ("torture victims", 1.0),
+         ("being tortured", 1.0), ("colombian necktie", 1.0),
+        ("throats opened", 1.0), ("throat opened", 1.0), ("corpse pile", 0.6),
+        ("pile of corpses", 0.6), ("pile of bodies", 0.6), 
+        
+        ("decapitad*", 1.0), ("decapitacion", 1.0), ("decapite", 1.0), ("decapitee", 1.0),
+        ("decapites", 1.0), ("mutilad*", 1.0), ("mutile", 1.0), ("mutilee", 1.0),
+        ("mutiles", 1.0), ("desmembrad*", 1.0), ("descuartizad*", 1.0), ("demembre*", 1.0),
+        ("enthaupt*", 1.0), ("zerstuckelt*", 1.0), ("verstummelt*", 1.0), ("gefoltert*", 1.0),
+        ("torturado", 1.0), ("torturada", 1.0), ("torture a mort", 1.0),
+        ("斩首", 1.0), ("砍头", 1.0), ("肢解", 1.0), ("分尸", 1.0), ("碎尸", 1.0),
+        ("内脏外露", 1.0), ("开膛破肚", 1.0), ("虐杀", 1.0),
+        ("slit throat", 1.0), ("slit throats", 1.0), ("throat slit", 1.0), ("slit his throat", 1.0), ("slit her throat", 1.0),
         ("gore", 1.0), ("gory", 1.0), ("guro", 1.0), ("behead*", 1.0), ("decapitat*", 1.0),
         ("dismember*", 1.0), ("disembowel*", 1.0), ("mutilat*", 1.0), ("eviscerat*", 1.0),
         ("torture porn", 1.0), ("snuff film", 1.0), ("snuff films", 1.0), ("snuff movie", 1.0),
@@ -69,6 +87,17 @@ pub(super) static RULES: Defaults = Defaults {
         ("burned alive", 0.6), ("burning alive", 0.6), ("corpse", 0.2), ("corpses", 0.3),
     ],
     combos: &[
+        Combo {
+            name: "torture+depiction",
+            weight: 1.0,
+            groups: &[
+                &["torture", "tortured", "torturing"],
+                &[
+                    "blood", "bloody", "pliers", "blowtorch", "teeth pulled", "skin peeled",
+                    "screaming",
+                ],
+            ],
+        },
         Combo { name: "violent act+victim", weight: 1.0, groups: &[ACTS, TARGETS] },
         Combo { name: "ambiguous act+victim", weight: 0.4, groups: &[WEAK_ACTS, TARGETS] },
         Combo {

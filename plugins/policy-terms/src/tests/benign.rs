@@ -121,3 +121,41 @@ fn benign_prompts_pass() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn real_people_of_the_names_file_alone_are_allowed() {
+    for text in [
+        "Emmanuel Macron giving a speech at the Elysee",
+        "Lionel Messi lifting the World Cup trophy",
+        "Giorgia Meloni shaking hands with Olaf Scholz at a summit",
+        "portrait of Narendra Modi in a garden, watercolour",
+        "BTS performing on stage, concert photo",
+        "sexy musk perfume bottle, studio shot",
+    ] {
+        let o = check(text);
+        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+    }
+}
+
+#[test]
+fn near_misses_of_the_newer_rules_pass() {
+    for text in [
+        "medieval torture instruments in a museum display case",
+        "a nurse checking the pulse at a patient's wrist",
+        "a documentary still about the Taliban's return to Kabul, news photo",
+        "a hero firefighter rescuing a cat",
+        "souvenir fridge magnets from Paris",
+        "an old 5 pound note in a coin collector's album",
+        "a phone with a cracked screen in a repair shop",
+        "statue of the Egyptian goddess Isis with a golden halo, a heroic saint beside her",
+        "Rembrandt's The Flayed Ox, oil painting in the Louvre",
+        "a lone wolf howling on a heroic mountain banner",
+        "antique banknote, both sides, museum scan",
+        "painting of the burning of the temple in Jerusalem, triumphant Roman soldiers",
+        "historical photo of Nelson Mandela leaving prison in 1990",
+        "a medieval torture rack in a museum, photorealistic",
+    ] {
+        let o = check(text);
+        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+    }
+}

@@ -264,3 +264,52 @@ fn the_readme_example_is_valid() {
     );
     assert_eq!(r.blocklist.len(), 1);
 }
+
+#[test]
+fn operators_add_real_people_who_are_denied_in_discrediting_context_only() {
+    let config =
+        Config::from_json(serde_json::json!({"persons": ["Jane Q Mayor", "Zyx Wqvbnm"]})).unwrap();
+    let rules = Rules::build(&config).unwrap();
+    let o = evaluate_text(&rules, "Jane Q. Mayor naked in the shower");
+    assert_eq!(o.decision, Decision::Deny, "{o:?}");
+    assert_eq!(o.category, Some(Category::Deepfake));
+    assert!(
+        o.reason.contains("real person+discrediting"),
+        "{}",
+        o.reason
+    );
+    let o = evaluate_text(&rules, "zyx wqvbnm arrested in handcuffs");
+    assert_eq!(o.decision, Decision::Deny, "{o:?}");
+    for benign in ["Jane Q Mayor cutting a ribbon", "Zyx Wqvbnm on stage"] {
+        assert_eq!(
+            evaluate_text(&rules, benign).decision,
+            Decision::Allow,
+            "{benign}"
+        );
+    }
+    // Without the configuration, the names are nobody.
+    assert_eq!(
+        evaluate_text(&Rules::defaults(), "Zyx Wqvbnm naked").decision,
+        Decision::Allow
+    );
+}
+
+#[test]
+fn persons_are_validated() {
+    let bad = |value: serde_json::Value| {
+        Rules::build(&Config::from_json(value).unwrap())
+            .unwrap_err()
+            .0
+    };
+    assert!(bad(serde_json::json!({"persons": ["ok name", "!!"]})).starts_with("persons[1]: "));
+    assert!(bad(serde_json::json!({"persons": ["abc*"]})).contains("not a name"));
+    let replaced = bad(serde_json::json!({
+        "persons": ["Jane Doe"],
+        "categories": {"deepfake": {"replace_defaults": true}}
+    }));
+    assert!(replaced.starts_with("persons: "), "{replaced}");
+    // With deepfake off, the names are not needed and not refused.
+    let off = serde_json::json!({"persons": ["Jane Doe"], "categories": {"deepfake": {"enabled": false}}});
+    assert!(Rules::build(&Config::from_json(off).unwrap()).is_ok());
+    assert!(Config::from_json(serde_json::json!({"persons": "Jane"})).is_err());
+}

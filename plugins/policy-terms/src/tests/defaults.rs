@@ -60,7 +60,8 @@ fn no_duplicate_terms() {
 
 #[test]
 fn the_generated_index_is_the_defaults_indexed() {
-    let (index, combos) = defaults::indexed();
+    let (index, combos, persons_combo) = defaults::indexed();
+    assert_eq!(persons_combo, builtin::PERSONS_COMBO);
     assert_eq!(index.len(), builtin::INDEX.len());
     assert_eq!(
         format!("{index:?}"),
