@@ -17,6 +17,7 @@ mod moderation;
 mod plugins;
 mod references;
 mod replicas;
+mod task_view;
 mod videos;
 
 use std::sync::{Arc, RwLock};

@@ -52,6 +52,37 @@ pub fn config_error(key: &str, message: impl core::fmt::Display) -> PluginError 
     PluginError::invalid_request(format!("plugin configuration: {key} {message}")).with_param(key)
 }
 
+/// The operator's configuration as a table whose keys are all among
+/// `keys` (absent, it is an empty table); anything else is refused, naming
+/// the key that is not a setting of this `what` (e.g. "policy").
+pub fn config_table<'a>(
+    config: &'a serde_json::Value,
+    keys: &[&str],
+    what: &str,
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, PluginError> {
+    static EMPTY: std::sync::LazyLock<serde_json::Map<String, serde_json::Value>> =
+        std::sync::LazyLock::new(serde_json::Map::new);
+    let table = match config {
+        serde_json::Value::Null => &*EMPTY,
+        serde_json::Value::Object(map) => map,
+        other => {
+            return Err(PluginError::invalid_request(format!(
+                "plugin configuration must be a table (got {other})"
+            )));
+        }
+    };
+    if let Some(key) = table.keys().find(|k| !keys.contains(&k.as_str())) {
+        return Err(config_error(
+            key,
+            format!(
+                "is not a setting of this {what} (its settings: {})",
+                keys.join(", ")
+            ),
+        ));
+    }
+    Ok(table)
+}
+
 /// A URL setting of `config` (such as an upstream's `base_url`): an http(s)
 /// URL, trimmed, without trailing slashes; `default` when absent.
 pub fn config_url(

@@ -18,6 +18,7 @@ mod openai_sdk;
 mod openapi;
 mod plugin_new;
 mod policy_classifiers;
+mod policy_llama_guard;
 mod policy_terms;
 mod pool;
 mod postgres;

@@ -9,7 +9,8 @@
 //! output images reach OpenAI's check; and every answer that is not a
 //! verdict (429, 500, a stall past the timeout, malformed JSON, unknown
 //! text) refuses the request (fail closed). Both are bundled but wait
-//! until asked for.
+//! until asked for. Llama Guard's own tests are in policy_llama_guard.rs,
+//! with the helpers here.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,13 +21,13 @@ use imini_tests::{Answer, Gateway, TestAccount, assert_error};
 use serde_json::{Value, json};
 
 const OPENAI_KEY: &str = "sk-moderation-test-0001";
-const LLAMA_KEY: &str = "lg-test-key-0002";
+pub(crate) const LLAMA_KEY: &str = "lg-test-key-0002";
 /// The classifiers' HTTP timeout in these gateways; how long a stalling
 /// mock waits, well past it and past the policies' deadlines (3 s here, 2 s
 /// by default); and how long a refusal may take, under the stall with room
 /// for a busy machine.
-const TIMEOUT_MS: u64 = 1_000;
-const STALL: Duration = Duration::from_secs(8);
+pub(crate) const TIMEOUT_MS: u64 = 1_000;
+pub(crate) const STALL: Duration = Duration::from_secs(8);
 const WITHIN: Duration = Duration::from_secs(6);
 
 /// OpenAI's documented moderation categories.
@@ -80,7 +81,7 @@ fn moderation_answer(high: &[(&str, f64)]) -> Value {
     })
 }
 
-fn openai_error(status: u16, message: &str, kind: &str) -> Reply {
+pub(crate) fn openai_error(status: u16, message: &str, kind: &str) -> Reply {
     Reply::json(
         status,
         &json!({"error": {"message": message, "type": kind, "param": null, "code": null}}),
@@ -194,7 +195,7 @@ account_strikes = 0
     ))
 }
 
-fn generate(gw: &Gateway, who: &TestAccount, body: Value) -> Answer {
+pub(crate) fn generate(gw: &Gateway, who: &TestAccount, body: Value) -> Answer {
     gw.request_with(
         "POST",
         "/v1/images/generations",
@@ -211,12 +212,12 @@ fn balance(gw: &Gateway, who: &TestAccount) -> i64 {
     gw.account_view(&who.id)["credit_balance"].as_i64().unwrap()
 }
 
-fn body_text(answer: &Answer) -> String {
+pub(crate) fn body_text(answer: &Answer) -> String {
     String::from_utf8_lossy(&answer.body).into_owned()
 }
 
 /// Asserts the request was refused under `category`, without a charge.
-fn assert_refused(gw: &Gateway, who: &TestAccount, text: &str, category: &str) {
+pub(crate) fn assert_refused(gw: &Gateway, who: &TestAccount, text: &str, category: &str) {
     let before = balance(gw, who);
     let answer = prompt(gw, who, text);
     let error = assert_error(&answer, 400, "CONTENT_POLICY_VIOLATION");
@@ -231,14 +232,14 @@ fn assert_refused(gw: &Gateway, who: &TestAccount, text: &str, category: &str) {
 }
 
 /// Asserts the request was served.
-fn assert_served(gw: &Gateway, who: &TestAccount, text: &str) {
+pub(crate) fn assert_served(gw: &Gateway, who: &TestAccount, text: &str) {
     let answer = prompt(gw, who, text);
     assert_eq!(answer.status, 200, "{text:?}: {}", body_text(&answer));
 }
 
 /// Asserts the request was refused because a policy failed (fail closed),
 /// without a charge, within [`WITHIN`].
-fn assert_failed_closed(gw: &Gateway, who: &TestAccount, text: &str) {
+pub(crate) fn assert_failed_closed(gw: &Gateway, who: &TestAccount, text: &str) {
     let before = balance(gw, who);
     let started = Instant::now();
     let answer = prompt(gw, who, text);
@@ -255,7 +256,7 @@ fn assert_failed_closed(gw: &Gateway, who: &TestAccount, text: &str) {
     assert_eq!(balance(gw, who), before, "{text:?}: nothing charged");
 }
 
-fn flags(gw: &Gateway, query: &str) -> Vec<Value> {
+pub(crate) fn flags(gw: &Gateway, query: &str) -> Vec<Value> {
     let answer = gw.get(&format!("/admin/v1/flags?limit=500&{query}"));
     assert_eq!(answer.status, 200, "{}", body_text(&answer));
     answer.json()["data"].as_array().unwrap().clone()
@@ -513,218 +514,6 @@ fn openai_moderation_fails_closed_and_refuses_a_bad_configuration() {
     );
     assert_served(&gw, &acct, "a crowded market");
     assert_refused(&gw, &acct, "a stormy market", "violence");
-}
-
-/// What the mock Llama Guard answers to a message, or how it fails.
-fn llama_guard_mock() -> Mock {
-    Mock::with_handler(|r| {
-        if (r.method.as_str(), r.path.as_str()) != ("POST", "/v1/chat/completions") {
-            return openai_error(404, "Not Found", "NotFoundError");
-        }
-        let body = r.json();
-        let text = body["messages"][0]["content"].as_str().unwrap_or_default();
-        let starts = |p: &str| text.starts_with(p);
-        let content = if starts("a lighthouse in fog") {
-            return openai_error(429, "Too many requests", "RateLimitError");
-        } else if starts("a lighthouse in rain") {
-            return openai_error(500, "CUDA out of memory", "InternalServerError");
-        } else if starts("a lighthouse at noon") {
-            return Reply::json(200, &json!({"id": "chatcmpl-1", "choices": []}));
-        } else if starts("a lighthouse at night") {
-            return Reply::json(200, &json!({})).delayed(STALL);
-        } else if starts("a lighthouse in snow") {
-            "I am not sure."
-        } else if starts("a lighthouse in wind") {
-            "unsafe\nS99"
-        } else if starts("an orchard at noon") {
-            "\n\nunsafe\nS10"
-        } else if starts("a letter to my doctor") {
-            "\n\nunsafe\nS6"
-        } else if starts("a ballot box in a town hall") {
-            "\n\nunsafe\nS13"
-        } else if starts("a knight on a hill") {
-            "\n\nunsafe\nS1"
-        } else {
-            "\n\nsafe"
-        };
-        Reply::json(
-            200,
-            &json!({
-                "id": "chatcmpl-9f3", "object": "chat.completion", "created": 1_733_460_000,
-                "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                             "logprobs": null, "finish_reason": "stop", "stop_reason": null}],
-                "usage": {"prompt_tokens": 230, "completion_tokens": 5, "total_tokens": 235},
-            }),
-        )
-    })
-}
-
-#[test]
-fn llama_guard_denies_flags_or_ignores_its_hazards_and_fails_closed() {
-    let mock = llama_guard_mock();
-    // Enabled without a key (a local vLLM or Ollama); S1 ignored and S13
-    // refused by the operator, S6 flagged by default.
-    let gw = Gateway::start_with_config(&format!(
-        r#"
-[plugin_settings.policy-llama-guard]
-enabled = true
-allowed_hosts = ["{host}"]
-call_timeout_ms = 3000
-[plugin_settings.policy-llama-guard.config]
-base_url = "{url}"
-model = "llama-guard3:1b"
-timeout_ms = {TIMEOUT_MS}
-[plugin_settings.policy-llama-guard.config.hazards]
-S1 = "ignore"
-S13 = "deny"
-
-[moderation]
-policies = ["policy-terms", "policy-llama-guard"]
-key_strikes = 0
-account_strikes = 0
-"#,
-        host = mock.host_port,
-        url = mock.url,
-    ));
-    let acct = gw.account("llama-guard@example.com", 10_000);
-
-    // Safe: the request is the documented chat completion, without a key.
-    let answer = generate(
-        &gw,
-        &acct,
-        json!({"prompt": "a quiet harbour at dawn", "negative_prompt": "fog", "size": "64x64"}),
-    );
-    assert_eq!(answer.status, 200, "{}", body_text(&answer));
-    let calls = mock.received();
-    assert_eq!(
-        calls.len(),
-        1,
-        "the request only: outputs without text are not sent"
-    );
-    assert_eq!(
-        (calls[0].method.as_str(), calls[0].path.as_str()),
-        ("POST", "/v1/chat/completions")
-    );
-    assert_eq!(calls[0].header("authorization"), None);
-    assert_eq!(
-        calls[0].json(),
-        json!({"model": "llama-guard3:1b",
-               "messages": [{"role": "user", "content": "a quiet harbour at dawn\n\nNegative prompt: fog"}],
-               "temperature": 0, "max_tokens": 32})
-    );
-
-    // Each code as configured, under its category.
-    assert_refused(&gw, &acct, "an orchard at noon", "hate");
-    assert_refused(&gw, &acct, "a ballot box in a town hall", "elections");
-    assert_served(&gw, &acct, "a knight on a hill");
-    assert_served(&gw, &acct, "a letter to my doctor");
-    let flagged = flags(&gw, "action=flag");
-    assert_eq!(flagged.len(), 1, "{flagged:?}");
-    assert_eq!(flagged[0]["category"], "specialized_advice");
-    assert_eq!(flagged[0]["policy"], "policy-llama-guard@0.1.0");
-    let denied = flags(&gw, "action=deny");
-    assert_eq!(denied.len(), 2, "{denied:?}");
-    assert_eq!(
-        denied[1]["reason"],
-        "Llama Guard (llama-guard3:1b) on the prompt: unsafe, S10 (Hate)"
-    );
-    // policy-terms first: what it refuses is never sent.
-    assert_refused(&gw, &acct, "a beheading in a public square", "violence");
-    assert_eq!(mock.received().len(), 5);
-
-    // Fail closed on anything but a verdict.
-    for text in [
-        "a lighthouse in fog",
-        "a lighthouse in rain",
-        "a lighthouse at noon",
-        "a lighthouse at night",
-        "a lighthouse in snow",
-        "a lighthouse in wind",
-    ] {
-        assert_failed_closed(&gw, &acct, text);
-    }
-    let failures = flags(&gw, "action=error");
-    let reasons: Vec<&str> = failures
-        .iter()
-        .rev()
-        .map(|f| f["reason"].as_str().unwrap())
-        .collect();
-    assert_eq!(reasons.len(), 6, "{reasons:?}");
-    for (reason, says) in reasons.iter().zip([
-        "Llama Guard answered 429: Too many requests",
-        "Llama Guard answered 500: CUDA out of memory",
-        "Llama Guard answered no choices",
-        "timed out",
-        "Llama Guard answered \"I am not sure.\"",
-        "the unknown hazard code \"S99\"",
-    ]) {
-        assert!(reason.contains(says), "{says:?} not in {reason:?}");
-    }
-    assert_served(&gw, &acct, "a quiet harbour at dawn");
-}
-
-#[test]
-fn llama_guard_sends_its_key_when_asked_and_refuses_a_bad_configuration() {
-    let mock = llama_guard_mock();
-    // Its credential set: loaded without `enabled`, bound with every
-    // loaded policy (`moderation.policies` unset).
-    let gw = Gateway::start_with_config(&format!(
-        r#"
-[credentials.llama-guard]
-value = "{LLAMA_KEY}"
-[plugin_settings.policy-llama-guard]
-allowed_hosts = ["{host}"]
-[plugin_settings.policy-llama-guard.config]
-base_url = "{url}/v1"
-api_key = true
-"#,
-        host = mock.host_port,
-        url = mock.url,
-    ));
-    let acct = gw.account("llama-guard-key@example.com", 1_000);
-    assert_refused(&gw, &acct, "an orchard at noon", "hate");
-    let call = &mock.received()[0];
-    assert_eq!(call.path, "/v1/chat/completions");
-    assert_eq!(
-        call.header("authorization"),
-        Some(format!("Bearer {LLAMA_KEY}").as_str())
-    );
-    assert_eq!(call.json()["model"], "meta-llama/Llama-Guard-3-8B");
-
-    // Its own timeout (5 s by default) is longer than the policy deadline
-    // (`moderation.policy_timeout_ms`, 2 s): a stall is cut at the
-    // deadline, and the request refused.
-    assert_failed_closed(&gw, &acct, "a lighthouse at night");
-    let failure = &flags(&gw, "action=error")[0];
-    assert_eq!(failure["policy"], "policy-llama-guard@0.1.0");
-    let reason = failure["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("timed out") || reason.contains("deadline"),
-        "{reason}"
-    );
-
-    let bad = gw.post(
-        "/admin/v1/plugins/policy-llama-guard/config",
-        &json!({"config": {"base_url": mock.url, "hazards": {"S15": "deny"}}}),
-    );
-    assert_eq!(bad.status, 400, "{}", body_text(&bad));
-    let message = bad.json()["error"]["message"].as_str().unwrap().to_string();
-    assert!(
-        message.contains("hazards.S15 is not one of Llama Guard 3's hazard codes"),
-        "{message}"
-    );
-    let missing = gw.post(
-        "/admin/v1/plugins/policy-llama-guard/config",
-        &json!({"config": {}}),
-    );
-    assert_eq!(missing.status, 400, "{}", body_text(&missing));
-    assert!(
-        body_text(&missing).contains("base_url is required"),
-        "{}",
-        body_text(&missing)
-    );
-    assert_refused(&gw, &acct, "an orchard at noon", "hate");
 }
 
 #[test]

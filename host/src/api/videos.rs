@@ -15,8 +15,9 @@ use super::extract::{
 };
 use super::generate::{Generation, submit};
 use super::idempotency::ReservedTaskId;
-use super::images::{task_json, task_view};
+use super::images::task_view;
 use super::references::RefInput;
+use super::task_view::task_json;
 use super::{AppState, RequestId};
 use crate::auth::Principal;
 use crate::catalogue::SizeRequest;
@@ -126,7 +127,7 @@ pub async fn native_generate(
 #[utoipa::path(get, path = "/v1/videos/tasks/{task_id}", tag = "tasks",
     params(("task_id" = String, Path, description = "`task_…`")),
     security(("account_key" = []), ("admin_key" = [])),
-    responses((status = 200, description = "The task", body = super::images::TaskView)))]
+    responses((status = 200, description = "The task", body = super::task_view::TaskView)))]
 pub async fn get_video_task(
     state: State<AppState>,
     who: Principal,
@@ -140,7 +141,7 @@ pub async fn get_video_task(
 #[utoipa::path(post, path = "/v1/tasks/{task_id}/cancel", tag = "tasks",
     params(("task_id" = String, Path, description = "`task_…`")),
     security(("account_key" = []), ("admin_key" = [])),
-    responses((status = 200, description = "The task, canceled", body = super::images::TaskView)))]
+    responses((status = 200, description = "The task, canceled", body = super::task_view::TaskView)))]
 pub async fn cancel(
     State(state): State<AppState>,
     who: Principal,
@@ -235,7 +236,7 @@ pub struct VideoView {
     /// Always null.
     remixed_from_video_id: Option<String>,
     /// Why it failed, or `canceled`.
-    error: Option<super::images::TaskErrorView>,
+    error: Option<super::task_view::TaskErrorView>,
 }
 
 /// The list of `GET /v1/videos`.
@@ -327,11 +328,11 @@ fn openai_video(task: &Task) -> VideoView {
         quality: "standard",
         remixed_from_video_id: None,
         error: match (&task.error, task.status) {
-            (Some(e), _) => Some(super::images::TaskErrorView {
+            (Some(e), _) => Some(super::task_view::TaskErrorView {
                 code: e.code.clone(),
                 message: e.message.clone(),
             }),
-            (None, Status::Canceled) => Some(super::images::TaskErrorView {
+            (None, Status::Canceled) => Some(super::task_view::TaskErrorView {
                 code: "canceled".into(),
                 message: "the video was canceled".into(),
             }),

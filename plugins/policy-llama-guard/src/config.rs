@@ -157,25 +157,7 @@ fn boolean(top: &Map<String, Value>, key: &str, default: bool) -> Result<bool, P
 impl Config {
     /// Reads and checks the configuration the host gives.
     pub fn from_json(config: &Value) -> Result<Self, PluginError> {
-        let empty = Map::new();
-        let top = match config {
-            Value::Null => &empty,
-            Value::Object(map) => map,
-            other => {
-                return Err(PluginError::invalid_request(format!(
-                    "plugin configuration must be a table (got {other})"
-                )));
-            }
-        };
-        if let Some(key) = top.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(error(
-                key,
-                format!(
-                    "is not a setting of this policy (its settings: {})",
-                    KEYS.join(", ")
-                ),
-            ));
-        }
+        let top = host::config_table(config, KEYS, "policy")?;
         if top.get("base_url").is_none_or(Value::is_null) {
             return Err(error(
                 "base_url",

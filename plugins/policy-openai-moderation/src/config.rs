@@ -126,25 +126,7 @@ fn threshold(value: &Value, key: &str) -> Result<f64, PluginError> {
 impl Config {
     /// Reads and checks the configuration the host gives.
     pub fn from_json(config: &Value) -> Result<Self, PluginError> {
-        let empty = Map::new();
-        let top = match config {
-            Value::Null => &empty,
-            Value::Object(map) => map,
-            other => {
-                return Err(PluginError::invalid_request(format!(
-                    "plugin configuration must be a table (got {other})"
-                )));
-            }
-        };
-        if let Some(key) = top.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(error(
-                key,
-                format!(
-                    "is not a setting of this policy (its settings: {})",
-                    KEYS.join(", ")
-                ),
-            ));
-        }
+        let top = host::config_table(config, KEYS, "policy")?;
         let api = ApiSettings::from_config(config, &DEFAULTS)?;
         let model =
             host::config_text(config, "model")?.unwrap_or_else(|| DEFAULT_MODEL.to_string());
@@ -158,6 +140,7 @@ impl Config {
                 ));
             }
         };
+        let empty = Map::new();
         let tables = match top.get("categories") {
             None | Some(Value::Null) => &empty,
             Some(Value::Object(map)) => map,
