@@ -77,6 +77,7 @@ impl Accounts {
             email: email.to_string(),
             status: AccountStatus::Active,
             credits_frozen: false,
+            credit_line: 0,
             limits: Limits::default(),
             webhook_url: None,
             webhook_secret: Some(crate::webhooks::new_secret()),

@@ -81,6 +81,8 @@ pub struct Gateway {
     pub replicas: Arc<crate::replicas::Replicas>,
     /// The token that may read `GET /metrics` besides the admin key.
     pub metrics_token: Option<crate::metrics::MetricsToken>,
+    /// Amounts owed past their due date.
+    pub overdue: crate::overdue::Overdue,
 }
 
 /// The shared state of the router.

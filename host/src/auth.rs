@@ -28,6 +28,9 @@ pub struct Principal {
     pub max_concurrent_tasks: Option<u32>,
     /// The key's credit limit, if set.
     pub key_credit_limit: Option<i64>,
+    /// The account's credit line (as read when the request was
+    /// authenticated).
+    pub credit_line: i64,
     /// Whether an operator froze the account's credits (as read when the
     /// request was authenticated).
     pub credits_frozen: bool,
@@ -125,6 +128,7 @@ impl Auth {
                 requests_per_minute: None,
                 max_concurrent_tasks: None,
                 key_credit_limit: None,
+                credit_line: 0,
                 credits_frozen: false,
                 webhook_url: None,
             }));
@@ -140,6 +144,7 @@ impl Auth {
                         .or(account.limits.requests_per_minute),
                     max_concurrent_tasks: account.limits.max_concurrent_tasks,
                     key_credit_limit: key.credit_limit,
+                    credit_line: account.credit_line,
                     credits_frozen: account.credits_frozen,
                     webhook_url: account.webhook_url,
                     owner: account.id,

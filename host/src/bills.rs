@@ -77,7 +77,7 @@ fn at(entry: &Entry) -> OffsetDateTime {
 }
 
 /// Every entry of an account, oldest first.
-async fn all_entries(ledger: &Ledger, account_id: &str) -> Result<Vec<Entry>, StoreError> {
+pub async fn all_entries(ledger: &Ledger, account_id: &str) -> Result<Vec<Entry>, StoreError> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -176,15 +176,23 @@ pub struct Bill {
     pub forfeited: i64,
     /// The balance when the month ended (or now, for the current month).
     pub closing_balance: i64,
+    /// Credits owed when the month ended: the part of the closing balance
+    /// below zero.
+    pub amount_due: i64,
+    /// When what is owed must be paid: the end of the month the debt began
+    /// in, plus the grace days (RFC 3339; none when nothing is owed).
+    pub due_by: Option<String>,
 }
 
 /// The bill of `month`: `closing = opening + topups - charges + refunds +
-/// adjustments - forfeited`, entry by entry from the ledger.
+/// adjustments - forfeited`, entry by entry from the ledger; a debt is due
+/// `grace_days` after the end of the month it began in.
 pub async fn bill(
     ledger: &Ledger,
     tasks: &Tasks,
     account_id: &str,
     month: &str,
+    grace_days: u32,
 ) -> Result<Bill, BillError> {
     let (start, end) = month_bounds(month)?;
     let entries = all_entries(ledger, account_id).await?;
@@ -205,6 +213,9 @@ pub async fn bill(
     };
     let charges = usage(ledger, tasks, account_id, start, end, GroupBy::Model).await?;
     let closing = in_month.last().map_or(opening, |e| e.balance_after);
+    let until_end: Vec<Entry> = entries.iter().filter(|e| at(e) < end).cloned().collect();
+    let due_by = crate::overdue::debt_began(&until_end)
+        .map(|began| crate::time::to_rfc3339(crate::overdue::due_by(at(began), grace_days)));
     Ok(Bill {
         month: month.to_string(),
         opening_balance: opening,
@@ -215,6 +226,8 @@ pub async fn bill(
         adjustments: sum(EntryKind::Adjustment),
         forfeited: -sum(EntryKind::Forfeit),
         closing_balance: closing,
+        amount_due: (-closing).max(0),
+        due_by,
     })
 }
 
@@ -291,10 +304,13 @@ impl Disputes {
         credits: i64,
         note: &str,
     ) -> Result<Dispute, BillError> {
-        if credits < 0 || (!resolve && credits != 0) {
+        if !(0..=crate::ledger::MAX_CREDITS).contains(&credits) || (!resolve && credits != 0) {
             return Err(BillError::Invalid(
                 "credits",
-                "credits must be zero or more, and only when resolving".into(),
+                format!(
+                    "credits must be 0 to {}, and only when resolving",
+                    crate::ledger::MAX_CREDITS
+                ),
             ));
         }
         let dispute = self.store.dispute(id).await?.ok_or(BillError::NotFound)?;

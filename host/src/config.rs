@@ -95,6 +95,9 @@ pub struct Config {
     /// Metrics and traces.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
+    /// Amounts owed: when a debt under a credit line becomes overdue.
+    #[serde(default)]
+    pub billing: crate::overdue::BillingConfig,
 }
 
 /// Metrics and traces.
@@ -467,6 +470,7 @@ impl Config {
         let s = &self.sandbox;
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
         self.store.validate().map_err(ConfigError::Invalid)?;
+        self.billing.check().map_err(ConfigError::Invalid)?;
         if let Some(url) = &self.telemetry.otlp_endpoint
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::store::StoreError;
 pub use crate::store::ledger::{
-    Balance, Entry, EntryKind, Hold, HoldStatus, LedgerError, LedgerStore,
+    Balance, Entry, EntryKind, Hold, HoldStatus, LedgerError, LedgerStore, MAX_CREDITS,
 };
 
 /// The ledger.
@@ -58,6 +58,9 @@ impl Ledger {
         if credits <= 0 {
             return Err(LedgerError::NotPositive);
         }
+        if credits > MAX_CREDITS {
+            return Err(LedgerError::TooLarge);
+        }
         self.store
             .credit(account_id, kind, credits, actor, reason)
             .await
@@ -72,6 +75,9 @@ impl Ledger {
         actor: &str,
         reason: &str,
     ) -> Result<Entry, LedgerError> {
+        if !(-MAX_CREDITS..=MAX_CREDITS).contains(&credits) {
+            return Err(LedgerError::TooLarge);
+        }
         self.store.adjust(account_id, credits, actor, reason).await
     }
 

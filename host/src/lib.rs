@@ -36,6 +36,7 @@ pub mod media;
 pub mod metrics;
 pub mod moderation;
 pub mod net;
+pub mod overdue;
 pub mod plugins;
 pub mod pricing;
 pub mod ratelimit;

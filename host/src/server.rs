@@ -179,6 +179,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         moderation: moderation.clone(),
     });
     let resumed = tasks.recover().await?;
+    let overdue = crate::overdue::Overdue::new(
+        stores.tasks.clone(),
+        moderation.clone(),
+        config.billing.clone(),
+    );
+    tokio::spawn(overdue.clone().run());
     if stores.shared() {
         tracing::info!(replica = %replica.id, lease_secs = replica.lease.as_secs(), "one of the replicas sharing the database");
         tokio::spawn(tasks.clone().keep_leases(replica.clone()));
@@ -265,6 +271,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         audit,
         rollout,
         replicas,
+        overdue,
     });
     let app = api::router(gateway);
     let shutdown = shutdown_signal()?;

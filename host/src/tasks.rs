@@ -90,6 +90,8 @@ pub struct Charge<'a> {
     pub actor: &'a str,
     /// The key's own credit limit, if any.
     pub key_limit: Option<i64>,
+    /// The account's credit line.
+    pub credit_line: i64,
 }
 
 /// A task running in this process: its status, and the signal that stops
@@ -268,6 +270,7 @@ impl Tasks {
                 credits: c.credits,
                 actor: c.actor,
                 key_limit: c.key_limit,
+                credit_line: c.credit_line,
             }),
             max_unfinished: max_concurrent,
         };

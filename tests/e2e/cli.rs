@@ -55,6 +55,12 @@ fn accounts_keys_credits_and_prices_from_the_command_line() {
     );
     assert!(ok);
     assert_eq!(account["credit_balance"], 200);
+    let (ok, account, err) = imini(&gw, &["account", "credit-line", &id, "--credits", "100"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        (&account["credit_line"], &account["credits_available"]),
+        (&Value::from(100), &Value::from(300))
+    );
     let (ok, key, _) = imini(&gw, &["key", "create", &id, "--name", "ci"]);
     assert!(ok);
     let secret = key["secret"].as_str().unwrap().to_string();

@@ -7,6 +7,7 @@ mod bills;
 mod cli;
 mod crash;
 mod credentials;
+mod credit_lines;
 mod edits;
 mod errors;
 mod idempotency;

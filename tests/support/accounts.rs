@@ -146,8 +146,8 @@ pub fn assert_reconciles(gw: &Gateway, account_id: &str) -> (i64, i64) {
         "held changes sum to the held credits"
     );
     assert!(
-        view["credit_balance"].as_i64().unwrap() >= 0,
-        "balance never negative"
+        view["credit_balance"].as_i64().unwrap() >= -view["credit_line"].as_i64().unwrap(),
+        "balance never below the credit line"
     );
     let mut settled = std::collections::HashMap::new();
     for e in &entries {

@@ -28,6 +28,7 @@ fn billed_task(owner: &str) -> (Task, Creation<'_>) {
             credits: 10,
             actor: "key_bench",
             key_limit: None,
+            credit_line: 0,
         }),
         max_unfinished: None,
     };

@@ -26,8 +26,19 @@ pub struct AccountView {
     credit_balance: i64,
     /// Credits held by running tasks.
     credits_held: i64,
-    /// What new requests can spend: the balance less what is held.
+    /// What new requests can spend: the balance plus the credit line, less
+    /// what is held.
     credits_available: i64,
+    /// How far below zero the balance may go (0: no credit).
+    credit_line: i64,
+    /// Credits owed: the part of the balance below zero.
+    amount_due: i64,
+    /// When what is owed must be paid (RFC 3339): the end of the month the
+    /// debt began in, plus the grace days; still owed after it, the account
+    /// is suspended until a payment covers the balance. Absent when nothing
+    /// is owed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due_by: Option<String>,
     /// Whether the operator froze its credits (no new tasks).
     credits_frozen: bool,
     rate_limits: RateLimits,
@@ -45,6 +56,15 @@ pub struct RateLimits {
 /// The account view, with its credits.
 pub async fn account_json(state: &AppState, account: &Account) -> Result<AccountView, ApiError> {
     let b = state.ledger.balance(&account.id).await?;
+    let due_by = if b.due() > 0 {
+        state
+            .overdue
+            .due(&account.id)
+            .await?
+            .map(crate::time::to_rfc3339)
+    } else {
+        None
+    };
     Ok(AccountView {
         id: account.id.clone(),
         object: "account",
@@ -52,7 +72,10 @@ pub async fn account_json(state: &AppState, account: &Account) -> Result<Account
         status: account.status,
         credit_balance: b.balance,
         credits_held: b.held,
-        credits_available: b.available(),
+        credits_available: b.spendable(account.credit_line),
+        credit_line: account.credit_line,
+        amount_due: b.due(),
+        due_by,
         credits_frozen: account.credits_frozen,
         rate_limits: RateLimits {
             requests_per_minute: account
@@ -315,10 +338,22 @@ pub async fn close_account(
             "the account is already closed",
         ));
     }
-    if state.ledger.balance(account_id).await?.held > 0 {
+    let b = state.ledger.balance(account_id).await?;
+    if b.held > 0 {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "tasks of this account are still running; close it when they finish",
+        ));
+    }
+    // An operator may close an account that owes (the debt stays on its
+    // ledger); its owner pays first.
+    if b.due() > 0 && actor != "admin" {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "this account owes {} credits; pay them before closing it",
+                b.due()
+            ),
         ));
     }
     state.ledger.forfeit(account_id, actor).await?;
@@ -463,6 +498,13 @@ pub struct BillView {
     adjustments: i64,
     forfeited: i64,
     closing_balance: i64,
+    /// Credits owed when the month ended (the closing balance below zero).
+    amount_due: i64,
+    /// When what is owed must be paid (RFC 3339); absent when nothing is
+    /// owed. Still owed after it, the account is suspended until a payment
+    /// covers the balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due_by: Option<String>,
 }
 
 /// A model's charges in a bill.
@@ -484,7 +526,14 @@ pub async fn bill(
     PathParams(month): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let account = own_account(&state, &who).await?;
-    let bill = crate::bills::bill(&state.ledger, &state.tasks, &account.id, &month).await?;
+    let bill = crate::bills::bill(
+        &state.ledger,
+        &state.tasks,
+        &account.id,
+        &month,
+        state.config.billing.overdue_grace_days,
+    )
+    .await?;
     Ok(axum::Json(BillView {
         object: "bill",
         account_id: account.id,
@@ -505,6 +554,8 @@ pub async fn bill(
         adjustments: bill.adjustments,
         forfeited: bill.forfeited,
         closing_balance: bill.closing_balance,
+        amount_due: bill.amount_due,
+        due_by: bill.due_by,
     })
     .into_response())
 }

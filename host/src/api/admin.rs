@@ -109,6 +109,9 @@ pub struct ActionBody {
     max_concurrent_tasks: Option<u32>,
     /// `keys`: the most the new key may spend.
     credit_limit: Option<i64>,
+    /// `credit_line`: how far below zero the balance may go (0 ends the
+    /// credit; what is owed stays owed).
+    credit_line: Option<i64>,
 }
 
 /// What `POST /admin/v1/accounts/{account_id}/{action}` does.
@@ -133,6 +136,10 @@ pub enum AccountAction {
     Limits,
     /// Creates a key (answered 201 with its secret).
     Keys,
+    /// Sets the `credit_line`: holds are placed while the balance plus the
+    /// line, less what is held, covers them.
+    #[serde(rename = "credit_line")]
+    CreditLine,
 }
 
 /// An account's ledger, oldest first, cursor-paginated.
@@ -155,8 +162,10 @@ pub async fn account_ledger(
 /// Acts on an account: `topup`, `adjust` and `refund` (with `credits` and
 /// `reason`), `freeze`, `unfreeze`, `suspend`, `unsuspend`, `close`,
 /// `limits` (`requests_per_minute`, `max_concurrent_tasks`; absent means the
-/// default), and `keys` (creates a key named `name`, optionally with its
-/// own `requests_per_minute`). The body may be empty.
+/// default), `keys` (creates a key named `name`, optionally with its own
+/// `requests_per_minute`) and `credit_line` (how far below zero the balance
+/// may go). The body may be empty. A payment (`topup`, `adjust`, `refund`)
+/// that covers what the account owed lifts an overdue suspension at once.
 #[utoipa::path(post, path = "/admin/v1/accounts/{account_id}/{action}", tag = "admin",
     params(("account_id" = String, Path, description = "`acct_…`"),
         ("action" = inline(AccountAction), Path, description = "What to do")),
@@ -188,7 +197,8 @@ pub async fn account_action(
     };
     // Enforcement actions write their own audit entry (with a notice).
     let mut enforced = false;
-    let updated = match self::action::<AccountAction>(&action, "account")? {
+    let action = self::action::<AccountAction>(&action, "account")?;
+    let updated = match action {
         AccountAction::Topup => {
             let credits = body
                 .credits
@@ -307,7 +317,38 @@ pub async fn account_action(
                 .await?;
             return Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response());
         }
+        AccountAction::CreditLine => {
+            let line = body
+                .credit_line
+                .filter(|c| (0..=crate::ledger::MAX_CREDITS).contains(c))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "credit_line",
+                        format!(
+                            "give the credit line: 0 to {} credits (0 ends the credit)",
+                            crate::ledger::MAX_CREDITS
+                        ),
+                    )
+                })?;
+            if account.status == AccountStatus::Closed {
+                return Err(ApiError::new(ErrorCode::Conflict, "the account is closed"));
+            }
+            state
+                .accounts
+                .update(&account.id, |a| {
+                    a.credit_line = line;
+                    Ok(())
+                })
+                .await?
+        }
     };
+    // A payment may settle what was owed: an overdue suspension lifts now.
+    if matches!(
+        action,
+        AccountAction::Topup | AccountAction::Adjust | AccountAction::Refund
+    ) {
+        state.overdue.check(&updated.id).await?;
+    }
     let account = state.accounts.get(&updated.id).await?;
     let mut response = axum::Json(account_json(&state, &account).await?).into_response();
     if enforced {
@@ -444,5 +485,8 @@ pub async fn decide_dispute(
         .disputes
         .decide(&id, resolve, body.credits, &body.note)
         .await?;
+    if dispute.credits_returned > 0 {
+        state.overdue.check(&dispute.account_id).await?;
+    }
     Ok(axum::Json(dispute).into_response())
 }

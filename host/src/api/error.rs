@@ -170,7 +170,7 @@ impl From<crate::ledger::LedgerError> for ApiError {
                 Self::new(ErrorCode::InsufficientCredits, e.to_string())
             }
             E::WouldGoNegative { .. } => Self::new(ErrorCode::Conflict, e.to_string()),
-            E::NotPositive => Self::invalid("credits", e.to_string()),
+            E::NotPositive | E::TooLarge => Self::invalid("credits", e.to_string()),
             E::Store(e) => {
                 tracing::error!(error = %e, "ledger storage failed");
                 Self::internal()

@@ -415,7 +415,7 @@ pub async fn principal(
         )),
         Ok(Err(AuthFailure::AccountSuspended)) => Err(ApiError::new(
             ErrorCode::AccountSuspended,
-            "the account of this API key is suspended or closed",
+            "the account of this API key is suspended or closed; GET /v1/account/notices says why",
         )),
         Err(e) => Err(e.into()),
     }

@@ -188,6 +188,7 @@ pub async fn submit(
             credits: price,
             actor: who.actor(),
             key_limit: who.key_credit_limit,
+            credit_line: who.credit_line,
         })
     } else {
         None

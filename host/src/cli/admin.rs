@@ -110,6 +110,15 @@ pub enum AccountCommand {
         #[arg(long)]
         max_concurrent_tasks: Option<u32>,
     },
+    /// Let the account spend below zero, down to minus CREDITS (0 ends the
+    /// credit; what it owes stays owed).
+    CreditLine {
+        /// `acct_…`.
+        id: String,
+        /// The credit line, in credits.
+        #[arg(long)]
+        credits: i64,
+    },
     /// The account's ledger.
     Ledger {
         /// `acct_…`.
@@ -264,6 +273,9 @@ impl AccountCommand {
                 "limits",
                 json!({ "requests_per_minute": requests_per_minute, "max_concurrent_tasks": max_concurrent_tasks }),
             ),
+            Self::CreditLine { id, credits } => {
+                post(&id, "credit_line", json!({ "credit_line": credits }))
+            }
             Self::Ledger { id } => (
                 "GET",
                 format!("/admin/v1/accounts/{id}/ledger?limit=1000"),

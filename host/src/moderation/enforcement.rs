@@ -45,6 +45,7 @@ impl Notice {
                 NoticeStatus::Appealed => NoticeState::Appealed,
                 NoticeStatus::Reinstated => NoticeState::Reinstated,
                 NoticeStatus::Upheld => NoticeState::Upheld,
+                NoticeStatus::Paid => NoticeState::Paid,
             },
             appeal_id: self.appeal_id.clone(),
             appealable: open && !closed,
@@ -95,6 +96,8 @@ pub enum NoticeState {
     Reinstated,
     /// An appeal was refused; the action stands.
     Upheld,
+    /// What was owed was paid; the overdue suspension lifted.
+    Paid,
 }
 
 /// Failures of appeals and decisions.
@@ -188,6 +191,7 @@ impl Moderation {
                     c.strike_window_hours
                 );
                 let step = Step {
+                    notice_id: None,
                     account_id: caller.account_id,
                     key_id: Some(key_id),
                     action: NoticeAction::KeySuspended,
@@ -210,6 +214,7 @@ impl Moderation {
                     c.strike_window_hours
                 );
                 let step = Step {
+                    notice_id: None,
                     account_id: caller.account_id,
                     key_id: None,
                     action: NoticeAction::AccountSuspended,
@@ -241,7 +246,7 @@ impl Moderation {
     ) -> Result<Notice, StoreError> {
         let until = now + time::Duration::days(self.config.appeal_days.into());
         let notice = Notice {
-            id: crate::ids::new("ntc"),
+            id: step.notice_id.unwrap_or_else(|| crate::ids::new("ntc")),
             account_id: step.account_id.into(),
             key_id: step.key_id.map(str::to_string),
             action: step.action,
@@ -257,6 +262,7 @@ impl Moderation {
             NoticeAction::KeySuspended => "key.suspended",
             NoticeAction::AccountSuspended => "account.suspended",
             NoticeAction::CreditsFrozen => "account.credits_frozen",
+            NoticeAction::AccountSuspendedOverdue => "account.suspended_overdue",
         };
         tracing::warn!(account_id = step.account_id, key_id = ?step.key_id, action = name, by = step.by, "enforcement action");
         let entry = NewEntry {
@@ -294,7 +300,7 @@ impl Moderation {
                 };
                 self.accounts.set_key_status(key_id, status).await.map(drop)
             }
-            NoticeAction::AccountSuspended => self
+            NoticeAction::AccountSuspended | NoticeAction::AccountSuspendedOverdue => self
                 .accounts
                 .update(account_id, |a| {
                     if a.status == from {
@@ -371,6 +377,11 @@ impl Moderation {
                 true
             }
             NoticeAction::CreditsFrozen => !self.accounts.get(account_id).await?.credits_frozen,
+            NoticeAction::AccountSuspendedOverdue => {
+                return Err(AccountError::Invalid(
+                    "an overdue suspension is the system's, when a statement stays unpaid".into(),
+                ));
+            }
         };
         if !needed {
             return Ok(None);
@@ -379,6 +390,7 @@ impl Moderation {
             .filter(|r| !r.trim().is_empty())
             .unwrap_or("by decision of the operator");
         let step = Step {
+            notice_id: None,
             account_id,
             key_id,
             action,
@@ -389,6 +401,77 @@ impl Moderation {
         let notice = self.record_step(step, false, self.clock.now()).await?;
         self.apply(&notice).await?;
         Ok(Some(notice))
+    }
+
+    /// Suspends an active account whose amount due is overdue, with a
+    /// notice of id `notice_id` (made from the debt it is about, so that
+    /// replicas finding it at once record it once). Returns the notice if
+    /// this call recorded it; `None` if the account is not active or the
+    /// notice exists (the suspension was made, and perhaps lifted by an
+    /// operator since: it is not made again for the same debt).
+    pub async fn suspend_overdue(
+        &self,
+        account_id: &str,
+        notice_id: String,
+        reason: &str,
+    ) -> Result<Option<Notice>, StoreError> {
+        let _one_at_a_time = self.suspensions.lock().await;
+        let active = only_store_errors(self.accounts.get(account_id).await)?
+            .is_some_and(|a| a.status == AccountStatus::Active);
+        if !active {
+            return Ok(None);
+        }
+        let step = Step {
+            notice_id: Some(notice_id),
+            account_id,
+            key_id: None,
+            action: NoticeAction::AccountSuspendedOverdue,
+            reason,
+            evidence: Vec::new(),
+            by: "system",
+        };
+        let notice = match self.record_step(step, false, self.clock.now()).await {
+            Ok(notice) => notice,
+            Err(StoreError::Conflict(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        self.apply(&notice).await?;
+        Ok(Some(notice))
+    }
+
+    /// Lifts the overdue suspensions of an account that has paid what it
+    /// owed: each such notice in force becomes paid, with an audit entry,
+    /// and the account active again. Returns how many were lifted.
+    pub async fn lift_paid(&self, account_id: &str) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let mut lifted = 0;
+        for notice in self.store.notices_of(account_id).await? {
+            if notice.action != NoticeAction::AccountSuspendedOverdue
+                || notice.effect() != Effect::Enforce
+            {
+                continue;
+            }
+            let entry = NewEntry {
+                actor: "system".into(),
+                action: "account.overdue_paid".into(),
+                account_id: Some(account_id.into()),
+                key_id: None,
+                details: json!({ "notice_id": notice.id }),
+                evidence: Vec::new(),
+            }
+            .made_at(now);
+            if let Some(paid) = self.store.mark_paid(account_id, &notice.id, &entry).await? {
+                tracing::info!(account_id, notice_id = %paid.id, "amount due paid; overdue suspension lifted");
+                self.apply(&paid).await?;
+                lifted += 1;
+            }
+        }
+        Ok(lifted)
+    }
+
+    /// The clock of time-dependent rules.
+    pub fn clock(&self) -> crate::time::Clock {
+        self.clock
     }
 
     /// The account's notices, newest first.
@@ -523,6 +606,9 @@ impl Moderation {
 
 /// An enforcement step to record.
 struct Step<'a> {
+    /// The notice's id, when the caller makes it (to record a step once
+    /// however many replicas take it); otherwise a new one.
+    notice_id: Option<String>,
     account_id: &'a str,
     key_id: Option<&'a str>,
     action: NoticeAction,

@@ -40,6 +40,12 @@ pub struct Account {
     pub status: AccountStatus,
     /// Whether an operator froze its credits (no new holds).
     pub credits_frozen: bool,
+    /// Credits it may owe: holds are placed while the balance plus this,
+    /// less what is held, covers them, so the balance may go below zero
+    /// down to minus this (0: no credit, the balance stays at zero or
+    /// above).
+    #[serde(default)]
+    pub credit_line: i64,
     /// Its own limits, overriding the configured defaults.
     #[serde(default)]
     pub limits: Limits,

@@ -1,7 +1,10 @@
 //! The ledger aggregate's storage: append-only credit entries per account.
 //!
 //! Money is integer credits. `balance` is what the account owns; `held` is
-//! the part reserved by open holds; `balance - held` is available. An entry's
+//! the part reserved by open holds; `balance - held` is available. An
+//! account with a credit line may hold past that, down to minus its line:
+//! its balance then goes below zero as the holds are captured, and what is
+//! below zero is owed. An entry's
 //! `amount` is its change to `balance` (so the entries of an account always
 //! sum to its balance) and `held_change` its change to `held`:
 //!
@@ -62,10 +65,18 @@ pub enum LedgerError {
     /// An amount that must be positive was not.
     #[error("the amount must be a positive number of credits")]
     NotPositive,
+    /// An amount past [`MAX_CREDITS`].
+    #[error("the amount must be at most {MAX_CREDITS} credits")]
+    TooLarge,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The most credits one operation moves, and the largest credit line: far
+/// above any real amount, and far enough below `i64::MAX` that sums of
+/// balances, holds and lines never overflow.
+pub const MAX_CREDITS: i64 = 1_000_000_000_000_000;
 
 /// The kinds of entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -125,9 +136,19 @@ pub struct Balance {
 }
 
 impl Balance {
-    /// Credits that can be held now.
+    /// Credits owned and not held (negative when the account owes).
     pub fn available(&self) -> i64 {
         self.balance - self.held
+    }
+
+    /// Credits that can be held now, with a credit line of `credit_line`.
+    pub fn spendable(&self, credit_line: i64) -> i64 {
+        self.available() + credit_line.max(0)
+    }
+
+    /// Credits the account owes: the part of the balance below zero.
+    pub fn due(&self) -> i64 {
+        (-self.balance).max(0)
     }
 }
 
@@ -273,6 +294,10 @@ pub trait LedgerStore: Send + Sync + 'static {
     /// entries).
     async fn balance(&self, account_id: &str) -> Result<Balance, StoreError>;
 
+    /// The accounts whose balance is below zero, with their totals, in
+    /// the order of their ids.
+    async fn owing(&self) -> Result<Vec<(String, Balance)>, StoreError>;
+
     /// Credits held or charged through a key: its holds, less the released
     /// ones.
     async fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError>;
@@ -320,6 +345,11 @@ pub(crate) struct NewEntry<'a> {
     pub(crate) task_id: Option<&'a str>,
     pub(crate) actor: &'a str,
     pub(crate) reason: Option<&'a str>,
+    /// The least `balance - held` the entry may leave: 0 for what takes
+    /// credits away, minus the account's credit line for a hold, none for
+    /// what never lowers it (credits, captures, releases). A backend that
+    /// checks bounds in the database checks this one.
+    pub(crate) floor: Option<i64>,
 }
 
 /// A credit of `credits` (a top-up or a refund): always written.
@@ -336,18 +366,22 @@ pub(crate) fn credit<'a>(
         task_id: None,
         actor,
         reason,
+        floor: None,
     }
 }
 
-/// An operator's adjustment by `credits`, refused if it would take the
-/// available credits below zero.
+/// An operator's adjustment by `credits`. One that deducts is refused if it
+/// would take the balance less what is held below zero: a correction never
+/// puts an account in debt (a credit line is for tasks). One that adds is
+/// always written, also to an account in debt.
 pub(crate) fn adjustment<'a>(
     b: Balance,
     credits: i64,
     actor: &'a str,
     reason: &'a str,
 ) -> Result<NewEntry<'a>, LedgerError> {
-    if b.available() + credits < 0 {
+    let floor = (credits < 0).then_some(0);
+    if floor.is_some_and(|f| b.available() + credits < f) {
         return Err(LedgerError::WouldGoNegative {
             balance: b.balance,
             held: b.held,
@@ -360,11 +394,12 @@ pub(crate) fn adjustment<'a>(
         task_id: None,
         actor,
         reason: Some(reason),
+        floor,
     })
 }
 
 /// The forfeit of a closing account's balance: refused while credits are
-/// held, nothing to write when there is no balance.
+/// held, nothing to write when there is no balance (a debt stays owed).
 pub(crate) fn forfeiture<'a>(
     b: Balance,
     actor: &'a str,
@@ -383,5 +418,6 @@ pub(crate) fn forfeiture<'a>(
         task_id: None,
         actor,
         reason: Some(reason),
+        floor: Some(0),
     }))
 }

@@ -145,6 +145,10 @@ pub enum NoticeAction {
     AccountSuspended,
     /// The account's credits were frozen.
     CreditsFrozen,
+    /// The account was suspended because what it owes was still unpaid
+    /// past the grace period after its statement; lifted by itself when a
+    /// payment covers the balance.
+    AccountSuspendedOverdue,
 }
 
 /// Where a notice stands.
@@ -159,6 +163,9 @@ pub enum NoticeStatus {
     Reinstated,
     /// An appeal was refused; the action stands.
     Upheld,
+    /// The amount due was paid, and the suspension it caused lifted by
+    /// itself (notices of [`NoticeAction::AccountSuspendedOverdue`]).
+    Paid,
 }
 
 /// An enforcement action, as the account sees it.
@@ -193,7 +200,7 @@ impl Notice {
     /// or (once reinstated) lifted.
     pub fn effect(&self) -> Effect {
         match self.status {
-            NoticeStatus::Reinstated => Effect::Lift,
+            NoticeStatus::Reinstated | NoticeStatus::Paid => Effect::Lift,
             NoticeStatus::Open | NoticeStatus::Appealed | NoticeStatus::Upheld => Effect::Enforce,
         }
     }
@@ -366,6 +373,19 @@ pub trait ModerationStore: Send + Sync + 'static {
         decision: &Decision,
         entry: &AuditEntry,
     ) -> Result<(Appeal, Notice), AppealError>;
+
+    /// Records that the amount due behind an overdue suspension was paid:
+    /// the notice becomes [`NoticeStatus::Paid`], unsettled until its
+    /// suspension is lifted, and the audit entry is stored, in one group.
+    /// Returns the notice as changed, or `None` (nothing written) if there
+    /// is no such notice of the account, it is not an overdue suspension,
+    /// or its suspension was lifted already.
+    async fn mark_paid(
+        &self,
+        account_id: &str,
+        id: &str,
+        entry: &AuditEntry,
+    ) -> Result<Option<Notice>, StoreError>;
 
     /// The unsettled notices, oldest first: their [`Notice::effect`] may
     /// not be applied to the account or key yet.

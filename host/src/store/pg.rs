@@ -62,6 +62,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "plugin_components",
         include_str!("pg/migrations/0013_plugin_components.sql"),
     ),
+    (
+        "credit_lines",
+        include_str!("pg/migrations/0014_credit_lines.sql"),
+    ),
 ];
 
 /// The schema version this binary knows.

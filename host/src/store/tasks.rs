@@ -288,6 +288,8 @@ pub struct HoldRequest<'a> {
     pub actor: &'a str,
     /// The key's own credit limit, if any.
     pub key_limit: Option<i64>,
+    /// The account's credit line: how far below zero its balance may go.
+    pub credit_line: i64,
 }
 
 impl<'a> HoldRequest<'a> {
@@ -296,10 +298,10 @@ impl<'a> HoldRequest<'a> {
         self.actor.starts_with("key_").then_some(self.actor)
     }
 
-    /// Refuses the hold if the account's available credits do not cover
-    /// it.
+    /// Refuses the hold if the account's available credits, its credit
+    /// line included, do not cover it.
     pub(crate) fn check_available(&self, b: Balance) -> Result<(), LedgerError> {
-        let available = b.available();
+        let available = b.spendable(self.credit_line);
         if available < self.credits {
             return Err(LedgerError::Insufficient {
                 needed: self.credits,
@@ -334,6 +336,7 @@ impl<'a> HoldRequest<'a> {
             task_id: Some(task_id),
             actor: self.actor,
             reason: None,
+            floor: Some(-self.credit_line.max(0)),
         }
     }
 }

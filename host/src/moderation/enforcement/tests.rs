@@ -33,6 +33,7 @@ async fn start(dir: &Path, config: ModerationConfig) -> (Accounts, Moderation) {
 
 fn step<'a>(account_id: &'a str, key_id: Option<&'a str>) -> Step<'a> {
     Step {
+        notice_id: None,
         account_id,
         key_id,
         action: if key_id.is_some() {

@@ -36,6 +36,7 @@ fn account(id: &str) -> Account {
         email: format!("{id}@example.com"),
         status: AccountStatus::Active,
         credits_frozen: false,
+        credit_line: 0,
         limits: Limits::default(),
         webhook_url: None,
         webhook_secret: None,
@@ -62,6 +63,17 @@ pub(crate) async fn an_account_reads_back_as_stored(store: Arc<dyn AccountStore>
     store.insert_account(&account("acct_a")).await.unwrap();
     let read = store.account("acct_a").await.unwrap().expect("stored");
     assert_eq!(read.email, "acct_a@example.com");
+    assert_eq!(read.credit_line, 0);
+    let lent = store
+        .update_account("acct_a", &mut |a| {
+            a.credit_line = 2_500;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(lent.credit_line, 2_500);
+    let read = store.account("acct_a").await.unwrap().unwrap();
+    assert_eq!(read.credit_line, 2_500, "the credit line is kept");
     assert!(store.account("acct_b").await.unwrap().is_none());
     let missing = store.update_account("acct_b", &mut |_| Ok(())).await;
     assert!(matches!(missing, Err(AccountError::AccountNotFound)));

@@ -26,7 +26,7 @@ impl PgAccounts {
 }
 
 const ACCOUNT_COLUMNS: &str = "id, email, status, credits_frozen, requests_per_minute, \
-     max_concurrent_tasks, webhook_url, webhook_secret, created_at";
+     max_concurrent_tasks, webhook_url, webhook_secret, created_at, credit_line";
 
 const KEY_COLUMNS: &str = "id, account_id, name, prefix, status, created_at, last_used_at, \
      requests_per_minute, credit_limit, hash";
@@ -48,6 +48,7 @@ fn account_from(row: &Row) -> Result<Account, StoreError> {
         webhook_url: row.get(6),
         webhook_secret: row.get(7),
         created_at: row.get(8),
+        credit_line: row.get(9),
     })
 }
 
@@ -82,7 +83,7 @@ impl AccountParams {
         }
     }
 
-    fn params<'a>(&'a self, a: &'a Account) -> [&'a (dyn ToSql + Sync); 9] {
+    fn params<'a>(&'a self, a: &'a Account) -> [&'a (dyn ToSql + Sync); 10] {
         [
             &a.id,
             &a.email,
@@ -93,6 +94,7 @@ impl AccountParams {
             &a.webhook_url,
             &a.webhook_secret,
             &a.created_at,
+            &a.credit_line,
         ]
     }
 }
@@ -152,7 +154,7 @@ pub(crate) async fn insert_account(
         .execute(
             &format!(
                 "INSERT INTO accounts ({ACCOUNT_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ),
             &p.params(account),
         )
@@ -225,7 +227,7 @@ impl AccountStore for PgAccounts {
         tx.execute(
             "UPDATE accounts SET email = $2, status = $3, credits_frozen = $4, \
              requests_per_minute = $5, max_concurrent_tasks = $6, webhook_url = $7, \
-             webhook_secret = $8, created_at = $9 WHERE id = $1",
+             webhook_secret = $8, created_at = $9, credit_line = $10 WHERE id = $1",
             &p.params(&account),
         )
         .await

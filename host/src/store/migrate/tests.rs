@@ -47,6 +47,7 @@ fn billed(credits: i64) -> Creation<'static> {
             credits,
             actor: "key_moving",
             key_limit: None,
+            credit_line: 0,
         }),
         max_unfinished: None,
     }
@@ -65,6 +66,7 @@ async fn history(data: &std::path::Path, blob: &[u8]) -> (String, String) {
             email: "moving@example.com".into(),
             status: AccountStatus::Active,
             credits_frozen: false,
+            credit_line: 300,
             limits: Default::default(),
             webhook_url: Some("http://127.0.0.1:9/hook".into()),
             webhook_secret: Some("whsec_x".into()),

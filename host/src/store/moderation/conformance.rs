@@ -27,6 +27,7 @@ macro_rules! suite {
             a_second_decision_is_refused,
             a_reinstatement_voids_the_strikes_and_is_unsettled_until_lifted,
             appeals_are_listed_by_account_and_state,
+            a_paid_overdue_suspension_is_marked_once_and_unsettled_until_lifted,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -686,4 +687,64 @@ pub(crate) async fn appeals_are_listed_by_account_and_state(store: Moderation, _
         ["apl_3"]
     );
     assert_eq!(listed(Some("acct_c"), None).await, Vec::<String>::new());
+}
+
+pub(crate) async fn a_paid_overdue_suspension_is_marked_once_and_unsettled_until_lifted(
+    store: Moderation,
+    audit: Audit,
+) {
+    let overdue = Notice {
+        action: NoticeAction::AccountSuspendedOverdue,
+        ..notice("1", "acct_a", None)
+    };
+    store
+        .record_enforcement(
+            &overdue,
+            &entry("1", "account.suspended_overdue", "acct_a"),
+            true,
+        )
+        .await
+        .unwrap();
+    let by_policy = notice("2", "acct_a", None);
+    store
+        .record_enforcement(&by_policy, &entry("2", "account.suspended", "acct_a"), true)
+        .await
+        .unwrap();
+    let paid_entry = entry("3", "account.overdue_paid", "acct_a");
+
+    // Only an overdue suspension of that account, in force, can be paid.
+    for (account, id) in [
+        ("acct_a", "ntc_2"),
+        ("acct_b", "ntc_1"),
+        ("acct_a", "ntc_9"),
+    ] {
+        let none = store.mark_paid(account, id, &paid_entry).await.unwrap();
+        assert_eq!(none, None, "{account} {id}");
+    }
+    assert_eq!(audited(&audit).await.len(), 2, "nothing written");
+
+    let paid = store
+        .mark_paid("acct_a", "ntc_1", &paid_entry)
+        .await
+        .unwrap()
+        .expect("in force");
+    assert_eq!(paid.status, NoticeStatus::Paid);
+    assert_eq!(paid.effect(), Effect::Lift);
+    assert_eq!(
+        store.notice("acct_a", "ntc_1").await.unwrap(),
+        Some(paid.clone())
+    );
+    assert_eq!(
+        store.unsettled().await.unwrap(),
+        std::slice::from_ref(&paid)
+    );
+    assert_eq!(audited(&audit).await.len(), 3);
+
+    // Paid once: a second payment changes nothing.
+    let second = entry("4", "account.overdue_paid", "acct_a");
+    let again = store.mark_paid("acct_a", "ntc_1", &second).await.unwrap();
+    assert_eq!(again, None);
+    assert_eq!(audited(&audit).await.len(), 3);
+    store.settle("acct_a", "ntc_1", Effect::Lift).await.unwrap();
+    assert_eq!(store.unsettled().await.unwrap(), []);
 }

@@ -425,6 +425,11 @@ impl ModerationStore for PgModeration {
                     "an appeal of this notice was already decided".into(),
                 ));
             }
+            NoticeStatus::Paid => {
+                return Err(AppealError::Conflict(
+                    "this suspension was lifted when the amount due was paid".into(),
+                ));
+            }
         }
         insert_appeal(&tx, appeal).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -566,6 +571,35 @@ impl ModerationStore for PgModeration {
         insert_audit(&*tx, entry).await?;
         tx.commit().await.map_err(store)?;
         Ok((appeal, notice))
+    }
+
+    async fn mark_paid(
+        &self,
+        account_id: &str,
+        id: &str,
+        entry: &AuditEntry,
+    ) -> Result<Option<Notice>, StoreError> {
+        let mut client = self.pg.client().await?;
+        let tx = client.transaction().await?;
+        let action = to_text(&NoticeAction::AccountSuspendedOverdue);
+        let row = tx
+            .query_opt(
+                &format!(
+                    "UPDATE moderation_notices SET status = 'paid', unsettled = 'lift' \
+                     WHERE account_id = $1 AND id = $2 AND action = $3 \
+                       AND status IN ('open', 'appealed', 'upheld') \
+                     RETURNING {NOTICE_COLUMNS}"
+                ),
+                &[&account_id, &id, &action],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let notice = notice_from(&row)?;
+        insert_audit(&*tx, entry).await?;
+        tx.commit().await?;
+        Ok(Some(notice))
     }
 
     async fn unsettled(&self) -> Result<Vec<Notice>, StoreError> {

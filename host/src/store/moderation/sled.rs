@@ -355,6 +355,11 @@ impl ModerationStore for SledModeration {
                         "an appeal of this notice was already decided".into(),
                     ));
                 }
+                NoticeStatus::Paid => {
+                    return Err(AppealError::Conflict(
+                        "this suspension was lifted when the amount due was paid".into(),
+                    ));
+                }
             }
             if self.appeals.get::<Appeal>(&appeal.id)?.is_some() {
                 return Err(AppealError::Conflict(
@@ -424,7 +429,9 @@ impl ModerationStore for SledModeration {
                         let (k, mut s) = item?;
                         let covered = match notice.action {
                             NoticeAction::KeySuspended => s.key_id == notice.key_id,
-                            NoticeAction::AccountSuspended | NoticeAction::CreditsFrozen => true,
+                            NoticeAction::AccountSuspended
+                            | NoticeAction::CreditsFrozen
+                            | NoticeAction::AccountSuspendedOverdue => true,
                         };
                         if covered && !s.voided && s.at >= void_strikes_since {
                             s.voided = true;
@@ -446,6 +453,37 @@ impl ModerationStore for SledModeration {
         };
         self.appeals.flush().await?;
         Ok(decided)
+    }
+
+    async fn mark_paid(
+        &self,
+        account_id: &str,
+        id: &str,
+        entry: &AuditEntry,
+    ) -> Result<Option<Notice>, StoreError> {
+        let paid = {
+            let _order = self.lock();
+            let key = notice_key(account_id, id);
+            let Some(mut notice) = self.notices.get::<Notice>(&key)? else {
+                return Ok(None);
+            };
+            let in_force = matches!(
+                notice.status,
+                NoticeStatus::Open | NoticeStatus::Appealed | NoticeStatus::Upheld
+            );
+            if notice.action != NoticeAction::AccountSuspendedOverdue || !in_force {
+                return Ok(None);
+            }
+            notice.status = NoticeStatus::Paid;
+            self.commit(&[
+                put(Tree::Unsettled, key.clone(), &Effect::Lift),
+                put(Tree::Notices, key, &notice),
+                add(Tree::Audit, entry.id.clone(), entry),
+            ])?;
+            notice
+        };
+        self.notices.flush().await?;
+        Ok(Some(paid))
     }
 
     async fn unsettled(&self) -> Result<Vec<Notice>, StoreError> {

@@ -31,6 +31,7 @@ macro_rules! suite {
             corrections_and_forfeits_never_go_below_what_is_held,
             entries_and_tasks_page_in_order,
             a_dispute_is_decided_once_however_many_decisions_race,
+            a_credit_line_lets_holds_go_below_zero_and_no_further,
         );
         #[test]
         fn the_ledger_agrees_with_a_model_of_it() {
@@ -80,6 +81,11 @@ async fn topup(ledger: &dyn LedgerStore, credits: i64) -> Entry {
 }
 
 fn billed(credits: i64, actor: &str) -> Creation<'_> {
+    on_credit(credits, actor, 0)
+}
+
+/// A billed creation for an account with a credit line of `line`.
+fn on_credit(credits: i64, actor: &str, line: i64) -> Creation<'_> {
     Creation {
         synchronous: false,
         hold: Some(HoldRequest {
@@ -87,6 +93,7 @@ fn billed(credits: i64, actor: &str) -> Creation<'_> {
             credits,
             actor,
             key_limit: None,
+            credit_line: line,
         }),
         max_unfinished: None,
     }
@@ -115,13 +122,19 @@ async fn all_entries(ledger: &dyn LedgerStore) -> Vec<Entry> {
 /// changes to the held credits, each entry's totals follow from the one
 /// before, and nothing is ever overdrawn.
 async fn assert_consistent(ledger: &dyn LedgerStore) {
+    assert_within(ledger, 0).await;
+}
+
+/// [`assert_consistent`] for an account with a credit line of `line`: the
+/// balance less what is held never below minus the line.
+async fn assert_within(ledger: &dyn LedgerStore, line: i64) {
     let entries = all_entries(ledger).await;
     let (mut balance, mut held) = (0, 0);
     for e in &entries {
         balance += e.amount;
         held += e.held_change;
         assert_eq!((e.balance_after, e.held_after), (balance, held), "{e:?}");
-        assert!(held >= 0 && balance - held >= 0, "overdrawn at {e:?}");
+        assert!(held >= 0 && balance - held >= -line, "overdrawn at {e:?}");
     }
     let b = ledger.balance(ACCOUNT).await.unwrap();
     assert_eq!((b.balance, b.held), (balance, held));
@@ -325,6 +338,7 @@ pub(crate) async fn a_key_limit_counts_holds_until_they_are_released(
             credits,
             actor: "key_limited",
             key_limit: Some(50),
+            credit_line: 0,
         }),
         max_unfinished: None,
     };
@@ -682,4 +696,94 @@ pub(crate) async fn a_dispute_is_decided_once_however_many_decisions_race(
             .unwrap()
             .is_empty()
     );
+}
+
+pub(crate) async fn a_credit_line_lets_holds_go_below_zero_and_no_further(
+    tasks: Arc<dyn TaskStore>,
+    ledger: Arc<dyn LedgerStore>,
+) {
+    topup(&*ledger, 100).await;
+    assert!(ledger.owing().await.unwrap().is_empty());
+    // 100 owned and a line of 250: 350 to spend, so 11 holds of 30 fit
+    // (330) and no more, however they race.
+    let handles: Vec<_> = (0..20)
+        .map(|_| {
+            let tasks = tasks.clone();
+            tokio::spawn(async move {
+                let mut t = task(ACCOUNT);
+                match tasks.create_task(&mut t, on_credit(30, "key_a", 250)).await {
+                    Ok(()) => Some(t),
+                    Err(TaskStoreError::Ledger(LedgerError::Insufficient { .. })) => None,
+                    Err(e) => panic!("{e}"),
+                }
+            })
+        })
+        .collect();
+    let mut placed = Vec::new();
+    for h in handles {
+        placed.extend(h.await.unwrap());
+    }
+    assert_eq!(
+        placed.len(),
+        11,
+        "holds fit within the balance plus the line"
+    );
+    let b = ledger.balance(ACCOUNT).await.unwrap();
+    assert_eq!((b.balance, b.held, b.spendable(250)), (100, 330, 20));
+    for t in placed {
+        let mut t = finished(t, Status::Succeeded);
+        tasks.finish_task(&mut t, Settle::Capture).await.unwrap();
+    }
+    assert_within(&*ledger, 250).await;
+    let b = ledger.balance(ACCOUNT).await.unwrap();
+    assert_eq!(
+        (b.balance, b.held, b.due()),
+        (-230, 0, 230),
+        "captured into debt"
+    );
+    let owing = ledger.owing().await.unwrap();
+    assert_eq!(owing.len(), 1);
+    assert_eq!((owing[0].0.as_str(), owing[0].1.balance), (ACCOUNT, -230));
+
+    // Without the line, nothing more can be held.
+    let mut t = task(ACCOUNT);
+    let refused = tasks.create_task(&mut t, billed(1, "key_a")).await;
+    assert!(
+        matches!(
+            refused,
+            Err(TaskStoreError::Ledger(LedgerError::Insufficient {
+                needed: 1,
+                available: -230
+            }))
+        ),
+        "{refused:?}"
+    );
+    // A correction never deepens a debt, but may reduce it; a forfeit
+    // leaves a debt owed.
+    let deeper = ledger.adjust(ACCOUNT, -1, "admin", "fee").await;
+    assert!(
+        matches!(deeper, Err(LedgerError::WouldGoNegative { .. })),
+        "{deeper:?}"
+    );
+    let eased = ledger
+        .adjust(ACCOUNT, 30, "admin", "goodwill")
+        .await
+        .unwrap();
+    assert_eq!(eased.balance_after, -200);
+    assert!(
+        ledger
+            .forfeit(ACCOUNT, "admin", "closed")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(ledger.balance(ACCOUNT).await.unwrap().balance, -200);
+
+    // Paying what is owed takes the account off the list of debtors.
+    topup(&*ledger, 150).await;
+    assert_eq!(ledger.owing().await.unwrap()[0].1.balance, -50);
+    let paid = topup(&*ledger, 60).await;
+    assert_eq!(paid.balance_after, 10);
+    assert!(ledger.owing().await.unwrap().is_empty(), "paid");
+    assert_within(&*ledger, 250).await;
 }

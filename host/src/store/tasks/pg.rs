@@ -103,8 +103,9 @@ fn entry_id_after(last: Option<&str>) -> String {
 
 /// Appends `new` to the account whose totals `totals` are locked: moves
 /// the totals by a conditional update (refused, as
-/// [`LedgerError::Insufficient`], if they would leave their bounds) and
-/// stores the entry with the totals after it.
+/// [`LedgerError::Insufficient`], if they would leave their bounds: held
+/// credits never below zero, `balance - held` never below the entry's
+/// floor) and stores the entry with the totals after it.
 async fn append(
     tx: &Transaction<'_>,
     account_id: &str,
@@ -116,9 +117,10 @@ async fn append(
         .query_opt(
             "UPDATE ledger_balances SET balance = balance + $2, held = held + $3, \
              last_entry_id = $4 \
-             WHERE account_id = $1 AND held + $3 >= 0 AND balance + $2 >= held + $3 \
+             WHERE account_id = $1 AND held + $3 >= 0 \
+             AND ($5::BIGINT IS NULL OR balance + $2 - (held + $3) >= $5) \
              RETURNING balance, held",
-            &[&account_id, &new.amount, &new.held_change, &id],
+            &[&account_id, &new.amount, &new.held_change, &id, &new.floor],
         )
         .await
         .map_err(StoreError::from)?;
@@ -182,6 +184,7 @@ async fn settle(
             task_id: Some(task_id),
             actor: "system",
             reason: None,
+            floor: None,
         },
     )
     .await?;

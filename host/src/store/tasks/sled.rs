@@ -43,6 +43,11 @@ pub struct SledTasks {
     by_owner: Table,
     open: Table,
     ledger: Table,
+    /// The accounts whose balance is below zero (key: account id; the
+    /// mark is written before the entry that takes the balance below zero
+    /// and removed after the one that brings it back, so a crash leaves at
+    /// most a mark too many, which readers check against the balance).
+    owing: Table,
     disputes: Table,
     state: Mutex<State>,
 }
@@ -129,6 +134,7 @@ impl SledTasks {
             by_owner: store.table("tasks_by_owner")?,
             open: store.table("tasks_open")?,
             ledger: store.table("ledger")?,
+            owing: store.table("owing")?,
             disputes: store.table("disputes")?,
             state: Mutex::default(),
         };

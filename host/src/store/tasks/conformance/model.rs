@@ -121,6 +121,7 @@ async fn replay(ops: &[Op], tasks: &dyn TaskStore, ledger: &dyn LedgerStore) {
                         credits: price,
                         actor: KEYS[key],
                         key_limit: limit,
+                        credit_line: 0,
                     }),
                     max_unfinished: None,
                 };

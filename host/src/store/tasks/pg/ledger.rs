@@ -90,6 +90,27 @@ impl LedgerStore for PgTasks {
         spent(&**client, account_id, key_id).await
     }
 
+    async fn owing(&self) -> Result<Vec<(String, Balance)>, StoreError> {
+        let client = self.pg.client().await?;
+        let rows = client
+            .query(
+                "SELECT account_id, balance, held FROM ledger_balances \
+                 WHERE balance < 0 ORDER BY account_id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let b = Balance {
+                    balance: row.get(1),
+                    held: row.get(2),
+                };
+                (row.get(0), b)
+            })
+            .collect())
+    }
+
     async fn entries(
         &self,
         account_id: &str,
@@ -192,6 +213,7 @@ impl LedgerStore for PgTasks {
                     task_id: None,
                     actor: decision.actor,
                     reason: Some(decision.entry_reason),
+                    floor: None,
                 },
             )
             .await

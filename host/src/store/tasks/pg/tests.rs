@@ -34,6 +34,7 @@ fn billed(credits: i64) -> Creation<'static> {
             credits,
             actor: "key_a",
             key_limit: None,
+            credit_line: 0,
         }),
         ..Creation::default()
     }

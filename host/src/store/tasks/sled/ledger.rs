@@ -88,10 +88,23 @@ impl SledTasks {
         Ok(last)
     }
 
-    /// Writes an entry (unflushed), which becomes its account's last.
+    /// Writes an entry (unflushed), which becomes its account's last, and
+    /// keeps the index of accounts below zero.
     pub(super) fn put_entry(&self, state: &mut State, entry: &Entry) -> Result<(), StoreError> {
+        let was_owing = state
+            .last_entries
+            .get(&entry.account_id)
+            .and_then(Option::as_ref)
+            .is_some_and(|last| last.balance_after < 0);
+        let owes = entry.balance_after < 0;
+        if owes && !was_owing {
+            self.owing.put_unflushed(&entry.account_id, &true)?;
+        }
         self.ledger
             .put_unflushed(&entry_key(&entry.account_id, &entry.id), entry)?;
+        if was_owing && !owes {
+            self.owing.remove_unflushed(&entry.account_id)?;
+        }
         state
             .last_entries
             .insert(entry.account_id.clone(), Some(entry.clone()));
@@ -207,6 +220,7 @@ impl SledTasks {
                 task_id: Some(id),
                 actor: "system",
                 reason: None,
+                floor: None,
             },
         );
         if settle == Settle::Release {
@@ -271,6 +285,23 @@ impl LedgerStore for SledTasks {
     async fn key_spent(&self, account_id: &str, key_id: &str) -> Result<i64, StoreError> {
         let mut state = self.lock();
         self.spent(&mut state, account_id, key_id)
+    }
+
+    async fn owing(&self) -> Result<Vec<(String, Balance)>, StoreError> {
+        let marked: Vec<String> = self
+            .owing
+            .scan::<bool>()
+            .map(|item| item.map(|(account_id, _)| account_id))
+            .collect::<Result<_, _>>()?;
+        let mut state = self.lock();
+        let mut owing = Vec::new();
+        for account_id in marked {
+            let b = balance_after(self.last_entry(&mut state, &account_id)?.as_ref());
+            if b.balance < 0 {
+                owing.push((account_id, b));
+            }
+        }
+        Ok(owing)
     }
 
     async fn entries(
@@ -348,6 +379,7 @@ impl LedgerStore for SledTasks {
                         task_id: None,
                         actor: decision.actor,
                         reason: Some(decision.entry_reason),
+                        floor: None,
                     },
                 );
                 dispute.entry_id = Some(entry.id.clone());
