@@ -62,6 +62,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "plugin_components",
         include_str!("pg/migrations/0013_plugin_components.sql"),
     ),
+    // Version 14 is reserved for the credit lines (another branch, merged
+    // separately): this placeholder keeps people at version 15 until it
+    // lands, and is replaced by that migration then.
+    ("reserved", "SELECT 1"),
+    ("people", include_str!("pg/migrations/0015_people.sql")),
 ];
 
 /// The schema version this binary knows.
