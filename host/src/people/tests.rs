@@ -668,3 +668,51 @@ fn addresses_are_compared_by_network() {
     assert_eq!(network_of("::ffff:192.0.2.1"), "192.0.2.1");
     assert_eq!(network_of("unix socket"), "unix socket");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_count_attempts_together_in_redis_and_refuse_logins_without_it() {
+    use crate::ratelimit::RedisLimiter;
+    use crate::ratelimit::redis::tests::TestPrefix;
+
+    let w = world(Signup::Open);
+    w.member("ada@example.com").await;
+    let prefix = TestPrefix::new();
+    // Two gateways on one database, each with its own connection to Redis.
+    let replicas: Vec<People> = (0..2)
+        .map(|_| People {
+            limiter: Arc::new(Limiter::Redis(prefix.limiter())),
+            ..w.people.clone()
+        })
+        .collect();
+    for attempt in 0..5 {
+        let e = replicas[attempt % 2]
+            .log_in("ada@example.com", "wrong password", "192.0.2.1", "Firefox")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, PeopleError::WrongCredentials),
+            "attempt {attempt}: {e}"
+        );
+    }
+    for replica in &replicas {
+        let e = replica
+            .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, PeopleError::Throttled { .. }), "{e}");
+    }
+
+    // Nothing listens on port 1: attempts cannot be counted, so none is
+    // let through.
+    let down = People {
+        limiter: Arc::new(Limiter::Redis(
+            RedisLimiter::new("redis://127.0.0.1:1", "imini_t_down:").unwrap(),
+        )),
+        ..w.people.clone()
+    };
+    let e = down
+        .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PeopleError::Unavailable), "{e}");
+}
