@@ -716,3 +716,33 @@ async fn replicas_count_attempts_together_in_redis_and_refuse_logins_without_it(
         .unwrap_err();
     assert!(matches!(e, PeopleError::Unavailable), "{e}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn hashing_leaves_the_async_thread_free() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let w = world(Signup::Open);
+    // The real cost: tens of milliseconds of work.
+    let people = w.people.clone().with_cost(Cost::OWASP);
+    let ticks = Arc::new(AtomicU64::new(0));
+    let ticker = tokio::spawn({
+        let ticks = ticks.clone();
+        async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                ticks.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    tokio::task::yield_now().await;
+    let before = ticks.load(Ordering::Relaxed);
+    let phc = people.hash(PASSWORD).await.unwrap();
+    let during = ticks.load(Ordering::Relaxed) - before;
+    ticker.abort();
+    assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+    // On one thread, a hash run in place would let no other task run.
+    assert!(
+        during > 0,
+        "the only async thread was blocked while hashing"
+    );
+}
