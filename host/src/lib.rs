@@ -6,7 +6,8 @@
 //!
 //! - [`api`]: the HTTP edge (routes, JSON shapes, the error type);
 //! - [`auth`]: who is calling (the admin key, account keys);
-//! - [`accounts`]: accounts and their API keys;
+//! - [`accounts`]: accounts and their API keys; [`people`]: the people who
+//!   log in to the console, their sessions and passwords;
 //! - [`ledger`]: credits: holds, captures, releases, exact under crashes;
 //! - [`catalogue`]: models, their plugins and what they accept;
 //! - [`tasks`]: every generation as a persisted task;
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod net;
 pub mod overdue;
+pub mod people;
 pub mod plugins;
 pub mod pricing;
 pub mod ratelimit;

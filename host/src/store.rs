@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod migrate;
 pub mod moderation;
+pub mod people;
 pub mod pg;
 pub mod plugins;
 pub mod prices;

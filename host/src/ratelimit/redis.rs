@@ -244,4 +244,4 @@ fn decision(reply: &[i64], limit: u32, interval: u64) -> Option<Decision> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -18,6 +18,7 @@ use super::files::{FileStore, PgFiles, SledFiles};
 use super::idempotency::{IdempotencyStore, PgIdempotency, SledIdempotency};
 use super::ledger::LedgerStore;
 use super::moderation::{ModerationStore, PgModeration, SledModeration};
+use super::people::{PeopleStore, PgPeople, SledPeople};
 use super::pg::PgStore;
 use super::plugins::{ComponentStore, PgPlugins, PluginStore, SledPlugins};
 use super::prices::{PgPrices, PriceStore, SledPrices};
@@ -202,6 +203,8 @@ pub struct Stores {
     pub changes: Arc<super::changes::ChangeFeed>,
     /// Moderation records.
     pub moderation: Arc<dyn ModerationStore>,
+    /// People's logins, sessions, tokens and login events.
+    pub people: Arc<dyn PeopleStore>,
     /// The sled database, for its operation counts.
     sled: Option<Store>,
     /// What it is, for the logs.
@@ -238,6 +241,7 @@ impl Stores {
                     replicas: Arc::new(MemoryReplicas::default()),
                     changes: Arc::new(super::changes::ChangeFeed::silent()),
                     moderation: Arc::new(SledModeration::open(&store)?),
+                    people: Arc::new(SledPeople::new(&store)?),
                     description: format!(
                         "sled in {} (cache of {} MiB{})",
                         data_dir.join("db").display(),
@@ -269,6 +273,7 @@ impl Stores {
                     replicas: Arc::new(PgReplicas::new(&pg)),
                     changes: Arc::new(super::changes::ChangeFeed::listen(&pg)),
                     moderation: Arc::new(PgModeration::new(&pg)),
+                    people: Arc::new(PgPeople::new(&pg)),
                     sled: None,
                     description: format!(
                         "PostgreSQL (schema version {}, pool of {pool_size})",

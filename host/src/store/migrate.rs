@@ -25,6 +25,7 @@ use super::audit::SledAudit;
 use super::files::SledFiles;
 use super::idempotency::SledIdempotency;
 use super::moderation::SledModeration;
+use super::people::SledPeople;
 use super::pg::PgStore;
 use super::plugins::{PluginStore, SledPlugins};
 use super::prices::{PriceStore, SledPrices};
@@ -48,6 +49,7 @@ const TABLES: &[&str] = &[
     "ledger_entries",
     "moderation_flags",
     "webhook_deliveries",
+    "people_logins",
 ];
 
 /// What a copy did.
@@ -159,6 +161,7 @@ struct Source {
     files: SledFiles,
     webhooks: SledWebhooks,
     moderation: SledModeration,
+    people: SledPeople,
     tasks: SledTasks,
 }
 
@@ -190,6 +193,7 @@ impl Source {
             files: SledFiles::open(&store).await?,
             webhooks: SledWebhooks::open(&store).await?,
             moderation: SledModeration::open(&store)?,
+            people: SledPeople::new(&store)?,
             tasks: SledTasks::open(&store).await?,
         })
     }
@@ -329,7 +333,35 @@ async fn copy_records(
         Ok(moderation::pg::insert_appeal(tx, &a).await?)
     })
     .await?;
+    copy_people(source, c).await?;
     Ok(wanted)
+}
+
+/// People's logins, then what refers to them: sessions, tokens, known
+/// devices and addresses, login events.
+async fn copy_people(source: &Source, c: &mut Counter<'_>) -> anyhow::Result<()> {
+    use super::people::pg as people_pg;
+    let (tx, p) = (c.tx, &source.people);
+    c.copy("people_logins", p.export_logins(), async |l| {
+        Ok(people_pg::insert_login(tx, &l).await?)
+    })
+    .await?;
+    c.copy("people_sessions", p.export_sessions(), async |s| {
+        Ok(people_pg::insert_session(tx, &s).await?)
+    })
+    .await?;
+    c.copy("people_tokens", p.export_tokens(), async |t| {
+        Ok(people_pg::insert_token(tx, &t).await?)
+    })
+    .await?;
+    c.copy("people_known", p.export_known(), async |k| {
+        Ok(people_pg::insert_known(tx, &k).await?)
+    })
+    .await?;
+    c.copy("people_login_events", p.export_events(), async |e| {
+        Ok(people_pg::insert_event(tx, &e).await?)
+    })
+    .await
 }
 
 /// Plugin records, and the files of their installed versions (which

@@ -66,6 +66,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "credit_lines",
         include_str!("pg/migrations/0014_credit_lines.sql"),
     ),
+    ("people", include_str!("pg/migrations/0015_people.sql")),
 ];
 
 /// The schema version this binary knows.

@@ -35,13 +35,13 @@ fn connect(url: &str) -> ::redis::Connection {
 }
 
 /// A key prefix made for one test; its keys are deleted with it.
-struct TestPrefix {
+pub(crate) struct TestPrefix {
     url: String,
     prefix: String,
 }
 
 impl TestPrefix {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let url = test_url();
         let _: String = ::redis::cmd("PING")
             .query(&mut connect(&url))
@@ -50,7 +50,7 @@ impl TestPrefix {
         Self { url, prefix }
     }
 
-    fn limiter(&self) -> RedisLimiter {
+    pub(crate) fn limiter(&self) -> RedisLimiter {
         RedisLimiter::new(&self.url, &self.prefix).unwrap()
     }
 }

@@ -13,6 +13,8 @@ use crate::store::idempotency::{Reservation, StoredResponse};
 use crate::store::ledger::{Dispute, DisputeStatus, EntryKind};
 use crate::store::moderation::FlagQuery;
 use crate::store::moderation::conformance as m;
+use crate::store::people::TokenKind;
+use crate::store::people::conformance as people;
 use crate::store::pg::PgStore;
 use crate::store::pg::testing::TestDb;
 use crate::store::plugins::conformance::record as plugin_record;
@@ -229,6 +231,32 @@ async fn history(data: &std::path::Path, blob: &[u8]) -> (String, String) {
     std::fs::write(dir.join("1.0.0.wasm"), &wasm).unwrap();
     std::fs::write(dir.join("1.0.0.toml"), "name = \"moving\"\n").unwrap();
     s.plugins.save_plugin(&mut plugin).await.unwrap();
+
+    // A person: their login, a session, a reset link not yet used, and two
+    // logins, the second from a new device.
+    let p = &s.people;
+    p.insert_login(&people::login("user_moving", "moving@example.com"))
+        .await
+        .unwrap();
+    p.insert_session(&people::session("sess_moving", "user_moving", "h_moving"))
+        .await
+        .unwrap();
+    p.insert_token(&people::token(
+        "t_moving",
+        TokenKind::ResetPassword,
+        i64::MAX,
+    ))
+    .await
+    .unwrap();
+    for (id, device) in [("lev_1", "firefox"), ("lev_2", "chrome")] {
+        p.record_login(
+            &people::event(id, "user_moving", 1_000),
+            device,
+            "192.0.2.1",
+        )
+        .await
+        .unwrap();
+    }
     (done.id, open.id)
 }
 
@@ -276,6 +304,11 @@ async fn every_kind_of_record_moves_to_postgresql_and_reads_back_the_same() {
         ("webhook_deliveries", 1),
         ("plugins", 1),
         ("plugin_components", 1),
+        ("people_logins", 1),
+        ("people_sessions", 1),
+        ("people_tokens", 1),
+        ("people_known", 3),
+        ("people_login_events", 2),
     ] {
         assert_eq!(copied.get(kind), Some(&n), "{kind}: {report}");
     }
@@ -326,6 +359,30 @@ async fn every_kind_of_record_moves_to_postgresql_and_reads_back_the_same() {
     same!(prices.changelog(10, None));
     same!(files.file("file_moving"));
     same!(webhooks.deliveries_of(ACCOUNT, 10));
+    same!(people.login("user_moving"));
+    same!(people.login_by_email("moving@example.com"));
+    same!(people.sessions_of("user_moving"));
+    same!(people.session_by_hash("h_moving"));
+    same!(people.login_events("user_moving", 10));
+    // The known devices and address came along: a login from them is not new.
+    let again = b
+        .people
+        .record_login(
+            &people::event("lev_3", "user_moving", 2_000),
+            "chrome",
+            "192.0.2.1",
+        )
+        .await
+        .unwrap();
+    assert!(!again.new_device && !again.new_address, "{again:?}");
+    assert!(
+        b.people
+            .consume_token("t_moving", TokenKind::ResetPassword, 2_000)
+            .await
+            .unwrap()
+            .is_some(),
+        "the reset link still works once"
+    );
     let open_tasks = b.tasks.open_tasks().await.unwrap();
     assert_eq!(
         shown(&open_tasks),

@@ -1,0 +1,1017 @@
+//! People's logins to the console: signing up, invitations, email
+//! verification, logging in and out, sessions, password resets and
+//! changes, cross-site request forgery tokens, login throttling, and the
+//! record of new devices and addresses. No HTTP here: the console builds
+//! its pages on this service.
+//!
+//! A login is a person (an email address and a password) who uses one
+//! account's credits and keys; signing up makes that account through
+//! [`Accounts`]. Secrets the browser holds (the session cookie, the links
+//! in emails) are 256-bit random values of which only the SHA-256 is
+//! stored; passwords are hashed with Argon2id ([`password`]) on tokio's
+//! blocking threads, a few at a time.
+//!
+//! Login attempts are counted with the gateway's rate limiter
+//! ([`Limiter`]), per email address and per client address, so that with
+//! Redis the count is shared by every replica. Every attempt counts, right
+//! or wrong, since the limiter cannot take one back: at the default five a
+//! minute, the sixth attempt within a minute is refused without its
+//! password being checked.
+
+pub mod mail;
+pub mod password;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+
+use self::mail::{Email, Mailer};
+use self::password::{Cost, Weakness};
+use crate::accounts::{AccountError, AccountStatus, Accounts};
+use crate::config::{AccountsConfig, Signup};
+use crate::ratelimit::Limiter;
+pub use crate::store::people::{
+    Login, LoginEvent, PeopleStore, PeopleStoreError, Role, Session, Token, TokenKind,
+};
+use crate::time::Clock;
+
+/// How long a link to verify an email address works.
+pub const VERIFY_EMAIL_SECS: i64 = 48 * 3600;
+
+/// How long a link to reset a password works.
+pub const RESET_PASSWORD_SECS: i64 = 3600;
+
+/// How long an invitation works.
+pub const INVITE_SECS: i64 = 7 * 24 * 3600;
+
+/// How often a session's time of use is recorded, at most.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+/// The longest `User-Agent` kept with a session or a login event.
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// Why something a person asked for was refused, in words to show them
+/// (beside the form field [`PeopleError::field`] names, if any).
+#[derive(Debug, thiserror::Error)]
+pub enum PeopleError {
+    /// Not an email address.
+    #[error("Enter an email address, like name@example.com.")]
+    InvalidEmail,
+    /// The address already has a login (told to operators inviting, never
+    /// to someone signing up, who gets an email instead).
+    #[error("This email address already has a login.")]
+    EmailTaken,
+    /// A new password is too short.
+    #[error("Use at least {} characters for your password.", password::MIN_CHARS)]
+    PasswordTooShort,
+    /// A new password is too long.
+    #[error("Use at most {} characters for your password.", password::MAX_CHARS)]
+    PasswordTooLong,
+    /// A new password is the email address.
+    #[error("Choose a password that is not your email address.")]
+    PasswordIsEmail,
+    /// No login with this address and password.
+    #[error("The email address or the password is not right.")]
+    WrongCredentials,
+    /// The current password, when changing it, is not right.
+    #[error("Your current password is not right.")]
+    WrongCurrentPassword,
+    /// Too many attempts in a minute.
+    #[error("Too many attempts. Wait {retry_after_secs} seconds, then try again.")]
+    Throttled {
+        /// When to try again.
+        retry_after_secs: u64,
+    },
+    /// The address was never confirmed.
+    #[error("Confirm your email address first: open the link we sent you.")]
+    EmailNotVerified,
+    /// An operator disabled the login.
+    #[error("This login is disabled. Ask the gateway's operator.")]
+    Disabled,
+    /// Sign-up needs an invitation.
+    #[error("Joining is by invitation only. Ask the gateway's operator for one.")]
+    InviteOnly,
+    /// Nobody new may join.
+    #[error("This gateway is not taking new people.")]
+    SignupClosed,
+    /// A link that has expired, was used, or never was.
+    #[error("This link has expired or has already been used. Ask for a new one.")]
+    InvalidLink,
+    /// The session ended (expired, revoked, or never was).
+    #[error("Your session has ended. Log in again.")]
+    SessionEnded,
+    /// A form's cross-site request forgery token does not match.
+    #[error("This form has expired. Reload the page and try again.")]
+    CsrfMismatch,
+    /// The login limiter cannot be asked (Redis is down).
+    #[error("Logging in is unavailable right now. Try again in a minute.")]
+    Unavailable,
+    /// No such login (an operator's act on a login id).
+    #[error("There is no such login.")]
+    NoSuchLogin,
+    /// Something failed on the gateway's side (logged with its cause).
+    #[error("Something went wrong on our side. Try again later.")]
+    Internal(String),
+}
+
+impl PeopleError {
+    /// The form field this error is about, if one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidEmail | Self::EmailTaken => Some("email"),
+            Self::PasswordTooShort | Self::PasswordTooLong | Self::PasswordIsEmail => {
+                Some("password")
+            }
+            Self::WrongCurrentPassword => Some("current_password"),
+            _ => None,
+        }
+    }
+
+    fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "people: the gateway failed");
+        Self::Internal(cause.to_string())
+    }
+}
+
+impl From<PeopleStoreError> for PeopleError {
+    fn from(e: PeopleStoreError) -> Self {
+        match e {
+            PeopleStoreError::EmailTaken => Self::EmailTaken,
+            PeopleStoreError::NotFound => Self::NoSuchLogin,
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<AccountError> for PeopleError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(_) => Self::InvalidEmail,
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<Weakness> for PeopleError {
+    fn from(w: Weakness) -> Self {
+        match w {
+            Weakness::TooShort => Self::PasswordTooShort,
+            Weakness::TooLong => Self::PasswordTooLong,
+            Weakness::IsEmail => Self::PasswordIsEmail,
+        }
+    }
+}
+
+/// A session just begun: the cookie's value (shown to the browser once,
+/// never stored) and the session.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The cookie's value: base64url of 32 random bytes.
+    pub cookie: String,
+    /// The session.
+    pub session: Session,
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    /// Who.
+    pub login: Login,
+    /// Their new session.
+    pub session: NewSession,
+    /// The login as recorded: whether the device or the address is new
+    /// (then the person was also sent a notice).
+    pub event: LoginEvent,
+}
+
+/// A session in use, and its login.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// Who.
+    pub login: Login,
+    /// The session.
+    pub session: Session,
+}
+
+/// An invitation made.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// The link to accept it (also emailed).
+    pub link: String,
+    /// When it stops working (unix seconds).
+    pub expires_at: i64,
+}
+
+/// 32 random bytes, base64url.
+fn new_secret() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// SHA-256 of a secret, hex: what is stored of it.
+fn digest(secret: &str) -> String {
+    crate::ids::hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// An email address as logins are keyed by: trimmed, lowercased, and
+/// shaped like an address (one `@`, something on each side, a dot in the
+/// domain, no spaces, at most 254 characters).
+pub fn normalise_email(email: &str) -> Result<String, PeopleError> {
+    let email = email.trim().to_lowercase();
+    let shaped = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if shaped {
+        Ok(email)
+    } else {
+        Err(PeopleError::InvalidEmail)
+    }
+}
+
+/// The network a client address stands for when telling new addresses
+/// from known ones: an IPv4 address itself, the /64 of an IPv6 one (one
+/// home or phone network hands out many addresses within it).
+pub fn network_of(address: &str) -> String {
+    match address.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => address.trim().chars().take(64).collect(),
+    }
+}
+
+/// The device a browser stands for: a digest of its `User-Agent` (a coarse
+/// identity: a browser update looks like a new device).
+fn device_of(user_agent: &str) -> String {
+    digest(user_agent)[..32].to_string()
+}
+
+/// People's logins, over a [`PeopleStore`], [`Accounts`], a [`Limiter`]
+/// and a [`Mailer`].
+#[derive(Clone)]
+pub struct People {
+    store: Arc<dyn PeopleStore>,
+    accounts: Accounts,
+    limiter: Arc<Limiter>,
+    mailer: Arc<dyn Mailer>,
+    config: AccountsConfig,
+    /// The console's address, for links in emails (no trailing `/`).
+    base_url: String,
+    cost: Cost,
+    /// Hashes running at once, at most: each takes its memory (19 MiB at
+    /// the default cost) and a core for tens of milliseconds.
+    hashing: Arc<Semaphore>,
+    /// A hash at `cost` checked when there is no login, so that an unknown
+    /// address takes as long to refuse as a wrong password.
+    decoy: Arc<std::sync::OnceLock<String>>,
+    clock: Clock,
+}
+
+impl People {
+    /// The service, with links in emails to `base_url` (the console's
+    /// public address, such as `https://gateway.example.com`).
+    pub fn new(
+        store: Arc<dyn PeopleStore>,
+        accounts: Accounts,
+        limiter: Arc<Limiter>,
+        mailer: Arc<dyn Mailer>,
+        config: AccountsConfig,
+        base_url: &str,
+    ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            store,
+            accounts,
+            limiter,
+            mailer,
+            config,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            cost: Cost::OWASP,
+            hashing: Arc::new(Semaphore::new(cores)),
+            decoy: Arc::default(),
+            clock: Clock::default(),
+        }
+    }
+
+    /// The same service hashing new passwords at `cost`.
+    pub fn with_cost(mut self, cost: Cost) -> Self {
+        self.cost = cost;
+        self.decoy = Arc::default();
+        self
+    }
+
+    /// The same service (same stores) on `clock`.
+    pub fn with_clock(&self, clock: Clock) -> Self {
+        Self {
+            clock,
+            ..self.clone()
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+
+    fn now_rfc3339(&self) -> String {
+        crate::time::to_rfc3339(self.clock.now())
+    }
+
+    /// Argon2id of `password`, on a blocking thread.
+    async fn hash(&self, password: &str) -> Result<String, PeopleError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(PeopleError::internal)?;
+        let (password, cost) = (password.to_string(), self.cost);
+        tokio::task::spawn_blocking(move || password::hash(&password, cost))
+            .await
+            .map_err(PeopleError::internal)
+    }
+
+    /// Whether `password` matches `phc`, on a blocking thread. With no
+    /// `phc` (no such login), a hash of the same cost is checked anyway, so
+    /// that the answer takes as long.
+    async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, PeopleError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(PeopleError::internal)?;
+        let (cost, decoy) = (self.cost, self.decoy.clone());
+        let (phc, real) = (phc.map(str::to_string), phc.is_some());
+        let password = password.to_string();
+        let matches = tokio::task::spawn_blocking(move || {
+            let phc = phc.unwrap_or_else(|| {
+                decoy
+                    .get_or_init(|| password::hash("a decoy", cost))
+                    .clone()
+            });
+            password::verify(&password, &phc)
+        })
+        .await
+        .map_err(PeopleError::internal)?;
+        Ok(real && matches)
+    }
+
+    /// Counts one attempt under `key` at `per_minute`.
+    async fn count_attempt(&self, key: &str, per_minute: u32) -> Result<(), PeopleError> {
+        match self.limiter.check(key, per_minute).await {
+            Ok(d) if d.allowed => Ok(()),
+            Ok(d) => Err(PeopleError::Throttled {
+                retry_after_secs: d.retry_after.as_secs_f64().ceil().max(1.0) as u64,
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "people: login attempts cannot be counted");
+                Err(PeopleError::Unavailable)
+            }
+        }
+    }
+
+    /// Counts an attempt to `act` (`login`, or `mail` for the requests
+    /// that send a link) for (normalised) `email` and from `address`. The
+    /// limiter's keys carry a digest of the email, not the address itself.
+    async fn throttle(&self, act: &str, email: &str, address: &str) -> Result<(), PeopleError> {
+        let c = &self.config;
+        self.count_attempt(
+            &format!("{act}:email:{}", &digest(email)[..32]),
+            c.login_attempts_per_minute,
+        )
+        .await?;
+        self.count_attempt(
+            &format!("{act}:address:{}", network_of(address)),
+            c.login_attempts_per_minute_per_address,
+        )
+        .await
+    }
+
+    /// Sends `email`, logging a failure rather than failing the caller (the
+    /// person can ask for another link).
+    async fn deliver(&self, to: &str, subject: &str, body: String) {
+        let email = Email {
+            to: to.to_string(),
+            subject: subject.to_string(),
+            body,
+        };
+        if let Err(e) = self.mailer.send(&email).await {
+            tracing::warn!(to, subject, error = %e, mailer = %self.mailer.description(), "people: an email could not be sent");
+        }
+    }
+
+    /// Makes a token for `email` and returns its link (`path?token=…`).
+    async fn issue(
+        &self,
+        kind: TokenKind,
+        email: &str,
+        login_id: Option<&str>,
+        role: Option<Role>,
+        lifetime_secs: i64,
+        path: &str,
+    ) -> Result<(String, i64), PeopleError> {
+        let secret = new_secret();
+        let now = self.now();
+        let token = Token {
+            hash: digest(&secret),
+            kind,
+            login_id: login_id.map(str::to_string),
+            email: email.to_string(),
+            role,
+            created_at: now,
+            expires_at: now + lifetime_secs,
+        };
+        self.store.insert_token(&token).await?;
+        Ok((
+            format!("{}{path}?token={secret}", self.base_url),
+            token.expires_at,
+        ))
+    }
+
+    async fn send_verification(&self, login: &Login) -> Result<(), PeopleError> {
+        let (link, _) = self
+            .issue(
+                TokenKind::VerifyEmail,
+                &login.email,
+                Some(&login.id),
+                None,
+                VERIFY_EMAIL_SECS,
+                "/console/verify-email",
+            )
+            .await?;
+        self.deliver(
+            &login.email,
+            "Confirm your email address",
+            format!(
+                "To confirm that this address is yours, open this link within 48 hours:\n\n{link}\n\n\
+                 If you did not sign up, ignore this message."
+            ),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// A new account and a login for it, with `password_hash`.
+    async fn create_login(
+        &self,
+        email: &str,
+        password_hash: String,
+        role: Role,
+        verified: bool,
+    ) -> Result<Login, PeopleError> {
+        let account = self.accounts.create(email).await?;
+        let now = self.now_rfc3339();
+        let login = Login {
+            id: crate::ids::new("user"),
+            email: email.to_string(),
+            password_hash,
+            account_id: account.id.clone(),
+            role,
+            email_verified_at: verified.then(|| now.clone()),
+            created_at: now,
+            disabled: false,
+        };
+        if let Err(e) = self.store.insert_login(&login).await {
+            // Someone took the address meanwhile: the account made for this
+            // login has no use (and no credits, keys or tasks).
+            let closed = self
+                .accounts
+                .update(&account.id, |a| {
+                    a.status = AccountStatus::Closed;
+                    Ok(())
+                })
+                .await;
+            if let Err(close) = closed {
+                tracing::warn!(account = %account.id, error = %close, "people: an unused account could not be closed");
+            }
+            return Err(e.into());
+        }
+        Ok(login)
+    }
+
+    /// Signs up a new person, if `[accounts] signup = "open"`. Answers the
+    /// same whether or not the address already has a login (so the form
+    /// does not tell who is here): a new login is sent a link to confirm
+    /// its address, an existing one a note saying so. The login cannot log
+    /// in until its address is confirmed.
+    pub async fn sign_up(&self, email: &str, password: &str) -> Result<(), PeopleError> {
+        match self.config.signup {
+            Signup::Open => {}
+            Signup::Invite => return Err(PeopleError::InviteOnly),
+            Signup::Closed => return Err(PeopleError::SignupClosed),
+        }
+        let email = normalise_email(email)?;
+        password::check(password, &email)?;
+        // Hashed first either way, so that an existing address answers as
+        // slowly as a new one.
+        let hash = self.hash(password).await?;
+        let existing = match self.store.login_by_email(&email).await? {
+            Some(existing) => Some(existing),
+            None => match self.create_login(&email, hash, Role::User, false).await {
+                Ok(login) => return self.send_verification(&login).await,
+                Err(PeopleError::EmailTaken) => self.store.login_by_email(&email).await?,
+                Err(e) => return Err(e),
+            },
+        };
+        if existing.is_some() {
+            let reset = format!("{}/console/forgot-password", self.base_url);
+            self.deliver(
+                &email,
+                "You already have a login",
+                format!(
+                    "Someone (perhaps you) tried to sign up with this address, which already has \
+                     a login. To log in without your password, ask for a new one at {reset}.\n\n\
+                     If it was not you, ignore this message."
+                ),
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Invites `email` to join with `role` (an operator's act): emails a
+    /// link, and returns it too. Refused when `[accounts] signup =
+    /// "closed"`, or when the address already has a login.
+    pub async fn invite(&self, email: &str, role: Role) -> Result<Invitation, PeopleError> {
+        if self.config.signup == Signup::Closed {
+            return Err(PeopleError::SignupClosed);
+        }
+        let email = normalise_email(email)?;
+        if self.store.login_by_email(&email).await?.is_some() {
+            return Err(PeopleError::EmailTaken);
+        }
+        let (link, expires_at) = self
+            .issue(
+                TokenKind::Invite,
+                &email,
+                None,
+                Some(role),
+                INVITE_SECS,
+                "/console/accept-invite",
+            )
+            .await?;
+        self.deliver(
+            &email,
+            "You are invited to an imini gateway",
+            format!(
+                "You are invited to join an imini gateway. To choose your password, open this \
+                 link within 7 days:\n\n{link}"
+            ),
+        )
+        .await;
+        Ok(Invitation { link, expires_at })
+    }
+
+    /// Takes the token `secret` of `kind`, then checks `rule` on it; a
+    /// token refused by the rule is put back, so that a mistyped password
+    /// does not use up the link.
+    async fn take_token<T>(
+        &self,
+        secret: &str,
+        kind: TokenKind,
+        rule: impl FnOnce(&Token) -> Result<T, PeopleError>,
+    ) -> Result<(Token, T), PeopleError> {
+        let token = self
+            .store
+            .consume_token(&digest(secret.trim()), kind, self.now())
+            .await?
+            .ok_or(PeopleError::InvalidLink)?;
+        match rule(&token) {
+            Ok(value) => Ok((token, value)),
+            Err(e) => {
+                self.store.insert_token(&token).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Accepts an invitation: makes the login (with its own new account,
+    /// the role invited, and its address confirmed by the link) with
+    /// `password`.
+    pub async fn accept_invite(&self, secret: &str, password: &str) -> Result<Login, PeopleError> {
+        if self.config.signup == Signup::Closed {
+            return Err(PeopleError::SignupClosed);
+        }
+        let (token, ()) = self
+            .take_token(secret, TokenKind::Invite, |t| {
+                Ok(password::check(password, &t.email)?)
+            })
+            .await?;
+        let hash = self.hash(password).await?;
+        self.create_login(&token.email, hash, token.role.unwrap_or(Role::User), true)
+            .await
+    }
+
+    /// Confirms a login's email address with the link's token.
+    pub async fn verify_email(&self, secret: &str) -> Result<Login, PeopleError> {
+        let (token, ()) = self
+            .take_token(secret, TokenKind::VerifyEmail, |_| Ok(()))
+            .await?;
+        let login_id = token.login_id.as_deref().ok_or(PeopleError::InvalidLink)?;
+        let now = self.now_rfc3339();
+        let mut confirmed = false;
+        let login = self
+            .store
+            .update_login(login_id, &mut |l| {
+                // A link sent to an address the login no longer has
+                // confirms nothing.
+                confirmed = l.email == token.email;
+                if confirmed && l.email_verified_at.is_none() {
+                    l.email_verified_at = Some(now.clone());
+                }
+            })
+            .await
+            .map_err(|e| match e {
+                PeopleStoreError::NotFound => PeopleError::InvalidLink,
+                other => other.into(),
+            })?;
+        if !confirmed {
+            return Err(PeopleError::InvalidLink);
+        }
+        Ok(login)
+    }
+
+    /// Sends a new link to confirm `email`, if it has a login that is not
+    /// confirmed; answers the same otherwise (and when the address asked too
+    /// often, sends nothing).
+    pub async fn resend_verification(&self, email: &str, address: &str) -> Result<(), PeopleError> {
+        let email = normalise_email(email)?;
+        if self.throttle("mail", &email, address).await.is_err() {
+            return Ok(());
+        }
+        if let Some(login) = self.store.login_by_email(&email).await?
+            && login.email_verified_at.is_none()
+            && !login.disabled
+        {
+            self.send_verification(&login).await?;
+        }
+        Ok(())
+    }
+
+    /// Logs in with an email address and a password from `address` with
+    /// browser `user_agent`: a new session, and whether the device or the
+    /// address is new for this login (then a notice is emailed).
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &str,
+        address: &str,
+        user_agent: &str,
+    ) -> Result<LoggedIn, PeopleError> {
+        // A malformed address has no login: the same answer as a wrong
+        // password, after the same work.
+        let email = normalise_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+        self.throttle("login", &email, address).await?;
+        let login = self.store.login_by_email(&email).await?;
+        if password.chars().count() > password::MAX_CHARS
+            || !self
+                .verify(password, login.as_ref().map(|l| l.password_hash.as_str()))
+                .await?
+        {
+            return Err(PeopleError::WrongCredentials);
+        }
+        let mut login = login.ok_or(PeopleError::WrongCredentials)?;
+        if login.disabled {
+            return Err(PeopleError::Disabled);
+        }
+        if login.email_verified_at.is_none() {
+            return Err(PeopleError::EmailNotVerified);
+        }
+        if password::needs_rehash(&login.password_hash, self.cost) {
+            let hash = self.hash(password).await?;
+            login = self
+                .store
+                .update_login(&login.id, &mut |l| l.password_hash.clone_from(&hash))
+                .await?;
+        }
+        let user_agent: String = user_agent.chars().take(MAX_USER_AGENT_CHARS).collect();
+        let session = self.begin_session(&login, address, &user_agent).await?;
+        let event = self
+            .store
+            .record_login(
+                &LoginEvent {
+                    id: crate::ids::new("lev"),
+                    login_id: login.id.clone(),
+                    at: self.now(),
+                    address: address.to_string(),
+                    user_agent: user_agent.clone(),
+                    new_device: false,
+                    new_address: false,
+                },
+                &device_of(&user_agent),
+                &network_of(address),
+            )
+            .await?;
+        if event.new_device || event.new_address {
+            let what = match (event.new_device, event.new_address) {
+                (true, true) => "a new device and address",
+                (true, false) => "a new device",
+                _ => "a new address",
+            };
+            self.deliver(
+                &login.email,
+                "A new login to your imini account",
+                format!(
+                    "Your login was used from {what} at {}:\n\n  address: {address}\n  browser: {user_agent}\n\n\
+                     If this was not you, reset your password at {}/console/forgot-password: \
+                     that ends every session.",
+                    crate::time::to_rfc3339(self.clock.now()),
+                    self.base_url
+                ),
+            )
+            .await;
+        }
+        Ok(LoggedIn {
+            login,
+            session,
+            event,
+        })
+    }
+
+    async fn begin_session(
+        &self,
+        login: &Login,
+        address: &str,
+        user_agent: &str,
+    ) -> Result<NewSession, PeopleError> {
+        let cookie = new_secret();
+        let now = self.now();
+        let session = Session {
+            id: crate::ids::new("sess"),
+            login_id: login.id.clone(),
+            hash: digest(&cookie),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.config.session_max_days as i64 * 86_400,
+            user_agent: user_agent.to_string(),
+            address: address.to_string(),
+            csrf_secret: new_secret(),
+        };
+        self.store.insert_session(&session).await?;
+        Ok(NewSession { cookie, session })
+    }
+
+    /// The login behind a session cookie, recording its use. A session past
+    /// its idle time or its lifetime, or whose login is disabled, ends.
+    pub async fn session(&self, cookie: &str) -> Result<Authenticated, PeopleError> {
+        let hash = digest(cookie.trim());
+        let session = self
+            .store
+            .session_by_hash(&hash)
+            .await?
+            .ok_or(PeopleError::SessionEnded)?;
+        // The index matched; compare in constant time anyway, so that the
+        // decision never rests on a timing-dependent comparison.
+        if !bool::from(session.hash.as_bytes().ct_eq(hash.as_bytes())) {
+            return Err(PeopleError::SessionEnded);
+        }
+        let now = self.now();
+        let idle_end = session.last_seen_at + self.config.session_idle_minutes as i64 * 60;
+        let login = self.store.login(&session.login_id).await?;
+        let ended = now >= session.expires_at || now >= idle_end;
+        let login = match login {
+            Some(login) if !ended && !login.disabled => login,
+            _ => {
+                self.store
+                    .revoke_session(&session.login_id, &session.id)
+                    .await?;
+                return Err(PeopleError::SessionEnded);
+            }
+        };
+        let mut session = session;
+        if now - session.last_seen_at >= TOUCH_INTERVAL_SECS {
+            self.store
+                .touch_session(&session.login_id, &session.id, now)
+                .await?;
+            session.last_seen_at = now;
+        }
+        Ok(Authenticated { login, session })
+    }
+
+    /// Ends the session of a cookie (if it has one).
+    pub async fn log_out(&self, cookie: &str) -> Result<(), PeopleError> {
+        if let Some(session) = self.store.session_by_hash(&digest(cookie.trim())).await? {
+            self.store
+                .revoke_session(&session.login_id, &session.id)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A login's sessions, oldest first.
+    pub async fn sessions(&self, login_id: &str) -> Result<Vec<Session>, PeopleError> {
+        Ok(self.store.sessions_of(login_id).await?)
+    }
+
+    /// Ends one of a login's sessions; whether it had it.
+    pub async fn revoke_session(
+        &self,
+        login_id: &str,
+        session_id: &str,
+    ) -> Result<bool, PeopleError> {
+        Ok(self.store.revoke_session(login_id, session_id).await?)
+    }
+
+    /// A login's logins, newest first, at most `limit`.
+    pub async fn login_events(
+        &self,
+        login_id: &str,
+        limit: usize,
+    ) -> Result<Vec<LoginEvent>, PeopleError> {
+        Ok(self.store.login_events(login_id, limit).await?)
+    }
+
+    /// The token a session's forms carry against cross-site request
+    /// forgery.
+    pub fn csrf_token(session: &Session) -> &str {
+        &session.csrf_secret
+    }
+
+    /// Checks a form's cross-site request forgery token against its
+    /// session's, in constant time.
+    pub fn check_csrf(session: &Session, presented: &str) -> Result<(), PeopleError> {
+        let expected = session.csrf_secret.as_bytes();
+        if !expected.is_empty() && bool::from(expected.ct_eq(presented.trim().as_bytes())) {
+            Ok(())
+        } else {
+            Err(PeopleError::CsrfMismatch)
+        }
+    }
+
+    /// Sends a link to set a new password to `email`, if it has a login.
+    /// Answers the same whether or not it does (and when the address asked
+    /// too often, sends nothing).
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        address: &str,
+    ) -> Result<(), PeopleError> {
+        let email = normalise_email(email)?;
+        if self.throttle("mail", &email, address).await.is_err() {
+            return Ok(());
+        }
+        let Some(login) = self.store.login_by_email(&email).await? else {
+            return Ok(());
+        };
+        if login.disabled {
+            return Ok(());
+        }
+        let (link, _) = self
+            .issue(
+                TokenKind::ResetPassword,
+                &login.email,
+                Some(&login.id),
+                None,
+                RESET_PASSWORD_SECS,
+                "/console/reset-password",
+            )
+            .await?;
+        self.deliver(
+            &login.email,
+            "Reset your password",
+            format!(
+                "To choose a new password, open this link within an hour:\n\n{link}\n\n\
+                 If you did not ask for it, ignore this message: your password stays as it is."
+            ),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Sets a new password with a reset link's token, ending every session
+    /// of the login (whoever knew the old password is logged out). The link
+    /// also confirms the address.
+    pub async fn reset_password(&self, secret: &str, new: &str) -> Result<Login, PeopleError> {
+        let (token, ()) = self
+            .take_token(secret, TokenKind::ResetPassword, |t| {
+                Ok(password::check(new, &t.email)?)
+            })
+            .await?;
+        let login_id = token.login_id.as_deref().ok_or(PeopleError::InvalidLink)?;
+        let hash = self.hash(new).await?;
+        let now = self.now_rfc3339();
+        let mut same_address = false;
+        let login = self
+            .store
+            .update_login(login_id, &mut |l| {
+                same_address = l.email == token.email;
+                if same_address {
+                    l.password_hash.clone_from(&hash);
+                    l.email_verified_at.get_or_insert_with(|| now.clone());
+                }
+            })
+            .await
+            .map_err(|e| match e {
+                PeopleStoreError::NotFound => PeopleError::InvalidLink,
+                other => other.into(),
+            })?;
+        if !same_address {
+            return Err(PeopleError::InvalidLink);
+        }
+        self.store.revoke_sessions(&login.id, None).await?;
+        self.password_changed(&login).await;
+        Ok(login)
+    }
+
+    /// Changes the password of a logged-in person, who gives the current
+    /// one; every other session of theirs ends (this one stays). Counted as
+    /// a login attempt.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: &str,
+        new: &str,
+    ) -> Result<Login, PeopleError> {
+        let login = self
+            .store
+            .login(&session.login_id)
+            .await?
+            .ok_or(PeopleError::SessionEnded)?;
+        self.throttle("login", &login.email, &session.address)
+            .await?;
+        if current.chars().count() > password::MAX_CHARS
+            || !self.verify(current, Some(&login.password_hash)).await?
+        {
+            return Err(PeopleError::WrongCurrentPassword);
+        }
+        password::check(new, &login.email)?;
+        let hash = self.hash(new).await?;
+        let login = self
+            .store
+            .update_login(&login.id, &mut |l| l.password_hash.clone_from(&hash))
+            .await?;
+        self.store
+            .revoke_sessions(&login.id, Some(&session.id))
+            .await?;
+        self.password_changed(&login).await;
+        Ok(login)
+    }
+
+    async fn password_changed(&self, login: &Login) {
+        self.deliver(
+            &login.email,
+            "Your password was changed",
+            format!(
+                "The password of your login was changed at {}, and its other sessions ended.\n\n\
+                 If it was not you, reset it at {}/console/forgot-password.",
+                crate::time::to_rfc3339(self.clock.now()),
+                self.base_url
+            ),
+        )
+        .await;
+    }
+
+    /// A login.
+    pub async fn login(&self, id: &str) -> Result<Option<Login>, PeopleError> {
+        Ok(self.store.login(id).await?)
+    }
+
+    /// Logins in id order, after `after`, at most `limit` (for operators).
+    pub async fn logins(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Login>, PeopleError> {
+        Ok(self.store.logins(after, limit).await?)
+    }
+
+    /// Disables or enables a login (an operator's act); disabling ends its
+    /// sessions.
+    pub async fn set_disabled(&self, id: &str, disabled: bool) -> Result<Login, PeopleError> {
+        let login = self
+            .store
+            .update_login(id, &mut |l| l.disabled = disabled)
+            .await?;
+        if disabled {
+            self.store.revoke_sessions(id, None).await?;
+        }
+        Ok(login)
+    }
+
+    /// Removes the sessions and links that have ended; how many. For a
+    /// periodic job.
+    pub async fn purge_expired(&self) -> Result<u64, PeopleError> {
+        let now = self.now();
+        let idle_since = now - self.config.session_idle_minutes as i64 * 60;
+        Ok(self.store.purge_expired(now, idle_since).await?)
+    }
+}
