@@ -68,7 +68,7 @@ pub struct Gateway {
     /// Prices and the changelog.
     pub pricing: crate::pricing::Pricing,
     /// Request rates per key: in this process, or in Redis.
-    pub limiter: crate::ratelimit::Limiter,
+    pub limiter: Arc<crate::ratelimit::Limiter>,
     /// Stored `Idempotency-Key` results.
     pub idempotency: crate::idempotency::Idempotency,
     /// Content policies and enforcement.
@@ -83,6 +83,8 @@ pub struct Gateway {
     pub metrics_token: Option<crate::metrics::MetricsToken>,
     /// Amounts owed past their due date.
     pub overdue: crate::overdue::Overdue,
+    /// People's logins and sessions (the console).
+    pub people: crate::people::People,
 }
 
 /// The shared state of the router.
@@ -160,7 +162,10 @@ fn routes() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
     let (router, _) = routes().split_for_parts();
-    router
+    let console = crate::console::router(state.clone())
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(request_id));
+    let api = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(render_errors))
@@ -175,7 +180,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(request_id))
-        .with_state(state)
+        .with_state(state);
+    // The console answers pages, not JSON errors: outside the API's layers.
+    Router::new().nest("/console", console).merge(api)
 }
 
 /// The answer of `GET /healthz`.
@@ -380,6 +387,8 @@ fn render_error(mut response: Response, id: &str, span: &tracing::Span) -> Respo
         response.headers_mut().extend(headers);
     } else if (response.status().is_client_error() || response.status().is_server_error())
         && !is_json(&response)
+        // The console's own error pages.
+        && !has_type(&response, "text/html")
     {
         // A refusal raised outside our extractors and handlers (the body
         // limit layer, or a raw axum rejection): never answered as text.
@@ -397,12 +406,17 @@ fn render_error(mut response: Response, id: &str, span: &tracing::Span) -> Respo
 
 /// Whether a response already has a JSON body.
 fn is_json(response: &Response) -> bool {
+    has_type(response, "application/json")
+}
+
+/// Whether the response's media type is `media`.
+fn has_type(response: &Response, media: &str) -> bool {
     response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|ct| ct.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
 }
 
 /// The error in the documented shape for an error status that came without

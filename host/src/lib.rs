@@ -27,6 +27,7 @@ pub mod bundled;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod durable;
 pub mod error_code;

@@ -229,9 +229,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tokio::spawn(rollout.clone().watch(dir, config.rollout.watch_interval()));
     }
 
-    let limiter = Limiter::open(&limiter)
-        .await
-        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let limiter = Arc::new(
+        Limiter::open(&limiter)
+            .await
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?,
+    );
     tracing::info!(limiter = %limiter.description(), "request rates are counted");
 
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -250,6 +252,21 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tokio::spawn(replicas.clone().run());
     let metrics_token =
         crate::metrics::MetricsToken::from_env_or(config.telemetry.metrics_token.as_deref());
+    // Links in emails lead to the console at the public address (the load
+    // balancer's), or this replica's own.
+    let public_url = config
+        .server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let people = crate::people::People::new(
+        stores.people.clone(),
+        accounts.clone(),
+        limiter.clone(),
+        Arc::new(crate::people::mail::LogMailer),
+        config.accounts.clone(),
+        &public_url,
+    );
     let gateway = Arc::new(Gateway {
         metrics_token,
         config,
@@ -272,6 +289,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         rollout,
         replicas,
         overdue,
+        people,
     });
     let app = api::router(gateway);
     let shutdown = shutdown_signal()?;
@@ -286,9 +304,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // The peer's address is the console's throttle key for logins.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     if stores.shared() {
         // Tasks still running here are taken over by another replica now
         // rather than when their leases lapse.

@@ -5,6 +5,7 @@ mod bench_harness;
 mod billing;
 mod bills;
 mod cli;
+mod console;
 mod crash;
 mod credentials;
 mod credit_lines;

@@ -5,6 +5,7 @@
 mod accounts;
 pub mod bench;
 mod binary;
+pub mod browser;
 pub mod conformance;
 pub mod mock;
 pub mod moto;

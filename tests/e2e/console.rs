@@ -1,0 +1,233 @@
+//! The web console in a real headless Chromium (see `support/browser.rs`),
+//! against the real binary. Screenshots of the pages go to
+//! `target/console-screenshots/` for reviewers.
+
+use imini_tests::Gateway;
+use imini_tests::browser::Browser;
+
+#[test]
+fn a_logged_out_browser_reaches_only_the_login_page() {
+    let gw = Gateway::start();
+    let browser = Browser::start();
+    for page in [
+        "/console",
+        "/console/tasks",
+        "/console/no-such-page",
+        "/console/keys?x=1",
+    ] {
+        browser.goto(&format!("{}{page}", gw.base));
+        let url = browser.current_url();
+        assert!(
+            url.starts_with(&format!("{}/console/login?next=", gw.base)),
+            "{page} led to {url}"
+        );
+    }
+    // Labelled fields, usable by keyboard and on a phone's width.
+    assert_eq!(browser.text("h1"), "Log in");
+    for field in ["email", "password"] {
+        assert_eq!(browser.find_all(&format!("label[for={field}]")).len(), 1);
+        assert_eq!(browser.find_all(&format!("input#{field}")).len(), 1);
+    }
+    assert_eq!(
+        browser.attribute("input[name=next]", "value").as_deref(),
+        Some("/console/keys?x=1"),
+        "back to the page asked for after logging in"
+    );
+    browser.screenshot("login");
+    browser.resize(390, 844);
+    let (page, window) = browser.widths();
+    assert!(
+        page <= window,
+        "no sideways scrolling on a phone: {page} > {window}"
+    );
+    browser.screenshot("login-phone");
+}
+
+#[test]
+fn console_pages_forbid_scripts_framing_and_caching() {
+    let gw = Gateway::start();
+    let answer = gw.request_with("GET", "/console/login", None, None);
+    assert_eq!(answer.status, 200);
+    let header = |name: &str| {
+        answer
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let csp = header("content-security-policy");
+    for rule in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(rule), "{csp}");
+    }
+    assert!(
+        !csp.contains("script-src"),
+        "no script is allowed yet: {csp}"
+    );
+    assert_eq!(header("cache-control"), "no-store");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    let cookie = header("set-cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let css = gw.request_with("GET", "/console/assets/console.css", None, None);
+    assert_eq!(css.status, 200);
+    assert!(String::from_utf8_lossy(&css.body).contains("@media"));
+}
+
+/// The link of the last email the gateway wrote to its log (no `[email]`
+/// configured) whose path is `path`.
+fn emailed_link(gw: &Gateway, path: &str) -> String {
+    let logs = gw.logs();
+    let needle = format!("{}{path}?token=", gw.base);
+    let start = logs
+        .rfind(&needle)
+        .unwrap_or_else(|| panic!("no {path} link in the log"));
+    logs[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\\')
+        .collect()
+}
+
+fn text_of(browser: &Browser, css: &str) -> String {
+    browser.text(css).trim().to_string()
+}
+
+#[test]
+fn a_person_signs_up_confirms_logs_in_and_sees_the_operators_changes() {
+    let gw = Gateway::start_with_config("[accounts]\nsignup = \"open\"\n");
+    let browser = Browser::start();
+    let email = "ada@example.com";
+    let password = "a long enough passphrase";
+
+    browser.goto(&format!("{}/console/signup", gw.base));
+    browser.screenshot("signup");
+    // Errors are shown next to their field, in words.
+    browser.fill("#email", email);
+    browser.fill("#password", "short");
+    browser.click("button[type=submit]");
+    assert!(
+        text_of(&browser, "#password-error").contains("at least 10 characters"),
+        "{}",
+        browser.source()
+    );
+    assert_eq!(
+        browser.attribute("#email", "value").as_deref(),
+        Some(email),
+        "what was typed is kept"
+    );
+    browser.fill("#password", password);
+    browser.click("button[type=submit]");
+    assert_eq!(text_of(&browser, "h1"), "Check your email");
+
+    // Not confirmed yet: the login is refused, saying why.
+    browser.goto(&format!("{}/console/login", gw.base));
+    browser.fill("#email", email);
+    browser.fill("#password", password);
+    browser.click("button[type=submit]");
+    assert!(text_of(&browser, "#form-error").contains("Confirm your email address"));
+
+    browser.goto(&emailed_link(&gw, "/console/verify-email"));
+    assert!(text_of(&browser, ".notice").contains("confirmed"));
+    browser.fill("#email", email);
+    browser.fill("#password", password);
+    browser.click("button[type=submit]");
+    assert_eq!(browser.current_url(), format!("{}/console", gw.base));
+    assert_eq!(text_of(&browser, "h1"), "Overview");
+    assert_eq!(text_of(&browser, "#balance"), "0");
+    let account_id = text_of(&browser, "#account-id");
+
+    // An operator tops the account up and gives it a credit line: the
+    // person sees both.
+    let topup = gw.post(
+        &format!("/admin/v1/accounts/{account_id}/topup"),
+        &serde_json::json!({"credits": 120}),
+    );
+    assert_eq!(
+        topup.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&topup.body)
+    );
+    gw.post(
+        &format!("/admin/v1/accounts/{account_id}/credit_line"),
+        &serde_json::json!({"credit_line": 50}),
+    );
+    browser.goto(&format!("{}/console", gw.base));
+    assert_eq!(text_of(&browser, "#balance"), "120");
+    assert_eq!(text_of(&browser, "#credit-line"), "50");
+    assert_eq!(text_of(&browser, "#available"), "170");
+    browser.screenshot("overview");
+    browser.resize(390, 844);
+    let (page, window) = browser.widths();
+    assert!(
+        page <= window,
+        "no sideways scrolling on a phone: {page} > {window}"
+    );
+    browser.screenshot("overview-phone");
+    browser.resize(1280, 900);
+
+    // Suspended, the person sees it; reinstated, the notice goes.
+    gw.post(
+        &format!("/admin/v1/accounts/{account_id}/suspend"),
+        &serde_json::json!({"reason": "checking"}),
+    );
+    browser.goto(&format!("{}/console", gw.base));
+    assert!(text_of(&browser, "[role=alert]").contains("suspended"));
+    gw.post(
+        &format!("/admin/v1/accounts/{account_id}/unsuspend"),
+        &serde_json::json!({}),
+    );
+    browser.goto(&format!("{}/console", gw.base));
+    assert!(browser.find_all("[role=alert]").is_empty());
+
+    // Logged out, no page is reachable.
+    browser.click("header form button");
+    assert!(
+        browser
+            .current_url()
+            .starts_with(&format!("{}/console/login", gw.base))
+    );
+    browser.goto(&format!("{}/console", gw.base));
+    assert!(
+        browser
+            .current_url()
+            .starts_with(&format!("{}/console/login?next=", gw.base))
+    );
+}
+
+#[test]
+fn forged_forms_are_refused_and_the_sixth_wrong_password_in_a_minute_is_throttled() {
+    let gw = Gateway::start_with_config("[accounts]\nsignup = \"open\"\n");
+    // A form posted from another site has no token (and no cookie).
+    let forged = reqwest::blocking::Client::new()
+        .post(format!("{}/console/login", gw.base))
+        .form(&[("email", "ada@example.com"), ("password", "whatever it is")])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().unwrap().contains("This form has expired"));
+
+    let browser = Browser::start();
+    browser.goto(&format!("{}/console/login", gw.base));
+    for attempt in 1..=6 {
+        browser.fill("#email", "nobody@example.com");
+        browser.fill("#password", &format!("wrong password {attempt}"));
+        browser.click("button[type=submit]");
+        let error = text_of(&browser, "#form-error");
+        if attempt < 6 {
+            assert!(error.contains("not right"), "attempt {attempt}: {error}");
+        } else {
+            assert!(
+                error.contains("Too many attempts"),
+                "attempt {attempt}: {error}"
+            );
+        }
+    }
+    browser.screenshot("login-throttled");
+}
