@@ -373,9 +373,8 @@ async fn log_in(
                 PeopleError::WrongCredentials => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::BAD_REQUEST,
             };
-            let (csrf, cookie) = form_token();
             let message = e.to_string();
-            let view = LoginPage {
+            form_page(status, |csrf| LoginPage {
                 csrf,
                 next,
                 email: form.email,
@@ -384,10 +383,7 @@ async fn log_in(
                 password_error: (e.field() == Some("password")).then(|| message.clone()),
                 form_error: e.field().is_none().then_some(message),
                 signup_open: signup_open(&state),
-            };
-            let mut response = page(&view, status);
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-            response
+            })
         }
     }
 }
@@ -474,17 +470,13 @@ async fn signup_page(State(state): State<AppState>) -> Response {
     if !signup_open(&state) {
         return signup_refused(&state);
     }
-    let (csrf, cookie) = form_token();
-    let view = SignupPage {
+    form_page(StatusCode::OK, |csrf| SignupPage {
         csrf,
         email: String::new(),
         form_error: None,
         email_error: None,
         password_error: None,
-    };
-    let mut response = page(&view, StatusCode::OK);
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
-    response
+    })
 }
 
 /// The fields of the sign-up form.
@@ -524,18 +516,14 @@ async fn sign_up(
             StatusCode::OK,
         ),
         Err(e) if e.field().is_some() => {
-            let (csrf, cookie) = form_token();
             let message = e.to_string();
-            let view = SignupPage {
+            form_page(StatusCode::BAD_REQUEST, |csrf| SignupPage {
                 csrf,
                 email: form.email,
                 form_error: None,
                 email_error: (e.field() == Some("email")).then(|| message.clone()),
                 password_error: (e.field() == Some("password")).then_some(message),
-            };
-            let mut response = page(&view, StatusCode::BAD_REQUEST);
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-            response
+            })
         }
         Err(e) => error_page(&e),
     }
@@ -551,22 +539,16 @@ struct LinkQuery {
 /// `GET /console/verify-email?token=…`: the link that confirms an address.
 async fn verify_email(State(state): State<AppState>, Query(q): Query<LinkQuery>) -> Response {
     match state.people.verify_email(&q.token).await {
-        Ok(_) => {
-            let (csrf, cookie) = form_token();
-            let view = LoginPage {
-                csrf,
-                next: "/console".into(),
-                email: String::new(),
-                notice: Some("Your email address is confirmed. Log in.".into()),
-                form_error: None,
-                email_error: None,
-                password_error: None,
-                signup_open: signup_open(&state),
-            };
-            let mut response = page(&view, StatusCode::OK);
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-            response
-        }
+        Ok(_) => form_page(StatusCode::OK, |csrf| LoginPage {
+            csrf,
+            next: "/console".into(),
+            email: String::new(),
+            notice: Some("Your email address is confirmed. Log in.".into()),
+            form_error: None,
+            email_error: None,
+            password_error: None,
+            signup_open: signup_open(&state),
+        }),
         Err(e) => error_page(&e),
     }
 }
@@ -607,10 +589,18 @@ fn form_token() -> (String, HeaderValue) {
     (token, value)
 }
 
+/// A page with a form shown before login: `view` made with a new
+/// double-submit token, which the answer also sets as the cookie.
+fn form_page<T: Template>(status: StatusCode, view: impl FnOnce(String) -> T) -> Response {
+    let (csrf, cookie) = form_token();
+    let mut response = page(&view(csrf), status);
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+}
+
 /// `GET /console/login`.
 async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
-    let (csrf, cookie) = form_token();
-    let view = LoginPage {
+    form_page(StatusCode::OK, |csrf| LoginPage {
         csrf,
         next: safe_next(q.next.as_deref()),
         email: String::new(),
@@ -619,10 +609,7 @@ async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) 
         email_error: None,
         password_error: None,
         signup_open: signup_open(&state),
-    };
-    let mut response = page(&view, StatusCode::OK);
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
-    response
+    })
 }
 
 /// `GET /console/assets/console.css`.

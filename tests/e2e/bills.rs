@@ -1,16 +1,7 @@
 //! Usage, monthly bills that reconcile with the ledger, and disputes.
 
-use imini_tests::{Gateway, assert_error, assert_reconciles, guests};
+use imini_tests::{Gateway, assert_error, assert_reconciles, guests, this_month};
 use serde_json::json;
-
-fn this_month() -> String {
-    // The gateway's clock is this machine's: ask it.
-    let out = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m"])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 #[test]
 fn a_month_of_topups_charges_refunds_and_an_adjustment_reconciles() {

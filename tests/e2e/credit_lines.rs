@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use imini_tests::{Gateway, TestAccount, assert_error, assert_reconciles};
+use imini_tests::{Gateway, TestAccount, assert_error, assert_reconciles, this_month};
 use serde_json::{Value, json};
 
 /// Asks for `n` images of 10 credits each.
@@ -25,14 +25,6 @@ fn act(gw: &Gateway, who: &TestAccount, action: &str, body: Value) -> imini_test
 fn own_view(gw: &Gateway, who: &TestAccount) -> Value {
     gw.request_with("GET", "/v1/account", Some(&who.key), None)
         .json()
-}
-
-fn this_month() -> String {
-    let out = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m"])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 #[test]

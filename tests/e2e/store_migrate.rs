@@ -6,16 +6,8 @@
 use std::process::Command;
 
 use imini_tests::pg::Database;
-use imini_tests::{Gateway, assert_reconciles, binary, guests};
+use imini_tests::{Gateway, assert_reconciles, binary, guests, this_month};
 use serde_json::{Value, json};
-
-fn this_month() -> String {
-    let out = Command::new("date")
-        .args(["-u", "+%Y-%m"])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 /// Runs `imini store migrate` with `args`; its exit status and output.
 fn migrate(args: &[&std::ffi::OsStr]) -> (bool, String) {

@@ -504,6 +504,19 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The current month, `YYYY-MM` (UTC), as the gateway's clock has it: the
+/// gateway runs on this machine, so ask it.
+pub fn this_month() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m"])
+        .output()
+        .expect("date runs");
+    String::from_utf8(out.stdout)
+        .expect("date prints text")
+        .trim()
+        .to_string()
+}
+
 /// A random number, for names tests make (databases, key prefixes).
 pub fn random_u64() -> u64 {
     use std::hash::{BuildHasher, RandomState};

@@ -68,7 +68,7 @@ async fn replicas_sharing_the_database_never_overdraw_an_account() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_database_itself_refuses_a_second_hold_and_an_overdraw() {
+async fn the_database_itself_refuses_a_second_hold_and_negative_held_credits() {
     let (_db, pg) = fresh_store().await;
     let tasks = PgTasks::new(&pg);
     tasks
@@ -79,15 +79,17 @@ async fn the_database_itself_refuses_a_second_hold_and_an_overdraw() {
     tasks.create_task(&mut task, billed(20)).await.unwrap();
     let client = pg.client().await.unwrap();
     let code = |e: tokio_postgres::Error| e.code().cloned();
-    // Held beyond the balance: the totals' constraint.
-    let overdraw = client
+    // Held credits below zero: the totals' constraint. (Held beyond the
+    // balance is allowed by the table since credit lines; the ledger's
+    // conditional update keeps each account within its own line.)
+    let negative = client
         .execute(
-            "UPDATE ledger_balances SET held = balance + 1 WHERE account_id = 'acct_a'",
+            "UPDATE ledger_balances SET held = -1 WHERE account_id = 'acct_a'",
             &[],
         )
         .await
         .unwrap_err();
-    assert_eq!(code(overdraw), Some(SqlState::CHECK_VIOLATION));
+    assert_eq!(code(negative), Some(SqlState::CHECK_VIOLATION));
     // A second hold row for the task: the primary key.
     let entry_id = task.hold.as_ref().unwrap().entry_id.clone();
     let second = client
