@@ -110,7 +110,7 @@ fn a_person_signs_up_confirms_logs_in_and_sees_the_operators_changes() {
     // Errors are shown next to their field, in words.
     browser.fill("#email", email);
     browser.fill("#password", "short");
-    browser.click("button[type=submit]");
+    browser.submit("button[type=submit]");
     assert!(
         text_of(&browser, "#password-error").contains("at least 10 characters"),
         "{}",
@@ -122,21 +122,21 @@ fn a_person_signs_up_confirms_logs_in_and_sees_the_operators_changes() {
         "what was typed is kept"
     );
     browser.fill("#password", password);
-    browser.click("button[type=submit]");
+    browser.submit("button[type=submit]");
     assert_eq!(text_of(&browser, "h1"), "Check your email");
 
     // Not confirmed yet: the login is refused, saying why.
     browser.goto(&format!("{}/console/login", gw.base));
     browser.fill("#email", email);
     browser.fill("#password", password);
-    browser.click("button[type=submit]");
+    browser.submit("button[type=submit]");
     assert!(text_of(&browser, "#form-error").contains("Confirm your email address"));
 
     browser.goto(&emailed_link(&gw, "/console/verify-email"));
     assert!(text_of(&browser, ".notice").contains("confirmed"));
     browser.fill("#email", email);
     browser.fill("#password", password);
-    browser.click("button[type=submit]");
+    browser.submit("button[type=submit]");
     assert_eq!(browser.current_url(), format!("{}/console", gw.base));
     assert_eq!(text_of(&browser, "h1"), "Overview");
     assert_eq!(text_of(&browser, "#balance"), "0");
@@ -187,7 +187,7 @@ fn a_person_signs_up_confirms_logs_in_and_sees_the_operators_changes() {
     assert!(browser.find_all("[role=alert]").is_empty());
 
     // Logged out, no page is reachable.
-    browser.click("header form button");
+    browser.submit("header form button");
     assert!(
         browser
             .current_url()
@@ -218,7 +218,7 @@ fn forged_forms_are_refused_and_the_sixth_wrong_password_in_a_minute_is_throttle
     for attempt in 1..=6 {
         browser.fill("#email", "nobody@example.com");
         browser.fill("#password", &format!("wrong password {attempt}"));
-        browser.click("button[type=submit]");
+        browser.submit("button[type=submit]");
         let error = text_of(&browser, "#form-error");
         if attempt < 6 {
             assert!(error.contains("not right"), "attempt {attempt}: {error}");

@@ -115,7 +115,14 @@ impl Browser {
         }
     }
 
-    fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    /// A command's value, or the WebDriver error's name (such as `stale
+    /// element reference`) and message.
+    fn try_command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let mut request = self.http.request(method, format!("{}{path}", self.url));
         if let Some(body) = body {
             request = request.json(&body);
@@ -124,10 +131,15 @@ impl Browser {
             .send()
             .and_then(|r| r.json())
             .unwrap_or_else(|e| panic!("WebDriver {path}: {e}"));
-        if let Some(error) = answer["value"]["error"].as_str() {
-            panic!("WebDriver {path}: {error}: {}", answer["value"]["message"]);
+        match answer["value"]["error"].as_str() {
+            Some(error) => Err(format!("{error}: {}", answer["value"]["message"])),
+            None => Ok(answer["value"].clone()),
         }
-        answer["value"].clone()
+    }
+
+    fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_command(method, path, body)
+            .unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
     }
 
     /// Opens `url` and waits for it to load.
@@ -190,8 +202,8 @@ impl Browser {
         );
     }
 
-    /// Clicks the element matching `css` (a button submits its form, and
-    /// the click returns once the next page has loaded).
+    /// Clicks the element matching `css` (to submit a form and wait for
+    /// its answer, [`Browser::submit`]).
     pub fn click(&self, css: &str) {
         let id = self.find(css);
         self.command(
@@ -199,6 +211,28 @@ impl Browser {
             &format!("/element/{id}/click"),
             Some(json!({})),
         );
+    }
+
+    /// Clicks the submit button matching `css` and waits until its page
+    /// has been replaced by the answer (a click may return before the
+    /// form's navigation has begun).
+    pub fn submit(&self, css: &str) {
+        let id = self.find(css);
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.try_command(reqwest::Method::GET, &format!("/element/{id}/name"), None) {
+                Err(e) if e.starts_with("stale element reference") => return,
+                Err(e) => panic!("WebDriver after submitting {css:?}: {e}"),
+                Ok(_) => {}
+            }
+            assert!(Instant::now() < deadline, "submitting {css:?} led nowhere");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The visible text of the element matching `css`.
