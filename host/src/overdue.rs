@@ -1,4 +1,4 @@
-//! What accounts owe past its due date: an account with a credit line may
+//! Debts past their due date: an account with a credit line may
 //! spend below zero; the monthly statement that first shows the debt
 //! (the end of the month it began in) sets its due date, `overdue_grace_days`
 //! later. Still owed then, the account is suspended with a notice (action

@@ -347,7 +347,7 @@ pub async fn account_action(
         action,
         AccountAction::Topup | AccountAction::Adjust | AccountAction::Refund
     ) {
-        state.overdue.check(&updated.id).await?;
+        lift_if_paid(&state, &updated.id).await;
     }
     let account = state.accounts.get(&updated.id).await?;
     let mut response = axum::Json(account_json(&state, &account).await?).into_response();
@@ -355,6 +355,16 @@ pub async fn account_action(
         response.extensions_mut().insert(super::audit::Audited);
     }
     Ok(response)
+}
+
+/// After credits were added: lifts an overdue suspension the payment
+/// settled. The credits are committed by then, so a failure here is logged,
+/// not answered (an error would invite a second payment); the next overdue
+/// sweep lifts it.
+async fn lift_if_paid(state: &AppState, account_id: &str) {
+    if let Err(e) = state.overdue.check(account_id).await {
+        tracing::warn!(account_id, error = %e, "could not check the account's debt after a payment; the next sweep will");
+    }
 }
 
 /// What `POST /admin/v1/keys/{key_id}/{action}` does.
@@ -486,7 +496,7 @@ pub async fn decide_dispute(
         .decide(&id, resolve, body.credits, &body.note)
         .await?;
     if dispute.credits_returned > 0 {
-        state.overdue.check(&dispute.account_id).await?;
+        lift_if_paid(&state, &dispute.account_id).await;
     }
     Ok(axum::Json(dispute).into_response())
 }
