@@ -188,15 +188,21 @@ async fn signed_in(
     }
 }
 
-/// An error the person can do nothing about but wait or retry.
-fn error_page(e: &PeopleError) -> Response {
-    let status = match e {
+/// The status of a page that shows `e`.
+fn status_of(e: &PeopleError) -> StatusCode {
+    match e {
         PeopleError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         PeopleError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         PeopleError::CsrfMismatch => StatusCode::FORBIDDEN,
+        PeopleError::WrongCredentials => StatusCode::UNAUTHORIZED,
         PeopleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
-    };
+    }
+}
+
+/// An error the person can do nothing about but wait or retry.
+fn error_page(e: &PeopleError) -> Response {
+    let status = status_of(e);
     let message = e.to_string();
     page(
         &ErrorPage {
@@ -281,16 +287,11 @@ async fn overview(state: &AppState, who: &Authenticated) -> Result<OverviewPage,
         .balance(account_id)
         .await
         .map_err(|e| e.to_string())?;
-    let due_by = if b.due() > 0 {
-        state
-            .overdue
-            .due(account_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .map(crate::time::to_rfc3339)
-    } else {
-        None
-    };
+    let due_by = state
+        .overdue
+        .due_by(account_id, b)
+        .await
+        .map_err(|e| e.to_string())?;
     let (tasks, _) = state
         .tasks
         .list(account_id, &crate::tasks::TaskFilter::default(), 10, None)
@@ -366,13 +367,7 @@ async fn log_in(
             response
         }
         Err(e) => {
-            let status = match &e {
-                PeopleError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-                PeopleError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                PeopleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                PeopleError::WrongCredentials => StatusCode::UNAUTHORIZED,
-                _ => StatusCode::BAD_REQUEST,
-            };
+            let status = status_of(&e);
             let message = e.to_string();
             form_page(status, |csrf| LoginPage {
                 csrf,

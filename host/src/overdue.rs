@@ -18,7 +18,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime, Time};
 
-use crate::ledger::{Entry, Ledger};
+use crate::ledger::{Balance, Entry, Ledger};
 use crate::moderation::Moderation;
 use crate::moderation::enforcement::NoticeAction;
 use crate::store::StoreError;
@@ -147,6 +147,15 @@ impl Overdue {
     pub async fn due(&self, account_id: &str) -> Result<Option<OffsetDateTime>, StoreError> {
         let entries = crate::bills::all_entries(&self.ledger, account_id).await?;
         Ok(debt_began(&entries).map(|e| due_by(entry_time(e), self.config.overdue_grace_days)))
+    }
+
+    /// When what the account owes must be paid (RFC 3339), for views:
+    /// none when its balance `b` owes nothing (and then nothing is read).
+    pub async fn due_by(&self, account_id: &str, b: Balance) -> Result<Option<String>, StoreError> {
+        if b.due() == 0 {
+            return Ok(None);
+        }
+        Ok(self.due(account_id).await?.map(to_rfc3339))
     }
 
     /// Checks one account now: suspends it if its debt is overdue, lifts

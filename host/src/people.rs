@@ -18,8 +18,10 @@
 //! minute, the sixth attempt within a minute is refused without its
 //! password being checked.
 
+mod error;
 pub mod mail;
 pub mod password;
+mod reset;
 
 #[cfg(test)]
 mod tests;
@@ -33,9 +35,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+pub use self::error::PeopleError;
 use self::mail::{Email, Mailer};
-use self::password::{Cost, Weakness};
-use crate::accounts::{AccountError, AccountStatus, Accounts};
+use self::password::Cost;
+use crate::accounts::{AccountStatus, Accounts};
 use crate::config::{AccountsConfig, Signup};
 use crate::ratelimit::Limiter;
 pub use crate::store::people::{
@@ -57,118 +60,6 @@ const TOUCH_INTERVAL_SECS: i64 = 60;
 
 /// The longest `User-Agent` kept with a session or a login event.
 const MAX_USER_AGENT_CHARS: usize = 512;
-
-/// Why something a person asked for was refused, in words to show them
-/// (beside the form field [`PeopleError::field`] names, if any).
-#[derive(Debug, thiserror::Error)]
-pub enum PeopleError {
-    /// Not an email address.
-    #[error("Enter an email address, like name@example.com.")]
-    InvalidEmail,
-    /// The address already has a login (told to operators inviting, never
-    /// to someone signing up, who gets an email instead).
-    #[error("This email address already has a login.")]
-    EmailTaken,
-    /// A new password is too short.
-    #[error("Use at least {} characters for your password.", password::MIN_CHARS)]
-    PasswordTooShort,
-    /// A new password is too long.
-    #[error("Use at most {} characters for your password.", password::MAX_CHARS)]
-    PasswordTooLong,
-    /// A new password is the email address.
-    #[error("Choose a password that is not your email address.")]
-    PasswordIsEmail,
-    /// No login with this address and password.
-    #[error("The email address or the password is not right.")]
-    WrongCredentials,
-    /// The current password, when changing it, is not right.
-    #[error("Your current password is not right.")]
-    WrongCurrentPassword,
-    /// Too many attempts in a minute.
-    #[error("Too many attempts. Wait {retry_after_secs} seconds, then try again.")]
-    Throttled {
-        /// When to try again.
-        retry_after_secs: u64,
-    },
-    /// The address was never confirmed.
-    #[error("Confirm your email address first: open the link we sent you.")]
-    EmailNotVerified,
-    /// An operator disabled the login.
-    #[error("This login is disabled. Ask the gateway's operator.")]
-    Disabled,
-    /// Sign-up needs an invitation.
-    #[error("Joining is by invitation only. Ask the gateway's operator for one.")]
-    InviteOnly,
-    /// Nobody new may join.
-    #[error("This gateway is not taking new people.")]
-    SignupClosed,
-    /// A link that has expired, was used, or never was.
-    #[error("This link has expired or has already been used. Ask for a new one.")]
-    InvalidLink,
-    /// The session ended (expired, revoked, or never was).
-    #[error("Your session has ended. Log in again.")]
-    SessionEnded,
-    /// A form's cross-site request forgery token does not match.
-    #[error("This form has expired. Reload the page and try again.")]
-    CsrfMismatch,
-    /// The login limiter cannot be asked (Redis is down).
-    #[error("Logging in is unavailable right now. Try again in a minute.")]
-    Unavailable,
-    /// No such login (an operator's act on a login id).
-    #[error("There is no such login.")]
-    NoSuchLogin,
-    /// Something failed on the gateway's side (logged with its cause).
-    #[error("Something went wrong on our side. Try again later.")]
-    Internal(String),
-}
-
-impl PeopleError {
-    /// The form field this error is about, if one.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            Self::InvalidEmail | Self::EmailTaken => Some("email"),
-            Self::PasswordTooShort | Self::PasswordTooLong | Self::PasswordIsEmail => {
-                Some("password")
-            }
-            Self::WrongCurrentPassword => Some("current_password"),
-            _ => None,
-        }
-    }
-
-    fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "people: the gateway failed");
-        Self::Internal(cause.to_string())
-    }
-}
-
-impl From<PeopleStoreError> for PeopleError {
-    fn from(e: PeopleStoreError) -> Self {
-        match e {
-            PeopleStoreError::EmailTaken => Self::EmailTaken,
-            PeopleStoreError::NotFound => Self::NoSuchLogin,
-            other => Self::internal(other),
-        }
-    }
-}
-
-impl From<AccountError> for PeopleError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::Invalid(_) => Self::InvalidEmail,
-            other => Self::internal(other),
-        }
-    }
-}
-
-impl From<Weakness> for PeopleError {
-    fn from(w: Weakness) -> Self {
-        match w {
-            Weakness::TooShort => Self::PasswordTooShort,
-            Weakness::TooLong => Self::PasswordTooLong,
-            Weakness::IsEmail => Self::PasswordIsEmail,
-        }
-    }
-}
 
 /// A session just begun: the cookie's value (shown to the browser once,
 /// never stored) and the session.
@@ -855,129 +746,6 @@ impl People {
         } else {
             Err(PeopleError::CsrfMismatch)
         }
-    }
-
-    /// Sends a link to set a new password to `email`, if it has a login.
-    /// Answers the same whether or not it does (and when the address asked
-    /// too often, sends nothing).
-    pub async fn request_password_reset(
-        &self,
-        email: &str,
-        address: &str,
-    ) -> Result<(), PeopleError> {
-        let email = normalise_email(email)?;
-        if self.throttle("mail", &email, address).await.is_err() {
-            return Ok(());
-        }
-        let Some(login) = self.store.login_by_email(&email).await? else {
-            return Ok(());
-        };
-        if login.disabled {
-            return Ok(());
-        }
-        let (link, _) = self
-            .issue(
-                TokenKind::ResetPassword,
-                &login.email,
-                Some(&login.id),
-                None,
-                RESET_PASSWORD_SECS,
-                "/console/reset-password",
-            )
-            .await?;
-        self.deliver(
-            &login.email,
-            "Reset your password",
-            format!(
-                "To choose a new password, open this link within an hour:\n\n{link}\n\n\
-                 If you did not ask for it, ignore this message: your password stays as it is."
-            ),
-        )
-        .await;
-        Ok(())
-    }
-
-    /// Sets a new password with a reset link's token, ending every session
-    /// of the login (whoever knew the old password is logged out). The link
-    /// also confirms the address.
-    pub async fn reset_password(&self, secret: &str, new: &str) -> Result<Login, PeopleError> {
-        let (token, ()) = self
-            .take_token(secret, TokenKind::ResetPassword, |t| {
-                Ok(password::check(new, &t.email)?)
-            })
-            .await?;
-        let login_id = token.login_id.as_deref().ok_or(PeopleError::InvalidLink)?;
-        let hash = self.hash(new).await?;
-        let now = self.now_rfc3339();
-        let mut same_address = false;
-        let login = self
-            .store
-            .update_login(login_id, &mut |l| {
-                same_address = l.email == token.email;
-                if same_address {
-                    l.password_hash.clone_from(&hash);
-                    l.email_verified_at.get_or_insert_with(|| now.clone());
-                }
-            })
-            .await
-            .map_err(|e| match e {
-                PeopleStoreError::NotFound => PeopleError::InvalidLink,
-                other => other.into(),
-            })?;
-        if !same_address {
-            return Err(PeopleError::InvalidLink);
-        }
-        self.store.revoke_sessions(&login.id, None).await?;
-        self.password_changed(&login).await;
-        Ok(login)
-    }
-
-    /// Changes the password of a logged-in person, who gives the current
-    /// one; every other session of theirs ends (this one stays). Counted as
-    /// a login attempt.
-    pub async fn change_password(
-        &self,
-        session: &Session,
-        current: &str,
-        new: &str,
-    ) -> Result<Login, PeopleError> {
-        let login = self
-            .store
-            .login(&session.login_id)
-            .await?
-            .ok_or(PeopleError::SessionEnded)?;
-        self.throttle("login", &login.email, &session.address)
-            .await?;
-        if current.chars().count() > password::MAX_CHARS
-            || !self.verify(current, Some(&login.password_hash)).await?
-        {
-            return Err(PeopleError::WrongCurrentPassword);
-        }
-        password::check(new, &login.email)?;
-        let hash = self.hash(new).await?;
-        let login = self
-            .store
-            .update_login(&login.id, &mut |l| l.password_hash.clone_from(&hash))
-            .await?;
-        self.store
-            .revoke_sessions(&login.id, Some(&session.id))
-            .await?;
-        self.password_changed(&login).await;
-        Ok(login)
-    }
-
-    async fn password_changed(&self, login: &Login) {
-        self.deliver(
-            &login.email,
-            "Your password was changed",
-            format!(
-                "The password of your login was changed at {}, and its other sessions ended.\n\n\
-                 If it was not you, reset it at {}/console/forgot-password.",
-                crate::time::to_rfc3339(self.clock.now()),
-                self.base_url
-            ),
-        )
-        .await;
     }
 
     /// A login.

@@ -56,15 +56,7 @@ pub struct RateLimits {
 /// The account view, with its credits.
 pub async fn account_json(state: &AppState, account: &Account) -> Result<AccountView, ApiError> {
     let b = state.ledger.balance(&account.id).await?;
-    let due_by = if b.due() > 0 {
-        state
-            .overdue
-            .due(&account.id)
-            .await?
-            .map(crate::time::to_rfc3339)
-    } else {
-        None
-    };
+    let due_by = state.overdue.due_by(&account.id, b).await?;
     Ok(AccountView {
         id: account.id.clone(),
         object: "account",
