@@ -1,24 +1,24 @@
 //! The HTTP edge: routes, request ids, and error rendering. Handlers parse,
 //! call one domain function and map its errors; nothing else.
 
-mod account;
-mod admin;
+pub(crate) mod account;
+pub(crate) mod admin;
 mod audit;
 mod credentials;
 pub mod doc;
 mod error;
 mod extract;
-mod files;
-mod generate;
+pub(crate) mod files;
+pub(crate) mod generate;
 pub mod idempotency;
 pub mod images;
-mod models;
+pub(crate) mod models;
 mod moderation;
 mod plugins;
 mod references;
 mod replicas;
-mod task_view;
-mod videos;
+pub(crate) mod task_view;
+pub(crate) mod videos;
 
 use std::sync::{Arc, RwLock};
 

@@ -10,24 +10,25 @@
 //! double-submit token (a cookie and the same value in the form); after
 //! it, the session's own.
 
+mod auth;
+mod overview;
+mod settings;
+
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 
+use serde::Deserialize;
 use std::net::SocketAddr;
 
-use axum::extract::ConnectInfo;
-use axum::extract::rejection::FormRejection;
-use axum::http::HeaderMap;
-use axum::{Extension, Form};
-
+use crate::api::ApiError;
 use crate::api::AppState;
-use crate::people::{Authenticated, PeopleError};
+use crate::people::{Authenticated, People, PeopleError};
 
 /// The cookie of the double-submit token of the forms shown before login.
 pub const FORM_COOKIE: &str = "imini_form";
@@ -41,11 +42,20 @@ pub const SESSION_COOKIE: &str = "imini_session";
 /// The console's routes, under `/console`.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_page).post(log_in))
-        .route("/logout", post(log_out))
-        .route("/signup", get(signup_page).post(sign_up))
-        .route("/verify-email", get(verify_email))
+        .route("/", get(overview::home))
+        .route("/login", get(auth::login_page).post(auth::log_in))
+        .route("/logout", post(auth::log_out))
+        .route("/signup", get(auth::signup_page).post(auth::sign_up))
+        .route("/verify-email", get(auth::verify_email))
+        .route(
+            "/forgot-password",
+            get(auth::forgot_page).post(auth::forgot),
+        )
+        .route("/reset-password", get(auth::reset_page).post(auth::reset))
+        .route("/settings", get(settings::show))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/sessions/{id}/end", post(settings::end_session))
+        .route("/settings/close", post(settings::close))
         .route("/assets/console.css", get(stylesheet))
         // Nested under the API's router, whose fallback answers JSON: any
         // other console path is a page that needs a login first.
@@ -188,6 +198,94 @@ async fn signed_in(
     }
 }
 
+/// A logged-in person: the request's live session. A handler taking one
+/// sends a logged-out browser to the login page, and (for a page it asked
+/// for) back to it afterwards.
+pub(crate) struct Person {
+    /// Who, and their session.
+    pub who: Authenticated,
+}
+
+impl FromRequestParts<AppState> for Person {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        // Only a page can be come back to; after a form, the overview. (The
+        // path is the one under the `/console` this router is nested at.)
+        let asked = match (&parts.method, parts.uri.path_and_query()) {
+            (&Method::GET, Some(pq)) if pq.path() != "/" => format!("/console{pq}"),
+            _ => "/console".to_string(),
+        };
+        signed_in(state, &parts.headers, &asked)
+            .await
+            .map(|who| Person { who })
+    }
+}
+
+impl Person {
+    /// The account whose credits, keys and tasks the person uses.
+    pub fn account_id(&self) -> &str {
+        &self.who.login.account_id
+    }
+
+    /// How the ledger and the audit log name the person: their login's id
+    /// (`user_…`), as a key is named by its id.
+    pub fn actor(&self) -> &str {
+        &self.who.login.id
+    }
+
+    /// What every page's header shows, on the page `here`.
+    pub fn chrome(&self, here: &'static str) -> Chrome {
+        Chrome {
+            who: self.who.login.email.clone(),
+            csrf: People::csrf_token(&self.who.session).to_string(),
+            here,
+        }
+    }
+
+    /// Refuses a form that does not carry the session's CSRF token.
+    pub fn check(&self, presented: &str) -> Result<(), Response> {
+        People::check_csrf(&self.who.session, presented).map_err(|e| error_page(&e))
+    }
+}
+
+/// The header of every page after login: who is logged in, the token
+/// their forms carry, and which page this is (for the navigation).
+pub(crate) struct Chrome {
+    /// The person's email address.
+    pub who: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// This page, as the navigation names it.
+    pub here: &'static str,
+}
+
+/// A page that shows an error of a domain service (the API's own
+/// message, which is written for people too).
+pub(crate) fn api_error_page(e: &ApiError) -> Response {
+    let (status, _) = e.status_and_type();
+    page(
+        &ErrorPage {
+            heading: "That did not work",
+            message: &e.message,
+        },
+        status,
+    )
+}
+
+/// An unexpected failure of a store or service: logged, and shown as a
+/// page that says to try again.
+pub(crate) fn failure_page(what: &str, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console: {what}");
+    page(
+        &ErrorPage {
+            heading: "That did not work",
+            message: "Something went wrong on our side. Try again in a moment.",
+        },
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+}
+
 /// The status of a page that shows `e`.
 fn status_of(e: &PeopleError) -> StatusCode {
     match e {
@@ -237,343 +335,13 @@ fn form_token_matches(headers: &HeaderMap, presented: &str) -> bool {
     })
 }
 
-/// A task as the overview lists it.
-struct TaskRow {
-    id: String,
-    model: String,
-    status: &'static str,
-    created_at: String,
-}
-
-/// The overview page.
-#[derive(Template)]
-#[template(path = "console/overview.html")]
-struct OverviewPage {
-    who: String,
-    account_id: String,
-    csrf: String,
-    active: bool,
-    status: &'static str,
-    balance: i64,
-    held: i64,
-    available: i64,
-    credit_line: i64,
-    amount_due: i64,
-    due_by: Option<String>,
-    tasks: Vec<TaskRow>,
-}
-
-/// `GET /console`: the overview of the person's account.
-async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let who = match signed_in(&state, &headers, "/console").await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    match overview(&state, &who).await {
-        Ok(view) => page(&view, StatusCode::OK),
-        Err(e) => error_page(&PeopleError::Internal(e)),
+/// Any other console path: logged out, the login page first (then back);
+/// logged in, there is no such page.
+async fn elsewhere(person: Result<Person, Response>) -> Response {
+    match person {
+        Ok(_) => not_found().await,
+        Err(to_login) => to_login,
     }
-}
-
-async fn overview(state: &AppState, who: &Authenticated) -> Result<OverviewPage, String> {
-    let account_id = &who.login.account_id;
-    let account = state
-        .accounts
-        .get(account_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let b = state
-        .ledger
-        .balance(account_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let due_by = state
-        .overdue
-        .due_by(account_id, b)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (tasks, _) = state
-        .tasks
-        .list(account_id, &crate::tasks::TaskFilter::default(), 10, None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = match account.status {
-        crate::accounts::AccountStatus::Active => "active",
-        crate::accounts::AccountStatus::Suspended => "suspended",
-        crate::accounts::AccountStatus::Closed => "closed",
-    };
-    Ok(OverviewPage {
-        who: who.login.email.clone(),
-        account_id: account_id.clone(),
-        csrf: crate::people::People::csrf_token(&who.session).to_string(),
-        active: account.status == crate::accounts::AccountStatus::Active,
-        status,
-        balance: b.balance,
-        held: b.held,
-        available: b.spendable(account.credit_line),
-        credit_line: account.credit_line,
-        amount_due: b.due(),
-        due_by,
-        tasks: tasks
-            .into_iter()
-            .map(|t| TaskRow {
-                id: t.id,
-                model: t.model,
-                status: t.status.as_str(),
-                created_at: t.created_at,
-            })
-            .collect(),
-    })
-}
-
-/// The fields of the login form.
-#[derive(Debug, Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    csrf: String,
-    next: Option<String>,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-}
-
-/// `POST /console/login`.
-async fn log_in(
-    State(state): State<AppState>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    form: Result<Form<LoginForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if !form_token_matches(&headers, &form.csrf) {
-        return error_page(&PeopleError::CsrfMismatch);
-    }
-    let next = safe_next(form.next.as_deref());
-    let (address, agent) = visitor(peer.as_ref().map(|Extension(c)| c), &headers);
-    match state
-        .people
-        .log_in(&form.email, &form.password, &address, &agent)
-        .await
-    {
-        Ok(done) => {
-            let mut response = Redirect::to(&next).into_response();
-            response.headers_mut().insert(
-                header::SET_COOKIE,
-                session_cookie(&state, Some(&done.session.cookie)),
-            );
-            response
-        }
-        Err(e) => {
-            let status = status_of(&e);
-            let message = e.to_string();
-            form_page(status, |csrf| LoginPage {
-                csrf,
-                next,
-                email: form.email,
-                notice: None,
-                email_error: (e.field() == Some("email")).then(|| message.clone()),
-                password_error: (e.field() == Some("password")).then(|| message.clone()),
-                form_error: e.field().is_none().then_some(message),
-                signup_open: signup_open(&state),
-            })
-        }
-    }
-}
-
-/// The fields of a form that only carries its CSRF token.
-#[derive(Debug, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-/// `POST /console/logout`: ends the session.
-async fn log_out(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
-    let who = match signed_in(&state, &headers, "/console").await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let presented = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Err(e) = crate::people::People::check_csrf(&who.session, &presented) {
-        return error_page(&e);
-    }
-    if let Some(value) = cookie(&headers, SESSION_COOKIE)
-        && let Err(e) = state.people.log_out(value).await
-    {
-        return error_page(&e);
-    }
-    let mut response = Redirect::to("/console/login").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&state, None));
-    response
-}
-
-/// Whether anyone may sign up.
-fn signup_open(state: &AppState) -> bool {
-    state.config.accounts.signup == crate::config::Signup::Open
-}
-
-/// The sign-up page.
-#[derive(Template)]
-#[template(path = "console/signup.html")]
-struct SignupPage {
-    csrf: String,
-    email: String,
-    form_error: Option<String>,
-    email_error: Option<String>,
-    password_error: Option<String>,
-}
-
-/// A page that tells the person something, with one link onwards.
-#[derive(Template)]
-#[template(path = "console/message.html")]
-struct MessagePage<'a> {
-    heading: &'a str,
-    message: &'a str,
-    link: &'a str,
-    link_text: &'a str,
-}
-
-/// Sign-up is closed, or by invitation only.
-fn signup_refused(state: &AppState) -> Response {
-    let refusal = match state.config.accounts.signup {
-        crate::config::Signup::Closed => PeopleError::SignupClosed,
-        _ => PeopleError::InviteOnly,
-    };
-    let message = refusal.to_string();
-    page(
-        &MessagePage {
-            heading: "Sign up",
-            message: &message,
-            link: "/console/login",
-            link_text: "Log in",
-        },
-        StatusCode::FORBIDDEN,
-    )
-}
-
-/// `GET /console/signup`.
-async fn signup_page(State(state): State<AppState>) -> Response {
-    if !signup_open(&state) {
-        return signup_refused(&state);
-    }
-    form_page(StatusCode::OK, |csrf| SignupPage {
-        csrf,
-        email: String::new(),
-        form_error: None,
-        email_error: None,
-        password_error: None,
-    })
-}
-
-/// The fields of the sign-up form.
-#[derive(Debug, Deserialize)]
-struct SignupForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-}
-
-/// `POST /console/signup`.
-async fn sign_up(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<SignupForm>, FormRejection>,
-) -> Response {
-    if !signup_open(&state) {
-        return signup_refused(&state);
-    }
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if !form_token_matches(&headers, &form.csrf) {
-        return error_page(&PeopleError::CsrfMismatch);
-    }
-    match state.people.sign_up(&form.email, &form.password).await {
-        Ok(()) => page(
-            &MessagePage {
-                heading: "Check your email",
-                message: "We sent a link to confirm your address. Open it, then log in.",
-                link: "/console/login",
-                link_text: "Log in",
-            },
-            StatusCode::OK,
-        ),
-        Err(e) if e.field().is_some() => {
-            let message = e.to_string();
-            form_page(StatusCode::BAD_REQUEST, |csrf| SignupPage {
-                csrf,
-                email: form.email,
-                form_error: None,
-                email_error: (e.field() == Some("email")).then(|| message.clone()),
-                password_error: (e.field() == Some("password")).then_some(message),
-            })
-        }
-        Err(e) => error_page(&e),
-    }
-}
-
-/// Query of a link from an email.
-#[derive(Debug, Deserialize)]
-struct LinkQuery {
-    #[serde(default)]
-    token: String,
-}
-
-/// `GET /console/verify-email?token=…`: the link that confirms an address.
-async fn verify_email(State(state): State<AppState>, Query(q): Query<LinkQuery>) -> Response {
-    match state.people.verify_email(&q.token).await {
-        Ok(_) => form_page(StatusCode::OK, |csrf| LoginPage {
-            csrf,
-            next: "/console".into(),
-            email: String::new(),
-            notice: Some("Your email address is confirmed. Log in.".into()),
-            form_error: None,
-            email_error: None,
-            password_error: None,
-            signup_open: signup_open(&state),
-        }),
-        Err(e) => error_page(&e),
-    }
-}
-
-/// Any other console page: logged out, the login page first, then back.
-async fn elsewhere(uri: axum::http::Uri) -> Response {
-    let asked = uri
-        .path_and_query()
-        .map_or("/console", axum::http::uri::PathAndQuery::as_str);
-    to_login(&format!("/console{asked}"))
-}
-
-/// The login page.
-#[derive(Template)]
-#[template(path = "console/login.html")]
-struct LoginPage {
-    csrf: String,
-    next: String,
-    email: String,
-    notice: Option<String>,
-    form_error: Option<String>,
-    email_error: Option<String>,
-    password_error: Option<String>,
-    signup_open: bool,
-}
-
-/// Query of the login page.
-#[derive(Debug, Deserialize)]
-struct LoginQuery {
-    next: Option<String>,
 }
 
 /// A new double-submit token, and its cookie.
@@ -593,20 +361,6 @@ fn form_page<T: Template>(status: StatusCode, view: impl FnOnce(String) -> T) ->
     response
 }
 
-/// `GET /console/login`.
-async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
-    form_page(StatusCode::OK, |csrf| LoginPage {
-        csrf,
-        next: safe_next(q.next.as_deref()),
-        email: String::new(),
-        notice: None,
-        form_error: None,
-        email_error: None,
-        password_error: None,
-        signup_open: signup_open(&state),
-    })
-}
-
 /// `GET /console/assets/console.css`.
 async fn stylesheet() -> Response {
     (
@@ -617,6 +371,23 @@ async fn stylesheet() -> Response {
         STYLESHEET,
     )
         .into_response()
+}
+
+/// A page that tells the person something, with one link onwards.
+#[derive(Template)]
+#[template(path = "console/message.html")]
+pub(crate) struct MessagePage<'a> {
+    heading: &'a str,
+    message: &'a str,
+    link: &'a str,
+    link_text: &'a str,
+}
+
+/// The fields of a form that only carries its CSRF token.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// The error page.
