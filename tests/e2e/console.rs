@@ -231,3 +231,124 @@ fn forged_forms_are_refused_and_the_sixth_wrong_password_in_a_minute_is_throttle
     }
     browser.screenshot("login-throttled");
 }
+
+/// Signs up `email` in `browser` (sign-up open), confirms the address with
+/// the emailed link and logs in; the account's id.
+fn sign_up_and_log_in(gw: &Gateway, browser: &Browser, email: &str, password: &str) -> String {
+    browser.goto(&format!("{}/console/signup", gw.base));
+    browser.fill("#email", email);
+    browser.fill("#password", password);
+    browser.submit("button[type=submit]");
+    browser.goto(&emailed_link(gw, "/console/verify-email"));
+    log_in(browser, email, password);
+    assert_eq!(text_of(browser, "h1"), "Overview", "{}", browser.source());
+    text_of(browser, "#account-id")
+}
+
+/// Fills and sends the login form the browser shows.
+fn log_in(browser: &Browser, email: &str, password: &str) {
+    browser.fill("#email", email);
+    browser.fill("#password", password);
+    browser.submit("button[type=submit]");
+}
+
+#[test]
+fn a_person_ends_a_session_changes_and_resets_the_password_and_closes_the_account() {
+    let gw = Gateway::start_with_config("[accounts]\nsignup = \"open\"\n");
+    let email = "grace@example.com";
+    let first = "first long passphrase";
+    let laptop = Browser::start();
+    let account_id = sign_up_and_log_in(&gw, &laptop, email, first);
+
+    // A second browser logs in: the settings list both sessions, and the
+    // first ends the second, which is logged out at its next page.
+    let phone = Browser::start();
+    phone.goto(&format!("{}/console/login", gw.base));
+    log_in(&phone, email, first);
+    assert_eq!(text_of(&phone, "h1"), "Overview");
+    laptop.goto(&format!("{}/console/settings", gw.base));
+    assert_eq!(laptop.find_all("#sessions tbody tr").len(), 2);
+    assert_eq!(laptop.find_all("#logins tbody tr").len(), 2);
+    laptop.screenshot("settings");
+    laptop.submit("#sessions form button");
+    assert_eq!(laptop.find_all("#sessions tbody tr").len(), 1);
+    assert!(text_of(&laptop, "#sessions").contains("This one"));
+    phone.goto(&format!("{}/console", gw.base));
+    assert!(
+        phone
+            .current_url()
+            .starts_with(&format!("{}/console/login?next=", gw.base)),
+        "the ended session still reached {}",
+        phone.current_url()
+    );
+
+    // Changing the password needs the current one; the error is next to
+    // its field.
+    laptop.fill("#current_password", "not the password at all");
+    laptop.fill("#password", "second long passphrase");
+    laptop.submit("form[action='/console/settings/password'] button");
+    assert!(
+        text_of(&laptop, "#current_password-error").contains("not right"),
+        "{}",
+        laptop.source()
+    );
+    laptop.fill("#current_password", first);
+    laptop.fill("#password", "second long passphrase");
+    laptop.submit("form[action='/console/settings/password'] button");
+    assert!(text_of(&laptop, "#notice").contains("password is changed"));
+
+    // Forgotten: the emailed link sets a new one, after refusing a short
+    // one next to its field, and every session ends.
+    phone.goto(&format!("{}/console/login", gw.base));
+    phone.click("a[href='/console/forgot-password']");
+    phone.fill("#email", email);
+    phone.submit("button[type=submit]");
+    assert_eq!(text_of(&phone, "h1"), "Check your email");
+    phone.goto(&emailed_link(&gw, "/console/reset-password"));
+    phone.screenshot("reset-password");
+    phone.fill("#password", "short");
+    phone.submit("button[type=submit]");
+    assert!(text_of(&phone, "#password-error").contains("at least 10 characters"));
+    let third = "third long passphrase";
+    phone.fill("#password", third);
+    phone.submit("button[type=submit]");
+    assert!(text_of(&phone, ".notice").contains("new password is set"));
+    laptop.goto(&format!("{}/console/settings", gw.base));
+    assert!(
+        laptop
+            .current_url()
+            .starts_with(&format!("{}/console/login", gw.base)),
+        "a reset ends every session"
+    );
+    log_in(&laptop, email, third);
+    assert_eq!(
+        laptop.current_url(),
+        format!("{}/console/settings", gw.base)
+    );
+
+    // Closing: the page says what is forfeited; a wrong confirmation
+    // closes nothing; the right one closes and forfeits the balance.
+    gw.post(
+        &format!("/admin/v1/accounts/{account_id}/topup"),
+        &serde_json::json!({"credits": 30}),
+    );
+    laptop.goto(&format!("{}/console/settings", gw.base));
+    assert!(text_of(&laptop, "#forfeit").contains("forfeits its unused balance of 30 credits"));
+    laptop.fill("#confirm", "acct_wrong");
+    laptop.submit("form[action='/console/settings/close'] button");
+    assert!(text_of(&laptop, "#close-error").contains("Nothing was closed"));
+    let account = gw.get(&format!("/admin/v1/accounts/{account_id}"));
+    assert_eq!(account.json()["status"], "active");
+    laptop.fill("#confirm", &account_id);
+    laptop.submit("form[action='/console/settings/close'] button");
+    assert!(text_of(&laptop, "#notice").contains("account is closed"));
+    let account = gw.get(&format!("/admin/v1/accounts/{account_id}"));
+    assert_eq!(account.json()["status"], "closed");
+    assert_eq!(account.json()["credit_balance"], 0);
+    let entries = gw.ledger(&account_id);
+    let last = entries.last().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["amount"].as_i64()),
+        (Some("forfeit"), Some(-30))
+    );
+}

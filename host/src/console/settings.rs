@@ -61,9 +61,13 @@ struct Outcome {
     close_error: Option<String>,
 }
 
+/// A time as a person reads it: `2026-12-06 12:40 UTC`.
 fn when(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(crate::time::to_rfc3339)
+        .map(|t| {
+            let s = crate::time::to_rfc3339(t);
+            format!("{} {} UTC", &s[..10], &s[11..16])
+        })
         .unwrap_or_default()
 }
 
