@@ -154,6 +154,12 @@ pub struct ServeArgs {
     /// Configuration file (TOML; unknown keys are rejected).
     #[arg(long, env = "IMINI_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Where compiled plugins are kept, to start without compiling them
+    /// again [default: the data directory's plugin-cache]. Gateways on one
+    /// machine may share one (artifacts are keyed by the plugin's bytes and
+    /// the engine, and written atomically).
+    #[arg(long, env = "IMINI_PLUGIN_CACHE")]
+    pub plugin_cache: Option<PathBuf>,
     /// The admin key; generated and printed once at first start when unset.
     #[arg(long, env = "IMINI_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
@@ -205,8 +211,13 @@ pub fn run() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
+            let plugin_cache = args
+                .plugin_cache
+                .clone()
+                .unwrap_or_else(|| data_dir.join("plugin-cache"));
             let served = runtime.block_on(serve(ServeOptions {
                 listen,
+                plugin_cache,
                 data_dir,
                 admin_key: args.admin_key,
                 config,

@@ -32,6 +32,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Data directory.
     pub data_dir: PathBuf,
+    /// Where compiled plugins are kept.
+    pub plugin_cache: PathBuf,
     /// The admin key to use, if given (else generated at first start).
     pub admin_key: Option<String>,
     /// The configuration.
@@ -86,12 +88,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
     let credentials =
         crate::credentials::Credentials::open(config.secrets()?, secrets.clone()).await?;
-    let runtime = plugin_runtime(
-        &config,
-        &opts.data_dir.join("plugin-cache"),
-        false,
-        credentials.clone(),
-    )?;
+    let runtime = plugin_runtime(&config, &opts.plugin_cache, false, credentials.clone())?;
 
     let plugin_records = stores.plugins.clone();
     let plugin_dir = crate::rollout::plugins_dir(&opts.data_dir);

@@ -5,7 +5,12 @@ use serde_json::{Value, json};
 
 #[test]
 fn a_restart_after_a_crash_keeps_tasks_and_files_and_skips_compiling() {
-    let mut gw = Gateway::start();
+    // A cache of its own, empty at first (not the one the suite shares).
+    let cache = tempfile::tempdir().unwrap();
+    let mut gw = Gateway::start_with_env(
+        "",
+        &[("IMINI_PLUGIN_CACHE", cache.path().to_str().unwrap())],
+    );
     assert!(
         gw.logs().contains("plugin=canvas@0.1.0") && gw.logs().contains("from_cache=false"),
         "{}",

@@ -8,7 +8,7 @@
 //! with a rustls backend bring a second TLS stack built with CMake, for a
 //! plain-HTTP protocol on 127.0.0.1.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,10 +20,7 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Where the test run saves the console's screenshots, for reviewers.
 pub fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("console-screenshots")
+    crate::target_dir().join("console-screenshots")
 }
 
 fn find_program(names: &[&str]) -> Option<PathBuf> {

@@ -35,6 +35,18 @@ pub mod guests {
 /// The admin key the tests start gateways with.
 pub const ADMIN_KEY: &str = "imini_admin_test_key_0123456789";
 
+/// Cargo's target directory, where the tests keep what outlives a test.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// The plugin cache the suite's gateways share (`IMINI_PLUGIN_CACHE`).
+pub fn shared_plugin_cache() -> PathBuf {
+    target_dir().join("e2e-plugin-cache")
+}
+
 /// A running gateway.
 pub struct Gateway {
     child: Option<Child>,
@@ -172,6 +184,10 @@ impl Gateway {
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&self.data_dir)
             .env("IMINI_ADMIN_KEY", ADMIN_KEY)
+            // Compiling the bundled plugins takes seconds of CPU at each
+            // start from an empty data directory: the suite's gateways
+            // share one cache (a test may name its own in `env`).
+            .env("IMINI_PLUGIN_CACHE", shared_plugin_cache())
             .env("RUST_LOG", "info")
             .env_remove("IMINI_CONFIG")
             .env_remove("IMINI_REDIS_URL")
