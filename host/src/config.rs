@@ -98,6 +98,9 @@ pub struct Config {
     /// Amounts owed: when a debt under a credit line becomes overdue.
     #[serde(default)]
     pub billing: crate::overdue::BillingConfig,
+    /// Where email to people goes: an SMTP server, or (absent) the log.
+    #[serde(default)]
+    pub email: Option<crate::people::mail::EmailConfig>,
     /// How people join the console and how long they stay logged in.
     #[serde(default)]
     pub accounts: AccountsConfig,
@@ -546,6 +549,9 @@ impl Config {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
         self.store.validate().map_err(ConfigError::Invalid)?;
         self.billing.check().map_err(ConfigError::Invalid)?;
+        if let Some(email) = &self.email {
+            email.check().map_err(ConfigError::Invalid)?;
+        }
         if let Some(url) = &self.telemetry.otlp_endpoint
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

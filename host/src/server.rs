@@ -40,6 +40,19 @@ pub struct ServeOptions {
     pub config: Config,
 }
 
+/// Where email to people goes: the `[email]` SMTP server, or the log.
+fn mailer(config: &Config) -> anyhow::Result<Arc<dyn crate::people::mail::Mailer>> {
+    Ok(match &config.email {
+        Some(email) => {
+            let smtp = crate::people::mail::SmtpMailer::new(email)
+                .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+            tracing::info!(server = %crate::people::mail::Mailer::description(&smtp), "email to people goes over SMTP");
+            Arc::new(smtp)
+        }
+        None => Arc::new(crate::people::mail::LogMailer),
+    })
+}
+
 /// Starts the gateway and serves until SIGINT or SIGTERM.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
@@ -260,7 +273,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         stores.people.clone(),
         accounts.clone(),
         limiter.clone(),
-        Arc::new(crate::people::mail::LogMailer),
+        mailer(&config)?,
         config.accounts.clone(),
         &public_url,
     );

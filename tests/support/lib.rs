@@ -11,6 +11,7 @@ pub mod mock;
 pub mod moto;
 pub mod pg;
 pub mod redis;
+pub mod smtp;
 
 pub use accounts::{
     TestAccount, assert_charged_once, assert_outputs_served, assert_reconciles, assert_refunded,
