@@ -113,6 +113,53 @@ pub enum GroupBy {
     Day,
 }
 
+/// One charge (a capture): when, for which task, placed by which key.
+struct Charge {
+    at: OffsetDateTime,
+    task_id: String,
+    key: String,
+    credits: i64,
+}
+
+/// The model of a charged task.
+async fn model_of(tasks: &Tasks, account_id: &str, task_id: &str) -> Result<String, BillError> {
+    Ok(tasks
+        .get(task_id, account_id)
+        .await?
+        .map_or_else(|| "unknown".to_string(), |t| t.model))
+}
+
+/// The charges in `[start, end)`, in ledger order.
+async fn charges_in(
+    ledger: &Ledger,
+    account_id: &str,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+) -> Result<Vec<Charge>, BillError> {
+    let entries = all_entries(ledger, account_id).await?;
+    // The key that placed each task's hold.
+    let holders: BTreeMap<&str, &str> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Hold)
+        .filter_map(|e| Some((e.task_id.as_deref()?, e.actor.as_str())))
+        .collect();
+    let mut charges = Vec::new();
+    for e in entries.iter().filter(|e| e.kind == EntryKind::Capture) {
+        let when = at(e);
+        if when < start || when >= end {
+            continue;
+        }
+        let task_id = e.task_id.as_deref().unwrap_or_default();
+        charges.push(Charge {
+            at: when,
+            task_id: task_id.to_string(),
+            key: holders.get(task_id).map_or("unknown", |k| k).to_string(),
+            credits: -e.amount,
+        });
+    }
+    Ok(charges)
+}
+
 /// Charges in `[start, end)`, grouped.
 pub async fn usage(
     ledger: &Ledger,
@@ -122,27 +169,12 @@ pub async fn usage(
     end: OffsetDateTime,
     group_by: GroupBy,
 ) -> Result<Vec<UsageRow>, BillError> {
-    let entries = all_entries(ledger, account_id).await?;
-    // The key that placed each task's hold.
-    let holders: BTreeMap<&str, &str> = entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::Hold)
-        .filter_map(|e| Some((e.task_id.as_deref()?, e.actor.as_str())))
-        .collect();
     let mut rows: BTreeMap<String, UsageRow> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.kind == EntryKind::Capture) {
-        let when = at(e);
-        if when < start || when >= end {
-            continue;
-        }
-        let task_id = e.task_id.as_deref().unwrap_or_default();
+    for c in charges_in(ledger, account_id, start, end).await? {
         let group = match group_by {
-            GroupBy::Model => tasks
-                .get(task_id, account_id)
-                .await?
-                .map_or_else(|| "unknown".to_string(), |t| t.model),
-            GroupBy::Key => holders.get(task_id).map_or("unknown", |k| k).to_string(),
-            GroupBy::Day => when.date().to_string(),
+            GroupBy::Model => model_of(tasks, account_id, &c.task_id).await?,
+            GroupBy::Key => c.key,
+            GroupBy::Day => c.at.date().to_string(),
         };
         let row = rows.entry(group.clone()).or_insert(UsageRow {
             group,
@@ -150,9 +182,25 @@ pub async fn usage(
             credits: 0,
         });
         row.tasks += 1;
-        row.credits += -e.amount;
+        row.credits += c.credits;
     }
     Ok(rows.into_values().collect())
+}
+
+/// Credits charged in `[start, end)` by UTC day (`YYYY-MM-DD`) and model.
+pub async fn daily_usage_by_model(
+    ledger: &Ledger,
+    tasks: &Tasks,
+    account_id: &str,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+) -> Result<BTreeMap<(String, String), i64>, BillError> {
+    let mut credits = BTreeMap::new();
+    for c in charges_in(ledger, account_id, start, end).await? {
+        let model = model_of(tasks, account_id, &c.task_id).await?;
+        *credits.entry((c.at.date().to_string(), model)).or_insert(0) += c.credits;
+    }
+    Ok(credits)
 }
 
 /// A monthly statement.

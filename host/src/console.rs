@@ -11,6 +11,7 @@
 //! it, the session's own.
 
 mod auth;
+mod billing;
 mod overview;
 mod settings;
 
@@ -52,6 +53,9 @@ pub fn router(state: AppState) -> Router {
             get(auth::forgot_page).post(auth::forgot),
         )
         .route("/reset-password", get(auth::reset_page).post(auth::reset))
+        .route("/billing", get(billing::show))
+        .route("/billing/{month}", get(billing::show_statement))
+        .route("/billing/{month}/dispute", post(billing::dispute))
         .route("/settings", get(settings::show))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/sessions/{id}/end", post(settings::end_session))

@@ -352,3 +352,85 @@ fn a_person_ends_a_session_changes_and_resets_the_password_and_closes_the_accoun
         (Some("forfeit"), Some(-30))
     );
 }
+
+#[test]
+fn billing_shows_the_usage_chart_statement_and_ledger_and_files_a_dispute() {
+    let gw = Gateway::start_with_config("[accounts]\nsignup = \"open\"\n");
+    let browser = Browser::start();
+    let account_id = sign_up_and_log_in(&gw, &browser, "kay@example.com", "a billing passphrase");
+    gw.post(
+        &format!("/admin/v1/accounts/{account_id}/topup"),
+        &serde_json::json!({"credits": 1000}),
+    );
+    let key = gw.post(
+        &format!("/admin/v1/accounts/{account_id}/keys"),
+        &serde_json::json!({"name": "script"}),
+    );
+    let key = key.json()["secret"].as_str().unwrap().to_string();
+    for i in 0..2 {
+        gw.submit_image(
+            &key,
+            &serde_json::json!({"model": "imini/canvas-image", "prompt": format!("a lighthouse {i}"), "size": "64x64"}),
+        );
+    }
+    let tasks = gw.tasks_when_all(&key, "succeeded");
+    assert!(
+        tasks.iter().all(|t| t["status"] == "succeeded"),
+        "{tasks:?}"
+    );
+    let charged: i64 = gw
+        .ledger(&account_id)
+        .iter()
+        .filter(|e| e["type"] == "capture")
+        .map(|e| -e["amount"].as_i64().unwrap())
+        .sum();
+    assert!(charged > 0);
+
+    browser.goto(&format!("{}/console/billing", gw.base));
+    assert_eq!(text_of(&browser, "h1"), "Billing");
+    // Today's bar, and the totals by model, say what was charged.
+    assert!(!browser.find_all("#usage-chart rect").is_empty());
+    assert_eq!(
+        text_of(&browser, "#usage-by-model tbody tr td.num"),
+        charged.to_string()
+    );
+    assert!(text_of(&browser, "#usage-by-model").contains("imini/canvas-image"));
+    let ledger = text_of(&browser, "#ledger");
+    assert!(
+        ledger.contains("top-up") && ledger.contains("charge"),
+        "{ledger}"
+    );
+    browser.screenshot("billing");
+    browser.resize(390, 844);
+    let (page, window) = browser.widths();
+    assert!(
+        page <= window,
+        "no sideways scrolling on a phone: {page} > {window}"
+    );
+    browser.resize(1280, 900);
+
+    // This month's statement adds up.
+    let month = imini_tests::this_month();
+    browser.click(&format!("#statements a[href='/console/billing/{month}']"));
+    assert_eq!(text_of(&browser, "h1"), format!("Statement for {month}"));
+    assert_eq!(text_of(&browser, "#topups"), "1000");
+    assert_eq!(text_of(&browser, "#charges"), charged.to_string());
+    assert_eq!(text_of(&browser, "#closing"), (1000 - charged).to_string());
+
+    // A dispute needs a reason, said next to the field; then it is filed,
+    // and listed as open.
+    browser.submit("form[action$='/dispute'] button");
+    assert!(
+        text_of(&browser, "#reason-error").contains("reason must be 1 to 5000 characters"),
+        "{}",
+        browser.source()
+    );
+    browser.fill("#reason", "The second lighthouse came out blank.");
+    browser.submit("form[action$='/dispute'] button");
+    assert!(text_of(&browser, "#notice").contains("dispute is filed"));
+    browser.screenshot("statement");
+    browser.goto(&format!("{}/console/billing", gw.base));
+    assert!(text_of(&browser, "#disputes").contains("open"));
+    let disputes = gw.get("/admin/v1/disputes").json();
+    assert_eq!(disputes["data"][0]["account_id"], account_id.as_str());
+}
