@@ -277,6 +277,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         config.accounts.clone(),
         &public_url,
     );
+    tokio::spawn(people_purge_loop(
+        people.clone(),
+        stores.replicas.clone(),
+        replica.id.clone(),
+    ));
     let gateway = Arc::new(Gateway {
         metrics_token,
         config,
@@ -385,22 +390,62 @@ async fn purge_loop(
     let every = period
         .min(Duration::from_secs(3600))
         .max(Duration::from_secs(1));
+    on_one_replica("retention", every, jobs, replica, || async {
+        let cutoff = crate::time::now_unix() - period.as_secs() as i64;
+        match tasks.purge_before(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                tasks = n,
+                "retention: deleted prompts, references and outputs of old tasks"
+            ),
+            Err(e) => tracing::error!(error = %e, "retention purge failed"),
+        }
+    })
+    .await;
+}
+
+/// Removes ended sessions and expired links of people's logins, hourly.
+async fn people_purge_loop(
+    people: crate::people::People,
+    jobs: Arc<dyn crate::store::replicas::ReplicaStore>,
+    replica: String,
+) {
+    let every = Duration::from_secs(3600);
+    on_one_replica("people-purge", every, jobs, replica, || async {
+        match people.purge_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                removed = n,
+                "people: removed ended sessions and expired links"
+            ),
+            Err(e) => tracing::error!(error = %e, "people: purging ended sessions failed"),
+        }
+    })
+    .await;
+}
+
+/// Runs `job` every `every`, on one of the replicas sharing the database at
+/// a time: the one holding the lease `name`.
+async fn on_one_replica<F, Fut>(
+    name: &'static str,
+    every: Duration,
+    jobs: Arc<dyn crate::store::replicas::ReplicaStore>,
+    replica: String,
+    mut job: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     loop {
-        let leads = jobs.lead("retention", &replica, every * 2 + Duration::from_secs(1));
-        match leads.await {
-            Ok(true) => {
-                let cutoff = crate::time::now_unix() - period.as_secs() as i64;
-                match tasks.purge_before(cutoff).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(
-                        tasks = n,
-                        "retention: deleted prompts, references and outputs of old tasks"
-                    ),
-                    Err(e) => tracing::error!(error = %e, "retention purge failed"),
-                }
+        match jobs
+            .lead(name, &replica, every * 2 + Duration::from_secs(1))
+            .await
+        {
+            Ok(true) => job().await,
+            Ok(false) => tracing::debug!(job = name, "another replica runs it"),
+            Err(e) => {
+                tracing::error!(job = name, error = %e, "could not tell which replica runs it");
             }
-            Ok(false) => tracing::debug!("retention: another replica purges"),
-            Err(e) => tracing::error!(error = %e, "retention: could not tell which replica purges"),
         }
         tokio::time::sleep(every).await;
     }
