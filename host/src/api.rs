@@ -19,6 +19,7 @@ mod references;
 mod replicas;
 pub(crate) mod task_view;
 pub(crate) mod videos;
+pub(crate) mod webhook;
 
 use std::sync::{Arc, RwLock};
 
@@ -122,8 +123,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::ledger))
         .routes(routes!(account::close))
         .routes(routes!(account::usage))
-        .routes(routes!(account::get_webhook, account::set_webhook))
-        .routes(routes!(account::webhook_deliveries))
+        .routes(routes!(webhook::get_webhook, webhook::set_webhook))
+        .routes(routes!(webhook::webhook_deliveries))
         .routes(routes!(account::bill))
         .routes(routes!(account::dispute))
         .routes(routes!(admin::disputes))

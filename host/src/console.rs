@@ -12,8 +12,10 @@
 
 mod auth;
 mod billing;
+mod notices;
 mod overview;
 mod settings;
+mod webhook;
 
 use askama::Template;
 use axum::Router;
@@ -56,6 +58,9 @@ pub fn router(state: AppState) -> Router {
         .route("/billing", get(billing::show))
         .route("/billing/{month}", get(billing::show_statement))
         .route("/billing/{month}/dispute", post(billing::dispute))
+        .route("/notices", get(notices::show))
+        .route("/notices/{id}/appeal", post(notices::appeal))
+        .route("/webhook", get(webhook::show).post(webhook::set))
         .route("/settings", get(settings::show))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/sessions/{id}/end", post(settings::end_session))

@@ -434,3 +434,83 @@ fn billing_shows_the_usage_chart_statement_and_ledger_and_files_a_dispute() {
     let disputes = gw.get("/admin/v1/disputes").json();
     assert_eq!(disputes["data"][0]["account_id"], account_id.as_str());
 }
+
+#[test]
+fn a_person_sets_the_webhook_endpoint_and_appeals_a_suspension() {
+    let gw = Gateway::start_with_config(
+        "[accounts]\nsignup = \"open\"\n\n[network]\nallow_private = true\n",
+    );
+    let browser = Browser::start();
+    let account_id = sign_up_and_log_in(&gw, &browser, "max@example.com", "a webhook passphrase");
+
+    // A URL that is not one is refused next to its field, as typed.
+    browser.goto(&format!("{}/console/webhook", gw.base));
+    browser.fill("#url", "not a url");
+    browser.submit("form[action='/console/webhook'] button");
+    assert!(
+        !text_of(&browser, "#url-error").is_empty(),
+        "{}",
+        browser.source()
+    );
+    assert_eq!(
+        browser.attribute("#url", "value").as_deref(),
+        Some("not a url")
+    );
+    let endpoint = "http://127.0.0.1:9/imini-events";
+    browser.fill("#url", endpoint);
+    browser.submit("form[action='/console/webhook'] button");
+    assert!(text_of(&browser, "#notice").contains("now also go to this endpoint"));
+    let key = gw.post(
+        &format!("/admin/v1/accounts/{account_id}/keys"),
+        &serde_json::json!({"name": "script"}),
+    );
+    let key = key.json()["secret"].as_str().unwrap().to_string();
+    let seen = gw
+        .request_with("GET", "/v1/account/webhook", Some(&key), None)
+        .json();
+    assert_eq!(
+        seen["url"], endpoint,
+        "the API sees what the console set: {seen}"
+    );
+    browser.goto(&format!("{}/console/webhook", gw.base));
+    assert_eq!(
+        browser.attribute("#url", "value").as_deref(),
+        Some(endpoint)
+    );
+    browser.click("details summary");
+    assert!(text_of(&browser, "#secret").starts_with("whsec_"));
+    browser.screenshot("webhook");
+    browser.fill("#url", "");
+    browser.submit("form[action='/console/webhook'] button");
+    assert!(text_of(&browser, "#notice").contains("no longer sent"));
+
+    // Suspended by an operator: the notice says why, and is appealed.
+    browser.goto(&format!("{}/console/notices", gw.base));
+    assert!(text_of(&browser, "#no-notices").contains("No notices"));
+    gw.post(
+        &format!("/admin/v1/accounts/{account_id}/suspend"),
+        &serde_json::json!({"reason": "payments look stolen"}),
+    );
+    browser.goto(&format!("{}/console/notices", gw.base));
+    let card = text_of(&browser, ".notice-card");
+    assert!(
+        card.contains("account suspended") && card.contains("payments look stolen"),
+        "{card}"
+    );
+    browser.submit(".notice-card form button");
+    assert!(!text_of(&browser, ".notice-card .field-error").is_empty());
+    browser.fill(
+        ".notice-card textarea",
+        "The card is mine; the bank can confirm.",
+    );
+    browser.submit(".notice-card form button");
+    assert!(text_of(&browser, "#notice").contains("appeal is filed"));
+    assert!(text_of(&browser, ".notice-card h3").contains("pending"));
+    browser.screenshot("notices");
+    let appeals = gw.get("/admin/v1/appeals").json();
+    assert_eq!(appeals["data"][0]["account_id"], account_id.as_str());
+    assert_eq!(
+        appeals["data"][0]["message"],
+        "The card is mine; the bank can confirm."
+    );
+}
