@@ -12,6 +12,7 @@ pub(crate) mod files;
 pub(crate) mod generate;
 pub mod idempotency;
 pub mod images;
+mod invitations;
 pub(crate) mod models;
 mod moderation;
 mod plugins;
@@ -144,6 +145,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::account_ledger))
         .routes(routes!(admin::account_action))
         .routes(routes!(admin::key_action))
+        .routes(routes!(invitations::invite))
         .routes(routes!(moderation::account_notices))
         .routes(routes!(
             moderation::account_appeals,

@@ -11,6 +11,7 @@
 //! it, the session's own.
 
 mod auth;
+mod invite;
 mod overview;
 mod settings;
 
@@ -47,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(auth::log_out))
         .route("/signup", get(auth::signup_page).post(auth::sign_up))
         .route("/verify-email", get(auth::verify_email))
+        .route(
+            "/accept-invite",
+            get(invite::accept_page).post(invite::accept),
+        )
         .route(
             "/forgot-password",
             get(auth::forgot_page).post(auth::forgot),

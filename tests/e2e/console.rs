@@ -80,20 +80,6 @@ fn console_pages_forbid_scripts_framing_and_caching() {
     assert!(String::from_utf8_lossy(&css.body).contains("@media"));
 }
 
-/// The link of the last email the gateway wrote to its log (no `[email]`
-/// configured) whose path is `path`.
-fn emailed_link(gw: &Gateway, path: &str) -> String {
-    let logs = gw.logs();
-    let needle = format!("{}{path}?token=", gw.base);
-    let start = logs
-        .rfind(&needle)
-        .unwrap_or_else(|| panic!("no {path} link in the log"));
-    logs[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\\')
-        .collect()
-}
-
 fn text_of(browser: &Browser, css: &str) -> String {
     browser.text(css).trim().to_string()
 }
@@ -132,7 +118,7 @@ fn a_person_signs_up_confirms_logs_in_and_sees_the_operators_changes() {
     browser.submit("button[type=submit]");
     assert!(text_of(&browser, "#form-error").contains("Confirm your email address"));
 
-    browser.goto(&emailed_link(&gw, "/console/verify-email"));
+    browser.goto(&gw.emailed_link("/console/verify-email"));
     assert!(text_of(&browser, ".notice").contains("confirmed"));
     browser.fill("#email", email);
     browser.fill("#password", password);

@@ -6,6 +6,7 @@ mod billing;
 mod bills;
 mod cli;
 mod console;
+mod console_operator;
 mod crash;
 mod credentials;
 mod credit_lines;

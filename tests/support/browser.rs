@@ -256,6 +256,14 @@ impl Browser {
         .map(str::to_string)
     }
 
+    /// The value of the cookie `name` the browser holds for the page's
+    /// site (HttpOnly ones too), if it has one.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.try_command(reqwest::Method::GET, &format!("/cookie/{name}"), None)
+            .ok()
+            .and_then(|c| c["value"].as_str().map(str::to_string))
+    }
+
     /// Resizes the window (e.g. to a phone's width).
     pub fn resize(&self, width: u32, height: u32) {
         self.command(
