@@ -15,6 +15,7 @@ pub mod images;
 mod invitations;
 pub(crate) mod models;
 mod moderation;
+pub(crate) mod operate;
 mod plugins;
 mod references;
 mod replicas;

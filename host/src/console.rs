@@ -12,6 +12,7 @@
 
 mod auth;
 mod invite;
+mod operators;
 mod overview;
 mod settings;
 
@@ -29,7 +30,7 @@ use std::net::SocketAddr;
 
 use crate::api::ApiError;
 use crate::api::AppState;
-use crate::people::{Authenticated, People, PeopleError};
+use crate::people::{Authenticated, People, PeopleError, Role};
 
 /// The cookie of the double-submit token of the forms shown before login.
 pub const FORM_COOKIE: &str = "imini_form";
@@ -61,6 +62,12 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/password", post(settings::change_password))
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/close", post(settings::close))
+        .route("/admin/accounts", get(operators::accounts::list))
+        .route("/admin/accounts/{id}", get(operators::accounts::show))
+        .route(
+            "/admin/accounts/{id}/{action}",
+            post(operators::accounts::act),
+        )
         .route("/assets/console.css", get(stylesheet))
         // Nested under the API's router, whose fallback answers JSON: any
         // other console path is a page that needs a login first.
@@ -239,12 +246,18 @@ impl Person {
         &self.who.login.id
     }
 
+    /// What the person may do in the console.
+    pub fn role(&self) -> Role {
+        self.who.login.role
+    }
+
     /// What every page's header shows, on the page `here`.
     pub fn chrome(&self, here: &'static str) -> Chrome {
         Chrome {
             who: self.who.login.email.clone(),
             csrf: People::csrf_token(&self.who.session).to_string(),
             here,
+            staff: self.role() != Role::User,
         }
     }
 
@@ -263,6 +276,9 @@ pub(crate) struct Chrome {
     pub csrf: String,
     /// This page, as the navigation names it.
     pub here: &'static str,
+    /// Whether the person is staff (operator or support): the navigation
+    /// shows the operators' pages.
+    pub staff: bool,
 }
 
 /// A page that shows an error of a domain service (the API's own

@@ -116,3 +116,213 @@ fn an_invited_person_chooses_a_password_and_logs_in_and_the_link_works_once() {
     );
     assert_eq!(no_key.status, 401);
 }
+
+/// Signs a person up in `browser` (with `[accounts] signup = "open"`),
+/// confirms the address and logs in: their account's id.
+fn sign_up_and_log_in(browser: &Browser, gw: &Gateway, email: &str) -> String {
+    browser.goto(&format!("{}/console/signup", gw.base));
+    browser.fill("#email", email);
+    browser.fill("#password", PASSWORD);
+    browser.submit("button[type=submit]");
+    browser.goto(&gw.emailed_link("/console/verify-email"));
+    browser.fill("#email", email);
+    browser.fill("#password", PASSWORD);
+    browser.submit("button[type=submit]");
+    assert_eq!(text_of(browser, "h1"), "Overview");
+    text_of(browser, "#account-id")
+}
+
+/// Invites `email` with `role` through the admin API, and accepts in
+/// `browser`.
+fn join_as(browser: &Browser, gw: &Gateway, email: &str, role: &str) {
+    let made = gw.post(
+        "/admin/v1/invitations",
+        &json!({"email": email, "role": role}),
+    );
+    assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
+    let link = made.json()["link"].as_str().unwrap().to_string();
+    accept_and_log_in(browser, gw, &link, email);
+}
+
+/// The account `id` as the admin API sees it.
+fn account(gw: &Gateway, id: &str) -> Value {
+    let answer = gw.get(&format!("/admin/v1/accounts/{id}"));
+    assert_eq!(answer.status, 200);
+    answer.json()
+}
+
+/// The operator's `user_…` login id, as their own account's page lists it.
+fn login_id_of(browser: &Browser, gw: &Gateway, email: &str) -> String {
+    browser.goto(&format!("{}/console/admin/accounts?q={email}", gw.base));
+    browser.click("#accounts tbody a");
+    let logins = text_of(browser, "section[aria-labelledby=logins-heading]");
+    let id = logins
+        .split_whitespace()
+        .find(|w| w.starts_with("user_"))
+        .unwrap_or_else(|| panic!("no login id in {logins}"))
+        .to_string();
+    assert!(logins.contains("role operator"), "{logins}");
+    id
+}
+
+#[test]
+fn an_operator_finds_an_account_tops_it_up_suspends_and_reinstates_it_and_is_named_in_the_audit_log()
+ {
+    let gw = Gateway::start_with_config("[accounts]\nsignup = \"open\"\n");
+    let user = Browser::start();
+    let account_id = sign_up_and_log_in(&user, &gw, "ada@example.com");
+    assert!(
+        user.find_all("a[href='/console/admin/accounts']")
+            .is_empty(),
+        "a user's navigation has no operators' pages"
+    );
+
+    let operator = Browser::start();
+    join_as(&operator, &gw, "grace@example.com", "operator");
+    let operator_id = login_id_of(&operator, &gw, "grace@example.com");
+
+    // The navigation leads to the accounts; a search by email finds the
+    // user's.
+    operator.goto(&format!("{}/console", gw.base));
+    operator.click("a[href='/console/admin/accounts']");
+    operator.fill("#q", "ADA@example");
+    operator.submit("form.search button");
+    let rows = text_of(&operator, "#accounts tbody");
+    assert!(
+        rows.contains(&account_id) && !rows.contains("grace@"),
+        "{rows}"
+    );
+    operator.screenshot("operator-accounts");
+    // By id too, and the status filter applies.
+    operator.goto(&format!(
+        "{}/console/admin/accounts?q={account_id}&status=suspended",
+        gw.base
+    ));
+    assert!(operator.find_all("#no-accounts").len() == 1);
+    operator.goto(&format!(
+        "{}/console/admin/accounts?q={account_id}&status=active",
+        gw.base
+    ));
+    operator.click("#accounts tbody a");
+    assert_eq!(text_of(&operator, "#account-id"), account_id);
+    assert_eq!(text_of(&operator, "#balance"), "0");
+
+    // A top-up that is not a number is refused at its form, in words.
+    operator.fill("#topup-credits", "lots");
+    operator.submit("#topup button");
+    assert!(text_of(&operator, "#topup-error").contains("whole number"));
+    operator.fill("#topup-credits", "250");
+    operator.fill("#topup-reason", "invoice 42");
+    operator.submit("#topup button");
+    assert_eq!(text_of(&operator, "#notice"), "Credits added.");
+    assert_eq!(text_of(&operator, "#balance"), "250");
+    let ledger = text_of(&operator, "#ledger-entries");
+    assert!(
+        ledger.contains(&operator_id) && ledger.contains("invoice 42"),
+        "the ledger names the operator: {ledger}"
+    );
+    operator.screenshot("operator-account");
+    user.goto(&format!("{}/console", gw.base));
+    assert_eq!(text_of(&user, "#balance"), "250");
+
+    // Suspended with a reason, the user sees it; reinstated, it goes.
+    operator.fill("#suspend-reason", "checking a chargeback");
+    operator.submit("#suspend button");
+    assert_eq!(text_of(&operator, "#status"), "suspended");
+    assert_eq!(account(&gw, &account_id)["status"], "suspended");
+    user.goto(&format!("{}/console", gw.base));
+    assert!(text_of(&user, "[role=alert]").contains("suspended"));
+    operator.submit("#unsuspend button");
+    assert_eq!(text_of(&operator, "#notice"), "Account reinstated.");
+    user.goto(&format!("{}/console", gw.base));
+    assert!(user.find_all("[role=alert]").is_empty());
+
+    // The audit log names the operator's login for each act, not "admin".
+    let audit = gw.get(&format!("/admin/v1/audit?account_id={account_id}"));
+    assert_eq!(audit.status, 200);
+    let entries = audit.json()["data"].as_array().unwrap().clone();
+    for action in ["account.topup", "account.suspended", "account.unsuspend"] {
+        let entry = entries
+            .iter()
+            .find(|e| e["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} in {entries:?}"));
+        assert_eq!(entry["actor"], operator_id.as_str(), "{entry}");
+    }
+    // The notice the account got names who suspended it.
+    let notices = gw.get(&format!("/admin/v1/notices?account_id={account_id}"));
+    assert_eq!(notices.status, 200);
+    assert_eq!(notices.json()["data"][0]["by"], operator_id.as_str());
+}
+
+#[test]
+fn support_reads_accounts_but_cannot_change_credits_and_users_are_refused_the_pages() {
+    let gw = Gateway::start_with_config("[accounts]\nsignup = \"open\"\n");
+    let user = Browser::start();
+    let account_id = sign_up_and_log_in(&user, &gw, "ada@example.com");
+    gw.post(
+        &format!("/admin/v1/accounts/{account_id}/topup"),
+        &json!({"credits": 70}),
+    );
+
+    let support = Browser::start();
+    let link = invite_with_the_cli(&gw, "sam@example.com", "support");
+    accept_and_log_in(&support, &gw, &link, "sam@example.com");
+    support.goto(&format!("{}/console/admin/accounts/{account_id}", gw.base));
+    assert_eq!(text_of(&support, "#balance"), "70");
+    assert!(support.find_all("#read-only").len() == 1);
+    assert!(
+        support.find_all("form#topup").is_empty()
+            && support
+                .find_all("form[action*='/console/admin/']")
+                .is_empty(),
+        "no action forms for support"
+    );
+    support.screenshot("support-account");
+
+    // A top-up posted anyway, with support's own valid session and CSRF
+    // token, is refused and changes nothing.
+    let csrf = support
+        .attribute("header form input[name=csrf]", "value")
+        .expect("the session's token");
+    let session = support.cookie("imini_session").expect("the session cookie");
+    let forged = reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/console/admin/accounts/{account_id}/topup",
+            gw.base
+        ))
+        .header("cookie", format!("imini_session={session}"))
+        .form(&[("csrf", csrf.as_str()), ("credits", "1000")])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().unwrap().contains("only an operator"));
+    assert_eq!(account(&gw, &account_id)["credit_balance"], 70);
+    // Without the right token, refused as a forgery.
+    let wrong_token = reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/console/admin/accounts/{account_id}/topup",
+            gw.base
+        ))
+        .header("cookie", format!("imini_session={session}"))
+        .form(&[("csrf", "forged"), ("credits", "1000")])
+        .send()
+        .unwrap();
+    assert_eq!(wrong_token.status(), 403);
+    assert_eq!(account(&gw, &account_id)["credit_balance"], 70);
+
+    // A user is refused the operators' pages.
+    user.goto(&format!("{}/console/admin/accounts", gw.base));
+    assert_eq!(text_of(&user, "h1"), "Not allowed");
+    let session = user.cookie("imini_session").expect("the user's session");
+    for page in [
+        "/console/admin/accounts".to_string(),
+        format!("/console/admin/accounts/{account_id}"),
+    ] {
+        let answer = reqwest::blocking::Client::new()
+            .get(format!("{}{page}", gw.base))
+            .header("cookie", format!("imini_session={session}"))
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), 403, "{page}");
+    }
+}
