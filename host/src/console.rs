@@ -68,6 +68,12 @@ pub fn router(state: AppState) -> Router {
             "/admin/accounts/{id}/{action}",
             post(operators::accounts::act),
         )
+        .route("/admin/disputes", get(operators::disputes::list))
+        .route(
+            "/admin/disputes/{id}/{action}",
+            post(operators::disputes::decide),
+        )
+        .route("/admin/audit", get(operators::audit::list))
         .route("/assets/console.css", get(stylesheet))
         // Nested under the API's router, whose fallback answers JSON: any
         // other console path is a page that needs a login first.

@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use imini_tests::browser::Browser;
-use imini_tests::{ADMIN_KEY, Gateway, binary};
+use imini_tests::{ADMIN_KEY, Gateway, binary, this_month};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "a long enough passphrase";
@@ -151,8 +151,9 @@ fn account(gw: &Gateway, id: &str) -> Value {
     answer.json()
 }
 
-/// The operator's `user_…` login id, as their own account's page lists it.
-fn login_id_of(browser: &Browser, gw: &Gateway, email: &str) -> String {
+/// A staff person's `user_…` login id, as their own account's page lists
+/// it (with their `role`).
+fn login_id_of(browser: &Browser, gw: &Gateway, email: &str, role: &str) -> String {
     browser.goto(&format!("{}/console/admin/accounts?q={email}", gw.base));
     browser.click("#accounts tbody a");
     let logins = text_of(browser, "section[aria-labelledby=logins-heading]");
@@ -161,7 +162,7 @@ fn login_id_of(browser: &Browser, gw: &Gateway, email: &str) -> String {
         .find(|w| w.starts_with("user_"))
         .unwrap_or_else(|| panic!("no login id in {logins}"))
         .to_string();
-    assert!(logins.contains("role operator"), "{logins}");
+    assert!(logins.contains(&format!("role {role}")), "{logins}");
     id
 }
 
@@ -179,7 +180,7 @@ fn an_operator_finds_an_account_tops_it_up_suspends_and_reinstates_it_and_is_nam
 
     let operator = Browser::start();
     join_as(&operator, &gw, "grace@example.com", "operator");
-    let operator_id = login_id_of(&operator, &gw, "grace@example.com");
+    let operator_id = login_id_of(&operator, &gw, "grace@example.com", "operator");
 
     // The navigation leads to the accounts; a search by email finds the
     // user's.
@@ -325,4 +326,111 @@ fn support_reads_accounts_but_cannot_change_credits_and_users_are_refused_the_pa
             .unwrap();
         assert_eq!(answer.status(), 403, "{page}");
     }
+}
+
+#[test]
+fn staff_decide_disputes_only_operators_give_credits_back_and_the_audit_log_names_each() {
+    let gw = Gateway::start();
+    let month = this_month();
+    let file = |email: &str| {
+        let acct = gw.account(email, 100);
+        let filed = gw.request_with(
+            "POST",
+            &format!("/v1/account/bills/{month}/disputes"),
+            Some(&acct.key),
+            Some(&json!({"reason": format!("{email} was charged for a failed image")})),
+        );
+        assert_eq!(
+            filed.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&filed.body)
+        );
+        (acct.id, filed.json()["id"].as_str().unwrap().to_string())
+    };
+    let (_, rejected) = file("ann@example.com");
+    let (bob, resolved) = file("bob@example.com");
+
+    let support = Browser::start();
+    join_as(&support, &gw, "sam@example.com", "support");
+    let support_id = login_id_of(&support, &gw, "sam@example.com", "support");
+    support.goto(&format!("{}/console", gw.base));
+    support.click("a[href='/console/admin/disputes']");
+    assert!(text_of(&support, &format!("#{rejected}")).contains("ann@example.com was charged"));
+    assert!(
+        support.find_all(&format!("#{resolved}-credits")).is_empty(),
+        "support is offered no credits to give back"
+    );
+    // Support posts credits anyway, with a valid session and token:
+    // refused, and the dispute stays open.
+    let csrf = support
+        .attribute("header form input[name=csrf]", "value")
+        .unwrap();
+    let session = support.cookie("imini_session").unwrap();
+    let forged = reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/console/admin/disputes/{resolved}/resolve",
+            gw.base
+        ))
+        .header("cookie", format!("imini_session={session}"))
+        .form(&[("csrf", csrf.as_str()), ("credits", "40"), ("note", "")])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let open = gw.get("/admin/v1/disputes?status=open").json();
+    assert_eq!(open["data"].as_array().unwrap().len(), 2);
+    // Support rejects one, with a note.
+    support.fill(
+        &format!("#{rejected}-reject-note"),
+        "the image was delivered",
+    );
+    support.submit(&format!("#{rejected} form.reject button"));
+    assert_eq!(
+        text_of(&support, "#notice"),
+        format!("Dispute {rejected} decided.")
+    );
+    assert!(
+        support.find_all(&format!("#{rejected}")).is_empty(),
+        "no longer open"
+    );
+
+    // An operator resolves the other, giving credits back.
+    let operator = Browser::start();
+    let link = invite_with_the_cli(&gw, "grace@example.com", "operator");
+    accept_and_log_in(&operator, &gw, &link, "grace@example.com");
+    let operator_id = login_id_of(&operator, &gw, "grace@example.com", "operator");
+    operator.goto(&format!("{}/console/admin/disputes", gw.base));
+    operator.screenshot("operator-disputes");
+    operator.fill(&format!("#{resolved}-credits"), "30");
+    operator.fill(&format!("#{resolved}-resolve-note"), "sorry about that");
+    operator.submit(&format!("#{resolved} form.resolve button"));
+    assert!(operator.find_all("#no-disputes").len() == 1);
+    assert_eq!(account(&gw, &bob)["credit_balance"], 130);
+    operator.goto(&format!("{}/console/admin/disputes?status=all", gw.base));
+    assert!(text_of(&operator, &format!("#{resolved}")).contains("30 credits given back"));
+
+    // The audit log, filtered, names each person.
+    operator.click("a[href='/console/admin/audit']");
+    operator.fill("#action", "dispute.");
+    operator.submit("form.search button");
+    let actors = |browser: &Browser| -> Vec<String> {
+        browser
+            .find_all("#audit td.actor")
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                text_of(
+                    browser,
+                    &format!("#audit tbody tr:nth-child({}) td.actor", i + 1),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(actors(&operator), [operator_id.clone(), support_id.clone()]);
+    operator.screenshot("operator-audit");
+    operator.fill("#action", "");
+    operator.fill("#actor", &support_id);
+    operator.submit("form.search button");
+    assert_eq!(actors(&operator), [support_id.clone()]);
+    assert_eq!(text_of(&operator, "#audit td.action"), "dispute.reject");
 }

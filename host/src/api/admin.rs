@@ -14,7 +14,7 @@ use super::account::{
 };
 use super::error::{ApiError, ErrorCode};
 use super::extract::{JsonBody, List, Page, PathParams, QueryParams, parse_json};
-use super::operate::{AccountAction, Acted, ActionBody, act_on_account, lift_if_paid};
+use super::operate::{AccountAction, Acted, ActionBody, act_on_account, decide_dispute_as};
 use crate::accounts::KeyStatus;
 use crate::auth::Principal;
 use crate::moderation::enforcement::NoticeAction;
@@ -275,12 +275,7 @@ pub async fn decide_dispute(
         self::action::<DisputeAction>(&action, "dispute")?,
         DisputeAction::Resolve
     );
-    let dispute = state
-        .disputes
-        .decide(&id, resolve, body.credits, &body.note)
-        .await?;
-    if dispute.credits_returned > 0 {
-        lift_if_paid(&state, &dispute.account_id).await;
-    }
+    let dispute =
+        decide_dispute_as(&state, &id, resolve, body.credits, &body.note, "admin").await?;
     Ok(axum::Json(dispute).into_response())
 }

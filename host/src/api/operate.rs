@@ -10,6 +10,7 @@ use super::account::{Closer, close_account_as};
 use super::error::{ApiError, ErrorCode};
 use crate::accounts::{Account, AccountStatus, NewSecret};
 use crate::moderation::enforcement::NoticeAction;
+use crate::store::ledger::Dispute;
 
 /// Body of credit and key actions; each action reads the fields it needs.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -288,23 +289,44 @@ pub async fn lift_if_paid(state: &AppState, account_id: &str) {
     }
 }
 
-/// Records in the audit log an action `actor` did to `account_id` outside
-/// the admin API (whose middleware records its own requests): the action
-/// as `account.<action>` and the fields given. A failure is logged, not
-/// answered: the action is done by then.
+/// Decides an open bill dispute as `actor` (see
+/// [`crate::bills::Disputes::decide`]); credits given back may settle what
+/// the account owed, lifting an overdue suspension.
+pub async fn decide_dispute_as(
+    state: &AppState,
+    id: &str,
+    resolve: bool,
+    credits: i64,
+    note: &str,
+    actor: &str,
+) -> Result<Dispute, ApiError> {
+    let dispute = state
+        .disputes
+        .decide(id, resolve, credits, note, actor)
+        .await?;
+    if dispute.credits_returned > 0 {
+        lift_if_paid(state, &dispute.account_id).await;
+    }
+    Ok(dispute)
+}
+
+/// Records in the audit log an act `actor` did about `account_id` outside
+/// the admin API (whose middleware records its own requests), as `action`
+/// (`account.topup`, `dispute.resolve`…) with `details`. A failure is
+/// logged, not answered: the act is done by then.
 pub async fn record_act(
     state: &AppState,
     actor: &str,
+    action: &str,
     account_id: &str,
-    action: AccountAction,
-    body: &ActionBody,
+    details: serde_json::Value,
 ) {
     let entry = crate::audit::NewEntry {
         actor: actor.to_string(),
-        action: format!("account.{}", action.name()),
+        action: action.to_string(),
         account_id: Some(account_id.to_string()),
         key_id: None,
-        details: serde_json::json!({ "via": "console", "body": body }),
+        details,
         evidence: Vec::new(),
     };
     if let Err(e) = state
@@ -312,6 +334,6 @@ pub async fn record_act(
         .record(entry, state.moderation.clock.now())
         .await
     {
-        tracing::error!(error = %e, account_id, actor, "could not write the audit entry of an operator action");
+        tracing::error!(error = %e, account_id, actor, action, "could not write the audit entry of an operator action");
     }
 }

@@ -3,6 +3,8 @@
 //! refused on the server, not only hidden); a user is refused the pages.
 
 pub(super) mod accounts;
+pub(super) mod audit;
+pub(super) mod disputes;
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -59,4 +61,12 @@ fn refused(message: &str) -> Response {
         },
         StatusCode::FORBIDDEN,
     )
+}
+
+/// A value as its JSON string names it (`topup`, `operator`…).
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
 }

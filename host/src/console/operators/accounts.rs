@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::Staff;
+use super::{Staff, wire};
 use crate::accounts::{Account, AccountError, AccountQuery, AccountStatus};
 use crate::api::operate::{AccountAction, Acted, ActionBody, act_on_account, record_act};
 use crate::api::{ApiError, AppState};
@@ -62,14 +62,6 @@ fn status_name(s: AccountStatus) -> &'static str {
         AccountStatus::Active => "active",
         AccountStatus::Suspended => "suspended",
         AccountStatus::Closed => "closed",
-    }
-}
-
-/// A value as its JSON string names it (`topup`, `operator`…).
-fn wire<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
     }
 }
 
@@ -478,7 +470,9 @@ pub(crate) async fn act(
         Ok(Acted::Account { account, enforced }) => {
             // An enforcement step wrote its own entry, naming the actor.
             if !enforced {
-                record_act(&state, &actor, &account.id, action, &body).await;
+                let details = serde_json::json!({ "via": "console", "body": body });
+                let name = format!("account.{}", action.name());
+                record_act(&state, &actor, &name, &account.id, details).await;
             }
             Redirect::to(&format!(
                 "/console/admin/accounts/{}?done={}",
