@@ -268,6 +268,9 @@ impl Person {
     }
 
     /// Refuses a form that does not carry the session's CSRF token.
+    // The error is the page to answer at once, never kept: its size does
+    // not matter.
+    #[allow(clippy::result_large_err)]
     pub fn check(&self, presented: &str) -> Result<(), Response> {
         People::check_csrf(&self.who.session, presented).map_err(|e| error_page(&e))
     }

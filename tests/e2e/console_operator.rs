@@ -223,6 +223,14 @@ fn an_operator_finds_an_account_tops_it_up_suspends_and_reinstates_it_and_is_nam
         "the ledger names the operator: {ledger}"
     );
     operator.screenshot("operator-account");
+    operator.resize(390, 844);
+    let (page, window) = operator.widths();
+    assert!(
+        page <= window,
+        "no sideways scrolling on a phone: {page} > {window}"
+    );
+    operator.screenshot("operator-account-phone");
+    operator.resize(1280, 900);
     user.goto(&format!("{}/console", gw.base));
     assert_eq!(text_of(&user, "#balance"), "250");
 
@@ -431,6 +439,6 @@ fn staff_decide_disputes_only_operators_give_credits_back_and_the_audit_log_name
     operator.fill("#action", "");
     operator.fill("#actor", &support_id);
     operator.submit("form.search button");
-    assert_eq!(actors(&operator), [support_id.clone()]);
+    assert_eq!(actors(&operator), std::slice::from_ref(&support_id));
     assert_eq!(text_of(&operator, "#audit td.action"), "dispute.reject");
 }

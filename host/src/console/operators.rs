@@ -41,6 +41,8 @@ impl Staff {
     }
 
     /// Refuses an action to anyone but an operator.
+    // The error is the page to answer at once, as `Person::check`'s.
+    #[allow(clippy::result_large_err)]
     pub fn check_may_act(&self) -> Result<(), Response> {
         if self.may_act() {
             Ok(())
