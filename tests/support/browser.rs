@@ -226,7 +226,14 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             match self.try_command(reqwest::Method::GET, &format!("/element/{id}/name"), None) {
-                Err(e) if e.starts_with("stale element reference") => return,
+                // Chromium may say the old page's node is gone in either
+                // words, depending on when the poll lands.
+                Err(e)
+                    if e.starts_with("stale element reference")
+                        || e.contains("does not belong to the document") =>
+                {
+                    return;
+                }
                 Err(e) => panic!("WebDriver after submitting {css:?}: {e}"),
                 Ok(_) => {}
             }
