@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub use crate::store::accounts::{
-    Account, AccountError, AccountStatus, AccountStore, ApiKey, KeyStatus, Limits,
+    Account, AccountError, AccountQuery, AccountStatus, AccountStore, ApiKey, KeyStatus, Limits,
 };
 use crate::time::now_rfc3339;
 
@@ -93,6 +93,11 @@ impl Accounts {
             .account(id)
             .await?
             .ok_or(AccountError::AccountNotFound)
+    }
+
+    /// Accounts matching `q` in id order, at most `limit` (for operators).
+    pub async fn list(&self, q: &AccountQuery, limit: usize) -> Result<Vec<Account>, AccountError> {
+        self.store.list_accounts(q, limit).await
     }
 
     /// Applies `change` to the current account, atomically: concurrent

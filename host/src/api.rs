@@ -12,8 +12,10 @@ pub(crate) mod files;
 pub(crate) mod generate;
 pub mod idempotency;
 pub mod images;
+mod invitations;
 pub(crate) mod models;
 mod moderation;
+pub(crate) mod operate;
 mod plugins;
 mod references;
 mod replicas;
@@ -145,6 +147,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::account_ledger))
         .routes(routes!(admin::account_action))
         .routes(routes!(admin::key_action))
+        .routes(routes!(invitations::invite))
         .routes(routes!(moderation::account_notices))
         .routes(routes!(
             moderation::account_appeals,

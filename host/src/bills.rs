@@ -343,14 +343,16 @@ impl Disputes {
         self.store.disputes(status, account_id).await
     }
 
-    /// Decides an open dispute: resolved with `credits` returned (an
-    /// adjustment entry, in the same commit as the decision), or rejected.
+    /// Decides an open dispute as `actor` (who the adjustment entry
+    /// names): resolved with `credits` returned (an adjustment entry, in
+    /// the same commit as the decision), or rejected.
     pub async fn decide(
         &self,
         id: &str,
         resolve: bool,
         credits: i64,
         note: &str,
+        actor: &str,
     ) -> Result<Dispute, BillError> {
         if !(0..=crate::ledger::MAX_CREDITS).contains(&credits) || (!resolve && credits != 0) {
             return Err(BillError::Invalid(
@@ -367,7 +369,7 @@ impl Disputes {
             resolve,
             credits,
             note,
-            actor: "admin",
+            actor,
             entry_reason: &entry_reason,
         };
         self.store

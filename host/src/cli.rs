@@ -82,6 +82,16 @@ pub enum Command {
         #[command(subcommand)]
         op: admin::KeyCommand,
     },
+    /// Invite people to the console (on a running gateway, with the admin
+    /// key): prints the link to accept, which is also emailed.
+    People {
+        /// Gateway and key.
+        #[command(flatten)]
+        target: admin::Target,
+        /// The operation.
+        #[command(subcommand)]
+        op: admin::PeopleCommand,
+    },
     /// Schedule prices (on a running gateway, with the admin key).
     Price {
         /// Gateway and key.
@@ -183,6 +193,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Tasks { client, op } => user::tasks(&client, op),
         Command::Account { target, op } => admin::execute(&target, op.call()),
         Command::Key { target, op } => admin::execute(&target, op.call()),
+        Command::People { target, op } => admin::execute(&target, op.call()),
         Command::Price { target, op } => admin::execute(&target, op.call()),
         Command::Dispute { target, op } => admin::execute(&target, op.call()),
         Command::Plugin { target, op } => op.run(&target),

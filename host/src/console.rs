@@ -13,6 +13,8 @@
 mod auth;
 mod billing;
 mod notices;
+mod invite;
+mod operators;
 mod overview;
 mod settings;
 mod webhook;
@@ -31,7 +33,7 @@ use std::net::SocketAddr;
 
 use crate::api::ApiError;
 use crate::api::AppState;
-use crate::people::{Authenticated, People, PeopleError};
+use crate::people::{Authenticated, People, PeopleError, Role};
 
 /// The cookie of the double-submit token of the forms shown before login.
 pub const FORM_COOKIE: &str = "imini_form";
@@ -51,6 +53,10 @@ pub fn router(state: AppState) -> Router {
         .route("/signup", get(auth::signup_page).post(auth::sign_up))
         .route("/verify-email", get(auth::verify_email))
         .route(
+            "/accept-invite",
+            get(invite::accept_page).post(invite::accept),
+        )
+        .route(
             "/forgot-password",
             get(auth::forgot_page).post(auth::forgot),
         )
@@ -65,6 +71,18 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/password", post(settings::change_password))
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/close", post(settings::close))
+        .route("/admin/accounts", get(operators::accounts::list))
+        .route("/admin/accounts/{id}", get(operators::accounts::show))
+        .route(
+            "/admin/accounts/{id}/{action}",
+            post(operators::accounts::act),
+        )
+        .route("/admin/disputes", get(operators::disputes::list))
+        .route(
+            "/admin/disputes/{id}/{action}",
+            post(operators::disputes::decide),
+        )
+        .route("/admin/audit", get(operators::audit::list))
         .route("/assets/console.css", get(stylesheet))
         // Nested under the API's router, whose fallback answers JSON: any
         // other console path is a page that needs a login first.
@@ -243,16 +261,25 @@ impl Person {
         &self.who.login.id
     }
 
+    /// What the person may do in the console.
+    pub fn role(&self) -> Role {
+        self.who.login.role
+    }
+
     /// What every page's header shows, on the page `here`.
     pub fn chrome(&self, here: &'static str) -> Chrome {
         Chrome {
             who: self.who.login.email.clone(),
             csrf: People::csrf_token(&self.who.session).to_string(),
             here,
+            staff: self.role() != Role::User,
         }
     }
 
     /// Refuses a form that does not carry the session's CSRF token.
+    // The error is the page to answer at once, never kept: its size does
+    // not matter.
+    #[allow(clippy::result_large_err)]
     pub fn check(&self, presented: &str) -> Result<(), Response> {
         People::check_csrf(&self.who.session, presented).map_err(|e| error_page(&e))
     }
@@ -267,6 +294,9 @@ pub(crate) struct Chrome {
     pub csrf: String,
     /// This page, as the navigation names it.
     pub here: &'static str,
+    /// Whether the person is staff (operator or support): the navigation
+    /// shows the operators' pages.
+    pub staff: bool,
 }
 
 /// A page that shows an error of a domain service (the API's own

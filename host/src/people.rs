@@ -753,6 +753,11 @@ impl People {
         Ok(self.store.login(id).await?)
     }
 
+    /// The login with (normalised) address `email`, if there is one.
+    pub async fn login_by_email(&self, email: &str) -> Result<Option<Login>, PeopleError> {
+        Ok(self.store.login_by_email(email).await?)
+    }
+
     /// Logins in id order, after `after`, at most `limit` (for operators).
     pub async fn logins(
         &self,

@@ -223,7 +223,14 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             match self.try_command(reqwest::Method::GET, &format!("/element/{id}/name"), None) {
-                Err(e) if e.starts_with("stale element reference") => return,
+                // Chromium may say the old page's node is gone in either
+                // words, depending on when the poll lands.
+                Err(e)
+                    if e.starts_with("stale element reference")
+                        || e.contains("does not belong to the document") =>
+                {
+                    return;
+                }
                 Err(e) => panic!("WebDriver after submitting {css:?}: {e}"),
                 Ok(_) => {}
             }
@@ -251,6 +258,14 @@ impl Browser {
         )
         .as_str()
         .map(str::to_string)
+    }
+
+    /// The value of the cookie `name` the browser holds for the page's
+    /// site (HttpOnly ones too), if it has one.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.try_command(reqwest::Method::GET, &format!("/cookie/{name}"), None)
+            .ok()
+            .and_then(|c| c["value"].as_str().map(str::to_string))
     }
 
     /// Resizes the window (e.g. to a phone's width).

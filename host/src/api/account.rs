@@ -316,12 +316,32 @@ pub async fn revoke_key(
     Ok(axum::Json(key_json(&key)).into_response())
 }
 
-/// Closes an account: refuses while credits are held, forfeits the unused
-/// balance (a ledger entry), then marks it closed.
+/// Who closes an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closer {
+    /// Its owner: it must owe nothing.
+    Owner,
+    /// An operator: it may owe (the debt stays on its ledger).
+    Operator,
+}
+
+/// Closes an account as its owner `actor` (see [`close_account_as`]).
 pub async fn close_account(
     state: &AppState,
     account_id: &str,
     actor: &str,
+) -> Result<Account, ApiError> {
+    close_account_as(state, account_id, actor, Closer::Owner).await
+}
+
+/// Closes an account: refuses while credits are held (and, for its owner,
+/// while it owes), forfeits the unused balance (a ledger entry by `actor`),
+/// then marks it closed.
+pub async fn close_account_as(
+    state: &AppState,
+    account_id: &str,
+    actor: &str,
+    by: Closer,
 ) -> Result<Account, ApiError> {
     let account = state.accounts.get(account_id).await?;
     if account.status == AccountStatus::Closed {
@@ -339,7 +359,7 @@ pub async fn close_account(
     }
     // An operator may close an account that owes (the debt stays on its
     // ledger); its owner pays first.
-    if b.due() > 0 && actor != "admin" {
+    if b.due() > 0 && by == Closer::Owner {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!(

@@ -9,12 +9,13 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::account::{
-    AccountView, KeyView, LedgerEntryView, LedgerPage, account_json, close_account, key_json,
-    ledger_page, new_secret_json,
+    AccountView, KeyView, LedgerEntryView, LedgerPage, account_json, key_json, ledger_page,
+    new_secret_json,
 };
 use super::error::{ApiError, ErrorCode};
 use super::extract::{JsonBody, List, Page, PathParams, QueryParams, parse_json};
-use crate::accounts::{AccountStatus, KeyStatus};
+use super::operate::{AccountAction, Acted, ActionBody, act_on_account, decide_dispute_as};
+use crate::accounts::KeyStatus;
 use crate::auth::Principal;
 use crate::moderation::enforcement::NoticeAction;
 use crate::store::ledger::Dispute;
@@ -92,56 +93,6 @@ pub async fn get_account(
     Ok(axum::Json(account_json(&state, &account).await?).into_response())
 }
 
-/// Body of credit and key actions; each action reads the fields it needs.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct ActionBody {
-    /// `topup`, `adjust` (negative to deduct), `refund`: the credits.
-    credits: Option<i64>,
-    /// Why: needed by `adjust` and `refund`; shown to the account in the
-    /// notice of a suspension or freeze.
-    reason: Option<String>,
-    /// `keys`: the new key's name (`default` if omitted).
-    name: Option<String>,
-    /// `limits`, `keys`: requests a minute (absent: the default).
-    requests_per_minute: Option<u32>,
-    /// `limits`: tasks at once (absent: the default).
-    max_concurrent_tasks: Option<u32>,
-    /// `keys`: the most the new key may spend.
-    credit_limit: Option<i64>,
-    /// `credit_line`: how far below zero the balance may go (0 ends the
-    /// credit; what is owed stays owed).
-    credit_line: Option<i64>,
-}
-
-/// What `POST /admin/v1/accounts/{account_id}/{action}` does.
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AccountAction {
-    /// Adds `credits`.
-    Topup,
-    /// Adds or deducts `credits`, with a `reason`.
-    Adjust,
-    /// Gives `credits` back, with a `reason`.
-    Refund,
-    /// No new tasks until unfrozen (a notice to the account).
-    Freeze,
-    Unfreeze,
-    /// Every key refused until unsuspended (a notice to the account).
-    Suspend,
-    Unsuspend,
-    /// Closes it; the unused balance is forfeited.
-    Close,
-    /// Sets `requests_per_minute` and `max_concurrent_tasks`.
-    Limits,
-    /// Creates a key (answered 201 with its secret).
-    Keys,
-    /// Sets the `credit_line`: holds are placed while the balance plus the
-    /// line, less what is held, covers them.
-    #[serde(rename = "credit_line")]
-    CreditLine,
-}
-
 /// An account's ledger, oldest first, cursor-paginated.
 #[utoipa::path(get, path = "/admin/v1/accounts/{account_id}/ledger", tag = "admin",
     params(("account_id" = String, Path, description = "`acct_…`"), LedgerPage),
@@ -182,188 +133,21 @@ pub async fn account_action(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
-    let account = state.accounts.get(&account_id).await?;
     let body: ActionBody = optional_body(&body)?;
-    let set_status = |from: AccountStatus, to: AccountStatus| {
-        move |a: &mut crate::accounts::Account| {
-            if a.status != from {
-                return Err(crate::accounts::AccountError::Conflict(
-                    format!("the account is {:?}, not {from:?}", a.status).to_lowercase(),
-                ));
-            }
-            a.status = to;
-            Ok(())
-        }
-    };
-    // Enforcement actions write their own audit entry (with a notice).
-    let mut enforced = false;
     let action = self::action::<AccountAction>(&action, "account")?;
-    let updated = match action {
-        AccountAction::Topup => {
-            let credits = body
-                .credits
-                .ok_or_else(|| ApiError::invalid("credits", "give the credits to add"))?;
-            if account.status == AccountStatus::Closed {
-                return Err(ApiError::new(ErrorCode::Conflict, "the account is closed"));
+    match act_on_account(&state, &account_id, action, body, "admin").await? {
+        Acted::Key(new) => {
+            Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response())
+        }
+        Acted::Account { account, enforced } => {
+            let mut response = axum::Json(account_json(&state, &account).await?).into_response();
+            if enforced {
+                // Enforcement actions write their own audit entry (with a
+                // notice).
+                response.extensions_mut().insert(super::audit::Audited);
             }
-            state
-                .ledger
-                .topup(&account.id, credits, "admin", body.reason.as_deref())
-                .await?;
-            account
+            Ok(response)
         }
-        AccountAction::Adjust => {
-            let credits = body.credits.filter(|c| *c != 0).ok_or_else(|| {
-                ApiError::invalid(
-                    "credits",
-                    "give a non-zero number of credits (negative to deduct)",
-                )
-            })?;
-            let reason = body
-                .reason
-                .filter(|r| !r.trim().is_empty())
-                .ok_or_else(|| ApiError::invalid("reason", "an adjustment needs a reason"))?;
-            state
-                .ledger
-                .adjust(&account.id, credits, "admin", &reason)
-                .await?;
-            account
-        }
-        AccountAction::Refund => {
-            let credits = body
-                .credits
-                .ok_or_else(|| ApiError::invalid("credits", "give the credits to give back"))?;
-            let reason = body
-                .reason
-                .filter(|r| !r.trim().is_empty())
-                .ok_or_else(|| ApiError::invalid("reason", "a refund needs a reason"))?;
-            state
-                .ledger
-                .refund(&account.id, credits, "admin", &reason)
-                .await?;
-            account
-        }
-        AccountAction::Freeze => {
-            enforced = state
-                .moderation
-                .enforce_by_admin(
-                    &account.id,
-                    None,
-                    NoticeAction::CreditsFrozen,
-                    body.reason.as_deref(),
-                )
-                .await?
-                .is_some();
-            account
-        }
-        AccountAction::Unfreeze => {
-            state
-                .accounts
-                .update(&account.id, |a| {
-                    a.credits_frozen = false;
-                    Ok(())
-                })
-                .await?
-        }
-        AccountAction::Suspend => {
-            state
-                .moderation
-                .enforce_by_admin(
-                    &account.id,
-                    None,
-                    NoticeAction::AccountSuspended,
-                    body.reason.as_deref(),
-                )
-                .await?;
-            enforced = true;
-            account
-        }
-        AccountAction::Unsuspend => {
-            state
-                .accounts
-                .update(
-                    &account.id,
-                    set_status(AccountStatus::Suspended, AccountStatus::Active),
-                )
-                .await?
-        }
-        AccountAction::Close => close_account(&state, &account.id, "admin").await?,
-        AccountAction::Limits => {
-            if body.requests_per_minute == Some(0) || body.max_concurrent_tasks == Some(0) {
-                return Err(ApiError::invalid(
-                    "requests_per_minute",
-                    "limits must be at least 1",
-                ));
-            }
-            state
-                .accounts
-                .update(&account.id, |a| {
-                    a.limits.requests_per_minute = body.requests_per_minute;
-                    a.limits.max_concurrent_tasks = body.max_concurrent_tasks;
-                    Ok(())
-                })
-                .await?
-        }
-        AccountAction::Keys => {
-            let name = body.name.unwrap_or_else(|| "default".into());
-            let new = state
-                .accounts
-                .create_key(
-                    &account.id,
-                    &name,
-                    body.requests_per_minute,
-                    body.credit_limit,
-                )
-                .await?;
-            return Ok((StatusCode::CREATED, axum::Json(new_secret_json(&new))).into_response());
-        }
-        AccountAction::CreditLine => {
-            let line = body
-                .credit_line
-                .filter(|c| (0..=crate::ledger::MAX_CREDITS).contains(c))
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "credit_line",
-                        format!(
-                            "give the credit line: 0 to {} credits (0 ends the credit)",
-                            crate::ledger::MAX_CREDITS
-                        ),
-                    )
-                })?;
-            if account.status == AccountStatus::Closed {
-                return Err(ApiError::new(ErrorCode::Conflict, "the account is closed"));
-            }
-            state
-                .accounts
-                .update(&account.id, |a| {
-                    a.credit_line = line;
-                    Ok(())
-                })
-                .await?
-        }
-    };
-    // A payment may settle what was owed: an overdue suspension lifts now.
-    if matches!(
-        action,
-        AccountAction::Topup | AccountAction::Adjust | AccountAction::Refund
-    ) {
-        lift_if_paid(&state, &updated.id).await;
-    }
-    let account = state.accounts.get(&updated.id).await?;
-    let mut response = axum::Json(account_json(&state, &account).await?).into_response();
-    if enforced {
-        response.extensions_mut().insert(super::audit::Audited);
-    }
-    Ok(response)
-}
-
-/// After credits were added: lifts an overdue suspension the payment
-/// settled. The credits are committed by then, so a failure here is logged,
-/// not answered (an error would invite a second payment); the next overdue
-/// sweep lifts it.
-async fn lift_if_paid(state: &AppState, account_id: &str) {
-    if let Err(e) = state.overdue.check(account_id).await {
-        tracing::warn!(account_id, error = %e, "could not check the account's debt after a payment; the next sweep will");
     }
 }
 
@@ -491,12 +275,7 @@ pub async fn decide_dispute(
         self::action::<DisputeAction>(&action, "dispute")?,
         DisputeAction::Resolve
     );
-    let dispute = state
-        .disputes
-        .decide(&id, resolve, body.credits, &body.note)
-        .await?;
-    if dispute.credits_returned > 0 {
-        lift_if_paid(&state, &dispute.account_id).await;
-    }
+    let dispute =
+        decide_dispute_as(&state, &id, resolve, body.credits, &body.note, "admin").await?;
     Ok(axum::Json(dispute).into_response())
 }

@@ -1,6 +1,6 @@
-//! `imini account …`, `imini key …`, `imini price …`, `imini dispute …`:
-//! the operator's commands, driving a running gateway's admin API (the same
-//! operations, the same checks, the same audit trail).
+//! `imini account …`, `imini key …`, `imini people …`, `imini price …`,
+//! `imini dispute …`: the operator's commands, driving a running gateway's
+//! admin API (the same operations, the same checks, the same audit trail).
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -163,6 +163,32 @@ pub enum KeyCommand {
     },
 }
 
+/// What an invited person may do in the console.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InviteRole {
+    /// Their own account's keys, credits and tasks.
+    User,
+    /// Runs the gateway: every account.
+    Operator,
+    /// Reads every account and decides appeals and disputes; changes no
+    /// credits.
+    Support,
+}
+
+/// People operations.
+#[derive(Debug, Subcommand)]
+pub enum PeopleCommand {
+    /// Invite EMAIL to the console: prints the link to accept (also
+    /// emailed), which works once, within 7 days.
+    Invite {
+        /// Their email address.
+        email: String,
+        /// What they may do.
+        #[arg(long, value_enum, default_value = "user")]
+        role: InviteRole,
+    },
+}
+
 /// Price operations.
 #[derive(Debug, Subcommand)]
 pub enum PriceCommand {
@@ -316,6 +342,26 @@ impl KeyCommand {
                 format!("/admin/v1/keys/{id}/revoke"),
                 Some(json!({})),
             ),
+        }
+    }
+}
+
+impl PeopleCommand {
+    /// The admin API call for this command.
+    pub fn call(self) -> Call {
+        match self {
+            Self::Invite { email, role } => {
+                let role = match role {
+                    InviteRole::User => "user",
+                    InviteRole::Operator => "operator",
+                    InviteRole::Support => "support",
+                };
+                (
+                    "POST",
+                    "/admin/v1/invitations".into(),
+                    Some(json!({ "email": email, "role": role })),
+                )
+            }
         }
     }
 }

@@ -263,6 +263,21 @@ pub(super) async fn login_page(
     })
 }
 
+/// The login page with `notice` above it and `email` filled in (after a
+/// page that made or confirmed the login).
+pub(super) fn login_with_notice(state: &AppState, email: String, notice: &str) -> Response {
+    form_page(StatusCode::OK, |csrf| LoginPage {
+        csrf,
+        next: "/console".into(),
+        email,
+        notice: Some(notice.into()),
+        form_error: None,
+        email_error: None,
+        password_error: None,
+        signup_open: signup_open(state),
+    })
+}
+
 /// The page that asks for a reset link.
 #[derive(Template)]
 #[template(path = "console/forgot.html")]

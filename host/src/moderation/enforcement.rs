@@ -69,7 +69,8 @@ pub struct NoticeView {
     pub reason: String,
     /// The refused requests behind it.
     pub evidence: Vec<crate::audit::Evidence>,
-    /// `system` (automatic) or `admin`.
+    /// `system` (automatic), `admin` (the admin key) or the `user_…` login
+    /// of the operator who acted in the console.
     pub by: String,
     /// RFC 3339.
     pub created_at: String,
@@ -353,6 +354,20 @@ impl Moderation {
         action: NoticeAction,
         reason: Option<&str>,
     ) -> Result<Option<Notice>, AccountError> {
+        self.enforce_by_operator("admin", account_id, key_id, action, reason)
+            .await
+    }
+
+    /// As [`Moderation::enforce_by_admin`], by operator `by` (the notice and
+    /// the audit entry name them: a login's `user_…`, or `admin`).
+    pub async fn enforce_by_operator(
+        &self,
+        by: &str,
+        account_id: &str,
+        key_id: Option<&str>,
+        action: NoticeAction,
+        reason: Option<&str>,
+    ) -> Result<Option<Notice>, AccountError> {
         let needed = match action {
             NoticeAction::KeySuspended => {
                 let key = self
@@ -396,7 +411,7 @@ impl Moderation {
             action,
             reason,
             evidence: Vec::new(),
-            by: "admin",
+            by,
         };
         let notice = self.record_step(step, false, self.clock.now()).await?;
         self.apply(&notice).await?;

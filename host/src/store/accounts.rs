@@ -137,6 +137,17 @@ pub type AccountChange<'a> = &'a mut (dyn FnMut(&mut Account) -> Result<(), Acco
 /// `hash` moves the key's index entry in the same commit.
 pub type KeyChange<'a> = &'a mut (dyn FnMut(&mut ApiKey) -> Result<(), AccountError> + Send);
 
+/// Which accounts to list (for operators' pages).
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery {
+    /// Only accounts whose id is after this one (the next page).
+    pub after: Option<String>,
+    /// Only accounts in this state.
+    pub status: Option<AccountStatus>,
+    /// Only accounts whose email address contains this, ignoring case.
+    pub email: Option<String>,
+}
+
 /// Where accounts and keys are kept. Changes are durable when they return,
 /// except [`AccountStore::touch_key`].
 #[async_trait::async_trait]
@@ -146,6 +157,13 @@ pub trait AccountStore: Send + Sync + 'static {
 
     /// An account.
     async fn account(&self, id: &str) -> Result<Option<Account>, AccountError>;
+
+    /// Accounts matching `q` in id order, at most `limit`.
+    async fn list_accounts(
+        &self,
+        q: &AccountQuery,
+        limit: usize,
+    ) -> Result<Vec<Account>, AccountError>;
 
     /// Applies `change` to the current account and stores the result, all
     /// or nothing. [`AccountError::AccountNotFound`] if there is none.

@@ -118,7 +118,8 @@ pub struct Entry {
     pub held_after: i64,
     /// The task concerned, if any.
     pub task_id: Option<String>,
-    /// Who did it: a key id, `admin`, or `system`.
+    /// Who did it: a key id, `admin` (the admin key), an operator's login
+    /// (`user_…`, in the console), or `system`.
     pub actor: String,
     /// Why, for adjustments and operator actions.
     pub reason: Option<String>,

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 
 /// What a login may do in the console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// A customer: their own account's keys, credits and tasks.

@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 
-use super::{Account, AccountError, AccountStatus, AccountStore, ApiKey, KeyStatus, Limits};
+use super::{
+    Account, AccountError, AccountQuery, AccountStatus, AccountStore, ApiKey, KeyStatus, Limits,
+};
 
 /// The tests, for an implementation's `fresh` constructor.
 macro_rules! suite {
     ($fresh:path) => {
         $crate::store::accounts::conformance::suite!(@tests $fresh;
             an_account_reads_back_as_stored,
+            accounts_are_listed_in_id_order_by_status_and_email,
             a_failed_change_leaves_the_account_as_it_was,
             concurrent_account_changes_all_land,
             a_key_is_found_by_its_current_hash_only,
@@ -77,6 +80,53 @@ pub(crate) async fn an_account_reads_back_as_stored(store: Arc<dyn AccountStore>
     assert!(store.account("acct_b").await.unwrap().is_none());
     let missing = store.update_account("acct_b", &mut |_| Ok(())).await;
     assert!(matches!(missing, Err(AccountError::AccountNotFound)));
+}
+
+pub(crate) async fn accounts_are_listed_in_id_order_by_status_and_email(
+    store: Arc<dyn AccountStore>,
+) {
+    for id in ["acct_c", "acct_a", "acct_b", "acct_d"] {
+        let mut a = account(id);
+        if id == "acct_b" {
+            a.status = AccountStatus::Suspended;
+            a.email = "Bea@Example.com".into();
+        }
+        store.insert_account(&a).await.unwrap();
+    }
+    let ids = |list: Vec<Account>| list.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let all = AccountQuery::default();
+    assert_eq!(
+        ids(store.list_accounts(&all, 10).await.unwrap()),
+        ["acct_a", "acct_b", "acct_c", "acct_d"]
+    );
+    assert_eq!(
+        ids(store.list_accounts(&all, 2).await.unwrap()),
+        ["acct_a", "acct_b"]
+    );
+    let next = AccountQuery {
+        after: Some("acct_b".into()),
+        ..AccountQuery::default()
+    };
+    assert_eq!(
+        ids(store.list_accounts(&next, 10).await.unwrap()),
+        ["acct_c", "acct_d"]
+    );
+    let suspended = AccountQuery {
+        status: Some(AccountStatus::Suspended),
+        ..AccountQuery::default()
+    };
+    assert_eq!(
+        ids(store.list_accounts(&suspended, 10).await.unwrap()),
+        ["acct_b"]
+    );
+    let by_email = AccountQuery {
+        email: Some("bea@EXAMPLE".into()),
+        ..AccountQuery::default()
+    };
+    assert_eq!(
+        ids(store.list_accounts(&by_email, 10).await.unwrap()),
+        ["acct_b"]
+    );
 }
 
 pub(crate) async fn a_failed_change_leaves_the_account_as_it_was(store: Arc<dyn AccountStore>) {

@@ -9,7 +9,9 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
-use super::{Account, AccountChange, AccountError, AccountStore, ApiKey, KeyChange, Limits};
+use super::{
+    Account, AccountChange, AccountError, AccountQuery, AccountStore, ApiKey, KeyChange, Limits,
+};
 use crate::store::StoreError;
 use crate::store::pg::{PgStore, from_text, is_unique_violation, to_text, to_u32};
 
@@ -198,6 +200,31 @@ impl AccountStore for PgAccounts {
             .await
             .map_err(StoreError::from)?;
         Ok(row.as_ref().map(account_from).transpose()?)
+    }
+
+    async fn list_accounts(
+        &self,
+        q: &AccountQuery,
+        limit: usize,
+    ) -> Result<Vec<Account>, AccountError> {
+        let client = self.pg.client().await?;
+        let after = q.after.as_deref().unwrap_or_default();
+        let status = q.status.as_ref().map(to_text);
+        let email = q.email.as_deref().map(str::to_lowercase);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id > $1 \
+                     AND ($2::text IS NULL OR status = $2) \
+                     AND ($3::text IS NULL OR strpos(lower(email), $3) > 0) \
+                     ORDER BY id LIMIT $4"
+                ),
+                &[&after, &status, &email, &limit],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        Ok(rows.iter().map(account_from).collect::<Result<_, _>>()?)
     }
 
     async fn update_account(

@@ -11,7 +11,7 @@ use ::sled::transaction::{ConflictableTransactionError, TransactionError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Account, AccountChange, AccountError, AccountStore, ApiKey, KeyChange};
+use super::{Account, AccountChange, AccountError, AccountQuery, AccountStore, ApiKey, KeyChange};
 use crate::store::{Store, StoreError, Table};
 
 /// Accounts and keys in sled.
@@ -73,6 +73,35 @@ impl AccountStore for SledAccounts {
 
     async fn account(&self, id: &str) -> Result<Option<Account>, AccountError> {
         Ok(self.accounts.get(id)?)
+    }
+
+    async fn list_accounts(
+        &self,
+        q: &AccountQuery,
+        limit: usize,
+    ) -> Result<Vec<Account>, AccountError> {
+        let email = q.email.as_deref().map(str::to_lowercase);
+        let mut found = Vec::new();
+        // `after` itself is skipped below: the range starts at it.
+        for item in self
+            .accounts
+            .scan_from::<Account>(q.after.as_deref().unwrap_or_default(), "")
+        {
+            let (id, account) = item?;
+            if q.after.as_deref() == Some(id.as_str())
+                || q.status.is_some_and(|s| s != account.status)
+                || email
+                    .as_deref()
+                    .is_some_and(|e| !account.email.to_lowercase().contains(e))
+            {
+                continue;
+            }
+            found.push(account);
+            if found.len() >= limit {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     async fn update_account(
