@@ -11,8 +11,11 @@
 //! it, the session's own.
 
 mod auth;
+mod keys;
 mod overview;
+mod playground;
 mod settings;
+mod tasks;
 
 use askama::Template;
 use axum::Router;
@@ -56,6 +59,13 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/password", post(settings::change_password))
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/close", post(settings::close))
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}/rotate", post(keys::rotate))
+        .route("/keys/{id}/revoke", post(keys::revoke))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}", get(tasks::show))
+        .route("/tasks/{id}/cancel", post(tasks::cancel))
+        .route("/playground", get(playground::show).post(playground::post))
         .route("/assets/console.css", get(stylesheet))
         // Nested under the API's router, whose fallback answers JSON: any
         // other console path is a page that needs a login first.
@@ -73,7 +83,8 @@ async fn page_headers(req: axum::extract::Request, next: Next) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+             media-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+             base-uri 'none'",
         ),
     );
     headers.insert(
@@ -271,6 +282,19 @@ pub(crate) fn api_error_page(e: &ApiError) -> Response {
         },
         status,
     )
+}
+
+/// A domain service's refusal in words for a page: the API's message
+/// (written for people too), as a sentence.
+pub(crate) fn in_words(e: &ApiError) -> String {
+    let mut chars = e.message.chars();
+    let mut out: String = chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().chain(chars).collect::<String>()
+    });
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// An unexpected failure of a store or service: logged, and shown as a
