@@ -80,20 +80,6 @@ fn console_pages_forbid_scripts_framing_and_caching() {
     assert!(String::from_utf8_lossy(&css.body).contains("@media"));
 }
 
-/// The link of the last email the gateway wrote to its log (no `[email]`
-/// configured) whose path is `path`.
-fn emailed_link(gw: &Gateway, path: &str) -> String {
-    let logs = gw.logs();
-    let needle = format!("{}{path}?token=", gw.base);
-    let start = logs
-        .rfind(&needle)
-        .unwrap_or_else(|| panic!("no {path} link in the log"));
-    logs[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\\')
-        .collect()
-}
-
 fn text_of(browser: &Browser, css: &str) -> String {
     browser.text(css).trim().to_string()
 }
@@ -132,7 +118,7 @@ fn a_person_signs_up_confirms_logs_in_and_sees_the_operators_changes() {
     browser.submit("button[type=submit]");
     assert!(text_of(&browser, "#form-error").contains("Confirm your email address"));
 
-    browser.goto(&emailed_link(&gw, "/console/verify-email"));
+    browser.goto(&gw.emailed_link("/console/verify-email"));
     assert!(text_of(&browser, ".notice").contains("confirmed"));
     browser.fill("#email", email);
     browser.fill("#password", password);
@@ -239,7 +225,7 @@ fn sign_up_and_log_in(gw: &Gateway, browser: &Browser, email: &str, password: &s
     browser.fill("#email", email);
     browser.fill("#password", password);
     browser.submit("button[type=submit]");
-    browser.goto(&emailed_link(gw, "/console/verify-email"));
+    browser.goto(&gw.emailed_link("/console/verify-email"));
     log_in(browser, email, password);
     assert_eq!(text_of(browser, "h1"), "Overview", "{}", browser.source());
     text_of(browser, "#account-id")
@@ -304,7 +290,7 @@ fn a_person_ends_a_session_changes_and_resets_the_password_and_closes_the_accoun
     phone.fill("#email", email);
     phone.submit("button[type=submit]");
     assert_eq!(text_of(&phone, "h1"), "Check your email");
-    phone.goto(&emailed_link(&gw, "/console/reset-password"));
+    phone.goto(&gw.emailed_link("/console/reset-password"));
     phone.screenshot("reset-password");
     phone.fill("#password", "short");
     phone.submit("button[type=submit]");

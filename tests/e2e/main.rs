@@ -7,6 +7,7 @@ mod bills;
 mod cli;
 mod console;
 mod console_email;
+mod console_user;
 mod crash;
 mod credentials;
 mod credit_lines;

@@ -223,6 +223,20 @@ impl Gateway {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The link of the last email the gateway wrote to its log (no
+    /// `[email]` configured) whose path is `path`.
+    pub fn emailed_link(&self, path: &str) -> String {
+        let logs = self.logs();
+        let needle = format!("{}{path}?token=", self.base);
+        let start = logs
+            .rfind(&needle)
+            .unwrap_or_else(|| panic!("no {path} link in the log"));
+        logs[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\\')
+            .collect()
+    }
+
     /// Stops the process with SIGKILL, as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
