@@ -185,6 +185,17 @@ fn a_person_makes_a_key_generates_an_image_at_the_price_shown_and_revokes_the_ke
     assert!(browser.current_url().contains("status=failed"));
     assert_eq!(browser.find_all("#no-tasks").len(), 1);
 
+    // Rotated, the key has a new secret, shown once; the old one stops.
+    browser.goto(&format!("{}/console/keys", gw.base));
+    browser.submit("#keys .rotate");
+    let rotated = browser.attribute("#secret", "value").unwrap_or_default();
+    assert!(rotated.starts_with("imini_sk_") && rotated != secret);
+    let old = gw.request_with("GET", "/v1/account", Some(&secret), None);
+    assert_eq!(old.status, 401, "{}", String::from_utf8_lossy(&old.body));
+    let secret = rotated;
+    let me = gw.request_with("GET", "/v1/account", Some(&secret), None);
+    assert_eq!(me.status, 200);
+
     // Revoked, the key is refused by the API.
     browser.goto(&format!("{}/console/keys", gw.base));
     browser.submit("#keys .revoke");
@@ -240,6 +251,29 @@ fn a_refused_submission_says_why_and_creates_no_task() {
     browser.goto(&format!("{}/console", gw.base));
     assert_eq!(text_of(&browser, "#balance"), "15");
     assert_eq!(text_of(&browser, "#held"), "0");
+
+    // A reference that is not an image is refused next to its field; a
+    // PNG is taken (uploaded with the form).
+    let dir = tempfile::tempdir().expect("a folder");
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a picture").expect("written");
+    let picture = dir.path().join("reference.png");
+    std::fs::write(&picture, imini_tests::png(64, 64, [200, 40, 40])).expect("written");
+    browser.goto(&format!("{}/console/playground", gw.base));
+    browser.fill("#prompt", "the same hills, in red");
+    browser.choose_file("#reference", &text);
+    browser.submit("#generate");
+    assert!(
+        text_of(&browser, "#reference-error").contains("not an image"),
+        "{}",
+        browser.source()
+    );
+    browser.choose_file("#reference", &picture);
+    browser.submit("#generate");
+    assert_eq!(finished_status(&browser), "succeeded");
+    assert_eq!(text_of(&browser, "#references"), "1");
+    browser.goto(&format!("{}/console", gw.base));
+    assert_eq!(text_of(&browser, "#balance"), "5");
 
     // Another account's task does not exist for this person.
     let other = gw.account("other@example.com", 100);
