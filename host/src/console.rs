@@ -255,6 +255,9 @@ impl Person {
     }
 
     /// Refuses a form that does not carry the session's CSRF token.
+    // The refusal is the page a handler returns as it is, once per request:
+    // boxing it would only add an allocation.
+    #[allow(clippy::result_large_err)]
     pub fn check(&self, presented: &str) -> Result<(), Response> {
         People::check_csrf(&self.who.session, presented).map_err(|e| error_page(&e))
     }

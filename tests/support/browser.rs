@@ -294,7 +294,7 @@ impl Browser {
     }
 
     /// Chooses the file at `path` in the file input matching `css`.
-    pub fn choose_file(&self, css: &str, path: &Path) {
+    pub fn choose_file(&self, css: &str, path: &std::path::Path) {
         let id = self.find(css);
         self.command(
             reqwest::Method::POST,
