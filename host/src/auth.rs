@@ -210,6 +210,39 @@ fn parse_hash(hex: &str) -> Option<[u8; 32]> {
 mod tests {
     use super::*;
 
+    fn account(status: crate::accounts::AccountStatus) -> Account {
+        Account {
+            id: "acct_1".into(),
+            email: "ada@example.com".into(),
+            status,
+            credits_frozen: false,
+            credit_line: 50,
+            limits: crate::accounts::Limits {
+                requests_per_minute: None,
+                max_concurrent_tasks: Some(3),
+            },
+            webhook_url: None,
+            webhook_secret: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_person_in_the_console_is_billed_and_named_by_their_login() {
+        use crate::accounts::AccountStatus;
+        let who = Principal::of_person(&account(AccountStatus::Active), "user_1").unwrap();
+        assert!(who.billed());
+        assert_eq!(who.actor(), "user_1");
+        assert_eq!(who.owner, "acct_1");
+        assert_eq!((who.credit_line, who.max_concurrent_tasks), (50, Some(3)));
+        for refused in [AccountStatus::Suspended, AccountStatus::Closed] {
+            assert_eq!(
+                Principal::of_person(&account(refused), "user_1"),
+                Err(AuthFailure::AccountSuspended)
+            );
+        }
+    }
+
     #[test]
     fn hash_round_trips() {
         let h = digest("k");

@@ -314,3 +314,71 @@ fn a_running_task_refreshes_itself_and_can_be_cancelled() {
     browser.goto(&format!("{}/console", gw.base));
     assert_eq!(text_of(&browser, "#balance"), "100");
 }
+
+#[test]
+fn the_task_list_pages_like_the_api_and_filters_by_kind() {
+    let gw = Gateway::start_with_config(SIGNUP);
+    let browser = Browser::start();
+    let account_id = browser.sign_up_and_log_in(&gw, "barbara@example.com", PASSWORD);
+    top_up(&gw, &account_id, 1000);
+    browser.goto(&format!("{}/console/keys", gw.base));
+    browser.fill("#name", "script");
+    browser.submit("#create-key");
+    let key = browser.attribute("#secret", "value").expect("a secret");
+
+    // 21 images and one animation, made through the API with the key
+    // (one at a time: the OpenAI face waits for each).
+    for i in 0..21 {
+        let made = gw.request_with(
+            "POST",
+            "/v1/images/generations",
+            Some(&key),
+            Some(&serde_json::json!({"prompt": format!("picture number {i}"), "size": "64x64"})),
+        );
+        assert_eq!(made.status, 200, "{}", String::from_utf8_lossy(&made.body));
+    }
+    let video = gw.request_with(
+        "POST",
+        "/v1/videos/generate",
+        Some(&key),
+        Some(&serde_json::json!({"model": "imini/canvas-video", "prompt": "a spinning top", "size": "64x64"})),
+    );
+    assert_eq!(
+        video.status,
+        202,
+        "{}",
+        String::from_utf8_lossy(&video.body)
+    );
+    let api: Vec<String> = gw
+        .tasks(&key)
+        .iter()
+        .map(|t| t["task_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(api.len(), 22);
+
+    // The console lists them as the API does: newest first, 20 a page.
+    browser.goto(&format!("{}/console/tasks", gw.base));
+    // The tasks' ids in the order the page shows them.
+    let ids = |browser: &Browser| -> Vec<String> {
+        let source = browser.source();
+        let mut shown: Vec<(usize, String)> = api
+            .iter()
+            .filter_map(|id| Some((source.find(id.as_str())?, id.clone())))
+            .collect();
+        shown.sort();
+        shown.into_iter().map(|(_, id)| id).collect()
+    };
+    assert_eq!(ids(&browser), api[..20].to_vec());
+    assert!(text_of(&browser, "#tasks li:first-child").contains("a spinning top"));
+    browser.submit("#next-page");
+    assert!(browser.current_url().contains("after=task_"));
+    assert_eq!(ids(&browser), api[20..].to_vec());
+    assert!(browser.find_all("#next-page").is_empty());
+
+    // Only the animation, by kind.
+    browser.goto(&format!("{}/console/tasks", gw.base));
+    browser.select("#kind", "video");
+    browser.submit("#filter");
+    assert_eq!(browser.find_all("#tasks li").len(), 1);
+    assert!(text_of(&browser, "#tasks").contains("a spinning top"));
+}
