@@ -29,6 +29,7 @@ struct KeyRow {
 }
 
 impl KeyRow {
+    /// The row of `key`.
     fn of(key: &ApiKey) -> Self {
         Self {
             id: key.id.clone(),
@@ -48,6 +49,7 @@ impl KeyRow {
     }
 }
 
+/// A key's status as the list writes it.
 fn status_name(status: KeyStatus) -> &'static str {
     match status {
         KeyStatus::Active => "active",
@@ -98,6 +100,8 @@ struct SecretPage {
     secret: String,
 }
 
+/// Renders the page: the account's keys, newest first, and the form with
+/// what was typed and its errors.
 async fn render(
     state: &AppState,
     person: &Person,

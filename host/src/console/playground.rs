@@ -123,6 +123,8 @@ fn models(state: &AppState) -> Vec<ModelRow> {
     rows
 }
 
+/// Renders the form with what was typed, its errors and the quote, beside
+/// the price list and the credits available.
 async fn render(
     state: &AppState,
     person: &Person,

@@ -31,10 +31,17 @@ const STATUSES: [Status; 5] = [
     Status::Canceled,
 ];
 
-/// A same-origin URL of file `file_id` that the browser may load for the
-/// next `server.signed_url_ttl_secs` (as the OpenAI face's URLs).
+/// A same-origin signed URL of file `file_id` that the browser may load
+/// for about `server.signed_url_ttl_secs` (as the OpenAI face's URLs).
 pub(super) fn file_url(state: &AppState, file_id: &str) -> String {
-    let expires = crate::time::now_unix() + state.config.server.signed_url_ttl_secs as i64;
+    let ttl = state.config.server.signed_url_ttl_secs as i64;
+    let mut expires = crate::time::now_unix() + ttl;
+    // Rounded down to 5 minutes (when that still leaves most of the TTL),
+    // the URL stays the same from one page to the next for a while, so the
+    // browser's cache of the (immutable) file serves it.
+    if ttl >= 600 {
+        expires -= expires.rem_euclid(300);
+    }
     format!(
         "/v1/files/{file_id}/content?{}",
         state.signer.sign(file_id, expires)
@@ -167,6 +174,11 @@ pub(super) async fn list(
         catalogue.routes().map(|r| r.info.id.clone()).collect()
     };
     models.sort();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let view = TasksPage {
         chrome: person.chrome("tasks"),
         statuses: STATUSES.iter().map(|s| s.as_str()).collect(),
@@ -178,9 +190,11 @@ pub(super) async fn list(
         query,
         error,
     };
-    page(&view, StatusCode::OK)
+    page(&view, status)
 }
 
+/// A task as the list shows it: a thumbnail of its first image, once it
+/// succeeded (and unless retention removed it).
 fn row(state: &AppState, t: &Task) -> TaskRow {
     let thumbnail = (t.status == Status::Succeeded && !t.purged)
         .then(|| t.outputs.iter().find(|o| o.mime.starts_with("image/")))
@@ -260,8 +274,13 @@ pub(super) async fn show(
         Ok(hold) => crate::api::task_view::cost(hold),
         Err(e) => return failure_page("a task's hold", &e),
     };
-    let outputs = task
-        .outputs
+    // Retention deleted a purged task's files: nothing to show.
+    let shown = if task.purged {
+        &[][..]
+    } else {
+        &task.outputs[..]
+    };
+    let outputs = shown
         .iter()
         .enumerate()
         .map(|(i, o)| OutputRow {
