@@ -55,11 +55,14 @@ fn images_loaded(browser: &Browser, css: &str) -> bool {
 fn finished_status(browser: &Browser) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        // Read in one step: the page may reload between finding the
+        // element and reading it.
         let status = browser
-            .find_all("#status")
-            .first()
-            .map(|_| text_of(browser, "#status"))
-            .unwrap_or_default();
+            .script("const s = document.querySelector('#status'); return s ? s.textContent : '';")
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         if ["succeeded", "failed", "canceled"].contains(&status.as_str()) {
             return status;
         }
@@ -296,17 +299,14 @@ fn a_running_task_refreshes_itself_and_can_be_cancelled() {
     browser.fill("#prompt", "a slow painting");
     browser.submit("#generate");
     assert!(browser.current_url().contains("/console/tasks/task_"));
-    let status = text_of(&browser, "#status");
-    assert!(
-        ["queued", "processing"].contains(&status.as_str()),
-        "{status}"
+    // Read in one step, as the page reloads itself every 2 seconds.
+    let running = browser.script(
+        "return [document.querySelector('#status').textContent, \
+         document.querySelector('meta[http-equiv=refresh]').content];",
     );
-    assert_eq!(
-        browser
-            .attribute("meta[http-equiv=refresh]", "content")
-            .as_deref(),
-        Some("2")
-    );
+    let status = running[0].as_str().unwrap_or_default();
+    assert!(["queued", "processing"].contains(&status), "{status}");
+    assert_eq!(running[1], "2");
     browser.submit("#cancel");
     assert_eq!(finished_status(&browser), "canceled");
     assert!(browser.find_all("meta[http-equiv=refresh]").is_empty());

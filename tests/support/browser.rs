@@ -214,12 +214,23 @@ impl Browser {
     /// has been replaced by the answer (a click may return before the
     /// form's navigation has begun).
     pub fn submit(&self, css: &str) {
-        let id = self.find(css);
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        );
+        // A page that reloads itself (a running task's) may replace the
+        // button between finding and clicking it: find it again.
+        let mut attempts = 0;
+        let id = loop {
+            let id = self.find(css);
+            match self.try_command(
+                reqwest::Method::POST,
+                &format!("/element/{id}/click"),
+                Some(json!({})),
+            ) {
+                Ok(_) => break id,
+                Err(e) if e.starts_with("stale element reference") && attempts < 3 => {
+                    attempts += 1;
+                }
+                Err(e) => panic!("WebDriver clicking {css:?}: {e}"),
+            }
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             match self.try_command(reqwest::Method::GET, &format!("/element/{id}/name"), None) {
