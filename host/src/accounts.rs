@@ -216,7 +216,7 @@ impl Accounts {
             KeyStatus::Suspended => return Ok(Err(Refusal::Suspended)),
             KeyStatus::Active => {}
         }
-        if account.status != AccountStatus::Active {
+        if !account.usable() {
             return Ok(Err(Refusal::AccountSuspended));
         }
         Ok(Ok((account, key)))

@@ -8,7 +8,7 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::accounts::{AccountError, Accounts, Refusal};
+use crate::accounts::{Account, AccountError, Accounts, Refusal};
 use crate::store::StoreError;
 use crate::store::secrets::SecretStore;
 
@@ -20,6 +20,9 @@ pub struct Principal {
     pub owner: String,
     /// The key used, for account keys.
     pub key_id: Option<String>,
+    /// The person's login (`user_…`), for what they do in the console
+    /// without a key.
+    pub person: Option<String>,
     /// Whether this is the admin key.
     pub admin: bool,
     /// The key's or account's own request rate, if set.
@@ -46,9 +49,35 @@ impl Principal {
         !self.admin
     }
 
-    /// How the ledger names this caller.
+    /// How the ledger names this caller: the key, else the person (their
+    /// login id, `user_…`), else the operator (`admin`).
     pub fn actor(&self) -> &str {
-        self.key_id.as_deref().unwrap_or("admin")
+        self.key_id
+            .as_deref()
+            .or(self.person.as_deref())
+            .unwrap_or("admin")
+    }
+
+    /// A person acting for `account` in the console (logged in as
+    /// `login_id`, with no key): billed, with the account's own limits, as
+    /// its keys are. A suspended or closed account is refused, as its keys
+    /// are.
+    pub fn of_person(account: &Account, login_id: &str) -> Result<Self, AuthFailure> {
+        if !account.usable() {
+            return Err(AuthFailure::AccountSuspended);
+        }
+        Ok(Self {
+            owner: account.id.clone(),
+            key_id: None,
+            person: Some(login_id.to_string()),
+            admin: false,
+            requests_per_minute: account.limits.requests_per_minute,
+            max_concurrent_tasks: account.limits.max_concurrent_tasks,
+            key_credit_limit: None,
+            credit_line: account.credit_line,
+            credits_frozen: account.credits_frozen,
+            webhook_url: account.webhook_url.clone(),
+        })
     }
 }
 
@@ -124,6 +153,7 @@ impl Auth {
             return Ok(Ok(Principal {
                 owner: ADMIN_OWNER.to_string(),
                 key_id: None,
+                person: None,
                 admin: true,
                 requests_per_minute: None,
                 max_concurrent_tasks: None,
@@ -149,6 +179,7 @@ impl Auth {
                     webhook_url: account.webhook_url,
                     owner: account.id,
                     key_id: Some(key.id),
+                    person: None,
                     admin: false,
                 })
             }
@@ -178,6 +209,39 @@ fn parse_hash(hex: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn account(status: crate::accounts::AccountStatus) -> Account {
+        Account {
+            id: "acct_1".into(),
+            email: "ada@example.com".into(),
+            status,
+            credits_frozen: false,
+            credit_line: 50,
+            limits: crate::accounts::Limits {
+                requests_per_minute: None,
+                max_concurrent_tasks: Some(3),
+            },
+            webhook_url: None,
+            webhook_secret: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_person_in_the_console_is_billed_and_named_by_their_login() {
+        use crate::accounts::AccountStatus;
+        let who = Principal::of_person(&account(AccountStatus::Active), "user_1").unwrap();
+        assert!(who.billed());
+        assert_eq!(who.actor(), "user_1");
+        assert_eq!(who.owner, "acct_1");
+        assert_eq!((who.credit_line, who.max_concurrent_tasks), (50, Some(3)));
+        for refused in [AccountStatus::Suspended, AccountStatus::Closed] {
+            assert_eq!(
+                Principal::of_person(&account(refused), "user_1"),
+                Err(AuthFailure::AccountSuspended)
+            );
+        }
+    }
 
     #[test]
     fn hash_round_trips() {

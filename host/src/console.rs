@@ -12,11 +12,14 @@
 
 mod auth;
 mod billing;
-mod notices;
 mod invite;
+mod keys;
+mod notices;
 mod operators;
 mod overview;
+mod playground;
 mod settings;
+mod tasks;
 mod webhook;
 
 use askama::Template;
@@ -83,6 +86,13 @@ pub fn router(state: AppState) -> Router {
             post(operators::disputes::decide),
         )
         .route("/admin/audit", get(operators::audit::list))
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}/rotate", post(keys::rotate))
+        .route("/keys/{id}/revoke", post(keys::revoke))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}", get(tasks::show))
+        .route("/tasks/{id}/cancel", post(tasks::cancel))
+        .route("/playground", get(playground::show).post(playground::post))
         .route("/assets/console.css", get(stylesheet))
         // Nested under the API's router, whose fallback answers JSON: any
         // other console path is a page that needs a login first.
@@ -100,7 +110,8 @@ async fn page_headers(req: axum::extract::Request, next: Next) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+             media-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+             base-uri 'none'",
         ),
     );
     headers.insert(
@@ -310,6 +321,19 @@ pub(crate) fn api_error_page(e: &ApiError) -> Response {
         },
         status,
     )
+}
+
+/// A domain service's refusal in words for a page: the API's message
+/// (written for people too), as a sentence.
+pub(crate) fn in_words(e: &ApiError) -> String {
+    let mut chars = e.message.chars();
+    let mut out: String = chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().chain(chars).collect::<String>()
+    });
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// An unexpected failure of a store or service: logged, and shown as a

@@ -218,19 +218,6 @@ fn forged_forms_are_refused_and_the_sixth_wrong_password_in_a_minute_is_throttle
     browser.screenshot("login-throttled");
 }
 
-/// Signs up `email` in `browser` (sign-up open), confirms the address with
-/// the emailed link and logs in; the account's id.
-fn sign_up_and_log_in(gw: &Gateway, browser: &Browser, email: &str, password: &str) -> String {
-    browser.goto(&format!("{}/console/signup", gw.base));
-    browser.fill("#email", email);
-    browser.fill("#password", password);
-    browser.submit("button[type=submit]");
-    browser.goto(&gw.emailed_link("/console/verify-email"));
-    log_in(browser, email, password);
-    assert_eq!(text_of(browser, "h1"), "Overview", "{}", browser.source());
-    text_of(browser, "#account-id")
-}
-
 /// Fills and sends the login form the browser shows.
 fn log_in(browser: &Browser, email: &str, password: &str) {
     browser.fill("#email", email);
@@ -244,7 +231,7 @@ fn a_person_ends_a_session_changes_and_resets_the_password_and_closes_the_accoun
     let email = "grace@example.com";
     let first = "first long passphrase";
     let laptop = Browser::start();
-    let account_id = sign_up_and_log_in(&gw, &laptop, email, first);
+    let account_id = laptop.sign_up_and_log_in(&gw, email, first);
 
     // A second browser logs in: the settings list both sessions, and the
     // first ends the second, which is logged out at its next page.
@@ -343,7 +330,7 @@ fn a_person_ends_a_session_changes_and_resets_the_password_and_closes_the_accoun
 fn billing_shows_the_usage_chart_statement_and_ledger_and_files_a_dispute() {
     let gw = Gateway::start_with_config("[accounts]\nsignup = \"open\"\n");
     let browser = Browser::start();
-    let account_id = sign_up_and_log_in(&gw, &browser, "kay@example.com", "a billing passphrase");
+    let account_id = browser.sign_up_and_log_in(&gw, "kay@example.com", "a billing passphrase");
     gw.post(
         &format!("/admin/v1/accounts/{account_id}/topup"),
         &serde_json::json!({"credits": 1000}),
@@ -427,7 +414,7 @@ fn a_person_sets_the_webhook_endpoint_and_appeals_a_suspension() {
         "[accounts]\nsignup = \"open\"\n\n[network]\nallow_private = true\n",
     );
     let browser = Browser::start();
-    let account_id = sign_up_and_log_in(&gw, &browser, "max@example.com", "a webhook passphrase");
+    let account_id = browser.sign_up_and_log_in(&gw, "max@example.com", "a webhook passphrase");
 
     // A URL that is not one is refused next to its field, as typed.
     browser.goto(&format!("{}/console/webhook", gw.base));

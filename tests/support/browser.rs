@@ -214,12 +214,23 @@ impl Browser {
     /// has been replaced by the answer (a click may return before the
     /// form's navigation has begun).
     pub fn submit(&self, css: &str) {
-        let id = self.find(css);
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        );
+        // A page that reloads itself (a running task's) may replace the
+        // button between finding and clicking it: find it again.
+        let mut attempts = 0;
+        let id = loop {
+            let id = self.find(css);
+            match self.try_command(
+                reqwest::Method::POST,
+                &format!("/element/{id}/click"),
+                Some(json!({})),
+            ) {
+                Ok(_) => break id,
+                Err(e) if e.starts_with("stale element reference") && attempts < 3 => {
+                    attempts += 1;
+                }
+                Err(e) => panic!("WebDriver clicking {css:?}: {e}"),
+            }
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             match self.try_command(reqwest::Method::GET, &format!("/element/{id}/name"), None) {
@@ -289,6 +300,48 @@ impl Browser {
             })),
         );
         (v[0].as_i64().unwrap_or(0), v[1].as_i64().unwrap_or(0))
+    }
+
+    /// Runs `script` in the page (WebDriver's own, which the page's CSP
+    /// does not govern) and returns what it returns.
+    pub fn script(&self, script: &str) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
+    /// Chooses the file at `path` in the file input matching `css`.
+    pub fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let id = self.find(css);
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": path.display().to_string()})),
+        );
+    }
+
+    /// Selects the option of value `value` in the select matching `css`.
+    pub fn select(&self, css: &str, value: &str) {
+        self.click(&format!("{css} option[value=\"{value}\"]"));
+    }
+
+    /// Signs up at the console of `gw` (with `[accounts] signup = "open"`),
+    /// confirms the address through the emailed link and logs in; returns
+    /// the account's id, from the overview.
+    pub fn sign_up_and_log_in(&self, gw: &crate::Gateway, email: &str, password: &str) -> String {
+        self.goto(&format!("{}/console/signup", gw.base));
+        self.fill("#email", email);
+        self.fill("#password", password);
+        self.submit("button[type=submit]");
+        assert_eq!(self.text("h1").trim(), "Check your email");
+        self.goto(&gw.emailed_link("/console/verify-email"));
+        self.fill("#email", email);
+        self.fill("#password", password);
+        self.submit("button[type=submit]");
+        assert_eq!(self.current_url(), format!("{}/console", gw.base));
+        self.text("#account-id").trim().to_string()
     }
 
     /// Saves a screenshot of the page as `<screenshot_dir>/<name>.png`.

@@ -28,11 +28,11 @@ impl Received {
         let head = self.data.split("\r\n\r\n").next()?;
         let mut value: Option<String> = None;
         for line in head.split("\r\n") {
-            if line.starts_with([' ', '\t']) {
-                if let Some(v) = value.as_mut() {
-                    v.push_str(line.trim_start());
-                    continue;
-                }
+            if line.starts_with([' ', '\t'])
+                && let Some(v) = value.as_mut()
+            {
+                v.push_str(line.trim_start());
+                continue;
             }
             if value.is_some() {
                 break;

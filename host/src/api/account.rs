@@ -269,6 +269,16 @@ pub async fn list_keys(
 /// One of the caller's keys; another account's key does not exist for them.
 async fn own_key(state: &AppState, who: &Principal, key_id: &str) -> Result<ApiKey, ApiError> {
     let account = own_account(state, who).await?;
+    account_key(state, &account.id, key_id).await
+}
+
+/// A key of `account_id` (the API's and the console's): another account's
+/// key, or a malformed id, is "not found".
+pub async fn account_key(
+    state: &AppState,
+    account_id: &str,
+    key_id: &str,
+) -> Result<ApiKey, ApiError> {
     let not_found =
         || ApiError::new(ErrorCode::NotFound, format!("no key {key_id:?}")).with_param("key_id");
     if !crate::ids::is_valid("key", key_id) {
@@ -279,7 +289,7 @@ async fn own_key(state: &AppState, who: &Principal, key_id: &str) -> Result<ApiK
         .key(key_id)
         .await
         .ok()
-        .filter(|k| k.account_id == account.id)
+        .filter(|k| k.account_id == account_id)
         .ok_or_else(not_found)
 }
 

@@ -60,21 +60,24 @@ fn default_duration_ms(durations: &[u32]) -> u32 {
         .unwrap_or(4_000)
 }
 
-/// Validates a generation against the catalogue, prices it, holds the price
-/// (for billed callers) and persists its task. Returns the task and price.
-pub async fn submit(
-    state: &AppState,
-    who: &Principal,
-    request_id: &str,
-    g: Generation<'_>,
-) -> Result<(Task, i64), ApiError> {
+/// A generation checked against its model: what it asks for, resolved.
+struct Checked {
+    route: Route,
+    n: u32,
+    size: crate::plugins::bindings::types::Size,
+    duration_ms: Option<u32>,
+}
+
+/// Checks a generation against the catalogue (the model, its kind, the
+/// prompt, `n`, the size, a video's length, a seed, references), with no
+/// side effect.
+fn check(state: &AppState, g: &Generation<'_>) -> Result<Checked, ApiError> {
     let catalogue = state.catalogue.read().expect("lock").clone();
     let route: Route = catalogue
         .get(g.model)
         .cloned()
         .ok_or_else(|| super::models::model_not_found(&catalogue, g.model))?;
     let info = &route.info;
-    crate::metrics::note_model(&info.id);
     if info.kind != g.kind {
         return Err(ApiError::invalid(
             "model",
@@ -147,6 +150,48 @@ pub async fn submit(
             format!("{} does not take reference media", info.id),
         ));
     }
+    Ok(Checked {
+        route,
+        n,
+        size,
+        duration_ms,
+    })
+}
+
+/// The price a generation would hold if submitted now (0 for the admin
+/// key), after the checks [`submit`] makes first: what the console shows
+/// before a person submits.
+pub fn quote(state: &AppState, who: &Principal, g: &Generation<'_>) -> Result<i64, ApiError> {
+    let c = check(state, g)?;
+    if !who.billed() {
+        return Ok(0);
+    }
+    price(
+        state,
+        c.route.info.kind,
+        &c.route.info.id,
+        c.n,
+        c.duration_ms,
+    )
+}
+
+/// Validates a generation against the catalogue, prices it, holds the price
+/// (for billed callers) and persists its task. Returns the task and price.
+pub async fn submit(
+    state: &AppState,
+    who: &Principal,
+    request_id: &str,
+    g: Generation<'_>,
+) -> Result<(Task, i64), ApiError> {
+    let Checked {
+        route,
+        n,
+        size,
+        duration_ms,
+    } = check(state, &g)?;
+    let info = &route.info;
+    crate::metrics::note_model(&info.id);
+    let (ref_inputs, ref_param) = g.references;
     if let Some(url) = &g.webhook_url {
         state
             .webhooks

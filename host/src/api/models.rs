@@ -137,24 +137,10 @@ fn model_view(
     let m = &route.info;
     let core = route.plugin.core();
     let size = |s: &crate::plugins::bindings::types::Size| format!("{}x{}", s.width, s.height);
-    let price = state
-        .pricing
-        .price_at(&state.config, &m.id, time::OffsetDateTime::now_utc());
-    let mut pricing = Vec::new();
-    if let Some(p) = price {
-        if let Some(credits) = p.per_image {
-            pricing.push(PriceView {
-                unit: "image",
-                credits,
-            });
-        }
-        if let Some(credits) = p.per_second {
-            pricing.push(PriceView {
-                unit: "second",
-                credits,
-            });
-        }
-    }
+    let pricing = prices_now(state, &m.id)
+        .into_iter()
+        .map(|(unit, credits)| PriceView { unit, credits })
+        .collect();
     ModelView {
         retires_at: upcoming.get(&m.id).cloned(),
         id: m.id.clone(),
@@ -251,6 +237,24 @@ pub async fn list(State(state): State<AppState>, _who: Principal) -> Result<Resp
         data,
     })
     .into_response())
+}
+
+/// A model's prices in force now, as (unit, credits): per `image`, per
+/// `second` (of video); none when the operator set no price.
+pub(crate) fn prices_now(state: &AppState, model: &str) -> Vec<(&'static str, i64)> {
+    let price = state
+        .pricing
+        .price_at(&state.config, model, time::OffsetDateTime::now_utc());
+    let mut pricing = Vec::new();
+    if let Some(p) = price {
+        if let Some(credits) = p.per_image {
+            pricing.push(("image", credits));
+        }
+        if let Some(credits) = p.per_second {
+            pricing.push(("second", credits));
+        }
+    }
+    pricing
 }
 
 /// One model: served, retired or unavailable.

@@ -72,9 +72,12 @@ pub struct OutputView {
 /// refunded.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Cost {
-    held: i64,
-    charged: i64,
-    refunded: i64,
+    /// Credits held while it ran (its price).
+    pub held: i64,
+    /// Credits charged when it succeeded.
+    pub charged: i64,
+    /// Credits given back when it did not.
+    pub refunded: i64,
 }
 
 /// The native JSON view of a task.
@@ -122,7 +125,7 @@ pub(super) async fn task_json(state: &AppState, task: &Task) -> Result<TaskView,
 }
 
 /// What a task cost: held, charged and refunded credits, from its hold.
-fn cost(hold: Option<crate::ledger::Hold>) -> Cost {
+pub(crate) fn cost(hold: Option<crate::ledger::Hold>) -> Cost {
     use crate::ledger::HoldStatus;
     let (held, charged, refunded) = match hold {
         None => (0, 0, 0),

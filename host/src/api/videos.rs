@@ -147,13 +147,20 @@ pub async fn cancel(
     who: Principal,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
+    let task = cancel_task(&state, &who.owner, &id).await?;
+    Ok(axum::Json(task_json(&state, &task).await?).into_response())
+}
+
+/// Cancels task `id` of `owner` (the API's and the console's): another
+/// owner's task is "not found"; a finished one, `TASK_NOT_CANCELABLE`.
+pub async fn cancel_task(state: &AppState, owner: &str, id: &str) -> Result<Task, ApiError> {
     let not_found =
         || ApiError::new(ErrorCode::TaskNotFound, format!("no task {id:?}")).with_param("task_id");
-    if !crate::ids::is_valid("task", &id) {
+    if !crate::ids::is_valid("task", id) {
         return Err(not_found());
     }
-    match state.tasks.cancel(&id, &who.owner).await {
-        Ok(task) => Ok(axum::Json(task_json(&state, &task).await?).into_response()),
+    match state.tasks.cancel(id, owner).await {
+        Ok(task) => Ok(task),
         Err(CancelError::NotFound) => Err(not_found()),
         Err(CancelError::Finished(task)) => Err(ApiError::new(
             ErrorCode::TaskNotCancelable,

@@ -59,6 +59,14 @@ pub struct Account {
     pub created_at: String,
 }
 
+impl Account {
+    /// Whether it may be used (its keys, its console playground): only
+    /// while active, not suspended or closed.
+    pub fn usable(&self) -> bool {
+        self.status == AccountStatus::Active
+    }
+}
+
 /// Limits that override the configured defaults.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
