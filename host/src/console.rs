@@ -12,6 +12,7 @@
 
 mod auth;
 mod billing;
+mod forms;
 mod invite;
 mod keys;
 mod notices;
@@ -31,12 +32,12 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use serde::Deserialize;
 use std::net::SocketAddr;
 
 use crate::api::ApiError;
 use crate::api::AppState;
 use crate::people::{Authenticated, People, PeopleError, Role};
+pub(crate) use forms::{CsrfForm, GuestForm, SignedForm};
 
 /// The cookie of the double-submit token of the forms shown before login.
 pub const FORM_COOKIE: &str = "imini_form";
@@ -444,13 +445,6 @@ pub(crate) struct MessagePage<'a> {
     message: &'a str,
     link: &'a str,
     link_text: &'a str,
-}
-
-/// The fields of a form that only carries its CSRF token.
-#[derive(Debug, Deserialize)]
-pub(crate) struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
 }
 
 /// The error page.

@@ -8,7 +8,8 @@ Start a release gateway with `[accounts] signup = "open"` and a high
 
 It signs up through the console's forms (the confirmation link is read from
 LOG), logs in four times, makes 10,000 generations of 64x64 canvas images
-on one connection, then renders the overview 500 times."""
+on one connection, then renders the overview and the task list 500 times
+each, and the billing page (which reads the whole ledger) 50 times."""
 import http.client, json, re, sys, time, urllib.parse
 
 base, log_path, admin = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -64,12 +65,18 @@ for i in range(10_000):
                      {"authorization": f"Bearer {key}"})
     assert s == 200, (s, body[:200])
 print(f"10,000 generations in {time.perf_counter() - t:.1f} s")
-mark = len(open(log_path).read())
-for _ in range(500):
-    s, h, body = req("GET", "/console", headers={"cookie": f"imini_session={session}"})
-    assert s == 200 and b"Recent tasks" in body
-tail = open(log_path).read()[mark:]
-ms = sorted(float(x) for x in re.findall(r"route=/console/? status=200 duration_ms=([0-9.]+)", tail))
-def pct(p): return ms[min(len(ms) - 1, int(len(ms) * p))]
-print(f"overview, 10,000 tasks, {len(ms)} renders: p50 {pct(0.5):.3f} ms, p99 {pct(0.99):.3f} ms (server side)")
+def renders(path, route, n, marker):
+    mark = len(open(log_path).read())
+    for _ in range(n):
+        s, h, body = req("GET", path, headers={"cookie": f"imini_session={session}"})
+        assert s == 200 and marker in body, (s, body[:300])
+    time.sleep(0.2)
+    tail = open(log_path).read()[mark:]
+    ms = sorted(float(x) for x in re.findall(r"route=" + route + r" status=200 duration_ms=([0-9.]+)", tail))
+    def pct(p): return ms[min(len(ms) - 1, int(len(ms) * p))]
+    print(f"{path}, 10,000 tasks, {len(ms)} renders: p50 {pct(0.5):.3f} ms, p99 {pct(0.99):.3f} ms (server side)")
+
+renders("/console", r"/console/?", 500, b"Recent tasks")
+renders("/console/tasks", r"/console/tasks", 500, b"kite")
+renders("/console/billing", r"/console/billing", 50, b"usage-chart")
 print("login (POST /console/login, client side): " + ", ".join(f"{x*1000:.1f} ms" for x in logins))

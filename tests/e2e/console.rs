@@ -307,6 +307,18 @@ fn a_person_ends_a_session_changes_and_resets_the_password_and_closes_the_accoun
     );
     laptop.goto(&format!("{}/console/settings", gw.base));
     assert!(text_of(&laptop, "#forfeit").contains("forfeits its unused balance of 30 credits"));
+    // A cross-site post riding the session's cookie, without the form's
+    // token, is refused and closes nothing.
+    let session = laptop.cookie("imini_session").expect("the session cookie");
+    let forged = reqwest::blocking::Client::new()
+        .post(format!("{}/console/settings/close", gw.base))
+        .header("cookie", format!("imini_session={session}"))
+        .form(&[("confirm", account_id.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let account = gw.get(&format!("/admin/v1/accounts/{account_id}"));
+    assert_eq!(account.json()["status"], "active");
     laptop.fill("#confirm", "acct_wrong");
     laptop.submit("form[action='/console/settings/close'] button");
     assert!(text_of(&laptop, "#close-error").contains("Nothing was closed"));

@@ -2,18 +2,17 @@
 //! emails carry.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
+use axum::Extension;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use serde::Deserialize;
 
 use std::net::SocketAddr;
 
 use super::{
-    CsrfForm, MessagePage, SESSION_COOKIE, cookie, error_page, form_page, form_token_matches, page,
-    safe_next, session_cookie, signed_in, status_of, visitor,
+    CsrfForm, GuestForm, MessagePage, SESSION_COOKIE, SignedForm, cookie, error_page, form_page,
+    page, safe_next, session_cookie, status_of, visitor,
 };
 use crate::api::AppState;
 use crate::people::PeopleError;
@@ -21,8 +20,6 @@ use crate::people::PeopleError;
 /// The fields of the login form.
 #[derive(Debug, Deserialize)]
 pub(super) struct LoginForm {
-    #[serde(default)]
-    csrf: String,
     next: Option<String>,
     #[serde(default)]
     email: String,
@@ -35,14 +32,8 @@ pub(super) async fn log_in(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    form: Result<Form<LoginForm>, FormRejection>,
+    GuestForm(form): GuestForm<LoginForm>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if !form_token_matches(&headers, &form.csrf) {
-        return error_page(&PeopleError::CsrfMismatch);
-    }
     let next = safe_next(form.next.as_deref());
     let (address, agent) = visitor(peer.as_ref().map(|Extension(c)| c), &headers);
     match state
@@ -79,16 +70,8 @@ pub(super) async fn log_in(
 pub(super) async fn log_out(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    _: SignedForm<CsrfForm>,
 ) -> Response {
-    let who = match signed_in(&state, &headers, "/console").await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let presented = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Err(e) = crate::people::People::check_csrf(&who.session, &presented) {
-        return error_page(&e);
-    }
     if let Some(value) = cookie(&headers, SESSION_COOKIE)
         && let Err(e) = state.people.log_out(value).await
     {
@@ -153,8 +136,6 @@ pub(super) async fn signup_page(State(state): State<AppState>) -> Response {
 #[derive(Debug, Deserialize)]
 pub(super) struct SignupForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     password: String,
@@ -163,17 +144,10 @@ pub(super) struct SignupForm {
 /// `POST /console/signup`.
 pub(super) async fn sign_up(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<SignupForm>, FormRejection>,
+    GuestForm(form): GuestForm<SignupForm>,
 ) -> Response {
     if !signup_open(&state) {
         return signup_refused(&state);
-    }
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if !form_token_matches(&headers, &form.csrf) {
-        return error_page(&PeopleError::CsrfMismatch);
     }
     match state.people.sign_up(&form.email, &form.password).await {
         Ok(()) => page(
@@ -300,8 +274,6 @@ pub(super) async fn forgot_page() -> Response {
 #[derive(Debug, Deserialize)]
 pub(super) struct ForgotForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     email: String,
 }
 
@@ -311,14 +283,8 @@ pub(super) async fn forgot(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    form: Result<Form<ForgotForm>, FormRejection>,
+    GuestForm(form): GuestForm<ForgotForm>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if !form_token_matches(&headers, &form.csrf) {
-        return error_page(&PeopleError::CsrfMismatch);
-    }
     let (address, _) = visitor(peer.as_ref().map(|Extension(c)| c), &headers);
     match state
         .people
@@ -371,8 +337,6 @@ pub(super) async fn reset_page(Query(q): Query<LinkQuery>) -> Response {
 #[derive(Debug, Deserialize)]
 pub(super) struct ResetForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     token: String,
     #[serde(default)]
     password: String,
@@ -381,15 +345,8 @@ pub(super) struct ResetForm {
 /// `POST /console/reset-password`.
 pub(super) async fn reset(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<ResetForm>, FormRejection>,
+    GuestForm(form): GuestForm<ResetForm>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if !form_token_matches(&headers, &form.csrf) {
-        return error_page(&PeopleError::CsrfMismatch);
-    }
     match state
         .people
         .reset_password(&form.token, &form.password)

@@ -6,17 +6,14 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use super::{Chrome, Person, api_error_page, error_page, failure_page, page};
+use super::{Chrome, Person, SignedForm, api_error_page, failure_page, page};
 use crate::api::{ApiError, AppState};
-use crate::people::PeopleError;
 use crate::store::ledger::{DisputeStatus, Entry, EntryKind};
 
 /// Ledger entries per page.
@@ -327,8 +324,6 @@ pub(super) async fn show_statement(
 #[derive(Debug, Deserialize)]
 pub(super) struct DisputeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     reason: String,
 }
 
@@ -336,16 +331,9 @@ pub(super) struct DisputeForm {
 /// `POST /v1/account/bills/{month}/disputes` does.
 pub(super) async fn dispute(
     State(state): State<AppState>,
-    person: Person,
     Path(month): Path<String>,
-    form: Result<Form<DisputeForm>, FormRejection>,
+    SignedForm { by: person, form }: SignedForm<DisputeForm>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if let Err(refused) = person.check(&form.csrf) {
-        return refused;
-    }
     match state
         .disputes
         .file(

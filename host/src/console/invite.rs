@@ -2,16 +2,13 @@
 //! chooses their password, and their login is made.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{error_page, form_page, form_token_matches};
+use super::{GuestForm, error_page, form_page};
 use crate::api::AppState;
-use crate::people::PeopleError;
 
 /// The page that accepts an invitation.
 #[derive(Template)]
@@ -44,8 +41,6 @@ pub(super) async fn accept_page(Query(q): Query<InviteQuery>) -> Response {
 #[derive(Debug, Deserialize)]
 pub(super) struct AcceptForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     token: String,
     #[serde(default)]
     password: String,
@@ -56,15 +51,8 @@ pub(super) struct AcceptForm {
 /// its field without using the link up; a used or expired link is said so.
 pub(super) async fn accept(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<AcceptForm>, FormRejection>,
+    GuestForm(form): GuestForm<AcceptForm>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if !form_token_matches(&headers, &form.csrf) {
-        return error_page(&PeopleError::CsrfMismatch);
-    }
     match state
         .people
         .accept_invite(&form.token, &form.password)

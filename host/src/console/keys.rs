@@ -3,14 +3,12 @@
 //! answers the form, and never again.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, CsrfForm, Person, api_error_page, failure_page, in_words, page};
+use super::{Chrome, CsrfForm, Person, SignedForm, api_error_page, failure_page, in_words, page};
 use crate::accounts::{ApiKey, KeyStatus, NewSecret};
 use crate::api::AppState;
 use crate::api::account::account_key;
@@ -61,8 +59,6 @@ fn status_name(status: KeyStatus) -> &'static str {
 /// What was typed into the form, kept when it is shown again.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct NewKeyForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -149,13 +145,8 @@ fn optional<T: std::str::FromStr>(text: &str, what: &str) -> Result<Option<T>, S
 /// `POST /console/keys`: makes a key and shows its secret, once.
 pub(super) async fn create(
     State(state): State<AppState>,
-    person: Person,
-    form: Result<Form<NewKeyForm>, FormRejection>,
+    SignedForm { by: person, form }: SignedForm<NewKeyForm>,
 ) -> Response {
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(refused) = person.check(&form.csrf) {
-        return refused;
-    }
     let mut errors = FieldErrors::default();
     let rpm = optional::<u32>(&form.requests_per_minute, "Requests per minute")
         .map_err(|e| errors.requests_per_minute = Some(e))
@@ -210,14 +201,9 @@ fn secret_page(person: &Person, heading: &'static str, new: &NewSecret) -> Respo
 /// the old one stops working.
 pub(super) async fn rotate(
     State(state): State<AppState>,
-    person: Person,
     Path(id): Path<String>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    SignedForm { by: person, .. }: SignedForm<CsrfForm>,
 ) -> Response {
-    let presented = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Err(refused) = person.check(&presented) {
-        return refused;
-    }
     let key = match account_key(&state, person.account_id(), &id).await {
         Ok(key) => key,
         Err(e) => return api_error_page(&e),
@@ -231,14 +217,9 @@ pub(super) async fn rotate(
 /// `POST /console/keys/{id}/revoke`: revokes the key, for good.
 pub(super) async fn revoke(
     State(state): State<AppState>,
-    person: Person,
     Path(id): Path<String>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    SignedForm { by: person, .. }: SignedForm<CsrfForm>,
 ) -> Response {
-    let presented = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Err(refused) = person.check(&presented) {
-        return refused;
-    }
     let key = match account_key(&state, person.account_id(), &id).await {
         Ok(key) => key,
         Err(e) => return api_error_page(&e),

@@ -4,17 +4,14 @@
 //! person can read and appeal them here.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, Person, api_error_page, error_page, page};
+use super::{Chrome, Person, SignedForm, api_error_page, page};
 use crate::api::{ApiError, AppState};
 use crate::moderation::enforcement::EnforcementError;
-use crate::people::PeopleError;
 
 /// A notice as the page shows it.
 struct NoticeRow {
@@ -139,8 +136,6 @@ pub(super) async fn show(
 #[derive(Debug, Deserialize)]
 pub(super) struct AppealForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     message: String,
 }
 
@@ -148,16 +143,9 @@ pub(super) struct AppealForm {
 /// `POST /v1/account/appeals` does.
 pub(super) async fn appeal(
     State(state): State<AppState>,
-    person: Person,
     Path(notice_id): Path<String>,
-    form: Result<Form<AppealForm>, FormRejection>,
+    SignedForm { by: person, form }: SignedForm<AppealForm>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if let Err(refused) = person.check(&form.csrf) {
-        return refused;
-    }
     match state
         .moderation
         .appeal(person.account_id(), &notice_id, &form.message)

@@ -2,14 +2,12 @@
 //! logins, and closing the account (with what it forfeits spelled out).
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, CsrfForm, Person, api_error_page, error_page, failure_page, page};
+use super::{Chrome, CsrfForm, Person, SignedForm, api_error_page, error_page, failure_page, page};
 use crate::accounts::AccountStatus;
 use crate::api::AppState;
 use crate::people::PeopleError;
@@ -144,8 +142,6 @@ pub(super) async fn show(State(state): State<AppState>, person: Person) -> Respo
 #[derive(Debug, Deserialize)]
 pub(super) struct PasswordForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current_password: String,
     #[serde(default)]
     password: String,
@@ -155,15 +151,8 @@ pub(super) struct PasswordForm {
 /// current one; the person's other sessions end.
 pub(super) async fn change_password(
     State(state): State<AppState>,
-    person: Person,
-    form: Result<Form<PasswordForm>, FormRejection>,
+    SignedForm { by: person, form }: SignedForm<PasswordForm>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if let Err(refused) = person.check(&form.csrf) {
-        return refused;
-    }
     match state
         .people
         .change_password(&person.who.session, &form.current_password, &form.password)
@@ -206,14 +195,9 @@ pub(super) async fn change_password(
 /// sessions.
 pub(super) async fn end_session(
     State(state): State<AppState>,
-    person: Person,
     Path(id): Path<String>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    SignedForm { by: person, .. }: SignedForm<CsrfForm>,
 ) -> Response {
-    let presented = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Err(refused) = person.check(&presented) {
-        return refused;
-    }
     match state.people.revoke_session(&person.who.login.id, &id).await {
         Ok(_) => Redirect::to("/console/settings").into_response(),
         Err(e) => error_page(&e),
@@ -224,8 +208,6 @@ pub(super) async fn end_session(
 #[derive(Debug, Deserialize)]
 pub(super) struct CloseForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     confirm: String,
 }
 
@@ -233,15 +215,8 @@ pub(super) struct CloseForm {
 /// `POST /v1/account/close` does, once the person typed its id.
 pub(super) async fn close(
     State(state): State<AppState>,
-    person: Person,
-    form: Result<Form<CloseForm>, FormRejection>,
+    SignedForm { by: person, form }: SignedForm<CloseForm>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if let Err(refused) = person.check(&form.csrf) {
-        return refused;
-    }
     let refuse = |why: String| Outcome {
         close_error: Some(why),
         ..Outcome::default()

@@ -8,14 +8,14 @@
 //! `'self'`.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, CsrfForm, Person, api_error_page, failure_page, in_words, page, url_escape};
+use super::{
+    Chrome, CsrfForm, Person, SignedForm, api_error_page, failure_page, in_words, page, url_escape,
+};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::tasks::{Status, Task, TaskFilter};
 
@@ -325,14 +325,9 @@ pub(super) async fn show(
 /// released), as `POST /v1/tasks/{id}/cancel` does.
 pub(super) async fn cancel(
     State(state): State<AppState>,
-    person: Person,
     Path(id): Path<String>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    SignedForm { by: person, .. }: SignedForm<CsrfForm>,
 ) -> Response {
-    let presented = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Err(refused) = person.check(&presented) {
-        return refused;
-    }
     match crate::api::videos::cancel_task(&state, person.account_id(), &id).await {
         Ok(task) => Redirect::to(&format!("/console/tasks/{}", task.id)).into_response(),
         Err(e) => api_error_page(&e),

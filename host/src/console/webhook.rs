@@ -3,17 +3,14 @@
 //! `/v1/account/webhook`.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, Person, api_error_page, error_page, page};
+use super::{Chrome, Person, SignedForm, api_error_page, page};
 use crate::api::webhook::{endpoint_of, set_endpoint};
 use crate::api::{ApiError, AppState};
-use crate::people::PeopleError;
 
 /// Deliveries the page lists.
 const DELIVERIES: usize = 20;
@@ -94,23 +91,14 @@ pub(super) async fn show(State(state): State<AppState>, person: Person) -> Respo
 #[derive(Debug, Deserialize)]
 pub(super) struct EndpointForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     url: String,
 }
 
 /// `POST /console/webhook`: sets the endpoint (empty: stop sending).
 pub(super) async fn set(
     State(state): State<AppState>,
-    person: Person,
-    form: Result<Form<EndpointForm>, FormRejection>,
+    SignedForm { by: person, form }: SignedForm<EndpointForm>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if let Err(refused) = person.check(&form.csrf) {
-        return refused;
-    }
     let url = form.url.trim();
     let answer = match set_endpoint(
         &state,

@@ -4,8 +4,6 @@
 //! ([`act_on_account`]).
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,6 +13,7 @@ use super::{Staff, wire};
 use crate::accounts::{Account, AccountError, AccountQuery, AccountStatus};
 use crate::api::operate::{AccountAction, Acted, ActionBody, act_on_account, record_act};
 use crate::api::{ApiError, AppState};
+use crate::console::SignedForm;
 use crate::console::{Chrome, api_error_page, error_page, failure_page, page, url_escape};
 use crate::people::PeopleError;
 
@@ -391,8 +390,6 @@ async fn logins_of(state: &AppState, account: &Account) -> Result<Vec<LoginRow>,
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ActionForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     credits: String,
     #[serde(default)]
     reason: String,
@@ -435,16 +432,9 @@ impl ActionForm {
 /// operator's login. Support is refused (403) and nothing changes.
 pub(crate) async fn act(
     State(state): State<AppState>,
-    staff: Staff,
     Path((id, action)): Path<(String, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    SignedForm { by: staff, form }: SignedForm<ActionForm, Staff>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if let Err(refused) = staff.person.check(&form.csrf) {
-        return refused;
-    }
     if let Err(refused) = staff.check_may_act() {
         return refused;
     }

@@ -3,8 +3,6 @@
 //! decides too, but only an operator gives credits back.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,8 +12,8 @@ use super::{Staff, refused};
 use crate::api::operate::{decide_dispute_as, record_act};
 use crate::api::{AppState, ErrorCode};
 use crate::bills::DisputeStatus;
-use crate::console::{Chrome, api_error_page, error_page, failure_page, page};
-use crate::people::PeopleError;
+use crate::console::SignedForm;
+use crate::console::{Chrome, api_error_page, failure_page, page};
 
 /// A dispute as the list shows it.
 struct DisputeRow {
@@ -122,8 +120,6 @@ async fn disputes_page(
 #[derive(Debug, Deserialize)]
 pub(crate) struct DecisionForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     credits: String,
     #[serde(default)]
     note: String,
@@ -134,16 +130,9 @@ pub(crate) struct DecisionForm {
 /// back is an operator's: support's is refused (403), and changes nothing.
 pub(crate) async fn decide(
     State(state): State<AppState>,
-    staff: Staff,
     Path((id, action)): Path<(String, String)>,
-    form: Result<Form<DecisionForm>, FormRejection>,
+    SignedForm { by: staff, form }: SignedForm<DecisionForm, Staff>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&PeopleError::CsrfMismatch);
-    };
-    if let Err(refusal) = staff.person.check(&form.csrf) {
-        return refusal;
-    }
     let resolve = match action.as_str() {
         "resolve" => true,
         "reject" => false,
