@@ -337,6 +337,14 @@ pub(crate) fn in_words(e: &ApiError) -> String {
     out
 }
 
+/// A value as its JSON string names it (`topup`, `operator`…).
+pub(crate) fn wire<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
 /// An unexpected failure of a store or service: logged, and shown as a
 /// page that says to try again.
 pub(crate) fn failure_page(what: &str, e: &dyn std::fmt::Display) -> Response {

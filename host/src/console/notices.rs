@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, Person, SignedForm, api_error_page, page};
+use super::{Chrome, Person, SignedForm, api_error_page, page, wire};
 use crate::api::{ApiError, AppState};
 use crate::moderation::enforcement::EnforcementError;
 
@@ -48,10 +48,7 @@ struct NoticesPage {
 
 /// A serde name (`account_suspended_overdue`) as words.
 fn words<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-        .unwrap_or_default()
+    wire(value).replace('_', " ")
 }
 
 /// Query of the page: whether an appeal was just filed.

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 
-use super::{ErrorPage, Person, page};
+use super::{ErrorPage, Person, page, wire};
 use crate::api::AppState;
 use crate::people::Role;
 
@@ -63,12 +63,4 @@ fn refused(message: &str) -> Response {
         },
         StatusCode::FORBIDDEN,
     )
-}
-
-/// A value as its JSON string names it (`topup`, `operator`…).
-fn wire<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }

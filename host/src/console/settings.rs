@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, CsrfForm, Person, SignedForm, api_error_page, error_page, failure_page, page};
+use super::{
+    Chrome, CsrfForm, Person, SignedForm, api_error_page, error_page, failure_page, in_words, page,
+};
 use crate::accounts::AccountStatus;
 use crate::api::AppState;
 use crate::people::PeopleError;
@@ -243,18 +245,9 @@ pub(super) async fn close(
             .await
         }
         Err(e) if e.status_and_type().0 == StatusCode::CONFLICT => {
-            let why = format!("{}. Nothing was closed.", capitalised(&e.message));
+            let why = format!("{} Nothing was closed.", in_words(&e));
             render(&state, &person, StatusCode::CONFLICT, refuse(why)).await
         }
         Err(e) => api_error_page(&e),
     }
-}
-
-/// `s` with its first letter a capital (the API's messages begin in lower
-/// case, as error strings do).
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_uppercase().chain(chars).collect::<String>()
-    })
 }

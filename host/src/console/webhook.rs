@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, Person, SignedForm, api_error_page, page};
+use super::{Chrome, Person, SignedForm, api_error_page, page, wire};
 use crate::api::webhook::{endpoint_of, set_endpoint};
 use crate::api::{ApiError, AppState};
 
@@ -55,10 +55,7 @@ async fn render(
             created_at: d.created_at,
             event: d.event,
             task_id: d.task_id,
-            status: serde_json::to_value(d.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            status: wire(&d.status),
             attempts: d.attempts,
             last_error: d.last_error.unwrap_or_default(),
         })
