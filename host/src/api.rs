@@ -13,6 +13,7 @@ pub(crate) mod generate;
 pub mod idempotency;
 pub mod images;
 mod invitations;
+pub(crate) mod logins;
 pub(crate) mod models;
 mod moderation;
 pub(crate) mod operate;
@@ -148,6 +149,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::account_action))
         .routes(routes!(admin::key_action))
         .routes(routes!(invitations::invite))
+        .routes(routes!(logins::get_login))
+        .routes(routes!(logins::login_action))
         .routes(routes!(moderation::account_notices))
         .routes(routes!(
             moderation::account_appeals,

@@ -82,8 +82,9 @@ pub enum Command {
         #[command(subcommand)]
         op: admin::KeyCommand,
     },
-    /// Invite people to the console (on a running gateway, with the admin
-    /// key): prints the link to accept, which is also emailed.
+    /// People's logins to the console (on a running gateway, with the
+    /// admin key): invite, show, change the role, disable or enable, remove
+    /// a second factor.
     People {
         /// Gateway and key.
         #[command(flatten)]

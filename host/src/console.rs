@@ -19,6 +19,7 @@ mod notices;
 mod operators;
 mod overview;
 mod playground;
+mod second_factor;
 mod settings;
 mod tasks;
 mod webhook;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(overview::home))
         .route("/login", get(auth::login_page).post(auth::log_in))
+        .route("/login/code", post(second_factor::log_in_with_code))
         .route("/logout", post(auth::log_out))
         .route("/signup", get(auth::signup_page).post(auth::sign_up))
         .route("/verify-email", get(auth::verify_email))
@@ -73,6 +75,11 @@ pub fn router(state: AppState) -> Router {
         .route("/webhook", get(webhook::show).post(webhook::set))
         .route("/settings", get(settings::show))
         .route("/settings/password", post(settings::change_password))
+        .route(
+            "/settings/second-factor",
+            get(second_factor::show).post(second_factor::enable),
+        )
+        .route("/settings/second-factor/off", post(second_factor::disable))
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/close", post(settings::close))
         .route("/admin/accounts", get(operators::accounts::list))
@@ -81,6 +88,7 @@ pub fn router(state: AppState) -> Router {
             "/admin/accounts/{id}/{action}",
             post(operators::accounts::act),
         )
+        .route("/admin/logins/{id}/{action}", post(operators::logins::act))
         .route("/admin/disputes", get(operators::disputes::list))
         .route(
             "/admin/disputes/{id}/{action}",
@@ -364,7 +372,9 @@ fn status_of(e: &PeopleError) -> StatusCode {
         PeopleError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         PeopleError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         PeopleError::CsrfMismatch => StatusCode::FORBIDDEN,
-        PeopleError::WrongCredentials => StatusCode::UNAUTHORIZED,
+        PeopleError::WrongCredentials | PeopleError::WrongCode | PeopleError::CodeUsed => {
+            StatusCode::UNAUTHORIZED
+        }
         PeopleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }

@@ -33,7 +33,7 @@ fn invite_with_the_cli(gw: &Gateway, email: &str, role: &str) -> String {
 }
 
 /// Accepts the invitation at `link` with [`PASSWORD`], then logs in.
-fn accept_and_log_in(browser: &Browser, gw: &Gateway, link: &str, email: &str) {
+pub(crate) fn accept_and_log_in(browser: &Browser, gw: &Gateway, link: &str, email: &str) {
     browser.goto(link);
     assert_eq!(text_of(browser, "h1"), "Accept your invitation");
     browser.fill("#password", PASSWORD);
@@ -119,7 +119,7 @@ fn an_invited_person_chooses_a_password_and_logs_in_and_the_link_works_once() {
 
 /// Signs a person up in `browser` (with `[accounts] signup = "open"`),
 /// confirms the address and logs in: their account's id.
-fn sign_up_and_log_in(browser: &Browser, gw: &Gateway, email: &str) -> String {
+pub(crate) fn sign_up_and_log_in(browser: &Browser, gw: &Gateway, email: &str) -> String {
     browser.goto(&format!("{}/console/signup", gw.base));
     browser.fill("#email", email);
     browser.fill("#password", PASSWORD);
@@ -134,7 +134,7 @@ fn sign_up_and_log_in(browser: &Browser, gw: &Gateway, email: &str) -> String {
 
 /// Invites `email` with `role` through the admin API, and accepts in
 /// `browser`.
-fn join_as(browser: &Browser, gw: &Gateway, email: &str, role: &str) {
+pub(crate) fn join_as(browser: &Browser, gw: &Gateway, email: &str, role: &str) {
     let made = gw.post(
         "/admin/v1/invitations",
         &json!({"email": email, "role": role}),
@@ -153,7 +153,7 @@ fn account(gw: &Gateway, id: &str) -> Value {
 
 /// A staff person's `user_…` login id, as their own account's page lists
 /// it (with their `role`).
-fn login_id_of(browser: &Browser, gw: &Gateway, email: &str, role: &str) -> String {
+pub(crate) fn login_id_of(browser: &Browser, gw: &Gateway, email: &str, role: &str) -> String {
     browser.goto(&format!("{}/console/admin/accounts?q={email}", gw.base));
     browser.click("#accounts tbody a");
     let logins = text_of(browser, "section[aria-labelledby=logins-heading]");

@@ -8,6 +8,7 @@ mod cli;
 mod console;
 mod console_email;
 mod console_operator;
+mod console_second_factor;
 mod console_user;
 mod crash;
 mod credentials;

@@ -163,7 +163,7 @@ pub enum KeyCommand {
     },
 }
 
-/// What an invited person may do in the console.
+/// What a person may do in the console.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum InviteRole {
     /// Their own account's keys, credits and tasks.
@@ -173,6 +173,17 @@ pub enum InviteRole {
     /// Reads every account and decides appeals and disputes; changes no
     /// credits.
     Support,
+}
+
+impl InviteRole {
+    /// The role as the admin API names it.
+    fn name(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Operator => "operator",
+            Self::Support => "support",
+        }
+    }
 }
 
 /// People operations.
@@ -186,6 +197,36 @@ pub enum PeopleCommand {
         /// What they may do.
         #[arg(long, value_enum, default_value = "user")]
         role: InviteRole,
+    },
+    /// Show a login (`user_…`): its email, account, role, and whether it
+    /// is disabled or has a second factor.
+    Show {
+        /// The login's id.
+        login_id: String,
+    },
+    /// Give a login another role (from its next page on).
+    Role {
+        /// The login's id.
+        login_id: String,
+        /// The new role.
+        #[arg(value_enum)]
+        role: InviteRole,
+    },
+    /// Disable a login: its sessions end and it cannot log in.
+    Disable {
+        /// The login's id.
+        login_id: String,
+    },
+    /// Enable a disabled login.
+    Enable {
+        /// The login's id.
+        login_id: String,
+    },
+    /// Remove a login's second factor (the person lost their app; they
+    /// are emailed).
+    RemoveSecondFactor {
+        /// The login's id.
+        login_id: String,
     },
 }
 
@@ -349,18 +390,22 @@ impl KeyCommand {
 impl PeopleCommand {
     /// The admin API call for this command.
     pub fn call(self) -> Call {
+        let act = |id: &str, action: &str, body| {
+            let path = format!("/admin/v1/logins/{id}/{action}");
+            ("POST", path, Some(body))
+        };
         match self {
-            Self::Invite { email, role } => {
-                let role = match role {
-                    InviteRole::User => "user",
-                    InviteRole::Operator => "operator",
-                    InviteRole::Support => "support",
-                };
-                (
-                    "POST",
-                    "/admin/v1/invitations".into(),
-                    Some(json!({ "email": email, "role": role })),
-                )
+            Self::Invite { email, role } => (
+                "POST",
+                "/admin/v1/invitations".into(),
+                Some(json!({ "email": email, "role": role.name() })),
+            ),
+            Self::Show { login_id } => ("GET", format!("/admin/v1/logins/{login_id}"), None),
+            Self::Role { login_id, role } => act(&login_id, "role", json!({ "role": role.name() })),
+            Self::Disable { login_id } => act(&login_id, "disable", json!({})),
+            Self::Enable { login_id } => act(&login_id, "enable", json!({})),
+            Self::RemoveSecondFactor { login_id } => {
+                act(&login_id, "remove_second_factor", json!({}))
             }
         }
     }

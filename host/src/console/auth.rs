@@ -15,7 +15,7 @@ use super::{
     page, safe_next, session_cookie, status_of, visitor,
 };
 use crate::api::AppState;
-use crate::people::PeopleError;
+use crate::people::{LoginStep, PeopleError};
 
 /// The fields of the login form.
 #[derive(Debug, Deserialize)]
@@ -41,7 +41,7 @@ pub(super) async fn log_in(
         .log_in(&form.email, &form.password, &address, &agent)
         .await
     {
-        Ok(done) => {
+        Ok(LoginStep::Done(done)) => {
             let mut response = Redirect::to(&next).into_response();
             response.headers_mut().insert(
                 header::SET_COOKIE,
@@ -49,6 +49,7 @@ pub(super) async fn log_in(
             );
             response
         }
+        Ok(LoginStep::CodeNeeded { ticket }) => super::second_factor::ask_code(ticket, next),
         Err(e) => {
             let status = status_of(&e);
             let message = e.to_string();
@@ -64,6 +65,20 @@ pub(super) async fn log_in(
             })
         }
     }
+}
+
+/// The login page again, saying why (a second step that ended).
+pub(super) fn login_again(state: &AppState, next: String, e: &PeopleError) -> Response {
+    form_page(status_of(e), |csrf| LoginPage {
+        csrf,
+        next,
+        email: String::new(),
+        notice: None,
+        email_error: None,
+        password_error: None,
+        form_error: Some(e.to_string()),
+        signup_open: signup_open(state),
+    })
 }
 
 /// `POST /console/logout`: ends the session.

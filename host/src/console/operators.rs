@@ -5,6 +5,7 @@
 pub(super) mod accounts;
 pub(super) mod audit;
 pub(super) mod disputes;
+pub(super) mod logins;
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;

@@ -2,7 +2,7 @@
 //! logins, and closing the account (with what it forfeits spelled out).
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -45,6 +45,8 @@ struct SettingsPage {
     password_error: Option<String>,
     sessions: Vec<SessionRow>,
     logins: Vec<LoginRow>,
+    /// When the second factor was set up, if it is on.
+    second_factor_since: Option<String>,
     account_id: String,
     closed: bool,
     balance: i64,
@@ -126,6 +128,12 @@ async fn render(
                 },
             })
             .collect(),
+        second_factor_since: person
+            .who
+            .login
+            .second_factor
+            .as_ref()
+            .map(|f| f.since.replace('T', " ").replace('Z', " UTC")),
         account_id: account.id,
         closed: account.status == AccountStatus::Closed,
         balance: b.balance.max(0),
@@ -135,9 +143,31 @@ async fn render(
     page(&view, status)
 }
 
+/// Query of the settings page.
+#[derive(Debug, Deserialize)]
+pub(super) struct SettingsQuery {
+    /// The second factor was just turned `on` or `off`, to say so.
+    second_factor: Option<String>,
+}
+
 /// `GET /console/settings`.
-pub(super) async fn show(State(state): State<AppState>, person: Person) -> Response {
-    render(&state, &person, StatusCode::OK, Outcome::default()).await
+pub(super) async fn show(
+    State(state): State<AppState>,
+    person: Person,
+    Query(q): Query<SettingsQuery>,
+) -> Response {
+    let notice = match q.second_factor.as_deref() {
+        Some("on") => {
+            Some("The second factor is on: each login asks for a code from your app.".into())
+        }
+        Some("off") => Some("The second factor is off.".into()),
+        _ => None,
+    };
+    let outcome = Outcome {
+        notice,
+        ..Outcome::default()
+    };
+    render(&state, &person, StatusCode::OK, outcome).await
 }
 
 /// The fields of the password form.

@@ -63,6 +63,25 @@ pub enum PeopleError {
     /// No such login (an operator's act on a login id).
     #[error("There is no such login.")]
     NoSuchLogin,
+    /// The second factor's code is not right (or not six digits).
+    #[error("The code is not right. Enter the six digits your authenticator app shows now.")]
+    WrongCode,
+    /// The second factor's code was used already.
+    #[error("This code was used already. Wait for the next one, then enter it.")]
+    CodeUsed,
+    /// The second step of a login expired or was never begun.
+    #[error("The login took too long. Enter your email address and password again.")]
+    LoginStepEnded,
+    /// A second factor is set up already.
+    #[error("Your login has a second factor already.")]
+    SecondFactorOn,
+    /// There is no second factor to use or remove.
+    #[error("Your login has no second factor.")]
+    SecondFactorOff,
+    /// The secret of a second factor being set up is not one this gateway
+    /// made (the form was changed or is stale).
+    #[error("Setting up the second factor has expired. Start again.")]
+    SecondFactorExpired,
     /// Something failed on the gateway's side (logged with its cause).
     #[error("Something went wrong on our side. Try again later.")]
     Internal(String),
@@ -77,6 +96,7 @@ impl PeopleError {
                 Some("password")
             }
             Self::WrongCurrentPassword => Some("current_password"),
+            Self::WrongCode | Self::CodeUsed => Some("code"),
             _ => None,
         }
     }

@@ -91,6 +91,27 @@ impl People {
         current: &str,
         new: &str,
     ) -> Result<Login, PeopleError> {
+        let login = self.confirm_password(session, current).await?;
+        password::check(new, &login.email)?;
+        let hash = self.hash(new).await?;
+        let login = self
+            .store
+            .update_login(&login.id, &mut |l| l.password_hash.clone_from(&hash))
+            .await?;
+        self.store
+            .revoke_sessions(&login.id, Some(&session.id))
+            .await?;
+        self.password_changed(&login).await;
+        Ok(login)
+    }
+
+    /// The session's login, if `current` is its password. Counted as a
+    /// login attempt, so that a session cannot be used to guess it.
+    pub(super) async fn confirm_password(
+        &self,
+        session: &Session,
+        current: &str,
+    ) -> Result<Login, PeopleError> {
         let login = self
             .store
             .login(&session.login_id)
@@ -103,16 +124,6 @@ impl People {
         {
             return Err(PeopleError::WrongCurrentPassword);
         }
-        password::check(new, &login.email)?;
-        let hash = self.hash(new).await?;
-        let login = self
-            .store
-            .update_login(&login.id, &mut |l| l.password_hash.clone_from(&hash))
-            .await?;
-        self.store
-            .revoke_sessions(&login.id, Some(&session.id))
-            .await?;
-        self.password_changed(&login).await;
         Ok(login)
     }
 

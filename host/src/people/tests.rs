@@ -16,6 +16,8 @@ use crate::store::accounts::SledAccounts;
 use crate::store::people::SledPeople;
 use crate::time::Clock;
 
+mod second_factor;
+
 const PASSWORD: &str = "correct horse battery";
 
 struct World {
@@ -106,7 +108,9 @@ async fn open_sign_up_makes_an_account_and_a_login_that_waits_for_its_address() 
         .people
         .log_in("ADA@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
-        .unwrap();
+        .unwrap()
+        .done()
+        .expect("no second factor");
     assert_eq!(logged_in.login.id, login.id);
     let account = w.accounts.get(&login.account_id).await.unwrap();
     assert_eq!(account.email, "ada@example.com", "sign-up made the account");
@@ -139,7 +143,9 @@ async fn signing_up_with_a_taken_address_answers_the_same_and_tells_its_owner() 
     w.people
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
-        .unwrap();
+        .unwrap()
+        .done()
+        .expect("no second factor");
 }
 
 #[tokio::test]
@@ -205,7 +211,9 @@ async fn an_invitation_makes_a_confirmed_login_with_its_role_once() {
     w.people
         .log_in("grace@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
-        .unwrap();
+        .unwrap()
+        .done()
+        .expect("no second factor");
     let reused = w.people.accept_invite(&token, PASSWORD).await.unwrap_err();
     assert!(matches!(reused, PeopleError::InvalidLink));
     let taken = w
@@ -369,6 +377,8 @@ async fn a_session_ends_when_idle_or_too_old() {
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .session
         .cookie;
     let me = w.people.session(&cookie).await.unwrap();
@@ -392,6 +402,8 @@ async fn a_session_ends_when_idle_or_too_old() {
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .session
         .cookie;
     let mut hours = 20;
@@ -415,6 +427,8 @@ async fn logging_out_revoking_and_disabling_end_sessions() {
             .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
             .await
             .unwrap()
+            .done()
+            .expect("no second factor")
             .session
     };
     let (a, b, c) = (log_in().await, log_in().await, log_in().await);
@@ -454,12 +468,16 @@ async fn a_password_reset_ends_every_session_and_its_link_works_once() {
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .session;
     let second = w
         .people
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Chrome")
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .session;
 
     // An unknown address gets the same answer, and no email.
@@ -508,7 +526,9 @@ async fn a_password_reset_ends_every_session_and_its_link_works_once() {
             "Firefox",
         )
         .await
-        .unwrap();
+        .unwrap()
+        .done()
+        .expect("no second factor");
     let notice = w.outbox.sent_to("ada@example.com").pop().unwrap();
     assert_eq!(notice.subject, "Your password was changed");
 
@@ -534,12 +554,16 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .session;
     let elsewhere = w
         .people
         .log_in("ada@example.com", PASSWORD, "198.51.100.1", "Chrome")
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .session;
     let wrong = w
         .people
@@ -562,7 +586,9 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
             "Firefox",
         )
         .await
-        .unwrap();
+        .unwrap()
+        .done()
+        .expect("no second factor");
 }
 
 #[tokio::test]
@@ -574,6 +600,8 @@ async fn a_login_from_a_new_device_or_address_is_recorded_and_reported() {
             .log_in("ada@example.com", PASSWORD, address, agent)
             .await
             .unwrap()
+            .done()
+            .expect("no second factor")
             .event
     };
     let notices = || {
@@ -616,6 +644,8 @@ async fn a_form_passes_only_with_its_own_sessions_csrf_token() {
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .session
         .session;
     let b = w
@@ -623,6 +653,8 @@ async fn a_form_passes_only_with_its_own_sessions_csrf_token() {
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .session
         .session;
     let token = People::csrf_token(&a).to_string();
@@ -649,6 +681,8 @@ async fn a_hash_under_older_parameters_is_replaced_at_login() {
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .login;
     assert!(
         after.password_hash.contains("m=64,t=1,p=1"),
@@ -658,7 +692,9 @@ async fn a_hash_under_older_parameters_is_replaced_at_login() {
     stronger
         .log_in("ada@example.com", PASSWORD, "192.0.2.1", "Firefox")
         .await
-        .unwrap();
+        .unwrap()
+        .done()
+        .expect("no second factor");
 }
 
 #[test]

@@ -52,6 +52,24 @@ pub struct Login {
     pub created_at: String,
     /// Whether an operator disabled it (its sessions end, it cannot log in).
     pub disabled: bool,
+    /// The second factor asked for after the password, if the person set
+    /// one up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<SecondFactor>,
+}
+
+/// A login's second factor: an authenticator app's time-based codes
+/// (TOTP, RFC 6238: HMAC-SHA-1, six digits, 30-second steps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactor {
+    /// The secret shared with the app, base32 (160 bits). Kept as it is:
+    /// codes are computed from it.
+    pub secret: String,
+    /// When it was set up (RFC 3339).
+    pub since: String,
+    /// The last 30-second step whose code was accepted: a code works once,
+    /// and no older one works after it.
+    pub last_step: i64,
 }
 
 /// A logged-in browser. Times are unix seconds.
@@ -89,6 +107,8 @@ pub enum TokenKind {
     ResetPassword,
     /// Lets a new person join.
     Invite,
+    /// The password was right; the second factor's code is awaited.
+    SecondFactor,
 }
 
 /// A single-use token. Times are unix seconds.

@@ -67,6 +67,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("pg/migrations/0014_credit_lines.sql"),
     ),
     ("people", include_str!("pg/migrations/0015_people.sql")),
+    (
+        "second_factor",
+        include_str!("pg/migrations/0016_second_factor.sql"),
+    ),
 ];
 
 /// The schema version this binary knows.

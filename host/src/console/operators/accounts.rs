@@ -143,6 +143,7 @@ struct LoginRow {
     role: String,
     verified: bool,
     disabled: bool,
+    second_factor: bool,
     events: Vec<EventRow>,
 }
 
@@ -216,6 +217,8 @@ pub(crate) struct ShowQuery {
     after: Option<String>,
     /// The action just done, to say so.
     done: Option<String>,
+    /// The action on a login just done, to say so.
+    login_done: Option<String>,
 }
 
 /// `GET /console/admin/accounts/{id}`.
@@ -229,7 +232,8 @@ pub(crate) async fn show(
         .done
         .as_deref()
         .and_then(|d| action_of(d).ok())
-        .map(done_text);
+        .map(done_text)
+        .or_else(|| q.login_done.as_deref().and_then(super::logins::done_text));
     match account_page(&state, &staff, &id, q.after.as_deref(), notice, None).await {
         Ok(view) => page(&view, StatusCode::OK),
         Err(e) => e,
@@ -369,6 +373,7 @@ async fn logins_of(state: &AppState, account: &Account) -> Result<Vec<LoginRow>,
             role: wire(&login.role),
             verified: login.email_verified_at.is_some(),
             disabled: login.disabled,
+            second_factor: login.second_factor.is_some(),
             id: login.id,
             email: login.email,
             events: events
@@ -448,7 +453,7 @@ pub(crate) async fn act(
                 &state,
                 &staff,
                 &id,
-                action,
+                action.name(),
                 StatusCode::BAD_REQUEST,
                 message,
             )
@@ -478,7 +483,7 @@ pub(crate) async fn act(
                 &state,
                 &staff,
                 &id,
-                action,
+                action.name(),
                 e.status_and_type().0,
                 e.message,
             )
@@ -488,18 +493,15 @@ pub(crate) async fn act(
 }
 
 /// The account's page with `action`'s refusal at its form.
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     staff: &Staff,
     id: &str,
-    action: AccountAction,
+    action: &'static str,
     status: StatusCode,
     message: String,
 ) -> Response {
-    let error = Some(ActionError {
-        action: action.name(),
-        message,
-    });
+    let error = Some(ActionError { action, message });
     match account_page(state, staff, id, None, None, error).await {
         Ok(view) => page(&view, status),
         Err(e) => e,

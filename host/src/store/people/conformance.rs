@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use super::{Login, LoginEvent, PeopleStore, PeopleStoreError, Role, Session, Token, TokenKind};
+use super::{
+    Login, LoginEvent, PeopleStore, PeopleStoreError, Role, SecondFactor, Session, Token, TokenKind,
+};
 
 /// The tests, for an implementation's `fresh` constructor.
 macro_rules! suite {
@@ -12,6 +14,7 @@ macro_rules! suite {
         $crate::store::people::conformance::suite!(@tests $fresh;
             a_login_reads_back_and_its_email_is_unique,
             concurrent_login_changes_all_land,
+            a_second_factor_reads_back_and_is_removed,
             a_session_is_found_by_its_hash_until_revoked,
             a_token_works_once_for_its_purpose_until_it_expires,
             of_concurrent_consumers_of_a_token_exactly_one_wins,
@@ -41,6 +44,7 @@ pub(crate) fn login(id: &str, email: &str) -> Login {
         email_verified_at: None,
         created_at: "2026-12-06T00:00:00Z".into(),
         disabled: false,
+        second_factor: None,
     }
 }
 
@@ -204,6 +208,72 @@ pub(crate) async fn concurrent_login_changes_all_land(store: Arc<dyn PeopleStore
     let hash = store.login("user_a").await.unwrap().unwrap().password_hash;
     let added: String = hash.chars().filter(|c| *c == 'x' || *c == 'y').collect();
     assert_eq!(added.len(), 32, "no change was lost: {hash}");
+}
+
+pub(crate) async fn a_second_factor_reads_back_and_is_removed(store: Arc<dyn PeopleStore>) {
+    let factor = SecondFactor {
+        secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
+        since: "2026-12-06T10:00:00Z".into(),
+        last_step: 59_000_000,
+    };
+    let mut with = login("user_a", "a@example.com");
+    with.second_factor = Some(factor.clone());
+    store.insert_login(&with).await.unwrap();
+    assert_eq!(store.login("user_a").await.unwrap(), Some(with.clone()));
+
+    // The last step moves on, and only a change that sees the current
+    // step decides (a code used twice at once is accepted once).
+    let used: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut accepted = false;
+                store
+                    .update_login("user_a", &mut |l| {
+                        accepted = false;
+                        if let Some(f) = l.second_factor.as_mut()
+                            && f.last_step < 59_000_001
+                        {
+                            f.last_step = 59_000_001;
+                            accepted = true;
+                        }
+                    })
+                    .await
+                    .unwrap();
+                accepted
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for u in used {
+        accepted += usize::from(u.await.unwrap());
+    }
+    assert_eq!(accepted, 1, "one of concurrent uses of a step is accepted");
+    let read = store.login("user_a").await.unwrap().unwrap();
+    assert_eq!(read.second_factor.unwrap().last_step, 59_000_001);
+
+    let removed = store
+        .update_login("user_a", &mut |l| l.second_factor = None)
+        .await
+        .unwrap();
+    assert_eq!(removed.second_factor, None);
+    assert_eq!(
+        store.login("user_a").await.unwrap().unwrap().second_factor,
+        None
+    );
+
+    store
+        .insert_token(&token("t3", TokenKind::SecondFactor, 5_000))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .consume_token("t3", TokenKind::SecondFactor, 4_000)
+            .await
+            .unwrap()
+            .is_some(),
+        "a second-factor token is stored and taken like the others"
+    );
 }
 
 pub(crate) async fn a_session_is_found_by_its_hash_until_revoked(store: Arc<dyn PeopleStore>) {

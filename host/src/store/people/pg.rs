@@ -8,8 +8,8 @@
 use tokio_postgres::{GenericClient, Row};
 
 use super::{
-    Known, Login, LoginChange, LoginEvent, PeopleStore, PeopleStoreError, Seen, Session, Token,
-    TokenKind,
+    Known, Login, LoginChange, LoginEvent, PeopleStore, PeopleStoreError, SecondFactor, Seen,
+    Session, Token, TokenKind,
 };
 use crate::store::StoreError;
 use crate::store::pg::{PgStore, from_text, is_unique_violation, to_text};
@@ -26,8 +26,8 @@ impl PgPeople {
     }
 }
 
-const LOGIN_COLUMNS: &str =
-    "id, email, password_hash, account_id, role, email_verified_at, created_at, disabled";
+const LOGIN_COLUMNS: &str = "id, email, password_hash, account_id, role, email_verified_at, \
+     created_at, disabled, totp_secret, totp_since, totp_last_step";
 
 const SESSION_COLUMNS: &str =
     "id, login_id, hash, created_at, last_seen_at, expires_at, user_agent, address, csrf_secret";
@@ -46,7 +46,23 @@ fn login_from(row: &Row) -> Result<Login, StoreError> {
         email_verified_at: row.get(5),
         created_at: row.get(6),
         disabled: row.get(7),
+        second_factor: match (row.get(8), row.get(9), row.get(10)) {
+            (Some(secret), Some(since), Some(last_step)) => Some(SecondFactor {
+                secret,
+                since,
+                last_step,
+            }),
+            _ => None,
+        },
     })
+}
+
+/// The second factor's three columns (all null when there is none).
+fn second_factor_columns(l: &Login) -> (Option<&str>, Option<&str>, Option<i64>) {
+    match &l.second_factor {
+        Some(f) => (Some(&f.secret), Some(&f.since), Some(f.last_step)),
+        None => (None, None, None),
+    }
 }
 
 fn session_from(row: &Row) -> Session {
@@ -115,10 +131,12 @@ pub(crate) async fn insert_login(
     client: &(impl GenericClient + Sync),
     l: &Login,
 ) -> Result<(), PeopleStoreError> {
+    let (secret, since, last_step) = second_factor_columns(l);
     client
         .execute(
             &format!(
-                "INSERT INTO people_logins ({LOGIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                "INSERT INTO people_logins ({LOGIN_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             ),
             &[
                 &l.id,
@@ -129,6 +147,9 @@ pub(crate) async fn insert_login(
                 &l.email_verified_at,
                 &l.created_at,
                 &l.disabled,
+                &secret,
+                &since,
+                &last_step,
             ],
         )
         .await
@@ -297,9 +318,11 @@ impl PeopleStore for PgPeople {
         let mut login = login_from(&row)?;
         change(&mut login);
         login.id = id.to_string();
+        let (secret, since, last_step) = second_factor_columns(&login);
         tx.execute(
             "UPDATE people_logins SET email = $2, password_hash = $3, account_id = $4, role = $5, \
-             email_verified_at = $6, created_at = $7, disabled = $8 WHERE id = $1",
+             email_verified_at = $6, created_at = $7, disabled = $8, totp_secret = $9, \
+             totp_since = $10, totp_last_step = $11 WHERE id = $1",
             &[
                 &login.id,
                 &login.email,
@@ -309,6 +332,9 @@ impl PeopleStore for PgPeople {
                 &login.email_verified_at,
                 &login.created_at,
                 &login.disabled,
+                &secret,
+                &since,
+                &last_step,
             ],
         )
         .await
