@@ -15,6 +15,7 @@ mod billing;
 mod forms;
 mod invite;
 mod keys;
+mod models;
 mod notices;
 mod operators;
 mod overview;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/billing", get(billing::show))
         .route("/billing/{month}", get(billing::show_statement))
         .route("/billing/{month}/dispute", post(billing::dispute))
+        .route("/models", get(models::show))
         .route("/notices", get(notices::show))
         .route("/notices/{id}/appeal", post(notices::appeal))
         .route("/webhook", get(webhook::show).post(webhook::set))

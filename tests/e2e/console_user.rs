@@ -382,3 +382,69 @@ fn the_task_list_pages_like_the_api_and_filters_by_kind() {
     assert_eq!(browser.find_all("#tasks li").len(), 1);
     assert!(text_of(&browser, "#tasks").contains("a spinning top"));
 }
+
+/// The text of each element matching `css`, spaces collapsed.
+fn row_texts(browser: &Browser, css: &str) -> Vec<String> {
+    let script = format!(
+        "return [...document.querySelectorAll({css:?})]\
+           .map(r => r.textContent.replace(/\\s+/g, ' ').trim());"
+    );
+    browser
+        .script(&script)
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn the_models_page_shows_the_prices_in_force_and_the_changelog_with_a_coming_change() {
+    let gw = Gateway::start_with_config(SIGNUP);
+    let scheduled = gw.post(
+        "/admin/v1/prices",
+        &serde_json::json!({"model": "imini/canvas-image", "per_image": 50, "effective_at": "2099-01-01T00:00:00Z"}),
+    );
+    assert_eq!(scheduled.status, 201);
+    let browser = Browser::start();
+    browser.sign_up_and_log_in(&gw, "ada@example.com", PASSWORD);
+    browser.click("nav a[href='/console/models']");
+    assert_eq!(text_of(&browser, "h1"), "Models");
+
+    // Each model the API lists is on the page, at the API's price now.
+    let models = gw.get("/v1/models").json();
+    let rows = row_texts(&browser, "#models tbody tr");
+    let listed = models["data"].as_array().unwrap();
+    assert_eq!(rows.len(), listed.len());
+    for m in listed {
+        let id = m["id"].as_str().unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r.contains(id))
+            .unwrap_or_else(|| panic!("{id} is not on the page: {rows:?}"));
+        for p in m["pricing"].as_array().unwrap() {
+            let words = format!(
+                "{} credits per {}",
+                p["credits"],
+                p["unit"].as_str().unwrap()
+            );
+            let one = format!("1 credit per {}", p["unit"].as_str().unwrap());
+            assert!(
+                row.contains(&words) || (p["credits"] == 1 && row.contains(&one)),
+                "{id}: {words} in {row}"
+            );
+        }
+    }
+
+    // The change announced for 2099 is in the changelog, as coming.
+    let changes = row_texts(&browser, "#changelog tbody tr");
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.contains("2099-01-01 00:00 UTC (coming)")
+                && c.contains("imini/canvas-image")
+                && c.contains("Price: 50 credits per image")),
+        "{changes:?}"
+    );
+    fits_a_phone(&browser, "models");
+}
