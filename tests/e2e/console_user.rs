@@ -448,3 +448,53 @@ fn the_models_page_shows_the_prices_in_force_and_the_changelog_with_a_coming_cha
     );
     fits_a_phone(&browser, "models");
 }
+
+#[test]
+fn the_playground_takes_a_negative_prompt_and_a_seed_and_keeps_the_accounts_rate() {
+    let gw = Gateway::start_with_config(SIGNUP);
+    let browser = Browser::start();
+    let account_id = browser.sign_up_and_log_in(&gw, "ada@example.com", PASSWORD);
+    top_up(&gw, &account_id, 100);
+    let limits = gw.post(
+        &format!("/admin/v1/accounts/{account_id}/limits"),
+        &serde_json::json!({ "requests_per_minute": 1 }),
+    );
+    assert_eq!(limits.status, 200);
+
+    browser.goto(&format!("{}/console/playground", gw.base));
+    browser.select("#model", "imini/canvas-image");
+    browser.fill("#prompt", "a bowl of pears, still life");
+    browser.fill("#negative_prompt", "text, watermark");
+    browser.fill("#seed", "not a number");
+    browser.submit("#generate");
+    assert!(text_of(&browser, "#seed-error").contains("whole number"));
+    assert_eq!(
+        gw.ledger(&account_id).len(),
+        1,
+        "only the top-up: nothing held"
+    );
+
+    browser.fill("#seed", "42");
+    browser.submit("#generate");
+    assert_eq!(finished_status(&browser), "succeeded");
+    assert_eq!(text_of(&browser, "#negative-prompt"), "text, watermark");
+    assert_eq!(text_of(&browser, "#seed"), "42");
+
+    // The account may send one request a minute: the playground's second
+    // generation is refused in words, and holds nothing.
+    browser.goto(&format!("{}/console/playground", gw.base));
+    browser.select("#model", "imini/canvas-image");
+    browser.fill("#prompt", "a bowl of apples");
+    browser.submit("#generate");
+    assert!(
+        text_of(&browser, "#form-error").contains("may generate 1 time a minute"),
+        "{}",
+        browser.source()
+    );
+    let holds = gw
+        .ledger(&account_id)
+        .iter()
+        .filter(|e| e["type"] == "hold")
+        .count();
+    assert_eq!(holds, 1, "the refused generation held nothing");
+}

@@ -23,10 +23,12 @@ struct Fields {
     csrf: String,
     model: String,
     prompt: String,
+    negative_prompt: String,
     size: String,
     aspect_ratio: String,
     n: String,
     duration: String,
+    seed: String,
     action: String,
 }
 
@@ -35,10 +37,12 @@ struct Fields {
 struct Errors {
     model: Option<String>,
     prompt: Option<String>,
+    negative_prompt: Option<String>,
     size: Option<String>,
     aspect_ratio: Option<String>,
     n: Option<String>,
     duration: Option<String>,
+    seed: Option<String>,
     reference: Option<String>,
     form: Option<String>,
 }
@@ -50,6 +54,8 @@ impl Errors {
         match e.param.as_deref().unwrap_or_default() {
             "model" => self.model = message,
             "prompt" => self.prompt = message,
+            "negative_prompt" => self.negative_prompt = message,
+            "seed" => self.seed = message,
             "size" | "resolution" => self.size = message,
             "aspect_ratio" => self.aspect_ratio = message,
             "n" => self.n = message,
@@ -152,6 +158,39 @@ async fn render(
     page(&view, status)
 }
 
+/// Counts a generation of the person against the account's requests a
+/// minute (its `limits`, else the gateway's default), as the API counts a
+/// key's: the playground is not a way around the limit. Keyed by the login
+/// (`user_…`), as keys are by their id. The refusal: its status and words.
+async fn within_rate(
+    state: &AppState,
+    person: &Person,
+    who: &Principal,
+) -> Result<(), (StatusCode, String)> {
+    let rate = who
+        .requests_per_minute
+        .unwrap_or(state.config.limits.requests_per_minute);
+    match state.limiter.check(person.actor(), rate).await {
+        Ok(d) if d.allowed => Ok(()),
+        Ok(d) => {
+            crate::metrics::metrics().rate_limited("rate");
+            let wait = d.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            let times = if rate == 1 { "time" } else { "times" };
+            Err((
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "This account may generate {rate} {times} a minute. Wait {wait} seconds, then try again. Nothing was charged."
+                ),
+            ))
+        }
+        Err(_) => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Generating is unavailable right now. Try again in a minute. Nothing was charged."
+                .into(),
+        )),
+    }
+}
+
 /// A field's text, unless blank.
 fn blank(s: &str) -> Option<&str> {
     Some(s.trim()).filter(|s| !s.is_empty())
@@ -204,6 +243,8 @@ async fn read_form(
             "csrf" => &mut fields.csrf,
             "model" => &mut fields.model,
             "prompt" => &mut fields.prompt,
+            "negative_prompt" => &mut fields.negative_prompt,
+            "seed" => &mut fields.seed,
             "size" => &mut fields.size,
             "aspect_ratio" => &mut fields.aspect_ratio,
             "n" => &mut fields.n,
@@ -268,7 +309,15 @@ pub(super) async fn post(
             None
         }
     };
-    if errors.n.is_some() || errors.duration.is_some() {
+    let seed = match blank(&fields.seed).map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(seed)) => Some(seed),
+        Some(Err(_)) => {
+            errors.seed = Some("The seed must be a whole number, 0 or more.".into());
+            None
+        }
+    };
+    if errors.n.is_some() || errors.duration.is_some() || errors.seed.is_some() {
         return render(
             &state,
             &person,
@@ -294,7 +343,7 @@ pub(super) async fn post(
         reserved: None,
         model: fields.model.trim(),
         prompt: &fields.prompt,
-        negative_prompt: None,
+        negative_prompt: blank(&fields.negative_prompt),
         n,
         size: SizeRequest {
             size: blank(&fields.size),
@@ -307,7 +356,7 @@ pub(super) async fn post(
             None
         },
         generate_audio: false,
-        seed: None,
+        seed,
         extra_params: serde_json::Map::new(),
         webhook_url: None,
         references: (&references, "reference"),
@@ -322,6 +371,10 @@ pub(super) async fn post(
             }
         };
         return render(&state, &person, status, fields, errors, quoted).await;
+    }
+    if let Err((status, why)) = within_rate(&state, &person, &who).await {
+        errors.form = Some(why);
+        return render(&state, &person, status, fields, errors, None).await;
     }
     match submit(&state, &who, &request_id, generation).await {
         Ok((task, _)) => Redirect::to(&format!("/console/tasks/{}", task.id)).into_response(),

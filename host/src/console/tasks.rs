@@ -235,6 +235,7 @@ struct TaskPage {
     progress: u8,
     prompt: String,
     negative_prompt: Option<String>,
+    seed: Option<u64>,
     size: String,
     n: u32,
     references: usize,
@@ -303,6 +304,7 @@ pub(super) async fn show(
         references: task.request.references.len(),
         prompt: task.request.prompt.clone(),
         negative_prompt: task.request.negative_prompt.clone(),
+        seed: task.request.seed,
         created_at: task.created_at.clone(),
         completed_at: task.completed_at.clone(),
         error: task
