@@ -16,7 +16,7 @@ mod invitations;
 pub(crate) mod models;
 mod moderation;
 pub(crate) mod operate;
-mod plugins;
+pub(crate) mod plugins;
 pub(crate) mod references;
 mod replicas;
 pub(crate) mod task_view;
