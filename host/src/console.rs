@@ -87,6 +87,10 @@ pub fn router(state: AppState) -> Router {
             post(operators::disputes::decide),
         )
         .route("/admin/audit", get(operators::audit::list))
+        .route(
+            "/admin/prices",
+            get(operators::prices::list).post(operators::prices::schedule),
+        )
         .route("/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}/rotate", post(keys::rotate))
         .route("/keys/{id}/revoke", post(keys::revoke))
