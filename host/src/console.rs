@@ -88,6 +88,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/audit", get(operators::audit::list))
         .route(
+            "/admin/plugins",
+            get(operators::plugins::list).post(operators::plugins::upload),
+        )
+        .route("/admin/plugins/{name}", get(operators::plugins::show))
+        .route(
+            "/admin/plugins/{name}/{action}",
+            post(operators::plugins::act),
+        )
+        .route(
             "/admin/prices",
             get(operators::prices::list).post(operators::prices::schedule),
         )

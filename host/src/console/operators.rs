@@ -5,6 +5,7 @@
 pub(super) mod accounts;
 pub(super) mod audit;
 pub(super) mod disputes;
+pub(super) mod plugins;
 pub(super) mod prices;
 
 use axum::extract::FromRequestParts;
