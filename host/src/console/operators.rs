@@ -3,8 +3,10 @@
 //! refused on the server, not only hidden); a user is refused the pages.
 
 pub(super) mod accounts;
+pub(super) mod appeals;
 pub(super) mod audit;
 pub(super) mod disputes;
+pub(super) mod flags;
 pub(super) mod plugins;
 pub(super) mod prices;
 
