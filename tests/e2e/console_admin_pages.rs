@@ -250,6 +250,7 @@ fn an_operator_uploads_plugin_versions_serves_one_and_rolls_back_on_the_pages() 
     assert_eq!(text_of(&operator, "#plugin-swap .active"), "2.0.0");
     assert_eq!(text_of(&operator, "#plugin-swap .versions"), "1.0.0, 2.0.0");
     operator.screenshot("operator-plugins");
+    fits_a_phone(&operator, "operator-plugins-phone");
 
     // Every step is in the audit log under the operator's login.
     let steps = audit(&gw, "plugin.");
@@ -325,6 +326,7 @@ fn staff_see_a_flagged_request_with_its_evidence_and_an_appeal_decided_on_the_pa
         "{all}"
     );
     support.screenshot("moderation-flags");
+    fits_a_phone(&support, "moderation-flags-phone");
     support.select("#action", "flag");
     support.submit("form.search button");
     assert_eq!(support.find_all("#flags tbody tr").len(), 1);
@@ -363,6 +365,7 @@ fn staff_see_a_flagged_request_with_its_evidence_and_an_appeal_decided_on_the_pa
         1
     );
     support.screenshot("moderation-appeals");
+    fits_a_phone(&support, "moderation-appeals-phone");
     // Support reinstates it (a decision moves no credits).
     support.fill(&format!("#{appeal_id}-reinstate-note"), "Sorry, a toy.");
     support.submit(&format!("#{appeal_id} form.reinstate button"));
