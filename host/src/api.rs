@@ -17,7 +17,7 @@ pub(crate) mod logins;
 pub(crate) mod models;
 mod moderation;
 pub(crate) mod operate;
-mod plugins;
+pub(crate) mod plugins;
 pub(crate) mod references;
 mod replicas;
 pub(crate) mod task_view;

@@ -97,6 +97,26 @@ pub fn router(state: AppState) -> Router {
             post(operators::disputes::decide),
         )
         .route("/admin/audit", get(operators::audit::list))
+        .route(
+            "/admin/plugins",
+            get(operators::plugins::list).post(operators::plugins::upload),
+        )
+        .route("/admin/plugins/{name}", get(operators::plugins::show))
+        .route(
+            "/admin/plugins/{name}/{action}",
+            post(operators::plugins::act),
+        )
+        .route(
+            "/admin/prices",
+            get(operators::prices::list).post(operators::prices::schedule),
+        )
+        .route("/admin/moderation", get(operators::flags::list))
+        .route("/admin/moderation/flags/{id}", get(operators::flags::show))
+        .route("/admin/moderation/appeals", get(operators::appeals::list))
+        .route(
+            "/admin/moderation/appeals/{id}/{action}",
+            post(operators::appeals::decide),
+        )
         .route("/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}/rotate", post(keys::rotate))
         .route("/keys/{id}/revoke", post(keys::revoke))

@@ -175,14 +175,25 @@ impl Pricing {
         effective_at: Option<&str>,
     ) -> Result<PriceChange, PricingError> {
         if per_image.is_none() && per_second.is_none() {
-            return Err(PricingError::Invalid("give per_image or per_second".into()));
+            return Err(PricingError::InvalidField(
+                "per_image",
+                "give a price per image (per_image), per second (per_second) or both".into(),
+            ));
         }
-        if per_image.is_some_and(|c| c < 0) || per_second.is_some_and(|c| c < 0) {
-            return Err(PricingError::Invalid("prices cannot be negative".into()));
+        for (field, price) in [("per_image", per_image), ("per_second", per_second)] {
+            if price.is_some_and(|c| c < 0) {
+                return Err(PricingError::InvalidField(
+                    field,
+                    "a price cannot be negative".into(),
+                ));
+            }
         }
         let effective = match effective_at {
             Some(text) => parse_time(text).ok_or_else(|| {
-                PricingError::Invalid(format!("effective_at {text:?} is not an RFC 3339 time"))
+                PricingError::InvalidField(
+                    "effective_at",
+                    format!("effective_at {text:?} is not an RFC 3339 time"),
+                )
             })?,
             None => OffsetDateTime::now_utc(),
         };
@@ -208,6 +219,27 @@ impl Pricing {
         let at = list.partition_point(|s| s.order <= scheduled.order);
         list.insert(at, scheduled);
         Ok(change)
+    }
+
+    /// The price changes of `model` scheduled to take effect after `at`,
+    /// in the order they do. Reads memory only.
+    pub fn scheduled_after(&self, model: &str, at: OffsetDateTime) -> Vec<PriceChange> {
+        let schedule = self.inner.schedule.read().expect("lock");
+        schedule
+            .get(model)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| {
+                let effective = s.effective.filter(|t| *t > at)?;
+                Some(PriceChange {
+                    id: s.order.1.clone(),
+                    model: model.to_string(),
+                    per_image: s.price.per_image,
+                    per_second: s.price.per_second,
+                    effective_at: to_rfc3339(effective),
+                })
+            })
+            .collect()
     }
 
     /// Adds entries to the changelog, all in one commit.
@@ -420,7 +452,7 @@ mod tests {
                 .schedule(MODEL, image, second, at)
                 .await
                 .unwrap_err();
-            assert!(matches!(err, PricingError::Invalid(_)), "{err}");
+            assert!(matches!(err, PricingError::InvalidField(..)), "{err}");
         }
         let now = OffsetDateTime::now_utc();
         assert_eq!(pricing.price_at(&config, MODEL, now), config.price(MODEL));

@@ -87,7 +87,7 @@ impl From<PluginSaveError> for RolloutError {
 impl From<PricingError> for RolloutError {
     fn from(e: PricingError) -> Self {
         match e {
-            PricingError::Invalid(m) => Self::Invalid(m),
+            PricingError::Invalid(m) | PricingError::InvalidField(_, m) => Self::Invalid(m),
             PricingError::Conflict(m) => Self::Conflict(m),
             PricingError::Store(e) => Self::Store(e),
         }
@@ -214,12 +214,15 @@ impl Rollout {
     }
 
     /// Installs a version from its manifest and component, after compiling,
-    /// checking and smoke-calling it; with `activate`, it then serves.
+    /// checking and smoke-calling it; with `activate`, it then serves. The
+    /// audit log names `actor` (`admin` for the admin key, a login's
+    /// `user_…` for a person), as for every step below.
     pub async fn install(
         &self,
         manifest_toml: &str,
         wasm: Vec<u8>,
         activate: bool,
+        actor: &str,
     ) -> Result<Outcome, RolloutError> {
         let manifest =
             Manifest::from_toml(manifest_toml).map_err(|e| RolloutError::Invalid(e.to_string()))?;
@@ -295,6 +298,7 @@ impl Rollout {
         }
         self.save(&mut record).await?;
         self.log(
+            actor,
             "plugin.installed",
             json!({ "plugin": name, "version": manifest.version, "activate": activate, "validate_ms": validate.as_secs_f64() * 1e3 }),
         )
@@ -307,14 +311,19 @@ impl Rollout {
         }
         record.history.push(manifest.version.clone());
         let mut outcome = self
-            .publish(&mut record, Some(loaded), "plugin.activated")
+            .publish(&mut record, Some(loaded), "plugin.activated", actor)
             .await?;
         outcome.validate_ms = validate.as_secs_f64() * 1e3;
         Ok(outcome)
     }
 
     /// Makes an installed version serve.
-    pub async fn activate(&self, name: &str, version: &str) -> Result<Outcome, RolloutError> {
+    pub async fn activate(
+        &self,
+        name: &str,
+        version: &str,
+        actor: &str,
+    ) -> Result<Outcome, RolloutError> {
         let _guard = self.lock.lock().await;
         let mut record = self.existing(name).await?;
         if !record.versions.iter().any(|v| v.version == version) {
@@ -329,11 +338,12 @@ impl Rollout {
             )));
         }
         record.history.push(version.to_string());
-        self.switch(&mut record, version, "plugin.activated").await
+        self.switch(&mut record, version, "plugin.activated", actor)
+            .await
     }
 
     /// Goes back to the version that served before the current one.
-    pub async fn rollback(&self, name: &str) -> Result<Outcome, RolloutError> {
+    pub async fn rollback(&self, name: &str, actor: &str) -> Result<Outcome, RolloutError> {
         let _guard = self.lock.lock().await;
         let mut record = self.existing(name).await?;
         if record.history.len() < 2 {
@@ -343,7 +353,7 @@ impl Rollout {
         }
         record.history.pop();
         let version = record.history.last().cloned().expect("checked");
-        self.switch(&mut record, &version, "plugin.rolled_back")
+        self.switch(&mut record, &version, "plugin.rolled_back", actor)
             .await
     }
 
@@ -353,6 +363,7 @@ impl Rollout {
         record: &mut PluginRecord,
         version: &str,
         action: &str,
+        actor: &str,
     ) -> Result<Outcome, RolloutError> {
         let started = Instant::now();
         let (manifest, wasm) = match self.config_file_version(record, version)? {
@@ -367,14 +378,19 @@ impl Rollout {
             .await
             .map_err(|e| RolloutError::Invalid(e.to_string()))?;
         let validate = started.elapsed();
-        let mut outcome = self.publish(record, Some(loaded), action).await?;
+        let mut outcome = self.publish(record, Some(loaded), action, actor).await?;
         outcome.validate_ms = validate.as_secs_f64() * 1e3;
         Ok(outcome)
     }
 
     /// Replaces the operator's configuration of a plugin at run time; the
     /// active version is reloaded with it (and must pass its self-check).
-    pub async fn configure(&self, name: &str, config: Value) -> Result<Outcome, RolloutError> {
+    pub async fn configure(
+        &self,
+        name: &str,
+        config: Value,
+        actor: &str,
+    ) -> Result<Outcome, RolloutError> {
         if !config.is_object() {
             return Err(RolloutError::Invalid("config must be a JSON object".into()));
         }
@@ -386,7 +402,7 @@ impl Rollout {
             .ok_or_else(|| RolloutError::Conflict(format!("{name} is retired")))?;
         let previous = record.config.replace(config);
         let result = self
-            .switch(&mut record, &version, "plugin.configured")
+            .switch(&mut record, &version, "plugin.configured", actor)
             .await;
         if result.is_err() {
             record.config = previous;
@@ -400,6 +416,7 @@ impl Rollout {
         self: &Arc<Self>,
         name: &str,
         at: Option<OffsetDateTime>,
+        actor: &str,
     ) -> Result<Outcome, RolloutError> {
         let now = OffsetDateTime::now_utc();
         let _guard = self.lock.lock().await;
@@ -408,7 +425,10 @@ impl Rollout {
             return Err(RolloutError::Conflict(format!("{name} is already retired")));
         }
         match at.filter(|at| *at > now) {
-            None => self.publish(&mut record, None, "plugin.retired").await,
+            None => {
+                self.publish(&mut record, None, "plugin.retired", actor)
+                    .await
+            }
             Some(at) => {
                 let models = self.models_of(name);
                 let entries: Vec<ChangelogEntry> = models
@@ -426,6 +446,7 @@ impl Rollout {
                 record.retire_at = Some(to_rfc3339(at));
                 self.save(&mut record).await?;
                 self.log(
+                    actor,
                     "plugin.retirement_scheduled",
                     json!({ "plugin": name, "at": to_rfc3339(at), "models": models }),
                 )
@@ -453,12 +474,13 @@ impl Rollout {
     /// Puts `new` in place of the plugin's serving version (or retires it
     /// with `None`): builds the next catalogue and policy bindings, refuses
     /// the step if they are inconsistent, then records, swaps and
-    /// announces.
+    /// announces; the audit log names `actor`.
     async fn publish(
         &self,
         record: &mut PluginRecord,
         new: Option<LoadedPlugin>,
         action: &str,
+        actor: &str,
     ) -> Result<Outcome, RolloutError> {
         let name = record.name.clone();
         let Next {
@@ -513,6 +535,7 @@ impl Rollout {
         }
         self.pricing.announce(&entries).await?;
         self.log(
+            actor,
             if is_policy && action != "plugin.retired" {
                 "policy.updated"
             } else {
@@ -541,11 +564,12 @@ impl Rollout {
         })
     }
 
-    async fn log(&self, action: &str, details: Value) -> Result<(), StoreError> {
+    /// Records a step `actor` took in the audit log.
+    async fn log(&self, actor: &str, action: &str, details: Value) -> Result<(), StoreError> {
         self.audit
             .record(
                 NewEntry {
-                    actor: "admin".into(),
+                    actor: actor.into(),
                     action: action.into(),
                     details,
                     ..NewEntry::default()

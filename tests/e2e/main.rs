@@ -6,6 +6,7 @@ mod billing;
 mod bills;
 mod cli;
 mod console;
+mod console_admin_pages;
 mod console_email;
 mod console_operator;
 mod console_second_factor;

@@ -190,6 +190,7 @@ impl From<crate::pricing::PricingError> for ApiError {
     fn from(e: crate::pricing::PricingError) -> Self {
         match e {
             crate::pricing::PricingError::Invalid(m) => Self::new(ErrorCode::InvalidParameter, m),
+            crate::pricing::PricingError::InvalidField(param, m) => Self::invalid(param, m),
             crate::pricing::PricingError::Conflict(m) => Self::new(ErrorCode::Conflict, m),
             crate::pricing::PricingError::Store(e) => e.into(),
         }

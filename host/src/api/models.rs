@@ -334,13 +334,13 @@ pub async fn changelog(
 #[serde(deny_unknown_fields)]
 pub struct NewPrice {
     /// The model, `vendor/name`.
-    model: String,
+    pub model: String,
     /// Credits per image (at least 0).
-    per_image: Option<i64>,
+    pub per_image: Option<i64>,
     /// Credits per second of video (at least 0).
-    per_second: Option<i64>,
+    pub per_second: Option<i64>,
     /// When it takes effect (RFC 3339); now if omitted.
-    effective_at: Option<String>,
+    pub effective_at: Option<String>,
 }
 
 /// Schedules a price, now or at `effective_at`, and announces it in the
@@ -359,6 +359,13 @@ pub async fn schedule_price(
             "this route needs the admin key",
         ));
     }
+    let change = schedule_price_of(&state, &body).await?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(change)).into_response())
+}
+
+/// Schedules the price `body` gives for a model served now, and announces
+/// it: what `POST /admin/v1/prices` and the console's prices page both do.
+pub async fn schedule_price_of(state: &AppState, body: &NewPrice) -> Result<PriceChange, ApiError> {
     if state
         .catalogue
         .read()
@@ -372,7 +379,7 @@ pub async fn schedule_price(
         )
         .with_param("model"));
     }
-    let change = state
+    Ok(state
         .pricing
         .schedule(
             &body.model,
@@ -380,6 +387,5 @@ pub async fn schedule_price(
             body.per_second,
             body.effective_at.as_deref(),
         )
-        .await?;
-    Ok((axum::http::StatusCode::CREATED, axum::Json(change)).into_response())
+        .await?)
 }

@@ -294,7 +294,7 @@ pub async fn decide_appeal(
     };
     let appeal = state
         .moderation
-        .decide(&appeal_id, reinstate, &body.note)
+        .decide(&appeal_id, reinstate, &body.note, "admin")
         .await?;
     let mut response = axum::Json(appeal_json(appeal)).into_response();
     // The decision wrote its own, richer audit entry.

@@ -321,10 +321,22 @@ pub async fn record_act(
     account_id: &str,
     details: serde_json::Value,
 ) {
+    record_operator_act(state, actor, action, Some(account_id), details).await;
+}
+
+/// As [`record_act`], for an act that may concern no account (a price
+/// scheduled: `price.scheduled`).
+pub async fn record_operator_act(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    account_id: Option<&str>,
+    details: serde_json::Value,
+) {
     let entry = crate::audit::NewEntry {
         actor: actor.to_string(),
         action: action.to_string(),
-        account_id: Some(account_id.to_string()),
+        account_id: account_id.map(str::to_string),
         key_id: None,
         details,
         evidence: Vec::new(),

@@ -35,30 +35,30 @@ impl From<RolloutError> for ApiError {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct PluginView {
     /// `plugin`.
-    object: &'static str,
-    name: String,
-    kind: crate::store::plugins::PluginKind,
+    pub(crate) object: &'static str,
+    pub(crate) name: String,
+    pub(crate) kind: crate::store::plugins::PluginKind,
     /// The serving version; null once retired.
-    active: Option<String>,
+    pub(crate) active: Option<String>,
     /// The versions activated before, oldest first (what `rollback` goes
     /// back to).
-    history: Vec<String>,
+    pub(crate) history: Vec<String>,
     /// Every installed version.
-    versions: Vec<crate::store::plugins::VersionRecord>,
+    pub(crate) versions: Vec<crate::store::plugins::VersionRecord>,
     /// When it was retired (RFC 3339).
-    retired_at: Option<String>,
+    pub(crate) retired_at: Option<String>,
     /// When it is to be retired (RFC 3339).
-    retire_at: Option<String>,
+    pub(crate) retire_at: Option<String>,
     /// The operator's configuration set at run time.
-    config: Option<Value>,
+    pub(crate) config: Option<Value>,
     /// `serving`, `waiting` (for a credential) or `retired`.
-    status: &'static str,
+    pub(crate) status: &'static str,
     /// The credentials it waits for.
-    waiting_for: Vec<String>,
+    pub(crate) waiting_for: Vec<String>,
     /// The loaded version's manifest and runtime facts, while it is loaded
     /// (the fields below are absent otherwise).
     #[serde(flatten)]
-    loaded: LoadedView,
+    pub(crate) loaded: LoadedView,
 }
 
 /// What is known of a loaded plugin: every field is absent while it is not
@@ -66,53 +66,55 @@ pub struct PluginView {
 #[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct LoadedView {
     #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<String>,
+    pub(crate) version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
+    pub(crate) description: Option<String>,
     /// The WIT package version it was built against.
     #[serde(skip_serializing_if = "Option::is_none")]
-    wit_version: Option<String>,
+    pub(crate) wit_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    allowed_hosts: Option<Vec<String>>,
+    pub(crate) allowed_hosts: Option<Vec<String>>,
     /// The credentials its manifest names.
     #[serde(skip_serializing_if = "Option::is_none")]
-    credentials: Option<Vec<String>>,
+    pub(crate) credentials: Option<Vec<String>>,
     /// Whether its compiled code came from the compile cache.
     #[serde(skip_serializing_if = "Option::is_none")]
-    from_cache: Option<bool>,
+    pub(crate) from_cache: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    settings: Option<Settings>,
+    pub(crate) settings: Option<Settings>,
     /// How long compiling took.
     #[serde(skip_serializing_if = "Option::is_none")]
-    compile_ms: Option<f64>,
+    pub(crate) compile_ms: Option<f64>,
     /// A provider's models.
     #[serde(skip_serializing_if = "Option::is_none")]
-    models: Option<Vec<String>>,
+    pub(crate) models: Option<Vec<String>>,
     /// A policy's categories.
     #[serde(skip_serializing_if = "Option::is_none")]
-    categories: Option<Vec<String>>,
+    pub(crate) categories: Option<Vec<String>>,
 }
 
 /// The settings a plugin's calls run with.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Settings {
-    allowed_hosts: Vec<String>,
-    call_timeout_ms: u64,
-    memory_mib: u64,
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) call_timeout_ms: u64,
+    pub(crate) memory_mib: u64,
     /// The configuration it reads (`host.config`).
-    config: Option<Value>,
+    pub(crate) config: Option<Value>,
     /// The credentials it names, and whether each is set (never a value).
-    credentials: Vec<CredentialSetting>,
+    pub(crate) credentials: Vec<CredentialSetting>,
 }
 
 /// Whether a credential a plugin names is set.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct CredentialSetting {
-    name: String,
-    configured: bool,
+    pub(crate) name: String,
+    pub(crate) configured: bool,
 }
 
-fn view(state: &AppState, record: &PluginRecord) -> PluginView {
+/// A plugin as the admin API and the console show it: its record, whether
+/// it serves, and what is known of its loaded version.
+pub(crate) fn view(state: &AppState, record: &PluginRecord) -> PluginView {
     let waiting_for = state.rollout.waiting_for(&record.name);
     let status = if record.active.is_none() {
         "retired"
@@ -207,13 +209,7 @@ pub struct PluginList {
     responses((status = 200, description = "The plugins", body = PluginList)))]
 pub async fn list(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
     admin_only(&who)?;
-    let data = state
-        .rollout
-        .records()
-        .await?
-        .iter()
-        .map(|r| view(&state, r))
-        .collect();
+    let data = plugin_views(&state).await?;
     Ok(axum::Json(PluginList {
         object: "list",
         data,
@@ -233,6 +229,22 @@ pub async fn get_one(
     PathParams(name): PathParams<String>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
+    Ok(axum::Json(plugin_view(&state, &name).await?).into_response())
+}
+
+/// Every plugin, as [`view`] shows it.
+pub(crate) async fn plugin_views(state: &AppState) -> Result<Vec<PluginView>, ApiError> {
+    Ok(state
+        .rollout
+        .records()
+        .await?
+        .iter()
+        .map(|r| view(state, r))
+        .collect())
+}
+
+/// The plugin `name`, as [`view`] shows it; 404 if there is none.
+pub(crate) async fn plugin_view(state: &AppState, name: &str) -> Result<PluginView, ApiError> {
     let record = state
         .rollout
         .records()
@@ -240,7 +252,7 @@ pub async fn get_one(
         .into_iter()
         .find(|r| r.name == name)
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no plugin named {name}")))?;
-    Ok(axum::Json(view(&state, &record)).into_response())
+    Ok(view(state, &record))
 }
 
 /// The multipart form of `POST /admin/v1/plugins`.
@@ -304,18 +316,33 @@ pub async fn install(
             }
         }
     }
+    let outcome = install_plugin(&state, manifest, component, activate, "admin").await?;
+    Ok(audited(
+        (StatusCode::CREATED, axum::Json(outcome)).into_response(),
+    ))
+}
+
+/// Installs a plugin version from its manifest's text and its component
+/// as `actor` (`admin` for the admin key, a login's `user_…` for a
+/// person), serving it with `activate`: what `POST /admin/v1/plugins` and
+/// the console's upload form both do. A missing part is refused, naming
+/// it.
+pub async fn install_plugin(
+    state: &AppState,
+    manifest: Option<String>,
+    component: Option<Vec<u8>>,
+    activate: bool,
+    actor: &str,
+) -> Result<Outcome, ApiError> {
     let manifest = manifest.ok_or_else(|| {
         ApiError::invalid("manifest", "send the manifest (TOML) as the manifest field")
     })?;
     let component = component
         .ok_or_else(|| ApiError::invalid("component", "send the .wasm as the component field"))?;
-    let outcome = state
+    Ok(state
         .rollout
-        .install(&manifest, component, activate)
-        .await?;
-    Ok(audited(
-        (StatusCode::CREATED, axum::Json(outcome)).into_response(),
-    ))
+        .install(&manifest, component, activate, actor)
+        .await?)
 }
 
 /// Body of the plugin actions; each reads the field it needs.
@@ -323,16 +350,16 @@ pub async fn install(
 #[serde(deny_unknown_fields, default)]
 pub struct PluginAction {
     /// `activate`: the installed version to serve.
-    version: Option<String>,
+    pub version: Option<String>,
     /// `retire`: when (RFC 3339); now if omitted.
-    at: Option<String>,
+    pub at: Option<String>,
     /// `config`: the operator configuration, replacing the one in force.
     #[schema(value_type = Option<Object>)]
-    config: Option<Value>,
+    pub config: Option<Value>,
 }
 
 /// What `POST /admin/v1/plugins/{name}/{action}` does.
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginStep {
     /// Serves `version`.
@@ -368,14 +395,29 @@ pub async fn action(
             format!("{}; use activate, rollback, retire or config", e.message),
         )
     })?;
+    let outcome = plugin_step(&state, &name, step, body, "admin").await?;
+    Ok(audited(axum::Json(outcome).into_response()))
+}
+
+/// Takes rollout step `step` of plugin `name` with the field of `body` it
+/// reads, as `actor` (`admin` for the admin key, a login's `user_…` for a
+/// person): what `POST /admin/v1/plugins/{name}/{action}` and the
+/// console's plugin page both do.
+pub async fn plugin_step(
+    state: &AppState,
+    name: &str,
+    step: PluginStep,
+    body: PluginAction,
+    actor: &str,
+) -> Result<Outcome, ApiError> {
     let outcome = match step {
         PluginStep::Activate => {
             let version = body
                 .version
                 .ok_or_else(|| ApiError::invalid("version", "give the version to activate"))?;
-            state.rollout.activate(&name, &version).await?
+            state.rollout.activate(name, &version, actor).await?
         }
-        PluginStep::Rollback => state.rollout.rollback(&name).await?,
+        PluginStep::Rollback => state.rollout.rollback(name, actor).await?,
         PluginStep::Retire => {
             let at = body
                 .at
@@ -384,14 +426,14 @@ pub async fn action(
                         .map_err(|_| ApiError::invalid("at", "at must be an RFC 3339 time"))
                 })
                 .transpose()?;
-            state.rollout.retire(&name, at).await?
+            state.rollout.retire(name, at, actor).await?
         }
         PluginStep::Config => {
             let config = body
                 .config
                 .ok_or_else(|| ApiError::invalid("config", "give the configuration object"))?;
-            state.rollout.configure(&name, config).await?
+            state.rollout.configure(name, config, actor).await?
         }
     };
-    Ok(audited(axum::Json(outcome).into_response()))
+    Ok(outcome)
 }

@@ -557,12 +557,15 @@ impl Moderation {
     }
 
     /// An operator decides an appeal: `reinstate` undoes the action (and
-    /// voids the strikes behind it); otherwise the action stands.
+    /// voids the strikes behind it); otherwise the action stands. The audit
+    /// log names `actor` (`admin` for the admin key, a login's `user_…` for
+    /// a person).
     pub async fn decide(
         &self,
         appeal_id: &str,
         reinstate: bool,
         note: &str,
+        actor: &str,
     ) -> Result<Appeal, EnforcementError> {
         let now = self.clock.now();
         let appeal = self
@@ -598,7 +601,7 @@ impl Moderation {
             note: Some(note.to_string()).filter(|n| !n.trim().is_empty()),
         };
         let entry = NewEntry {
-            actor: "admin".into(),
+            actor: actor.into(),
             action: action.into(),
             account_id: Some(appeal.account_id.clone()),
             key_id: notice.key_id.clone(),

@@ -129,6 +129,7 @@ impl Rollout {
             .collect();
         self.pricing.announce(&entries).await?;
         self.log(
+            "admin",
             action,
             json!({ "credential": name, "launched": effect.launched, "waiting": effect.waiting }),
         )

@@ -94,7 +94,10 @@ impl Rollout {
                 continue;
             }
             let name = record.name.clone();
-            match self.publish(&mut record, None, "plugin.retired").await {
+            match self
+                .publish(&mut record, None, "plugin.retired", "admin")
+                .await
+            {
                 Ok(o) => {
                     tracing::info!(plugin = %name, retired = ?o.retired, "scheduled retirement carried out")
                 }

@@ -56,7 +56,7 @@ impl Rollout {
                 if installed {
                     continue;
                 }
-                match self.install(&text, wasm, true).await {
+                match self.install(&text, wasm, true, "admin").await {
                     Ok(o) => {
                         tracing::info!(plugin = %o.plugin, version = ?o.active, "installed from the watched directory")
                     }

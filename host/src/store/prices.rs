@@ -56,6 +56,9 @@ pub enum PricingError {
     /// Bad input; nothing changed.
     #[error("{0}")]
     Invalid(String),
+    /// A bad field, named (`per_image`, `effective_at`…); nothing changed.
+    #[error("{1}")]
+    InvalidField(&'static str, String),
     /// The write would replace a stored record; nothing changed.
     #[error("{0}")]
     Conflict(String),
