@@ -9,6 +9,8 @@
 use std::path::Path;
 
 use imini_tests::browser::Browser;
+
+use crate::console_user::fits_a_phone;
 use imini_tests::{Gateway, guests};
 use serde_json::{Value, json};
 
@@ -22,25 +24,8 @@ fn text_of(browser: &Browser, css: &str) -> String {
 /// and logs in; answers the person's `user_…` login id, as their own
 /// account's page lists it.
 fn join_as(browser: &Browser, gw: &Gateway, email: &str, role: &str) -> String {
-    let made = gw.post(
-        "/admin/v1/invitations",
-        &json!({"email": email, "role": role}),
-    );
-    assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
-    browser.goto(made.json()["link"].as_str().unwrap());
-    browser.fill("#password", PASSWORD);
-    browser.submit("button[type=submit]");
-    browser.fill("#password", PASSWORD);
-    browser.submit("button[type=submit]");
-    assert_eq!(browser.current_url(), format!("{}/console", gw.base));
-    browser.goto(&format!("{}/console/admin/accounts?q={email}", gw.base));
-    browser.click("#accounts tbody a");
-    let logins = text_of(browser, "section[aria-labelledby=logins-heading]");
-    logins
-        .split_whitespace()
-        .find(|w| w.starts_with("user_"))
-        .unwrap_or_else(|| panic!("no login id in {logins}"))
-        .to_string()
+    crate::console_operator::join_as(browser, gw, email, role);
+    crate::console_operator::login_id_of(browser, gw, email, role)
 }
 
 /// The entries of the audit log whose action starts with `action`.
@@ -72,23 +57,6 @@ fn plugin(gw: &Gateway, name: &str) -> Value {
 /// The file at `path`.
 fn file(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Asserts the page fits a phone's width, and saves it as `name`.
-fn fits_a_phone(browser: &Browser, name: &str) {
-    browser.resize(390, 844);
-    browser.screenshot(name);
-    let (page, window) = browser.widths();
-    let wide = browser.script(
-        "return [...document.querySelectorAll('body *')] \
-           .filter(e => e.getBoundingClientRect().right > window.innerWidth && !(e.parentElement && e.parentElement.closest('.table-wrap'))) \
-           .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className);",
-    );
-    assert!(
-        page <= window,
-        "no sideways scrolling on a phone: {page} > {window}; too wide: {wide}"
-    );
-    browser.resize(1280, 900);
 }
 
 /// A form posted with `browser`'s session and CSRF token but outside it

@@ -15,10 +15,13 @@ fn text_of(browser: &Browser, css: &str) -> String {
     browser.text(css).trim().to_string()
 }
 
-/// `imini people invite EMAIL --role ROLE`: the link it prints.
-fn invite_with_the_cli(gw: &Gateway, email: &str, role: &str) -> String {
+/// `imini people ARGS…` against `gw` with the admin key: the JSON it
+/// prints.
+pub(crate) fn people_cli(gw: &Gateway, args: &[&str]) -> Value {
     let out = Command::new(binary())
-        .args(["people", "invite", email, "--role", role, "--url", &gw.base])
+        .arg("people")
+        .args(args)
+        .args(["--url", &gw.base])
         .env("IMINI_ADMIN_KEY", ADMIN_KEY)
         .output()
         .unwrap();
@@ -27,7 +30,12 @@ fn invite_with_the_cli(gw: &Gateway, email: &str, role: &str) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let printed: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+/// `imini people invite EMAIL --role ROLE`: the link it prints.
+fn invite_with_the_cli(gw: &Gateway, email: &str, role: &str) -> String {
+    let printed = people_cli(gw, &["invite", email, "--role", role]);
     assert_eq!(printed["role"], role);
     printed["link"].as_str().expect("the link").to_string()
 }

@@ -5,15 +5,14 @@
 //! login (in the audit log, and through the admin API). Screenshots go to
 //! `target/console-screenshots/`.
 
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use imini_tests::Gateway;
 use imini_tests::browser::Browser;
-use imini_tests::{ADMIN_KEY, Gateway, binary};
 use serde_json::{Value, json};
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::console_operator::{join_as, login_id_of, sign_up_and_log_in};
+use crate::console_operator::{join_as, login_id_of, people_cli, sign_up_and_log_in};
 
 /// Open sign-up, and room for the many password checks of one test
 /// (setting up and turning off the second factor check the password, and
@@ -274,21 +273,7 @@ fn an_operator_removes_a_second_factor_changes_a_role_and_disables_a_login() {
     assert_eq!(none.status, 404);
 
     // And the command line, through the admin API.
-    let people = |args: &[&str]| -> Value {
-        let out = Command::new(binary())
-            .arg("people")
-            .args(args)
-            .args(["--url", &gw.base])
-            .env("IMINI_ADMIN_KEY", ADMIN_KEY)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
-    };
+    let people = |args: &[&str]| people_cli(&gw, args);
     assert_eq!(people(&["role", &login_id, "support"])["role"], "support");
     assert_eq!(people(&["disable", &login_id])["disabled"], true);
     let shown = people(&["show", &login_id]);

@@ -28,15 +28,21 @@ fn top_up(gw: &Gateway, account_id: &str, credits: i64) {
     );
 }
 
-/// No sideways scrolling at a phone's width (390 px) on the page shown.
-fn fits_a_phone(browser: &Browser, name: &str) {
+/// No sideways scrolling at a phone's width (390 px) on the page shown,
+/// saved as the screenshot `name`; a failure names what is too wide.
+pub(crate) fn fits_a_phone(browser: &Browser, name: &str) {
     browser.resize(390, 844);
+    browser.screenshot(name);
     let (page, window) = browser.widths();
+    let wide = browser.script(
+        "return [...document.querySelectorAll('body *')] \
+           .filter(e => e.getBoundingClientRect().right > window.innerWidth && !(e.parentElement && e.parentElement.closest('.table-wrap'))) \
+           .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className);",
+    );
     assert!(
         page <= window,
-        "no sideways scrolling on a phone: {page} > {window}"
+        "no sideways scrolling on a phone: {page} > {window}; too wide: {wide}"
     );
-    browser.screenshot(name);
     browser.resize(1280, 900);
 }
 
