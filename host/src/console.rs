@@ -367,6 +367,15 @@ pub(crate) fn in_words(e: &ApiError) -> String {
     out
 }
 
+/// The refusal to show at the forms of row `id`, when `error` (the row's
+/// id and the message) is about it.
+pub(crate) fn error_at<'a>(error: &'a Option<(String, String)>, id: &str) -> Option<&'a str> {
+    error
+        .as_ref()
+        .filter(|(at, _)| at == id)
+        .map(|(_, message)| message.as_str())
+}
+
 /// A value as its JSON string names it (`topup`, `operator`…).
 pub(crate) fn wire<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {

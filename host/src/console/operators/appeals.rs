@@ -75,10 +75,7 @@ impl AppealsPage {
     /// The refusal to show at appeal `id`'s forms, if its decision was
     /// refused.
     fn error_for(&self, id: &str) -> Option<&str> {
-        self.error
-            .as_ref()
-            .filter(|(a, _)| a == id)
-            .map(|(_, m)| m.as_str())
+        crate::console::error_at(&self.error, id)
     }
 }
 

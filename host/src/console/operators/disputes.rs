@@ -44,10 +44,7 @@ impl DisputesPage {
     /// The refusal to show at dispute `id`'s forms, if its decision was
     /// refused.
     fn error_for(&self, id: &str) -> Option<&str> {
-        self.error
-            .as_ref()
-            .filter(|(d, _)| d == id)
-            .map(|(_, m)| m.as_str())
+        crate::console::error_at(&self.error, id)
     }
 }
 
