@@ -45,6 +45,8 @@ use crate::tasks::Tasks;
 
 /// What every handler can reach.
 pub struct Gateway {
+    /// The console overview's usage charts, kept per account.
+    pub overview_charts: crate::console::OverviewCharts,
     /// The configuration in force.
     pub config: Config,
     /// Key verification.

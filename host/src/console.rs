@@ -23,6 +23,7 @@ mod playground;
 mod second_factor;
 mod settings;
 mod tasks;
+mod usage;
 mod webhook;
 
 use askama::Template;
@@ -40,6 +41,7 @@ use crate::api::ApiError;
 use crate::api::AppState;
 use crate::people::{Authenticated, People, PeopleError, Role};
 pub(crate) use forms::{CsrfForm, GuestForm, SignedForm};
+pub use usage::OverviewCharts;
 
 /// The cookie of the double-submit token of the forms shown before login.
 pub const FORM_COOKIE: &str = "imini_form";

@@ -283,6 +283,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         replica.id.clone(),
     ));
     let gateway = Arc::new(Gateway {
+        overview_charts: Default::default(),
         metrics_token,
         config,
         auth,

@@ -371,6 +371,16 @@ fn billing_shows_the_usage_chart_statement_and_ledger_and_files_a_dispute() {
         .sum();
     assert!(charged > 0);
 
+    // The overview (first shown with nothing charged, at the login) shows
+    // the charges at once: its chart is worked out again when the balance
+    // moves.
+    browser.goto(&format!("{}/console", gw.base));
+    assert!(!browser.find_all("#usage-chart rect").is_empty());
+    assert_eq!(
+        text_of(&browser, "#usage-by-model tbody tr td.num"),
+        charged.to_string()
+    );
+
     browser.goto(&format!("{}/console/billing", gw.base));
     assert_eq!(text_of(&browser, "h1"), "Billing");
     // Today's bar, and the totals by model, say what was charged.

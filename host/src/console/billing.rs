@@ -3,45 +3,20 @@
 //! comes from the same functions as the API's `/v1/account/usage`,
 //! `/v1/account/bills/{month}` and `/v1/account/ledger`.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
+use super::usage::{UsageChart, usage_chart};
 use super::{Chrome, Person, SignedForm, api_error_page, failure_page, page};
 use crate::api::{ApiError, AppState};
 use crate::store::ledger::{DisputeStatus, Entry, EntryKind};
 
 /// Ledger entries per page.
 const LEDGER_PAGE: usize = 50;
-
-/// Days the chart covers, today included.
-const CHART_DAYS: i64 = 30;
-
-/// Colours of the chart's models, in order; further models share the last.
-const PALETTE: [&str; 7] = [
-    "#2b59c3", "#e07a1f", "#1e7a3c", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d",
-];
-
-/// One bar segment of the chart (SVG user units).
-struct Segment {
-    x: u32,
-    y: u32,
-    height: u32,
-    colour: &'static str,
-    title: String,
-}
-
-/// A model in the chart's legend and its totals.
-struct ModelTotal {
-    model: String,
-    colour: &'static str,
-    credits: i64,
-}
 
 /// A ledger entry as the page lists it.
 struct EntryRow {
@@ -68,11 +43,7 @@ struct DisputeRow {
 #[template(path = "console/billing.html")]
 struct BillingPage {
     chrome: Chrome,
-    segments: Vec<Segment>,
-    totals: Vec<ModelTotal>,
-    chart_max: i64,
-    first_day: String,
-    last_day: String,
+    chart: UsageChart,
     months: Vec<String>,
     entries: Vec<EntryRow>,
     next_page: Option<String>,
@@ -117,56 +88,6 @@ fn entry_row(e: Entry) -> EntryRow {
     }
 }
 
-/// The chart's bars: a stack per day, a segment per model.
-fn chart(
-    days: &[String],
-    credits: &BTreeMap<(String, String), i64>,
-) -> (Vec<Segment>, Vec<ModelTotal>, i64) {
-    let mut totals: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut per_day: BTreeMap<&str, i64> = BTreeMap::new();
-    for ((day, model), c) in credits {
-        *totals.entry(model).or_default() += c;
-        *per_day.entry(day).or_default() += c;
-    }
-    let mut models: Vec<(&str, i64)> = totals.into_iter().collect();
-    models.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let colour = |i: usize| PALETTE[i.min(PALETTE.len() - 1)];
-    let max = per_day.values().copied().max().unwrap_or(0).max(1);
-    let mut segments = Vec::new();
-    for (d, day) in days.iter().enumerate() {
-        let mut top = CHART_HEIGHT;
-        for (i, (model, _)) in models.iter().enumerate() {
-            let Some(&c) = credits.get(&(day.clone(), (*model).to_string())) else {
-                continue;
-            };
-            let height = ((c as f64 / max as f64) * f64::from(CHART_HEIGHT)).round() as u32;
-            let height = height.max(1);
-            top = top.saturating_sub(height);
-            segments.push(Segment {
-                x: d as u32 * BAR_STEP,
-                y: top,
-                height,
-                colour: colour(i),
-                title: format!("{day}: {c} credits on {model}"),
-            });
-        }
-    }
-    let totals = models
-        .iter()
-        .enumerate()
-        .map(|(i, (model, credits))| ModelTotal {
-            model: (*model).to_string(),
-            colour: colour(i),
-            credits: *credits,
-        })
-        .collect();
-    (segments, totals, max)
-}
-
-/// The chart's height and the distance between bars, in SVG user units.
-const CHART_HEIGHT: u32 = 150;
-const BAR_STEP: u32 = 20;
-
 /// The months from `created_at`'s to now, newest first.
 fn months_since(created_at: &str, now: OffsetDateTime) -> Vec<String> {
     let start = crate::time::unix_seconds(created_at);
@@ -202,20 +123,7 @@ async fn billing(
     let account_id = person.account_id();
     let account = state.accounts.get(account_id).await?;
     let now = OffsetDateTime::now_utc();
-    let today = now.replace_time(time::Time::MIDNIGHT);
-    let start = today - Duration::days(CHART_DAYS - 1);
-    let days: Vec<String> = (0..CHART_DAYS)
-        .map(|d| (start + Duration::days(d)).date().to_string())
-        .collect();
-    let credits = crate::bills::daily_usage_by_model(
-        &state.ledger,
-        &state.tasks,
-        account_id,
-        start,
-        today + Duration::days(1),
-    )
-    .await?;
-    let (segments, totals, chart_max) = chart(&days, &credits);
+    let chart = usage_chart(state, account_id).await?;
     let (entries, has_more) = state.ledger.entries(account_id, after, LEDGER_PAGE).await?;
     let next_page = has_more
         .then(|| entries.last().map(|e| e.id.clone()))
@@ -236,11 +144,7 @@ async fn billing(
         .collect();
     Ok(BillingPage {
         chrome: person.chrome("billing"),
-        segments,
-        totals,
-        chart_max,
-        first_day: days.first().cloned().unwrap_or_default(),
-        last_day: days.last().cloned().unwrap_or_default(),
+        chart,
         months: months_since(&account.created_at, now),
         entries: entries.into_iter().map(entry_row).collect(),
         next_page,

@@ -1,10 +1,15 @@
-//! The overview: the account's credits and its recent tasks.
+//! The overview: the account's credits, its usage of the last 30 days (a
+//! chart kept while the balance does not move; see `usage`), and its
+//! recent tasks.
 
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use std::sync::Arc;
+
+use super::usage::UsageChart;
 use super::{Chrome, Person, failure_page, page};
 use crate::api::AppState;
 
@@ -30,6 +35,7 @@ struct OverviewPage {
     credit_line: i64,
     amount_due: i64,
     due_by: Option<String>,
+    chart: Arc<UsageChart>,
     tasks: Vec<TaskRow>,
 }
 
@@ -58,6 +64,11 @@ async fn overview(state: &AppState, person: &Person) -> Result<OverviewPage, Str
         .due_by(account_id, b)
         .await
         .map_err(|e| e.to_string())?;
+    let chart = state
+        .overview_charts
+        .chart(state, account_id, b)
+        .await
+        .map_err(|e| e.message)?;
     let (tasks, _) = state
         .tasks
         .list(account_id, &crate::tasks::TaskFilter::default(), 10, None)
@@ -79,6 +90,7 @@ async fn overview(state: &AppState, person: &Person) -> Result<OverviewPage, Str
         credit_line: account.credit_line,
         amount_due: b.due(),
         due_by,
+        chart,
         tasks: tasks
             .into_iter()
             .map(|t| TaskRow {
