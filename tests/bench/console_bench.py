@@ -74,7 +74,7 @@ def renders(path, route, n, marker):
     tail = open(log_path).read()[mark:]
     ms = sorted(float(x) for x in re.findall(r"route=" + route + r" status=200 duration_ms=([0-9.]+)", tail))
     def pct(p): return ms[min(len(ms) - 1, int(len(ms) * p))]
-    print(f"{path}, 10,000 tasks, {len(ms)} renders: p50 {pct(0.5):.3f} ms, p99 {pct(0.99):.3f} ms (server side)")
+    print(f"{path}, 10,000 tasks, {len(ms)} renders: p50 {pct(0.5):.3f} ms, p99 {pct(0.99):.3f} ms, max {ms[-1]:.3f} ms (server side)")
 
 renders("/console", r"/console/?", 500, b"Recent tasks")
 renders("/console/tasks", r"/console/tasks", 500, b"kite")
