@@ -39,7 +39,9 @@ use tokio::sync::Semaphore;
 pub use self::error::PeopleError;
 use self::mail::{Email, Mailer};
 use self::password::Cost;
-pub use self::second_factor::{LoginStep, NewSecondFactor, SECOND_FACTOR_SECS};
+pub use self::second_factor::{
+    Enabled, LoginStep, NewSecondFactor, RECOVERY_CODES, SECOND_FACTOR_SECS,
+};
 use crate::accounts::{AccountStatus, Accounts};
 use crate::config::{AccountsConfig, Signup};
 use crate::ratelimit::Limiter;

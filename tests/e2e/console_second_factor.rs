@@ -61,10 +61,17 @@ fn refused_again(browser: &Browser, used_at: i64) {
     }
 }
 
+/// A second factor set up in the browser: its secret, the time of the code
+/// that confirmed it, and the recovery codes shown.
+struct SetUp {
+    secret: String,
+    used_at: i64,
+    recovery_codes: Vec<String>,
+}
+
 /// Sets up a second factor on the settings page of the logged-in
-/// `browser`, with the code of the step before now (the window takes it):
-/// the secret, and the time of the code used.
-fn set_up_second_factor(browser: &Browser, gw: &Gateway) -> (String, i64) {
+/// `browser`, with the code of the step before now (the window takes it).
+fn set_up_second_factor(browser: &Browser, gw: &Gateway) -> SetUp {
     browser.goto(&format!("{}/console/settings", gw.base));
     assert!(text_of(browser, "#second-factor-state").starts_with("Off"));
     browser.click("a[href='/console/settings/second-factor']");
@@ -94,13 +101,30 @@ fn set_up_second_factor(browser: &Browser, gw: &Gateway) -> (String, i64) {
     browser.fill("#code", &code_at(&secret, used_at));
     browser.fill("#password", PASSWORD);
     browser.submit("form[action='/console/settings/second-factor'] button");
-    assert_eq!(
-        browser.current_url(),
-        format!("{}/console/settings?second_factor=on", gw.base)
-    );
+    // The recovery codes, shown once.
+    assert_eq!(text_of(browser, "h1"), "Save your recovery codes");
+    let recovery_codes: Vec<String> = browser
+        .script(
+            "return [...document.querySelectorAll('#recovery-codes code')]\
+               .map(c => c.textContent.trim());",
+        )
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|c| c.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(recovery_codes.len(), 10, "{recovery_codes:?}");
+    browser.screenshot("second-factor-recovery-codes");
+    browser.click("a[href='/console/settings?second_factor=on']");
     assert!(text_of(browser, "#notice").starts_with("The second factor is on"));
-    assert!(text_of(browser, "#second-factor-state").starts_with("On since"));
-    (secret, used_at)
+    let state = text_of(browser, "#second-factor-state");
+    assert!(state.starts_with("On since"), "{state}");
+    assert!(state.contains("10 recovery codes left"), "{state}");
+    SetUp {
+        secret,
+        used_at,
+        recovery_codes,
+    }
 }
 
 /// Logs out, then submits the login form (the page that follows is left
@@ -124,7 +148,11 @@ fn with_a_second_factor_each_login_needs_a_fresh_code_from_the_app() {
     let gw = Gateway::start_with_config(SIGNUP);
     let browser = Browser::start();
     sign_up_and_log_in(&browser, &gw, "ada@example.com");
-    let (secret, set_up_at) = set_up_second_factor(&browser, &gw);
+    let SetUp {
+        secret,
+        used_at: set_up_at,
+        ..
+    } = set_up_second_factor(&browser, &gw);
 
     log_out_and_in(&browser, &gw, "ada@example.com");
     assert_eq!(text_of(&browser, "h1"), "Enter your code");
@@ -165,6 +193,31 @@ fn with_a_second_factor_each_login_needs_a_fresh_code_from_the_app() {
         text_of(&browser, "h1"),
         "Overview",
         "no code asked any more"
+    );
+}
+
+#[test]
+fn a_recovery_code_logs_in_once_in_place_of_the_apps_code() {
+    let gw = Gateway::start_with_config(SIGNUP);
+    let browser = Browser::start();
+    sign_up_and_log_in(&browser, &gw, "ada@example.com");
+    let set_up = set_up_second_factor(&browser, &gw);
+    let recovery = &set_up.recovery_codes[0];
+
+    log_out_and_in(&browser, &gw, "ada@example.com");
+    browser.fill("#code", recovery);
+    browser.submit("button[type=submit]");
+    assert_eq!(text_of(&browser, "h1"), "Overview");
+    browser.goto(&format!("{}/console/settings", gw.base));
+    assert!(text_of(&browser, "#second-factor-state").contains("9 recovery codes left"));
+
+    log_out_and_in(&browser, &gw, "ada@example.com");
+    browser.fill("#code", recovery);
+    browser.submit("button[type=submit]");
+    assert!(
+        text_of(&browser, "#code-error").contains("not right"),
+        "a recovery code works once: {}",
+        browser.source()
     );
 }
 

@@ -94,6 +94,8 @@ struct SecondFactorPage {
     chrome: Chrome,
     /// When it was set up, if it is on.
     since: Option<String>,
+    /// Its recovery codes not used yet.
+    recovery_left: usize,
     /// The secret being set up, if it is off.
     setup: Option<NewSecondFactor>,
     password_error: Option<String>,
@@ -126,6 +128,10 @@ fn render(
             .second_factor
             .as_ref()
             .map(|f| f.since.replace('T', " ").replace('Z', " UTC")),
+        recovery_left: login
+            .second_factor
+            .as_ref()
+            .map_or(0, |f| f.recovery_codes.len()),
         setup,
         password_error: message
             .clone()
@@ -153,12 +159,21 @@ pub(super) struct SecondFactorForm {
     secret: String,
 }
 
-/// `POST /console/settings/second-factor`: turns it on.
+/// The recovery codes, shown once, after the second factor was turned on.
+#[derive(Template)]
+#[template(path = "console/recovery_codes.html")]
+struct RecoveryCodesPage {
+    chrome: Chrome,
+    codes: Vec<String>,
+}
+
+/// `POST /console/settings/second-factor`: turns it on, and shows the
+/// recovery codes once.
 pub(super) async fn enable(
     State(state): State<AppState>,
     SignedForm { by: person, form }: SignedForm<SecondFactorForm>,
 ) -> Response {
-    let result = state
+    let enabled = state
         .people
         .enable_second_factor(
             &person.who.session,
@@ -167,7 +182,16 @@ pub(super) async fn enable(
             &form.code,
         )
         .await;
-    settled(&state, person, result, &form.secret, "on").await
+    match enabled {
+        Ok(enabled) => page(
+            &RecoveryCodesPage {
+                chrome: person.chrome("settings"),
+                codes: enabled.recovery_codes,
+            },
+            StatusCode::OK,
+        ),
+        Err(e) => refused(&state, person, e, &form.secret).await,
+    }
 }
 
 /// `POST /console/settings/second-factor/off`: turns it off.
@@ -175,37 +199,33 @@ pub(super) async fn disable(
     State(state): State<AppState>,
     SignedForm { by: person, form }: SignedForm<SecondFactorForm>,
 ) -> Response {
-    let result = state
+    let disabled = state
         .people
         .disable_second_factor(&person.who.session, &form.password, &form.code)
         .await;
-    settled(&state, person, result, "", "off").await
+    match disabled {
+        Ok(_) => Redirect::to("/console/settings?second_factor=off").into_response(),
+        Err(e) => refused(&state, person, e, "").await,
+    }
 }
 
-/// After turning it `on` or `off`: the settings page saying so, or this
-/// page again with the refusal next to its field.
-async fn settled(
-    state: &AppState,
-    mut person: Person,
-    result: Result<crate::people::Login, PeopleError>,
-    secret: &str,
-    now: &str,
-) -> Response {
-    match result {
-        Ok(_) => Redirect::to(&format!("/console/settings?second_factor={now}")).into_response(),
-        Err(e) if e.field().is_some() || matches!(e, PeopleError::Throttled { .. }) => {
+/// The page again after a refusal to turn it on or off, with the refusal
+/// next to its field (and the secret being set up, `secret`, kept).
+async fn refused(state: &AppState, mut person: Person, e: PeopleError, secret: &str) -> Response {
+    match e {
+        e if e.field().is_some() || matches!(e, PeopleError::Throttled { .. }) => {
             render(state, &person, status_of(&e), Some(secret), Some(&e))
         }
-        Err(e @ PeopleError::SecondFactorExpired) => {
+        e @ PeopleError::SecondFactorExpired => {
             render(state, &person, status_of(&e), None, Some(&e))
         }
-        Err(e @ (PeopleError::SecondFactorOn | PeopleError::SecondFactorOff)) => {
+        e @ (PeopleError::SecondFactorOn | PeopleError::SecondFactorOff) => {
             // Changed meanwhile (another tab): show it as it is now.
             if let Ok(Some(login)) = state.people.login(&person.who.login.id).await {
                 person.who.login = login;
             }
             render(state, &person, StatusCode::CONFLICT, None, Some(&e))
         }
-        Err(e) => error_page(&e),
+        e => error_page(&e),
     }
 }

@@ -47,6 +47,8 @@ struct SettingsPage {
     logins: Vec<LoginRow>,
     /// When the second factor was set up, if it is on.
     second_factor_since: Option<String>,
+    /// Its recovery codes not used yet.
+    recovery_left: usize,
     account_id: String,
     closed: bool,
     balance: i64,
@@ -128,6 +130,12 @@ async fn render(
                 },
             })
             .collect(),
+        recovery_left: person
+            .who
+            .login
+            .second_factor
+            .as_ref()
+            .map_or(0, |f| f.recovery_codes.len()),
         second_factor_since: person
             .who
             .login

@@ -8,6 +8,10 @@
 //! leads to a second step ([`LoginStep::CodeNeeded`]): a single-use ticket,
 //! good for [`SECOND_FACTOR_SECS`], that a right code turns into a session.
 //!
+//! Setting one up also gives ten recovery codes, shown once and kept as
+//! their SHA-256: each stands in for the app's code once, for a person who
+//! lost their phone (they are emailed each time one is used).
+//!
 //! A code is accepted for the step it was made in and the steps either
 //! side of it (clocks drift), and only once: the login keeps the last step
 //! accepted, moved on atomically by the store, so a code seen over
@@ -42,6 +46,48 @@ const SECRET_BYTES: usize = 20;
 
 /// The name authenticator apps show above the code.
 const ISSUER: &str = "imini";
+
+/// How many recovery codes a second factor comes with.
+pub const RECOVERY_CODES: usize = 10;
+
+/// A recovery code's letters and digits (base32's, lowercase): 10 of them
+/// are 50 random bits.
+const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// New recovery codes: as shown (`xxxxx-xxxxx`), and as kept (SHA-256).
+fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+    (0..RECOVERY_CODES)
+        .map(|_| {
+            let bytes = rand::random::<[u8; 10]>();
+            let code: String = bytes
+                .iter()
+                .map(|b| RECOVERY_ALPHABET[usize::from(b % 32)] as char)
+                .collect();
+            let shown = format!("{}-{}", &code[..5], &code[5..]);
+            (shown, digest(&code))
+        })
+        .unzip()
+}
+
+/// A recovery code as typed, in the form its digest was made of: lowercase,
+/// without spaces or hyphens; `None` if it cannot be one.
+fn recovery_code(typed: &str) -> Option<String> {
+    let code: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect();
+    (code.len() == 10 && code.bytes().all(|b| RECOVERY_ALPHABET.contains(&b))).then_some(code)
+}
+
+/// A second factor just turned on, and its recovery codes (shown once).
+#[derive(Debug)]
+pub struct Enabled {
+    /// The login, with its second factor.
+    pub login: Login,
+    /// The recovery codes, as the person should write them down.
+    pub recovery_codes: Vec<String>,
+}
 
 /// What a right password leads to.
 #[derive(Debug)]
@@ -163,7 +209,7 @@ impl People {
         password: &str,
         secret: &str,
         code: &str,
-    ) -> Result<Login, PeopleError> {
+    ) -> Result<Enabled, PeopleError> {
         let login = self.confirm_password(session, password).await?;
         if login.second_factor.is_some() {
             return Err(PeopleError::SecondFactorOn);
@@ -171,6 +217,7 @@ impl People {
         let totp = authenticator(secret, &login.email).ok_or(PeopleError::SecondFactorExpired)?;
         let step = step_of(&totp, code, self.now()).ok_or(PeopleError::WrongCode)?;
         let since = self.now_rfc3339();
+        let (recovery_codes, digests) = new_recovery_codes();
         let mut was_on = false;
         let login = self
             .store
@@ -181,6 +228,7 @@ impl People {
                         secret: secret.to_string(),
                         since: since.clone(),
                         last_step: step,
+                        recovery_codes: digests.clone(),
                     });
                 }
             })
@@ -189,7 +237,10 @@ impl People {
             return Err(PeopleError::SecondFactorOn);
         }
         self.second_factor_changed(&login, "turned on").await;
-        Ok(login)
+        Ok(Enabled {
+            login,
+            recovery_codes,
+        })
     }
 
     /// Removes the session's login's second factor, once its password and
@@ -270,9 +321,13 @@ impl People {
         Ok(LoginStep::CodeNeeded { ticket })
     }
 
-    /// Accepts `code` for the login's second factor, once: the login with
-    /// the step moved on.
+    /// Accepts `code` (the app's, or a recovery code) for the login's
+    /// second factor, once: the login with the step moved on, or without
+    /// the recovery code.
     async fn accept_code(&self, login_id: &str, code: &str) -> Result<Login, PeopleError> {
+        if let Some(recovery) = recovery_code(code) {
+            return self.accept_recovery_code(login_id, &recovery).await;
+        }
         let login = self
             .store
             .login(login_id)
@@ -305,6 +360,52 @@ impl People {
         } else {
             Err(PeopleError::CodeUsed)
         }
+    }
+
+    /// Takes the recovery code `code` (normalised) out of the login's
+    /// list, if it is there: the login without it.
+    async fn accept_recovery_code(&self, login_id: &str, code: &str) -> Result<Login, PeopleError> {
+        let hash = digest(code);
+        let mut taken = false;
+        let login = self
+            .store
+            .update_login(login_id, &mut |l| {
+                taken = false;
+                if let Some(f) = l.second_factor.as_mut()
+                    && let Some(at) = f
+                        .recovery_codes
+                        .iter()
+                        .position(|c| bool::from(c.as_bytes().ct_eq(hash.as_bytes())))
+                {
+                    f.recovery_codes.remove(at);
+                    taken = true;
+                }
+            })
+            .await?;
+        if login.second_factor.is_none() {
+            return Err(PeopleError::SecondFactorOff);
+        }
+        if !taken {
+            return Err(PeopleError::WrongCode);
+        }
+        let left = login
+            .second_factor
+            .as_ref()
+            .map_or(0, |f| f.recovery_codes.len());
+        self.deliver(
+            &login.email,
+            "A recovery code of your login was used",
+            format!(
+                "A recovery code of your imini login was used at {} in place of your \
+                 authenticator app's code; {left} are left.\n\n\
+                 If this was not you, reset your password at {}/console/forgot-password \
+                 and tell the gateway's operator.",
+                crate::time::to_rfc3339(self.clock.now()),
+                self.base_url
+            ),
+        )
+        .await;
+        Ok(login)
     }
 
     async fn second_factor_changed(&self, login: &Login, what: &str) {
@@ -359,6 +460,26 @@ mod tests {
         assert_eq!(step_of(&totp, &spaced, now), Some(step), "spaces ignored");
         assert_eq!(step_of(&totp, "12345", now), None);
         assert_eq!(step_of(&totp, "abcdef", now), None);
+    }
+
+    #[test]
+    fn recovery_codes_are_ten_distinct_codes_read_however_they_are_typed() {
+        let (shown, kept) = new_recovery_codes();
+        assert_eq!(shown.len(), RECOVERY_CODES);
+        assert_eq!(kept.len(), RECOVERY_CODES);
+        let distinct: std::collections::BTreeSet<_> = shown.iter().collect();
+        assert_eq!(distinct.len(), RECOVERY_CODES);
+        let first = &shown[0];
+        assert_eq!(first.len(), 11, "xxxxx-xxxxx: {first}");
+        assert_eq!(digest(&recovery_code(first).unwrap()), kept[0]);
+        let typed = format!(" {} ", first.to_uppercase().replace('-', " "));
+        assert_eq!(recovery_code(&typed), recovery_code(first));
+        assert_eq!(recovery_code("123456"), None, "an app's code is not one");
+        assert_eq!(
+            recovery_code("abcde-fghi1"),
+            None,
+            "1 is not in the alphabet"
+        );
     }
 
     #[test]

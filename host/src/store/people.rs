@@ -70,6 +70,10 @@ pub struct SecondFactor {
     /// The last 30-second step whose code was accepted: a code works once,
     /// and no older one works after it.
     pub last_step: i64,
+    /// SHA-256 (hex) of each recovery code not used yet: single-use codes
+    /// that stand in for the app's code when the app is lost.
+    #[serde(default)]
+    pub recovery_codes: Vec<String>,
 }
 
 /// A logged-in browser. Times are unix seconds.

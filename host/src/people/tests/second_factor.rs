@@ -236,6 +236,70 @@ async fn turning_it_off_needs_the_password_and_a_code() {
 }
 
 #[tokio::test]
+async fn a_recovery_code_stands_in_for_the_apps_code_once() {
+    let w = world(Signup::Open);
+    w.member(EMAIL).await;
+    let done = w
+        .people
+        .log_in(EMAIL, PASSWORD, "192.0.2.1", "Firefox")
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    let new = w.people.new_second_factor(&done.login).unwrap();
+    let enabled = w
+        .people
+        .enable_second_factor(
+            &done.session.session,
+            PASSWORD,
+            &new.secret,
+            &code(&new.secret, 0),
+        )
+        .await
+        .unwrap();
+    let codes = enabled.recovery_codes;
+    assert_eq!(codes.len(), crate::people::RECOVERY_CODES);
+    let login = w.people.login(&done.login.id).await.unwrap().unwrap();
+    let kept = login.second_factor.unwrap().recovery_codes;
+    assert!(
+        kept.iter().all(|k| !codes.contains(k)),
+        "kept as digests, not as shown"
+    );
+
+    let ticket1 = ticket(&w.people).await;
+    let done = w
+        .people
+        .log_in_with_code(&ticket1, &codes[3].to_uppercase(), "192.0.2.1", "Firefox")
+        .await
+        .unwrap();
+    assert_eq!(done.login.second_factor.unwrap().recovery_codes.len(), 9);
+    let mail = w.outbox.sent_to(EMAIL).pop().unwrap();
+    assert_eq!(mail.subject, "A recovery code of your login was used");
+    assert!(mail.body.contains("9 are left"), "{}", mail.body);
+
+    let ticket2 = ticket(&w.people).await;
+    let again = w
+        .people
+        .log_in_with_code(&ticket2, &codes[3], "192.0.2.1", "Firefox")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, PeopleError::WrongCode),
+        "used once: {again}"
+    );
+    let made_up = w
+        .people
+        .log_in_with_code(&ticket2, "aaaaa-aaaaa", "192.0.2.1", "Firefox")
+        .await
+        .unwrap_err();
+    assert!(matches!(made_up, PeopleError::WrongCode), "{made_up}");
+    w.people
+        .log_in_with_code(&ticket2, &codes[0], "192.0.2.1", "Firefox")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn an_operator_can_remove_a_second_factor_without_a_code() {
     let w = world(Signup::Open);
     let (session, _) = with_second_factor(&w).await;

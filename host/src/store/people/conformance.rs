@@ -215,6 +215,7 @@ pub(crate) async fn a_second_factor_reads_back_and_is_removed(store: Arc<dyn Peo
         secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
         since: "2026-12-06T10:00:00Z".into(),
         last_step: 59_000_000,
+        recovery_codes: vec!["a1".into(), "b2".into()],
     };
     let mut with = login("user_a", "a@example.com");
     with.second_factor = Some(factor.clone());
@@ -251,6 +252,18 @@ pub(crate) async fn a_second_factor_reads_back_and_is_removed(store: Arc<dyn Peo
     assert_eq!(accepted, 1, "one of concurrent uses of a step is accepted");
     let read = store.login("user_a").await.unwrap().unwrap();
     assert_eq!(read.second_factor.unwrap().last_step, 59_000_001);
+
+    // A recovery code is taken out of the list, and stays out.
+    store
+        .update_login("user_a", &mut |l| {
+            if let Some(f) = l.second_factor.as_mut() {
+                f.recovery_codes.retain(|c| c != "a1");
+            }
+        })
+        .await
+        .unwrap();
+    let read = store.login("user_a").await.unwrap().unwrap();
+    assert_eq!(read.second_factor.unwrap().recovery_codes, ["b2"]);
 
     let removed = store
         .update_login("user_a", &mut |l| l.second_factor = None)

@@ -27,7 +27,7 @@ impl PgPeople {
 }
 
 const LOGIN_COLUMNS: &str = "id, email, password_hash, account_id, role, email_verified_at, \
-     created_at, disabled, totp_secret, totp_since, totp_last_step";
+     created_at, disabled, totp_secret, totp_since, totp_last_step, totp_recovery";
 
 const SESSION_COLUMNS: &str =
     "id, login_id, hash, created_at, last_seen_at, expires_at, user_agent, address, csrf_secret";
@@ -46,22 +46,38 @@ fn login_from(row: &Row) -> Result<Login, StoreError> {
         email_verified_at: row.get(5),
         created_at: row.get(6),
         disabled: row.get(7),
-        second_factor: match (row.get(8), row.get(9), row.get(10)) {
-            (Some(secret), Some(since), Some(last_step)) => Some(SecondFactor {
-                secret,
-                since,
-                last_step,
-            }),
+        second_factor: match (row.get(8), row.get(9), row.get(10), row.get(11)) {
+            (Some(secret), Some(since), Some(last_step), Some(recovery_codes)) => {
+                Some(SecondFactor {
+                    secret,
+                    since,
+                    last_step,
+                    recovery_codes,
+                })
+            }
             _ => None,
         },
     })
 }
 
-/// The second factor's three columns (all null when there is none).
-fn second_factor_columns(l: &Login) -> (Option<&str>, Option<&str>, Option<i64>) {
+/// The second factor's four columns (all null when there is none).
+type FactorColumns<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<i64>,
+    Option<&'a [String]>,
+);
+
+/// The second factor's four columns (all null when there is none).
+fn second_factor_columns(l: &Login) -> FactorColumns<'_> {
     match &l.second_factor {
-        Some(f) => (Some(&f.secret), Some(&f.since), Some(f.last_step)),
-        None => (None, None, None),
+        Some(f) => (
+            Some(&f.secret),
+            Some(&f.since),
+            Some(f.last_step),
+            Some(&f.recovery_codes),
+        ),
+        None => (None, None, None, None),
     }
 }
 
@@ -131,12 +147,12 @@ pub(crate) async fn insert_login(
     client: &(impl GenericClient + Sync),
     l: &Login,
 ) -> Result<(), PeopleStoreError> {
-    let (secret, since, last_step) = second_factor_columns(l);
+    let (secret, since, last_step, recovery) = second_factor_columns(l);
     client
         .execute(
             &format!(
                 "INSERT INTO people_logins ({LOGIN_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ),
             &[
                 &l.id,
@@ -150,6 +166,7 @@ pub(crate) async fn insert_login(
                 &secret,
                 &since,
                 &last_step,
+                &recovery,
             ],
         )
         .await
@@ -318,11 +335,11 @@ impl PeopleStore for PgPeople {
         let mut login = login_from(&row)?;
         change(&mut login);
         login.id = id.to_string();
-        let (secret, since, last_step) = second_factor_columns(&login);
+        let (secret, since, last_step, recovery) = second_factor_columns(&login);
         tx.execute(
             "UPDATE people_logins SET email = $2, password_hash = $3, account_id = $4, role = $5, \
              email_verified_at = $6, created_at = $7, disabled = $8, totp_secret = $9, \
-             totp_since = $10, totp_last_step = $11 WHERE id = $1",
+             totp_since = $10, totp_last_step = $11, totp_recovery = $12 WHERE id = $1",
             &[
                 &login.id,
                 &login.email,
@@ -335,6 +352,7 @@ impl PeopleStore for PgPeople {
                 &secret,
                 &since,
                 &last_step,
+                &recovery,
             ],
         )
         .await
