@@ -64,9 +64,7 @@ pub enum PeopleError {
     #[error("There is no such login.")]
     NoSuchLogin,
     /// The second factor's code is not right (or not six digits).
-    #[error(
-        "The code is not right. Enter the six digits your authenticator app shows now, or one of your recovery codes."
-    )]
+    #[error("The code is not right. Enter the six digits your authenticator app shows now.")]
     WrongCode,
     /// The second factor's code was used already.
     #[error("This code was used already. Wait for the next one, then enter it.")]
