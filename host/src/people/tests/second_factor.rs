@@ -12,7 +12,11 @@ const EMAIL: &str = "ada@example.com";
 
 /// The app's code for `secret` at `after` seconds from now.
 fn code(secret: &str, after: i64) -> String {
-    let at = crate::time::now_unix() + after;
+    code_at(secret, crate::time::now_unix() + after)
+}
+
+/// The app's code for `secret` at unix time `at`.
+fn code_at(secret: &str, at: i64) -> String {
     authenticator(secret, EMAIL)
         .unwrap()
         .generate(at.max(0) as u64)
@@ -30,8 +34,9 @@ async fn ticket(people: &People) -> String {
     }
 }
 
-/// A member, logged in, with a second factor set up now.
-async fn with_second_factor(w: &World) -> (Session, NewSecondFactor) {
+/// A member, logged in, with a second factor set up now: the session, the
+/// secret, and the time of the code that confirmed it.
+async fn with_second_factor(w: &World) -> (Session, NewSecondFactor, i64) {
     w.member(EMAIL).await;
     let done: LoggedIn = w
         .people
@@ -49,11 +54,12 @@ async fn with_second_factor(w: &World) -> (Session, NewSecondFactor) {
     assert!(new.link.contains(&format!("secret={}", new.secret)));
     assert!(new.qr_code.starts_with("data:image/svg+xml;base64,"));
     let session = done.session.session;
+    let at = crate::time::now_unix();
     w.people
-        .enable_second_factor(&session, PASSWORD, &new.secret, &code(&new.secret, 0))
+        .enable_second_factor(&session, PASSWORD, &new.secret, &code_at(&new.secret, at))
         .await
         .unwrap();
-    (session, new)
+    (session, new, at)
 }
 
 #[tokio::test]
@@ -109,13 +115,18 @@ async fn setting_up_needs_the_password_and_a_code_from_the_new_secret() {
 #[tokio::test]
 async fn a_login_with_a_second_factor_needs_a_fresh_code_and_each_code_works_once() {
     let w = world(Signup::Open);
-    let (_, new) = with_second_factor(&w).await;
+    let (_, new, set_up_at) = with_second_factor(&w).await;
     let ticket1 = ticket(&w.people).await;
 
     // The code just used to set it up does not log in.
     let replayed = w
         .people
-        .log_in_with_code(&ticket1, &code(&new.secret, 0), "192.0.2.1", "Firefox")
+        .log_in_with_code(
+            &ticket1,
+            &code_at(&new.secret, set_up_at),
+            "192.0.2.1",
+            "Firefox",
+        )
         .await
         .unwrap_err();
     assert!(matches!(replayed, PeopleError::CodeUsed), "{replayed}");
@@ -164,7 +175,7 @@ async fn a_login_with_a_second_factor_needs_a_fresh_code_and_each_code_works_onc
 #[tokio::test]
 async fn the_second_step_expires_and_guessing_codes_is_throttled() {
     let w = world(Signup::Open);
-    let (_, new) = with_second_factor(&w).await;
+    let (_, new, _) = with_second_factor(&w).await;
     let ticket1 = ticket(&w.people).await;
     let expired = later(&w.people, crate::people::SECOND_FACTOR_SECS + 1)
         .log_in_with_code(
@@ -207,7 +218,7 @@ async fn the_second_step_expires_and_guessing_codes_is_throttled() {
 #[tokio::test]
 async fn turning_it_off_needs_the_password_and_a_code() {
     let w = world(Signup::Open);
-    let (session, new) = with_second_factor(&w).await;
+    let (session, new, _) = with_second_factor(&w).await;
     let refused = w
         .people
         .disable_second_factor(&session, PASSWORD, "000000")
@@ -302,7 +313,7 @@ async fn a_recovery_code_stands_in_for_the_apps_code_once() {
 #[tokio::test]
 async fn an_operator_can_remove_a_second_factor_without_a_code() {
     let w = world(Signup::Open);
-    let (session, _) = with_second_factor(&w).await;
+    let (session, _, _) = with_second_factor(&w).await;
     w.people
         .remove_second_factor(&session.login_id)
         .await
