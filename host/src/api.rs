@@ -343,7 +343,7 @@ async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next)
         next.run(req).await
     } else {
         crate::metrics::metrics().rate_limited("rate");
-        let wait = decision.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        let wait = decision.retry_after_secs();
         ApiError::new(
             ErrorCode::RateLimited,
             format!("this key may send {rate} requests a minute; retry in {wait}s"),

@@ -386,6 +386,20 @@ pub(crate) fn wire<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
+/// The value a JSON string names, as a form or a path gives it (the
+/// inverse of [`wire`]); `None` if it names none.
+pub(crate) fn from_wire<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+}
+
+/// A time as people read it: `2026-12-06 12:40 UTC`, from RFC 3339.
+pub(crate) fn readable(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => rfc3339.to_string(),
+    }
+}
+
 /// An unexpected failure of a store or service: logged, and shown as a
 /// page that says to try again.
 pub(crate) fn failure_page(what: &str, e: &dyn std::fmt::Display) -> Response {

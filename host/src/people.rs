@@ -275,7 +275,7 @@ impl People {
         match self.limiter.check(key, per_minute).await {
             Ok(d) if d.allowed => Ok(()),
             Ok(d) => Err(PeopleError::Throttled {
-                retry_after_secs: d.retry_after.as_secs_f64().ceil().max(1.0) as u64,
+                retry_after_secs: d.retry_after_secs(),
             }),
             Err(e) => {
                 tracing::warn!(error = %e, "people: login attempts cannot be counted");

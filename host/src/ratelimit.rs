@@ -48,6 +48,14 @@ pub struct Decision {
     pub retry_after: Duration,
 }
 
+impl Decision {
+    /// How long to wait, in whole seconds as people and `Retry-After` are
+    /// told it (at least 1).
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_secs_f64().ceil().max(1.0) as u64
+    }
+}
+
 /// The limiter could not decide (Redis unreachable, too slow or failing):
 /// the request is refused, not let through.
 #[derive(Debug, Clone, thiserror::Error)]

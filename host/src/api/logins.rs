@@ -3,7 +3,6 @@
 //! its role, or remove its second factor for a person who lost their app.
 
 use axum::extract::State;
-use axum::response::Response;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -67,9 +66,15 @@ pub enum LoginAction {
 }
 
 impl LoginAction {
-    /// The action's name in paths and the audit log.
-    pub fn name(self) -> String {
-        crate::console::wire(&self)
+    /// The action as its path segment names it (`disable`,
+    /// `remove_second_factor`…), in the audit log too.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Enable => "enable",
+            Self::Role => "role",
+            Self::RemoveSecondFactor => "remove_second_factor",
+        }
     }
 }
 
@@ -147,12 +152,10 @@ pub async fn login_action(
     who: Principal,
     PathParams((login_id, act)): PathParams<(String, String)>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<axum::Json<LoginView>, ApiError> {
     admin_only(&who)?;
     let body: LoginActionBody = optional_body(&body)?;
     let act = action::<LoginAction>(&act, "login")?;
     let login = act_on_login(&state, &login_id, act, &body, "admin").await?;
-    Ok(axum::response::IntoResponse::into_response(axum::Json(
-        LoginView::from(login),
-    )))
+    Ok(axum::Json(login.into()))
 }

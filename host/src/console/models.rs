@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, Person, failure_page, page};
+use super::{Chrome, Person, failure_page, page, readable};
 use crate::api::AppState;
 use crate::api::models::prices_now;
 use crate::catalogue::kind_name;
@@ -55,14 +55,6 @@ struct ModelsPage {
 pub(super) struct ModelsQuery {
     /// The changelog entry after which the page starts.
     after: Option<String>,
-}
-
-/// A time as people read it: `2026-12-06 12:40 UTC`.
-fn readable(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(day), Some(time)) => format!("{day} {time} UTC"),
-        _ => rfc3339.to_string(),
-    }
 }
 
 /// A price in words: `4 credits per image`, `2 credits per second`.

@@ -174,7 +174,7 @@ async fn within_rate(
         Ok(d) if d.allowed => Ok(()),
         Ok(d) => {
             crate::metrics::metrics().rate_limited("rate");
-            let wait = d.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            let wait = d.retry_after_secs();
             let times = if rate == 1 { "time" } else { "times" };
             Err((
                 StatusCode::TOO_MANY_REQUESTS,

@@ -127,7 +127,7 @@ fn render(
         since: login
             .second_factor
             .as_ref()
-            .map(|f| f.since.replace('T', " ").replace('Z', " UTC")),
+            .map(|f| super::readable(&f.since)),
         recovery_left: login
             .second_factor
             .as_ref()

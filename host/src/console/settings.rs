@@ -68,10 +68,7 @@ struct Outcome {
 /// A time as a person reads it: `2026-12-06 12:40 UTC`.
 fn when(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(|t| {
-            let s = crate::time::to_rfc3339(t);
-            format!("{} {} UTC", &s[..10], &s[11..16])
-        })
+        .map(|t| super::readable(&crate::time::to_rfc3339(t)))
         .unwrap_or_default()
 }
 
@@ -141,7 +138,7 @@ async fn render(
             .login
             .second_factor
             .as_ref()
-            .map(|f| f.since.replace('T', " ").replace('Z', " UTC")),
+            .map(|f| super::readable(&f.since)),
         account_id: account.id,
         closed: account.status == AccountStatus::Closed,
         balance: b.balance.max(0),

@@ -65,7 +65,7 @@ fn status_name(s: AccountStatus) -> &'static str {
 }
 
 fn parse_status(s: &str) -> Option<AccountStatus> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    crate::console::from_wire(s)
 }
 
 /// `GET /console/admin/accounts`: search by id or email, filter by status.
@@ -260,8 +260,7 @@ fn done_text(action: AccountAction) -> String {
 
 /// An action the console offers (keys are made by their account).
 fn action_of(name: &str) -> Result<AccountAction, ()> {
-    let action: AccountAction =
-        serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| ())?;
+    let action: AccountAction = crate::console::from_wire(name).ok_or(())?;
     if action == AccountAction::Keys {
         return Err(());
     }

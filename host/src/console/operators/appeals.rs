@@ -114,8 +114,7 @@ async fn appeals_page(
     notice: Option<String>,
     error: Option<(String, String)>,
 ) -> Result<AppealsPage, Response> {
-    let filter: Option<AppealStatus> =
-        serde_json::from_value(serde_json::Value::String(status.clone())).ok();
+    let filter: Option<AppealStatus> = crate::console::from_wire(&status);
     let status = if filter.is_some() {
         status
     } else {

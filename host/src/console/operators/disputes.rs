@@ -78,8 +78,7 @@ async fn disputes_page(
     notice: Option<String>,
     error: Option<(String, String)>,
 ) -> Result<DisputesPage, Response> {
-    let filter: Option<DisputeStatus> =
-        serde_json::from_value(serde_json::Value::String(status.clone())).ok();
+    let filter: Option<DisputeStatus> = crate::console::from_wire(&status);
     let status = if filter.is_some() {
         status
     } else {

@@ -13,7 +13,7 @@ use super::accounts::refused;
 use crate::api::AppState;
 use crate::api::logins::{LoginAction, LoginActionBody, act_on_login};
 use crate::api::operate::record_act;
-use crate::console::{SignedForm, api_error_page, error_page, url_escape};
+use crate::console::{SignedForm, api_error_page, error_page, from_wire, url_escape};
 use crate::people::Role;
 
 /// The fields of a login's forms.
@@ -26,7 +26,7 @@ pub(crate) struct LoginForm {
 
 /// What the account's page says after `action` (its path name) was done.
 pub(super) fn done_text(action: &str) -> Option<String> {
-    let text = match serde_json::from_value(serde_json::Value::String(action.into())).ok()? {
+    let text = match from_wire(action)? {
         LoginAction::Disable => "Login disabled: its sessions ended.",
         LoginAction::Enable => "Login enabled.",
         LoginAction::Role => "Role changed.",
@@ -44,9 +44,7 @@ pub(crate) async fn act(
     if let Err(refusal) = staff.check_may_act() {
         return refusal;
     }
-    let Ok(action) =
-        serde_json::from_value::<LoginAction>(serde_json::Value::String(action.clone()))
-    else {
+    let Some(action) = from_wire::<LoginAction>(&action) else {
         return crate::console::not_found().await;
     };
     let login = match state.people.login(&id).await {
@@ -56,9 +54,9 @@ pub(crate) async fn act(
     };
     let role = match form.role.trim() {
         "" => None,
-        r => match serde_json::from_value::<Role>(serde_json::Value::String(r.into())) {
-            Ok(role) => Some(role),
-            Err(_) => {
+        r => match from_wire::<Role>(r) {
+            Some(role) => Some(role),
+            None => {
                 let why = "Choose a role: user, operator or support. Nothing was changed.";
                 return refused(
                     &state,

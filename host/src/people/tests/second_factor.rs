@@ -34,17 +34,22 @@ async fn ticket(people: &People) -> String {
     }
 }
 
-/// A member, logged in, with a second factor set up now: the session, the
-/// secret, and the time of the code that confirmed it.
-async fn with_second_factor(w: &World) -> (Session, NewSecondFactor, i64) {
+/// A member (signed up, address confirmed), logged in with no second
+/// factor yet.
+async fn logged_in_member(w: &World) -> LoggedIn {
     w.member(EMAIL).await;
-    let done: LoggedIn = w
-        .people
+    w.people
         .log_in(EMAIL, PASSWORD, "192.0.2.1", "Firefox")
         .await
         .unwrap()
         .done()
-        .expect("no second factor yet");
+        .expect("no second factor yet")
+}
+
+/// A member, logged in, with a second factor set up now: the session, the
+/// secret, and the time of the code that confirmed it.
+async fn with_second_factor(w: &World) -> (Session, NewSecondFactor, i64) {
+    let done = logged_in_member(w).await;
     let login = done.login.clone();
     let new = w.people.new_second_factor(&login).unwrap();
     assert!(
@@ -65,14 +70,7 @@ async fn with_second_factor(w: &World) -> (Session, NewSecondFactor, i64) {
 #[tokio::test]
 async fn setting_up_needs_the_password_and_a_code_from_the_new_secret() {
     let w = world(Signup::Open);
-    w.member(EMAIL).await;
-    let done = w
-        .people
-        .log_in(EMAIL, PASSWORD, "192.0.2.1", "Firefox")
-        .await
-        .unwrap()
-        .done()
-        .unwrap();
+    let done = logged_in_member(&w).await;
     let session = done.session.session;
     let new = w.people.new_second_factor(&done.login).unwrap();
     let other = w.people.new_second_factor(&done.login).unwrap();
@@ -249,14 +247,7 @@ async fn turning_it_off_needs_the_password_and_a_code() {
 #[tokio::test]
 async fn a_recovery_code_stands_in_for_the_apps_code_once() {
     let w = world(Signup::Open);
-    w.member(EMAIL).await;
-    let done = w
-        .people
-        .log_in(EMAIL, PASSWORD, "192.0.2.1", "Firefox")
-        .await
-        .unwrap()
-        .done()
-        .unwrap();
+    let done = logged_in_member(&w).await;
     let new = w.people.new_second_factor(&done.login).unwrap();
     let enabled = w
         .people
