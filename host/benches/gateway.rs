@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo bench -p imini --bench gateway            # everything
-//! cargo bench -p imini --bench gateway -- billing # one section: plugins, serve, billing, tasks, micro, storage, rollout, moderation
+//! cargo bench -p imini --bench gateway -- billing # one section: plugins, serve, billing, tasks, micro, storage, disk, rollout, moderation
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -21,6 +21,8 @@ use imini::plugins::{
     CallInput, EngineLimits, LoadedPlugin, Manifest, Outbound, PluginRuntime, PluginSource,
 };
 
+#[path = "gateway/disk.rs"]
+mod disk;
 #[path = "gateway/ledger.rs"]
 mod ledger;
 #[path = "gateway/micro.rs"]
@@ -32,6 +34,7 @@ mod rollout;
 #[path = "gateway/storage.rs"]
 mod storage;
 
+use disk::disk_figures;
 use ledger::ledger_ops;
 use micro::micro;
 use moderation::moderation_figures;
@@ -621,6 +624,9 @@ fn main() {
         }
         if wanted("storage") {
             storage_figures().await;
+        }
+        if wanted("disk") {
+            disk_figures().await;
         }
         if wanted("rollout") {
             rollout_figures().await;

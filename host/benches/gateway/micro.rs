@@ -139,10 +139,7 @@ pub(super) async fn micro() {
     // A record about the size of a task's: what each of the gateway's
     // durable writes and reads costs before any fsync.
     let dir = tempfile::tempdir().unwrap();
-    let table = imini::store::Store::open(dir.path())
-        .unwrap()
-        .table("bench")
-        .unwrap();
+    let store = imini::store::Store::open(dir.path()).unwrap();
     let record = serde_json::json!({
         "id": "task_0192f0c8a7b57d3e9c1b2a3d4e5f6a7b", "owner": "acct_0192f0c8a7b57d3e9c1b2a3d4e5f6a7b",
         "model": "openai/gpt-image-1", "status": "succeeded", "progress": 100,
@@ -151,21 +148,31 @@ pub(super) async fn micro() {
         "created_at": "2026-11-24T19:00:00Z", "completed_at": "2026-11-24T19:00:01Z",
     });
     let keys: Vec<String> = (0..20_000).map(|i| format!("task_{i:032}")).collect();
-    let mut i = 0;
-    let samples = time_n(keys.len(), || {
-        i += 1;
-        table.put_unflushed(&keys[i - 1], &record).unwrap();
-    });
-    report(
-        "store: write a 1 KB JSON record (sled, no fsync)",
-        samples,
-        "µs",
-    );
-    let samples = time_n(keys.len(), || {
-        i -= 1;
-        table.get::<serde_json::Value>(&keys[i]).unwrap().unwrap()
-    });
-    report("store: read a 1 KB JSON record (sled)", samples, "µs");
+    // As JSON, and packed as the tables of the generation path store it.
+    for (table, how) in [
+        (store.table("bench").unwrap(), "JSON"),
+        (store.packed_table("bench_packed").unwrap(), "packed"),
+    ] {
+        let mut i = 0;
+        let samples = time_n(keys.len(), || {
+            i += 1;
+            table.put_unflushed(&keys[i - 1], &record).unwrap();
+        });
+        report(
+            &format!("store: write a 1 KB {how} record (sled, no fsync)"),
+            samples,
+            "µs",
+        );
+        let samples = time_n(keys.len(), || {
+            i -= 1;
+            table.get::<serde_json::Value>(&keys[i]).unwrap().unwrap()
+        });
+        report(
+            &format!("store: read a 1 KB {how} record (sled)"),
+            samples,
+            "µs",
+        );
+    }
 
     let body = serde_json::json!({"model": "openai/gpt-image-1", "prompt": "a lighthouse at dusk, watercolor", "n": 1, "size": "1024x1024", "response_format": "b64_json"}).to_string();
     let samples = time_n(100_000, || {

@@ -25,7 +25,7 @@ impl SledFiles {
     /// directory has none complete yet (it predates the index).
     pub async fn open(store: &Store) -> Result<Self, StoreError> {
         let this = Self {
-            files: store.table("files")?,
+            files: store.packed_table("files")?,
             by_blob: store.table("files_by_blob")?,
             blobs: tokio::sync::RwLock::new(()),
         };

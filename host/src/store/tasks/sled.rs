@@ -130,10 +130,10 @@ impl SledTasks {
     pub async fn open(store: &Store) -> Result<Self, StoreError> {
         let this = Self {
             store: store.clone(),
-            tasks: store.table("tasks")?,
+            tasks: store.packed_table("tasks")?,
             by_owner: store.table("tasks_by_owner")?,
-            open: store.table("tasks_open")?,
-            ledger: store.table("ledger")?,
+            open: store.packed_table("tasks_open")?,
+            ledger: store.packed_table("ledger")?,
             owing: store.table("owing")?,
             disputes: store.table("disputes")?,
             state: Mutex::default(),

@@ -74,12 +74,7 @@ impl SledTasks {
             Some(item) => {
                 let (_, bytes) = item?;
                 self.ledger.note_reads(1);
-                Some(
-                    serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
-                        tree: "ledger",
-                        source,
-                    })?,
-                )
+                Some(self.ledger.decode(&bytes)?)
             }
         };
         state
