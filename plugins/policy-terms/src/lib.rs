@@ -21,6 +21,7 @@
 
 mod builtin;
 pub mod category;
+mod classifier;
 pub mod config;
 // The built-in rules as written: the build script compiles them into
 // `builtin`, and the tests check them.
@@ -137,13 +138,26 @@ pub fn check_request_with(
         // Not JSON (the host should not let that happen): check it as text.
         None => texts.push(&req.extra_params),
     }
-    // A negative prompt is not checked as text ("no gore" must pass), but
-    // one that removes clothing says what the image will show.
+    let mut doc = engine::document(texts);
+    // The classifier reads the texts as normalised, and the negative
+    // prompt apart.
+    let classified = rules
+        .classifier
+        .enabled
+        .then(|| classifier::classify(&doc, req.negative_prompt.as_deref()));
+    // The rules do not check the negative prompt as text ("no gore" must
+    // pass), but one that removes clothing says what the image will show.
     if req.negative_prompt.as_deref().is_some_and(removes_clothing) {
-        texts.push("no clothes");
+        doc.push("no clothes");
     }
-    let outcome = evaluate(rules, texts.iter().copied());
-    if outcome.decision == Decision::Deny || rules.blocklist.is_empty() {
+    let outcome = engine::evaluate_document(rules, doc);
+    if outcome.decision == Decision::Deny {
+        return Ok(verdict(outcome));
+    }
+    if let Some(refusal) = classified.and_then(|c| classifier_refusal(rules, &c)) {
+        return Ok(refusal);
+    }
+    if rules.blocklist.is_empty() {
         return Ok(verdict(outcome));
     }
     for (i, r) in req.references.iter().enumerate() {
@@ -157,6 +171,24 @@ pub fn check_request_with(
         }
     }
     Ok(verdict(outcome))
+}
+
+/// The classifier's refusal, when its score reaches the threshold and a
+/// category it can be recorded under is enabled.
+fn classifier_refusal(rules: &Rules, c: &classifier::Classified) -> Option<Verdict> {
+    let deny_at = rules.classifier.deny_at;
+    if c.score < deny_at {
+        return None;
+    }
+    let category = c.category(|c| rules.categories[c.index()].enabled)?;
+    Some(Verdict::deny(
+        category.name(),
+        format!(
+            "classifier score {:.3} (deny at {deny_at:?}), no rule refused; {category} is the \
+             category the classifier's category model rates highest",
+            c.score
+        ),
+    ))
 }
 
 /// Checks outputs: the text each came with (a revised prompt, a caption)
