@@ -75,22 +75,17 @@ pub(crate) fn classify_with(model: Linear<'_>, prompt: &Doc, negative: Option<&s
 }
 
 impl Classified {
-    /// The category to refuse under: the best-scoring category of the
-    /// category model among those `enabled`, if any is.
-    pub fn category(&self, enabled: impl Fn(Category) -> bool) -> Option<Category> {
-        self.category_with(PER_CATEGORY, enabled)
+    /// The category the category model rates highest.
+    pub fn category(&self) -> Category {
+        self.category_with(PER_CATEGORY)
     }
 
     /// [`Classified::category`] with another model.
-    pub fn category_with(
-        &self,
-        model: PerCategory<'_>,
-        enabled: impl Fn(Category) -> bool,
-    ) -> Option<Category> {
+    pub fn category_with(&self, model: PerCategory<'_>) -> Category {
         let scores = model.scores(&self.set, self.count);
         Category::ALL
             .into_iter()
-            .filter(|&c| enabled(c))
             .max_by(|a, b| scores[a.index()].total_cmp(&scores[b.index()]))
+            .expect("there are categories")
     }
 }

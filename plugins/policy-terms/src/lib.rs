@@ -3,7 +3,9 @@
 //! Checks prompts, provider parameters and generated captions against term
 //! lists, combinations of terms and operator patterns in eight categories,
 //! and reference and output images against an operator blocklist of
-//! perceptual hashes.
+//! perceptual hashes. A small learned classifier (`classifier`, trained at
+//! build time on the evaluation set's dev part) refuses requests the rules
+//! let through when it is confident they are harmful.
 //!
 //! The crate is organised as: the categories ([`category`]), the operator's
 //! configuration ([`config`]), the built-in rules (`defaults`, one file per
@@ -11,7 +13,9 @@
 //! their kinds of words (`phrase`), the keys phrases are indexed by (`key`)
 //! and the index itself (`index`), the built-in rules as the build script
 //! normalised and indexed them (`builtin`), the validated rule set
-//! ([`rules`]), scoring ([`engine`]) and image matching ([`images`]), all
+//! ([`rules`]), scoring ([`engine`]), the classifier (`classifier`: its
+//! features, its training, and the model the build script trained) and
+//! image matching ([`images`]), all
 //! free of host calls so they are tested natively; and here the glue to the
 //! WIT interface: [`check_request_with`] and [`check_output_with`] take the
 //! rules and a blob reader, and the exported [`Policy`] builds the rules
@@ -124,8 +128,10 @@ pub fn info() -> PolicyInfo {
 
 /// Checks a request: its prompt, every string in its `extra_params` (except
 /// negative prompts) and, when the operator blocklists images, its
-/// reference images. The negative prompt is not checked: it lists what to
-/// keep out.
+/// reference images. The rules do not check the negative prompt as text: it
+/// lists what to keep out. When the rules do not refuse, the classifier,
+/// unless the operator turned it off, reads the same texts and, apart, the
+/// negative prompt, and refuses from its threshold on.
 pub fn check_request_with(
     rules: &Rules,
     req: &GenerationRequest,
@@ -173,18 +179,22 @@ pub fn check_request_with(
     Ok(verdict(outcome))
 }
 
-/// The classifier's refusal, when its score reaches the threshold and a
-/// category it can be recorded under is enabled.
+/// The classifier's refusal, when its score reaches the threshold and the
+/// category it names is enabled (an operator who disabled a category lets
+/// what the classifier takes for it through).
 fn classifier_refusal(rules: &Rules, c: &classifier::Classified) -> Option<Verdict> {
     let deny_at = rules.classifier.deny_at;
     if c.score < deny_at {
         return None;
     }
-    let category = c.category(|c| rules.categories[c.index()].enabled)?;
+    let category = c.category();
+    if !rules.categories[category.index()].enabled {
+        return None;
+    }
     Some(Verdict::deny(
         category.name(),
         format!(
-            "classifier score {:.3} (deny at {deny_at:?}), no rule refused; {category} is the \
+            "classifier score {:.4} (deny at {deny_at:?}), no rule refused; {category} is the \
              category the classifier's category model rates highest",
             c.score
         ),

@@ -2,6 +2,7 @@
 
 mod bench;
 mod benign;
+mod classifier;
 mod config;
 mod defaults;
 mod deny;

@@ -189,7 +189,7 @@ fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
                 form,
                 rules: verdict.action == Action::Deny,
                 score: c.score,
-                predicted: c.category_with(models[k].per_category(), |_| true),
+                predicted: Some(c.category_with(models[k].per_category())),
             }
         })
         .collect()

@@ -111,11 +111,7 @@ fn quantise(weights: &[f64]) -> (Vec<i16>, f64) {
 /// Trains on `examples` (bucket sets from [`example_buckets`], with their
 /// categories; `None` is benign) with the smoothing `alpha` (the
 /// harmful-or-benign model) and `category_alpha` (the category model).
-pub(crate) fn train(
-    examples: &[Labelled],
-    alpha: f64,
-    category_alpha: f64,
-) -> Model {
+pub(crate) fn train(examples: &[Labelled], alpha: f64, category_alpha: f64) -> Model {
     // Each class's total weight per bucket, and over all buckets.
     let mut harmful = vec![0.0f64; BUCKETS];
     let mut benign = vec![0.0f64; BUCKETS];
