@@ -79,7 +79,7 @@ fn render_classifier() -> String {
     writeln!(
         s,
         "/// The harmful-or-benign weights by bucket, in units of [`SCALE`].\n\
-         pub(crate) static WEIGHTS: [i16; {}] = {:?};\n",
+         pub(crate) static WEIGHTS: [i8; {}] = {:?};\n",
         model.weights.len(),
         model.weights
     )
@@ -100,7 +100,7 @@ fn render_classifier() -> String {
         s,
         "/// The category weights, `[bucket * 8 + category]`, in units of\n\
          /// [`CATEGORY_SCALE`].\n\
-         pub(crate) static CATEGORY_WEIGHTS: [i16; {}] = {:?};\n",
+         pub(crate) static CATEGORY_WEIGHTS: [i8; {}] = {:?};\n",
         model.category_weights.len(),
         model.category_weights
     )

@@ -41,7 +41,7 @@ mod phrase;
 pub mod rules;
 mod split;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use imini_sdk::{
     Blob, GenerationRequest, Media, MediaData, MediaKind, PluginError, Policy, PolicyInfo, Verdict,

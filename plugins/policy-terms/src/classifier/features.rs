@@ -47,7 +47,10 @@ const GRAM: u64 = 0x4528_21e6_38d0_1377;
 const GRAM_MIN: usize = 3;
 const GRAM_MAX: usize = 5;
 /// The character that pads a word, so that n-grams see its ends.
-const PAD: u32 = ' ' as u32;
+const PAD: u8 = b' ';
+/// 2^64 divided by the golden ratio, odd: multiplying by it spreads a key
+/// over the top bits (Fibonacci hashing).
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// splitmix64's finaliser: spreads every bit of `x` over the result.
 #[inline]
@@ -94,6 +97,8 @@ fn squeeze_runs(word: &mut String) {
 /// included), as read from `side`.
 pub(crate) fn each_bucket(doc: &Doc, side: Side, emit: &mut impl FnMut(u32)) {
     let salt = side.salt();
+    // The salt of each length of n-gram.
+    let salts: [u64; GRAM_MAX + 1] = std::array::from_fn(|n| mix(GRAM ^ salt ^ n as u64));
     let mut previous: Option<u64> = None;
     let mut squeezed_word = String::new();
     for i in 0..doc.len() {
@@ -116,30 +121,49 @@ pub(crate) fn each_bucket(doc: &Doc, side: Side, emit: &mut impl FnMut(u32)) {
             emit(bucket(mix(p.rotate_left(17) ^ h ^ BIGRAM ^ salt)));
         }
         previous = Some(h);
-        each_gram(word, salt, emit);
+        each_gram(word, &salts, emit);
     }
 }
 
-/// The character n-grams of one word padded with a space at each end.
+/// A character's code in an n-gram: ASCII as itself, any other character
+/// folded into the 12 bits that follow (distinct characters may share a
+/// code, as features share a bucket).
 #[inline]
-fn each_gram(word: &str, salt: u64, emit: &mut impl FnMut(u32)) {
-    // The last GRAM_MAX characters, 21 bits each.
-    let mut window: u128 = 0;
-    let mut seen = 0usize;
-    let mut push = |c: u32, window: &mut u128, seen: &mut usize| {
-        *window = (*window << 21) | u128::from(c);
-        *seen += 1;
-        for n in GRAM_MIN..=GRAM_MAX.min(*seen) {
-            let key = *window & ((1u128 << (21 * n)) - 1);
-            let h = mix((key as u64) ^ mix((key >> 64) as u64 ^ GRAM ^ salt ^ n as u64));
-            emit(bucket(h));
+fn code(c: char) -> u64 {
+    let c = u32::from(c);
+    u64::from(if c < 0x80 { c } else { 0x80 + c % 0xf7f })
+}
+
+/// The character n-grams of one word padded with a space at each end: the
+/// last five characters' codes packed 12 bits each, the n-gram the low
+/// `12 n` bits, hashed by one multiplication (the top bits of the product
+/// are the bucket).
+#[inline]
+fn each_gram(word: &str, salts: &[u64; GRAM_MAX + 1], emit: &mut impl FnMut(u32)) {
+    const MASKS: [u64; GRAM_MAX + 1] = {
+        let mut m = [0u64; GRAM_MAX + 1];
+        let mut n = 0;
+        while n <= GRAM_MAX {
+            m[n] = (1u64 << (12 * n)) - 1;
+            n += 1;
+        }
+        m
+    };
+    let mut window = u64::from(PAD);
+    let mut seen = 1usize;
+    let mut push = |c: u64| {
+        window = (window << 12) | c;
+        seen += 1;
+        for n in GRAM_MIN..=GRAM_MAX.min(seen) {
+            emit(bucket(
+                ((window & MASKS[n]) ^ salts[n]).wrapping_mul(GOLDEN),
+            ));
         }
     };
-    push(PAD, &mut window, &mut seen);
     for c in word.chars() {
-        push(u32::from(c), &mut window, &mut seen);
+        push(code(c));
     }
-    push(PAD, &mut window, &mut seen);
+    push(u64::from(PAD));
 }
 
 /// The distinct buckets of a prompt and its negative prompt, as a bit set
@@ -173,11 +197,11 @@ pub(crate) fn members(set: &[u64]) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
-/// A linear model over the buckets: weights quantised to `i16`, each
+/// A linear model over the buckets: weights quantised to `i8`, each
 /// worth `scale`, and a bias.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Linear<'a> {
-    pub weights: &'a [i16],
+    pub weights: &'a [i8],
     pub scale: f64,
     pub bias: f64,
 }
@@ -200,7 +224,7 @@ impl Linear<'_> {
 /// [`CATEGORY_BITS`] bits of the buckets: `weights[bucket * 8 + category]`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PerCategory<'a> {
-    pub weights: &'a [i16],
+    pub weights: &'a [i8],
     pub scale: f64,
     pub bias: &'a [f64; 8],
 }

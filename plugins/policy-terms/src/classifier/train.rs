@@ -68,10 +68,10 @@ pub(crate) fn example_buckets(e: &Example) -> (Vec<u64>, u32) {
 /// A trained model: the harmful-or-benign scores and the category scores.
 #[derive(Debug, Clone)]
 pub(crate) struct Model {
-    pub weights: Vec<i16>,
+    pub weights: Vec<i8>,
     pub scale: f64,
     pub bias: f64,
-    pub category_weights: Vec<i16>,
+    pub category_weights: Vec<i8>,
     pub category_scale: f64,
     pub category_bias: [f64; 8],
 }
@@ -96,15 +96,15 @@ impl Model {
     }
 }
 
-/// Quantises weights to `i16`: the weights and what one unit is worth.
-fn quantise(weights: &[f64]) -> (Vec<i16>, f64) {
+/// Quantises weights to `i8`: the weights and what one unit is worth.
+fn quantise(weights: &[f64]) -> (Vec<i8>, f64) {
     let largest = weights.iter().fold(0.0f64, |m, w| m.max(w.abs()));
     let scale = if largest > 0.0 {
-        largest / f64::from(i16::MAX)
+        largest / f64::from(i8::MAX)
     } else {
         1.0
     };
-    let q = weights.iter().map(|w| (w / scale).round() as i16).collect();
+    let q = weights.iter().map(|w| (w / scale).round() as i8).collect();
     (q, scale)
 }
 
