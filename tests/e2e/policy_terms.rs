@@ -350,11 +350,19 @@ fn evaluate(thresholds: &[&str]) -> std::process::Output {
 }
 
 /// The floor the bundled policy must keep on both parts of the set: the
-/// scores measured (recall 89.0% dev, 56.1% held-out; false positives
-/// 0.9% and 2.7%), less a little on the weaker part. Raised as
-/// the rules improve; the targets are 97% recall (99.5% for
+/// scores measured with the classifier (recall 98.8% dev, which it was
+/// trained on, 74.0% held-out; on sexual_minors 100% and 93.8%; false
+/// positives 0.9% and 2.7%), less a little on the weaker part. Raised as
+/// the policy improves; the targets are 97% recall (99.5% for
 /// sexual_minors) and at most 1% false positives.
-const BASELINE: [&str; 4] = ["--min-recall", "53", "--max-false-positives", "3"];
+const BASELINE: [&str; 6] = [
+    "--min-recall",
+    "70",
+    "--min-recall-minors",
+    "90",
+    "--max-false-positives",
+    "3",
+];
 
 #[test]
 fn the_evaluation_set_scores_no_worse_than_the_recorded_baseline() {

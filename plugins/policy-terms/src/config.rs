@@ -39,6 +39,22 @@ pub struct Config {
     /// still match (0 to 32; default 6).
     #[serde(default)]
     pub hash_max_distance: Option<u32>,
+    /// The learned classifier that refuses what the rules let through.
+    #[serde(default)]
+    pub classifier: ClassifierConfig,
+}
+
+/// The learned classifier's settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierConfig {
+    /// Whether it runs at all (default true).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// The score, from 0 to 1, at which it refuses a request the rules let
+    /// through (default `classifier::DEFAULT_DENY_AT`).
+    #[serde(default)]
+    pub deny_at: Option<f64>,
 }
 
 /// One category's settings.

@@ -71,12 +71,23 @@ pub fn evaluate_text(rules: &Rules, text: &str) -> Outcome {
 /// Scores several texts together (a prompt and its parameters): phrases do
 /// not span two texts, combinations do.
 pub fn evaluate<'t>(rules: &Rules, texts: impl IntoIterator<Item = &'t str>) -> Outcome {
+    evaluate_document(rules, document(texts))
+}
+
+/// The normalised texts, one after the other.
+pub(crate) fn document<'t>(texts: impl IntoIterator<Item = &'t str>) -> Doc {
     // Sized up front: growing the buffers costs copies.
     let texts: Vec<&str> = texts.into_iter().collect();
     let mut doc = Doc::with_capacity(texts.iter().map(|t| t.len()).sum());
     for t in texts {
         doc.push(t);
     }
+    doc
+}
+
+/// Scores a [`document`]: splits its words run together and corrects its
+/// misspellings, then matches the rules.
+pub(crate) fn evaluate_document(rules: &Rules, mut doc: Doc) -> Outcome {
     doc.split_tokens(crate::split::split);
     doc.correct_tokens(crate::fuzzy::correct);
     evaluate_doc(rules, &doc)

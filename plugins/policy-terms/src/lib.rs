@@ -3,7 +3,9 @@
 //! Checks prompts, provider parameters and generated captions against term
 //! lists, combinations of terms and operator patterns in eight categories,
 //! and reference and output images against an operator blocklist of
-//! perceptual hashes.
+//! perceptual hashes. A small learned classifier (`classifier`, trained at
+//! build time on the evaluation set's dev part) refuses requests the rules
+//! let through when it is confident they are harmful.
 //!
 //! The crate is organised as: the categories ([`category`]), the operator's
 //! configuration ([`config`]), the built-in rules (`defaults`, one file per
@@ -11,7 +13,9 @@
 //! their kinds of words (`phrase`), the keys phrases are indexed by (`key`)
 //! and the index itself (`index`), the built-in rules as the build script
 //! normalised and indexed them (`builtin`), the validated rule set
-//! ([`rules`]), scoring ([`engine`]) and image matching ([`images`]), all
+//! ([`rules`]), scoring ([`engine`]), the classifier (`classifier`: its
+//! features, its training, and the model the build script trained) and
+//! image matching ([`images`]), all
 //! free of host calls so they are tested natively; and here the glue to the
 //! WIT interface: [`check_request_with`] and [`check_output_with`] take the
 //! rules and a blob reader, and the exported [`Policy`] builds the rules
@@ -21,6 +25,7 @@
 
 mod builtin;
 pub mod category;
+mod classifier;
 pub mod config;
 // The built-in rules as written: the build script compiles them into
 // `builtin`, and the tests check them.
@@ -36,7 +41,7 @@ mod phrase;
 pub mod rules;
 mod split;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use imini_sdk::{
     Blob, GenerationRequest, Media, MediaData, MediaKind, PluginError, Policy, PolicyInfo, Verdict,
@@ -123,8 +128,10 @@ pub fn info() -> PolicyInfo {
 
 /// Checks a request: its prompt, every string in its `extra_params` (except
 /// negative prompts) and, when the operator blocklists images, its
-/// reference images. The negative prompt is not checked: it lists what to
-/// keep out.
+/// reference images. The rules do not check the negative prompt as text: it
+/// lists what to keep out. When the rules do not refuse, the classifier,
+/// unless the operator turned it off, reads the same texts and, apart, the
+/// negative prompt, and refuses from its threshold on.
 pub fn check_request_with(
     rules: &Rules,
     req: &GenerationRequest,
@@ -137,13 +144,26 @@ pub fn check_request_with(
         // Not JSON (the host should not let that happen): check it as text.
         None => texts.push(&req.extra_params),
     }
-    // A negative prompt is not checked as text ("no gore" must pass), but
-    // one that removes clothing says what the image will show.
+    let mut doc = engine::document(texts);
+    // The classifier reads the texts as normalised, and the negative
+    // prompt apart.
+    let classified = rules
+        .classifier
+        .enabled
+        .then(|| classifier::classify(&doc, req.negative_prompt.as_deref()));
+    // The rules do not check the negative prompt as text ("no gore" must
+    // pass), but one that removes clothing says what the image will show.
     if req.negative_prompt.as_deref().is_some_and(removes_clothing) {
-        texts.push("no clothes");
+        doc.push("no clothes");
     }
-    let outcome = evaluate(rules, texts.iter().copied());
-    if outcome.decision == Decision::Deny || rules.blocklist.is_empty() {
+    let outcome = engine::evaluate_document(rules, doc);
+    if outcome.decision == Decision::Deny {
+        return Ok(verdict(outcome));
+    }
+    if let Some(refusal) = classified.and_then(|c| classifier_refusal(rules, &c)) {
+        return Ok(refusal);
+    }
+    if rules.blocklist.is_empty() {
         return Ok(verdict(outcome));
     }
     for (i, r) in req.references.iter().enumerate() {
@@ -157,6 +177,28 @@ pub fn check_request_with(
         }
     }
     Ok(verdict(outcome))
+}
+
+/// The classifier's refusal, when its score reaches the threshold and the
+/// category it names is enabled (an operator who disabled a category lets
+/// what the classifier takes for it through).
+fn classifier_refusal(rules: &Rules, c: &classifier::Classified) -> Option<Verdict> {
+    let deny_at = rules.classifier.deny_at;
+    if c.score < deny_at {
+        return None;
+    }
+    let category = c.category();
+    if !rules.categories[category.index()].enabled {
+        return None;
+    }
+    Some(Verdict::deny(
+        category.name(),
+        format!(
+            "classifier score {:.4} (deny at {deny_at:?}), no rule refused; {category} is the \
+             category the classifier's category model rates highest",
+            c.score
+        ),
+    ))
 }
 
 /// Checks outputs: the text each came with (a revised prompt, a caption)

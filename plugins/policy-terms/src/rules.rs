@@ -85,6 +85,17 @@ pub struct Rules {
     pub blocklist: Vec<BlockedImage>,
     /// The largest hash distance at which an image matches.
     pub hash_max_distance: u32,
+    /// The learned classifier's settings.
+    pub classifier: ClassifierRules,
+}
+
+/// The learned classifier's settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassifierRules {
+    /// Whether it runs.
+    pub enabled: bool,
+    /// The score (0 to 1) at which it refuses.
+    pub deny_at: f64,
 }
 
 impl Rules {
@@ -154,6 +165,19 @@ impl Rules {
                 "hash_max_distance: {hash_max_distance} is out of range (0 to 32)"
             )));
         }
+        let classifier = ClassifierRules {
+            enabled: config.classifier.enabled.unwrap_or(true),
+            deny_at: config
+                .classifier
+                .deny_at
+                .unwrap_or(crate::classifier::DEFAULT_DENY_AT),
+        };
+        if !(0.0..=1.0).contains(&classifier.deny_at) {
+            return Err(ConfigError(format!(
+                "classifier.deny_at: {} is out of range (0 to 1)",
+                classifier.deny_at
+            )));
+        }
         let mut blocklist = Vec::with_capacity(config.image_blocklist.len());
         for (i, entry) in config.image_blocklist.iter().enumerate() {
             let at = format!("image_blocklist[{i}]");
@@ -198,6 +222,7 @@ impl Rules {
             custom_combos: b.combos,
             blocklist,
             hash_max_distance,
+            classifier,
         })
     }
 

@@ -1,7 +1,8 @@
 //! Native tests of the rule engine and of the plugin's glue.
 
-mod bench;
+pub(crate) mod bench;
 mod benign;
+mod classifier;
 mod config;
 mod defaults;
 mod deny;

@@ -220,6 +220,18 @@ fn bad_configurations_are_refused_naming_the_key() {
             "hash_max_distance: 40 is out of range",
         ),
         (json!({"hash_max_distance": -1}), "hash_max_distance"),
+        (
+            json!({"classifier": {"deny_at": 1.5}}),
+            "classifier.deny_at: 1.5 is out of range (0 to 1)",
+        ),
+        (
+            json!({"classifier": {"deny_at": -0.1}}),
+            "classifier.deny_at: -0.1 is out of range",
+        ),
+        (
+            json!({"classifier": {"enabld": false}}),
+            "classifier.enabld: unknown field `enabld`",
+        ),
         (json!([1, 2]), "invalid type"),
     ];
     for (config, want) in cases {

@@ -1,0 +1,91 @@
+//! The learned classifier: a naive Bayes model of harmful against benign
+//! prompts, over hashed word and character n-gram features of the
+//! normalised prompt and, apart, of the negative prompt
+//! ([`features`]). The build script trains it on the evaluation set's dev
+//! part (`eval/dev.jsonl`, never the held-out part) and writes it out as
+//! statics (`$OUT_DIR/classifier.rs`), so a call does no work to load it.
+//!
+//! It runs after the rules, on requests only: when the rules do not refuse
+//! a request, the classifier refuses it if its score reaches `deny_at`. A
+//! second model of the same features, one score per category, names the
+//! category the refusal is recorded under.
+
+pub(crate) mod features;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod train;
+
+use crate::category::Category;
+use crate::normalize::Doc;
+use features::{Linear, PerCategory, bucket_set};
+
+mod model {
+    include!(concat!(env!("OUT_DIR"), "/classifier.rs"));
+}
+
+/// The default score (0 to 1) at which the classifier refuses. Chosen by
+/// cross-validation on dev so that the rules and the classifier together
+/// refuse at most 1% of dev's benign prompts (see the tests).
+pub const DEFAULT_DENY_AT: f64 = 0.99;
+
+/// The shipped harmful-or-benign model.
+const LINEAR: Linear<'static> = Linear {
+    weights: &model::WEIGHTS,
+    scale: model::SCALE,
+    bias: model::BIAS,
+};
+
+/// The shipped category model.
+const PER_CATEGORY: PerCategory<'static> = PerCategory {
+    weights: &model::CATEGORY_WEIGHTS,
+    scale: model::CATEGORY_SCALE,
+    bias: &model::CATEGORY_BIAS,
+};
+
+/// A request as the classifier read it.
+#[derive(Debug)]
+pub(crate) struct Classified {
+    set: Vec<u64>,
+    count: u32,
+    /// The score, from 0 to 1: the logistic function of the model's
+    /// log-odds. Higher is more likely harmful; it is a ranking, not a
+    /// calibrated probability.
+    pub score: f64,
+}
+
+/// The logistic function.
+pub(crate) fn logistic(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Classifies a request: `prompt`, its texts normalised (as the rules
+/// read them, before words run together are split), and its negative
+/// prompt.
+pub(crate) fn classify(prompt: &Doc, negative: Option<&str>) -> Classified {
+    classify_with(LINEAR, prompt, negative)
+}
+
+/// [`classify`] with another model (the tests' cross-validation).
+pub(crate) fn classify_with(model: Linear<'_>, prompt: &Doc, negative: Option<&str>) -> Classified {
+    let negative = negative.map(Doc::of);
+    let (set, count) = bucket_set(prompt, negative.as_ref());
+    let score = logistic(model.score(&set, count));
+    Classified { set, count, score }
+}
+
+impl Classified {
+    /// The category the category model rates highest.
+    pub fn category(&self) -> Category {
+        self.category_with(PER_CATEGORY)
+    }
+
+    /// [`Classified::category`] with another model.
+    pub fn category_with(&self, model: PerCategory<'_>) -> Category {
+        let scores = model.scores(&self.set, self.count);
+        Category::ALL
+            .into_iter()
+            .max_by(|a, b| scores[a.index()].total_cmp(&scores[b.index()]))
+            .expect("there are categories")
+    }
+}

@@ -1,0 +1,108 @@
+//! The classifier in the plugin's glue: it refuses requests the rules let
+//! through, under a category, and the operator turns it off or moves its
+//! threshold.
+
+use imini_sdk::{Action, GenerationRequest, Media, MediaData, MediaKind, PluginError, Size};
+
+use crate::{Config, Rules, check_output_with, check_request_with};
+
+fn rules(config: &str) -> Rules {
+    Rules::build(&Config::from_text(config).unwrap()).unwrap()
+}
+
+fn check(rules: &Rules, prompt: &str) -> imini_sdk::Verdict {
+    let req = GenerationRequest {
+        size: Size::new(512, 512),
+        ..GenerationRequest::image("imini/canvas-image", prompt)
+    };
+    check_request_with(rules, &req, &mut |_| -> Result<Vec<u8>, PluginError> {
+        panic!("no blob should be read")
+    })
+    .unwrap()
+}
+
+/// Prompts the built-in rules let through and the classifier refuses, and
+/// the category it refuses them under.
+const CAUGHT: &[(&str, &str)] = &[
+    ("a realistic hundred dollar bill to print at home", "fraud"),
+    (
+        "disney princess on t shirts for my online shop",
+        "ip_infringement",
+    ),
+    ("goodbye letter before i end it all", "self_harm"),
+];
+
+#[test]
+fn the_classifier_refuses_what_the_rules_let_through() {
+    let without = rules(r#"{"classifier": {"enabled": false}}"#);
+    let with = Rules::defaults();
+    for (prompt, category) in CAUGHT {
+        assert_eq!(check(&without, prompt).action, Action::Allow, "{prompt}");
+        let v = check(&with, prompt);
+        assert_eq!(v.action, Action::Deny, "{prompt}");
+        assert_eq!(v.category.as_deref(), Some(*category), "{prompt}");
+        let reason = v.reason.unwrap_or_default();
+        assert!(
+            reason.starts_with("classifier score ")
+                && reason.contains("(deny at 0.99), no rule refused; "),
+            "{reason}"
+        );
+    }
+    for benign in [
+        "a lighthouse at dusk, watercolor",
+        "a child blowing out birthday candles",
+        "Taylor Swift on stage, concert photo",
+    ] {
+        assert_eq!(check(&with, benign).action, Action::Allow, "{benign}");
+    }
+}
+
+#[test]
+fn the_threshold_is_the_operators() {
+    let prompt = "goodbye letter before i end it all";
+    assert_eq!(
+        check(&rules(r#"{"classifier": {"deny_at": 0.9999}}"#), prompt).action,
+        Action::Allow
+    );
+    assert_eq!(
+        check(&rules(r#"{"classifier": {"deny_at": 0.5}}"#), prompt).action,
+        Action::Deny
+    );
+    // At 0 it refuses everything the rules let through.
+    let all = rules(r#"{"classifier": {"deny_at": 0.0}}"#);
+    assert_eq!(
+        check(&all, "a lighthouse at dusk, watercolor").action,
+        Action::Deny
+    );
+}
+
+#[test]
+fn a_disabled_category_is_never_refused_by_the_classifier() {
+    let prompt = "disney princess on t shirts for my online shop";
+    let r = rules(r#"{"categories": {"ip_infringement": {"enabled": false}}}"#);
+    assert_eq!(check(&r, prompt).action, Action::Allow);
+    // Another category stays refused.
+    let v = check(&r, "a realistic hundred dollar bill to print at home");
+    assert_eq!(v.category.as_deref(), Some("fraud"));
+}
+
+#[test]
+fn outputs_are_checked_by_the_rules_alone() {
+    let outputs: Vec<Media> = CAUGHT
+        .iter()
+        .map(|(text, _)| Media {
+            kind: MediaKind::Image,
+            mime: "image/png".into(),
+            width: 1,
+            height: 1,
+            duration_ms: None,
+            data: MediaData::Url("https://example.com/a.png".into()),
+            text: Some(text.to_string()),
+        })
+        .collect();
+    let v = check_output_with(&Rules::defaults(), &outputs, &mut |_| {
+        panic!("no blob should be read")
+    })
+    .unwrap();
+    assert_eq!(v.action, Action::Allow);
+}
