@@ -5,8 +5,9 @@
 //! part (`eval/dev.jsonl`, never the held-out part) and writes it out as
 //! statics (`$OUT_DIR/classifier.rs`), so a call does no work to load it.
 //!
-//! It runs after the rules, on requests only: when the rules do not refuse
-//! a request, the classifier refuses it if its score reaches `deny_at`. A
+//! It is off unless the operator turns it on (`classifier.enabled`). It
+//! runs after the rules, on requests only: when the rules do not refuse a
+//! request, the classifier refuses it if its score reaches `deny_at`. A
 //! second model of the same features, one score per category, names the
 //! category the refusal is recorded under.
 

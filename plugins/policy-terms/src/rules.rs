@@ -166,7 +166,7 @@ impl Rules {
             )));
         }
         let classifier = ClassifierRules {
-            enabled: config.classifier.enabled.unwrap_or(true),
+            enabled: config.classifier.enabled.unwrap_or(false),
             deny_at: config
                 .classifier
                 .deny_at

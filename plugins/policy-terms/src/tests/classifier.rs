@@ -1,6 +1,6 @@
-//! The classifier in the plugin's glue: it refuses requests the rules let
-//! through, under a category, and the operator turns it off or moves its
-//! threshold.
+//! The classifier in the plugin's glue: off unless the operator turns it
+//! on; then it refuses requests the rules let through, under a category,
+//! from the operator's threshold.
 
 use imini_sdk::{Action, GenerationRequest, Media, MediaData, MediaKind, PluginError, Size};
 
@@ -8,6 +8,14 @@ use crate::{Config, Rules, check_output_with, check_request_with};
 
 fn rules(config: &str) -> Rules {
     Rules::build(&Config::from_text(config).unwrap()).unwrap()
+}
+
+/// The rules with the classifier on, and `settings` (JSON object members).
+fn on(settings: &str) -> Rules {
+    let sep = if settings.is_empty() { "" } else { ", " };
+    rules(&format!(
+        r#"{{"classifier": {{"enabled": true}}{sep}{settings}}}"#
+    ))
 }
 
 fn check(rules: &Rules, prompt: &str) -> imini_sdk::Verdict {
@@ -34,8 +42,9 @@ const CAUGHT: &[(&str, &str)] = &[
 
 #[test]
 fn the_classifier_refuses_what_the_rules_let_through() {
-    let without = rules(r#"{"classifier": {"enabled": false}}"#);
-    let with = Rules::defaults();
+    // Off by default.
+    let without = Rules::defaults();
+    let with = on("");
     for (prompt, category) in CAUGHT {
         assert_eq!(check(&without, prompt).action, Action::Allow, "{prompt}");
         let v = check(&with, prompt);
@@ -61,15 +70,28 @@ fn the_classifier_refuses_what_the_rules_let_through() {
 fn the_threshold_is_the_operators() {
     let prompt = "goodbye letter before i end it all";
     assert_eq!(
-        check(&rules(r#"{"classifier": {"deny_at": 0.9999}}"#), prompt).action,
+        check(
+            &rules(r#"{"classifier": {"enabled": true, "deny_at": 0.9999}}"#),
+            prompt
+        )
+        .action,
         Action::Allow
     );
     assert_eq!(
-        check(&rules(r#"{"classifier": {"deny_at": 0.5}}"#), prompt).action,
+        check(
+            &rules(r#"{"classifier": {"enabled": true, "deny_at": 0.5}}"#),
+            prompt
+        )
+        .action,
         Action::Deny
     );
+    // A threshold alone does not turn it on.
+    assert_eq!(
+        check(&rules(r#"{"classifier": {"deny_at": 0.5}}"#), prompt).action,
+        Action::Allow
+    );
     // At 0 it refuses everything the rules let through.
-    let all = rules(r#"{"classifier": {"deny_at": 0.0}}"#);
+    let all = rules(r#"{"classifier": {"enabled": true, "deny_at": 0.0}}"#);
     assert_eq!(
         check(&all, "a lighthouse at dusk, watercolor").action,
         Action::Deny
@@ -79,7 +101,7 @@ fn the_threshold_is_the_operators() {
 #[test]
 fn a_disabled_category_is_never_refused_by_the_classifier() {
     let prompt = "disney princess on t shirts for my online shop";
-    let r = rules(r#"{"categories": {"ip_infringement": {"enabled": false}}}"#);
+    let r = on(r#""categories": {"ip_infringement": {"enabled": false}}"#);
     assert_eq!(check(&r, prompt).action, Action::Allow);
     // Another category stays refused.
     let v = check(&r, "a realistic hundred dollar bill to print at home");
@@ -100,9 +122,7 @@ fn outputs_are_checked_by_the_rules_alone() {
             text: Some(text.to_string()),
         })
         .collect();
-    let v = check_output_with(&Rules::defaults(), &outputs, &mut |_| {
-        panic!("no blob should be read")
-    })
-    .unwrap();
+    let v =
+        check_output_with(&on(""), &outputs, &mut |_| panic!("no blob should be read")).unwrap();
     assert_eq!(v.action, Action::Allow);
 }
