@@ -343,20 +343,20 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// file, as an operator turns it on).
 fn evaluate(classifier: bool, thresholds: &[&str]) -> std::process::Output {
     let set = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/policy-terms/eval");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("imini.toml");
-    std::fs::write(
-        &config,
-        "[plugin_settings.policy-terms.config]\nclassifier = { enabled = true }\n",
-    )
-    .unwrap();
     let mut command = Command::new(binary());
     command
         .args(["moderation", "eval"])
         .arg(set)
         .args(thresholds);
+    let dir = tempfile::tempdir().unwrap();
     if classifier {
-        command.arg("--config").arg(&config);
+        let config = dir.path().join("imini.toml");
+        std::fs::write(
+            &config,
+            "[plugin_settings.policy-terms.config]\nclassifier = { enabled = true }\n",
+        )
+        .unwrap();
+        command.arg("--config").arg(config);
     }
     command.output().unwrap()
 }

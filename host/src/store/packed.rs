@@ -59,13 +59,13 @@ pub struct Unpack(String);
 
 /// `json` packed: the format byte, then its zstd frame.
 pub fn pack(json: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(zstd_safe::compress_bound(json.len()));
-    CCTX.with_borrow_mut(|cctx| cctx.compress_using_cdict(&mut frame, json, &COMPRESS_1))
+    // One buffer: the bound leaves room for the format byte in front of a
+    // frame a fraction of the record's size.
+    let mut out = Vec::with_capacity(1 + zstd_safe::compress_bound(json.len()));
+    CCTX.with_borrow_mut(|cctx| cctx.compress_using_cdict(&mut out, json, &COMPRESS_1))
         // Into a buffer of zstd's bound, compressing cannot fail.
         .expect("zstd compresses into a buffer of its bound");
-    let mut out = Vec::with_capacity(1 + frame.len());
-    out.push(ZSTD_RECORDS_1);
-    out.extend_from_slice(&frame);
+    out.insert(0, ZSTD_RECORDS_1);
     out
 }
 

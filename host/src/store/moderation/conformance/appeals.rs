@@ -4,6 +4,36 @@
 
 use super::*;
 
+/// Records notice `ntc_{id}` suspending `account` (its key `key`, if
+/// given), `in_effect` or not, and files appeal `apl_{id}` of it, each with
+/// its audit entry. Returns the notice.
+async fn suspend_and_appeal(
+    store: &Moderation,
+    id: &str,
+    account: &str,
+    key: Option<&str>,
+    in_effect: bool,
+) -> Notice {
+    let n = notice(id, account, key);
+    let action = if key.is_some() {
+        "key.suspended"
+    } else {
+        "account.suspended"
+    };
+    store
+        .record_enforcement(&n, &entry(&format!("n{id}"), action, account), in_effect)
+        .await
+        .unwrap();
+    store
+        .file_appeal(
+            &appeal(id, account, &n.id),
+            &entry(&format!("a{id}"), "appeal.submitted", account),
+        )
+        .await
+        .unwrap();
+    n
+}
+
 pub(crate) async fn a_second_appeal_of_a_notice_is_refused(store: Moderation, audit: Audit) {
     let n = notice("1", "acct_a", Some("key_a"));
     store
@@ -108,21 +138,7 @@ pub(crate) async fn a_second_decision_is_refused(store: Moderation, audit: Audit
     let made = |_: &[Strike]| entry("strike", "strike", "acct_a");
     let s = strike("acct_a", None, 1_000, "flag_1");
     store.add_strike(&s, 0, &made).await.unwrap();
-    store
-        .record_enforcement(
-            &notice("1", "acct_a", None),
-            &entry("notice", "account.suspended", "acct_a"),
-            true,
-        )
-        .await
-        .unwrap();
-    store
-        .file_appeal(
-            &appeal("1", "acct_a", "ntc_1"),
-            &entry("appeal", "appeal.submitted", "acct_a"),
-        )
-        .await
-        .unwrap();
+    suspend_and_appeal(&store, "1", "acct_a", None, true).await;
     // Concurrent decisions, both ways: exactly one lands.
     let tries: Vec<_> = (0..8)
         .map(|i| {
@@ -208,22 +224,7 @@ pub(crate) async fn a_reinstatement_voids_the_strikes_and_is_unsettled_until_lif
             .await
             .unwrap();
     }
-    let key_notice = notice("1", "acct_a", Some("key_a"));
-    store
-        .record_enforcement(
-            &key_notice,
-            &entry("notice", "key.suspended", "acct_a"),
-            false,
-        )
-        .await
-        .unwrap();
-    store
-        .file_appeal(
-            &appeal("1", "acct_a", "ntc_1"),
-            &entry("appeal", "appeal.submitted", "acct_a"),
-        )
-        .await
-        .unwrap();
+    suspend_and_appeal(&store, "1", "acct_a", Some("key_a"), false).await;
     let reinstate = Verdict::Reinstate {
         void_strikes_since: 150,
     };
@@ -271,23 +272,8 @@ pub(crate) async fn a_reinstatement_voids_the_strikes_and_is_unsettled_until_lif
 }
 
 pub(crate) async fn appeals_are_listed_by_account_and_state(store: Moderation, _audit: Audit) {
-    for (i, account) in [(1, "acct_a"), (2, "acct_b"), (3, "acct_a")] {
-        let n = notice(&i.to_string(), account, None);
-        store
-            .record_enforcement(
-                &n,
-                &entry(&format!("n{i}"), "account.suspended", account),
-                true,
-            )
-            .await
-            .unwrap();
-        store
-            .file_appeal(
-                &appeal(&i.to_string(), account, &n.id),
-                &entry(&format!("a{i}"), "appeal.submitted", account),
-            )
-            .await
-            .unwrap();
+    for (i, account) in [("1", "acct_a"), ("2", "acct_b"), ("3", "acct_a")] {
+        suspend_and_appeal(&store, i, account, None, true).await;
     }
     store
         .decide_appeal(
