@@ -4,9 +4,9 @@
 //! lists, combinations of terms and operator patterns in eight categories,
 //! and reference and output images against an operator blocklist of
 //! perceptual hashes. A small learned classifier (`classifier`, trained at
-//! build time on the evaluation set's dev part; off unless the operator
-//! turns it on) refuses requests the rules let through when it is
-//! confident they are harmful.
+//! build time on the evaluation set's dev part and on everyday prompts;
+//! off unless the operator turns it on) refuses requests the rules let
+//! through when it is confident they are harmful.
 //!
 //! The crate is organised as: the categories ([`category`]), the operator's
 //! configuration ([`config`]), the built-in rules (`defaults`, one file per
@@ -180,12 +180,12 @@ pub fn check_request_with(
     Ok(verdict(outcome))
 }
 
-/// The classifier's refusal, when its score reaches the threshold and the
-/// category it names is enabled (an operator who disabled a category lets
-/// what the classifier takes for it through).
+/// The classifier's refusal, when its score reaches the threshold, the
+/// prompt has enough words (`classifier::MIN_WORDS`), and the category it names is enabled (an operator who disabled a
+/// category lets what the classifier takes for it through).
 fn classifier_refusal(rules: &Rules, c: &classifier::Classified) -> Option<Verdict> {
     let deny_at = rules.classifier.deny_at;
-    if c.score < deny_at {
+    if !c.refuses(deny_at) {
         return None;
     }
     let category = c.category();

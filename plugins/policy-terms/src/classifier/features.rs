@@ -37,7 +37,18 @@ impl Side {
     }
 }
 
-/// What kind of feature: keeps a word apart from an n-gram of the same
+/// What kind of feature a bucket comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A whole word.
+    Word,
+    /// Two neighbouring words.
+    Bigram,
+    /// A character n-gram of a word.
+    Gram,
+}
+
+/// Salts by kind of feature: keep a word apart from an n-gram of the same
 /// letters.
 const WORD: u64 = 0xa409_3822_299f_31d0;
 const BIGRAM: u64 = 0x082e_fa98_ec4e_6c89;
@@ -94,8 +105,8 @@ fn squeeze_runs(word: &mut String) {
 }
 
 /// Calls `emit` with the bucket of every feature of `doc` (repeats
-/// included), as read from `side`.
-pub(crate) fn each_bucket(doc: &Doc, side: Side, emit: &mut impl FnMut(u32)) {
+/// included), as read from `side`, and its kind.
+pub(crate) fn each_bucket(doc: &Doc, side: Side, emit: &mut impl FnMut(u32, Kind)) {
     let salt = side.salt();
     // The salt of each length of n-gram.
     let salts: [u64; GRAM_MAX + 1] = std::array::from_fn(|n| mix(GRAM ^ salt ^ n as u64));
@@ -116,9 +127,12 @@ pub(crate) fn each_bucket(doc: &Doc, side: Side, emit: &mut impl FnMut(u32)) {
             word = &squeezed_word;
         }
         let h = word_hash(word);
-        emit(bucket(mix(h ^ WORD ^ salt)));
+        emit(bucket(mix(h ^ WORD ^ salt)), Kind::Word);
         if let Some(p) = previous {
-            emit(bucket(mix(p.rotate_left(17) ^ h ^ BIGRAM ^ salt)));
+            emit(
+                bucket(mix(p.rotate_left(17) ^ h ^ BIGRAM ^ salt)),
+                Kind::Bigram,
+            );
         }
         previous = Some(h);
         each_gram(word, &salts, emit);
@@ -139,7 +153,7 @@ fn code(c: char) -> u64 {
 /// `12 n` bits, hashed by one multiplication (the top bits of the product
 /// are the bucket).
 #[inline]
-fn each_gram(word: &str, salts: &[u64; GRAM_MAX + 1], emit: &mut impl FnMut(u32)) {
+fn each_gram(word: &str, salts: &[u64; GRAM_MAX + 1], emit: &mut impl FnMut(u32, Kind)) {
     const MASKS: [u64; GRAM_MAX + 1] = {
         let mut m = [0u64; GRAM_MAX + 1];
         let mut n = 0;
@@ -155,9 +169,10 @@ fn each_gram(word: &str, salts: &[u64; GRAM_MAX + 1], emit: &mut impl FnMut(u32)
         window = (window << 12) | c;
         seen += 1;
         for n in GRAM_MIN..=GRAM_MAX.min(seen) {
-            emit(bucket(
-                ((window & MASKS[n]) ^ salts[n]).wrapping_mul(GOLDEN),
-            ));
+            emit(
+                bucket(((window & MASKS[n]) ^ salts[n]).wrapping_mul(GOLDEN)),
+                Kind::Gram,
+            );
         }
     };
     for c in word.chars() {
@@ -166,24 +181,51 @@ fn each_gram(word: &str, salts: &[u64; GRAM_MAX + 1], emit: &mut impl FnMut(u32)
     push(u64::from(PAD));
 }
 
-/// The distinct buckets of a prompt and its negative prompt, as a bit set
-/// of [`BUCKETS`] bits, and how many there are.
-pub(crate) fn bucket_set(prompt: &Doc, negative: Option<&Doc>) -> (Vec<u64>, u32) {
-    let mut set = vec![0u64; BUCKETS / 64];
-    let mut count = 0u32;
-    let mut add = |b: u32| {
-        let (word, bit) = (b as usize / 64, 1u64 << (b % 64));
-        count += u32::from(set[word] & bit == 0);
-        set[word] |= bit;
-    };
-    each_bucket(prompt, Side::Prompt, &mut add);
-    if let Some(negative) = negative {
-        each_bucket(negative, Side::Negative, &mut add);
-    }
-    (set, count)
+/// A request's features: the distinct buckets of its prompt and its
+/// negative prompt, and which of the prompt's are whole words.
+#[derive(Debug, Clone)]
+pub(crate) struct Features {
+    /// The buckets, a bit set of [`BUCKETS`] bits.
+    pub set: Vec<u64>,
+    /// How many buckets [`Features::set`] has.
+    pub count: u32,
+    /// The distinct buckets of the prompt's whole words, in increasing
+    /// order (the negative prompt's are not counted: a long list of what
+    /// to keep out says nothing of what the prompt asks for).
+    pub words: Vec<u32>,
 }
 
-/// The buckets of a bit set from [`bucket_set`], in increasing order.
+impl Features {
+    /// The features of a prompt and its negative prompt.
+    pub fn of(prompt: &Doc, negative: Option<&Doc>) -> Features {
+        let mut set = vec![0u64; BUCKETS / 64];
+        let mut count = 0u32;
+        let mut words = Vec::new();
+        let mut add = |b: u32, kind: Kind, side: Side| {
+            let (word, bit) = (b as usize / 64, 1u64 << (b % 64));
+            if set[word] & bit == 0 {
+                count += 1;
+                set[word] |= bit;
+            }
+            if kind == Kind::Word && side == Side::Prompt {
+                words.push(b);
+            }
+        };
+        each_bucket(prompt, Side::Prompt, &mut |b, kind| {
+            add(b, kind, Side::Prompt)
+        });
+        if let Some(negative) = negative {
+            each_bucket(negative, Side::Negative, &mut |b, kind| {
+                add(b, kind, Side::Negative)
+            });
+        }
+        words.sort_unstable();
+        words.dedup();
+        Features { set, count, words }
+    }
+}
+
+/// The buckets of a bit set ([`Features::set`]), in increasing order.
 pub(crate) fn members(set: &[u64]) -> impl Iterator<Item = u32> + '_ {
     set.iter().enumerate().flat_map(|(i, &w)| {
         let mut w = w;

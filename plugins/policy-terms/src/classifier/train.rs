@@ -1,13 +1,14 @@
 //! Training the classifier: multinomial naive Bayes over the features of
-//! [`super::features`], on the labelled prompts of `eval/dev.jsonl`. Run by
-//! the build script (the shipped model) and by the tests (cross-validation).
+//! [`super::features`], on the labelled prompts of `eval/dev.jsonl` and the
+//! everyday prompts of `data/everyday-train.txt` (benign). Run by the build
+//! script (the shipped model) and by the tests (cross-validation).
 //!
 //! Deterministic: the examples are read in file order, the buckets in
 //! increasing order, sums are in `f64` in that order, and nothing depends
 //! on a hash map's order or a random seed.
 
 use super::features::{
-    BITS, BUCKETS, CATEGORY_BITS, CATEGORY_BUCKETS, Linear, PerCategory, bucket_set, members,
+    BITS, BUCKETS, CATEGORY_BITS, CATEGORY_BUCKETS, Features, Linear, PerCategory, members,
 };
 use crate::category::Category;
 use crate::normalize::Doc;
@@ -55,6 +56,20 @@ pub(crate) fn parse(jsonl: &str) -> Vec<Example> {
         .collect()
 }
 
+/// Reads prompts one a line, all benign (`data/everyday-train.txt`): blank
+/// lines and lines starting with `#` are skipped.
+pub(crate) fn parse_benign_lines(text: &str) -> Vec<Example> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| Example {
+            prompt: l.to_string(),
+            negative: None,
+            category: None,
+        })
+        .collect()
+}
+
 /// An example as trained on: its bucket set and how many buckets it has,
 /// and its category (`None` when benign).
 pub(crate) type Labelled = ((Vec<u64>, u32), Option<Category>);
@@ -62,7 +77,8 @@ pub(crate) type Labelled = ((Vec<u64>, u32), Option<Category>);
 /// The bucket set of an example, as the plugin computes it for a request.
 pub(crate) fn example_buckets(e: &Example) -> (Vec<u64>, u32) {
     let negative = e.negative.as_deref().map(Doc::of);
-    bucket_set(&Doc::of(&e.prompt), negative.as_ref())
+    let features = Features::of(&Doc::of(&e.prompt), negative.as_ref());
+    (features.set, features.count)
 }
 
 /// A trained model: the harmful-or-benign scores and the category scores.

@@ -1,6 +1,7 @@
 //! The classifier in the plugin's glue: off unless the operator turns it
-//! on; then it refuses requests the rules let through, under a category,
-//! from the operator's threshold.
+//! on; then it refuses requests the rules let through, under a category, from
+//! the operator's threshold, and never a prompt of fewer than
+//! `classifier::MIN_WORDS` words; it lets ordinary prompts through.
 
 use imini_sdk::{Action, GenerationRequest, Media, MediaData, MediaKind, PluginError, Size};
 
@@ -53,7 +54,7 @@ fn the_classifier_refuses_what_the_rules_let_through() {
         let reason = v.reason.unwrap_or_default();
         assert!(
             reason.starts_with("classifier score ")
-                && reason.contains("(deny at 0.99), no rule refused; "),
+                && reason.contains("(deny at 0.9655), no rule refused; "),
             "{reason}"
         );
     }
@@ -90,12 +91,69 @@ fn the_threshold_is_the_operators() {
         check(&rules(r#"{"classifier": {"deny_at": 0.5}}"#), prompt).action,
         Action::Allow
     );
-    // At 0 it refuses everything the rules let through.
+    assert_eq!(
+        check(
+            &rules(r#"{"classifier": {"enabled": false, "deny_at": 0.0}}"#),
+            prompt
+        )
+        .action,
+        Action::Allow
+    );
+    // At 0 it refuses everything of four words or more the rules let
+    // through.
     let all = rules(r#"{"classifier": {"enabled": true, "deny_at": 0.0}}"#);
     assert_eq!(
         check(&all, "a lighthouse at dusk, watercolor").action,
         Action::Deny
     );
+}
+
+#[test]
+fn a_prompt_of_fewer_than_four_words_is_never_refused_by_the_classifier() {
+    assert_eq!(crate::classifier::MIN_WORDS, 4);
+    // Even at a threshold of 0, which refuses everything else.
+    let all = rules(r#"{"classifier": {"enabled": true, "deny_at": 0.0}}"#);
+    for short in [
+        "image 12",
+        "picture number 12",
+        "photorealistic",
+        "close up",
+        // Distinct words: "a" twice is one.
+        "a cat a hat",
+    ] {
+        assert_eq!(check(&all, short).action, Action::Allow, "{short}");
+    }
+    for long in ["picture number 12 please", "a cat in a hat"] {
+        assert_eq!(check(&all, long).action, Action::Deny, "{long}");
+    }
+    // The rules still check a short prompt.
+    assert_eq!(check(&all, "nude child").action, Action::Deny);
+}
+
+/// The everyday check set: ordinary prompts, never trained on.
+fn everyday_check() -> Vec<&'static str> {
+    include_str!("../../eval/everyday-check.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+#[test]
+fn the_classifier_lets_every_everyday_check_prompt_through() {
+    let prompts = everyday_check();
+    assert!(prompts.len() >= 300, "{}", prompts.len());
+    for must in ["picture number 12", "image 12"] {
+        assert!(prompts.contains(&must), "{must} is not in the check set");
+    }
+    let with = on("");
+    let refused: Vec<(&str, Option<String>)> = prompts
+        .iter()
+        .map(|p| (*p, check(&with, p)))
+        .filter(|(_, v)| v.action != Action::Allow)
+        .map(|(p, v)| (p, v.reason))
+        .collect();
+    assert!(refused.is_empty(), "refused: {refused:#?}");
 }
 
 #[test]

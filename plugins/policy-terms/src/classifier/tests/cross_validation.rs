@@ -1,0 +1,437 @@
+//! Five-fold cross-validation of the classifier on what it is trained on:
+//! the evaluation set's dev part and the everyday training prompts (never
+//! the held-out part, nor `eval/everyday-check.txt`). Each item is scored
+//! by a model trained on the other four fifths. It chooses the threshold
+//! and the minimum-evidence rule.
+
+use std::collections::BTreeMap;
+
+use imini_sdk::{Action, Blob, GenerationRequest, PluginError, Size};
+
+use super::super::train::{
+    ALPHA, CATEGORY_ALPHA, Model, example_buckets, parse, parse_benign_lines, train,
+};
+use super::super::{DEFAULT_DENY_AT, MIN_WORDS, classify_with};
+use crate::category::Category;
+use crate::normalize::Doc;
+use crate::{Config, Rules, check_request_with};
+
+/// How many folds the cross-validation has.
+const FOLDS: usize = 5;
+
+/// The most of dev's benign prompts the rules and the classifier together
+/// may refuse (%).
+const MAX_DEV_FALSE_POSITIVES: f64 = 1.0;
+/// The most of the everyday prompts they may refuse (%).
+const MAX_EVERYDAY_FALSE_POSITIVES: f64 = 0.5;
+
+/// Where an item comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// `eval/dev.jsonl`.
+    Dev,
+    /// `data/everyday-train.txt`: all benign.
+    Everyday,
+}
+
+/// One item, cross-validated.
+struct Scored {
+    source: Source,
+    /// Its category when harmful.
+    category: Option<Category>,
+    /// Its form (dev's harmful items).
+    form: String,
+    /// Whether the rules alone refuse it.
+    rules: bool,
+    /// The classifier's score by the model trained on the other folds.
+    score: f64,
+    /// That model's weights (log ratios) of the distinct words of the
+    /// item's prompt.
+    leans: Vec<f64>,
+    /// The category that model's category model gives it.
+    predicted: Category,
+}
+
+/// A minimum-evidence rule: the classifier refuses only a request whose
+/// prompt has at least `min` distinct words leaning harmful by at least
+/// `lean` (the log ratio of their frequencies in harmful and in benign
+/// prompts; minus infinity counts every word).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Evidence {
+    lean: f64,
+    min: u32,
+}
+
+/// The rule the plugin ships: at least [`MIN_WORDS`] distinct words.
+const SHIPPED: Evidence = Evidence {
+    lean: f64::NEG_INFINITY,
+    min: MIN_WORDS as u32,
+};
+
+impl Scored {
+    /// Whether the classifier alone refuses it at `deny_at` under `rule`.
+    fn classifier_refuses(&self, deny_at: f64, rule: Evidence) -> bool {
+        let evidence = self.leans.iter().filter(|&&w| w >= rule.lean).count();
+        self.score >= deny_at && evidence >= rule.min as usize
+    }
+
+    /// Whether the rules or the classifier refuse it.
+    fn refused(&self, deny_at: f64, rule: Evidence) -> bool {
+        self.rules || self.classifier_refuses(deny_at, rule)
+    }
+}
+
+/// Each dev item's fold: the items of each category (benign topics
+/// included), in file order, are dealt to the folds in turn.
+fn folds(jsonl: &str) -> Vec<usize> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    jsonl
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let n = seen
+                .entry(v["category"].as_str().unwrap().to_string())
+                .or_default();
+            *n += 1;
+            (*n - 1) % FOLDS
+        })
+        .collect()
+}
+
+/// Scores every item of dev and of the everyday training prompts with the
+/// rules, and with the classifier trained on the other folds (smoothing
+/// `alpha`, `category_alpha`). The everyday prompts are dealt to the folds
+/// in turn, in file order.
+fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
+    let jsonl = include_str!("../../../eval/dev.jsonl");
+    let dev = parse(jsonl);
+    let everyday = parse_benign_lines(include_str!("../../../data/everyday-train.txt"));
+    let forms = jsonl.lines().filter(|l| !l.trim().is_empty()).map(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["form"].as_str().unwrap().to_string()
+    });
+    let items: Vec<_> = dev
+        .iter()
+        .zip(folds(jsonl))
+        .zip(forms)
+        .map(|((e, k), form)| (e, k, Source::Dev, form))
+        .chain(
+            everyday
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e, i % FOLDS, Source::Everyday, "everyday".to_string())),
+        )
+        .collect();
+    let buckets: Vec<_> = items
+        .iter()
+        .map(|(e, ..)| (example_buckets(e), e.category))
+        .collect();
+    let models: Vec<Model> = (0..FOLDS)
+        .map(|k| {
+            let rest: Vec<_> = buckets
+                .iter()
+                .zip(&items)
+                .filter(|&(_, &(_, f, ..))| f != k)
+                .map(|(b, _)| b.clone())
+                .collect();
+            train(&rest, alpha, category_alpha)
+        })
+        .collect();
+    let rules =
+        Rules::build(&Config::from_text(r#"{"classifier": {"enabled": false}}"#).unwrap()).unwrap();
+    let mut no_blobs = |_: Blob| -> Result<Vec<u8>, PluginError> { Ok(Vec::new()) };
+    items
+        .into_iter()
+        .map(|(e, k, source, form)| {
+            let req = GenerationRequest {
+                size: Size::new(1024, 1024),
+                negative_prompt: e.negative.clone(),
+                ..GenerationRequest::image("any/model", &e.prompt)
+            };
+            let verdict = check_request_with(&rules, &req, &mut no_blobs).unwrap();
+            let model = models[k].linear();
+            let c = classify_with(model, &Doc::of(&e.prompt), e.negative.as_deref());
+            Scored {
+                source,
+                category: e.category,
+                form,
+                rules: verdict.action == Action::Deny,
+                score: c.score,
+                leans: c
+                    .words
+                    .iter()
+                    .map(|&b| f64::from(model.weights[b as usize]) * model.scale)
+                    .collect(),
+                predicted: c.category_with(models[k].per_category()),
+            }
+        })
+        .collect()
+}
+
+/// Counts: dev's harmful items refused, of how many; dev's benign items
+/// refused, of how many; the everyday items refused, of how many.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Tally {
+    recall: (u32, u32),
+    dev_fp: (u32, u32),
+    everyday_fp: (u32, u32),
+}
+
+/// What the rules with the classifier at `deny_at` under `rule` refuse.
+fn tally(scored: &[Scored], deny_at: f64, rule: Evidence) -> Tally {
+    let mut t = Tally {
+        recall: (0, 0),
+        dev_fp: (0, 0),
+        everyday_fp: (0, 0),
+    };
+    for s in scored {
+        let counts = match (s.source, s.category) {
+            (Source::Dev, Some(_)) => &mut t.recall,
+            (Source::Dev, None) => &mut t.dev_fp,
+            (Source::Everyday, _) => &mut t.everyday_fp,
+        };
+        counts.0 += u32::from(s.refused(deny_at, rule));
+        counts.1 += 1;
+    }
+    t
+}
+
+fn percent((n, of): (u32, u32)) -> f64 {
+    100.0 * f64::from(n) / f64::from(of)
+}
+
+/// The lowest threshold at which, under `rule`, the rules and the
+/// classifier together refuse at most [`MAX_DEV_FALSE_POSITIVES`] of dev's
+/// benign items and [`MAX_EVERYDAY_FALSE_POSITIVES`] of the everyday ones:
+/// just above the highest score of a benign item the rules let through and
+/// the rule would let the classifier refuse (or of the second highest when
+/// the rules leave room for one more, and so on), in each source; rounded
+/// up to three significant digits of its distance from 1 (0.99x,
+/// 0.999x...). `None` when the rules alone are over a limit.
+fn lowest_threshold(scored: &[Scored], rule: Evidence) -> Option<f64> {
+    let rules_only = tally(scored, f64::INFINITY, rule);
+    let mut top = 0.0f64;
+    for (source, (rules_fp, benign), limit) in [
+        (Source::Dev, rules_only.dev_fp, MAX_DEV_FALSE_POSITIVES),
+        (
+            Source::Everyday,
+            rules_only.everyday_fp,
+            MAX_EVERYDAY_FALSE_POSITIVES,
+        ),
+    ] {
+        let allowed = (f64::from(benign) * limit / 100.0).floor() as u32;
+        let room = allowed.checked_sub(rules_fp)? as usize;
+        let mut scores: Vec<f64> = scored
+            .iter()
+            .filter(|s| s.source == source && s.category.is_none() && !s.rules)
+            .filter(|s| s.classifier_refuses(0.0, rule))
+            .map(|s| s.score)
+            .collect();
+        scores.sort_by(|a, b| b.total_cmp(a));
+        if let Some(&s) = scores.get(room) {
+            top = top.max(s);
+        }
+    }
+    if top == 0.0 {
+        return Some(0.0);
+    }
+    // 1 - t, rounded down to three significant digits, below 1 - top.
+    let gap = 1.0 - top;
+    let unit = 10f64.powf(gap.log10().floor() - 2.0);
+    let t = 1.0 - ((gap / unit).ceil() - 1.0) * unit;
+    assert!(t > top && t <= 1.0, "{t} {top}");
+    Some(t)
+}
+
+/// The minimum-evidence rules the cross-validation chooses among, the
+/// strictest first: at least 1 to 6 distinct words, leaning harmful by a
+/// log ratio of at least 2, 1.5, 1, 0.5 or 0, or any words at all (a
+/// minimum number of words).
+fn candidates() -> Vec<Evidence> {
+    let mut rules = Vec::new();
+    for min in (1..=6).rev() {
+        for lean in [2.0, 1.5, 1.0, 0.5, 0.0, f64::NEG_INFINITY] {
+            rules.push(Evidence { lean, min });
+        }
+    }
+    rules
+}
+
+/// The rule and threshold with the highest cross-validated recall within
+/// both limits (the strictest rule among equals), and its tally.
+fn best(scored: &[Scored]) -> (Evidence, f64, Tally) {
+    let mut best: Option<(Evidence, f64, Tally)> = None;
+    for rule in candidates() {
+        let Some(t) = lowest_threshold(scored, rule) else {
+            continue;
+        };
+        let tally = tally(scored, t, rule);
+        if best.is_none_or(|(_, _, b)| tally.recall.0 > b.recall.0) {
+            best = Some((rule, t, tally));
+        }
+    }
+    best.expect("some rule is within the limits")
+}
+
+/// Five-fold cross-validation on dev and the everyday training prompts:
+/// with the classifier at its default threshold and minimum evidence, the
+/// policy refuses more of dev's harmful prompts than the rules alone, and
+/// at most 1% of dev's benign prompts and 0.5% of the everyday ones; and
+/// that threshold and rule are the best of [`candidates`] by these
+/// figures. Prints the figures; run with `cargo test -p policy-terms --
+/// --nocapture cross_validated`.
+#[test]
+fn cross_validated_recall_beats_the_rules_within_the_false_positive_limits() {
+    let scored = cross_validate(ALPHA, CATEGORY_ALPHA);
+    let none = Evidence {
+        lean: f64::NEG_INFINITY,
+        min: 0,
+    };
+    let rules_only = tally(&scored, f64::INFINITY, none);
+    let shipped = tally(&scored, DEFAULT_DENY_AT, SHIPPED);
+    let without_rule = tally(&scored, DEFAULT_DENY_AT, none);
+    let alone: Vec<Scored> = scored
+        .iter()
+        .map(|s| Scored {
+            source: s.source,
+            category: s.category,
+            form: s.form.clone(),
+            rules: false,
+            score: s.score,
+            leans: s.leans.clone(),
+            predicted: s.predicted,
+        })
+        .collect();
+    let alone = tally(&alone, DEFAULT_DENY_AT, SHIPPED);
+    for (name, t) in [
+        ("rules alone", rules_only),
+        ("classifier alone", alone),
+        ("rules + classifier without the evidence rule", without_rule),
+        ("rules + classifier", shipped),
+    ] {
+        println!(
+            "{name}: recall {:.1}% {:?}, dev false positives {:.1}% {:?}, everyday {:.1}% {:?}",
+            percent(t.recall),
+            t.recall,
+            percent(t.dev_fp),
+            t.dev_fp,
+            percent(t.everyday_fp),
+            t.everyday_fp
+        );
+    }
+    println!("(threshold {DEFAULT_DENY_AT}, at least {MIN_WORDS} words)");
+    // By category and form, what the classifier adds to the rules.
+    let mut by: BTreeMap<String, (u32, u32, u32)> = BTreeMap::new();
+    let mut right_category = (0, 0);
+    for s in &scored {
+        let Some(c) = s.category else { continue };
+        let refused = s.refused(DEFAULT_DENY_AT, SHIPPED);
+        for key in [format!("category {c}"), format!("form {}", s.form)] {
+            let t = by.entry(key).or_default();
+            t.0 += u32::from(s.rules);
+            t.1 += u32::from(refused);
+            t.2 += 1;
+        }
+        if !s.rules && refused {
+            right_category.1 += 1;
+            right_category.0 += u32::from(s.predicted == c);
+        }
+    }
+    for (k, (rules, both, total)) in &by {
+        println!("  {k}: rules {rules}/{total}, with the classifier {both}/{total}");
+    }
+    println!(
+        "classifier refusals under the item's own category: {}/{}",
+        right_category.0, right_category.1
+    );
+    // Every rule's best figures, the shipped one marked.
+    for rule in candidates() {
+        if let Some(t) = lowest_threshold(&scored, rule) {
+            let r = tally(&scored, t, rule);
+            println!(
+                "{} at least {} words leaning {}: threshold {t}, recall {:.1}%, dev fp {:?}, everyday fp {:?}",
+                if rule == SHIPPED { "*" } else { " " },
+                rule.min,
+                rule.lean,
+                percent(r.recall),
+                r.dev_fp,
+                r.everyday_fp
+            );
+        }
+    }
+    assert!(
+        shipped.recall.0 > rules_only.recall.0,
+        "the classifier adds nothing: {shipped:?}"
+    );
+    assert!(
+        percent(shipped.recall) >= 92.0,
+        "cross-validated recall {:.1}% is below the floor",
+        percent(shipped.recall)
+    );
+    assert!(
+        percent(shipped.dev_fp) <= MAX_DEV_FALSE_POSITIVES,
+        "cross-validated dev false positives {:.1}% are above the limit",
+        percent(shipped.dev_fp)
+    );
+    assert!(
+        percent(shipped.everyday_fp) <= MAX_EVERYDAY_FALSE_POSITIVES,
+        "cross-validated everyday false positives {:.1}% are above the limit",
+        percent(shipped.everyday_fp)
+    );
+    // The shipped threshold and rule are the ones these figures choose.
+    let (rule, t, tally) = best(&scored);
+    assert_eq!(
+        (rule, t),
+        (SHIPPED, DEFAULT_DENY_AT),
+        "the best within the limits is {tally:?}"
+    );
+}
+
+/// The figures the smoothing was chosen by: for each, the area under the
+/// classifier's ROC curve alone on dev (the everyday prompts counted with
+/// the benign ones), and with the rules the best evidence rule and
+/// threshold within the limits. Run with `cargo test -p policy-terms --
+/// --ignored --nocapture smoothing_grid`.
+#[test]
+#[ignore = "prints the cross-validation grid; run explicitly"]
+fn smoothing_grid() {
+    for alpha in [0.003, 0.01, 0.03, 0.1, 0.3] {
+        let scored = cross_validate(alpha, alpha);
+        let harmful: Vec<f64> = scored
+            .iter()
+            .filter(|s| s.category.is_some())
+            .map(|s| s.score)
+            .collect();
+        let benign: Vec<f64> = scored
+            .iter()
+            .filter(|s| s.category.is_none())
+            .map(|s| s.score)
+            .collect();
+        let pairs = harmful
+            .iter()
+            .flat_map(|h| benign.iter().map(move |b| (h, b)))
+            .map(|(h, b)| match h.total_cmp(b) {
+                std::cmp::Ordering::Greater => 1.0,
+                std::cmp::Ordering::Equal => 0.5,
+                std::cmp::Ordering::Less => 0.0,
+            })
+            .sum::<f64>();
+        let auc = pairs / (harmful.len() * benign.len()) as f64;
+        let (rule, t, tally) = best(&scored);
+        let categories = scored
+            .iter()
+            .filter(|s| s.category == Some(s.predicted))
+            .count();
+        println!(
+            "alpha {alpha}: AUC {auc:.4}, best: at least {} words leaning {} at {t}: \
+             recall {:.1}%, dev fp {:?}, everyday fp {:?}, category right {categories}/{}",
+            rule.min,
+            rule.lean,
+            percent(tally.recall),
+            tally.dev_fp,
+            tally.everyday_fp,
+            harmful.len()
+        );
+    }
+}
