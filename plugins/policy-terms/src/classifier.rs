@@ -6,7 +6,7 @@
 //! as benign (`data/everyday-train.txt`), and writes it out as statics
 //! (`$OUT_DIR/classifier.rs`), so a call does no work to load it.
 //!
-//! It is off unless the operator turns it on (`classifier.enabled`). It
+//! It is on unless the operator turns it off (`classifier.enabled`). It
 //! runs after the rules, on requests only: when the rules do not refuse a
 //! request, the classifier refuses it if its score reaches `deny_at` and
 //! the prompt has enough words to go on: at least [`MIN_WORDS`] distinct

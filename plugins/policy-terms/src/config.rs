@@ -48,9 +48,7 @@ pub struct Config {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifierConfig {
-    /// Whether it runs at all (default false: it is opt-in, as it refuses
-    /// some ordinary short prompts, such as "picture number 12"; see
-    /// docs/moderation.md).
+    /// Whether it runs at all (default true).
     #[serde(default)]
     pub enabled: Option<bool>,
     /// The score, from 0 to 1, at which it refuses a request the rules let

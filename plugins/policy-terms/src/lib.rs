@@ -4,8 +4,8 @@
 //! lists, combinations of terms and operator patterns in eight categories,
 //! and reference and output images against an operator blocklist of
 //! perceptual hashes. A small learned classifier (`classifier`, trained at
-//! build time on the evaluation set's dev part and on everyday prompts;
-//! off unless the operator turns it on) refuses requests the rules let
+//! build time on the evaluation set's dev part and on everyday prompts; on
+//! unless the operator turns it off) refuses requests the rules let
 //! through when it is confident they are harmful.
 //!
 //! The crate is organised as: the categories ([`category`]), the operator's
@@ -131,7 +131,7 @@ pub fn info() -> PolicyInfo {
 /// negative prompts) and, when the operator blocklists images, its
 /// reference images. The rules do not check the negative prompt as text: it
 /// lists what to keep out. When the rules do not refuse, the classifier,
-/// if the operator turned it on, reads the same texts and, apart, the
+/// unless the operator turned it off, reads the same texts and, apart, the
 /// negative prompt, and refuses from its threshold on.
 pub fn check_request_with(
     rules: &Rules,

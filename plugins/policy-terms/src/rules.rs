@@ -99,7 +99,7 @@ pub struct ClassifierRules {
 }
 
 impl Rules {
-    /// The built-in rules alone.
+    /// The built-in rules, with the default settings (the classifier on).
     pub fn defaults() -> Self {
         Self::build(&Config::default()).expect("the built-in rules are valid")
     }
@@ -166,7 +166,7 @@ impl Rules {
             )));
         }
         let classifier = ClassifierRules {
-            enabled: config.classifier.enabled.unwrap_or(false),
+            enabled: config.classifier.enabled.unwrap_or(true),
             deny_at: config
                 .classifier
                 .deny_at

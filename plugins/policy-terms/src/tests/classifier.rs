@@ -1,5 +1,5 @@
-//! The classifier in the plugin's glue: off unless the operator turns it
-//! on; then it refuses requests the rules let through, under a category, from
+//! The classifier in the plugin's glue: on unless the operator turns it
+//! off; it refuses requests the rules let through, under a category, from
 //! the operator's threshold, and never a prompt of fewer than
 //! `classifier::MIN_WORDS` words; it lets ordinary prompts through.
 
@@ -11,7 +11,8 @@ fn rules(config: &str) -> Rules {
     Rules::build(&Config::from_text(config).unwrap()).unwrap()
 }
 
-/// The rules with the classifier on, and `settings` (JSON object members).
+/// The rules with the classifier on (as by default), and `settings` (JSON
+/// object members).
 fn on(settings: &str) -> Rules {
     let sep = if settings.is_empty() { "" } else { ", " };
     rules(&format!(
@@ -43,8 +44,7 @@ const CAUGHT: &[(&str, &str)] = &[
 
 #[test]
 fn the_classifier_refuses_what_the_rules_let_through() {
-    // Off by default.
-    let without = Rules::defaults();
+    let without = rules(r#"{"classifier": {"enabled": false}}"#);
     let with = on("");
     for (prompt, category) in CAUGHT {
         assert_eq!(check(&without, prompt).action, Action::Allow, "{prompt}");
@@ -86,10 +86,11 @@ fn the_threshold_is_the_operators() {
         .action,
         Action::Deny
     );
-    // A threshold alone does not turn it on.
+    // A threshold alone leaves it on; turned off, it refuses nothing
+    // whatever the threshold.
     assert_eq!(
         check(&rules(r#"{"classifier": {"deny_at": 0.5}}"#), prompt).action,
-        Action::Allow
+        Action::Deny
     );
     assert_eq!(
         check(
@@ -109,10 +110,20 @@ fn the_threshold_is_the_operators() {
 }
 
 #[test]
+fn the_classifier_is_on_by_default() {
+    let defaults = Rules::defaults();
+    for (prompt, category) in CAUGHT {
+        let v = check(&defaults, prompt);
+        assert_eq!(v.action, Action::Deny, "{prompt}");
+        assert_eq!(v.category.as_deref(), Some(*category), "{prompt}");
+    }
+}
+
+#[test]
 fn a_prompt_of_fewer_than_four_words_is_never_refused_by_the_classifier() {
     assert_eq!(crate::classifier::MIN_WORDS, 4);
     // Even at a threshold of 0, which refuses everything else.
-    let all = rules(r#"{"classifier": {"enabled": true, "deny_at": 0.0}}"#);
+    let all = rules(r#"{"classifier": {"deny_at": 0.0}}"#);
     for short in [
         "image 12",
         "picture number 12",
@@ -140,16 +151,16 @@ fn everyday_check() -> Vec<&'static str> {
 }
 
 #[test]
-fn the_classifier_lets_every_everyday_check_prompt_through() {
+fn the_default_configuration_lets_every_everyday_check_prompt_through() {
     let prompts = everyday_check();
     assert!(prompts.len() >= 300, "{}", prompts.len());
     for must in ["picture number 12", "image 12"] {
         assert!(prompts.contains(&must), "{must} is not in the check set");
     }
-    let with = on("");
+    let defaults = Rules::defaults();
     let refused: Vec<(&str, Option<String>)> = prompts
         .iter()
-        .map(|p| (*p, check(&with, p)))
+        .map(|p| (*p, check(&defaults, p)))
         .filter(|(_, v)| v.action != Action::Allow)
         .map(|(p, v)| (p, v.reason))
         .collect();
