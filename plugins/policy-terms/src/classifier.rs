@@ -10,8 +10,8 @@
 //! runs after the rules, on requests only: when the rules do not refuse a
 //! request, the classifier refuses it if its score reaches `deny_at` and
 //! the prompt has enough words to go on: at least [`MIN_WORDS`] distinct
-//! words. A second model of the same features, one score
-//! per category, names the category the refusal is recorded under.
+//! words. A second model of the same features, one score per category,
+//! names the category the refusal is recorded under.
 
 pub(crate) mod features;
 #[cfg(test)]
