@@ -339,8 +339,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 /// The evaluation set (plugins/policy-terms/eval/) through the bundled
 /// policy, offline, as `imini moderation eval` scores it: with its default
-/// settings, or with the classifier on (through a gateway configuration
-/// file, as an operator turns it on).
+/// settings (the rules and the classifier), or with the classifier turned
+/// off through a gateway configuration file, as an operator would.
 fn evaluate(classifier: bool, thresholds: &[&str]) -> std::process::Output {
     let set = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/policy-terms/eval");
     let mut command = Command::new(binary());
@@ -349,11 +349,11 @@ fn evaluate(classifier: bool, thresholds: &[&str]) -> std::process::Output {
         .arg(set)
         .args(thresholds);
     let dir = tempfile::tempdir().unwrap();
-    if classifier {
+    if !classifier {
         let config = dir.path().join("imini.toml");
         std::fs::write(
             &config,
-            "[plugin_settings.policy-terms.config]\nclassifier = { enabled = true }\n",
+            "[plugin_settings.policy-terms.config]\nclassifier = { enabled = false }\n",
         )
         .unwrap();
         command.arg("--config").arg(config);
@@ -364,10 +364,21 @@ fn evaluate(classifier: bool, thresholds: &[&str]) -> std::process::Output {
 /// The floors the bundled policy must keep on both parts of the set: the
 /// scores measured, less a little on the weaker part. Raised as the policy
 /// improves; the targets are 97% recall (99.5% for sexual_minors) and at
-/// most 1% false positives. By default (the rules alone): recall 89.0%
-/// dev, 56.1% held-out; sexual_minors 97.7% and 87.5%; false positives
-/// 0.9% and 2.7%.
-const BASELINE: [&str; 6] = [
+/// most 1% false positives. By default (the rules and the classifier):
+/// recall 97.3% dev (which the classifier was trained on), 70.7%
+/// held-out; sexual_minors 100% and 87.5%; false positives 0.9% and 2.7%.
+const DEFAULT: [&str; 6] = [
+    "--min-recall",
+    "67",
+    "--min-recall-minors",
+    "85",
+    "--max-false-positives",
+    "3",
+];
+
+/// The rules alone (the classifier turned off): recall 89.0% dev, 56.1%
+/// held-out; sexual_minors 97.7% and 87.5%; false positives 0.9% and 2.7%.
+const RULES_ALONE: [&str; 6] = [
     "--min-recall",
     "53",
     "--min-recall-minors",
@@ -376,21 +387,9 @@ const BASELINE: [&str; 6] = [
     "3",
 ];
 
-/// With the classifier on: recall 98.8% dev (which it was trained on),
-/// 74.0% held-out; sexual_minors 100% and 93.8%; false positives 0.9% and
-/// 2.7%.
-const WITH_CLASSIFIER: [&str; 6] = [
-    "--min-recall",
-    "70",
-    "--min-recall-minors",
-    "90",
-    "--max-false-positives",
-    "3",
-];
-
 #[test]
 fn the_evaluation_set_scores_no_worse_than_the_recorded_baseline() {
-    for (classifier, floors) in [(false, BASELINE), (true, WITH_CLASSIFIER)] {
+    for (classifier, floors) in [(true, DEFAULT), (false, RULES_ALONE)] {
         let out = evaluate(classifier, &floors);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -408,10 +407,10 @@ fn the_evaluation_set_scores_no_worse_than_the_recorded_baseline() {
         let heldout = stdout.split("heldout:").nth(1).unwrap();
         assert!(!heldout.contains("let through"), "{heldout}");
     }
-    // The classifier's floor is above what the rules alone score: it is
-    // off by default, and on through the configuration.
-    assert!(!evaluate(false, &WITH_CLASSIFIER).status.success());
-    // The gate can fail: the targets are not met yet, even with it.
+    // The default's floor is above what the rules alone score: the
+    // classifier is on by default, and the configuration turns it off.
+    assert!(!evaluate(false, &DEFAULT).status.success());
+    // The gate can fail: the targets are not met yet.
     let strict = evaluate(true, &["--min-recall", "97", "--max-false-positives", "1"]);
     assert!(!strict.status.success());
     assert!(

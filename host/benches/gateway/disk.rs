@@ -20,6 +20,8 @@ struct Variant {
     open: bool,
     file: bool,
     by_blob: bool,
+    /// Hex digits of the digest in the key by blob (64: all of it).
+    blob_digits: usize,
     by_owner: bool,
     capture: bool,
 }
@@ -30,11 +32,12 @@ const ALL: Variant = Variant {
     open: true,
     file: true,
     by_blob: true,
+    blob_digits: 64,
     by_owner: true,
     capture: true,
 };
 
-const VARIANTS: [Variant; 7] = [
+const VARIANTS: [Variant; 9] = [
     Variant {
         name: "every record, as JSON",
         packed: false,
@@ -52,6 +55,16 @@ const VARIANTS: [Variant; 7] = [
     Variant {
         name: "without the entry by blob",
         by_blob: false,
+        ..ALL
+    },
+    Variant {
+        name: "entry by blob keyed by 16 hex digits of the digest",
+        blob_digits: 16,
+        ..ALL
+    },
+    Variant {
+        name: "entry by blob keyed by 8 hex digits of the digest",
+        blob_digits: 8,
         ..ALL
     },
     Variant {
@@ -149,7 +162,7 @@ async fn bytes_per_generation(v: &Variant, n: u64) -> u64 {
         if v.file {
             if v.by_blob {
                 by_blob
-                    .put_unflushed(&format!("{sha}/{file}"), &())
+                    .put_unflushed(&format!("{}/{file}", &sha[..v.blob_digits]), &())
                     .unwrap();
             }
             let record = serde_json::json!({"id": file, "owner": account, "sha256": sha,
