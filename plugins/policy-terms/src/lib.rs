@@ -181,8 +181,9 @@ pub fn check_request_with(
 }
 
 /// The classifier's refusal, when its score reaches the threshold, the
-/// prompt has enough words (`classifier::MIN_WORDS`), and the category it names is enabled (an operator who disabled a
-/// category lets what the classifier takes for it through).
+/// prompt has enough words (`classifier::MIN_WORDS`), and the category it
+/// names is enabled (an operator who disabled a category lets what the
+/// classifier takes for it through).
 fn classifier_refusal(rules: &Rules, c: &classifier::Classified) -> Option<Verdict> {
     let deny_at = rules.classifier.deny_at;
     if !c.refuses(deny_at) {
