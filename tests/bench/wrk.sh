@@ -17,9 +17,12 @@
 # speed; empty for none), SECS (seconds per run, default 10), REPEATS (runs
 # per cell; the median by req/s is reported, by p50 for paced runs;
 # default 3), TARGETS (default "direct floor imini"; "imini" alone for a
-# long run of the gateway, without added latency), IMINI_STORE_URL (run imini on PostgreSQL), COMPRESSION=1 (sled
-# compresses what it writes: [store] compression = true). Needs nginx, wrk, curl and python3 (installed with apt
-# when missing). Uses 127.0.0.1 ports 18090-18092; stops what it started.
+# long run of the gateway, without added latency), IMINI_STORE_URL (run
+# imini on PostgreSQL), COMPRESSION=1 (sled compresses what it writes:
+# [store] compression = true), EXTRA_CONFIG (TOML added to imini's
+# configuration, to compare settings: e.g. "[plugin_settings.policy-terms.config]
+# classifier = { enabled = false }"). Needs nginx, wrk, curl and python3
+# (installed with apt when missing). Uses 127.0.0.1 ports 18090-18092; stops what it started.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -116,6 +119,9 @@ policies = ["policy-terms"]
 EOF
 if [ "${COMPRESSION:-0}" = 1 ]; then
   printf '[store]\ncompression = true\n' >> "$work/imini.toml"
+fi
+if [ -n "${EXTRA_CONFIG:-}" ]; then
+  printf '%s\n' "$EXTRA_CONFIG" >> "$work/imini.toml"
 fi
 admin="imini_admin_bench_$(date +%s%N)"
 IMINI_ADMIN_KEY=$admin "$bin" serve --listen "127.0.0.1:$gateway" --data-dir "$work/data" \
