@@ -2,6 +2,8 @@
 
 /// mimalloc: glibc's allocator showed up in profiles under load (lock
 /// contention between the runtime's threads and `malloc_consolidate`).
+/// Built without transparent huge pages (`no_thp` in Cargo.toml), which
+/// kept freed memory in the RSS.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
