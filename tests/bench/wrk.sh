@@ -20,9 +20,10 @@
 # long run of the gateway, without added latency), IMINI_STORE_URL (run
 # imini on PostgreSQL), COMPRESSION=1 (sled compresses what it writes:
 # [store] compression = true), EXTRA_CONFIG (TOML added to imini's
-# configuration, to compare settings: e.g. "[plugin_settings.policy-terms.config]
-# classifier = { enabled = false }"). Needs nginx, wrk, curl and python3
-# (installed with apt when missing). Uses 127.0.0.1 ports 18090-18092; stops what it started.
+# configuration, to compare settings: e.g.
+# "[plugin_settings.policy-terms.config] classifier = { enabled = false }"
+# on two lines). Needs nginx, wrk, curl and python3 (installed with apt
+# when missing). Uses 127.0.0.1 ports 18090-18092; stops what it started.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

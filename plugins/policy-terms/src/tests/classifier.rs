@@ -141,12 +141,12 @@ fn a_prompt_of_fewer_than_four_words_is_never_refused_by_the_classifier() {
     assert_eq!(check(&all, "nude child").action, Action::Deny);
 }
 
-/// The everyday check set: ordinary prompts, never trained on.
-fn everyday_check() -> Vec<&'static str> {
-    include_str!("../../eval/everyday-check.txt")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+/// The everyday check set: ordinary prompts, never trained on (read as the
+/// training prompts are).
+fn everyday_check() -> Vec<String> {
+    crate::classifier::train::parse_benign_lines(include_str!("../../eval/everyday-check.txt"))
+        .into_iter()
+        .map(|e| e.prompt)
         .collect()
 }
 
@@ -155,12 +155,15 @@ fn the_default_configuration_lets_every_everyday_check_prompt_through() {
     let prompts = everyday_check();
     assert!(prompts.len() >= 300, "{}", prompts.len());
     for must in ["picture number 12", "image 12"] {
-        assert!(prompts.contains(&must), "{must} is not in the check set");
+        assert!(
+            prompts.iter().any(|p| p == must),
+            "{must} is not in the check set"
+        );
     }
     let defaults = Rules::defaults();
     let refused: Vec<(&str, Option<String>)> = prompts
         .iter()
-        .map(|p| (*p, check(&defaults, p)))
+        .map(|p| (p.as_str(), check(&defaults, p)))
         .filter(|(_, v)| v.action != Action::Allow)
         .map(|(p, v)| (p, v.reason))
         .collect();
