@@ -120,12 +120,72 @@ impl std::fmt::Display for OpCounts {
 
 /// Group commit: one flush at a time, and a caller whose writes an
 /// already-started flush covers does not flush again.
-#[derive(Default)]
 struct Flusher {
     /// Flush requests so far (each made after its writes).
     requested: AtomicU64,
     /// The highest request number a completed flush covered.
     covered: tokio::sync::Mutex<u64>,
+    /// The thread that runs the flushes: each message asks for one and
+    /// carries where to answer. Taken by `drop`, which ends the thread.
+    asks: Option<std::sync::mpsc::Sender<tokio::sync::oneshot::Sender<sled::Result<usize>>>>,
+    /// The flush thread, joined by `drop`.
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Flusher {
+    /// Ends the flush thread and waits for it, so that the database (which
+    /// the thread holds) is released once the store's last handle has
+    /// gone, as before the thread: the same process may open it again at
+    /// once.
+    fn drop(&mut self) {
+        drop(self.asks.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Flusher {
+    /// Starts the flush thread of `db`.
+    ///
+    /// A thread of our own that calls sled's blocking `flush` rather than
+    /// sled's `flush_async`: the latter queues the flush on sled's I/O
+    /// pool, and every job queued there wakes all seven of its idle
+    /// threads, on top of the seven its log write wakes in either case.
+    fn start(db: &sled::Db) -> std::io::Result<Self> {
+        let (asks, received) =
+            std::sync::mpsc::channel::<tokio::sync::oneshot::Sender<sled::Result<usize>>>();
+        let db = db.clone();
+        let thread = std::thread::Builder::new()
+            .name("imini-flush".into())
+            .spawn(move || {
+                while let Ok(answer) = received.recv() {
+                    // The caller may have gone (its request was dropped);
+                    // the flush still ran for whoever comes next.
+                    let _ = answer.send(db.flush());
+                }
+            })?;
+        Ok(Self {
+            requested: AtomicU64::new(0),
+            covered: tokio::sync::Mutex::new(0),
+            asks: Some(asks),
+            thread: Some(thread),
+        })
+    }
+
+    /// Flushes on the flush thread and waits for it.
+    async fn flush(&self) -> Result<()> {
+        let (answer, done) = tokio::sync::oneshot::channel();
+        let gone = || {
+            StoreError::Io(std::io::Error::other(
+                "the store's flush thread has stopped",
+            ))
+        };
+        let asks = self.asks.as_ref().ok_or_else(gone)?;
+        asks.send(answer).map_err(|_| gone())?;
+        done.await.map_err(|_| gone())??;
+        Ok(())
+    }
 }
 
 /// One typed tree of JSON records.
@@ -190,9 +250,9 @@ impl Store {
             Err(e) => return Err(e.into()),
         };
         Ok(Self {
+            flusher: Arc::new(Flusher::start(&db)?),
             db,
             compressed,
-            flusher: Arc::default(),
             counters: Arc::default(),
         })
     }
@@ -248,9 +308,7 @@ impl Store {
         // covers them all.
         let target = self.flusher.requested.load(Ordering::SeqCst);
         self.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
-        // On sled's own I/O threads, which its log write wakes anyway,
-        // rather than a thread of tokio's blocking pool woken for it.
-        self.db.flush_async().await?;
+        self.flusher.flush().await?;
         *covered = target;
         Ok(())
     }
