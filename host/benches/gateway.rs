@@ -568,10 +568,12 @@ async fn pending_tasks() {
     let (mut indexed, mut scanned) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         indexed.push(serve_with(&data, Some(&config)).1);
-        // (sled 0.34's drop_tree does not return on a tree this size.)
-        let db = sled::open(data.join("db")).unwrap();
-        db.open_tree("tasks_open").unwrap().clear().unwrap();
-        db.flush().unwrap();
+        let db = fjall::Database::builder(data.join("store")).open().unwrap();
+        db.keyspace("tasks_open", fjall::KeyspaceCreateOptions::default)
+            .unwrap()
+            .clear()
+            .unwrap();
+        db.persist(fjall::PersistMode::SyncAll).unwrap();
         drop(db);
         scanned.push(serve_with(&data, Some(&config)).1);
     }

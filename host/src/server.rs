@@ -74,7 +74,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let stores = Stores::open(&backend, &opts.data_dir, &replica)
         .await
         .context(match backend {
-            Resolved::Sled { .. } => {
+            Resolved::Embedded { .. } => {
                 "opening the database (is another imini using this data directory?)"
             }
             Resolved::Postgres { .. } => "opening the PostgreSQL database",

@@ -1,13 +1,16 @@
-//! Durable state behind store traits, on sled (one database in the data
-//! directory, one tree per kind of record, JSON values, packed for the
-//! records every generation writes: see [`packed`]) or PostgreSQL.
-//! Writes that must survive a crash are flushed before the caller goes on.
+//! Durable state behind store traits, on fjall (one database in the data
+//! directory's `store`, one keyspace per kind of record, JSON values,
+//! packed for the records every generation writes: see [`packed`]) or
+//! PostgreSQL. Writes that must survive a crash are flushed before the
+//! caller goes on. A data directory of an earlier version, on sled, is
+//! copied to fjall at its first start ([`from_sled`]).
 
 pub mod accounts;
 pub mod audit;
 pub mod backend;
 pub mod changes;
 pub mod files;
+pub mod from_sled;
 pub mod idempotency;
 pub mod ledger;
 pub mod migrate;
@@ -22,18 +25,21 @@ pub mod secrets;
 pub mod tasks;
 pub mod webhooks;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// A stored value, as the database hands it out (cheap to clone).
+pub type Bytes = fjall::Slice;
+
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// sled failed (I/O, corruption).
+    /// The embedded database (fjall) failed: I/O, corruption.
     #[error("storage: {0}")]
-    Sled(#[from] sled::Error),
+    Engine(#[from] fjall::Error),
     /// A file beside the database could not be read or written.
     #[error("storage: {0}")]
     Io(#[from] std::io::Error),
@@ -44,7 +50,7 @@ pub enum StoreError {
     /// cannot be used (unreachable, or a schema newer than this binary's).
     #[error("database: {0}")]
     Database(String),
-    /// The database cannot be opened as configured.
+    /// The database cannot be opened as configured, or is in use.
     #[error("storage: {0}")]
     Setting(String),
     /// A stored record could not be decoded.
@@ -73,12 +79,25 @@ pub const INDEX_COMPLETE: &str = "!complete";
 /// A result with [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The most memory each keyspace's write buffer (memtable) takes before it
+/// is written out as a table file. fjall's default is 64 MiB, for each of
+/// the gateway's thirty-odd keyspaces; the few that every generation
+/// writes fill 8 MiB in seconds under load, and a table written from it
+/// is compacted with the others in the background.
+const MEMTABLE_BYTES: u64 = 8 << 20;
+
+/// The most the journal (the write-ahead log) may take on disk before
+/// fjall writes out the memtables that keep its oldest part: the bound on
+/// what a start replays. fjall's default is 512 MiB; 64 MiB is its least.
+const JOURNAL_BYTES: u64 = 64 << 20;
+
 /// The database.
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
-    /// Whether sled compresses the pages it writes.
-    compressed: bool,
+    db: fjall::Database,
+    /// Held by every write (one record or a transaction's), so that a
+    /// transaction reads what no other write changes before it commits.
+    writer: Arc<Mutex<()>>,
     flusher: Arc<Flusher>,
     counters: Arc<Counters>,
 }
@@ -118,6 +137,9 @@ impl std::fmt::Display for OpCounts {
     }
 }
 
+/// What the flush thread answers: whether the journal reached the disk.
+type Flushed = fjall::Result<()>;
+
 /// Group commit: one flush at a time, and a caller whose writes an
 /// already-started flush covers does not flush again.
 struct Flusher {
@@ -127,7 +149,7 @@ struct Flusher {
     covered: tokio::sync::Mutex<u64>,
     /// The thread that runs the flushes: each message asks for one and
     /// carries where to answer. Taken by `drop`, which ends the thread.
-    asks: Option<std::sync::mpsc::Sender<tokio::sync::oneshot::Sender<sled::Result<usize>>>>,
+    asks: Option<std::sync::mpsc::Sender<tokio::sync::oneshot::Sender<Flushed>>>,
     /// The flush thread, joined by `drop`.
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -135,8 +157,7 @@ struct Flusher {
 impl Drop for Flusher {
     /// Ends the flush thread and waits for it, so that the database (which
     /// the thread holds) is released once the store's last handle has
-    /// gone, as before the thread: the same process may open it again at
-    /// once.
+    /// gone: the same process may open it again at once.
     fn drop(&mut self) {
         drop(self.asks.take());
         if let Some(thread) = self.thread.take() {
@@ -146,15 +167,10 @@ impl Drop for Flusher {
 }
 
 impl Flusher {
-    /// Starts the flush thread of `db`.
-    ///
-    /// A thread of our own that calls sled's blocking `flush` rather than
-    /// sled's `flush_async`: the latter queues the flush on sled's I/O
-    /// pool, and every job queued there wakes all seven of its idle
-    /// threads, on top of the seven its log write wakes in either case.
-    fn start(db: &sled::Db) -> std::io::Result<Self> {
-        let (asks, received) =
-            std::sync::mpsc::channel::<tokio::sync::oneshot::Sender<sled::Result<usize>>>();
+    /// Starts the flush thread of `db`: a thread of our own, because
+    /// fjall's `persist` blocks on the disk, which a tokio worker must not.
+    fn start(db: &fjall::Database) -> std::io::Result<Self> {
+        let (asks, received) = std::sync::mpsc::channel::<tokio::sync::oneshot::Sender<Flushed>>();
         let db = db.clone();
         let thread = std::thread::Builder::new()
             .name("imini-flush".into())
@@ -162,7 +178,7 @@ impl Flusher {
                 while let Ok(answer) = received.recv() {
                     // The caller may have gone (its request was dropped);
                     // the flush still ran for whoever comes next.
-                    let _ = answer.send(db.flush());
+                    let _ = answer.send(db.persist(fjall::PersistMode::SyncAll));
                 }
             })?;
         Ok(Self {
@@ -188,11 +204,11 @@ impl Flusher {
     }
 }
 
-/// One typed tree of JSON records.
+/// One typed keyspace of JSON records.
 #[derive(Clone)]
 pub struct Table {
     name: &'static str,
-    tree: sled::Tree,
+    keyspace: fjall::Keyspace,
     store: Store,
     /// Whether records are written packed ([`packed`]); either kind is
     /// read.
@@ -201,87 +217,51 @@ pub struct Table {
 
 impl Store {
     /// Opens (or creates) the database under `dir`, with the gateway's
-    /// default cache ([`backend::DEFAULT_CACHE_MB`]), compressed or not as
-    /// the database was created (a new one is not).
+    /// default cache ([`backend::DEFAULT_CACHE_MB`]).
     pub fn open(dir: &std::path::Path) -> Result<Self> {
-        Self::open_with(dir, backend::DEFAULT_CACHE_MB << 20, None)
+        Self::open_with(dir, backend::DEFAULT_CACHE_MB << 20)
     }
 
-    /// Opens (or creates) the database under `dir`, its page cache bounded
-    /// to `cache_bytes`. sled counts a page at its size on disk rounded up
-    /// to a power of two, and evicts the least recently used pages past the
-    /// bound; the pages' in-memory form takes somewhat more than that.
-    ///
-    /// `compression` says whether the pages sled writes are compressed
-    /// (zstd, level 1): `None` keeps what the database was created with (a
-    /// new one is not compressed), `Some` creates a new one so and refuses
-    /// an existing one made the other way, which sled cannot convert.
-    pub fn open_with(
-        dir: &std::path::Path,
-        cache_bytes: u64,
-        compression: Option<bool>,
-    ) -> Result<Self> {
-        let open = |compress: bool| {
-            sled::Config::new()
-                .path(dir)
-                .cache_capacity(cache_bytes)
-                .use_compression(compress)
-                .compression_factor(1)
-                .open()
-        };
-        // sled keeps the setting with the database and refuses the other
-        // one, so trying tells an existing database's setting.
-        let other_setting =
-            |e: &sled::Error| matches!(e, sled::Error::Unsupported(m) if m.contains("compression"));
-        let wanted = compression.unwrap_or(false);
-        let (db, compressed) = match open(wanted) {
-            Ok(db) => (db, wanted),
-            // Unset: the existing database's setting, the other one.
-            Err(e) if other_setting(&e) && compression.is_none() => (open(!wanted)?, !wanted),
-            Err(e) if other_setting(&e) => {
-                return Err(StoreError::Setting(format!(
-                    "the database in {} was created with compression {}, and that cannot change: \
-                     set [store] compression = {} (or leave it out), or start from a new data directory",
-                    dir.display(),
-                    if wanted { "off" } else { "on" },
-                    !wanted
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        };
+    /// Opens (or creates) the database under `dir`, its block cache
+    /// bounded to `cache_bytes`. A database another process (or another
+    /// handle in this one) has open is refused with a [`StoreError::Setting`]
+    /// that says so.
+    pub fn open_with(dir: &std::path::Path, cache_bytes: u64) -> Result<Self> {
+        let db = fjall::Database::builder(dir)
+            .cache_size(cache_bytes)
+            .max_journaling_size(JOURNAL_BYTES)
+            .open()
+            .map_err(|e| match e {
+                fjall::Error::Locked => StoreError::Setting(format!(
+                    "the database in {} is in use by another process",
+                    dir.display()
+                )),
+                e => e.into(),
+            })?;
         Ok(Self {
             flusher: Arc::new(Flusher::start(&db)?),
             db,
-            compressed,
+            writer: Arc::default(),
             counters: Arc::default(),
         })
     }
 
     /// [`Store::open_with`], for tests that reopen a database in the same
-    /// process: the previous handle's database is released once sled's
-    /// threads and the tasks that used it drop their handles, which a
-    /// loaded machine may delay, so a held lock is waited for (5 s at most).
+    /// process: the previous handle's database is released once the tasks
+    /// that used it drop their handles, which a loaded machine may delay,
+    /// so a held lock is waited for (5 s at most).
     #[cfg(test)]
-    pub(crate) async fn reopen(
-        dir: &std::path::Path,
-        cache_bytes: u64,
-        compression: Option<bool>,
-    ) -> Result<Self> {
+    pub(crate) async fn reopen(dir: &std::path::Path, cache_bytes: u64) -> Result<Self> {
         let mut tries = 0;
         loop {
-            match Self::open_with(dir, cache_bytes, compression) {
-                Err(e) if e.to_string().contains("acquire lock") && tries < 100 => {
+            match Self::open_with(dir, cache_bytes) {
+                Err(e) if e.to_string().contains("in use") && tries < 100 => {
                     tries += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
                 opened => return opened,
             }
         }
-    }
-
-    /// Whether the pages this database writes are compressed.
-    pub fn compressed(&self) -> bool {
-        self.compressed
     }
 
     /// Record operations since the store was opened.
@@ -293,6 +273,11 @@ impl Store {
             removes: c.removes.load(Ordering::Relaxed),
             fsyncs: c.fsyncs.load(Ordering::Relaxed),
         }
+    }
+
+    /// The bytes the database takes on disk (its tables and journal).
+    pub fn disk_space(&self) -> Result<u64> {
+        Ok(self.db.disk_space()?)
     }
 
     /// Waits until every write made before the call is on disk. Concurrent
@@ -313,17 +298,20 @@ impl Store {
         Ok(())
     }
 
-    /// The tree `name`.
+    /// The keyspace `name`.
     pub fn table(&self, name: &'static str) -> Result<Table> {
+        let keyspace = self.db.keyspace(name, || {
+            fjall::KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+        })?;
         Ok(Table {
             name,
-            tree: self.db.open_tree(name)?,
+            keyspace,
             store: self.clone(),
             packed: false,
         })
     }
 
-    /// The tree `name`, whose records are written packed ([`packed`]):
+    /// The keyspace `name`, whose records are written packed ([`packed`]):
     /// for the records every generation writes. Its values must only be
     /// written and read through the [`Table`].
     pub fn packed_table(&self, name: &'static str) -> Result<Table> {
@@ -332,16 +320,156 @@ impl Store {
             ..self.table(name)?
         })
     }
+
+    /// The names of the keyspaces the database has.
+    pub fn table_names(&self) -> Vec<String> {
+        self.db
+            .list_keyspace_names()
+            .iter()
+            .map(|name| name.to_string())
+            .collect()
+    }
+
+    /// The writer lock (it guards nothing but the order of writes, so a
+    /// panic while it was held leaves nothing to repair).
+    fn writer(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` as one transaction over any of the store's tables, without
+    /// waiting for the disk: no other write lands between its reads and its
+    /// writes, its reads see its own writes, and its writes apply all
+    /// together (also in a crash) if `f` returns `Ok`, or not at all.
+    /// `f` must not write through a [`Table`] itself (it would wait for
+    /// itself): it writes through the [`Tx`].
+    pub fn transaction<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let _writer = self.writer();
+        let mut tx = Tx {
+            store: self,
+            writes: Vec::new(),
+        };
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// A transaction's view and its writes (see [`Store::transaction`]).
+pub struct Tx<'s> {
+    store: &'s Store,
+    /// What it writes, in order.
+    writes: Vec<TxWrite>,
+}
+
+/// One write of a transaction: the table (its keyspace and name), the key
+/// and the value (`None` removes).
+type TxWrite = (fjall::Keyspace, &'static str, Vec<u8>, Option<Vec<u8>>);
+
+impl Tx<'_> {
+    /// The raw value at `key` in `table`, as this transaction would leave
+    /// it.
+    pub fn get_raw(&self, table: &Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        table.note_reads(1);
+        let written = self
+            .writes
+            .iter()
+            .rev()
+            .find(|(_, name, k, _)| *name == table.name && k == key);
+        if let Some((_, _, _, value)) = written {
+            return Ok(value.clone());
+        }
+        Ok(table.keyspace.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// The record at `key` in `table`, as this transaction would leave it.
+    pub fn get<T: DeserializeOwned>(&self, table: &Table, key: &str) -> Result<Option<T>> {
+        self.get_raw(table, key.as_bytes())?
+            .map(|bytes| table.decode(&bytes))
+            .transpose()
+    }
+
+    /// Whether `table` has `key`, as this transaction would leave it.
+    pub fn contains(&self, table: &Table, key: &str) -> Result<bool> {
+        Ok(self.get_raw(table, key.as_bytes())?.is_some())
+    }
+
+    /// Writes `value` (raw) at `key` in `table` when the transaction
+    /// commits.
+    pub fn put_raw(&mut self, table: &Table, key: &[u8], value: Vec<u8>) {
+        table.note_writes(1);
+        self.writes.push((
+            table.keyspace.clone(),
+            table.name,
+            key.to_vec(),
+            Some(value),
+        ));
+    }
+
+    /// Writes the record `value` at `key` in `table` when the transaction
+    /// commits.
+    pub fn put<T: Serialize>(&mut self, table: &Table, key: &str, value: &T) {
+        self.put_raw(table, key.as_bytes(), table.encode(value));
+    }
+
+    /// Removes `key` from `table` when the transaction commits.
+    pub fn remove(&mut self, table: &Table, key: &str) {
+        table.note_removes(1);
+        self.writes.push((
+            table.keyspace.clone(),
+            table.name,
+            key.as_bytes().to_vec(),
+            None,
+        ));
+    }
+
+    /// Applies the writes as one batch (called with the writer lock held).
+    fn commit(self) -> Result<()> {
+        if self.writes.is_empty() {
+            return Ok(());
+        }
+        let mut batch = self.store.db.batch();
+        for (keyspace, _, key, value) in self.writes {
+            match value {
+                Some(value) => batch.insert(&keyspace, key, value),
+                None => batch.remove(&keyspace, key),
+            }
+        }
+        batch.commit()?;
+        Ok(())
+    }
 }
 
 impl Table {
+    /// The table's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The store the table is in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Reads a record.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        self.note_reads(1);
-        self.tree
-            .get(key)?
+        self.get_raw(key.as_bytes())?
             .map(|bytes| self.decode(&bytes))
             .transpose()
+    }
+
+    /// Reads a raw value.
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.note_reads(1);
+        Ok(self.keyspace.get(key)?)
+    }
+
+    /// Whether the table has `key` (reads no value).
+    pub fn contains(&self, key: &str) -> Result<bool> {
+        self.note_reads(1);
+        Ok(self.keyspace.contains_key(key)?)
     }
 
     /// A stored value's record, packed or not.
@@ -366,40 +494,29 @@ impl Table {
         }
     }
 
-    fn decode_entry<T: DeserializeOwned>(
-        &self,
-        item: sled::Result<(sled::IVec, sled::IVec)>,
-    ) -> Result<(String, T)> {
-        let (k, v) = item?;
+    fn decode_entry<T: DeserializeOwned>(&self, item: fjall::Guard) -> Result<(String, T)> {
+        let (k, v) = item.into_inner()?;
         self.note_reads(1);
         Ok((String::from_utf8_lossy(&k).into_owned(), self.decode(&v)?))
     }
 
     /// Writes a record and waits until it is on disk.
     pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
-        self.tree.insert(key, self.encode(value))?;
-        self.note_writes(1);
+        self.put_unflushed(key, value)?;
         self.store.flush().await
     }
 
-    /// The sled tree, for transactions across tables (whose callers count
-    /// their operations with [`Table::note_reads`] and
-    /// [`Table::note_writes`]).
-    pub fn tree(&self) -> &sled::Tree {
-        &self.tree
-    }
-
-    /// Counts `n` records read through [`Table::tree`].
+    /// Counts `n` records read.
     pub fn note_reads(&self, n: u64) {
         self.store.counters.reads.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Counts `n` records written through [`Table::tree`].
+    /// Counts `n` records written.
     pub fn note_writes(&self, n: u64) {
         self.store.counters.writes.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Counts `n` records removed through [`Table::tree`].
+    /// Counts `n` records removed.
     pub fn note_removes(&self, n: u64) {
         self.store.counters.removes.fetch_add(n, Ordering::Relaxed);
     }
@@ -411,16 +528,39 @@ impl Table {
         prefix: &str,
     ) -> impl Iterator<Item = Result<(String, T)>> + '_ {
         let prefix = prefix.as_bytes().to_vec();
-        self.tree
+        self.keyspace
             .range(start.as_bytes().to_vec()..)
+            .map(|item| Ok::<_, StoreError>(item.into_inner()?))
             .take_while(move |item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+            .map(|item| {
+                let (k, v) = item?;
+                self.note_reads(1);
+                Ok((String::from_utf8_lossy(&k).into_owned(), self.decode(&v)?))
+            })
+    }
+
+    /// The records whose keys start with `prefix`, last key first.
+    pub fn scan_prefix_rev<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+    ) -> impl Iterator<Item = Result<(String, T)>> + '_ {
+        self.keyspace
+            .prefix(prefix.as_bytes())
+            .rev()
             .map(|item| self.decode_entry(item))
     }
 
     /// Writes a record without waiting for the disk (for records whose loss
-    /// in a crash does no harm).
+    /// in a crash does no harm, or that a later flush covers).
     pub fn put_unflushed<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
-        self.tree.insert(key, self.encode(value))?;
+        self.put_raw_unflushed(key.as_bytes(), self.encode(value))
+    }
+
+    /// Writes a raw value without waiting for the disk.
+    pub fn put_raw_unflushed(&self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        debug_assert!(!self.packed || packed::unpack(&value).is_ok());
+        let _writer = self.store.writer();
+        self.keyspace.insert(key, value)?;
         self.note_writes(1);
         Ok(())
     }
@@ -441,28 +581,35 @@ impl Table {
         new: Option<&[u8]>,
     ) -> Result<bool> {
         debug_assert!(!self.packed, "raw values of a packed table");
+        let _writer = self.store.writer();
         self.note_reads(1);
-        let swapped = self.tree.compare_and_swap(key, current, new)?.is_ok();
-        if swapped {
-            match new {
-                Some(_) => self.note_writes(1),
-                None => self.note_removes(1),
+        if self.keyspace.get(key)?.as_deref() != current {
+            return Ok(false);
+        }
+        match new {
+            Some(new) => {
+                self.keyspace.insert(key, new)?;
+                self.note_writes(1);
+            }
+            None => {
+                self.keyspace.remove(key)?;
+                self.note_removes(1);
             }
         }
-        Ok(swapped)
+        Ok(true)
     }
 
     /// Removes a record without waiting for the disk.
     pub fn remove_unflushed(&self, key: &str) -> Result<()> {
-        self.tree.remove(key)?;
+        let _writer = self.store.writer();
+        self.keyspace.remove(key)?;
         self.note_removes(1);
         Ok(())
     }
 
     /// Removes a record and waits until that is on disk.
     pub async fn remove(&self, key: &str) -> Result<()> {
-        self.tree.remove(key)?;
-        self.note_removes(1);
+        self.remove_unflushed(key)?;
         self.store.flush().await
     }
 
@@ -509,8 +656,8 @@ impl Table {
                 end
             }
         };
-        self.tree.range(start..end).rev().map(|item| {
-            let (k, _) = item?;
+        self.keyspace.range(start..end).rev().map(|item| {
+            let k = item.key()?;
             self.note_reads(1);
             Ok(String::from_utf8_lossy(&k).into_owned())
         })
@@ -523,7 +670,15 @@ impl Table {
 
     /// Every record, in key order.
     pub fn scan<T: DeserializeOwned>(&self) -> impl Iterator<Item = Result<(String, T)>> + '_ {
-        self.tree.iter().map(|item| self.decode_entry(item))
+        self.keyspace.iter().map(|item| self.decode_entry(item))
+    }
+
+    /// Every raw key and value, in key order.
+    pub fn scan_raw(&self) -> impl Iterator<Item = Result<(Bytes, Bytes)>> + '_ {
+        self.keyspace.iter().map(|item| {
+            self.note_reads(1);
+            Ok(item.into_inner()?)
+        })
     }
 
     /// Records with keys before `before` (all if none), newest key first.
@@ -532,8 +687,8 @@ impl Table {
         before: Option<&str>,
     ) -> impl Iterator<Item = Result<(String, T)>> + '_ {
         let iter = match before {
-            Some(key) => self.tree.range(..key.as_bytes().to_vec()),
-            None => self.tree.range::<Vec<u8>, _>(..),
+            Some(key) => self.keyspace.range(..key.as_bytes().to_vec()),
+            None => self.keyspace.iter(),
         };
         iter.rev().map(|item| self.decode_entry(item))
     }
@@ -565,75 +720,93 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn compression_is_kept_with_the_database_and_cannot_change() {
+    async fn a_transaction_reads_its_own_writes_and_applies_all_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        // Compressible records, as JSON records are.
-        let record = "the same words again and again ".repeat(40);
-        let fill = async |store: &Store| {
-            let table = store.table("t").unwrap();
-            for i in 0..2000 {
-                table.put_unflushed(&format!("k{i:04}"), &record).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (a, b) = (store.table("a").unwrap(), store.table("b").unwrap());
+        a.put_unflushed("k", &1).unwrap();
+
+        let seen = store
+            .transaction(|tx| {
+                let v: i32 = tx.get(&a, "k")?.unwrap();
+                tx.put(&a, "k", &(v + 1));
+                tx.put(&b, "k", &(v + 10));
+                tx.remove(&a, "gone");
+                Ok::<_, super::StoreError>((tx.get::<i32>(&a, "k")?, tx.contains(&b, "k")?))
+            })
+            .unwrap();
+        assert_eq!(seen, (Some(2), true), "its own writes");
+        assert_eq!(a.get::<i32>("k").unwrap(), Some(2));
+        assert_eq!(b.get::<i32>("k").unwrap(), Some(11));
+
+        // A failed transaction writes nothing.
+        let failed: Result<(), super::StoreError> = store.transaction(|tx| {
+            tx.put(&a, "k", &100);
+            tx.put(&b, "new", &100);
+            Err(super::StoreError::Conflict("refused"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(a.get::<i32>("k").unwrap(), Some(2));
+        assert_eq!(b.get::<i32>("new").unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn concurrent_transactions_lose_no_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let counter = store.table("counter").unwrap();
+        counter.put_unflushed("n", &0u64).unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, counter) = (store.clone(), counter.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..250 {
+                        store
+                            .transaction(|tx| {
+                                let n: u64 = tx.get(&counter, "n")?.unwrap();
+                                tx.put(&counter, "n", &(n + 1));
+                                Ok::<_, super::StoreError>(())
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(counter.get::<u64>("n").unwrap(), Some(1000));
+    }
+
+    #[tokio::test]
+    async fn flushed_writes_are_there_after_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let table = store.packed_table("tasks").unwrap();
+            for i in 0..100 {
+                table
+                    .put_unflushed(&format!("k{i:03}"), &serde_json::json!({"id": i}))
+                    .unwrap();
             }
             store.flush().await.unwrap();
-        };
-        {
-            let store = Store::open_with(dir.path(), 1 << 20, Some(true)).unwrap();
-            assert!(store.compressed());
-            fill(&store).await;
         }
-        let err = Store::reopen(dir.path(), 1 << 20, Some(false))
-            .await
-            .err()
-            .expect("a compressed database refuses compression = false");
-        let message = err.to_string();
-        assert!(
-            message.contains("created with compression on")
-                && message.contains("set [store] compression = true"),
-            "{message}"
+        let store = Store::reopen(dir.path(), 1 << 20).await.unwrap();
+        let table = store.packed_table("tasks").unwrap();
+        assert_eq!(table.scan::<serde_json::Value>().count(), 100);
+        assert_eq!(
+            table.get::<serde_json::Value>("k099").unwrap(),
+            Some(serde_json::json!({"id": 99}))
         );
-        // Unset: the database's own setting, and every record reads back.
-        let store = Store::reopen(dir.path(), 1 << 20, None).await.unwrap();
-        assert!(store.compressed());
-        let table = store.table("t").unwrap();
-        assert_eq!(table.scan::<String>().count(), 2000);
-        assert_eq!(table.get::<String>("k1999").unwrap(), Some(record.clone()));
-        drop((table, store));
+        assert!(store.table_names().contains(&"tasks".to_string()));
+    }
 
-        // A new database is not compressed unless asked, and then refuses
-        // compression = true.
-        let plain = tempfile::tempdir().unwrap();
-        let store = Store::open(plain.path()).unwrap();
-        assert!(!store.compressed());
-        fill(&store).await;
-        drop(store);
-        let err = Store::reopen(plain.path(), 1 << 20, Some(true))
-            .await
-            .err()
-            .expect("a plain database refuses compression = true");
-        assert!(
-            err.to_string().contains("created with compression off"),
-            "{err}"
-        );
-
-        // What it is for: the compressed database is smaller on disk.
-        let size = |dir: &std::path::Path| -> u64 {
-            fn walk(p: &std::path::Path) -> u64 {
-                std::fs::read_dir(p)
-                    .unwrap()
-                    .map(|e| {
-                        let e = e.unwrap();
-                        let m = e.metadata().unwrap();
-                        if m.is_dir() { walk(&e.path()) } else { m.len() }
-                    })
-                    .sum()
-            }
-            walk(dir)
-        };
-        let (compressed, plain) = (size(dir.path()), size(plain.path()));
-        assert!(
-            compressed < plain,
-            "compressed {compressed} B, plain {plain} B"
-        );
+    #[tokio::test]
+    async fn a_database_in_use_is_refused_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let _open = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).err().expect("locked");
+        assert!(err.to_string().contains("is in use"), "{err}");
     }
 
     #[tokio::test]
@@ -645,7 +818,7 @@ mod tests {
         store.table("t").unwrap().put("old", &record).await.unwrap();
         let table = store.packed_table("t").unwrap();
         table.put("new", &record).await.unwrap();
-        let raw = table.tree().get("new").unwrap().unwrap();
+        let raw = table.get_raw(b"new").unwrap().unwrap();
         assert_eq!(raw[0], super::packed::ZSTD_RECORDS_1);
         for key in ["old", "new"] {
             assert_eq!(
@@ -658,7 +831,11 @@ mod tests {
         assert_eq!(scanned.len(), 2);
         assert!(scanned.iter().all(|(_, r)| *r == record));
         // A damaged packed record is reported as such, naming the tree.
-        table.tree().insert("bad", &raw[..raw.len() / 2]).unwrap();
+        store
+            .table("t")
+            .unwrap()
+            .put_raw_unflushed(b"bad", raw[..raw.len() / 2].to_vec())
+            .unwrap();
         let err = table
             .get::<serde_json::Value>("bad")
             .unwrap_err()

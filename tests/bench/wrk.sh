@@ -18,8 +18,7 @@
 # per cell; the median by req/s is reported, by p50 for paced runs;
 # default 3), TARGETS (default "direct floor imini"; "imini" alone for a
 # long run of the gateway, without added latency), IMINI_STORE_URL (run
-# imini on PostgreSQL), COMPRESSION=1 (sled compresses what it writes:
-# [store] compression = true), EXTRA_CONFIG (TOML added to imini's
+# imini on PostgreSQL), EXTRA_CONFIG (TOML added to imini's
 # configuration, to compare settings: e.g.
 # "[plugin_settings.policy-terms.config] classifier = { enabled = false }"
 # on two lines). Needs nginx, wrk, curl and python3 (installed with apt
@@ -118,9 +117,6 @@ max_concurrent_tasks = 100000
 [moderation]
 policies = ["policy-terms"]
 EOF
-if [ "${COMPRESSION:-0}" = 1 ]; then
-  printf '[store]\ncompression = true\n' >> "$work/imini.toml"
-fi
 if [ -n "${EXTRA_CONFIG:-}" ]; then
   printf '%s\n' "$EXTRA_CONFIG" >> "$work/imini.toml"
 fi
@@ -183,7 +179,7 @@ PY
 }
 
 echo "imini $("$bin" --version | awk '{print $2}'), $(nproc) cores, ${secs}s runs, median of $repeats by req/s"
-echo "store: ${IMINI_STORE_URL:+PostgreSQL}${IMINI_STORE_URL:-sled${COMPRESSION:+ (compression=$COMPRESSION)}}"
+echo "store: ${IMINI_STORE_URL:+PostgreSQL}${IMINI_STORE_URL:-embedded (fjall)}"
 echo
 echo "| conns | target | req/s | p50 ms | p99 ms | added p50 / p99 ms | errors | imini CPU µs/req |"
 echo "|---:|---|---:|---:|---:|---|---:|---:|"
@@ -225,6 +221,6 @@ balance=$(curl -sf -H "authorization: Bearer $key" "http://127.0.0.1:$gateway/v1
 generations=$((1000000000000 - balance))
 echo "imini RSS: $(awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$imini_pid/status"), data dir: $(du -sh "$work/data" | cut -f1)"
 if [ -z "${IMINI_STORE_URL:-}" ] && [ "$generations" -gt 0 ]; then
-  db_bytes=$(du -sb "$work/data/db" | cut -f1)
-  echo "generations: $generations, data/db: $db_bytes bytes, $((db_bytes / generations)) per generation"
+  db_bytes=$(du -sb "$work/data/store" | cut -f1)
+  echo "generations: $generations, data/store: $db_bytes bytes, $((db_bytes / generations)) per generation"
 fi

@@ -14,9 +14,8 @@ fn a_crash_under_load_loses_nothing_and_charges_once() {
 
 #[test]
 fn a_data_directory_of_an_earlier_layout_resumes_its_task_and_charges_it_once() {
-    if imini_tests::pg::skip_on_postgres(
-        "it writes a sled data directory as an earlier version left it",
-    ) {
+    if imini_tests::pg::skip_on_postgres("it writes a data directory as an earlier version left it")
+    {
         return;
     }
     // What an earlier version left when it crashed: a queued task whose
@@ -29,10 +28,9 @@ fn a_data_directory_of_an_earlier_layout_resumes_its_task_and_charges_it_once() 
     let topup = gw.ledger(&erin.id);
     gw.stop();
     {
-        let db = sled::open(gw.data_dir.join("db")).unwrap();
+        let db = imini_tests::embedded::open(&gw.data_dir);
         let put = |tree: &str, key: &str, value: Value| {
-            db.open_tree(tree)
-                .unwrap()
+            imini_tests::embedded::keyspace(&db, tree)
                 .insert(key, serde_json::to_vec(&value).unwrap())
                 .unwrap();
         };
@@ -71,8 +69,10 @@ fn a_data_directory_of_an_earlier_layout_resumes_its_task_and_charges_it_once() 
             json!({"task_id": task, "account_id": erin.id, "amount": 10, "status": "open",
                 "key_id": erin.key_id}),
         );
-        db.open_tree("tasks_open").unwrap().clear().unwrap();
-        db.flush().unwrap();
+        imini_tests::embedded::keyspace(&db, "tasks_open")
+            .clear()
+            .unwrap();
+        db.persist(fjall::PersistMode::SyncAll).unwrap();
     }
     gw.restart();
     let logs = gw.logs();
@@ -304,8 +304,9 @@ fn a_crash_while_synchronous_requests_wait_charges_none_of_them() {
         mock.received().len() == 16
     });
     // Any durable write now (here an operator creating an account) puts
-    // the queued tasks and their holds on disk with it, as sled's own
-    // periodic write (every 500 ms) would.
+    // the queued tasks and their holds on disk with it (on the embedded
+    // store they have already reached the operating system, which a
+    // SIGKILL of the gateway alone does not undo).
     gw.account("someone-else@example.com", 1);
     gw.kill();
     let answered = clients

@@ -52,9 +52,8 @@ fn sigterm_stops_gracefully() {
 
 #[test]
 fn each_account_lists_its_own_tasks_also_after_an_upgrade_from_before_the_owner_index() {
-    if imini_tests::pg::skip_on_postgres(
-        "it writes a sled data directory as an earlier version left it",
-    ) {
+    if imini_tests::pg::skip_on_postgres("it writes a data directory as an earlier version left it")
+    {
         return;
     }
     let mut gw = Gateway::start();
@@ -102,13 +101,13 @@ fn each_account_lists_its_own_tasks_also_after_an_upgrade_from_before_the_owner_
     // A data directory written before the index existed: the next start
     // builds it from the stored tasks.
     assert!(gw.stop().success());
-    let db = sled::open(gw.data_dir.join("db")).unwrap();
-    assert!(
-        db.drop_tree("tasks_by_owner").unwrap(),
-        "the index was stored"
-    );
-    db.flush().unwrap();
-    drop(db);
+    {
+        let db = imini_tests::embedded::open(&gw.data_dir);
+        let index = imini_tests::embedded::keyspace(&db, "tasks_by_owner");
+        assert!(!index.is_empty().unwrap(), "the index was stored");
+        db.delete_keyspace(index).unwrap();
+        db.persist(fjall::PersistMode::SyncAll).unwrap();
+    }
     gw.restart();
     assert!(
         gw.logs().contains("indexed the stored tasks by owner"),
@@ -119,46 +118,71 @@ fn each_account_lists_its_own_tasks_also_after_an_upgrade_from_before_the_owner_
 }
 
 #[test]
-fn a_compressed_data_directory_keeps_its_state_and_refuses_to_be_opened_uncompressed() {
-    // sled's setting; on PostgreSQL it would be refused as a sled-only one.
-    let mut gw = Gateway::start_on_sled("[store]\ncompression = true\n");
-    assert!(gw.logs().contains("compressed"), "{}", gw.logs());
-    let answer = gw.post(
-        "/v1/images/generations",
-        &json!({"prompt": "a compressed harbour", "size": "64x64", "response_format": "url"}),
-    );
-    assert_eq!(answer.status, 200);
-    let task_id = answer.json()["id"].as_str().unwrap().to_string();
-    gw.kill();
-    gw.restart();
-    let task = gw.get(&format!("/v1/tasks/{task_id}")).json();
-    assert_eq!(task["status"], "succeeded", "{task}");
-    gw.kill();
-
-    // The same data directory, configured the other way: a clear refusal,
-    // and nothing changed (it still opens as it was made).
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("imini.toml");
-    std::fs::write(&config, "[store]\ncompression = false\n").unwrap();
-    let out = std::process::Command::new(imini_tests::binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&gw.data_dir)
-        .arg("--config")
-        .arg(&config)
-        .env("IMINI_ADMIN_KEY", "imini_admin_unused_0123456789")
-        .env_remove("IMINI_CONFIG")
-        .env_remove("IMINI_STORE_URL")
-        .env_remove("IMINI_REDIS_URL")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+fn a_data_directory_of_an_earlier_version_on_sled_is_copied_at_its_first_start() {
+    // With sled's compression setting, which no longer does anything: the
+    // configuration file of an earlier version still loads.
+    let mut gw = Gateway::start_embedded("[store]\ncompression = true\n");
     assert!(
-        stderr.contains("was created with compression on")
-            && stderr.contains("set [store] compression = true"),
-        "{stderr}"
+        gw.logs()
+            .contains("store.compression no longer has an effect"),
+        "{}",
+        gw.logs()
     );
+    let ann = gw.account("ann@example.com", 1_000);
+    let answer = gw.request_with(
+        "POST",
+        "/v1/images/generations",
+        Some(&ann.key),
+        Some(&json!({"prompt": "a harbour before the upgrade", "size": "64x64", "response_format": "url"})),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.json());
+    let task_id = answer.json()["id"].as_str().unwrap().to_string();
+    let before = gw
+        .request_with("GET", &format!("/v1/tasks/{task_id}"), Some(&ann.key), None)
+        .json();
+    let file_path = before["images"][0]["url"].as_str().unwrap().to_string();
+    let image = gw.request_with("GET", &file_path, Some(&ann.key), None);
+    assert_eq!(image.status, 200);
+    let ledger = gw.ledger(&ann.id);
+    assert!(gw.stop().success());
+
+    // The data directory as the version before fjall left it.
+    let records = imini_tests::embedded::back_to_sled(&gw.data_dir);
+    assert!(records > 10, "{records} records");
     gw.restart();
-    let task = gw.get(&format!("/v1/tasks/{task_id}")).json();
+    let logs = gw.logs();
+    assert!(logs.contains("copied the sled database to fjall"), "{logs}");
+    assert!(gw.data_dir.join("db.before-fjall").join("conf").is_file());
+    assert!(!gw.data_dir.join("db").exists());
+
+    // The same account, key, task, file and ledger; and it goes on.
+    let task = gw
+        .request_with("GET", &format!("/v1/tasks/{task_id}"), Some(&ann.key), None)
+        .json();
     assert_eq!(task["status"], "succeeded", "{task}");
+    assert_eq!(task, before);
+    let file = gw.request_with("GET", &file_path, Some(&ann.key), None);
+    assert_eq!((file.status, &file.body), (200, &image.body));
+    assert_eq!(gw.ledger(&ann.id), ledger);
+    let again = gw.request_with(
+        "POST",
+        "/v1/images/generations",
+        Some(&ann.key),
+        Some(&json!({"prompt": "a harbour after the upgrade", "size": "64x64", "response_format": "url"})),
+    );
+    assert_eq!(again.status, 200, "{}", again.json());
+    assert_eq!(gw.ledger(&ann.id).len(), ledger.len() + 2);
+
+    // The next start copies nothing.
+    gw.kill();
+    gw.restart();
+    assert_eq!(
+        gw.logs()
+            .matches("copied the sled database to fjall")
+            .count(),
+        1,
+        "{}",
+        gw.logs()
+    );
+    assert_eq!(gw.ledger(&ann.id).len(), ledger.len() + 2);
 }

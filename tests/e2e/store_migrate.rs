@@ -81,7 +81,7 @@ fn a_sled_gateway_with_history_moves_to_postgresql_with_the_same_views() {
     let replicas_config = format!("[media]\npath = {:?}\n", shared.path().join("media"));
 
     // A sled gateway with some history.
-    let mut old = Gateway::start_on_sled("");
+    let mut old = Gateway::start_embedded("");
     let acct = old.account("moving@example.com", 500);
     let generate = |gw: &Gateway, prompt: &str, idempotency: Option<&str>| {
         let body = json!({"model": "imini/canvas-image", "prompt": prompt, "size": "64x64"});

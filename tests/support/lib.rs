@@ -7,6 +7,7 @@ pub mod bench;
 mod binary;
 pub mod browser;
 pub mod conformance;
+pub mod embedded;
 pub mod mock;
 pub mod moto;
 pub mod pg;
@@ -58,8 +59,8 @@ pub struct Gateway {
     config: Option<PathBuf>,
     log: PathBuf,
     env: Vec<(String, String)>,
-    /// The PostgreSQL database it keeps its state in (none: sled in the
-    /// data directory).
+    /// The PostgreSQL database it keeps its state in (none: the embedded
+    /// store in the data directory).
     database: Option<std::sync::Arc<pg::Database>>,
     _dir: std::sync::Arc<tempfile::TempDir>,
     client: reqwest::blocking::Client,
@@ -98,7 +99,7 @@ impl Gateway {
     }
 
     /// Starts a gateway with `config` (TOML) as its configuration file, on
-    /// sled, or on a database of its own when the suite runs on PostgreSQL
+    /// the embedded store, or on a database of its own when the suite runs on PostgreSQL
     /// ([`pg::e2e_on_postgres`]).
     pub fn start_with_config(config: &str) -> Self {
         Self::start_with_env(config, &[])
@@ -111,9 +112,9 @@ impl Gateway {
         Self::launch(config, database, env)
     }
 
-    /// Starts a gateway with `config` on sled in its data directory, also
-    /// when the suite runs on PostgreSQL.
-    pub fn start_on_sled(config: &str) -> Self {
+    /// Starts a gateway with `config` on the embedded store in its data
+    /// directory, also when the suite runs on PostgreSQL.
+    pub fn start_embedded(config: &str) -> Self {
         Self::launch(config, None, &[])
     }
 

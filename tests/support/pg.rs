@@ -6,16 +6,18 @@
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Whether the end-to-end suite runs its gateways on PostgreSQL
-/// (`IMINI_E2E_STORE=postgres`) rather than on sled, the default.
+/// (`IMINI_E2E_STORE=postgres`) rather than on the embedded store, the
+/// default.
 pub fn e2e_on_postgres() -> bool {
     match std::env::var("IMINI_E2E_STORE").as_deref() {
         Ok("postgres") => true,
-        Ok("sled") | Ok("") | Err(_) => false,
-        Ok(other) => panic!("IMINI_E2E_STORE is `sled` or `postgres`, not `{other}`"),
+        Ok("embedded") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("IMINI_E2E_STORE is `embedded` or `postgres`, not `{other}`"),
     }
 }
 
-/// For a test of sled's own files (an upgrade from an earlier layout):
+/// For a test of the embedded store's own files (an upgrade from an
+/// earlier layout):
 /// true, after saying so, when the suite runs on PostgreSQL, where the
 /// test has nothing to check.
 pub fn skip_on_postgres(why: &str) -> bool {

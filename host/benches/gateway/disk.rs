@@ -1,5 +1,6 @@
 //! A section of the gateway bench (see `../gateway.rs`): what the records
-//! of a generation cost on disk in sled, by the trees they go to.
+//! of a generation cost on disk in the embedded store, by the tables they
+//! go to.
 //!
 //! Writes the records a synchronous generation writes (the open task, the
 //! hold's ledger entry, the output's file record and its entry in the index
@@ -192,7 +193,7 @@ async fn bytes_per_generation(v: &Variant, n: u64) -> u64 {
 /// Prints the table.
 pub async fn disk_figures() {
     let n = 20_000;
-    println!("\nsled data directory per generation ({n} generations, one flush each):\n");
+    println!("\nembedded store per generation ({n} generations, one flush each):\n");
     println!("| records written | bytes per generation |");
     println!("|---|---:|");
     for v in &VARIANTS {

@@ -159,7 +159,7 @@ pub(super) async fn micro() {
             table.put_unflushed(&keys[i - 1], &record).unwrap();
         });
         report(
-            &format!("store: write a 1 KB {how} record (sled, no fsync)"),
+            &format!("store: write a 1 KB {how} record (embedded, no fsync)"),
             samples,
             "µs",
         );
@@ -168,7 +168,7 @@ pub(super) async fn micro() {
             table.get::<serde_json::Value>(&keys[i]).unwrap().unwrap()
         });
         report(
-            &format!("store: read a 1 KB {how} record (sled)"),
+            &format!("store: read a 1 KB {how} record (embedded)"),
             samples,
             "µs",
         );

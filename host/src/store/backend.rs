@@ -1,11 +1,12 @@
 //! Which database the gateway keeps its state in, and every store opened
-//! on it: sled in the data directory (one process), or PostgreSQL (any
-//! number of replicas sharing it).
+//! on it: the embedded one in the data directory (fjall; one process), or
+//! PostgreSQL (any number of replicas sharing it).
 //!
-//! Configured by `[store]`: `backend = "sled" | "postgres"`, `url`,
-//! `pool_size` and, for sled, `cache_mb` and `compression`. The environment variable `IMINI_STORE_URL` overrides `url`,
-//! and a `postgres://` (or `postgresql://`) URL there selects PostgreSQL by
-//! itself.
+//! Configured by `[store]`: `backend = "embedded" | "postgres"` (`"sled"`,
+//! the embedded store's name before fjall, means `"embedded"`), `url`,
+//! `pool_size` and, for the embedded store, `cache_mb`. The environment
+//! variable `IMINI_STORE_URL` overrides `url`, and a `postgres://` (or
+//! `postgresql://`) URL there selects PostgreSQL by itself.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,12 +36,10 @@ pub const URL_VARIABLE: &str = "IMINI_STORE_URL";
 /// Connections in the pool unless `pool_size` says.
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
-/// sled's page cache in MiB unless `cache_mb` says. sled's own default is
-/// 1 GiB, and the cache fills up to it as the database grows, so the
-/// gateway's memory would follow the database's size. The pages a
-/// generation touches (the newest leaves of each tree, accounts and keys)
-/// fit in 16 MiB: under load it served as fast as 64 MiB, for about 70 MB
-/// less memory (docs/operations.md).
+/// The embedded store's block cache in MiB unless `cache_mb` says. The
+/// blocks a generation reads (accounts, keys, the newest ledger entries)
+/// fit in it; the records a generation writes are read back from the
+/// write buffers, which are bounded apart (docs/operations.md).
 pub const DEFAULT_CACHE_MB: u64 = 16;
 
 /// The smallest and largest `cache_mb` accepted.
@@ -50,8 +49,9 @@ const CACHE_MB_RANGE: std::ops::RangeInclusive<u64> = 1..=65_536;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// sled, in the data directory.
-    Sled,
+    /// The embedded store (fjall), in the data directory.
+    #[serde(alias = "sled", alias = "fjall")]
+    Embedded,
     /// PostgreSQL, at `url`.
     Postgres,
 }
@@ -60,19 +60,19 @@ pub enum Backend {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// The database (default sled, or PostgreSQL if `IMINI_STORE_URL` is a
-    /// PostgreSQL URL).
+    /// The database (default the embedded one, or PostgreSQL if
+    /// `IMINI_STORE_URL` is a PostgreSQL URL).
     pub backend: Option<Backend>,
     /// The PostgreSQL URL, `postgres://user:password@host:port/database`.
     pub url: Option<String>,
     /// The most connections the gateway opens (PostgreSQL).
     pub pool_size: Option<usize>,
-    /// The most memory sled's page cache may hold, in MiB (sled; default
-    /// [`DEFAULT_CACHE_MB`]).
+    /// The most memory the embedded store's block cache may hold, in MiB
+    /// (default [`DEFAULT_CACHE_MB`]).
     pub cache_mb: Option<u64>,
-    /// Whether sled compresses what it writes (sled; fixed when the data
-    /// directory is created; unset keeps the directory's, and a new one is
-    /// not compressed).
+    /// sled's page compression: no longer has an effect (fjall compresses
+    /// its table files itself), accepted so that a configuration file
+    /// written for an earlier version still loads; a start logs a warning.
     pub compression: Option<bool>,
 }
 
@@ -80,13 +80,10 @@ pub struct StoreConfig {
 /// read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolved {
-    /// sled in the data directory.
-    Sled {
-        /// The bound of sled's page cache, in bytes.
+    /// The embedded store in the data directory.
+    Embedded {
+        /// The bound of its block cache, in bytes.
         cache_bytes: u64,
-        /// Whether the database is (or is created) compressed; `None`
-        /// keeps what it is.
-        compression: Option<bool>,
     },
     /// PostgreSQL.
     Postgres {
@@ -116,12 +113,15 @@ impl StoreConfig {
         }
         if self.backend == Some(Backend::Postgres) && self.cache_mb.is_some() {
             return Err(
-                "store.cache_mb is for backend = \"sled\"; PostgreSQL keeps its own cache".into(),
+                "store.cache_mb is for backend = \"embedded\"; PostgreSQL keeps its own cache"
+                    .into(),
             );
         }
         if self.backend == Some(Backend::Postgres) && self.compression.is_some() {
             return Err(
-                "store.compression is for backend = \"sled\"; PostgreSQL compresses by its own settings".into(),
+                "store.compression is for backend = \"embedded\" (and has no effect since fjall); \
+                 PostgreSQL compresses by its own settings"
+                    .into(),
             );
         }
         if let Some(url) = &self.url
@@ -129,9 +129,10 @@ impl StoreConfig {
         {
             return Err("store.url must be a postgres:// URL".into());
         }
-        if self.backend == Some(Backend::Sled) && self.url.is_some() {
+        if self.backend == Some(Backend::Embedded) && self.url.is_some() {
             return Err(
-                "store.url is for backend = \"postgres\"; sled lives in the data directory".into(),
+                "store.url is for backend = \"postgres\"; the embedded store lives in the data directory"
+                    .into(),
             );
         }
         Ok(())
@@ -151,13 +152,20 @@ impl StoreConfig {
         let backend = match (env_url, self.backend) {
             (Some(_), _) => Backend::Postgres,
             (None, Some(backend)) => backend,
-            (None, None) => Backend::Sled,
+            (None, None) => Backend::Embedded,
         };
         match backend {
-            Backend::Sled => Ok(Resolved::Sled {
-                cache_bytes: self.cache_mb.unwrap_or(DEFAULT_CACHE_MB) << 20,
-                compression: self.compression,
-            }),
+            Backend::Embedded => {
+                if self.compression.is_some() {
+                    tracing::warn!(
+                        "store.compression no longer has an effect (the embedded store, fjall, \
+                         compresses its table files itself); remove it from the configuration"
+                    );
+                }
+                Ok(Resolved::Embedded {
+                    cache_bytes: self.cache_mb.unwrap_or(DEFAULT_CACHE_MB) << 20,
+                })
+            }
             Backend::Postgres => {
                 let url = env_url.or(self.url.as_deref()).ok_or_else(|| {
                     format!("backend = \"postgres\" needs store.url or {URL_VARIABLE}")
@@ -189,7 +197,8 @@ pub struct Stores {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Plugin versions.
     pub plugins: Arc<dyn PluginStore>,
-    /// Plugin versions' files shared by replicas (none on sled, where the
+    /// Plugin versions' files shared by replicas (none on the embedded
+    /// store, where the
     /// data directory's files are the only copy).
     pub components: Option<Arc<dyn ComponentStore>>,
     /// Prices and the changelog.
@@ -208,15 +217,17 @@ pub struct Stores {
     pub moderation: Arc<dyn ModerationStore>,
     /// People's logins, sessions, tokens and login events.
     pub people: Arc<dyn PeopleStore>,
-    /// The sled database, for its operation counts.
-    sled: Option<Store>,
+    /// The embedded database, for its operation counts.
+    embedded: Option<Store>,
     /// What it is, for the logs.
     pub description: String,
 }
 
 impl Stores {
-    /// Opens every store on the database `resolved` names (sled under
-    /// `data_dir/db`), bringing a PostgreSQL schema up to date.
+    /// Opens every store on the database `resolved` names (the embedded one
+    /// under `data_dir/store`, copied first from an earlier version's sled
+    /// database if need be: [`super::from_sled`]), bringing a PostgreSQL
+    /// schema up to date.
     /// On PostgreSQL, `replica` is this process as one of the replicas that
     /// may share the database.
     pub async fn open(
@@ -225,11 +236,8 @@ impl Stores {
         replica: &Replica,
     ) -> Result<Self, StoreError> {
         match resolved {
-            Resolved::Sled {
-                cache_bytes,
-                compression,
-            } => {
-                let store = Store::open_with(&data_dir.join("db"), *cache_bytes, *compression)?;
+            Resolved::Embedded { cache_bytes } => {
+                let (store, _copied) = super::from_sled::open(data_dir, *cache_bytes)?;
                 Ok(Self {
                     secrets: Arc::new(SledSecrets::new(&store)?),
                     accounts: Arc::new(SledAccounts::new(&store)?),
@@ -246,16 +254,11 @@ impl Stores {
                     moderation: Arc::new(SledModeration::open(&store)?),
                     people: Arc::new(SledPeople::new(&store)?),
                     description: format!(
-                        "sled in {} (cache of {} MiB{})",
-                        data_dir.join("db").display(),
+                        "fjall in {} (cache of {} MiB)",
+                        data_dir.join(super::from_sled::STORE_DIR).display(),
                         cache_bytes >> 20,
-                        if store.compressed() {
-                            ", compressed"
-                        } else {
-                            ""
-                        }
                     ),
-                    sled: Some(store),
+                    embedded: Some(store),
                 })
             }
             Resolved::Postgres { url, pool_size } => {
@@ -277,7 +280,7 @@ impl Stores {
                     changes: Arc::new(super::changes::ChangeFeed::listen(&pg)),
                     moderation: Arc::new(PgModeration::new(&pg)),
                     people: Arc::new(PgPeople::new(&pg)),
-                    sled: None,
+                    embedded: None,
                     description: format!(
                         "PostgreSQL (schema version {}, pool of {pool_size})",
                         pg.schema_version().await?
@@ -288,14 +291,14 @@ impl Stores {
     }
 
     /// Whether other processes (replicas) may share the database: true on
-    /// PostgreSQL, false on sled, which one process owns.
+    /// PostgreSQL, false on the embedded store, which one process owns.
     pub fn shared(&self) -> bool {
-        self.sled.is_none()
+        self.embedded.is_none()
     }
 
-    /// The sled database's operation counts (none for PostgreSQL).
+    /// The embedded database's operation counts (none for PostgreSQL).
     pub fn op_counts(&self) -> Option<OpCounts> {
-        self.sled.as_ref().map(Store::op_counts)
+        self.embedded.as_ref().map(Store::op_counts)
     }
 }
 
@@ -309,14 +312,13 @@ mod tests {
     }
 
     #[test]
-    fn sled_is_the_default_and_a_postgres_url_in_the_environment_selects_postgres() {
+    fn the_embedded_store_is_the_default_and_a_postgres_url_in_the_environment_selects_postgres() {
         let none = StoreConfig::default();
-        let default_sled = Resolved::Sled {
+        let default = Resolved::Embedded {
             cache_bytes: 16 << 20,
-            compression: None,
         };
-        assert_eq!(none.resolve(None), Ok(default_sled.clone()));
-        assert_eq!(none.resolve(Some("")), Ok(default_sled), "empty: unset");
+        assert_eq!(none.resolve(None), Ok(default.clone()));
+        assert_eq!(none.resolve(Some("")), Ok(default), "empty: unset");
         assert_eq!(
             none.resolve(Some("postgres://imini@db/imini")),
             Ok(Resolved::Postgres {
@@ -324,12 +326,16 @@ mod tests {
                 pool_size: 16
             })
         );
-        // Over a file that says sled, too.
-        let sled = parse("backend = \"sled\"");
-        assert!(matches!(
-            sled.resolve(Some("postgresql://db/x")),
-            Ok(Resolved::Postgres { .. })
-        ));
+        // Over a file that says the embedded store, too; "sled" (its name
+        // before fjall) and "fjall" name it as well.
+        for name in ["embedded", "sled", "fjall"] {
+            let embedded = parse(&format!("backend = \"{name}\""));
+            assert_eq!(embedded.backend, Some(Backend::Embedded));
+            assert!(matches!(
+                embedded.resolve(Some("postgresql://db/x")),
+                Ok(Resolved::Postgres { .. })
+            ));
+        }
         let err = none.resolve(Some("mysql://db/x")).unwrap_err();
         assert!(err.contains("IMINI_STORE_URL"), "{err}");
     }
@@ -355,22 +361,21 @@ mod tests {
     }
 
     #[test]
-    fn the_sled_cache_is_small_unless_configured() {
+    fn the_embedded_cache_is_small_unless_configured() {
         assert_eq!(
             StoreConfig::default().resolve(None),
-            Ok(Resolved::Sled {
+            Ok(Resolved::Embedded {
                 cache_bytes: super::DEFAULT_CACHE_MB << 20,
-                compression: None,
             })
         );
         assert_eq!(
             parse("cache_mb = 256").resolve(None),
-            Ok(Resolved::Sled {
+            Ok(Resolved::Embedded {
                 cache_bytes: 256 << 20,
-                compression: None,
             })
         );
-        // PostgreSQL chosen by the environment: the sled setting is unused.
+        // PostgreSQL chosen by the environment: the embedded setting is
+        // unused.
         assert!(matches!(
             parse("cache_mb = 256").resolve(Some("postgres://env/db")),
             Ok(Resolved::Postgres { .. })
@@ -385,24 +390,26 @@ mod tests {
         let err = parse("backend = \"postgres\"\nurl = \"postgres://db/x\"\ncache_mb = 8")
             .validate()
             .unwrap_err();
-        assert!(err.contains("cache_mb is for backend = \"sled\""), "{err}");
+        assert!(
+            err.contains("cache_mb is for backend = \"embedded\""),
+            "{err}"
+        );
         assert!(toml::from_str::<StoreConfig>("cache_mb = -1").is_err());
     }
 
     #[test]
-    fn compression_is_a_sled_setting() {
+    fn compression_of_an_earlier_version_still_loads_and_does_nothing() {
         assert_eq!(
             parse("compression = true").resolve(None),
-            Ok(Resolved::Sled {
+            Ok(Resolved::Embedded {
                 cache_bytes: super::DEFAULT_CACHE_MB << 20,
-                compression: Some(true),
             })
         );
         let err = parse("backend = \"postgres\"\nurl = \"postgres://db/x\"\ncompression = true")
             .validate()
             .unwrap_err();
         assert!(
-            err.contains("compression is for backend = \"sled\""),
+            err.contains("compression is for backend = \"embedded\""),
             "{err}"
         );
         assert!(toml::from_str::<StoreConfig>("compression = \"zstd\"").is_err());
@@ -431,11 +438,10 @@ mod tests {
             url: db.url(),
             pool_size: 2,
         };
-        let sled = Resolved::Sled {
+        let embedded = Resolved::Embedded {
             cache_bytes: 1 << 20,
-            compression: None,
         };
-        for resolved in [sled, pg] {
+        for resolved in [embedded, pg] {
             let stores = Stores::open(&resolved, dir.path(), &Default::default())
                 .await
                 .unwrap();
@@ -454,7 +460,7 @@ mod tests {
                 .unwrap();
             assert_eq!(
                 stores.op_counts().is_some(),
-                matches!(resolved, Resolved::Sled { .. })
+                matches!(resolved, Resolved::Embedded { .. })
             );
             drop(stores);
             // Opened again (another replica, or a restart): the same state.

@@ -1,17 +1,18 @@
-//! Moving up from sled to PostgreSQL: `imini store migrate --from <sled
-//! data dir> --to <postgres url>` copies every record of a stopped
+//! Moving up from the embedded store to PostgreSQL: `imini store migrate
+//! --from <data dir> --to <postgres url>` copies every record of a stopped
 //! gateway's data directory into an empty PostgreSQL database, keeping
 //! every id, and its media blobs into the blob store the replicas will use.
 //!
 //! The copy is one transaction: it is verified inside it (the number of
 //! records of each kind, and every account's ledger: the sum of its
-//! entries, its totals, and the sled ledger's own totals, all equal) and
+//! entries, its totals, and the embedded ledger's own totals, all equal) and
 //! committed only then, so a copy that fails or is cut off leaves the
 //! database as empty as it was, and can simply be run again. Blobs are
 //! copied before the commit (a blob is named by its content, so copying one
 //! twice is harmless). Tasks still open in the data directory are copied
 //! unleased: the first replica to start takes them over, as it would after
-//! a restart on sled.
+//! a restart on the embedded store. A data directory of an earlier version
+//! (on sled) is first copied to the embedded store, as a start would.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,7 +33,7 @@ use super::prices::{PriceStore, SledPrices};
 use super::secrets::SledSecrets;
 use super::tasks::{SledTasks, Task};
 use super::webhooks::SledWebhooks;
-use super::{Store, StoreError, ledger::LedgerStore};
+use super::{StoreError, ledger::LedgerStore};
 use crate::media::BlobStore;
 use crate::store::ledger::Entry;
 
@@ -142,14 +143,16 @@ impl Counter<'_> {
             .await?
             .get(0);
         if u64::try_from(stored).ok() != Some(copied) {
-            bail!("{table}: {copied} records read from sled, but the database holds {stored}");
+            bail!(
+                "{table}: {copied} records read from the data directory, but the database holds {stored}"
+            );
         }
         self.report.copied.push((table, copied));
         Ok(())
     }
 }
 
-/// The sled stores of a data directory, opened as the gateway opens them
+/// The embedded stores of a data directory, opened as the gateway opens them
 /// (which repairs what a crash cut off, as a start would).
 struct Source {
     secrets: SledSecrets,
@@ -167,21 +170,23 @@ struct Source {
 
 impl Source {
     async fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        let db = data_dir.join("db");
-        if !db.is_dir() {
+        let (store_dir, sled_dir) = (
+            data_dir.join(super::from_sled::STORE_DIR),
+            data_dir.join(super::from_sled::SLED_DIR),
+        );
+        if !store_dir.is_dir() && !sled_dir.is_dir() {
             bail!(
-                "{} is not an imini data directory on sled (it has no db directory)",
+                "{} is not an imini data directory (it has neither a store nor a db directory)",
                 data_dir.display()
             );
         }
-        let store = Store::open(&db).map_err(|e| match e {
-            StoreError::Sled(sled::Error::Io(io)) if io.to_string().contains("acquire lock") => {
-                anyhow::anyhow!(
-                    "{} is in use: stop the gateway that serves it before copying it",
-                    db.display()
-                )
-            }
-            other => anyhow::Error::new(other).context(format!("opening {}", db.display())),
+        let cache = super::backend::DEFAULT_CACHE_MB << 20;
+        let (store, _) = super::from_sled::open(data_dir, cache).map_err(|e| match e {
+            StoreError::Setting(m) if m.contains("in use") => anyhow::anyhow!(
+                "{} is in use: stop the gateway that serves it before copying it",
+                data_dir.display()
+            ),
+            other => anyhow::Error::new(other).context(format!("opening {}", data_dir.display())),
         })?;
         Ok(Self {
             secrets: SledSecrets::new(&store)?,
@@ -199,7 +204,7 @@ impl Source {
     }
 }
 
-/// Copies the sled data directory `data_dir` (of a stopped gateway) into
+/// Copies the data directory `data_dir` (of a stopped gateway) into
 /// the empty PostgreSQL database `pg`, and its blobs as `blobs` says.
 pub async fn migrate(data_dir: &Path, pg: &PgStore, blobs: &Blobs) -> anyhow::Result<Report> {
     let source = Source::open(data_dir).await?;
@@ -399,7 +404,7 @@ async fn copy_plugins(source: &Source, data_dir: &Path, c: &mut Counter<'_>) -> 
     c.check("plugin_components", components).await
 }
 
-/// One account's ledger as read from sled.
+/// One account's ledger as read from the data directory.
 #[derive(Default)]
 struct Sums {
     amount: i64,
@@ -433,7 +438,7 @@ async fn copy_ledger(source: &Source, c: &mut Counter<'_>) -> anyhow::Result<()>
         s.entries += 1;
         if (entry.balance_after, entry.held_after) != (s.amount, s.held) {
             bail!(
-                "the sled ledger of account {} does not add up at entry {}: \
+                "the data directory's ledger of account {} does not add up at entry {}: \
                  the entries sum to {} (held {}), the entry says {} (held {})",
                 entry.account_id,
                 entry.id,
@@ -500,7 +505,7 @@ async fn copy_ledger(source: &Source, c: &mut Counter<'_>) -> anyhow::Result<()>
 }
 
 /// Checks every account's entries and totals in the database against the
-/// sums read from sled.
+/// sums read from the data directory.
 async fn verify_ledgers(
     tx: &tokio_postgres::Transaction<'_>,
     sums: &BTreeMap<String, Sums>,
@@ -521,11 +526,11 @@ async fn verify_ledgers(
         let (balance, held, amount, held_sum, n): (i64, i64, i64, i64, i64) =
             (row.get(1), row.get(2), row.get(3), row.get(4), row.get(5));
         let Some(s) = sums.get(&account) else {
-            bail!("ledger of account {account}: in the database but not in sled");
+            bail!("ledger of account {account}: in the database but not in the data directory");
         };
         if (balance, held, amount, held_sum, n) != (s.amount, s.held, s.amount, s.held, s.entries) {
             bail!(
-                "ledger of account {account} differs: sled has {} entries summing to {} \
+                "ledger of account {account} differs: the data directory has {} entries summing to {} \
                  (held {}); the database has {n} entries summing to {amount} (held {held_sum}) \
                  and totals {balance} (held {held})",
                 s.entries,

@@ -15,7 +15,7 @@ use crate::store::moderation::{Decision, NoticeAction, NoticeStatus, SledModerat
 
 /// The services over the data directory `dir`, as a start opens them.
 async fn start(dir: &Path, config: ModerationConfig) -> (Accounts, Moderation) {
-    let store = Store::reopen(dir, crate::store::backend::DEFAULT_CACHE_MB << 20, None)
+    let store = Store::reopen(dir, crate::store::backend::DEFAULT_CACHE_MB << 20)
         .await
         .unwrap();
     let accounts = Accounts::new(Arc::new(SledAccounts::new(&store).unwrap()));

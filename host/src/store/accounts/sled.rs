@@ -1,20 +1,12 @@
-//! [`AccountStore`] on sled: trees `accounts` (by account id), `keys` (by
-//! key id) and `key_index` (a secret's hash to its key id). Changes apply to
-//! the current record with a compare-and-swap (one record) or a transaction
-//! over `keys` and `key_index` (a key and its index entry), retried on a
-//! conflicting write.
-
-use std::cell::RefCell;
-
-use ::sled::Transactional;
-use ::sled::transaction::{ConflictableTransactionError, TransactionError};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+//! [`AccountStore`] on the embedded store: tables `accounts` (by account
+//! id), `keys` (by key id) and `key_index` (a secret's hash to its key id).
+//! Changes apply to the current record in a transaction (a key and its
+//! index entry together).
 
 use super::{Account, AccountChange, AccountError, AccountQuery, AccountStore, ApiKey, KeyChange};
 use crate::store::{Store, StoreError, Table};
 
-/// Accounts and keys in sled.
+/// Accounts and keys in the embedded store.
 pub struct SledAccounts {
     accounts: Table,
     keys: Table,
@@ -42,26 +34,6 @@ impl SledAccounts {
     pub(crate) fn export_keys(&self) -> impl Iterator<Item = Result<ApiKey, StoreError>> + '_ {
         self.keys.records()
     }
-}
-
-fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { tree, source })
-}
-
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("records serialise")
-}
-
-/// A transaction's outcome as an [`AccountError`].
-fn settled<T>(result: Result<T, TransactionError<AccountError>>) -> Result<T, AccountError> {
-    result.map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => AccountError::Store(e.into()),
-    })
-}
-
-fn abort(e: impl Into<AccountError>) -> ConflictableTransactionError<AccountError> {
-    ConflictableTransactionError::Abort(e.into())
 }
 
 #[async_trait::async_trait]
@@ -109,38 +81,24 @@ impl AccountStore for SledAccounts {
         id: &str,
         change: AccountChange<'_>,
     ) -> Result<Account, AccountError> {
-        let tree = self.accounts.tree();
-        let account = loop {
-            let current = tree
-                .get(id)
-                .map_err(StoreError::from)?
+        let account = self.accounts.store().transaction(|tx| {
+            let mut account: Account = tx
+                .get(&self.accounts, id)?
                 .ok_or(AccountError::AccountNotFound)?;
-            self.accounts.note_reads(1);
-            let mut account: Account = decode("accounts", &current)?;
             change(&mut account)?;
-            if tree
-                .compare_and_swap(id, Some(current), Some(encode(&account)))
-                .map_err(StoreError::from)?
-                .is_ok()
-            {
-                self.accounts.note_writes(1);
-                break account;
-            }
-            // Another change landed first: apply this one to it.
-        };
+            tx.put(&self.accounts, id, &account);
+            Ok::<_, AccountError>(account)
+        })?;
         self.accounts.flush().await?;
         Ok(account)
     }
 
     async fn insert_key(&self, key: &ApiKey) -> Result<(), AccountError> {
-        let (index_entry, record) = (encode(&key.id), encode(key));
-        settled(
-            (self.keys.tree(), self.key_index.tree()).transaction(|(keys, index)| {
-                index.insert(key.hash.as_bytes(), index_entry.as_slice())?;
-                keys.insert(key.id.as_bytes(), record.as_slice())?;
-                Ok(())
-            }),
-        )?;
+        self.keys.store().transaction(|tx| {
+            tx.put(&self.key_index, &key.hash, &key.id);
+            tx.put(&self.keys, &key.id, key);
+            Ok::<_, StoreError>(())
+        })?;
         self.keys.flush().await?;
         Ok(())
     }
@@ -168,32 +126,17 @@ impl AccountStore for SledAccounts {
     }
 
     async fn update_key(&self, id: &str, change: KeyChange<'_>) -> Result<ApiKey, AccountError> {
-        // sled may run the transaction again on a conflict; each run applies
-        // the change to the record as it then is.
-        let change = RefCell::new(change);
-        let moved = std::cell::Cell::new(false);
-        let key = settled((self.keys.tree(), self.key_index.tree()).transaction(
-            |(keys, index)| {
-                let current = keys
-                    .get(id.as_bytes())?
-                    .ok_or_else(|| abort(AccountError::KeyNotFound))?;
-                let mut key: ApiKey = decode("keys", &current).map_err(abort)?;
-                let old_hash = key.hash.clone();
-                (change.borrow_mut())(&mut key).map_err(abort)?;
-                moved.set(key.hash != old_hash);
-                if key.hash != old_hash {
-                    index.insert(key.hash.as_bytes(), encode(&key.id))?;
-                    index.remove(old_hash.as_bytes())?;
-                }
-                keys.insert(id.as_bytes(), encode(&key))?;
-                Ok(key)
-            },
-        ))?;
-        self.keys.note_reads(1);
-        self.keys.note_writes(if moved.get() { 2 } else { 1 });
-        if moved.get() {
-            self.key_index.note_removes(1);
-        }
+        let key = self.keys.store().transaction(|tx| {
+            let mut key: ApiKey = tx.get(&self.keys, id)?.ok_or(AccountError::KeyNotFound)?;
+            let old_hash = key.hash.clone();
+            change(&mut key)?;
+            if key.hash != old_hash {
+                tx.put(&self.key_index, &key.hash, &key.id);
+                tx.remove(&self.key_index, &old_hash);
+            }
+            tx.put(&self.keys, id, &key);
+            Ok::<_, AccountError>(key)
+        })?;
         self.keys.flush().await?;
         Ok(key)
     }
@@ -204,32 +147,27 @@ impl AccountStore for SledAccounts {
         at: &str,
         min_interval_secs: i64,
     ) -> Result<(), AccountError> {
-        let tree = self.keys.tree();
         let used_at = crate::time::unix_seconds(at);
-        loop {
-            let Some(current) = tree.get(id).map_err(StoreError::from)? else {
-                return Ok(());
-            };
-            self.keys.note_reads(1);
-            let mut key: ApiKey = decode("keys", &current)?;
-            let recent = key
-                .last_used_at
+        let recent = |key: &ApiKey| {
+            key.last_used_at
                 .as_deref()
                 .map(crate::time::unix_seconds)
-                .is_some_and(|t| used_at - t < min_interval_secs);
-            if recent {
-                return Ok(());
-            }
-            key.last_used_at = Some(at.to_string());
-            if tree
-                .compare_and_swap(id, Some(current), Some(encode(&key)))
-                .map_err(StoreError::from)?
-                .is_ok()
-            {
-                self.keys.note_writes(1);
-                return Ok(());
-            }
+                .is_some_and(|t| used_at - t < min_interval_secs)
+        };
+        // Most calls find a recent use and write nothing: they read
+        // without the writer lock.
+        if self.keys.get::<ApiKey>(id)?.is_none_or(|key| recent(&key)) {
+            return Ok(());
         }
+        self.keys.store().transaction(|tx| {
+            if let Some(mut key) = tx.get::<ApiKey>(&self.keys, id)?
+                && !recent(&key)
+            {
+                key.last_used_at = Some(at.to_string());
+                tx.put(&self.keys, id, &key);
+            }
+            Ok::<_, AccountError>(())
+        })
     }
 }
 

@@ -24,10 +24,9 @@ use crate::store::webhooks::{Delivery, DeliveryStatus};
 
 const ACCOUNT: &str = "acct_moving";
 
-/// sled with its default cache.
-const SLED: Resolved = Resolved::Sled {
+/// The embedded store with its default cache.
+const SLED: Resolved = Resolved::Embedded {
     cache_bytes: crate::store::backend::DEFAULT_CACHE_MB << 20,
-    compression: None,
 };
 
 fn task() -> Task {

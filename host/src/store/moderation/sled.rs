@@ -1,4 +1,4 @@
-//! [`ModerationStore`] on sled.
+//! [`ModerationStore`] on the embedded store.
 //!
 //! Trees, with the keys of the layout before this store (no migration):
 //! `moderation_flags` (by flag id), `moderation_strikes`
@@ -12,7 +12,7 @@
 //! A group that reads before it writes (a strike counted, an appeal filed
 //! or decided, a notice recorded) holds this store's lock while it reads,
 //! checks and writes, so its checks cannot be raced; its writes, in several
-//! trees, are one sled transaction (all or nothing, also in a crash). The
+//! trees, are one transaction (all or nothing, also in a crash). The
 //! lock is released before the flush, which concurrent groups share. These
 //! groups are rare (refusals, operator actions); flagged-request records,
 //! written on every flagged request, are single records written without
@@ -35,8 +35,6 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use ::sled::Transactional;
-use ::sled::transaction::{ConflictableTransactionError, TransactionError};
 use serde::Serialize;
 
 use super::{
@@ -46,7 +44,7 @@ use super::{
 use crate::store::audit::AuditEntry;
 use crate::store::{Store, StoreError, Table};
 
-/// Moderation records in sled.
+/// Moderation records in the embedded store.
 pub struct SledModeration {
     flags: Table,
     strikes: Table,
@@ -169,42 +167,19 @@ impl SledModeration {
     /// [`StoreError::Conflict`], writing nothing, if a record meant to be
     /// new is not.
     fn commit(&self, writes: &[Write]) -> Result<(), StoreError> {
-        let trees = [
-            self.strikes.tree(),
-            self.notices.tree(),
-            self.appeals.tree(),
-            self.unsettled.tree(),
-            self.audit.tree(),
-        ];
-        let done: Result<(), TransactionError<()>> = trees[..].transaction(|views| {
+        self.strikes.store().transaction(|tx| {
             for w in writes {
-                let view = &views[w.tree as usize];
-                if w.new && view.get(w.key.as_bytes())?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(()));
+                let table = self.table(w.tree);
+                if w.new && tx.contains(table, &w.key)? {
+                    return Err(StoreError::Conflict("a record with this id exists"));
                 }
                 match &w.value {
-                    Some(value) => {
-                        view.insert(w.key.as_bytes(), value.as_slice())?;
-                    }
-                    None => {
-                        view.remove(w.key.as_bytes())?;
-                    }
+                    Some(value) => tx.put_raw(table, w.key.as_bytes(), value.clone()),
+                    None => tx.remove(table, &w.key),
                 }
             }
             Ok(())
-        });
-        done.map_err(|e| match e {
-            TransactionError::Abort(()) => StoreError::Conflict("a record with this id exists"),
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })?;
-        for w in writes {
-            let table = self.table(w.tree);
-            match w.value {
-                Some(_) => table.note_writes(1),
-                None => table.note_removes(1),
-            }
-        }
-        Ok(())
+        })
     }
 
     /// The account's strikes with keys from `start` on, in key order.

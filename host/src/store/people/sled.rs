@@ -1,4 +1,4 @@
-//! [`PeopleStore`] on sled. Trees:
+//! [`PeopleStore`] on the embedded store. Tables:
 //!
 //! - `logins` (by login id) and `login_emails` (an email address to its
 //!   login id), changed together in transactions;
@@ -11,12 +11,7 @@
 //!   `<login id>/!first` once the login has an event) and `login_events`
 //!   (`<login id>/<event id>`), written together.
 
-use std::cell::{Cell, RefCell};
-
-use ::sled::Transactional;
-use ::sled::transaction::{ConflictableTransactionError, TransactionError};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::{
     Known, Login, LoginChange, LoginEvent, PeopleStore, PeopleStoreError, Seen, Session, Token,
@@ -24,7 +19,7 @@ use super::{
 };
 use crate::store::{Store, StoreError, Table};
 
-/// Logins, sessions, tokens and login events in sled.
+/// Logins, sessions, tokens and login events in the embedded store.
 pub struct SledPeople {
     logins: Table,
     emails: Table,
@@ -95,26 +90,8 @@ impl SledPeople {
     }
 }
 
-fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { tree, source })
-}
-
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialise")
-}
-
-/// A transaction's outcome as a [`PeopleStoreError`].
-fn settled<T>(
-    result: Result<T, TransactionError<PeopleStoreError>>,
-) -> Result<T, PeopleStoreError> {
-    result.map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => PeopleStoreError::Store(e.into()),
-    })
-}
-
-fn abort(e: impl Into<PeopleStoreError>) -> ConflictableTransactionError<PeopleStoreError> {
-    ConflictableTransactionError::Abort(e.into())
 }
 
 fn session_key(login_id: &str, id: &str) -> String {
@@ -137,42 +114,31 @@ impl SledPeople {
     /// Ends the session at `key` (and its index entry), without waiting for
     /// the disk; whether there was one.
     fn remove_session(&self, key: &str) -> Result<bool, PeopleStoreError> {
-        let removed = settled(
-            (self.sessions.tree(), self.session_hashes.tree()).transaction(|(sessions, hashes)| {
-                let Some(current) = sessions.remove(key.as_bytes())? else {
-                    return Ok(false);
-                };
-                let session: Session = decode("login_sessions", &current).map_err(abort)?;
-                hashes.remove(session.hash.as_bytes())?;
-                Ok(true)
-            }),
-        )?;
-        if removed {
-            self.sessions.note_removes(2);
-        }
-        Ok(removed)
+        Ok(self.sessions.store().transaction(|tx| {
+            let Some(session) = tx.get::<Session>(&self.sessions, key)? else {
+                return Ok::<_, StoreError>(false);
+            };
+            tx.remove(&self.sessions, key);
+            tx.remove(&self.session_hashes, &session.hash);
+            Ok(true)
+        })?)
     }
 }
 
 #[async_trait::async_trait]
 impl PeopleStore for SledPeople {
     async fn insert_login(&self, login: &Login) -> Result<(), PeopleStoreError> {
-        let record = encode(login);
-        let id = encode(&login.id);
-        settled(
-            (self.logins.tree(), self.emails.tree()).transaction(|(logins, emails)| {
-                if emails.get(login.email.as_bytes())?.is_some() {
-                    return Err(abort(PeopleStoreError::EmailTaken));
-                }
-                if logins.get(login.id.as_bytes())?.is_some() {
-                    return Err(abort(PeopleStoreError::Exists("a login with this id")));
-                }
-                emails.insert(login.email.as_bytes(), id.as_slice())?;
-                logins.insert(login.id.as_bytes(), record.as_slice())?;
-                Ok(())
-            }),
-        )?;
-        self.logins.note_writes(2);
+        self.logins.store().transaction(|tx| {
+            if tx.contains(&self.emails, &login.email)? {
+                return Err(PeopleStoreError::EmailTaken);
+            }
+            if tx.contains(&self.logins, &login.id)? {
+                return Err(PeopleStoreError::Exists("a login with this id"));
+            }
+            tx.put(&self.emails, &login.email, &login.id);
+            tx.put(&self.logins, &login.id, login);
+            Ok(())
+        })?;
         self.logins.flush().await?;
         Ok(())
     }
@@ -207,55 +173,39 @@ impl PeopleStore for SledPeople {
         id: &str,
         change: LoginChange<'_>,
     ) -> Result<Login, PeopleStoreError> {
-        // sled may run the transaction again on a conflict; each run applies
-        // the change to the record as it then is.
-        let change = RefCell::new(change);
-        let moved = Cell::new(false);
-        let login = settled((self.logins.tree(), self.emails.tree()).transaction(
-            |(logins, emails)| {
-                let current = logins
-                    .get(id.as_bytes())?
-                    .ok_or_else(|| abort(PeopleStoreError::NotFound))?;
-                let mut login: Login = decode("logins", &current).map_err(abort)?;
-                let old_email = login.email.clone();
-                (change.borrow_mut())(&mut login);
-                login.id = id.to_string();
-                moved.set(login.email != old_email);
-                if login.email != old_email {
-                    if emails.get(login.email.as_bytes())?.is_some() {
-                        return Err(abort(PeopleStoreError::EmailTaken));
-                    }
-                    emails.insert(login.email.as_bytes(), encode(&login.id))?;
-                    emails.remove(old_email.as_bytes())?;
+        let login = self.logins.store().transaction(|tx| {
+            let mut login: Login = tx
+                .get(&self.logins, id)?
+                .ok_or(PeopleStoreError::NotFound)?;
+            let old_email = login.email.clone();
+            change(&mut login);
+            login.id = id.to_string();
+            if login.email != old_email {
+                if tx.contains(&self.emails, &login.email)? {
+                    return Err(PeopleStoreError::EmailTaken);
                 }
-                logins.insert(id.as_bytes(), encode(&login))?;
-                Ok(login)
-            },
-        ))?;
-        self.logins.note_reads(1);
-        self.logins.note_writes(if moved.get() { 2 } else { 1 });
+                tx.put(&self.emails, &login.email, &login.id);
+                tx.remove(&self.emails, &old_email);
+            }
+            tx.put(&self.logins, id, &login);
+            Ok(login)
+        })?;
         self.logins.flush().await?;
         Ok(login)
     }
 
     async fn insert_session(&self, session: &Session) -> Result<(), PeopleStoreError> {
         let key = session_key(&session.login_id, &session.id);
-        let (record, entry) = (encode(session), encode(&key));
-        settled(
-            (self.sessions.tree(), self.session_hashes.tree()).transaction(|(sessions, hashes)| {
-                if hashes.get(session.hash.as_bytes())?.is_some()
-                    || sessions.get(key.as_bytes())?.is_some()
-                {
-                    return Err(abort(PeopleStoreError::Exists(
-                        "a session with this id or secret",
-                    )));
-                }
-                hashes.insert(session.hash.as_bytes(), entry.as_slice())?;
-                sessions.insert(key.as_bytes(), record.as_slice())?;
-                Ok(())
-            }),
-        )?;
-        self.sessions.note_writes(2);
+        self.sessions.store().transaction(|tx| {
+            if tx.contains(&self.session_hashes, &session.hash)?
+                || tx.contains(&self.sessions, &key)?
+            {
+                return Err(PeopleStoreError::Exists("a session with this id or secret"));
+            }
+            tx.put(&self.session_hashes, &session.hash, &key);
+            tx.put(&self.sessions, &key, session);
+            Ok(())
+        })?;
         self.sessions.flush().await?;
         Ok(())
     }
@@ -274,26 +224,24 @@ impl PeopleStore for SledPeople {
         at: i64,
     ) -> Result<(), PeopleStoreError> {
         let key = session_key(login_id, id);
-        let tree = self.sessions.tree();
-        loop {
-            let Some(current) = tree.get(&key).map_err(StoreError::from)? else {
-                return Ok(());
-            };
-            self.sessions.note_reads(1);
-            let mut session: Session = decode("login_sessions", &current)?;
-            if session.last_seen_at >= at {
-                return Ok(());
-            }
-            session.last_seen_at = at;
-            if tree
-                .compare_and_swap(&key, Some(current), Some(encode(&session)))
-                .map_err(StoreError::from)?
-                .is_ok()
-            {
-                self.sessions.note_writes(1);
-                return Ok(());
-            }
+        // Most calls find the session seen since and write nothing: they
+        // read without the writer lock.
+        if self
+            .sessions
+            .get::<Session>(&key)?
+            .is_none_or(|s| s.last_seen_at >= at)
+        {
+            return Ok(());
         }
+        Ok(self.sessions.store().transaction(|tx| {
+            if let Some(mut session) = tx.get::<Session>(&self.sessions, &key)?
+                && session.last_seen_at < at
+            {
+                session.last_seen_at = at;
+                tx.put(&self.sessions, &key, &session);
+            }
+            Ok::<_, StoreError>(())
+        })?)
     }
 
     async fn sessions_of(&self, login_id: &str) -> Result<Vec<Session>, PeopleStoreError> {
@@ -346,12 +294,10 @@ impl PeopleStore for SledPeople {
         kind: TokenKind,
         now: i64,
     ) -> Result<Option<Token>, PeopleStoreError> {
-        let tree = self.tokens.tree();
-        let Some(current) = tree.get(hash).map_err(StoreError::from)? else {
+        let Some(current) = self.tokens.get_raw(hash.as_bytes())? else {
             return Ok(None);
         };
-        self.tokens.note_reads(1);
-        let token: Token = decode("login_tokens", &current)?;
+        let token: Token = self.tokens.decode(&current)?;
         if token.kind != kind || token.expires_at <= now {
             return Ok(None);
         }
@@ -378,24 +324,19 @@ impl PeopleStore for SledPeople {
         let address_key = known_key(login_id, Seen::Address, address);
         let first_key = first_key(login_id);
         let event_key = format!("{login_id}/{}", event.id);
-        let at = encode(&event.at);
-        let recorded = settled((self.known.tree(), self.events.tree()).transaction(
-            |(known, events)| {
-                let before = known.get(first_key.as_bytes())?.is_some();
-                let mut recorded = event.clone();
-                recorded.new_device = before && known.get(device_key.as_bytes())?.is_none();
-                recorded.new_address = before && known.get(address_key.as_bytes())?.is_none();
-                for key in [&device_key, &address_key, &first_key] {
-                    if known.get(key.as_bytes())?.is_none() {
-                        known.insert(key.as_bytes(), at.as_slice())?;
-                    }
+        let recorded = self.known.store().transaction(|tx| {
+            let before = tx.contains(&self.known, &first_key)?;
+            let mut recorded = event.clone();
+            recorded.new_device = before && !tx.contains(&self.known, &device_key)?;
+            recorded.new_address = before && !tx.contains(&self.known, &address_key)?;
+            for key in [&device_key, &address_key, &first_key] {
+                if !tx.contains(&self.known, key)? {
+                    tx.put(&self.known, key, &event.at);
                 }
-                events.insert(event_key.as_bytes(), encode(&recorded))?;
-                Ok(recorded)
-            },
-        ))?;
-        self.known.note_reads(3);
-        self.events.note_writes(1);
+            }
+            tx.put(&self.events, &event_key, &recorded);
+            Ok::<_, StoreError>(recorded)
+        })?;
         self.events.flush().await?;
         Ok(recorded)
     }
@@ -406,13 +347,12 @@ impl PeopleStore for SledPeople {
         limit: usize,
     ) -> Result<Vec<LoginEvent>, PeopleStoreError> {
         let prefix = format!("{login_id}/");
-        let mut events = Vec::new();
-        for item in self.events.tree().scan_prefix(&prefix).rev().take(limit) {
-            let (_, value) = item.map_err(StoreError::from)?;
-            self.events.note_reads(1);
-            events.push(decode("login_events", &value)?);
-        }
-        Ok(events)
+        Ok(self
+            .events
+            .scan_prefix_rev::<LoginEvent>(&prefix)
+            .take(limit)
+            .map(|item| item.map(|(_, event)| event))
+            .collect::<Result<_, _>>()?)
     }
 
     async fn purge_expired(&self, now: i64, idle_since: i64) -> Result<u64, PeopleStoreError> {
@@ -433,10 +373,9 @@ impl PeopleStore for SledPeople {
         }
         let expired: Vec<(String, Vec<u8>)> = self
             .tokens
-            .tree()
-            .iter()
+            .scan_raw()
             .filter_map(|item| match item {
-                Ok((key, value)) => match decode::<Token>("login_tokens", &value) {
+                Ok((key, value)) => match self.tokens.decode::<Token>(&value) {
                     Ok(t) if t.expires_at <= now => Some(Ok((
                         String::from_utf8_lossy(&key).into_owned(),
                         value.to_vec(),
@@ -444,7 +383,7 @@ impl PeopleStore for SledPeople {
                     Ok(_) => None,
                     Err(e) => Some(Err(e)),
                 },
-                Err(e) => Some(Err(StoreError::from(e))),
+                Err(e) => Some(Err(e)),
             })
             .collect::<Result<_, _>>()?;
         for (key, value) in expired {

@@ -1,11 +1,11 @@
-//! [`PluginStore`] on sled: one JSON record per plugin in `plugin_versions`,
-//! keyed by the plugin's name. A save is a compare-and-swap of the record's
-//! bytes, retried only while the stored revision is still the expected one.
+//! [`PluginStore`] on the embedded store: one JSON record per plugin in
+//! `plugin_versions`, keyed by the plugin's name. A save is a transaction
+//! that writes only if the stored revision is still the expected one.
 
 use super::{PluginRecord, PluginSaveError, PluginStore};
 use crate::store::{Store, StoreError, Table};
 
-/// Plugin records in sled.
+/// Plugin records in the embedded store.
 pub struct SledPlugins {
     records: Table,
 }
@@ -43,22 +43,10 @@ impl PluginStore for SledPlugins {
             revision: expected + 1,
             ..record.clone()
         };
-        let bytes = serde_json::to_vec(&new).expect("records serialise");
-        let tree = self.records.tree();
-        loop {
-            let current = tree.get(&record.name).map_err(StoreError::from)?;
-            let stored = match &current {
-                Some(bytes) => {
-                    self.records.note_reads(1);
-                    serde_json::from_slice::<PluginRecord>(bytes)
-                        .map_err(|source| StoreError::Corrupt {
-                            tree: "plugin_versions",
-                            source,
-                        })?
-                        .revision
-                }
-                None => 0,
-            };
+        self.records.store().transaction(|tx| {
+            let stored = tx
+                .get::<PluginRecord>(&self.records, &record.name)?
+                .map_or(0, |r| r.revision);
             if stored != expected {
                 return Err(PluginSaveError::Stale {
                     name: record.name.clone(),
@@ -66,16 +54,9 @@ impl PluginStore for SledPlugins {
                     stored,
                 });
             }
-            if tree
-                .compare_and_swap(&record.name, current, Some(bytes.as_slice()))
-                .map_err(StoreError::from)?
-                .is_ok()
-            {
-                break;
-            }
-            // The bytes changed under us: look at the revision again.
-        }
-        self.records.note_writes(1);
+            tx.put(&self.records, &record.name, &new);
+            Ok(())
+        })?;
         self.records.flush().await?;
         record.revision = new.revision;
         Ok(())

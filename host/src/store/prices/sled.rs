@@ -1,4 +1,4 @@
-//! [`PriceStore`] on sled: price changes in `prices`, keyed
+//! [`PriceStore`] on the embedded store: price changes in `prices`, keyed
 //! `{model}\0{unix seconds + 10^12, 20 digits}\0{id}` so that a model's
 //! changes sort by when they take effect, and the changelog in `changelog`,
 //! keyed by entry id (time-ordered ids: key order is announcement order).
@@ -7,15 +7,13 @@
 
 use std::collections::HashSet;
 
-use ::sled::Transactional;
-use ::sled::transaction::{ConflictableTransactionError, TransactionError};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{ChangelogEntry, PriceChange, PriceStore, PricingError};
 use crate::store::{Store, StoreError, Table};
 
-/// Price changes and the changelog in sled.
+/// Price changes and the changelog in the embedded store.
 pub struct SledPrices {
     prices: Table,
     changelog: Table,
@@ -48,22 +46,8 @@ fn price_key(model: &str, effective: OffsetDateTime, id: &str) -> String {
     )
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("records serialise")
-}
-
-/// A transaction's outcome as a [`PricingError`].
-fn settled<T>(result: Result<T, TransactionError<PricingError>>) -> Result<T, PricingError> {
-    result.map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => PricingError::Store(e.into()),
-    })
-}
-
-fn exists(id: &str) -> ConflictableTransactionError<PricingError> {
-    ConflictableTransactionError::Abort(PricingError::Conflict(format!(
-        "changelog entry {id} exists"
-    )))
+fn exists(id: &str) -> PricingError {
+    PricingError::Conflict(format!("changelog entry {id} exists"))
 }
 
 #[async_trait::async_trait]
@@ -86,20 +70,14 @@ impl PriceStore for SledPrices {
             ))
         })?;
         let key = price_key(&change.model, effective, &change.id);
-        let (change_bytes, entry_bytes) = (encode(change), encode(entry));
-        settled(
-            (self.prices.tree(), self.changelog.tree()).transaction(|(prices, changelog)| {
-                if changelog.get(entry.id.as_bytes())?.is_some() {
-                    return Err(exists(&entry.id));
-                }
-                prices.insert(key.as_bytes(), change_bytes.as_slice())?;
-                changelog.insert(entry.id.as_bytes(), entry_bytes.as_slice())?;
-                Ok(())
-            }),
-        )?;
-        self.changelog.note_reads(1);
-        self.prices.note_writes(1);
-        self.changelog.note_writes(1);
+        self.changelog.store().transaction(|tx| {
+            if tx.contains(&self.changelog, &entry.id)? {
+                return Err(exists(&entry.id));
+            }
+            tx.put(&self.prices, &key, change);
+            tx.put(&self.changelog, &entry.id, entry);
+            Ok(())
+        })?;
         self.changelog.flush().await?;
         Ok(())
     }
@@ -115,19 +93,15 @@ impl PriceStore for SledPrices {
         if entries.is_empty() {
             return Ok(());
         }
-        let encoded: Vec<(&str, Vec<u8>)> =
-            entries.iter().map(|e| (e.id.as_str(), encode(e))).collect();
-        settled(self.changelog.tree().transaction(|changelog| {
-            for (id, bytes) in &encoded {
-                if changelog.get(id.as_bytes())?.is_some() {
-                    return Err(exists(id));
+        self.changelog.store().transaction(|tx| {
+            for entry in entries {
+                if tx.contains(&self.changelog, &entry.id)? {
+                    return Err(exists(&entry.id));
                 }
-                changelog.insert(id.as_bytes(), bytes.as_slice())?;
+                tx.put(&self.changelog, &entry.id, entry);
             }
             Ok(())
-        }))?;
-        self.changelog.note_reads(entries.len() as u64);
-        self.changelog.note_writes(entries.len() as u64);
+        })?;
         self.changelog.flush().await?;
         Ok(())
     }

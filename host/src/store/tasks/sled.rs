@@ -1,4 +1,5 @@
-//! [`TaskStore`] and [`LedgerStore`] on sled, for one process.
+//! [`TaskStore`] and [`LedgerStore`] on the embedded store, for one
+//! process.
 //!
 //! Trees: `tasks` (by task id), `tasks_by_owner` (`{owner}/{task id}`),
 //! `tasks_open` (the open tasks: whether synchronous, the owner, the open
@@ -6,10 +7,10 @@
 //! balance after it; `h/{task}` and `a/{account}` only in data directories
 //! from before this layout).
 //!
-//! Commit groups without sled transactions (which take a process-wide lock
-//! that every other operation waits on): one lock orders every change of
-//! this store, so a crash can cut off only the last group, and sled keeps
-//! writes in order, so what survives of that group is a prefix. Each group
+//! Commit groups of single writes: one lock orders every change of this
+//! store, so a crash can cut off only the last group, and the database
+//! keeps writes in order (one journal for every table), so what survives of
+//! that group is a prefix. Each group
 //! writes its ledger entry after what refers to it, and a record naming an
 //! entry that is not stored counts as not written:
 //! - creating: the open task with its hold (naming the hold's entry; a
@@ -36,7 +37,7 @@ use super::{Creation, OpenTask, Settle, Task, TaskStore, TaskStoreError};
 use crate::store::ledger::{Entry, Hold, HoldStatus};
 use crate::store::{Store, StoreError, Table};
 
-/// Tasks and the ledger in sled.
+/// Tasks and the ledger in the embedded store.
 pub struct SledTasks {
     store: Store,
     tasks: Table,
@@ -252,11 +253,7 @@ impl SledTasks {
         let Some(entry_id) = entry_id else {
             return Ok(true);
         };
-        self.ledger.note_reads(1);
-        Ok(self
-            .ledger
-            .tree()
-            .contains_key(entry_key(account_id, entry_id))?)
+        self.ledger.contains(&entry_key(account_id, entry_id))
     }
 
     /// A task's hold as committed: its settlement if the task names one

@@ -64,18 +64,9 @@ impl SledTasks {
             return Ok(last.clone());
         }
         let prefix = format!("e/{account_id}/");
-        let last = match self
-            .ledger
-            .tree()
-            .scan_prefix(prefix.as_bytes())
-            .next_back()
-        {
+        let last = match self.ledger.scan_prefix_rev::<Entry>(&prefix).next() {
             None => None,
-            Some(item) => {
-                let (_, bytes) = item?;
-                self.ledger.note_reads(1);
-                Some(self.ledger.decode(&bytes)?)
-            }
+            Some(item) => Some(item?.1),
         };
         state
             .last_entries
