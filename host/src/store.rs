@@ -275,11 +275,6 @@ impl Store {
         }
     }
 
-    /// The bytes the database takes on disk (its tables and journal).
-    pub fn disk_space(&self) -> Result<u64> {
-        Ok(self.db.disk_space()?)
-    }
-
     /// Waits until every write made before the call is on disk. Concurrent
     /// callers share flushes (group commit).
     pub async fn flush(&self) -> Result<()> {
@@ -443,11 +438,6 @@ impl Tx<'_> {
 }
 
 impl Table {
-    /// The table's name.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
     /// The store the table is in.
     pub fn store(&self) -> &Store {
         &self.store
