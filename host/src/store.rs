@@ -10,6 +10,7 @@ pub mod audit;
 pub mod backend;
 pub mod changes;
 pub mod files;
+mod flusher;
 pub mod from_sled;
 pub mod idempotency;
 pub mod ledger;
@@ -23,7 +24,11 @@ pub mod prices;
 pub mod replicas;
 pub mod secrets;
 pub mod tasks;
+mod tx;
 pub mod webhooks;
+
+use self::flusher::Flusher;
+pub use self::tx::Tx;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -134,73 +139,6 @@ impl std::fmt::Display for OpCounts {
             "reads={} writes={} removes={} fsyncs={}",
             self.reads, self.writes, self.removes, self.fsyncs
         )
-    }
-}
-
-/// What the flush thread answers: whether the journal reached the disk.
-type Flushed = fjall::Result<()>;
-
-/// Group commit: one flush at a time, and a caller whose writes an
-/// already-started flush covers does not flush again.
-struct Flusher {
-    /// Flush requests so far (each made after its writes).
-    requested: AtomicU64,
-    /// The highest request number a completed flush covered.
-    covered: tokio::sync::Mutex<u64>,
-    /// The thread that runs the flushes: each message asks for one and
-    /// carries where to answer. Taken by `drop`, which ends the thread.
-    asks: Option<std::sync::mpsc::Sender<tokio::sync::oneshot::Sender<Flushed>>>,
-    /// The flush thread, joined by `drop`.
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Flusher {
-    /// Ends the flush thread and waits for it, so that the database (which
-    /// the thread holds) is released once the store's last handle has
-    /// gone: the same process may open it again at once.
-    fn drop(&mut self) {
-        drop(self.asks.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Flusher {
-    /// Starts the flush thread of `db`: a thread of our own, because
-    /// fjall's `persist` blocks on the disk, which a tokio worker must not.
-    fn start(db: &fjall::Database) -> std::io::Result<Self> {
-        let (asks, received) = std::sync::mpsc::channel::<tokio::sync::oneshot::Sender<Flushed>>();
-        let db = db.clone();
-        let thread = std::thread::Builder::new()
-            .name("imini-flush".into())
-            .spawn(move || {
-                while let Ok(answer) = received.recv() {
-                    // The caller may have gone (its request was dropped);
-                    // the flush still ran for whoever comes next.
-                    let _ = answer.send(db.persist(fjall::PersistMode::SyncAll));
-                }
-            })?;
-        Ok(Self {
-            requested: AtomicU64::new(0),
-            covered: tokio::sync::Mutex::new(0),
-            asks: Some(asks),
-            thread: Some(thread),
-        })
-    }
-
-    /// Flushes on the flush thread and waits for it.
-    async fn flush(&self) -> Result<()> {
-        let (answer, done) = tokio::sync::oneshot::channel();
-        let gone = || {
-            StoreError::Io(std::io::Error::other(
-                "the store's flush thread has stopped",
-            ))
-        };
-        let asks = self.asks.as_ref().ok_or_else(gone)?;
-        asks.send(answer).map_err(|_| gone())?;
-        done.await.map_err(|_| gone())??;
-        Ok(())
     }
 }
 
@@ -329,111 +267,6 @@ impl Store {
     /// panic while it was held leaves nothing to repair).
     fn writer(&self) -> MutexGuard<'_, ()> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Runs `f` as one transaction over any of the store's tables, without
-    /// waiting for the disk: no other write lands between its reads and its
-    /// writes, its reads see its own writes, and its writes apply all
-    /// together (also in a crash) if `f` returns `Ok`, or not at all.
-    /// `f` must not write through a [`Table`] itself (it would wait for
-    /// itself): it writes through the [`Tx`].
-    pub fn transaction<R, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<R, E>,
-    ) -> std::result::Result<R, E> {
-        let _writer = self.writer();
-        let mut tx = Tx {
-            store: self,
-            writes: Vec::new(),
-        };
-        let out = f(&mut tx)?;
-        tx.commit()?;
-        Ok(out)
-    }
-}
-
-/// A transaction's view and its writes (see [`Store::transaction`]).
-pub struct Tx<'s> {
-    store: &'s Store,
-    /// What it writes, in order.
-    writes: Vec<TxWrite>,
-}
-
-/// One write of a transaction: the table (its keyspace and name), the key
-/// and the value (`None` removes).
-type TxWrite = (fjall::Keyspace, &'static str, Vec<u8>, Option<Vec<u8>>);
-
-impl Tx<'_> {
-    /// The raw value at `key` in `table`, as this transaction would leave
-    /// it.
-    pub fn get_raw(&self, table: &Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        table.note_reads(1);
-        let written = self
-            .writes
-            .iter()
-            .rev()
-            .find(|(_, name, k, _)| *name == table.name && k == key);
-        if let Some((_, _, _, value)) = written {
-            return Ok(value.clone());
-        }
-        Ok(table.keyspace.get(key)?.map(|v| v.to_vec()))
-    }
-
-    /// The record at `key` in `table`, as this transaction would leave it.
-    pub fn get<T: DeserializeOwned>(&self, table: &Table, key: &str) -> Result<Option<T>> {
-        self.get_raw(table, key.as_bytes())?
-            .map(|bytes| table.decode(&bytes))
-            .transpose()
-    }
-
-    /// Whether `table` has `key`, as this transaction would leave it.
-    pub fn contains(&self, table: &Table, key: &str) -> Result<bool> {
-        Ok(self.get_raw(table, key.as_bytes())?.is_some())
-    }
-
-    /// Writes `value` (raw) at `key` in `table` when the transaction
-    /// commits.
-    pub fn put_raw(&mut self, table: &Table, key: &[u8], value: Vec<u8>) {
-        table.note_writes(1);
-        self.writes.push((
-            table.keyspace.clone(),
-            table.name,
-            key.to_vec(),
-            Some(value),
-        ));
-    }
-
-    /// Writes the record `value` at `key` in `table` when the transaction
-    /// commits.
-    pub fn put<T: Serialize>(&mut self, table: &Table, key: &str, value: &T) {
-        self.put_raw(table, key.as_bytes(), table.encode(value));
-    }
-
-    /// Removes `key` from `table` when the transaction commits.
-    pub fn remove(&mut self, table: &Table, key: &str) {
-        table.note_removes(1);
-        self.writes.push((
-            table.keyspace.clone(),
-            table.name,
-            key.as_bytes().to_vec(),
-            None,
-        ));
-    }
-
-    /// Applies the writes as one batch (called with the writer lock held).
-    fn commit(self) -> Result<()> {
-        if self.writes.is_empty() {
-            return Ok(());
-        }
-        let mut batch = self.store.db.batch();
-        for (keyspace, _, key, value) in self.writes {
-            match value {
-                Some(value) => batch.insert(&keyspace, key, value),
-                None => batch.remove(&keyspace, key),
-            }
-        }
-        batch.commit()?;
-        Ok(())
     }
 }
 
