@@ -28,7 +28,7 @@ mod tx;
 pub mod webhooks;
 
 use self::flusher::Flusher;
-pub use self::tx::Tx;
+pub use self::tx::{Batch, Tx};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -571,6 +571,32 @@ mod tests {
         assert!(failed.is_err());
         assert_eq!(a.get::<i32>("k").unwrap(), Some(2));
         assert_eq!(b.get::<i32>("new").unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_batch_applies_its_writes_together_when_committed_and_none_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (a, b) = (store.table("a").unwrap(), store.table("b").unwrap());
+        a.put_unflushed("old", &1).unwrap();
+
+        let mut dropped = store.batch();
+        dropped.put(&a, "k", &1);
+        dropped.remove(&a, "old");
+        drop(dropped);
+        assert_eq!(a.get::<i32>("k").unwrap(), None);
+        assert_eq!(a.get::<i32>("old").unwrap(), Some(1));
+
+        let mut batch = store.batch();
+        batch.put(&a, "k", &1);
+        batch.put(&b, "k", &2);
+        batch.put(&a, "k", &3);
+        batch.remove(&a, "old");
+        assert_eq!(a.get::<i32>("k").unwrap(), None, "nothing before the commit");
+        batch.commit().unwrap();
+        assert_eq!(a.get::<i32>("k").unwrap(), Some(3), "the last write to a key stands");
+        assert_eq!(b.get::<i32>("k").unwrap(), Some(2));
+        assert_eq!(a.get::<i32>("old").unwrap(), None);
     }
 
     #[tokio::test]

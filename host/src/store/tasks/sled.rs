@@ -7,18 +7,18 @@
 //! balance after it; `h/{task}` and `a/{account}` only in data directories
 //! from before this layout).
 //!
-//! Commit groups of single writes: one lock orders every change of this
-//! store, so a crash can cut off only the last group, and the database
-//! keeps writes in order (one journal for every table), so what survives of
-//! that group is a prefix. Each group
-//! writes its ledger entry after what refers to it, and a record naming an
-//! entry that is not stored counts as not written:
+//! One lock orders every change of this store, and each change is one
+//! commit group, written as one batch (all or nothing, also in a crash):
 //! - creating: the open task with its hold (naming the hold's entry; a
 //!   synchronous task itself too, as it is not stored until it ends), the
-//!   hold's entry (the commit), then (unless synchronous) the task and its
-//!   index entry;
+//!   hold's entry, and (unless synchronous) the task and its index entry;
 //! - finishing: the task with its settled hold (naming the settlement's
-//!   entry), then that entry (the commit).
+//!   entry), and that entry.
+//!
+//! Data directories of earlier versions wrote a group as single writes,
+//! its ledger entry after what refers to it, so a crash could leave the
+//! first part of the last group: a record naming an entry that is not
+//! stored still counts as not written.
 //!
 //! What the lock guards is kept in memory too (open holds, unfinished tasks
 //! per owner, synchronous tasks), rebuilt from the open tasks at start, so
@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use self::ledger::{balance_after, entry_after};
 use super::{Creation, OpenTask, Settle, Task, TaskStore, TaskStoreError};
 use crate::store::ledger::{Entry, Hold, HoldStatus};
-use crate::store::{Store, StoreError, Table};
+use crate::store::{Batch, Store, StoreError, Table};
 
 /// Tasks and the ledger in the embedded store.
 pub struct SledTasks {
@@ -213,6 +213,17 @@ impl SledTasks {
         self.state.lock().expect("task store lock")
     }
 
+    /// Commits a group's batch, under the lock. If the database refuses
+    /// it, what the lock keeps of the ledger in memory (each account's last
+    /// entry, what keys spent) may name entries that are not stored: it is
+    /// forgotten, to be read again from the database.
+    fn commit(&self, state: &mut State, batch: Batch) -> Result<(), StoreError> {
+        batch.commit().inspect_err(|_| {
+            state.last_entries.clear();
+            state.key_spent.clear();
+        })
+    }
+
     /// The open tasks' records, oldest first.
     fn open_records(&self) -> Result<Vec<(String, OpenRecord)>, StoreError> {
         self.open
@@ -324,15 +335,16 @@ impl TaskStore for SledTasks {
                 hold: task.hold.clone(),
                 task: creation.synchronous.then(|| task.clone()),
             };
-            self.open.put_unflushed(&task.id, &record)?;
+            let mut batch = self.store.batch();
+            batch.put(&self.open, &task.id, &record);
             if let Some(entry) = &placed {
-                self.put_entry(&mut state, entry)?;
+                self.put_entry(&mut state, &mut batch, entry);
             }
             if !creation.synchronous {
-                self.by_owner
-                    .put_unflushed(&owner_key(&task.owner, &task.id), &())?;
-                self.tasks.put_unflushed(&task.id, task)?;
+                batch.put(&self.by_owner, &owner_key(&task.owner, &task.id), &());
+                batch.put(&self.tasks, &task.id, task);
             }
+            self.commit(&mut state, batch)?;
             if let Some(hold) = &task.hold {
                 state.spend(hold, hold.amount);
                 state.holds.insert(task.id.clone(), hold.clone());
@@ -408,14 +420,15 @@ impl TaskStore for SledTasks {
                     None
                 }
             };
+            let mut batch = self.store.batch();
             if state.waiting.contains_key(&task.id) {
-                self.by_owner
-                    .put_unflushed(&owner_key(&task.owner, &task.id), &())?;
+                batch.put(&self.by_owner, &owner_key(&task.owner, &task.id), &());
             }
-            self.tasks.put_unflushed(&task.id, task)?;
+            batch.put(&self.tasks, &task.id, task);
             if let Some(entry) = &entry {
-                self.put_entry(&mut state, entry)?;
+                self.put_entry(&mut state, &mut batch, entry);
             }
+            self.commit(&mut state, batch)?;
             state.finished(&task.owner, &task.id);
             entry
         };
@@ -428,10 +441,12 @@ impl TaskStore for SledTasks {
             let mut state = self.lock();
             let record = self.open.get::<Option<OpenRecord>>(id)?.flatten();
             let settled = self.settle(&mut state, id, Settle::Release)?;
+            let mut batch = self.store.batch();
             if let Some((entry, _)) = &settled {
-                self.put_entry(&mut state, entry)?;
+                self.put_entry(&mut state, &mut batch, entry);
             }
-            self.open.remove_unflushed(id)?;
+            batch.remove(&self.open, id);
+            self.commit(&mut state, batch)?;
             let owner = record
                 .and_then(|r| r.owner)
                 .or_else(|| settled.as_ref().map(|(_, h)| h.account_id.clone()));
@@ -452,16 +467,17 @@ impl TaskStore for SledTasks {
             }
             let mut task = task.clone();
             task.hold = state.holds.get(&task.id).cloned();
-            self.by_owner
-                .put_unflushed(&owner_key(&task.owner, &task.id), &())?;
-            self.tasks.put_unflushed(&task.id, &task)?;
             let record = OpenRecord {
                 synchronous: false,
                 owner: Some(task.owner.clone()),
                 hold: task.hold.clone(),
                 task: None,
             };
-            self.open.put_unflushed(&task.id, &record)?;
+            let mut batch = self.store.batch();
+            batch.put(&self.by_owner, &owner_key(&task.owner, &task.id), &());
+            batch.put(&self.tasks, &task.id, &task);
+            batch.put(&self.open, &task.id, &record);
+            self.commit(&mut state, batch)?;
         }
         self.store.flush().await
     }

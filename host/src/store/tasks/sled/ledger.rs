@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::{SledTasks, State, entry_key};
-use crate::store::StoreError;
+use crate::store::{Batch, StoreError};
 use crate::store::ledger::{
     self, Balance, Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, Hold,
     HoldStatus, LedgerError, LedgerStore, NewEntry,
@@ -74,9 +74,9 @@ impl SledTasks {
         Ok(last)
     }
 
-    /// Writes an entry (unflushed), which becomes its account's last, and
+    /// Adds an entry to `batch`, which becomes its account's last, and
     /// keeps the index of accounts below zero.
-    pub(super) fn put_entry(&self, state: &mut State, entry: &Entry) -> Result<(), StoreError> {
+    pub(super) fn put_entry(&self, state: &mut State, batch: &mut Batch, entry: &Entry) {
         let was_owing = state
             .last_entries
             .get(&entry.account_id)
@@ -84,17 +84,19 @@ impl SledTasks {
             .is_some_and(|last| last.balance_after < 0);
         let owes = entry.balance_after < 0;
         if owes && !was_owing {
-            self.owing.put_unflushed(&entry.account_id, &true)?;
+            batch.put(&self.owing, &entry.account_id, &true);
         }
-        self.ledger
-            .put_unflushed(&entry_key(&entry.account_id, &entry.id), entry)?;
+        batch.put(
+            &self.ledger,
+            &entry_key(&entry.account_id, &entry.id),
+            entry,
+        );
         if was_owing && !owes {
-            self.owing.remove_unflushed(&entry.account_id)?;
+            batch.remove(&self.owing, &entry.account_id);
         }
         state
             .last_entries
             .insert(entry.account_id.clone(), Some(entry.clone()));
-        Ok(())
     }
 
     /// Credits held or charged through `key_id`, from the cache or the
@@ -148,7 +150,9 @@ impl SledTasks {
                 return Ok(None);
             };
             let entry = entry_after(last.as_ref(), account_id, new);
-            self.put_entry(&mut state, &entry)?;
+            let mut batch = self.store.batch();
+            self.put_entry(&mut state, &mut batch, &entry);
+            self.commit(&mut state, batch)?;
             entry
         };
         self.store.flush().await?;
@@ -369,9 +373,10 @@ impl LedgerStore for SledTasks {
                     },
                 );
                 dispute.entry_id = Some(entry.id.clone());
-                // The entry is the commit point: written last.
-                self.disputes.put_unflushed(&dispute.id, &dispute)?;
-                self.put_entry(&mut state, &entry)?;
+                let mut batch = self.store.batch();
+                batch.put(&self.disputes, &dispute.id, &dispute);
+                self.put_entry(&mut state, &mut batch, &entry);
+                self.commit(&mut state, batch)?;
             } else {
                 self.disputes.put_unflushed(&dispute.id, &dispute)?;
             }
