@@ -122,9 +122,7 @@ fn copy(data_dir: &Path, cache_bytes: u64) -> Result<Copied> {
             if name == "__sled__default" && tree.is_empty() {
                 continue;
             }
-            let keyspace = store.db.keyspace(&name, || {
-                fjall::KeyspaceCreateOptions::default().max_memtable_size(super::MEMTABLE_BYTES)
-            })?;
+            let keyspace = store.db.keyspace(&name, super::keyspace_options)?;
             let mut batch = store.db.batch();
             let mut records = 0u64;
             for item in tree.iter() {

@@ -1,5 +1,8 @@
 //! Records stored compressed, for the tables a generation writes (tasks,
-//! the open tasks, the ledger, file records).
+//! the open tasks, the ledger, file records): read in every database, and
+//! written only in fjall databases created before the store compressed
+//! every table file (see `Store::packed_table`); a database created since
+//! stores JSON, which fjall's lz4 compresses block by block for less CPU.
 //!
 //! Each such record is its JSON compressed with zstd against a dictionary
 //! of records of the same shapes (`packed/records-1.dict`: JSON lines of a

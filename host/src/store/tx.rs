@@ -52,8 +52,12 @@ type TxWrite = (fjall::Keyspace, &'static str, Vec<u8>, Option<Vec<u8>>);
 impl Writes {
     fn put(&mut self, table: &Table, key: &[u8], value: Vec<u8>) {
         table.note_writes(1);
-        self.0
-            .push((table.keyspace.clone(), table.name, key.to_vec(), Some(value)));
+        self.0.push((
+            table.keyspace.clone(),
+            table.name,
+            key.to_vec(),
+            Some(value),
+        ));
     }
 
     fn remove(&mut self, table: &Table, key: &[u8]) {

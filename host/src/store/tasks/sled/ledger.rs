@@ -4,12 +4,12 @@
 use std::collections::HashSet;
 
 use super::{SledTasks, State, entry_key};
-use crate::store::{Batch, StoreError};
 use crate::store::ledger::{
     self, Balance, Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, Hold,
     HoldStatus, LedgerError, LedgerStore, NewEntry,
 };
 use crate::store::tasks::Settle;
+use crate::store::{Batch, StoreError};
 use crate::time::now_rfc3339;
 
 /// A new entry id after `last`'s: ids are time-ordered, and an account's
