@@ -149,7 +149,9 @@ mod tests {
 
     async fn media(dir: &std::path::Path) -> Media {
         let store = crate::store::Store::open(&dir.join("db")).unwrap();
-        let files = crate::store::files::SledFiles::open(&store).await.unwrap();
+        let files = crate::store::files::EmbeddedFiles::open(&store)
+            .await
+            .unwrap();
         let blobs = DirBlobs::open(dir.join("media")).unwrap();
         Media::new(Arc::new(blobs), Arc::new(files))
     }

@@ -364,12 +364,12 @@ mod tests {
     use super::{Pricing, PricingError};
     use crate::config::{Config, PriceConfig};
     use crate::store::Store;
-    use crate::store::prices::SledPrices;
+    use crate::store::prices::EmbeddedPrices;
 
     const MODEL: &str = "imini/canvas-image";
 
     async fn open(store: &Store) -> Pricing {
-        Pricing::open(Arc::new(SledPrices::open(store).unwrap()))
+        Pricing::open(Arc::new(EmbeddedPrices::open(store).unwrap()))
             .await
             .unwrap()
     }

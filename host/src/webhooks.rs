@@ -341,7 +341,7 @@ mod tests {
 
     async fn webhooks(dir: &std::path::Path) -> Arc<Webhooks> {
         let store = crate::store::Store::open(dir).unwrap();
-        let deliveries = crate::store::webhooks::SledWebhooks::open(&store)
+        let deliveries = crate::store::webhooks::EmbeddedWebhooks::open(&store)
             .await
             .unwrap();
         let policy = WebhookPolicy {

@@ -6,7 +6,7 @@
 use super::*;
 use imini::ledger::{EntryKind, LedgerStore};
 use imini::store::tasks::{
-    Creation, HoldRequest, Settle, SledTasks, Status, StoredRequest, Task, TaskStore,
+    Creation, EmbeddedTasks, HoldRequest, Settle, Status, StoredRequest, Task, TaskStore,
 };
 
 /// A queued task of `owner` and the creation of it with a 10-credit hold
@@ -36,7 +36,7 @@ fn billed_task(owner: &str) -> (Task, Creation<'_>) {
 }
 
 /// Finishes a task as succeeded, capturing its hold.
-async fn capture(store: &SledTasks, mut task: Task) {
+async fn capture(store: &EmbeddedTasks, mut task: Task) {
     task.status = Status::Succeeded;
     store.finish_task(&mut task, Settle::Capture).await.unwrap();
 }
@@ -44,7 +44,7 @@ async fn capture(store: &SledTasks, mut task: Task) {
 pub(super) async fn ledger_ops() {
     let dir = tempfile::tempdir().unwrap();
     let store = imini::store::Store::open(dir.path()).unwrap();
-    let tasks = SledTasks::open(&store).await.unwrap();
+    let tasks = EmbeddedTasks::open(&store).await.unwrap();
     tasks
         .credit("acct_bench", EntryKind::Topup, 1_000_000_000, "admin", None)
         .await

@@ -143,7 +143,9 @@ async fn blobs_read_back_and_go(fresh: Fresh) {
 async fn media_stores_the_same_content_once(fresh: Fresh) {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::store::Store::open(&dir.path().join("db")).unwrap();
-    let files = crate::store::files::SledFiles::open(&store).await.unwrap();
+    let files = crate::store::files::EmbeddedFiles::open(&store)
+        .await
+        .unwrap();
     let media = Media::new(fresh.blobs.clone(), Arc::new(files));
     let a = media
         .put("acct_a", "image/png", "output", None, b"same")

@@ -12,8 +12,8 @@ use crate::accounts::Accounts;
 use crate::config::{AccountsConfig, Signup};
 use crate::ratelimit::Limiter;
 use crate::store::Store;
-use crate::store::accounts::SledAccounts;
-use crate::store::people::SledPeople;
+use crate::store::accounts::EmbeddedAccounts;
+use crate::store::people::EmbeddedPeople;
 use crate::time::Clock;
 
 mod second_factor;
@@ -31,14 +31,14 @@ struct World {
 fn world(signup: Signup) -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let accounts = Accounts::new(Arc::new(SledAccounts::new(&store).unwrap()));
+    let accounts = Accounts::new(Arc::new(EmbeddedAccounts::new(&store).unwrap()));
     let outbox = Arc::new(Outbox::default());
     let config = AccountsConfig {
         signup,
         ..AccountsConfig::default()
     };
     let people = People::new(
-        Arc::new(SledPeople::new(&store).unwrap()),
+        Arc::new(EmbeddedPeople::new(&store).unwrap()),
         accounts.clone(),
         Arc::new(Limiter::default()),
         outbox.clone(),

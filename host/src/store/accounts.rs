@@ -7,11 +7,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedAccounts;
 pub use self::pg::PgAccounts;
-pub use self::sled::SledAccounts;
 
 use serde::{Deserialize, Serialize};
 

@@ -6,11 +6,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedAudit;
 pub use self::pg::PgAudit;
-pub use self::sled::SledAudit;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -13,20 +13,20 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::accounts::{AccountStore, PgAccounts, SledAccounts};
-use super::audit::{AuditStore, PgAudit, SledAudit};
-use super::files::{FileStore, PgFiles, SledFiles};
-use super::idempotency::{IdempotencyStore, PgIdempotency, SledIdempotency};
+use super::accounts::{AccountStore, EmbeddedAccounts, PgAccounts};
+use super::audit::{AuditStore, EmbeddedAudit, PgAudit};
+use super::files::{EmbeddedFiles, FileStore, PgFiles};
+use super::idempotency::{EmbeddedIdempotency, IdempotencyStore, PgIdempotency};
 use super::ledger::LedgerStore;
-use super::moderation::{ModerationStore, PgModeration, SledModeration};
-use super::people::{PeopleStore, PgPeople, SledPeople};
+use super::moderation::{EmbeddedModeration, ModerationStore, PgModeration};
+use super::people::{EmbeddedPeople, PeopleStore, PgPeople};
 use super::pg::PgStore;
-use super::plugins::{ComponentStore, PgPlugins, PluginStore, SledPlugins};
-use super::prices::{PgPrices, PriceStore, SledPrices};
+use super::plugins::{ComponentStore, EmbeddedPlugins, PgPlugins, PluginStore};
+use super::prices::{EmbeddedPrices, PgPrices, PriceStore};
 use super::replicas::{MemoryReplicas, PgReplicas, ReplicaStore};
-use super::secrets::{PgSecrets, SecretStore, SledSecrets};
-use super::tasks::{PgTasks, SledTasks, TaskStore};
-use super::webhooks::{PgWebhooks, SledWebhooks, WebhookStore};
+use super::secrets::{EmbeddedSecrets, PgSecrets, SecretStore};
+use super::tasks::{EmbeddedTasks, PgTasks, TaskStore};
+use super::webhooks::{EmbeddedWebhooks, PgWebhooks, WebhookStore};
 use super::{OpCounts, Store, StoreError};
 use crate::replicas::Replica;
 
@@ -239,20 +239,20 @@ impl Stores {
             Resolved::Embedded { cache_bytes } => {
                 let (store, _copied) = super::from_sled::open(data_dir, *cache_bytes)?;
                 Ok(Self {
-                    secrets: Arc::new(SledSecrets::new(&store)?),
-                    accounts: Arc::new(SledAccounts::new(&store)?),
-                    tasks: Arc::new(SledTasks::open(&store).await?),
-                    idempotency: Arc::new(SledIdempotency::new(&store)?),
-                    plugins: Arc::new(SledPlugins::open(&store)?),
+                    secrets: Arc::new(EmbeddedSecrets::new(&store)?),
+                    accounts: Arc::new(EmbeddedAccounts::new(&store)?),
+                    tasks: Arc::new(EmbeddedTasks::open(&store).await?),
+                    idempotency: Arc::new(EmbeddedIdempotency::new(&store)?),
+                    plugins: Arc::new(EmbeddedPlugins::open(&store)?),
                     components: None,
-                    prices: Arc::new(SledPrices::open(&store)?),
-                    files: Arc::new(SledFiles::open(&store).await?),
-                    webhooks: Arc::new(SledWebhooks::open(&store).await?),
-                    audit: Arc::new(SledAudit::open(&store)?),
+                    prices: Arc::new(EmbeddedPrices::open(&store)?),
+                    files: Arc::new(EmbeddedFiles::open(&store).await?),
+                    webhooks: Arc::new(EmbeddedWebhooks::open(&store).await?),
+                    audit: Arc::new(EmbeddedAudit::open(&store)?),
                     replicas: Arc::new(MemoryReplicas::default()),
                     changes: Arc::new(super::changes::ChangeFeed::silent()),
-                    moderation: Arc::new(SledModeration::open(&store)?),
-                    people: Arc::new(SledPeople::new(&store)?),
+                    moderation: Arc::new(EmbeddedModeration::open(&store)?),
+                    people: Arc::new(EmbeddedPeople::new(&store)?),
                     description: format!(
                         "fjall in {} (cache of {} MiB)",
                         data_dir.join(super::from_sled::STORE_DIR).display(),

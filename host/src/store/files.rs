@@ -9,11 +9,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedFiles;
 pub use self::pg::PgFiles;
-pub use self::sled::SledFiles;
 
 use std::future::Future;
 use std::pin::Pin;

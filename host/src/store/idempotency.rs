@@ -5,11 +5,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedIdempotency;
 pub use self::pg::PgIdempotency;
-pub use self::sled::SledIdempotency;
 
 use serde::{Deserialize, Serialize};
 

@@ -21,18 +21,18 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use bytes::Bytes;
 
-use super::accounts::SledAccounts;
-use super::audit::SledAudit;
-use super::files::SledFiles;
-use super::idempotency::SledIdempotency;
-use super::moderation::SledModeration;
-use super::people::SledPeople;
+use super::accounts::EmbeddedAccounts;
+use super::audit::EmbeddedAudit;
+use super::files::EmbeddedFiles;
+use super::idempotency::EmbeddedIdempotency;
+use super::moderation::EmbeddedModeration;
+use super::people::EmbeddedPeople;
 use super::pg::PgStore;
-use super::plugins::{PluginStore, SledPlugins};
-use super::prices::{PriceStore, SledPrices};
-use super::secrets::SledSecrets;
-use super::tasks::{SledTasks, Task};
-use super::webhooks::SledWebhooks;
+use super::plugins::{EmbeddedPlugins, PluginStore};
+use super::prices::{EmbeddedPrices, PriceStore};
+use super::secrets::EmbeddedSecrets;
+use super::tasks::{EmbeddedTasks, Task};
+use super::webhooks::EmbeddedWebhooks;
 use super::{StoreError, ledger::LedgerStore};
 use crate::media::BlobStore;
 use crate::store::ledger::Entry;
@@ -155,17 +155,17 @@ impl Counter<'_> {
 /// The embedded stores of a data directory, opened as the gateway opens them
 /// (which repairs what a crash cut off, as a start would).
 struct Source {
-    secrets: SledSecrets,
-    accounts: SledAccounts,
-    audit: SledAudit,
-    plugins: SledPlugins,
-    prices: SledPrices,
-    idempotency: SledIdempotency,
-    files: SledFiles,
-    webhooks: SledWebhooks,
-    moderation: SledModeration,
-    people: SledPeople,
-    tasks: SledTasks,
+    secrets: EmbeddedSecrets,
+    accounts: EmbeddedAccounts,
+    audit: EmbeddedAudit,
+    plugins: EmbeddedPlugins,
+    prices: EmbeddedPrices,
+    idempotency: EmbeddedIdempotency,
+    files: EmbeddedFiles,
+    webhooks: EmbeddedWebhooks,
+    moderation: EmbeddedModeration,
+    people: EmbeddedPeople,
+    tasks: EmbeddedTasks,
 }
 
 impl Source {
@@ -189,17 +189,17 @@ impl Source {
             other => anyhow::Error::new(other).context(format!("opening {}", data_dir.display())),
         })?;
         Ok(Self {
-            secrets: SledSecrets::new(&store)?,
-            accounts: SledAccounts::new(&store)?,
-            audit: SledAudit::open(&store)?,
-            plugins: SledPlugins::open(&store)?,
-            prices: SledPrices::open(&store)?,
-            idempotency: SledIdempotency::new(&store)?,
-            files: SledFiles::open(&store).await?,
-            webhooks: SledWebhooks::open(&store).await?,
-            moderation: SledModeration::open(&store)?,
-            people: SledPeople::new(&store)?,
-            tasks: SledTasks::open(&store).await?,
+            secrets: EmbeddedSecrets::new(&store)?,
+            accounts: EmbeddedAccounts::new(&store)?,
+            audit: EmbeddedAudit::open(&store)?,
+            plugins: EmbeddedPlugins::open(&store)?,
+            prices: EmbeddedPrices::open(&store)?,
+            idempotency: EmbeddedIdempotency::new(&store)?,
+            files: EmbeddedFiles::open(&store).await?,
+            webhooks: EmbeddedWebhooks::open(&store).await?,
+            moderation: EmbeddedModeration::open(&store)?,
+            people: EmbeddedPeople::new(&store)?,
+            tasks: EmbeddedTasks::open(&store).await?,
         })
     }
 }

@@ -14,11 +14,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedModeration;
 pub use self::pg::PgModeration;
-pub use self::sled::SledModeration;
 
 use serde::{Deserialize, Serialize};
 

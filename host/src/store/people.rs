@@ -11,11 +11,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedPeople;
 pub use self::pg::PgPeople;
-pub use self::sled::SledPeople;
 
 use serde::{Deserialize, Serialize};
 

@@ -7,11 +7,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedPlugins;
 pub use self::pg::PgPlugins;
-pub use self::sled::SledPlugins;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

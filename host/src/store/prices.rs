@@ -7,11 +7,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedPrices;
 pub use self::pg::PgPrices;
-pub use self::sled::SledPrices;
 
 use serde::{Deserialize, Serialize};
 

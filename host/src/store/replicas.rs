@@ -7,11 +7,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 mod pg;
-mod sled;
 
+pub use self::embedded::MemoryReplicas;
 pub use self::pg::PgReplicas;
-pub use self::sled::MemoryReplicas;
 
 use std::time::Duration;
 

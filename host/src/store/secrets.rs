@@ -7,11 +7,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedSecrets;
 pub use self::pg::PgSecrets;
-pub use self::sled::SledSecrets;
 
 use super::StoreError;
 

@@ -10,11 +10,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedTasks;
 pub use self::pg::PgTasks;
-pub use self::sled::SledTasks;
 
 use serde::{Deserialize, Serialize};
 

@@ -5,11 +5,11 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod embedded;
 pub(crate) mod pg;
-mod sled;
 
+pub use self::embedded::EmbeddedWebhooks;
 pub use self::pg::PgWebhooks;
-pub use self::sled::SledWebhooks;
 
 use std::collections::HashSet;
 

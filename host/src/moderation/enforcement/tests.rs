@@ -9,20 +9,20 @@ use crate::accounts::{AccountError, AccountStatus, Accounts, KeyStatus};
 use crate::config::ModerationConfig;
 use crate::moderation::{Bindings, Caller, Moderation, ModerationParts};
 use crate::store::Store;
-use crate::store::accounts::SledAccounts;
+use crate::store::accounts::EmbeddedAccounts;
 use crate::store::moderation::conformance;
-use crate::store::moderation::{Decision, NoticeAction, NoticeStatus, SledModeration};
+use crate::store::moderation::{Decision, EmbeddedModeration, NoticeAction, NoticeStatus};
 
 /// The services over the data directory `dir`, as a start opens them.
 async fn start(dir: &Path, config: ModerationConfig) -> (Accounts, Moderation) {
     let store = Store::reopen(dir, crate::store::backend::DEFAULT_CACHE_MB << 20)
         .await
         .unwrap();
-    let accounts = Accounts::new(Arc::new(SledAccounts::new(&store).unwrap()));
+    let accounts = Accounts::new(Arc::new(EmbeddedAccounts::new(&store).unwrap()));
     let moderation = Moderation::start(ModerationParts {
         bindings: Bindings::default(),
         config,
-        store: Arc::new(SledModeration::open(&store).unwrap()),
+        store: Arc::new(EmbeddedModeration::open(&store).unwrap()),
         accounts: accounts.clone(),
         clock: crate::time::Clock::shifted(0),
     })

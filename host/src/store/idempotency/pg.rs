@@ -106,7 +106,7 @@ fn split(scope: &str) -> (&str, &str) {
 pub(crate) async fn import(
     tx: &tokio_postgres::Transaction<'_>,
     scope: &str,
-    record: &super::sled::Record,
+    record: &super::embedded::Record,
 ) -> Result<(), StoreError> {
     let (account, key) = split(scope);
     let response = record.response.as_ref();

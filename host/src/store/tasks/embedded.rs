@@ -38,7 +38,7 @@ use crate::store::ledger::{Entry, Hold, HoldStatus};
 use crate::store::{Batch, Store, StoreError, Table};
 
 /// Tasks and the ledger in the embedded store.
-pub struct SledTasks {
+pub struct EmbeddedTasks {
     store: Store,
     tasks: Table,
     by_owner: Table,
@@ -123,7 +123,7 @@ fn owner_key(owner: &str, task_id: &str) -> String {
     format!("{owner}/{task_id}")
 }
 
-impl SledTasks {
+impl EmbeddedTasks {
     /// The store's task and ledger trees. Brings a data directory from an
     /// earlier version up to date (rewrites what a crash cut off of the
     /// ledger's last changes, builds missing indexes), and reads the open
@@ -295,7 +295,7 @@ impl SledTasks {
 }
 
 #[async_trait::async_trait]
-impl TaskStore for SledTasks {
+impl TaskStore for EmbeddedTasks {
     async fn create_task(
         &self,
         task: &mut Task,
@@ -564,13 +564,13 @@ impl TaskStore for SledTasks {
 mod tests {
     use std::sync::Arc;
 
-    use super::SledTasks;
+    use super::EmbeddedTasks;
     use crate::store::Store;
 
-    async fn fresh() -> (tempfile::TempDir, Arc<SledTasks>) {
+    async fn fresh() -> (tempfile::TempDir, Arc<EmbeddedTasks>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let tasks = SledTasks::open(&store).await.unwrap();
+        let tasks = EmbeddedTasks::open(&store).await.unwrap();
         (dir, Arc::new(tasks))
     }
 

@@ -1,14 +1,15 @@
-//! [`SecretStore`] on sled: the `meta` tree, one JSON string per secret.
+//! [`SecretStore`] on the embedded store: the `meta` tree, one JSON string per
+//! secret.
 
 use super::{CREDENTIAL_PREFIX, SecretStore, credential_key};
 use crate::store::{Store, StoreError, Table};
 
-/// The gateway's secrets in sled.
-pub struct SledSecrets {
+/// The gateway's secrets in the embedded store.
+pub struct EmbeddedSecrets {
     meta: Table,
 }
 
-impl SledSecrets {
+impl EmbeddedSecrets {
     /// The store's `meta` tree.
     pub fn new(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
@@ -17,7 +18,7 @@ impl SledSecrets {
     }
 }
 
-impl SledSecrets {
+impl EmbeddedSecrets {
     /// Every secret by name, for a copy to another database.
     pub(crate) fn export(&self) -> impl Iterator<Item = Result<(String, String), StoreError>> + '_ {
         self.meta.scan()
@@ -29,7 +30,7 @@ fn encode(value: &str) -> Vec<u8> {
 }
 
 #[async_trait::async_trait]
-impl SecretStore for SledSecrets {
+impl SecretStore for EmbeddedSecrets {
     async fn secret(&self, name: &str) -> Result<Option<String>, StoreError> {
         self.meta.get(name)
     }
@@ -87,13 +88,13 @@ impl SecretStore for SledSecrets {
 mod tests {
     use std::sync::Arc;
 
-    use super::SledSecrets;
+    use super::EmbeddedSecrets;
     use crate::store::Store;
 
-    async fn fresh() -> (tempfile::TempDir, Arc<SledSecrets>) {
+    async fn fresh() -> (tempfile::TempDir, Arc<EmbeddedSecrets>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        (dir, Arc::new(SledSecrets::new(&store).unwrap()))
+        (dir, Arc::new(EmbeddedSecrets::new(&store).unwrap()))
     }
 
     crate::store::secrets::conformance::suite!(fresh);
@@ -104,11 +105,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            let secrets = SledSecrets::new(&store).unwrap();
+            let secrets = EmbeddedSecrets::new(&store).unwrap();
             secrets.keep_first("url_signing_key", "k1").await.unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let secrets = SledSecrets::new(&store).unwrap();
+        let secrets = EmbeddedSecrets::new(&store).unwrap();
         assert_eq!(
             secrets.secret("url_signing_key").await.unwrap().as_deref(),
             Some("k1")

@@ -1,7 +1,7 @@
-//! [`IdempotencyStore`] on sled: the tree `idempotency`, by key. Which keys
-//! a request holds now is kept in memory (one process serves a data
-//! directory): a record without a response that no request holds was left
-//! by a process that stopped.
+//! [`IdempotencyStore`] on the embedded store: the tree `idempotency`, by key.
+//! Which keys a request holds now is kept in memory (one process serves a data
+//! directory): a record without a response that no request holds was left by a
+//! process that stopped.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::{IdempotencyStore, Reservation, StoredResponse};
 use crate::store::{Store, StoreError, Table};
 
-/// Idempotency keys in sled.
-pub struct SledIdempotency {
+/// Idempotency keys in the embedded store.
+pub struct EmbeddedIdempotency {
     table: Table,
     /// Keys held by a running request, with their records.
     running: Mutex<HashMap<String, Record>>,
@@ -31,7 +31,7 @@ pub(crate) struct Record {
     pub(crate) response: Option<StoredResponse>,
 }
 
-impl SledIdempotency {
+impl EmbeddedIdempotency {
     /// The store's `idempotency` tree.
     pub fn new(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
@@ -52,7 +52,7 @@ impl SledIdempotency {
 }
 
 #[async_trait::async_trait]
-impl IdempotencyStore for SledIdempotency {
+impl IdempotencyStore for EmbeddedIdempotency {
     async fn reserve(
         &self,
         key: &str,
@@ -152,14 +152,14 @@ impl IdempotencyStore for SledIdempotency {
 mod tests {
     use std::sync::Arc;
 
-    use super::SledIdempotency;
+    use super::EmbeddedIdempotency;
     use crate::store::Store;
     use crate::store::idempotency::{IdempotencyStore, Reservation};
 
     async fn fresh() -> (tempfile::TempDir, Arc<dyn IdempotencyStore>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        (dir, Arc::new(SledIdempotency::new(&store).unwrap()))
+        (dir, Arc::new(EmbeddedIdempotency::new(&store).unwrap()))
     }
 
     crate::store::idempotency::conformance::suite!(fresh);
@@ -169,11 +169,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = {
             let store = Store::open(dir.path()).unwrap();
-            let keys = SledIdempotency::new(&store).unwrap();
+            let keys = EmbeddedIdempotency::new(&store).unwrap();
             keys.reserve("acct/k", "f", 1000, 60).await.unwrap()
         };
         let store = Store::open(dir.path()).unwrap();
-        let keys = SledIdempotency::new(&store).unwrap();
+        let keys = EmbeddedIdempotency::new(&store).unwrap();
         let again = keys.reserve("acct/k", "f", 1001, 60).await.unwrap();
         assert!(matches!(first, Reservation::Run { .. }));
         assert_eq!(again, first);

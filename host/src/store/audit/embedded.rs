@@ -1,18 +1,18 @@
-//! [`AuditStore`] on sled: the tree `audit`, entries by id (ids are
-//! time-ordered, so key order is the log's order). The
-//! [`SledModeration`](crate::store::moderation::SledModeration) store adds
-//! the entries of moderation steps to the same tree in its own commit
+//! [`AuditStore`] on the embedded store: the tree `audit`, entries by id (ids
+//! are time-ordered, so key order is the log's order). The
+//! [`EmbeddedModeration`](crate::store::moderation::EmbeddedModeration) store
+//! adds the entries of moderation steps to the same tree in its own commit
 //! groups.
 
 use super::{AuditEntry, AuditQuery, AuditStore};
 use crate::store::{Store, StoreError, Table};
 
-/// The audit log in sled.
-pub struct SledAudit {
+/// The audit log in the embedded store.
+pub struct EmbeddedAudit {
     table: Table,
 }
 
-impl SledAudit {
+impl EmbeddedAudit {
     /// The store's audit tree.
     pub fn open(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
@@ -28,7 +28,7 @@ impl SledAudit {
 }
 
 #[async_trait::async_trait]
-impl AuditStore for SledAudit {
+impl AuditStore for EmbeddedAudit {
     async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(entry).expect("records serialise");
         if !self
@@ -64,14 +64,14 @@ impl AuditStore for SledAudit {
 mod tests {
     use std::sync::Arc;
 
-    use super::SledAudit;
+    use super::EmbeddedAudit;
     use crate::store::Store;
     use crate::store::audit::AuditStore;
 
     async fn fresh() -> (tempfile::TempDir, Arc<dyn AuditStore>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        (dir, Arc::new(SledAudit::open(&store).unwrap()))
+        (dir, Arc::new(EmbeddedAudit::open(&store).unwrap()))
     }
 
     crate::store::audit::conformance::suite!(fresh);

@@ -45,7 +45,7 @@ use crate::store::audit::AuditEntry;
 use crate::store::{Store, StoreError, Table};
 
 /// Moderation records in the embedded store.
-pub struct SledModeration {
+pub struct EmbeddedModeration {
     flags: Table,
     strikes: Table,
     notices: Table,
@@ -56,7 +56,7 @@ pub struct SledModeration {
     lock: Mutex<()>,
 }
 
-/// The trees a commit group writes, in the order of [`SledModeration::trees`].
+/// The trees a commit group writes, in the order of [`EmbeddedModeration::trees`].
 #[derive(Clone, Copy)]
 enum Tree {
     Strikes,
@@ -107,7 +107,7 @@ fn notice_key(account_id: &str, id: &str) -> String {
     format!("{account_id}/{id}")
 }
 
-impl SledModeration {
+impl EmbeddedModeration {
     /// The store's moderation trees (and the audit log's).
     pub fn open(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
@@ -195,7 +195,7 @@ impl SledModeration {
 }
 
 #[async_trait::async_trait]
-impl ModerationStore for SledModeration {
+impl ModerationStore for EmbeddedModeration {
     async fn record_flag(&self, flag: &Flag) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(flag).expect("records serialise");
         if !self
@@ -493,9 +493,9 @@ impl ModerationStore for SledModeration {
 mod tests {
     use std::sync::Arc;
 
-    use super::SledModeration;
+    use super::EmbeddedModeration;
     use crate::store::Store;
-    use crate::store::audit::{AuditStore, SledAudit};
+    use crate::store::audit::{AuditStore, EmbeddedAudit};
     use crate::store::moderation::ModerationStore;
 
     async fn fresh() -> (
@@ -505,8 +505,8 @@ mod tests {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let moderation = Arc::new(SledModeration::open(&store).unwrap());
-        let audit = Arc::new(SledAudit::open(&store).unwrap());
+        let moderation = Arc::new(EmbeddedModeration::open(&store).unwrap());
+        let audit = Arc::new(EmbeddedAudit::open(&store).unwrap());
         (dir, moderation, audit)
     }
 

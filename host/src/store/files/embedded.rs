@@ -1,14 +1,14 @@
-//! [`FileStore`] on sled: trees `files` (by file id) and `files_by_blob`
-//! (`{sha256}/{file id}`), so that a deletion finds the other files sharing
-//! a blob without reading every record. A blob's lock is the process's
-//! (sled has one process): one lock for all blobs, held shared by records'
-//! inserts and exclusively by removals.
+//! [`FileStore`] on the embedded store: trees `files` (by file id) and
+//! `files_by_blob` (`{sha256}/{file id}`), so that a deletion finds the other
+//! files sharing a blob without reading every record. A blob's lock is the
+//! process's (the embedded store has one process): one lock for all blobs, held
+//! shared by records' inserts and exclusively by removals.
 
 use super::{BlobRemoval, FileRecord, FileStore};
 use crate::store::{Store, StoreError, Table};
 
-/// File records in sled.
-pub struct SledFiles {
+/// File records in the embedded store.
+pub struct EmbeddedFiles {
     files: Table,
     by_blob: Table,
     /// Blobs' lock: held shared while a file is recorded, exclusively while
@@ -20,7 +20,7 @@ fn blob_key(sha256: &str, file_id: &str) -> String {
     format!("{sha256}/{file_id}")
 }
 
-impl SledFiles {
+impl EmbeddedFiles {
     /// The store's file trees; builds the index by blob if this data
     /// directory has none complete yet (it predates the index).
     pub async fn open(store: &Store) -> Result<Self, StoreError> {
@@ -50,7 +50,7 @@ impl SledFiles {
 }
 
 #[async_trait::async_trait]
-impl FileStore for SledFiles {
+impl FileStore for EmbeddedFiles {
     async fn insert_file(&self, record: &FileRecord, durable: bool) -> Result<(), StoreError> {
         let _recording = self.blobs.read().await;
         // The index entry first: a crash may leave an entry without its
@@ -120,14 +120,14 @@ impl FileStore for SledFiles {
 mod tests {
     use std::sync::Arc;
 
-    use super::{SledFiles, blob_key};
+    use super::{EmbeddedFiles, blob_key};
     use crate::store::Store;
     use crate::store::files::{FileRecord, FileStore};
 
     async fn fresh() -> (tempfile::TempDir, Arc<dyn FileStore>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        (dir, Arc::new(SledFiles::open(&store).await.unwrap()))
+        (dir, Arc::new(EmbeddedFiles::open(&store).await.unwrap()))
     }
 
     crate::store::files::conformance::suite!(fresh);
@@ -153,7 +153,7 @@ mod tests {
             .put("file_old", &record("file_old"))
             .await
             .unwrap();
-        let files = SledFiles::open(&store).await.unwrap();
+        let files = EmbeddedFiles::open(&store).await.unwrap();
         assert!(files.blob_in_use(&"ab".repeat(32)).await.unwrap());
         // An entry whose record never reached the disk does not keep it.
         let by_blob = store.table("files_by_blob").unwrap();

@@ -14,12 +14,12 @@ use super::{ChangelogEntry, PriceChange, PriceStore, PricingError};
 use crate::store::{Store, StoreError, Table};
 
 /// Price changes and the changelog in the embedded store.
-pub struct SledPrices {
+pub struct EmbeddedPrices {
     prices: Table,
     changelog: Table,
 }
 
-impl SledPrices {
+impl EmbeddedPrices {
     /// The store's `prices` and `changelog` trees.
     pub fn open(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
@@ -30,7 +30,7 @@ impl SledPrices {
 }
 
 /// Keys sort by model, then effective second, then id.
-impl SledPrices {
+impl EmbeddedPrices {
     /// Every changelog entry, oldest first, for a copy to another database.
     pub(crate) fn export_changelog(
         &self,
@@ -51,7 +51,7 @@ fn exists(id: &str) -> PricingError {
 }
 
 #[async_trait::async_trait]
-impl PriceStore for SledPrices {
+impl PriceStore for EmbeddedPrices {
     async fn schedule_price(
         &self,
         change: &PriceChange,
@@ -145,7 +145,7 @@ impl PriceStore for SledPrices {
 mod tests {
     use std::sync::Arc;
 
-    use super::{SledPrices, price_key};
+    use super::{EmbeddedPrices, price_key};
     use crate::store::Store;
     use crate::store::prices::conformance::{change, entry};
     use crate::store::prices::{PriceChange, PriceStore};
@@ -153,7 +153,7 @@ mod tests {
     async fn fresh() -> (tempfile::TempDir, Arc<dyn PriceStore>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        (dir, Arc::new(SledPrices::open(&store).unwrap()))
+        (dir, Arc::new(EmbeddedPrices::open(&store).unwrap()))
     }
 
     crate::store::prices::conformance::suite!(fresh);
@@ -186,7 +186,7 @@ mod tests {
             changelog.put(&e.id, &e).await.unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let prices = SledPrices::open(&store).unwrap();
+        let prices = EmbeddedPrices::open(&store).unwrap();
         let changes: Vec<PriceChange> = prices.price_changes().await.unwrap();
         assert_eq!(changes, [old, newer], "by effective time, not id");
         let (page, more) = prices.changelog(10, None).await.unwrap();

@@ -7,13 +7,13 @@ use super::{Account, AccountChange, AccountError, AccountQuery, AccountStore, Ap
 use crate::store::{Store, StoreError, Table};
 
 /// Accounts and keys in the embedded store.
-pub struct SledAccounts {
+pub struct EmbeddedAccounts {
     accounts: Table,
     keys: Table,
     key_index: Table,
 }
 
-impl SledAccounts {
+impl EmbeddedAccounts {
     /// The store's account and key trees.
     pub fn new(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
@@ -24,7 +24,7 @@ impl SledAccounts {
     }
 }
 
-impl SledAccounts {
+impl EmbeddedAccounts {
     /// Every account, for a copy to another database.
     pub(crate) fn export_accounts(&self) -> impl Iterator<Item = Result<Account, StoreError>> + '_ {
         self.accounts.records()
@@ -37,7 +37,7 @@ impl SledAccounts {
 }
 
 #[async_trait::async_trait]
-impl AccountStore for SledAccounts {
+impl AccountStore for EmbeddedAccounts {
     async fn insert_account(&self, account: &Account) -> Result<(), AccountError> {
         self.accounts.put(&account.id, account).await?;
         Ok(())
@@ -175,13 +175,13 @@ impl AccountStore for SledAccounts {
 mod tests {
     use std::sync::Arc;
 
-    use super::SledAccounts;
+    use super::EmbeddedAccounts;
     use crate::store::accounts::{AccountStore, conformance};
 
     fn fresh() -> (tempfile::TempDir, Arc<dyn AccountStore>) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(dir.path()).unwrap();
-        (dir, Arc::new(SledAccounts::new(&store).unwrap()))
+        (dir, Arc::new(EmbeddedAccounts::new(&store).unwrap()))
     }
 
     conformance::suite!(fresh);

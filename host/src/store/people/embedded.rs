@@ -20,7 +20,7 @@ use super::{
 use crate::store::{Store, StoreError, Table};
 
 /// Logins, sessions, tokens and login events in the embedded store.
-pub struct SledPeople {
+pub struct EmbeddedPeople {
     logins: Table,
     emails: Table,
     sessions: Table,
@@ -30,7 +30,7 @@ pub struct SledPeople {
     events: Table,
 }
 
-impl SledPeople {
+impl EmbeddedPeople {
     /// The store's people trees.
     pub fn new(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
@@ -110,7 +110,7 @@ fn first_key(login_id: &str) -> String {
     format!("{login_id}/!first")
 }
 
-impl SledPeople {
+impl EmbeddedPeople {
     /// Ends the session at `key` (and its index entry), without waiting for
     /// the disk; whether there was one.
     fn remove_session(&self, key: &str) -> Result<bool, PeopleStoreError> {
@@ -126,7 +126,7 @@ impl SledPeople {
 }
 
 #[async_trait::async_trait]
-impl PeopleStore for SledPeople {
+impl PeopleStore for EmbeddedPeople {
     async fn insert_login(&self, login: &Login) -> Result<(), PeopleStoreError> {
         self.logins.store().transaction(|tx| {
             if tx.contains(&self.emails, &login.email)? {
@@ -404,13 +404,13 @@ impl PeopleStore for SledPeople {
 mod tests {
     use std::sync::Arc;
 
-    use super::SledPeople;
+    use super::EmbeddedPeople;
     use crate::store::people::{PeopleStore, conformance};
 
     fn fresh() -> (tempfile::TempDir, Arc<dyn PeopleStore>) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(dir.path()).unwrap();
-        (dir, Arc::new(SledPeople::new(&store).unwrap()))
+        (dir, Arc::new(EmbeddedPeople::new(&store).unwrap()))
     }
 
     conformance::suite!(fresh);

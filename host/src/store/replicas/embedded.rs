@@ -1,5 +1,6 @@
-//! [`ReplicaStore`] for sled: one process owns a sled data directory, so
-//! the only replica is this one, and its heartbeat is kept in memory.
+//! [`ReplicaStore`] for the embedded store: one process owns an embedded data
+//! directory, so the only replica is this one, and its heartbeat is kept in
+//! memory.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

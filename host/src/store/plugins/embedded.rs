@@ -6,11 +6,11 @@ use super::{PluginRecord, PluginSaveError, PluginStore};
 use crate::store::{Store, StoreError, Table};
 
 /// Plugin records in the embedded store.
-pub struct SledPlugins {
+pub struct EmbeddedPlugins {
     records: Table,
 }
 
-impl SledPlugins {
+impl EmbeddedPlugins {
     /// The store's `plugin_versions` tree.
     pub fn open(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
@@ -20,7 +20,7 @@ impl SledPlugins {
 }
 
 #[async_trait::async_trait]
-impl PluginStore for SledPlugins {
+impl PluginStore for EmbeddedPlugins {
     async fn plugin(&self, name: &str) -> Result<Option<PluginRecord>, StoreError> {
         self.records.get(name)
     }
@@ -67,7 +67,7 @@ impl PluginStore for SledPlugins {
 mod tests {
     use std::sync::Arc;
 
-    use super::SledPlugins;
+    use super::EmbeddedPlugins;
     use crate::store::Store;
     use crate::store::plugins::conformance::record;
     use crate::store::plugins::{PluginKind, PluginStore};
@@ -75,7 +75,7 @@ mod tests {
     async fn fresh() -> (tempfile::TempDir, Arc<dyn PluginStore>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        (dir, Arc::new(SledPlugins::open(&store).unwrap()))
+        (dir, Arc::new(EmbeddedPlugins::open(&store).unwrap()))
     }
 
     crate::store::plugins::conformance::suite!(fresh);
@@ -97,7 +97,7 @@ mod tests {
                 .unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let plugins = SledPlugins::open(&store).unwrap();
+        let plugins = EmbeddedPlugins::open(&store).unwrap();
         let mut r = plugins.plugin("moderation-basic").await.unwrap().unwrap();
         assert_eq!((r.kind, r.revision), (PluginKind::Policy, 0));
         assert_eq!(r.history, ["0.1.0", "0.2.0"]);

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{SledTasks, entry_key, legacy_hold_key};
+use super::{EmbeddedTasks, entry_key, legacy_hold_key};
 use crate::store::StoreError;
 use crate::store::ledger::{Entry, EntryKind, Hold, HoldStatus};
 
@@ -13,7 +13,7 @@ struct LegacyTotals {
     last_entry: Option<Entry>,
 }
 
-impl SledTasks {
+impl EmbeddedTasks {
     /// Data directories from before entries carried the balance kept an
     /// account's totals apart, as the commit point of its last entry (and
     /// of the hold that entry left): writes what a crash lost of those, then

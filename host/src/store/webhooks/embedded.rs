@@ -1,10 +1,10 @@
-//! [`WebhookStore`] on sled: the deliveries by id (`webhooks`), plus two
-//! indexes so that neither the sender nor a listing reads every delivery
-//! ever made: pending deliveries by when they are due (`webhooks_due`,
+//! [`WebhookStore`] on the embedded store: the deliveries by id (`webhooks`),
+//! plus two indexes so that neither the sender nor a listing reads every
+//! delivery ever made: pending deliveries by when they are due (`webhooks_due`,
 //! `{at:012}/{id}`), and deliveries by account (`webhooks_by_account`,
 //! `{account}/{created_at}/{id}`). An index entry is written before its
-//! delivery and removed after it, so a crash (sled recovers a prefix of its
-//! writes) can leave an entry whose delivery is gone or settled, which is
+//! delivery and removed after it, so a crash (the store recovers a prefix of
+//! its writes) can leave an entry whose delivery is gone or settled, which is
 //! skipped and removed, but never a pending delivery that is not due.
 
 use std::collections::HashSet;
@@ -12,8 +12,8 @@ use std::collections::HashSet;
 use super::{Delivery, DeliveryStatus, WebhookStore};
 use crate::store::{Store, StoreError, Table};
 
-/// Webhook deliveries in sled.
-pub struct SledWebhooks {
+/// Webhook deliveries in the embedded store.
+pub struct EmbeddedWebhooks {
     table: Table,
     due: Table,
     by_account: Table,
@@ -27,7 +27,7 @@ fn account_key(d: &Delivery) -> String {
     format!("{}/{}/{}", d.account_id, d.created_at, d.id)
 }
 
-impl SledWebhooks {
+impl EmbeddedWebhooks {
     /// The store's webhook trees; builds the indexes if this data directory
     /// has none complete yet (it predates them, or a build was cut off).
     pub async fn open(store: &Store) -> Result<Self, StoreError> {
@@ -63,7 +63,7 @@ impl SledWebhooks {
 }
 
 #[async_trait::async_trait]
-impl WebhookStore for SledWebhooks {
+impl WebhookStore for EmbeddedWebhooks {
     async fn enqueue(&self, delivery: &Delivery) -> Result<bool, StoreError> {
         if self.table.get::<Delivery>(&delivery.id)?.is_some() {
             return Ok(false);
@@ -175,7 +175,7 @@ mod tests {
     use std::collections::HashSet;
     use std::sync::Arc;
 
-    use super::{SledWebhooks, due_key};
+    use super::{EmbeddedWebhooks, due_key};
     use crate::store::Store;
     use crate::store::webhooks::conformance::delivery;
     use crate::store::webhooks::{DeliveryStatus, WebhookStore};
@@ -183,7 +183,7 @@ mod tests {
     async fn fresh() -> (tempfile::TempDir, Arc<dyn WebhookStore>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        (dir, Arc::new(SledWebhooks::open(&store).await.unwrap()))
+        (dir, Arc::new(EmbeddedWebhooks::open(&store).await.unwrap()))
     }
 
     crate::store::webhooks::conformance::suite!(fresh);
@@ -207,7 +207,7 @@ mod tests {
             }
         }
         let store = Store::open(dir.path()).unwrap();
-        let hooks = SledWebhooks::open(&store).await.unwrap();
+        let hooks = EmbeddedWebhooks::open(&store).await.unwrap();
         let listed: Vec<String> = hooks
             .deliveries_of("acct_a", 100)
             .await

@@ -1,9 +1,9 @@
-//! The ledger's side of the sled task store: entries that carry the
+//! The ledger's side of the embedded task store: entries that carry the
 //! balance after them, and the [`LedgerStore`] methods.
 
 use std::collections::HashSet;
 
-use super::{SledTasks, State, entry_key};
+use super::{EmbeddedTasks, State, entry_key};
 use crate::store::ledger::{
     self, Balance, Decision, Dispute, DisputeError, DisputeStatus, Entry, EntryKind, Hold,
     HoldStatus, LedgerError, LedgerStore, NewEntry,
@@ -51,10 +51,10 @@ pub(super) fn balance_after(last: Option<&Entry>) -> Balance {
     })
 }
 
-impl SledTasks {
+impl EmbeddedTasks {
     /// An account's last entry (the one with the greatest id): its
     /// balance. Kept in memory once read, as every entry is written under
-    /// the lock, through [`SledTasks::put_entry`].
+    /// the lock, through [`EmbeddedTasks::put_entry`].
     pub(super) fn last_entry(
         &self,
         state: &mut State,
@@ -223,7 +223,7 @@ impl SledTasks {
 }
 
 #[async_trait::async_trait]
-impl LedgerStore for SledTasks {
+impl LedgerStore for EmbeddedTasks {
     async fn credit(
         &self,
         account_id: &str,
