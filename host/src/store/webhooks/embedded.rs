@@ -2,10 +2,11 @@
 //! plus two indexes so that neither the sender nor a listing reads every
 //! delivery ever made: pending deliveries by when they are due (`webhooks_due`,
 //! `{at:012}/{id}`), and deliveries by account (`webhooks_by_account`,
-//! `{account}/{created_at}/{id}`). An index entry is written before its
-//! delivery and removed after it, so a crash (the store recovers a prefix of
-//! its writes) can leave an entry whose delivery is gone or settled, which is
-//! skipped and removed, but never a pending delivery that is not due.
+//! `{account}/{created_at}/{id}`). A delivery and its index entries are
+//! written together, in one batch, so a scan for due deliveries never finds
+//! an entry whose delivery is not written yet. Earlier versions wrote an
+//! entry before its delivery: one that a crash left without its delivery,
+//! or behind a settled delivery, is skipped and removed.
 
 use std::collections::HashSet;
 
@@ -65,17 +66,25 @@ impl EmbeddedWebhooks {
 #[async_trait::async_trait]
 impl WebhookStore for EmbeddedWebhooks {
     async fn enqueue(&self, delivery: &Delivery) -> Result<bool, StoreError> {
-        if self.table.get::<Delivery>(&delivery.id)?.is_some() {
-            return Ok(false);
+        let added = self.table.store().transaction(|tx| {
+            if tx.contains(&self.table, &delivery.id)? {
+                return Ok::<_, StoreError>(false);
+            }
+            if delivery.status == DeliveryStatus::Pending {
+                tx.put(
+                    &self.due,
+                    &due_key(delivery.next_attempt_at, &delivery.id),
+                    &(),
+                );
+            }
+            tx.put(&self.by_account, &account_key(delivery), &());
+            tx.put(&self.table, &delivery.id, delivery);
+            Ok(true)
+        })?;
+        if added {
+            self.table.flush().await?;
         }
-        // The index entries go first: one fsync (the delivery's) covers all.
-        if delivery.status == DeliveryStatus::Pending {
-            self.due
-                .put_unflushed(&due_key(delivery.next_attempt_at, &delivery.id), &())?;
-        }
-        self.by_account.put_unflushed(&account_key(delivery), &())?;
-        self.table.put(&delivery.id, delivery).await?;
-        Ok(true)
+        Ok(added)
     }
 
     async fn deliveries_of(
@@ -155,17 +164,19 @@ impl WebhookStore for EmbeddedWebhooks {
     }
 
     async fn record_attempt(&self, d: &Delivery, was_due_at: i64) -> Result<(), StoreError> {
-        // The new due entry before the delivery, the old one removed after;
-        // one fsync for the three.
-        if d.status == DeliveryStatus::Pending {
-            self.due
-                .put_unflushed(&due_key(d.next_attempt_at, &d.id), &())?;
-        }
-        self.table.put_unflushed(&d.id, d)?;
+        // The delivery and its due entries change together: a scan between
+        // them would take the new entry, not yet matching the delivery, for
+        // one a crash left, and remove it.
+        let mut batch = self.table.store().batch();
         let was_due = due_key(was_due_at, &d.id);
         if d.status != DeliveryStatus::Pending || d.next_attempt_at != was_due_at {
-            self.due.remove_unflushed(&was_due)?;
+            batch.remove(&self.due, &was_due);
         }
+        if d.status == DeliveryStatus::Pending {
+            batch.put(&self.due, &due_key(d.next_attempt_at, &d.id), &());
+        }
+        batch.put(&self.table, &d.id, d);
+        batch.commit()?;
         self.table.flush().await
     }
 }
@@ -187,6 +198,44 @@ mod tests {
     }
 
     crate::store::webhooks::conformance::suite!(fresh);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scan_for_due_deliveries_while_others_are_enqueued_and_retried_loses_none() {
+        let (_dir, hooks) = fresh().await;
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // The sender's scans, as often as they can run.
+        let scanner = {
+            let (hooks, done) = (hooks.clone(), done.clone());
+            tokio::spawn(async move {
+                let none = HashSet::new();
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    hooks.due(1_000, usize::MAX, &none).await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        for i in 0..300 {
+            let d = delivery(
+                "acct_a",
+                &format!("task_{i:04}"),
+                990,
+                "2026-01-01T00:00:00Z",
+            );
+            hooks.enqueue(&d).await.unwrap();
+            // Retried later (an attempt failed).
+            let retried = crate::store::webhooks::Delivery {
+                attempts: 1,
+                next_attempt_at: 995,
+                ..d
+            };
+            hooks.record_attempt(&retried, 990).await.unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        scanner.await.unwrap();
+        let (due, _) = hooks.due(1_000, usize::MAX, &HashSet::new()).await.unwrap();
+        assert_eq!(due.len(), 300, "every pending delivery is due");
+        assert_eq!(hooks.pending().await.unwrap(), 300);
+    }
 
     #[tokio::test]
     async fn deliveries_stored_before_the_indexes_are_listed_and_due() {
