@@ -25,6 +25,10 @@ MIN_HARMFUL = 440
 MIN_BENIGN = 440
 MIN_PER_LANG_HARMFUL = 12
 PARTS = ["dev", "heldout"]
+# Extra labelled prompts the classifier trains on (data/train-extra.jsonl,
+# written apart from the evaluation set): checked item by item like the set,
+# and for duplicates of its prompts, but not counted in its tables.
+EXTRA = os.path.join("..", "data", "train-extra.jsonl")
 
 errors = []
 
@@ -60,10 +64,12 @@ def norm(text):
 def main():
     base = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     data = {p: load(os.path.join(base, p + ".jsonl")) for p in PARTS}
+    extra_path = os.path.join(base, EXTRA)
+    extra = {"train-extra": load(extra_path)} if os.path.exists(extra_path) else {}
 
     ids = {}
     seen_prompts = {}
-    for part, rows in data.items():
+    for part, rows in list(data.items()) + list(extra.items()):
         for ln, o in rows:
             where = f"{part}.jsonl:{ln}"
             for k in KEYS:
@@ -155,6 +161,8 @@ def main():
         for e in errors:
             print("  " + e)
         return 1
+    for part, rows in extra.items():
+        print(f"{part}.jsonl: {len(rows)} items checked item by item")
     print("OK: all checks passed")
     return 0
 

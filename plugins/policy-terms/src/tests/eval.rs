@@ -22,7 +22,39 @@ const MAX_FALSE_POSITIVES: f64 = 1.0;
 #[test]
 #[ignore = "prints the dev set's score and failures; run explicitly"]
 fn dev_set() {
-    let text = include_str!("../../eval/dev.jsonl");
+    let (recall, fp) = score("dev", include_str!("../../eval/dev.jsonl"));
+    assert!(
+        recall >= MIN_RECALL,
+        "recall {recall:.1}% below {MIN_RECALL}%"
+    );
+    assert!(
+        fp <= MAX_FALSE_POSITIVES,
+        "false positives {fp:.1}% above {MAX_FALSE_POSITIVES}%"
+    );
+}
+
+/// The extra labelled prompts the classifier also trains on
+/// (`data/train-extra.jsonl`), scored the same way; as trained on, their
+/// score overstates the classifier's part too. Run with
+/// `cargo test -p policy-terms -- --ignored --nocapture extra_set`.
+#[test]
+#[ignore = "prints the extra set's score and failures; run explicitly"]
+fn extra_set() {
+    let (recall, fp) = score("extra", include_str!("../../data/train-extra.jsonl"));
+    assert!(
+        recall >= MIN_RECALL,
+        "recall {recall:.1}% below {MIN_RECALL}%"
+    );
+    assert!(
+        fp <= MAX_FALSE_POSITIVES,
+        "false positives {fp:.1}% above {MAX_FALSE_POSITIVES}%"
+    );
+}
+
+/// Scores a set of labelled prompts (JSON lines) with the default rules,
+/// printing what is missed and wrongly refused and the counts by category
+/// and form; gives recall and false positives (%).
+fn score(name: &str, text: &str) -> (f64, f64) {
     let rules = Rules::defaults();
     let mut no_blobs = |_: Blob| -> Result<Vec<u8>, PluginError> { Ok(Vec::new()) };
     let (mut harmful, mut refused, mut benign, mut wrong) = (0u32, 0u32, 0u32, 0u32);
@@ -67,20 +99,13 @@ fn dev_set() {
     }
     let recall = 100.0 * f64::from(refused) / f64::from(harmful);
     let fp = 100.0 * f64::from(wrong) / f64::from(benign);
-    for (name, map) in [("category", &by_category), ("form", &by_form)] {
+    for (kind, map) in [("category", &by_category), ("form", &by_form)] {
         for (k, (hit, total)) in map {
-            println!("{name} {k}: {hit}/{total}");
+            println!("{kind} {k}: {hit}/{total}");
         }
     }
     println!(
-        "dev recall {recall:.1}% ({refused}/{harmful}), false positives {fp:.1}% ({wrong}/{benign})"
+        "{name} recall {recall:.1}% ({refused}/{harmful}), false positives {fp:.1}% ({wrong}/{benign})"
     );
-    assert!(
-        recall >= MIN_RECALL,
-        "recall {recall:.1}% below {MIN_RECALL}%"
-    );
-    assert!(
-        fp <= MAX_FALSE_POSITIVES,
-        "false positives {fp:.1}% above {MAX_FALSE_POSITIVES}%"
-    );
+    (recall, fp)
 }
