@@ -28,12 +28,13 @@ mod model {
 }
 
 /// The default score (0 to 1) at which the classifier refuses. Chosen with
-/// [`MIN_WORDS`] by 5-fold cross-validation on dev and the everyday
-/// training prompts: the lowest threshold at which the rules and the
-/// classifier together refuse at most 1% of dev's benign prompts and 0.5%
-/// of the everyday ones, under the rule of those tried that refuses the
-/// most of dev's harmful prompts (see the tests).
-pub const DEFAULT_DENY_AT: f64 = 0.9655;
+/// [`MIN_WORDS`] by 5-fold cross-validation on dev, the extra labelled
+/// prompts and the everyday training prompts: the lowest threshold at which
+/// the rules and the classifier together refuse at most 1% of the labelled
+/// benign prompts and 0.5% of the everyday ones, under the rule of those
+/// tried that refuses the most of the labelled harmful prompts (see the
+/// tests).
+pub const DEFAULT_DENY_AT: f64 = 0.9184;
 
 /// The shipped harmful-or-benign model.
 const LINEAR: Linear<'static> = Linear {
@@ -55,7 +56,7 @@ const PER_CATEGORY: PerCategory<'static> = PerCategory {
 /// prompts happen to share, and that is too little to refuse on; the rules
 /// still check it. Chosen with [`DEFAULT_DENY_AT`] by cross-validation (see
 /// the tests).
-pub const MIN_WORDS: usize = 4;
+pub const MIN_WORDS: usize = 6;
 
 /// A request as the classifier read it.
 #[derive(Debug)]

@@ -135,6 +135,15 @@ pub(crate) const COMMON: &[&str] = &[
     "label",
     "labels",
     "merch",
+    "template",
+    "templates",
+    "banner",
+    "banners",
+    "flyer",
+    "flyers",
+    "propaganda",
+    "tickets",
+    "realistic",
 ];
 
 const MIN_WORD: usize = 6;

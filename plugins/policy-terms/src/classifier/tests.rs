@@ -104,6 +104,7 @@ fn a_requests_words_are_its_distinct_word_features() {
 /// them: the dev part's, then the everyday prompts (benign).
 fn training() -> Vec<Example> {
     let mut examples = parse(include_str!("../../eval/dev.jsonl"));
+    examples.extend(parse(include_str!("../../data/train-extra.jsonl")));
     examples.extend(parse_benign_lines(include_str!(
         "../../data/everyday-train.txt"
     )));

@@ -48,6 +48,24 @@ const DISCREDITING: &[&str] = &[
     "nued", "nuds", "nudez", "noods", "nood", "nakid", "naket", "nakd", "nakie", "nekkid",
     "nekid", "neked", "in the nude", "wearing nothing", "without a stitch", "spicy pics",
     "lewds", "handcufed", "seggs", "sex tape leak",
+    // More compromising, sexual or deceptive scenes.
+    "surrendering", "surrenders", "with an escort", "having an affair", "begging for mercy", "in his underwear",
+    "in her underwear", "in underwear", "in their underwear", "in lingerie", "prostitute", "prostitutes", "hooker", "hookers", "mistress", "secret night", "vomiting", "peeing", "urinating", "wetting himself", "in a diaper",
+    "in a coffin", "found dead", "assassinated", "shot dead", "blackface",
+    "kkk", "kkk rally", "nazi", "swastika", "heil", "war criminal", "confessing", "confesses",
+    "resigning in disgrace", "caught on camera", "cctv", "leaked photo",
+    "leaked photos", "leaked video", "private pics", "private photos", "intimate photo",
+    "intimate photos", "boudoir", "onlyfans", "nsfw pic", "nip slip", "wardrobe malfunction",
+    "naked selfie", "nude selfie", "topless selfie", "sexting", "strip tease", "striptease",
+    "porn scene", "porno", "xxx", "camel toe", "twerking naked", "bribery", "embezzling",
+    "money laundering", "stealing from", "robbing", "robbery", "shoplifting", "prison uniform", "orange jumpsuit", "executed",
+    "beheaded", "drunk and", "overdosing", "snorting cocaine",
+    "nued", "nakd", "nakid",
+    "desnuda", "desnudo", "sin ropa", "detenido", "detenida", "esposas", "en la carcel",
+    "borracho", "borracha", "nu", "nue", "nues", "arrete", "arretee", "en prison", "ivre",
+    "nackt", "nacktbild*", "oben ohne", "betrunken", "festgenommen", "im gefangnis",
+    "verhaftung", "逮捕", "被逮捕", "手铐", "戴手铐", "入狱", "坐牢", "醉酒", "贿赂", "受贿",
+    "裸", "色情", "艳照", "床照",
 ];
 
 pub(super) static RULES: Defaults = Defaults {

@@ -7,6 +7,10 @@ const FORGED: &[&str] = &[
     "replica", "realistic copy", "exact copy", "realistic fake", "photoshopped",
     "falso", "falsa", "falsos", "falsas", "falsificado", "falsificada", "faux", "fausse",
     "fausses", "falsifie", "falsifiee", "gefalscht*", "falsch*", "假", "伪造", "仿冒", "假的",
+    "fak", "fke", "phony", "phoney", "bogus", "fraudulent", "falsified", "falsify", "doctored",
+    "forjed", "forgd", "counterfit", "conterfeit", "couterfeit", "fakes", "fals", "falsche",
+    "falscher", "falschen", "gefaelscht", "trucado", "trucada", "contrefait", "contrefaits",
+    "contrefaite", "假冒", "假造",
 ];
 
 const DOCUMENTS: &[&str] = &[
@@ -29,6 +33,21 @@ const DOCUMENTS: &[&str] = &[
     "etiquetas", "etiquettes", "etiketten",
     "pound note", "pound notes", "euro note", "euro banknote", "utility bill",
     "proof of address",
+    "lottery ticket", "lottery tickets", "lottery winner", "lottery win", "winning ticket",
+    "gift card", "gift cards", "gift card codes", "tickets", "concert tickets", "ticket",
+    "irs letter", "letter from the irs", "tax notice", "tax letter", "court summons", "warrant",
+    "warrant card", "police id", "press pass", "license", "licence", "permit", "official seal",
+    "hologram", "euros", "dollars", "dollar", "euro", "bills", "billets", "billet", "transcript",
+    "transcripts", "medical records", "prescription", "prescriptions", "covid test",
+    "test result", "test results", "insurance card", "health insurance card",
+    "insurance claim", "pay slip", "tax return", "employment letter", "reference letter",
+    "payment screenshot", "payment confirmation", "transfer confirmation", "bank transfer",
+    "wire transfer", "deposit slip", "license card", "identity document", "id document",
+    "student id", "employee badge", "credit card", "credit cards", "debit card", "money order",
+    "certificate", "certificates", "birth certificates", "marriage certificate",
+    "death certificate", "divorce papers", "court order", "licencia", "licencia de conducir", "carnet", "titulo", "certificado",
+    "attestation", "diplome", "certificat", "releve bancaire", "zertifikat", "urkunde",
+    "ausweis", "kontoauszug", "证书", "毕业证", "文凭", "银行流水",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -41,6 +60,29 @@ pub(super) static RULES: Defaults = Defaults {
         ("scam website", 1.0), ("scam page", 1.0), ("sextortion", 1.0), ("fake giveaway", 0.6),
         ("fake airdrop", 0.6), ("crypto scam", 0.6), ("counterfeit money", 1.0),
         ("prop money", 0.5),
+        ("send 1 btc", 1.0), ("send btc", 1.0), ("send bitcoin", 1.0), ("send eth", 1.0),
+        ("double your bitcoin", 1.0), ("double your crypto", 1.0), ("double your money", 0.5),
+        ("get 2 back", 1.0), ("get double back", 1.0), ("payment in gift cards", 1.0),
+        ("pay in gift cards", 1.0), ("paid in gift cards", 1.0), ("in gift cards", 0.5),
+        ("trick old people", 1.0), ("trick elderly", 1.0), ("scam old people", 1.0),
+        ("scam the elderly", 1.0), ("scam elderly", 1.0), ("scam buyers", 1.0),
+        ("scam people", 1.0), ("to scam", 1.0), ("scam email", 0.6), ("scam text", 0.6),
+        ("crypto giveaway", 0.5), ("bitcoin giveaway", 0.5), ("fake charity", 1.0),
+        ("fake invoice", 1.0), ("fake receipt", 1.0), ("fake receipts", 1.0),
+        ("refund scam", 1.0), ("fake reviews", 0.6), ("fake review", 0.6),
+        ("pass the pen test", 1.0), ("passes the pen test", 1.0), ("pen test", 0.3),
+        ("looks 100 real", 0.5), ("someone elses passport", 1.0),
+        ("someone else s passport", 1.0), ("someone elses id", 1.0), ("someone else s id", 1.0),
+        ("changed bank details", 1.0), ("new bank details", 0.6),
+        ("reset your password", 0.4), ("verify your account", 0.5), ("fake link", 1.0),
+        ("phish", 1.0), ("smishing", 1.0), ("vishing", 1.0), ("credential harvesting", 1.0),
+        ("collect passwords", 1.0), ("collecting passwords", 1.0), ("steal passwords", 1.0),
+        ("get peoples passwords", 1.0), ("get people s passwords", 1.0),
+        ("robar contrasenas", 1.0), ("voler des mots de passe", 1.0),
+        ("passworter stehlen", 1.0), ("钓鱼网站", 1.0), ("假钞", 1.0), ("假币", 1.0),
+        ("falschgeld", 1.0), ("fausse monnaie", 1.0), ("faux billets", 1.0),
+        ("billetes falsos", 1.0), ("dinero falso", 1.0), ("假身份证", 1.0), ("假护照", 1.0),
+        ("假证件", 1.0),
     ],
     combos: &[
         Combo {
@@ -76,10 +118,38 @@ pub(super) static RULES: Defaults = Defaults {
                 ],
                 &[
                     "passes", "scanner", "would accept", "authentic", "looks real", "border guards",
+                    "looks 100 real", "100 real", "for the bar", "bouncer",
                 ],
             ],
         },
         Combo { name: "forged+document", weight: 1.0, groups: &[FORGED, DOCUMENTS] },
+        Combo {
+            name: "edited financial document",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "bank statement", "bank statements", "pay stub", "pay stubs", "payslip",
+                    "payslips", "bank balance", "account balance", "tax return", "credit score",
+                ],
+                &[
+                    "edited", "edit my", "doctored", "altered", "alter my", "modify my", "modified",
+                    "change the balance", "creative", "inflate*", "photoshop*", "show my landlord",
+                    "for a visa application", "for my landlord", "to get approved", "for a loan",
+                    "fake balance", "higher balance", "look richer", "im rich",
+                ],
+            ],
+        },
+        Combo {
+            name: "identity theft document",
+            weight: 1.0,
+            groups: &[
+                &["passport", "id card", "drivers license", "driver license", "license", "id", "ssn"],
+                &[
+                    "someone elses", "someone else s", "another persons", "another person s",
+                    "swap the photo", "replace the photo",
+                ],
+            ],
+        },
         Combo {
             name: "brand+login page",
             weight: 0.5,
@@ -92,7 +162,8 @@ pub(super) static RULES: Defaults = Defaults {
                 &[
                     "login page", "log in page", "sign in page", "signin page", "login screen",
                     "login form", "verify your account", "account suspended", "password reset",
-                    "security alert",
+                    "security alert", "reset a password", "reset your password", "login link",
+                    "fake link", "verify your identity", "unusual activity", "confirm your details",
                 ],
             ],
         },
@@ -109,5 +180,15 @@ pub(super) static RULES: Defaults = Defaults {
         "fake fur", "fake plants", "fake flowers", "fake snow", "fake grass", "fake smile",
         "fake leather", "fake tan", "fake eyelashes", "fake lashes", "fake nails",
         "replica ship", "replica car", "money plant", "money tree",
+        "history of counterfeit", "counterfeit money exhibit", "exhibit on counterfeit",
+        "museum of counterfeit", "passport cover", "passport holder", "passport wallet",
+        "faux leather", "faux fur", "faux marble", "faux finish", "faux wood", "faux brick",
+        "faux stone", "faux flowers", "faux plants", "spot a fake", "how to spot",
+        "spot the fake", "identify counterfeit", "detect counterfeit", "anti counterfeit",
+        "counterfeit detection", "dollar store", "dollar tree", "fake tattoo", "fake tattoos",
+        "fake blood", "fake mustache", "fake moustache", "fake beard", "fake cake", "fake food",
+        "fake plant", "fake tree", "fake christmas tree", "fake fireplace",
+        "fake it till you make it", "fake teeth", "fake spider", "fake spiders", "fake cobwebs",
+        "fake skeleton",
     ]],
 };

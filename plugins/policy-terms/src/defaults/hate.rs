@@ -14,6 +14,14 @@ const GROUPS: &[&str] = &[
     "judios", "judio", "juifs", "juif", "juden", "musulmanes", "musulmans", "muslime",
     "negros", "noirs", "schwarze", "gitanos", "inmigrantes", "immigres", "auslander",
     "犹太人", "黑人", "穆斯林", "移民",
+    "sikh", "sikh man", "sikh men", "hindu", "arab", "mexican", "immigrant", "migrant",
+    "refugee", "gay", "gay man", "lesbian", "trans woman", "trans", "black man", "black woman",
+    "black person", "black family", "jewish", "jewish man", "jewish men", "muslim man",
+    "muslim men", "muslim woman", "muslim women", "asian man", "asian woman", "chinese",
+    "homosexual", "romani", "aborigines", "indigenous people", "pakistanis", "somalis",
+    "nigerians", "haitians", "ukrainians", "russians", "irish", "gitans",
+    "homosexuels", "homosexuelle", "schwule", "les gays", "los gays", "juive", "judia",
+    "fluchtlinge", "migranten", "refugies", "refugiados", "musulman", "同性恋", "难民",
 ];
 
 const DEHUMANIZING: &[&str] = &[
@@ -31,6 +39,21 @@ const DEHUMANIZING: &[&str] = &[
     "como ratas", "comme des rats", "comme des cafards", "comme de la vermine", "als ratten",
     "als ungeziefer", "a exterminer", "exterminar", "ausrotten", "ratas", "cafards",
     "ungeziefer", "画成猴子", "老鼠", "蟑螂", "害虫", "劣等",
+    "as predators", "are predators", "are groomers", "as groomers", "are pedophiles",
+    "as pedophiles", "as terrorists", "as a terrorist", "are terrorists", "as criminals",
+    "are criminals", "are rapists", "as rapists", "as thieves", "are thieves", "thieving",
+    "as a virus", "are a virus", "kung flu", "china virus", "useless eaters", "burn in hell",
+    "should burn", "deserve to burn", "deben arder", "deben morir", "doivent mourir",
+    "doivent bruler", "mussen sterben", "sollen brennen", "sollen sterben",
+    "controlling the world", "control the world", "controls the world", "puppet master",
+    "puppet masters", "pulling the strings", "dominant le monde", "dominent le monde",
+    "controlent le monde", "controlan el mundo", "beherrschen die welt", "avides", "greedy",
+    "gierige", "贪婪", "猿猴", "猴子", "猩猩", "描绘成", "as animals", "like animals",
+    "as monkeys", "as apes", "as beasts", "as savages", "as rodents", "as insects",
+    "as lice", "as a plague", "as filth", "as scum", "are scum", "subhuman",
+    "untermenschen", "go back to", "send them back", "deport all", "deportation of all",
+    "deport them", "expel all", "ban all", "get rid of all", "kick out all", "gas them",
+    "kill them all", "master race",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -52,6 +75,15 @@ pub(super) static RULES: Defaults = Defaults {
         ("gook", 1.0), ("gooks", 1.0), ("faggot", 1.0), ("faggots", 1.0), ("beaner", 1.0),
         ("beaners", 1.0), ("tranny", 0.6), ("trannies", 0.6), ("retard", 0.4),
         ("retards", 0.4),
+        ("14 words", 1.0), ("fourteen words", 1.0), ("1488", 1.0), ("rahowa", 1.0),
+        ("master race", 1.0), ("race traitor", 0.6), ("race traitors", 0.6),
+        ("white pride worldwide", 1.0),
+        ("no dogs or irish", 0.6), ("kung flu", 1.0), ("burning cross on", 0.6),
+        ("cross burning", 0.4), ("useless eaters", 1.0), ("sonnenrad", 0.6),
+        ("sun wheel", 0.3), ("black sun", 0.2), ("zionist occupied", 1.0), ("zog", 0.6),
+        ("globalist jews", 1.0), ("jewish question", 0.5),
+        ("juden raus", 1.0), ("judios fuera", 1.0), ("mort aux juifs", 1.0),
+        ("muerte a los", 0.6), ("mort aux", 0.6), ("tod den", 0.6),
     ],
     combos: &[
         Combo { name: "dehumanizing+group", weight: 1.0, groups: &[DEHUMANIZING, GROUPS] },
@@ -67,7 +99,8 @@ pub(super) static RULES: Defaults = Defaults {
                 &[
                     "glorif*", "celebrat*", "propaganda", "heroic", "recruitment", "white power",
                     "tribute", "praising", "praise", "proud", "pride", "hail", "glorious",
-                    "光荣", "白人至上", "glorioso", "glorieux", "ruhmreich*",
+                    "光荣", "白人至上", "glorioso", "glorieux", "ruhmreich*", "master race",
+                    "he was right", "hitler was right", "flag rally",
                 ],
             ],
         },
@@ -91,6 +124,56 @@ pub(super) static RULES: Defaults = Defaults {
             ],
         },
         Combo {
+            name: "hate slogan+propaganda",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "race war", "great replacement", "you will not replace us", "day of the rope",
+                    "white genocide", "burning cross", "cross burning", "white pride",
+                    "sun wheel", "sonnenrad", "black sun", "no dogs or irish",
+                ],
+                &[
+                    "propaganda", "poster", "banner", "flyer", "meme", "sticker", "now", "rally",
+                    "rifles", "join", "coming", "prepare", "proud", "for the race", "master race",
+                    "mock up", "to hang in", "celebrat*", "glorif*", "lawn",
+                ],
+            ],
+        },
+        Combo {
+            name: "final solution+target",
+            weight: 1.0,
+            groups: &[
+                &["final solution"],
+                &[
+                    "migrant problem", "migrants", "immigrants", "muslims", "time for", "we need",
+                    "refugees", "gays",
+                ],
+            ],
+        },
+        Combo {
+            name: "desecrated place of worship",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "mosque", "mosques", "synagogue", "synagogues", "gurdwara", "quran", "koran",
+                    "torah",
+                ],
+                &[
+                    "pig head", "pig heads", "pigs head", "pigs heads", "pig s head",
+                    "severed pig", "smeared with", "desecrat*", "vandaliz*", "graffiti swastika",
+                ],
+                &["celebrat*", "meme", "proud", "deserve", "funny", "glorif*", "cheering"],
+            ],
+        },
+        Combo {
+            name: "burning holy book+incitement",
+            weight: 1.0,
+            groups: &[
+                &["burning quran", "burning the quran", "burning koran", "burning torah", "burn the quran"],
+                &["deport*", "calling for", "get out", "invaders", "poster", "celebrat*", "meme"],
+            ],
+        },
+        Combo {
             name: "racist ape trope",
             weight: 0.6,
             groups: &[
@@ -104,6 +187,7 @@ pub(super) static RULES: Defaults = Defaults {
     ],
     allow: &[&[
         "chink in the armor", "chink in the armour", "chink of light", "spic and span",
-        "hindu swastika", "buddhist swastika", "swastika rangoli",
+        "hindu swastika", "buddhist swastika", "swastika rangoli", "faggots and peas",
+        "faggots and mash", "faggots in gravy", "faggots with gravy",
     ]],
 };

@@ -5,6 +5,21 @@ use super::{Combo, Defaults};
 const SUICIDE: &[&str] = &[
     "suicide", "suicidal", "end my life", "kill myself", "end it all", "suicidio", "suicidarse",
     "se suicider", "suicidaire", "selbstmord", "suizid", "自杀", "自殺",
+    "kill herself", "kill himself", "killing herself", "killing himself",
+    "take my own life", "suicde", "sucide", "suiside", "suicid", "unalive",
+    "suicidar*", "se tuer", "mich umbringen", "umbringen", "轻生", "寻死",
+];
+
+/// Methods of suicide, and ways to ask for them.
+const METHODS: &[&str] = &[
+    "how to", "method", "methods", "ways to", "painless", "painlessly", "instructions",
+    "tutorial", "tutoral", "guide", "tips", "best way", "easiest way", "least painful", "pills",
+    "overdose", "noose", "jump off", "jumping off", "razor", "gun to my head", "hanging",
+    "hang", "step by step", "lethal dose", "sleeping pills",
+    "carbon monoxide", "bridge", "train tracks", "anima", "encourage", "anleitung",
+    "schlinge", "鼓励", "方法", "como", "comment", "wie", "怎样", "怎么", "如何", "无痛", "教程",
+    "图解", "sin dolor", "sans douleur", "schmerzlos", "medicaments", "medicamentos",
+    "pastillas", "tabletten", "安眠药", "guia",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -38,18 +53,85 @@ pub(super) static RULES: Defaults = Defaults {
         ("pro mia", 1.0), ("thinspiration", 1.0), ("thinspo", 1.0), ("bonespo", 1.0),
         ("meanspo", 1.0), ("starving myself", 1.0), ("suicidal", 0.5), ("suicide", 0.3),
         ("suicide note", 0.6), ("noose", 0.2), ("overdose", 0.2),
+        ("starving yourself", 1.0), ("starve yourself", 1.0), ("starve myself", 1.0),
+        ("starve herself", 1.0), ("starving herself", 1.0), ("stop eating", 0.4),
+        ("eat nothing", 0.4), ("cutting aesthetic", 1.0), ("cuts aesthetic", 1.0),
+        ("self harm aesthetic", 1.0), ("scars aesthetic", 0.6), ("barcode arms", 1.0),
+        ("barcode wrists", 1.0), ("exit bag", 1.0), ("suicide bag", 1.0),
+        ("bleed out", 0.4), ("fresh cuts on", 0.6), ("fresh self harm", 1.0),
+        ("kill myself painlessly", 1.0),
+        ("hung herself", 1.0), ("hung himself", 1.0), ("hanging herself", 1.0),
+        ("hanging himself", 1.0), ("not wake up", 0.5), ("never wake up", 0.5),
+        ("wont wake up", 0.5), ("to not wake up", 0.5), ("anorexia tips", 1.0),
+        ("purge without", 1.0), ("how to purge", 1.0), ("bulimia tips", 1.0),
+        ("cortarse", 0.6), ("cortandose", 0.6), ("scarifications", 0.6),
+        ("se scarifier", 1.0), ("ritzt", 0.6), ("ritzen sich", 1.0), ("sich ritzen", 1.0),
+        ("自杀教程", 1.0), ("割脉", 1.0), ("上吊", 0.6),
     ],
     combos: &[
+        Combo { name: "suicide+method", weight: 1.0, groups: &[SUICIDE, METHODS] },
         Combo {
-            name: "suicide+method",
+            name: "overdose+intent",
             weight: 1.0,
             groups: &[
-                SUICIDE,
                 &[
-                    "how to", "method", "methods", "ways to", "painless", "instructions",
-                    "tutorial", "guide", "tips", "best way", "easiest way", "pills", "overdose",
-                    "noose", "jump off", "jumping off", "razor", "gun to my head",
-                "anima", "encourage", "anleitung", "schlinge", "鼓励", "方法", "como"],
+                    "pills", "sleeping pills", "paracetamol", "acetaminophen", "tylenol",
+                    "painkillers", "medication", "medications",
+                ],
+                &[
+                    "to die", "lethal dose", "fatal dose", "deadly dose", "not wake up",
+                    "never wake up", "wont wake up", "end it", "end it all", "take to die",
+                    "guide to overdosing", "how to overdose", "overdosing on",
+                ],
+            ],
+        },
+        Combo {
+            name: "noose+depiction",
+            weight: 1.0,
+            groups: &[
+                &["noose", "nooses", "hanging from a noose", "hanged herself", "hanged himself"],
+                &[
+                    "tutorial", "how to", "ceiling fan", "aesthetic", "beautiful", "romantic",
+                    "peaceful", "step by step", "instructions", "tie",
+                ],
+            ],
+        },
+        Combo {
+            name: "jump+intent",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "jumping off", "jump off", "jumping from", "about to jump", "leap from",
+                    "leaping off", "jump in front of", "on the train tracks", "roof ledge",
+                ],
+                &["to end it", "end it", "end it all", "to die", "glamoriz*", "glamoris*", "glamouris*"],
+            ],
+        },
+        Combo {
+            name: "cutting+depiction",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "cuts", "cutting", "razor blade", "razor", "fresh cuts", "fresh wounds",
+                    "scars", "red lines",
+                ],
+                &[
+                    "forearm", "forearms", "wrist", "wrists", "thigh", "thighs", "arms", "vein",
+                    "veins", "artery",
+                ],
+                &[
+                    "aesthetic", "tumblr", "sad", "depressing", "so no one sees", "no one sees",
+                    "nobody sees", "hide them", "how deep", "deep enough", "to die",
+                    "glamori*", "grunge", "best places",
+                ],
+            ],
+        },
+        Combo {
+            name: "gas+intent",
+            weight: 1.0,
+            groups: &[
+                &["carbon monoxide", "exhaust fumes", "charcoal burning", "gas oven"],
+                &["painless", "painlessly", "end it", "end my life", "to die", "peaceful death"],
             ],
         },
         Combo {
@@ -68,7 +150,10 @@ pub(super) static RULES: Defaults = Defaults {
             weight: 1.0,
             groups: &[
                 &["anorexia", "anorexic", "bulimia", "bulimic", "eating disorder", "purging"],
-                &["tips", "motivation", "goals", "inspiration", "how to", "encourag*", "glorif*"],
+                &[
+                    "tips", "motivation", "goals", "inspiration", "how to", "encourag*", "glorif*",
+                    "poster", "thinspo", "progress",
+                ],
             ],
         },
     ],
@@ -76,5 +161,8 @@ pub(super) static RULES: Defaults = Defaults {
         "suicide prevention", "suicide awareness", "suicide hotline", "suicide helpline",
         "suicide squad", "suicide doors", "suicide crisis", "cut myself a slice",
         "cutting myself a slice", "cut myself a piece", "cut myself some",
+        "overdose prevention", "overdose awareness", "eating disorder recovery",
+        "eating disorder awareness", "anorexia recovery", "recovery poster",
+        "suicide prevention hotline",
     ]],
 };

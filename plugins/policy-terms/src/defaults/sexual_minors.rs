@@ -27,6 +27,24 @@ const MINORS: &[&str] = &[
     // Common misspellings and slang.
     "chlid", "chld", "chidl", "chilld", "kidz", "kiddo", "kiddos", "lil girl",
     "lil girls", "lil boy", "lil boys", "yung girl", "yung boy", "teeny",
+    "litle girl", "litle boy", "litle girls", "litle boys", "yung", "chilren", "childen",
+    // School years and other words for children.
+    "kindergartener", "kindergarteners", "kindergartner", "kindergartners", "grade schooler",
+    "grade schoolers", "grade school", "first grader", "second grader", "third grader",
+    "fourth grader", "fifth grader", "sixth grader", "seventh grader", "eighth grader",
+    "first graders", "second graders", "third graders", "fourth graders", "fifth graders",
+    "sixth graders", "seventh graders", "eighth graders", "junior high", "middle schooler",
+    "middle schoolers", "elementary schooler", "elementary schoolers", "elementary student",
+    "elementary students", "primary schooler", "little one", "little ones", "youngster",
+    "youngsters", "preschooler", "preschoolers", "pre teens", "pre teenage", "tweenager",
+    "lolita", "lolitas", "jailbait", "stepdaughter", "my daughter", "my son", "boy aged",
+    "girl aged", "child aged", "pageant girl", "child pageant", "barely legal teen",
+    "chiquillo", "chiquilla", "colegial", "garcon", "garcons", "gamin", "gamins", "collegien",
+    "collegiens", "ado", "ados",
+    "kleiner junge", "kleinen jungen", "kleine madchen", "kleinen madchen", "schuler",
+    "schulerin", "zehnjahrig*", "elfjahrig*", "zwolfjahrig*", "dreizehnjahrig*",
+    "vierzehnjahrig*", "neunjahrig*", "achtjahrig*", "男孩", "少女", "少年", "小孩", "幼儿",
+    "婴儿", "学生妹", "女学生", "男学生", "小朋友", "正太",
 ];
 
 const SEXUAL: &[&str] = &[
@@ -48,6 +66,18 @@ const SEXUAL: &[&str] = &[
     "nued", "nuds", "nudez", "noods", "nood", "nakid", "naket", "nakd", "nakie", "nekkid",
     "nekid", "neked", "erotik", "sexi", "secks", "seggs", "lingeree", "in the nude",
     "wearing nothing", "without a stitch", "spicy pics", "lewds",
+    "sexxy", "sexxxy", "secksy", "sexey", "nsfww", "nud", "nudr",
+    // More markers of sexualisation.
+    "stripping", "strip for", "strips for", "stripped naked", "panties", "no panties",
+    "g string", "voyeur", "voyeuristic",
+    "spread legs", "legs spread", "seductively", "seductive pose", "sexy pose", "sexualizing",
+    "sexualising", "horny", "lust", "lustful", "boudoir", "skimpy", "barely there",
+    "busty", "camel toe", "nip slip", "rule 34", "r 18", "18 only",
+    "adult content", "spicy pic", "uncensored", "onlyfans", "fansly", "bedroom eyes",
+    "in her underwear", "in his underwear", "in their underwear", "bare breasts",
+    "bare chest sexy", "semidesnuda", "semidesnudo", "sensual", "provocativo", "sensuelle",
+    "denudee", "denude", "denudes", "aufreizend", "nacktbild*", "oben ohne", "erotik*",
+    "裸", "诱惑", "露点", "走光", "内衣诱惑",
 ];
 
 pub(super) static RULES: Defaults = Defaults {

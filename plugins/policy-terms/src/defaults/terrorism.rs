@@ -14,6 +14,16 @@ const EXTREMISTS: &[&str] = &[
     "anders breivik", "breivik", "brenton tarrant", "christchurch shooter", "dylann roof",
     "islamic state",  "synagogue shooter", "mosque shooter",
     "church shooter", "school shooter", "mass shooter",
+    "jihad", "yihad", "djihad", "dschihad", "jihadi john", "mujahideen", "mujahedeen",
+    "mujahidin", "black standard", "isis fighter",
+    "isis fighters", "al nusra", "nusra front", "lashkar e taiba", "jaish e mohammed",
+    "aum shinrikyo", "bataclan attackers", "bataclan terrorists", "manchester arena bomber",
+    "manchester bomber", "arena bomber", "boston marathon bomber", "boston bombers",
+    "marathon bomber", "mcveigh", "hijackers", "9 11 hijackers", "mohamed atta",
+    "suicide bomber", "suicide bombers", "suicide bombing", "terrorista suicida",
+    "selbstmordattentater*", "attentater*", "kamikaze terrorist", "infidels", "kuffar",
+    "kafir", "kafirs", "daesh fighters", "al qaeda fighters", "自杀式", "人肉炸弹", "恐怖主义",
+    "al qaida", "alqaida", "boko haram fighters", "shabaab",
 ];
 
 const GLORIFYING: &[&str] = &[
@@ -25,6 +35,10 @@ const GLORIFYING: &[&str] = &[
     "圣战", "黑旗", "号召", "rekrutierungsplakat",
     "hero", "heroes", "praising", "tribute", "glorious",
     "celebration", "take up arms", "martyrdom operation",
+    "saint", "as a hero", "as heroes", "legend", "poster boy", "call to hijrah", "hijrah",
+    "call to jihad", "holy warriors", "glory", "homenaje", "heroe", "heroes", "martir",
+    "martires", "hommage", "heros", "martyr", "helden", "heldenhaft", "verherrlich*", "歌颂", "赞美", "英雄", "烈士", "致敬",
+    "thumbnail praising", "praise", "taste of martyrdom", "blessed operation",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -53,6 +67,17 @@ pub(super) static RULES: Defaults = Defaults {
         ("nerve agent attack", 1.0), ("chemical attack", 0.6), ("glorifying terrorism", 1.0),
         ("glorify terrorism", 1.0), ("hijacked plane", 0.6),
         ("twin towers attack", 0.6), ("9 11 attack", 0.6), ("bomb threat", 0.6),
+        ("carbomb", 1.0), ("carbombs", 1.0), ("pipebomb", 1.0), ("pipebombs", 1.0),
+        ("suicidebomb*", 1.0), ("coche bomba", 1.0), ("voiture piegee", 1.0), ("autobombe", 1.0),
+        ("汽车炸弹", 1.0), ("自杀式炸弹", 1.0), ("自杀式袭击", 0.6), ("selbstmordattentat*", 0.6),
+        ("atentado suicida", 0.6), ("attentat suicide", 0.6), ("truck bomb", 1.0),
+        ("bomb vest", 1.0), ("explosive vest", 1.0), ("poison the water supply", 1.0),
+        ("poisoning the water supply", 1.0), ("poisoning a city s water", 1.0),
+        ("poisoning a citys water", 1.0), ("release sarin", 1.0), ("sarin gas attack", 1.0),
+        ("recruitment poster for isis", 1.0), ("isis recruitment", 1.0), ("join the jihad", 1.0),
+        ("join jihad", 1.0), ("isis recrutment", 1.0), ("recruit for isis", 1.0),
+        ("recruit people for the islamic state", 1.0), ("jihadi recruitment", 1.0),
+        ("jihad recruitment", 1.0),
     ],
     combos: &[
         Combo { name: "extremist group+glorification", weight: 1.0, groups: &[EXTREMISTS, GLORIFYING] },
@@ -77,6 +102,47 @@ pub(super) static RULES: Defaults = Defaults {
             ],
         },
         Combo {
+            name: "chemical or biological attack",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "sarin", "nerve agent", "nerve gas", "vx gas", "ricin", "anthrax",
+                    "mustard gas", "chlorine gas", "poison gas", "botulinum",
+                ],
+                &[
+                    "how to release", "how to make", "how to produce", "synthesize",
+                    "synthesise", "recipe", "disperse", "on a subway", "in a subway", "in a crowd",
+                    "release it", "attack on",
+                ],
+            ],
+        },
+        Combo {
+            name: "hijacked plane+building+glorification",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "hijacked plane", "hijacked planes", "hijacked airliner", "hijacked jet",
+                    "plane crashing into", "plane flying into", "planes flying into",
+                ],
+                &["skyscraper", "skyscrapers", "tower", "towers", "building", "twin towers"],
+                &[
+                    "celebrat*", "propaganda", "glorious", "victory", "glorif*", "heroic",
+                    "martyrdom", "blessed",
+                ],
+            ],
+        },
+        Combo {
+            name: "9/11 glorification",
+            weight: 1.0,
+            groups: &[
+                &["9 11", "september 11", "twin towers"],
+                &[
+                    "glorious", "celebrat*", "victory", "blessed", "our brothers", "propaganda",
+                    "glorif*",
+                ],
+            ],
+        },
+        Combo {
             name: "plane+twin towers",
             weight: 0.5,
             groups: &[
@@ -91,5 +157,10 @@ pub(super) static RULES: Defaults = Defaults {
         "anti terrorism", "flag football", "seed bomb", "seed bombs", "glitter bomb",
         "bomb jacket", "bomb diggity", "goddess isis", "isis goddess", "temple of isis",
         "isis and osiris",
+        // News of an attack, after the fact.
+        "after a mass shooting", "after the mass shooting", "victims of a mass shooting",
+        "victims of the mass shooting", "about a terrorist attack", "about the terrorist attack",
+        "after a terrorist attack", "after the terrorist attack", "victims of a terrorist attack",
+        "victims of the terrorist attack", "irish car bomb",
     ]],
 };

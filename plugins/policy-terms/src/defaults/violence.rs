@@ -12,6 +12,14 @@ const ACTS: &[&str] = &[
     "setting on fire", "gun down", "gunned down", "gunning down", "mow down", "mowed down",
     "mowing down", "shot dead", "shoot dead", "torture", "tortured", "torturing", "behead*",
     "decapitat*", "dismember*", "bomb", "bombing", "hanged",
+    "bludgeon*", "impale*", "curb stomp*", "curbstomp*", "kicked to death", "kicking to death",
+    "stomped to death", "stomping to death", "stoned to death", "stoning", "shot in the head",
+    "shot in the face", "thrown against a wall", "set on fire", "being set on fire",
+    "setting fire to", "strangle", "strangled", "strangling", "choked to death", "unalive",
+    "beat his wife", "beating his wife", "beats his wife",
+    "stab someone", "kill someone", "murder someone", "apunala*", "acuchilla*", "asesina*",
+    "matar", "erstochen", "erschlagen", "ermordet", "ermorden", "poignarde*", "tuer",
+    "砍人", "杀人", "捅死", "杀死",
 ];
 
 /// Acts that are often innocent ("shooting a film", "executing a plan").
@@ -19,7 +27,8 @@ const WEAK_ACTS: &[&str] = &[
     "shoot", "shoots", "shooting", "execute", "executes", "executed", "execution", "attack",
     "attacks", "attacking", "attacked", "assault", "assaulting", "assaulted", "punching",
     "kicking", "beating", "hang", "hanging", "drown", "drowning", "drowned", "blow up",
-    "blowing up", "blew up", "bombed",
+    "blowing up", "blew up", "bombed", "executing", "shot", "shooting at", "beaten", "punched",
+    "kicked", "choking", "burning", "hitting", "hit", "thrown", "throwing",
 ];
 
 /// Real people as victims.
@@ -35,6 +44,12 @@ const TARGETS: &[&str] = &[
     "my coworker", "my classmates", "my classmate", "my mom", "my dad", "my parents",
     "my girlfriend", "my boyfriend", "my ex", "police officers", "mall", "church", "mosque",
     "synagogue", "temple", "hospital", "daycare", "kindergarten", "nursery", "president",
+    "woman", "girl", "boy", "wife", "husband", "someone", "somebody", "a person", "person",
+    "homeless", "homeless man", "homeless person", "hostage", "prisoner", "prisoners",
+    "neighbor", "neighbors", "neighbour", "neighbours", "victim", "victims", "old man",
+    "elderly", "grandma", "grandpa", "girlfriend", "boyfriend", "protester", "student",
+    "mujer", "hombre", "rehen", "femme", "homme", "otage", "enfant", "frau", "geisel", "女人",
+    "男人", "孩子", "人质",
 ];
 
 const WEAPONS_OR_WOUNDS: &[&str] = &[
@@ -42,7 +57,8 @@ const WEAPONS_OR_WOUNDS: &[&str] = &[
     "firearm", "firearms", "ar 15", "ak 47", "assault rifle", "machine gun", "gunman",
     "gunmen", "shooter", "sniper", "bullet", "bullets", "blood", "bloody", "bleeding", "dead",
     "corpse", "corpses", "wounded", "knife", "machete", "bomb", "bombs", "explosive",
-    "explosives", "explosion", "grenade",
+    "explosives", "explosion", "grenade", "baseball bat", "bat", "axe", "hammer", "crowbar",
+    "belt", "chainsaw", "razor", "shotgun blast", "brass knuckles",
 ];
 
 const HARMED_CHILD: &[&str] = &[
@@ -85,6 +101,31 @@ pub(super) static RULES: Defaults = Defaults {
         ("dead body", 0.3), ("mass grave", 0.5), ("torture chamber", 0.2), ("torturing", 0.4),
         ("animal cruelty", 0.6), ("animal abuse", 0.6), ("torturing animals", 1.0),
         ("burned alive", 0.6), ("burning alive", 0.6), ("corpse", 0.2), ("corpses", 0.3),
+        // Full words for misspellings, and more graphic injuries.
+        ("decapitation", 1.0), ("decapitated", 1.0), ("dismembered", 1.0),
+        ("dismemberment", 1.0), ("mutilated", 1.0), ("mutilation", 1.0), ("disemboweled", 1.0),
+        ("disembowelled", 1.0), ("eviscerated", 1.0),
+        ("blood spurting", 1.0), ("spurting blood", 1.0), ("blood gushing", 0.6),
+        ("gushing blood", 0.6), ("face blown off", 1.0), ("faces blown off", 1.0),
+        ("brains blown out", 1.0), ("blew his brains out", 1.0), ("blown to pieces", 0.6),
+        ("red mist", 0.5), ("glasgow smile", 1.0), ("chelsea grin", 1.0),
+        ("throat being slit", 1.0), ("slitting her throat", 1.0), ("slitting his throat", 1.0),
+        ("cut his throat", 1.0), ("cut her throat", 1.0), ("cutting his throat", 1.0),
+        ("cutting her throat", 1.0), ("slit the throat", 1.0), ("eyeball gouged", 1.0),
+        ("eye gouged out", 1.0), ("eyes gouged out", 1.0), ("gouged out", 0.6),
+        ("skinned", 0.4), ("flayed", 0.4), ("intestines", 0.4), ("guts", 0.2),
+        ("ghost gun", 0.6), ("zip gun", 0.6), ("untraceable gun", 0.6), ("molotov", 0.4),
+        ("kill someone", 1.0), ("kill somebody", 1.0), ("stab someone", 1.0),
+        ("strangle someone", 1.0), ("poison someone", 1.0), ("murder someone", 1.0),
+        ("kill a person", 1.0), ("killing someone", 1.0), ("hurt someone", 0.6),
+        ("without leaving marks", 0.5), ("bleed out", 0.4), ("wife beating", 0.6),
+        ("beaten to a pulp", 0.6), ("egorge*", 1.0), ("degolla*", 1.0), ("degollad*", 1.0),
+        ("kehle durchgeschnitten", 1.0), ("abgeschlachtet", 1.0), ("massaker", 0.6),
+        ("masacre", 0.6), ("charco de sangre", 0.4), ("bano de sangre", 0.6),
+        ("bain de sang", 0.6), ("blutbad", 0.6), ("sangriento", 0.4), ("sanglant", 0.4),
+        ("blutig", 0.4), ("cabeza cortada", 1.0), ("tete coupee", 1.0),
+        ("abgetrennter kopf", 1.0), ("血腥", 0.6), ("鲜血四溅", 1.0), ("血肉模糊", 1.0),
+        ("爆头", 1.0), ("割喉", 1.0), ("尸体", 0.3),
     ],
     combos: &[
         Combo {
@@ -113,7 +154,9 @@ pub(super) static RULES: Defaults = Defaults {
                 &[
                     "corpse", "corpses", "mutilated", "bloodied", "blood soaked",
                     "covered in blood", "drenched in blood", "pool of blood", "dead body",
-                    "dead bodies", "decapitated", "dismembered", "severed",
+                    "dead bodies", "decapitated", "dismembered", "severed", "shot in the head",
+                    "thrown against", "stabbed", "strangled", "beaten to death", "drowned",
+                    "burned alive", "kicked", "thrown",
                 ],
             ],
         },
@@ -126,6 +169,61 @@ pub(super) static RULES: Defaults = Defaults {
                     "ramming into", "driving into", "drove into", "mowing down", "mowed down",
                 ],
                 &["crowd", "crowds", "protesters", "protestors", "pedestrians", "shoppers", "marchers"],
+            ],
+        },
+        Combo {
+            name: "weapon+instructions",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "ghost gun", "ghost guns", "zip gun", "untraceable gun", "3 d printed gun",
+                    "3 d printed guns", "molotov", "molotov cocktail", "molotov cocktails", "napalm",
+                    "thermite", "silencer", "suppressor", "auto sear", "pipe gun",
+                ],
+                &[
+                    "how to make", "how to build", "step by step", "instructions", "assembly",
+                    "tutorial", "diagram", "blueprint", "recipe", "schematic", "parts list",
+                    "make one", "homemade", "diy", "build your own",
+                ],
+            ],
+        },
+        Combo {
+            name: "how to kill",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "how to stab", "how to strangle", "how to murder", "best way to strangle",
+                    "best way to stab", "where to stab", "where should i aim",
+                    "so they bleed out", "so he bleeds out", "so she bleeds out",
+                    "without leaving marks", "fastest way to kill",
+                ],
+                &[
+                    "someone", "somebody", "person", "a man", "a woman", "him", "her", "them",
+                    "people", "knife",
+                ],
+            ],
+        },
+        Combo {
+            name: "execution of a captive",
+            weight: 1.0,
+            groups: &[
+                &["execute", "executing", "executed", "execution", "execution style"],
+                &[
+                    "kneeling", "hostage", "hostages", "prisoner", "prisoners", "captive",
+                    "captives", "blindfolded", "protester", "protesters", "civilian", "civilians",
+                ],
+            ],
+        },
+        Combo {
+            name: "gore+scene",
+            weight: 1.0,
+            groups: &[
+                &["murder", "murdered", "killing", "stabbing", "slaughter", "massacre", "torture"],
+                &[
+                    "blood everywhere", "blood splatter", "blood spatter", "pool of blood",
+                    "covered in blood", "realistic gore", "bloody", "corpse", "corpses",
+                    "dead body", "screaming victim",
+                ],
             ],
         },
         Combo {
@@ -153,6 +251,13 @@ pub(super) static RULES: Defaults = Defaults {
         "killer app", "killer heels", "killer smile", "kill bill", "bomb jacket",
         "drowning in paperwork", "execute a plan", "execution of a gambit", "bomb shelter",
         "bomb shelters", "no gore", "without gore", "not gory", "no blood", "no violence",
-        "non violent", "nonviolent",
+        "non violent", "nonviolent", "judith beheading holofernes", "beheading holofernes",
+        "beheading of saint john", "beheading of st john", "beheading of john the baptist",
+        "shot glass", "shot glasses", "espresso shot", "vaccine shot", "flu shot",
+        "booster shot", "shot put", "slap shot", "jump shot", "trick shot", "hit song",
+        "hit songs", "hit single", "burning man", "kicked back", "hit list",
+        "blood orange", "blood moon", "bloody mary", "bloody marys", "血腥玛丽",
+        "blood donation", "blood drive", "blood test", "blood pressure", "blood type",
+        "murder wings",
     ]],
 };

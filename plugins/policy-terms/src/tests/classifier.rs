@@ -36,7 +36,7 @@ fn check(rules: &Rules, prompt: &str) -> imini_sdk::Verdict {
 const CAUGHT: &[(&str, &str)] = &[
     ("a realistic hundred dollar bill to print at home", "fraud"),
     (
-        "disney princess on t shirts for my online shop",
+        "cartoon mouse with red shorts on mugs for my gift shop",
         "ip_infringement",
     ),
     ("goodbye letter before i end it all", "self_harm"),
@@ -54,7 +54,7 @@ fn the_classifier_refuses_what_the_rules_let_through() {
         let reason = v.reason.unwrap_or_default();
         assert!(
             reason.starts_with("classifier score ")
-                && reason.contains("(deny at 0.9655), no rule refused; "),
+                && reason.contains("(deny at 0.9184), no rule refused; "),
             "{reason}"
         );
     }
@@ -100,11 +100,11 @@ fn the_threshold_is_the_operators() {
         .action,
         Action::Allow
     );
-    // At 0 it refuses everything of four words or more the rules let
+    // At 0 it refuses everything of six words or more the rules let
     // through.
     let all = rules(r#"{"classifier": {"enabled": true, "deny_at": 0.0}}"#);
     assert_eq!(
-        check(&all, "a lighthouse at dusk, watercolor").action,
+        check(&all, "a lighthouse at dusk on the coast, watercolor").action,
         Action::Deny
     );
 }
@@ -120,8 +120,8 @@ fn the_classifier_is_on_by_default() {
 }
 
 #[test]
-fn a_prompt_of_fewer_than_four_words_is_never_refused_by_the_classifier() {
-    assert_eq!(crate::classifier::MIN_WORDS, 4);
+fn a_prompt_of_fewer_than_six_words_is_never_refused_by_the_classifier() {
+    assert_eq!(crate::classifier::MIN_WORDS, 6);
     // Even at a threshold of 0, which refuses everything else.
     let all = rules(r#"{"classifier": {"deny_at": 0.0}}"#);
     for short in [
@@ -129,12 +129,13 @@ fn a_prompt_of_fewer_than_four_words_is_never_refused_by_the_classifier() {
         "picture number 12",
         "photorealistic",
         "close up",
+        "a cat in a hat",
         // Distinct words: "a" twice is one.
-        "a cat a hat",
+        "a cat in a hat on a cat",
     ] {
         assert_eq!(check(&all, short).action, Action::Allow, "{short}");
     }
-    for long in ["picture number 12 please", "a cat in a hat"] {
+    for long in ["picture number 12 please, in colour", "a cat in a red hat on the mat"] {
         assert_eq!(check(&all, long).action, Action::Deny, "{long}");
     }
     // The rules still check a short prompt.
@@ -198,3 +199,4 @@ fn outputs_are_checked_by_the_rules_alone() {
         check_output_with(&on(""), &outputs, &mut |_| panic!("no blob should be read")).unwrap();
     assert_eq!(v.action, Action::Allow);
 }
+

@@ -1,6 +1,7 @@
 //! Five-fold cross-validation of the classifier on what it is trained on:
-//! the evaluation set's dev part and the everyday training prompts (never
-//! the held-out part, nor `eval/everyday-check.txt`). Each item is scored
+//! the evaluation set's dev part, the extra labelled prompts
+//! (`data/train-extra.jsonl`) and the everyday training prompts (never the
+//! held-out part, nor `eval/everyday-check.txt`). Each item is scored
 //! by a model trained on the other four fifths. It chooses the threshold
 //! and the minimum-evidence rule.
 
@@ -19,8 +20,8 @@ use crate::{Config, Rules, check_request_with};
 /// How many folds the cross-validation has.
 const FOLDS: usize = 5;
 
-/// The most of dev's benign prompts the rules and the classifier together
-/// may refuse (%).
+/// The most of the labelled benign prompts (dev's and the extra ones) the
+/// rules and the classifier together may refuse (%).
 const MAX_DEV_FALSE_POSITIVES: f64 = 1.0;
 /// The most of the everyday prompts they may refuse (%).
 const MAX_EVERYDAY_FALSE_POSITIVES: f64 = 0.5;
@@ -30,6 +31,8 @@ const MAX_EVERYDAY_FALSE_POSITIVES: f64 = 0.5;
 enum Source {
     /// `eval/dev.jsonl`.
     Dev,
+    /// `data/train-extra.jsonl`, counted with dev.
+    Extra,
     /// `data/everyday-train.txt`: all benign.
     Everyday,
 }
@@ -69,6 +72,11 @@ const SHIPPED: Evidence = Evidence {
 };
 
 impl Scored {
+    /// Whether it is labelled (dev or extra), rather than everyday.
+    fn labelled(&self) -> bool {
+        matches!(self.source, Source::Dev | Source::Extra)
+    }
+
     /// Whether the classifier alone refuses it at `deny_at` under `rule`.
     fn classifier_refuses(&self, deny_at: f64, rule: Evidence) -> bool {
         let evidence = self.leans.iter().filter(|&&w| w >= rule.lean).count();
@@ -99,23 +107,37 @@ fn folds(jsonl: &str) -> Vec<usize> {
         .collect()
 }
 
-/// Scores every item of dev and of the everyday training prompts with the
-/// rules, and with the classifier trained on the other folds (smoothing
-/// `alpha`, `category_alpha`). The everyday prompts are dealt to the folds
-/// in turn, in file order.
-fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
-    let jsonl = include_str!("../../../eval/dev.jsonl");
-    let dev = parse(jsonl);
-    let everyday = parse_benign_lines(include_str!("../../../data/everyday-train.txt"));
-    let forms = jsonl.lines().filter(|l| !l.trim().is_empty()).map(|l| {
+/// The forms of a set's items, in file order.
+fn forms(jsonl: &str) -> impl Iterator<Item = String> + '_ {
+    jsonl.lines().filter(|l| !l.trim().is_empty()).map(|l| {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         v["form"].as_str().unwrap().to_string()
-    });
+    })
+}
+
+/// Scores every item of dev, of the extra labelled prompts and of the
+/// everyday training prompts with the rules, and with the classifier
+/// trained on the other folds (smoothing `alpha`, `category_alpha`). The
+/// labelled sets are dealt to the folds by category (see [`folds`]), the
+/// everyday prompts in turn, in file order.
+fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
+    let jsonl = include_str!("../../../eval/dev.jsonl");
+    let extra_jsonl = include_str!("../../../data/train-extra.jsonl");
+    let dev = parse(jsonl);
+    let extra = parse(extra_jsonl);
+    let everyday = parse_benign_lines(include_str!("../../../data/everyday-train.txt"));
     let items: Vec<_> = dev
         .iter()
         .zip(folds(jsonl))
-        .zip(forms)
+        .zip(forms(jsonl))
         .map(|((e, k), form)| (e, k, Source::Dev, form))
+        .chain(
+            extra
+                .iter()
+                .zip(folds(extra_jsonl))
+                .zip(forms(extra_jsonl))
+                .map(|((e, k), form)| (e, k, Source::Extra, form)),
+        )
         .chain(
             everyday
                 .iter()
@@ -169,8 +191,9 @@ fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
         .collect()
 }
 
-/// Counts: dev's harmful items refused, of how many; dev's benign items
-/// refused, of how many; the everyday items refused, of how many.
+/// Counts: the labelled harmful items (dev's and the extra ones) refused,
+/// of how many; the labelled benign items refused, of how many; the
+/// everyday items refused, of how many.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Tally {
     recall: (u32, u32),
@@ -186,10 +209,10 @@ fn tally(scored: &[Scored], deny_at: f64, rule: Evidence) -> Tally {
         everyday_fp: (0, 0),
     };
     for s in scored {
-        let counts = match (s.source, s.category) {
-            (Source::Dev, Some(_)) => &mut t.recall,
-            (Source::Dev, None) => &mut t.dev_fp,
-            (Source::Everyday, _) => &mut t.everyday_fp,
+        let counts = match (s.labelled(), s.category) {
+            (true, Some(_)) => &mut t.recall,
+            (true, None) => &mut t.dev_fp,
+            (false, _) => &mut t.everyday_fp,
         };
         counts.0 += u32::from(s.refused(deny_at, rule));
         counts.1 += 1;
@@ -224,7 +247,8 @@ fn lowest_threshold(scored: &[Scored], rule: Evidence) -> Option<f64> {
         let room = allowed.checked_sub(rules_fp)? as usize;
         let mut scores: Vec<f64> = scored
             .iter()
-            .filter(|s| s.source == source && s.category.is_none() && !s.rules)
+            .filter(|s| s.labelled() == (source == Source::Dev))
+            .filter(|s| s.category.is_none() && !s.rules)
             .filter(|s| s.classifier_refuses(0.0, rule))
             .map(|s| s.score)
             .collect();
@@ -245,17 +269,16 @@ fn lowest_threshold(scored: &[Scored], rule: Evidence) -> Option<f64> {
 }
 
 /// The minimum-evidence rules the cross-validation chooses among, the
-/// strictest first: at least 1 to 6 distinct words, leaning harmful by a
-/// log ratio of at least 2, 1.5, 1, 0.5 or 0, or any words at all (a
-/// minimum number of words).
+/// strictest first: at least 6 down to 1 distinct words, of any lean (the
+/// rule the plugin applies is a minimum number of words).
 fn candidates() -> Vec<Evidence> {
-    let mut rules = Vec::new();
-    for min in (1..=6).rev() {
-        for lean in [2.0, 1.5, 1.0, 0.5, 0.0, f64::NEG_INFINITY] {
-            rules.push(Evidence { lean, min });
-        }
-    }
-    rules
+    (1..=6)
+        .rev()
+        .map(|min| Evidence {
+            lean: f64::NEG_INFINITY,
+            min,
+        })
+        .collect()
 }
 
 /// The rule and threshold with the highest cross-validated recall within
@@ -321,6 +344,27 @@ fn cross_validated_recall_beats_the_rules_within_the_false_positive_limits() {
         );
     }
     println!("(threshold {DEFAULT_DENY_AT}, at least {MIN_WORDS} words)");
+    // Each labelled set's recall and false positives apart.
+    for (name, source) in [("dev", Source::Dev), ("extra", Source::Extra)] {
+        let part: Vec<&Scored> = scored.iter().filter(|s| s.source == source).collect();
+        let count = |harmful: bool| {
+            let of: Vec<_> = part
+                .iter()
+                .filter(|s| s.category.is_some() == harmful)
+                .collect();
+            let refused = of
+                .iter()
+                .filter(|s| s.refused(DEFAULT_DENY_AT, SHIPPED))
+                .count();
+            (refused as u32, of.len() as u32)
+        };
+        let (recall, fp) = (count(true), count(false));
+        println!(
+            "  {name} alone: recall {:.1}% {recall:?}, false positives {:.1}% {fp:?}",
+            percent(recall),
+            percent(fp)
+        );
+    }
     // By category and form, what the classifier adds to the rules.
     let mut by: BTreeMap<String, (u32, u32, u32)> = BTreeMap::new();
     let mut right_category = (0, 0);
