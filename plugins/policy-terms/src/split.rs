@@ -144,6 +144,7 @@ pub(crate) const COMMON: &[&str] = &[
     "propaganda",
     "tickets",
     "realistic",
+    "brutal",
 ];
 
 const MIN_WORD: usize = 6;

@@ -26,7 +26,7 @@ const DOCUMENTS: &[&str] = &[
     "payslip", "signature", "police badge", "visa", "residence permit", "green card",
     "work permit", "boarding pass", "license plate", "notary seal",
     "dni", "pasaporte", "billete", "billetes", "documento de identidad", "passeport",
-    "carte d identite", "permis de conduire", "billet de banque", "billets de banque",
+    "carte d identite", "carte identite", "carte didentite", "carte nationale d identite", "permis de conduire", "billet de banque", "billets de banque",
     "reisepass", "personalausweis", "fuhrerschein", "geldschein", "geldscheine",
     "arbeitszeugnis", "zeugnis", "身份证", "护照", "驾照", "钞票", "人民币", "发票", "登录页面",
     "pagina de inicio de sesion", "inicio de sesion", "page de connexion", "anmeldeseite",

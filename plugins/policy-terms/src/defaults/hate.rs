@@ -20,7 +20,7 @@ const GROUPS: &[&str] = &[
     "muslim men", "muslim woman", "muslim women", "asian man", "asian woman", "chinese",
     "homosexual", "romani", "aborigines", "indigenous people", "pakistanis", "somalis",
     "nigerians", "haitians", "ukrainians", "russians", "irish", "gitans",
-    "homosexuels", "homosexuelle", "schwule", "les gays", "los gays", "juive", "judia",
+    "jooz", "joos", "joo", "homosexuels", "homosexuelle", "schwule", "les gays", "los gays", "juive", "judia",
     "fluchtlinge", "migranten", "refugies", "refugiados", "musulman", "同性恋", "难民",
 ];
 
@@ -93,6 +93,8 @@ pub(super) static RULES: Defaults = Defaults {
             groups: &[
                 &[
                     "swastika", "swastikas", "nazi", "nazis", "hitler", "third reich", "kkk",
+                    "white supremacy", "white supremacist", "white supremacists", "neo nazi",
+                    "neo nazis", "aryan brotherhood",
                     "ku klux klan", "esvastica", "croix gammee", "hakenkreuz", "纳粹", "卐字旗",
                     "卐", "希特勒",
                 ],
@@ -111,6 +113,7 @@ pub(super) static RULES: Defaults = Defaults {
                 &[
                     "mosque", "mosques", "synagogue", "synagogues", "black church", "gurdwara",
                     "mezquita", "sinagoga", "mosquee", "moschee", "synagoge", "清真寺", "犹太教堂",
+                    "sinagoge", "synagouge", "mosk",
                 ],
                 &[
                     "burning", "on fire", "in flames", "firebomb*", "torched", "arson", "set alight",
@@ -119,7 +122,7 @@ pub(super) static RULES: Defaults = Defaults {
                 &[
                     "celebrat*", "cheering", "jubilant", "heroic", "glorious", "glorif*", "applaud*",
                     "cleanse", "triumphant", "celebrando", "limpiemos", "applaudit", "jubelnd*",
-                    "欢呼", "庆祝",
+                    "欢呼", "庆祝", "celibration", "celebraton", "celebracion",
                 ],
             ],
         },

@@ -70,7 +70,7 @@ const COMMERCIAL_USE: &[&str] = &[
     "i sell", "im selling", "sell on", "manufacturing", "my shop", "my store", "my business",
 "t shirt business", "tshirt business", "for my shop", "my shops",
     "for prints", "phone cases",
-    "commercial use", "commercially", "for profit", "my restaurant", "for my restaurant",
+    "commercial use", "commercially", "brand copy", "for profit", "my restaurant", "for my restaurant",
     "my cafe", "for my cafe", "my coffee shop", "my bakery", "my brand", "product line",
     "my product line", "supplies i sell", "manufacture", "to manufacture", "and sell",
     "mass produce", "mass production", "wholesale", "bulk order", "my clothing line",

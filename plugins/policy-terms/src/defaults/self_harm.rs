@@ -66,7 +66,9 @@ pub(super) static RULES: Defaults = Defaults {
         ("purge without", 1.0), ("how to purge", 1.0), ("bulimia tips", 1.0),
         ("cortarse", 0.6), ("cortandose", 0.6), ("scarifications", 0.6),
         ("se scarifier", 1.0), ("ritzt", 0.6), ("ritzen sich", 1.0), ("sich ritzen", 1.0),
-        ("自杀教程", 1.0), ("割脉", 1.0), ("上吊", 0.6),
+        ("自杀教程", 1.0), ("割脉", 1.0), ("上吊", 0.6), ("self harme", 1.0), ("selfharme", 1.0),
+        ("self harn", 1.0), ("cutwrists", 1.0), ("cuting my wrists", 1.0), ("cuting my rists", 1.0),
+        ("cutting my rists", 1.0),
     ],
     combos: &[
         Combo { name: "suicide+method", weight: 1.0, groups: &[SUICIDE, METHODS] },

@@ -27,7 +27,8 @@ const MINORS: &[&str] = &[
     // Common misspellings and slang.
     "chlid", "chld", "chidl", "chilld", "kidz", "kiddo", "kiddos", "lil girl",
     "lil girls", "lil boy", "lil boys", "yung girl", "yung boy", "teeny",
-    "litle girl", "litle boy", "litle girls", "litle boys", "yung", "chilren", "childen",
+    "litle girl", "litle boy", "litle girls", "litle boys", "littel girl", "littel boy",
+    "littel girls", "littel boys", "litle kid", "littel kid", "yung", "chilren", "childen",
     // School years and other words for children.
     "kindergartener", "kindergarteners", "kindergartner", "kindergartners", "grade schooler",
     "grade schoolers", "grade school", "first grader", "second grader", "third grader",

@@ -38,7 +38,7 @@ const GLORIFYING: &[&str] = &[
     "saint", "as a hero", "as heroes", "legend", "poster boy", "call to hijrah", "hijrah",
     "call to jihad", "holy warriors", "glory", "homenaje", "heroe", "heroes", "martir",
     "martires", "hommage", "heros", "martyr", "helden", "heldenhaft", "verherrlich*", "歌颂", "赞美", "英雄", "烈士", "致敬",
-    "thumbnail praising", "praise", "taste of martyrdom", "blessed operation",
+    "thumbnail praising", "praise", "taste of martyrdom", "blessed operation", "als held",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -77,7 +77,9 @@ pub(super) static RULES: Defaults = Defaults {
         ("recruitment poster for isis", 1.0), ("isis recruitment", 1.0), ("join the jihad", 1.0),
         ("join jihad", 1.0), ("isis recrutment", 1.0), ("recruit for isis", 1.0),
         ("recruit people for the islamic state", 1.0), ("jihadi recruitment", 1.0),
-        ("jihad recruitment", 1.0),
+        ("jihad recruitment", 1.0), ("pipe bom", 1.0), ("car bom", 1.0), ("suicide bomer", 1.0),
+        ("sucide bomber", 1.0), ("sucide bomer", 1.0), ("sucide bomb", 1.0),
+        ("terrorist atack", 1.0), ("terror atack", 1.0), ("bomb instrucions", 1.0),
     ],
     combos: &[
         Combo { name: "extremist group+glorification", weight: 1.0, groups: &[EXTREMISTS, GLORIFYING] },
@@ -99,6 +101,18 @@ pub(super) static RULES: Defaults = Defaults {
             groups: &[
                 &["truck attack", "vehicle attack", "bomb attack", "bombing attack", "suicide attack"],
                 &["crowd", "crowds", "people", "civilians", "market", "festival", "concert"],
+            ],
+        },
+        Combo {
+            name: "extremist+hostage",
+            weight: 1.0,
+            groups: &[
+                EXTREMISTS,
+                &[
+                    "kneeling hostage", "kneeling hostages", "hostage in orange",
+                    "hostages in orange", "orange jumpsuit", "orange jumpsuits", "over a hostage",
+                    "knife to the throat", "beheading",
+                ],
             ],
         },
         Combo {
