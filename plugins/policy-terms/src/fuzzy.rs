@@ -4,7 +4,11 @@
 //! letter missing, one too many, two swapped; a letter changed only in words
 //! of nine letters or more, "decapatated"), with the same first letter,
 //! reads as that word. Short words are never corrected: "changed" is not
-//! "hanged", "laughter" not "slaughter", "filling" not "killing".
+//! "hanged", "laughter" not "slaughter", "filling" not "killing". Only the
+//! two commonest slips are corrected in shorter words (five or six
+//! letters): a doubled letter written once ("blody", "bulets") and two
+//! letters swapped after the first ("nakde", "swfit"), towards a word of
+//! the phrases ("bobs" stays "bobs", not "boobs").
 
 use crate::builtin::{DELETE_BITS, DELETES, VOCABULARY};
 use crate::key::{FNV_START, fnv_step};
@@ -14,12 +18,20 @@ const MIN_WORD: usize = 6;
 const MAX_WORD: usize = 32;
 const MIN_TARGET: usize = 7;
 const MIN_CHANGED: usize = 9;
+/// The shortest word corrected by [`correct_short`].
+const MIN_SHORT: usize = 5;
 
 /// The word of the phrases `word` misspells, if any.
 pub(crate) fn correct(word: &str) -> Option<&'static str> {
     let b = word.as_bytes();
     let n = b.len();
-    if !(MIN_WORD..=MAX_WORD).contains(&n) || !b.iter().all(u8::is_ascii_lowercase) || known(word) {
+    if !(MIN_SHORT..=MAX_WORD).contains(&n) || !b.iter().all(u8::is_ascii_lowercase) || known(word) {
+        return None;
+    }
+    if let Some(w) = correct_short(b) {
+        return Some(w);
+    }
+    if n < MIN_WORD {
         return None;
     }
     // One letter too many: the word without it is a word of the phrases.
@@ -45,6 +57,35 @@ pub(crate) fn correct(word: &str) -> Option<&'static str> {
             buf[k] = b[k];
         }
         if let Some(w) = words_with_delete(h as u32).find(|w| one_apart(b, w.as_bytes())) {
+            return Some(w);
+        }
+    }
+    None
+}
+
+/// A word of five or six letters with a doubled letter written once or two
+/// letters after the first swapped, corrected to a word of the phrases.
+fn correct_short(b: &[u8]) -> Option<&'static str> {
+    let n = b.len();
+    if n > MIN_WORD {
+        return None;
+    }
+    let mut buf = [0u8; MIN_WORD + 1];
+    // A letter doubled.
+    for i in 0..n {
+        buf[..=i].copy_from_slice(&b[..=i]);
+        buf[i + 1..=n].copy_from_slice(&b[i..]);
+        let d = std::str::from_utf8(&buf[..=n]).expect("ASCII");
+        if let Some(w) = crate::split::lookup(d) {
+            return Some(w);
+        }
+    }
+    // Two letters swapped, not the first.
+    for i in (1..n - 1).filter(|&i| b[i] != b[i + 1]) {
+        buf[..n].copy_from_slice(b);
+        buf.swap(i, i + 1);
+        let d = std::str::from_utf8(&buf[..n]).expect("ASCII");
+        if let Some(w) = crate::split::lookup(d) {
             return Some(w);
         }
     }

@@ -9,6 +9,7 @@ mod deny;
 mod eval;
 mod fuzzy;
 mod languages;
+mod patterns;
 mod plugin;
 mod split;
 
