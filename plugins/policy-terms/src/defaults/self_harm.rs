@@ -68,7 +68,11 @@ pub(super) static RULES: Defaults = Defaults {
         ("se scarifier", 1.0), ("ritzt", 0.6), ("ritzen sich", 1.0), ("sich ritzen", 1.0),
         ("自杀教程", 1.0), ("割脉", 1.0), ("上吊", 0.6), ("self harme", 1.0), ("selfharme", 1.0),
         ("self harn", 1.0), ("cutwrists", 1.0), ("cuting my wrists", 1.0), ("cuting my rists", 1.0),
-        ("cutting my rists", 1.0),
+        ("cutting my rists", 1.0), ("kill themselves", 1.0), ("kill yourselves", 1.0),
+        ("end your life", 1.0), ("end their lives", 0.6), ("take your own life", 1.0),
+        ("goodbye note", 0.4), ("makes the pain go away", 0.6), ("cigarette burns on", 0.6),
+        ("ana goals", 1.0), ("ana coach", 1.0), ("ana buddy", 1.0), ("mia tips", 1.0),
+        ("thigh gap goals", 0.6), ("skip meals", 0.4), ("skip dinner", 0.3),
     ],
     combos: &[
         Combo { name: "suicide+method", weight: 1.0, groups: &[SUICIDE, METHODS] },
@@ -125,6 +129,19 @@ pub(super) static RULES: Defaults = Defaults {
                     "aesthetic", "tumblr", "sad", "depressing", "so no one sees", "no one sees",
                     "nobody sees", "hide them", "how deep", "deep enough", "to die",
                     "glamori*", "grunge", "best places",
+                ],
+            ],
+        },
+        Combo {
+            name: "suicide romanticised",
+            weight: 1.0,
+            groups: &[
+                &["overdosing", "overdose", "noose", "suicide", "slit wrists", "goodbye note"],
+                &[
+                    "make it look inviting", "inviting", "romantic", "romanticized",
+                    "romanticised", "glamorized", "glamorised", "glamourised", "beautiful and peaceful",
+                    "peaceful and inviting", "aesthetic", "dreamy", "tonight s the night",
+                    "tonights the night",
                 ],
             ],
         },
