@@ -54,6 +54,12 @@ const DEHUMANIZING: &[&str] = &[
     "untermenschen", "go back to", "send them back", "deport all", "deportation of all",
     "deport them", "expel all", "ban all", "get rid of all", "kick out all", "gas them",
     "kill them all", "master race",
+    "should be hanged", "should be hung", "should hang", "should be shot", "should be gassed",
+    "should be burned", "must be hanged", "deserve to hang", "big noses", "hooked nose",
+    "hook nose", "counting money", "send all", "back to africa", "back to where they came from",
+    "as monsters", "are monsters", "as demons", "are demons", "as freaks", "are freaks",
+    "are mentally ill", "as perverts", "are perverts", "abomination", "abominations",
+    "eating dogs", "eat dogs", "eating cats", "eat cats",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -102,7 +108,7 @@ pub(super) static RULES: Defaults = Defaults {
                     "glorif*", "celebrat*", "propaganda", "heroic", "recruitment", "white power",
                     "tribute", "praising", "praise", "proud", "pride", "hail", "glorious",
                     "光荣", "白人至上", "glorioso", "glorieux", "ruhmreich*", "master race",
-                    "he was right", "hitler was right", "flag rally",
+                    "he was right", "hitler was right", "flag rally", "as a hero", "was a hero",
                 ],
             ],
         },

@@ -19,7 +19,7 @@ const METHODS: &[&str] = &[
     "carbon monoxide", "bridge", "train tracks", "anima", "encourage", "anleitung",
     "schlinge", "鼓励", "方法", "como", "comment", "wie", "怎样", "怎么", "如何", "无痛", "教程",
     "图解", "sin dolor", "sans douleur", "schmerzlos", "medicaments", "medicamentos",
-    "pastillas", "tabletten", "安眠药", "guia",
+    "pastillas", "tabletten", "安眠药", "guia", "jump", "jumping", "glamorous", "glamour*",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -73,6 +73,9 @@ pub(super) static RULES: Defaults = Defaults {
         ("goodbye note", 0.4), ("makes the pain go away", 0.6), ("cigarette burns on", 0.6),
         ("ana goals", 1.0), ("ana coach", 1.0), ("ana buddy", 1.0), ("mia tips", 1.0),
         ("thigh gap goals", 0.6), ("skip meals", 0.4), ("skip dinner", 0.3),
+        ("gun in his mouth", 1.0), ("gun in her mouth", 1.0), ("gun in my mouth", 1.0),
+        ("barrel in his mouth", 1.0), ("barrel in her mouth", 1.0), ("to starve", 0.6),
+        ("cutting deeper", 0.6), ("cut deeper", 0.6), ("without stitches", 0.4),
     ],
     combos: &[
         Combo { name: "suicide+method", weight: 1.0, groups: &[SUICIDE, METHODS] },
@@ -168,7 +171,7 @@ pub(super) static RULES: Defaults = Defaults {
             name: "eating disorder promotion",
             weight: 1.0,
             groups: &[
-                &["anorexia", "anorexic", "bulimia", "bulimic", "eating disorder", "purging"],
+                &["anorexia", "anorexic", "bulimia", "bulimic", "eating disorder", "purging", "starve"],
                 &[
                     "tips", "motivation", "goals", "inspiration", "how to", "encourag*", "glorif*",
                     "poster", "thinspo", "progress",
@@ -182,6 +185,8 @@ pub(super) static RULES: Defaults = Defaults {
         "cutting myself a slice", "cut myself a piece", "cut myself some",
         "overdose prevention", "overdose awareness", "eating disorder recovery",
         "eating disorder awareness", "anorexia recovery", "recovery poster",
-        "suicide prevention hotline",
+        "suicide prevention hotline", "starving artist", "starving artists",
+        "self harm warning", "self harm signs", "self harm awareness",
+        "self harm prevention", "self harm support", "self harm recovery",
     ]],
 };

@@ -34,7 +34,9 @@ const MINORS: &[&str] = &[
     "grade schoolers", "grade school", "first grader", "second grader", "third grader",
     "fourth grader", "fifth grader", "sixth grader", "seventh grader", "eighth grader",
     "first graders", "second graders", "third graders", "fourth graders", "fifth graders",
-    "sixth graders", "seventh graders", "eighth graders", "junior high", "middle schooler",
+    "sixth graders", "seventh graders", "eighth graders", "first grade", "second grade",
+    "third grade", "fourth grade", "fifth grade", "sixth grade", "seventh grade",
+    "eighth grade", "junior high", "middle schooler",
     "middle schoolers", "elementary schooler", "elementary schoolers", "elementary student",
     "elementary students", "primary schooler", "little one", "little ones", "youngster",
     "youngsters", "preschooler", "preschoolers", "pre teens", "pre teenage", "tweenager",
@@ -70,7 +72,7 @@ const SEXUAL: &[&str] = &[
     "sexxy", "sexxxy", "secksy", "sexey", "nsfww", "nud", "nudr",
     // More markers of sexualisation.
     "stripping", "strip for", "strips for", "stripped naked", "panties", "no panties",
-    "g string", "voyeur", "voyeuristic",
+    "g string", "voyeur", "voyeuristic", "suggestive", "wet t shirt", "her top off",
     "spread legs", "legs spread", "seductively", "seductive pose", "sexy pose", "sexualizing",
     "sexualising", "horny", "lust", "lustful", "boudoir", "skimpy", "barely there",
     "busty", "camel toe", "nip slip", "rule 34", "r 18", "18 only",
@@ -90,6 +92,8 @@ pub(super) static RULES: Defaults = Defaults {
         ("child porn*", 1.0), ("cp porn", 1.0), ("kiddie porn*", 1.0), ("kiddy porn*", 1.0),
         ("csam", 1.0), ("child sexual abuse material", 1.0), ("child erotica", 1.0),
         ("pedo porn", 1.0), ("preteen model", 0.5), ("child model nude", 1.0),
+        ("nina desnuda", 1.0), ("ninas desnudas", 1.0), ("nino desnudo", 1.0),
+        ("ninos desnudos", 1.0),
     ],
     combos: &[
         Combo {

@@ -104,6 +104,21 @@ pub(super) static RULES: Defaults = Defaults {
             ],
         },
         Combo {
+            name: "attack plan on a target",
+            weight: 1.0,
+            groups: &[
+                &["blow up", "blowing up", "bomb", "bombing", "explosives", "detonate"],
+                &[
+                    "bridge", "stadium", "subway", "train station", "airport", "power plant",
+                    "parliament", "embassy", "mall", "concert", "parade", "crowd", "crowded",
+                ],
+                &[
+                    "plan", "map", "how to", "where to", "during rush hour", "maximum casualties",
+                    "blueprint", "instructions", "step by step",
+                ],
+            ],
+        },
+        Combo {
             name: "extremist+hostage",
             weight: 1.0,
             groups: &[
@@ -175,6 +190,7 @@ pub(super) static RULES: Defaults = Defaults {
         "after a mass shooting", "after the mass shooting", "victims of a mass shooting",
         "victims of the mass shooting", "about a terrorist attack", "about the terrorist attack",
         "after a terrorist attack", "after the terrorist attack", "victims of a terrorist attack",
-        "victims of the terrorist attack", "irish car bomb",
+        "victims of the terrorist attack", "irish car bomb", "victims of a school shooting",
+        "victims of the school shooting", "after a school shooting", "after the school shooting",
     ]],
 };

@@ -125,7 +125,11 @@ pub(super) static RULES: Defaults = Defaults {
         ("bain de sang", 0.6), ("blutbad", 0.6), ("sangriento", 0.4), ("sanglant", 0.4),
         ("blutig", 0.4), ("cabeza cortada", 1.0), ("tete coupee", 1.0),
         ("abgetrennter kopf", 1.0), ("血腥", 0.6), ("鲜血四溅", 1.0), ("血肉模糊", 1.0),
-        ("爆头", 1.0), ("割喉", 1.0), ("尸体", 0.3),
+        ("爆头", 1.0), ("割喉", 1.0), ("尸体", 0.3), ("throat cut", 1.0), ("her throat cut", 1.0),
+        ("his throat cut", 1.0), ("hacked to pieces", 1.0), ("chopped to pieces", 1.0),
+        ("cut to pieces", 0.6), ("throw acid", 1.0), ("throwing acid", 1.0), ("acid attack", 0.4),
+        ("beaten bloody", 1.0), ("beating him bloody", 1.0), ("beating her bloody", 1.0),
+        ("beat him bloody", 1.0), ("beat her bloody", 1.0), ("bayoneting", 1.0), ("bayoneted", 1.0),
     ],
     combos: &[
         Combo {
@@ -185,6 +189,60 @@ pub(super) static RULES: Defaults = Defaults {
                     "tutorial", "diagram", "blueprint", "recipe", "schematic", "parts list",
                     "make one", "homemade", "diy", "build your own",
                 ],
+            ],
+        },
+        Combo {
+            name: "severing a body part",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "cutting off", "chopping off", "chopped off", "hacked off", "hacking off",
+                    "sawing off", "severing", "ripping off", "tearing off",
+                ],
+                &[
+                    "hand", "hands", "head", "arm", "arms", "leg", "legs", "finger", "fingers",
+                    "ear", "ears", "tongue", "limbs", "nose", "foot", "feet",
+                ],
+            ],
+        },
+        Combo {
+            name: "cruelty to animals",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "kicked to death", "beaten to death", "burned alive", "skinned alive", "tortured",
+                    "torturing", "stabbed", "stabbing", "strangled", "mutilated", "set on fire",
+                    "being kicked", "being beaten",
+                ],
+                &[
+                    "puppy", "puppies", "dog", "dogs", "cat", "cats", "kitten", "kittens", "animal",
+                    "animals", "horse", "horses",
+                ],
+            ],
+        },
+        Combo {
+            name: "acid attack+depiction",
+            weight: 1.0,
+            groups: &[&["acid attack"], &["melting", "graphic", "burning face", "realistic gore"]],
+        },
+        Combo {
+            name: "running someone over",
+            weight: 1.0,
+            groups: &[
+                &["running over a", "ran over a", "run over a", "running over the", "runs over a"],
+                &[
+                    "child", "kid", "pedestrian", "pedestrians", "woman", "man", "person", "cyclist",
+                    "protester", "crowd",
+                ],
+                &["on purpose", "deliberately", "intentionally", "blood", "crushed", "gore", "killing"],
+            ],
+        },
+        Combo {
+            name: "beating+injury",
+            weight: 1.0,
+            groups: &[
+                &["beating", "beaten", "kicking", "punching", "stomping", "bashing"],
+                &["to a pulp", "senseless", "unconscious", "to death", "bloody with"],
             ],
         },
         Combo {
@@ -258,6 +316,7 @@ pub(super) static RULES: Defaults = Defaults {
         "hit songs", "hit single", "burning man", "kicked back", "hit list",
         "blood orange", "blood moon", "bloody mary", "bloody marys", "血腥玛丽",
         "blood donation", "blood drive", "blood test", "blood pressure", "blood type",
-        "murder wings",
+        "murder wings", "victims of a school shooting", "victims of the school shooting",
+        "after a school shooting", "after the school shooting",
     ]],
 };
