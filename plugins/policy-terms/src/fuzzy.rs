@@ -75,6 +75,9 @@ fn correct_short(b: &[u8]) -> Option<&'static str> {
     for i in 0..n {
         buf[..=i].copy_from_slice(&b[..=i]);
         buf[i + 1..=n].copy_from_slice(&b[i..]);
+        if !crate::split::may_begin(&buf[..=n]) {
+            continue;
+        }
         let d = std::str::from_utf8(&buf[..=n]).expect("ASCII");
         if let Some(w) = crate::split::lookup(d) {
             return Some(w);
@@ -84,6 +87,9 @@ fn correct_short(b: &[u8]) -> Option<&'static str> {
     for i in (1..n - 1).filter(|&i| b[i] != b[i + 1]) {
         buf[..n].copy_from_slice(b);
         buf.swap(i, i + 1);
+        if !crate::split::may_begin(&buf[..n]) {
+            continue;
+        }
         let d = std::str::from_utf8(&buf[..n]).expect("ASCII");
         if let Some(w) = crate::split::lookup(d) {
             return Some(w);

@@ -193,7 +193,7 @@ fn piece(w: &str, hash: u64) -> bool {
 
 /// Whether a word of the phrases may begin at `rest` (its first three
 /// letters begin one).
-fn may_begin(rest: &[u8]) -> bool {
+pub(crate) fn may_begin(rest: &[u8]) -> bool {
     match rest {
         [a, b, c, ..] => {
             let i =
