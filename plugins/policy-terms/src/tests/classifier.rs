@@ -54,7 +54,7 @@ fn the_classifier_refuses_what_the_rules_let_through() {
         let reason = v.reason.unwrap_or_default();
         assert!(
             reason.starts_with("classifier score ")
-                && reason.contains("(deny at 0.9579), no rule refused; "),
+                && reason.contains("(deny at 0.9594), no rule refused; "),
             "{reason}"
         );
     }
@@ -62,6 +62,7 @@ fn the_classifier_refuses_what_the_rules_let_through() {
         "a lighthouse at dusk, watercolor",
         "a child blowing out birthday candles",
         "Taylor Swift on stage, concert photo",
+        "a plush Pikachu on a child's bed",
     ] {
         assert_eq!(check(&with, benign).action, Action::Allow, "{benign}");
     }

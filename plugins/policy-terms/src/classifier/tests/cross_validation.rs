@@ -282,7 +282,10 @@ fn candidates() -> Vec<Evidence> {
 }
 
 /// The rule and threshold with the highest cross-validated recall within
-/// both limits (the strictest rule among equals), and its tally.
+/// both limits, and its tally: a looser rule is chosen over a stricter one
+/// only when it refuses at least two more harmful prompts (one more is
+/// within the noise of a fold, and a looser rule reaches shorter ordinary
+/// prompts).
 fn best(scored: &[Scored]) -> (Evidence, f64, Tally) {
     let mut best: Option<(Evidence, f64, Tally)> = None;
     for rule in candidates() {
@@ -290,7 +293,7 @@ fn best(scored: &[Scored]) -> (Evidence, f64, Tally) {
             continue;
         };
         let tally = tally(scored, t, rule);
-        if best.is_none_or(|(_, _, b)| tally.recall.0 > b.recall.0) {
+        if best.is_none_or(|(_, _, b)| tally.recall.0 > b.recall.0 + 1) {
             best = Some((rule, t, tally));
         }
     }
