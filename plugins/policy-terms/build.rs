@@ -76,8 +76,8 @@ fn render_classifier() -> String {
     let dev = std::fs::read_to_string("eval/dev.jsonl").expect("reading eval/dev.jsonl");
     let everyday = std::fs::read_to_string("data/everyday-train.txt")
         .expect("reading data/everyday-train.txt");
-    let extra = std::fs::read_to_string("data/train-extra.jsonl")
-        .expect("reading data/train-extra.jsonl");
+    let extra =
+        std::fs::read_to_string("data/train-extra.jsonl").expect("reading data/train-extra.jsonl");
     let mut examples = train::parse(&dev);
     examples.extend(train::parse(&extra));
     examples.extend(train::parse_benign_lines(&everyday));

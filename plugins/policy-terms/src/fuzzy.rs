@@ -25,7 +25,8 @@ const MIN_SHORT: usize = 5;
 pub(crate) fn correct(word: &str) -> Option<&'static str> {
     let b = word.as_bytes();
     let n = b.len();
-    if !(MIN_SHORT..=MAX_WORD).contains(&n) || !b.iter().all(u8::is_ascii_lowercase) || known(word) {
+    if !(MIN_SHORT..=MAX_WORD).contains(&n) || !b.iter().all(u8::is_ascii_lowercase) || known(word)
+    {
         return None;
     }
     if let Some(w) = correct_short(b) {

@@ -136,7 +136,10 @@ fn a_prompt_of_fewer_than_six_words_is_never_refused_by_the_classifier() {
     ] {
         assert_eq!(check(&all, short).action, Action::Allow, "{short}");
     }
-    for long in ["picture number 12 please, in colour", "a cat in a red hat on the mat"] {
+    for long in [
+        "picture number 12 please, in colour",
+        "a cat in a red hat on the mat",
+    ] {
         assert_eq!(check(&all, long).action, Action::Deny, "{long}");
     }
     // The rules still check a short prompt.
@@ -200,4 +203,3 @@ fn outputs_are_checked_by_the_rules_alone() {
         check_output_with(&on(""), &outputs, &mut |_| panic!("no blob should be read")).unwrap();
     assert_eq!(v.action, Action::Allow);
 }
-
