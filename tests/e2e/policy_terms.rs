@@ -342,7 +342,21 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// settings (the rules and the classifier), or with the classifier turned
 /// off through a gateway configuration file, as an operator would.
 fn evaluate(classifier: bool, thresholds: &[&str]) -> std::process::Output {
-    let set = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/policy-terms/eval");
+    evaluate_set(&eval_dir(), classifier, thresholds)
+}
+
+/// The evaluation set's directory.
+fn eval_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/policy-terms/eval")
+}
+
+/// [`evaluate`] on the set in `set` (a directory with `dev.jsonl`,
+/// `heldout.jsonl` or both).
+fn evaluate_set(
+    set: &std::path::Path,
+    classifier: bool,
+    thresholds: &[&str],
+) -> std::process::Output {
     let mut command = Command::new(binary());
     command
         .args(["moderation", "eval"])
@@ -364,20 +378,25 @@ fn evaluate(classifier: bool, thresholds: &[&str]) -> std::process::Output {
 /// The floors the bundled policy must keep on both parts of the set: the
 /// scores measured, less a little on the weaker part. Raised as the policy
 /// improves; the targets are 97% recall (99.5% for sexual_minors) and at
-/// most 1% false positives. By default (the rules and the classifier):
-/// recall 97.3% dev (which the classifier was trained on), 70.7%
-/// held-out; sexual_minors 100% and 87.5%; false positives 0.9% and 2.7%.
+/// most 1% false positives. By default (the rules and the classifier),
+/// measured on 2026-12-07: recall 98.5% dev (which the classifier was
+/// trained on), 84.6% held-out; sexual_minors 100% and 100% (16/16); false
+/// positives 0.0% and 1.8% (2/113).
 const DEFAULT: [&str; 6] = [
     "--min-recall",
-    "67",
+    "81",
     "--min-recall-minors",
-    "85",
+    "93",
     "--max-false-positives",
     "3",
 ];
 
-/// The rules alone (the classifier turned off): recall 89.0% dev, 56.1%
-/// held-out; sexual_minors 97.7% and 87.5%; false positives 0.9% and 2.7%.
+/// The rules alone (the classifier turned off), as measured on 2026-12-06:
+/// recall 89.0% dev, 56.1% held-out; sexual_minors 97.7% and 87.5%; false
+/// positives 0.9% and 2.7%. On 2026-12-07 the rules alone scored 93.9% on
+/// dev (sexual_minors 100%, false positives 0.0%); their held-out score was
+/// not measured again (the held-out part is scored sparingly, with the
+/// defaults), so these floors stay.
 const RULES_ALONE: [&str; 6] = [
     "--min-recall",
     "53",
@@ -407,9 +426,22 @@ fn the_evaluation_set_scores_no_worse_than_the_recorded_baseline() {
         let heldout = stdout.split("heldout:").nth(1).unwrap();
         assert!(!heldout.contains("let through"), "{heldout}");
     }
-    // The default's floor is above what the rules alone score: the
-    // classifier is on by default, and the configuration turns it off.
-    assert!(!evaluate(false, &DEFAULT).status.success());
+    // The classifier is on by default, and the configuration turns it off:
+    // on dev alone, the defaults reach a recall the rules alone do not
+    // (98.5% and 93.9% on 2026-12-07).
+    let dev = tempfile::tempdir().unwrap();
+    std::fs::copy(eval_dir().join("dev.jsonl"), dev.path().join("dev.jsonl")).unwrap();
+    let above_the_rules = ["--min-recall", "96"];
+    assert!(
+        evaluate_set(dev.path(), true, &above_the_rules)
+            .status
+            .success()
+    );
+    assert!(
+        !evaluate_set(dev.path(), false, &above_the_rules)
+            .status
+            .success()
+    );
     // The gate can fail: the targets are not met yet.
     let strict = evaluate(true, &["--min-recall", "97", "--max-false-positives", "1"]);
     assert!(!strict.status.success());
