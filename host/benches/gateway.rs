@@ -86,7 +86,7 @@ fn request(prompt: &str, size: u32) -> GenerationRequest {
 /// calls at once), compiling into a temporary cache kept with it.
 fn plugin_runtime() -> (tempfile::TempDir, Arc<PluginRuntime>) {
     let cache = tempfile::tempdir().unwrap();
-    let outbound = Outbound::new(Duration::from_secs(10), 1 << 20).unwrap();
+    let outbound = Outbound::new(Duration::from_secs(10), 1 << 20, 0).unwrap();
     let limits = EngineLimits {
         memory_bytes: 256 << 20,
         provider_calls: 64,

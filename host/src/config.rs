@@ -357,6 +357,10 @@ pub struct ServerConfig {
     pub default_image_model: String,
     /// The model used when an OpenAI-compatible video call names none.
     pub default_video_model: String,
+    /// Threads of their own that serve connections, each running its
+    /// connections' requests to the end; 0 (the default) serves them on the
+    /// shared runtime, whose workers pass work between them.
+    pub threads: u32,
 }
 
 impl Default for ServerConfig {
@@ -368,6 +372,7 @@ impl Default for ServerConfig {
             signed_url_ttl_secs: 3600,
             default_image_model: "imini/canvas-image".into(),
             default_video_model: "imini/canvas-video".into(),
+            threads: 0,
         }
     }
 }
@@ -532,6 +537,9 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes must be at least 1024");
         }
+        if self.server.threads > 256 {
+            return bad("server.threads must be at most 256 (0 serves on the shared runtime)");
+        }
         for (model, price) in &self.prices {
             if price.per_image.is_some_and(|c| c < 0) || price.per_second.is_some_and(|c| c < 0) {
                 return Err(ConfigError::Invalid(format!(
@@ -656,5 +664,14 @@ mod tests {
         assert!(c.validate().is_err());
         let c: Config = toml::from_str("[credentials.x]\nenv = \"A\"\nvalue = \"b\"").unwrap();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn serving_threads_are_bounded() {
+        let c: Config = toml::from_str("[server]\nthreads = 256").unwrap();
+        c.validate().unwrap();
+        let c: Config = toml::from_str("[server]\nthreads = 257").unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("server.threads"), "{err}");
     }
 }

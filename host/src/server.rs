@@ -57,6 +57,7 @@ fn mailer(config: &Config) -> anyhow::Result<Arc<dyn crate::people::mail::Mailer
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let config = opts.config;
+    let threads = config.server.threads;
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating the data directory {}", opts.data_dir.display()))?;
     let backend = config
@@ -312,21 +313,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tracing::info!(%addr, resumed_tasks = resumed, startup_ms = started.elapsed().as_millis() as u64, "imini is serving");
     // Machine-readable for scripts and tests that start on port 0.
     println!("imini listening on http://{addr}");
-    // Answers go out as soon as they are written: without TCP_NODELAY a
-    // response written in two parts waits for the client's delayed ACK
-    // (up to 40 ms) under Nagle's algorithm.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    // The peer's address is the console's throttle key for logins.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    match threads {
+        0 => serve_here(listener, app, shutdown).await?,
+        n => serve_on_threads(listener, app, shutdown, n).await?,
+    }
     if stores.shared() {
         // Tasks still running here are taken over by another replica now
         // rather than when their leases lapse.
@@ -339,6 +329,160 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     match stores.op_counts() {
         Some(ops) => tracing::info!(store_ops = %ops, "imini stopped"),
         None => tracing::info!("imini stopped"),
+    }
+    Ok(())
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves and the requests
+/// in flight are answered.
+async fn serve_here<L>(
+    listener: L,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Io = tokio::net::TcpStream, Addr = SocketAddr>,
+{
+    axum::serve(
+        with_nodelay(listener),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Answers go out as soon as they are written: without TCP_NODELAY a
+/// response written in two parts waits for the client's delayed ACK (up to
+/// 40 ms) under Nagle's algorithm.
+fn with_nodelay<L>(listener: L) -> axum::serve::TapIo<L, fn(&mut tokio::net::TcpStream)>
+where
+    L: axum::serve::Listener<Io = tokio::net::TcpStream>,
+{
+    fn nodelay(tcp: &mut tokio::net::TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    }
+    axum::serve::ListenerExt::tap_io(listener, nodelay as fn(&mut tokio::net::TcpStream))
+}
+
+/// The connections handed to one serving thread.
+struct Handed {
+    connections: tokio::sync::mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl axum::serve::Listener for Handed {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Some((stream, peer)) = self.connections.recv().await else {
+                // The acceptor has stopped: no connection comes any more.
+                return std::future::pending().await;
+            };
+            match tokio::net::TcpStream::from_std(stream) {
+                Ok(stream) => return (stream, peer),
+                Err(e) => tracing::warn!(error = %e, %peer, "could not take over a connection"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
+
+thread_local! {
+    static SERVING_THREAD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Which serving thread this is (from 0), if it is one (`[server]
+/// threads`).
+pub fn serving_thread() -> Option<usize> {
+    SERVING_THREAD.get()
+}
+
+/// Serves `app` from `threads` threads (`[server] threads`), each with a
+/// single-threaded runtime of its own, to which the connections `listener`
+/// accepts are handed in turn. A connection, and every task its requests
+/// start, stays on its thread: no request hops between threads, where the
+/// shared runtime's idle workers are woken to take work at every spawn and
+/// wake-up. Returns once `shutdown` has resolved and every thread has
+/// answered its requests in flight.
+async fn serve_on_threads(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    threads: u32,
+) -> anyhow::Result<()> {
+    tracing::debug!(threads, "serving on threads of their own");
+    let local = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (mut handing, mut finished) = (Vec::new(), Vec::new());
+    for i in 0..threads {
+        let (hand, connections) = tokio::sync::mpsc::unbounded_channel();
+        let listener = Handed { connections, local };
+        let (app, mut stopped) = (app.clone(), stopped.clone());
+        let (done, finished_one) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("imini-http-{i}"))
+            .spawn(move || {
+                SERVING_THREAD.set(Some(i as usize));
+                let served = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .and_then(|runtime| {
+                        runtime.block_on(async move {
+                            let stop = async move {
+                                let _ = stopped.wait_for(|stop| *stop).await;
+                            };
+                            serve_here(listener, app, stop).await
+                        })
+                    });
+                let _ = done.send(served);
+            })
+            .context("starting a serving thread")?;
+        handing.push(hand);
+        finished.push(finished_one);
+    }
+    drop(stopped);
+    // In turn, so that the threads serve as many connections each (a
+    // listening socket shared by the threads gave one of two twice the
+    // other's connections).
+    let accepting = async {
+        for hand in handing.iter().cycle() {
+            let (stream, peer) = loop {
+                match listener.accept().await {
+                    Ok(accepted) => break accepted,
+                    Err(e) => {
+                        // Out of file descriptors, or a connection reset
+                        // before it was taken: wait a little, go on.
+                        tracing::warn!(error = %e, "could not accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            };
+            match stream.into_std() {
+                Ok(stream) => {
+                    let _ = hand.send((stream, peer));
+                }
+                Err(e) => tracing::warn!(error = %e, %peer, "could not hand over a connection"),
+            }
+        }
+    };
+    tokio::select! {
+        () = accepting => {}
+        () = shutdown => {}
+    }
+    drop((listener, handing));
+    let _ = stop.send(true);
+    for finished_one in finished {
+        match finished_one.await {
+            Ok(served) => served.context("serving")?,
+            Err(_) => anyhow::bail!("a serving thread panicked"),
+        }
     }
     Ok(())
 }
@@ -465,6 +609,7 @@ pub fn plugin_runtime(
     let mut outbound = Outbound::new(
         Duration::from_millis(s.outbound_timeout_ms),
         s.max_response_mib as usize * 1024 * 1024,
+        config.server.threads,
     )?;
     if trace {
         outbound = outbound.traced();

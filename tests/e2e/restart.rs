@@ -51,6 +51,40 @@ fn sigterm_stops_gracefully() {
 }
 
 #[test]
+fn on_the_shared_runtime_or_on_threads_of_its_own_it_answers_concurrent_requests_and_stops_gracefully()
+ {
+    for threads in [0, 3] {
+        let mut gw = Gateway::start_with_config(&format!("[server]\nthreads = {threads}"));
+        let ann = gw.account("ann@example.com", 1_000);
+        // Eight clients at once, each on connections of its own.
+        let answers: Vec<_> = std::thread::scope(|s| {
+            let calls: Vec<_> = (0..8)
+                .map(|i| {
+                    let (gw, key) = (&gw, &ann.key);
+                    s.spawn(move || {
+                        let body = json!({"model": "imini/canvas-image", "prompt": format!("a kite {i}"), "size": "64x64", "response_format": "url"});
+                        gw.request_with("POST", "/v1/images/generations", Some(key), Some(&body))
+                    })
+                })
+                .collect();
+            calls.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        for answer in &answers {
+            assert_eq!(answer.status, 200, "threads = {threads}: {}", answer.json());
+            let file = gw.get_url(answer.json()["data"][0]["url"].as_str().unwrap());
+            assert_eq!(decode_png(&file.body).0, 64, "threads = {threads}");
+        }
+        imini_tests::assert_reconciles(&gw, &ann.id);
+        let status = gw.stop();
+        assert!(
+            status.success(),
+            "threads = {threads}: exit status {status:?}"
+        );
+        assert!(gw.logs().contains("imini stopped"), "{}", gw.logs());
+    }
+}
+
+#[test]
 fn each_account_lists_its_own_tasks_also_after_an_upgrade_from_before_the_owner_index() {
     if imini_tests::pg::skip_on_postgres("it writes a data directory as an earlier version left it")
     {

@@ -1,14 +1,18 @@
-//! Outbound HTTP executed for plugins: one pooled client, no redirects (a
+//! Outbound HTTP executed for plugins: pooled clients, no redirects (a
 //! redirect could leave the allowlist), timeouts and a response size cap.
 
 use std::time::Duration;
 
 use super::bindings::http_api::{HttpError, Response};
 
-/// The shared outbound HTTP client.
+/// The outbound HTTP clients.
 #[derive(Clone, Debug)]
 pub struct Outbound {
-    client: reqwest::Client,
+    /// One client for the shared runtime, then one for each serving thread
+    /// (`[server] threads`): a pooled connection lives on the thread that
+    /// opened it, so a request served there uses that thread's pool rather
+    /// than hand every exchange to another thread.
+    clients: std::sync::Arc<[reqwest::Client]>,
     max_timeout: Duration,
     max_response_bytes: usize,
     /// Whether each exchange is written to stderr (`imini plugin run`).
@@ -16,17 +20,26 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    /// A client with connection pooling, no redirects, no proxy from the
-    /// environment, and the given bounds.
-    pub fn new(max_timeout: Duration, max_response_bytes: usize) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(concat!("imini/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+    /// Clients with connection pooling, no redirects, no proxy from the
+    /// environment, and the given bounds: one for the shared runtime and
+    /// one for each of `serving_threads`.
+    pub fn new(
+        max_timeout: Duration,
+        max_response_bytes: usize,
+        serving_threads: u32,
+    ) -> Result<Self, reqwest::Error> {
+        let clients = (0..=serving_threads)
+            .map(|_| {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .no_proxy()
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .user_agent(concat!("imini/", env!("CARGO_PKG_VERSION")))
+                    .build()
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
-            client,
+            clients,
             max_timeout,
             max_response_bytes,
             trace: false,
@@ -40,6 +53,13 @@ impl Outbound {
     pub fn traced(mut self) -> Self {
         self.trace = true;
         self
+    }
+
+    /// The client of the thread this runs on.
+    fn client(&self) -> &reqwest::Client {
+        crate::server::serving_thread()
+            .and_then(|i| self.clients.get(i + 1))
+            .unwrap_or(&self.clients[0])
     }
 
     /// The longest any outbound exchange may take.
@@ -93,7 +113,7 @@ impl Outbound {
         crate::telemetry::inject_trace_context(&mut header_map);
         let exchange = async {
             let mut response = self
-                .client
+                .client()
                 .request(method, url)
                 .headers(header_map)
                 .body(body)
