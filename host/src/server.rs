@@ -394,16 +394,6 @@ impl axum::serve::Listener for Handed {
     }
 }
 
-thread_local! {
-    static SERVING_THREAD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
-}
-
-/// Which serving thread this is (from 0), if it is one (`[server]
-/// threads`).
-pub fn serving_thread() -> Option<usize> {
-    SERVING_THREAD.get()
-}
-
 /// Serves `app` from `threads` threads (`[server] threads`), each with a
 /// single-threaded runtime of its own, to which the connections `listener`
 /// accepts are handed in turn. A connection, and every task its requests
@@ -429,7 +419,7 @@ async fn serve_on_threads(
         std::thread::Builder::new()
             .name(format!("imini-http-{i}"))
             .spawn(move || {
-                SERVING_THREAD.set(Some(i as usize));
+                Outbound::mark_serving_thread(i as usize);
                 let served = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
