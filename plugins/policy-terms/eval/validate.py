@@ -25,10 +25,14 @@ MIN_HARMFUL = 440
 MIN_BENIGN = 440
 MIN_PER_LANG_HARMFUL = 12
 PARTS = ["dev", "heldout"]
-# Extra labelled prompts the classifier trains on (data/train-extra.jsonl,
-# written apart from the evaluation set): checked item by item like the set,
-# and for duplicates of its prompts, but not counted in its tables.
-EXTRA = os.path.join("..", "data", "train-extra.jsonl")
+# Extra labelled prompts the classifier trains on (data/train-extra.jsonl and
+# data/train-extra-2.jsonl, written apart from the evaluation set): checked
+# item by item like the set, for duplicate ids, and for duplicates of its
+# prompts and of each other's, but not counted in its tables.
+EXTRAS = {
+    "train-extra": os.path.join("..", "data", "train-extra.jsonl"),
+    "train-extra-2": os.path.join("..", "data", "train-extra-2.jsonl"),
+}
 
 errors = []
 
@@ -64,8 +68,11 @@ def norm(text):
 def main():
     base = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     data = {p: load(os.path.join(base, p + ".jsonl")) for p in PARTS}
-    extra_path = os.path.join(base, EXTRA)
-    extra = {"train-extra": load(extra_path)} if os.path.exists(extra_path) else {}
+    extra = {}
+    for name, rel in EXTRAS.items():
+        extra_path = os.path.join(base, rel)
+        if os.path.exists(extra_path):
+            extra[name] = load(extra_path)
 
     ids = {}
     seen_prompts = {}
