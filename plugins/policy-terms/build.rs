@@ -272,6 +272,26 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
         "pub(crate) const VOCABULARY_LONGEST: usize = {longest};\n"
     )
     .unwrap();
+    // The words of the exceptions that are no word of the terms and
+    // combinations: never read as misspellings of those (src/fuzzy.rs), so
+    // that "signs of self harm" is not read "sings of self harm".
+    let mut allow_words: Vec<&str> = index
+        .items
+        .iter()
+        .filter(|item| matches!(item.role, Role::Allow))
+        .flat_map(|item| item.phrase.split(' '))
+        .filter(|w| !w.starts_with('#') && !w.ends_with('*') && !w.is_empty())
+        .filter(|w| words.binary_search(w).is_err())
+        .collect();
+    allow_words.sort_unstable();
+    allow_words.dedup();
+    s.push_str("/// The words of the built-in exceptions not in [`VOCABULARY`], sorted.\n");
+    writeln!(
+        s,
+        "pub(crate) static ALLOW_WORDS: [&str; {}] = {allow_words:?};\n",
+        allow_words.len()
+    )
+    .unwrap();
     // The stems of prefix words ("firebomb*"): a word they begin is matched
     // whole, never split (src/split.rs).
     let mut stems: Vec<&str> = index
@@ -344,6 +364,42 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
         s,
         "pub(crate) static TRIGRAMS: [u64; {}] = {trigrams:?};",
         trigrams.len()
+    )
+    .unwrap();
+    // Neighbouring words of the real people's names (ASCII letters only), by
+    // their first word and by their second, for `names`.
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for item in index.items.iter() {
+        if !matches!(item.role, Role::Combo { combo, group } if combo == persons_combo && group == 0)
+        {
+            continue;
+        }
+        let words: Vec<&str> = item.phrase.split(' ').collect();
+        if words
+            .iter()
+            .any(|w| w.is_empty() || !w.bytes().all(|b| b.is_ascii_lowercase()))
+        {
+            continue;
+        }
+        for pair in words.windows(2) {
+            pairs.push((pair[0].to_string(), pair[1].to_string()));
+        }
+    }
+    pairs.sort();
+    pairs.dedup();
+    s.push_str("/// Neighbouring words of the real people's names, sorted by the first.\n");
+    writeln!(
+        s,
+        "pub(crate) static NAME_PAIRS: [(&str, &str); {}] = {pairs:?};\n",
+        pairs.len()
+    )
+    .unwrap();
+    pairs.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+    s.push_str("/// [`NAME_PAIRS`] sorted by the second word.\n");
+    writeln!(
+        s,
+        "pub(crate) static NAME_PAIRS_BY_SECOND: [(&str, &str); {}] = {pairs:?};",
+        pairs.len()
     )
     .unwrap();
     s

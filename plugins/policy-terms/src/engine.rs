@@ -88,8 +88,10 @@ pub(crate) fn document<'t>(texts: impl IntoIterator<Item = &'t str>) -> Doc {
 /// Scores a [`document`]: splits its words run together and corrects its
 /// misspellings, then matches the rules.
 pub(crate) fn evaluate_document(rules: &Rules, mut doc: Doc) -> Outcome {
+    doc.rejoin_leet(|w| crate::split::lookup(w).or_else(|| crate::fuzzy::correct(w)));
     doc.split_tokens(crate::split::split);
     doc.correct_tokens(crate::fuzzy::correct);
+    crate::names::correct(&mut doc);
     evaluate_doc(rules, &doc)
 }
 

@@ -8,9 +8,10 @@
 //! two commonest slips are corrected in shorter words (five or six
 //! letters): a doubled letter written once ("blody", "bulets") and two
 //! letters swapped after the first ("nakde", "swfit"), towards a word of
-//! the phrases ("bobs" stays "bobs", not "boobs").
+//! the phrases ("bobs" stays "bobs", not "boobs"). A word of the built-in
+//! exceptions is never corrected ("signs" stays "signs", not "sings").
 
-use crate::builtin::{DELETE_BITS, DELETES, VOCABULARY};
+use crate::builtin::{ALLOW_WORDS, DELETE_BITS, DELETES, VOCABULARY};
 use crate::key::{FNV_START, fnv_step};
 use crate::split::{known, lookup_hashed};
 
@@ -25,7 +26,10 @@ const MIN_SHORT: usize = 5;
 pub(crate) fn correct(word: &str) -> Option<&'static str> {
     let b = word.as_bytes();
     let n = b.len();
-    if !(MIN_SHORT..=MAX_WORD).contains(&n) || !b.iter().all(u8::is_ascii_lowercase) || known(word)
+    if !(MIN_SHORT..=MAX_WORD).contains(&n)
+        || !b.iter().all(u8::is_ascii_lowercase)
+        || known(word)
+        || ALLOW_WORDS.binary_search(&word).is_ok()
     {
         return None;
     }

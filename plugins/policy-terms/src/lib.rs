@@ -37,6 +37,7 @@ mod fuzzy;
 pub mod images;
 mod index;
 mod key;
+mod names;
 mod normalize;
 mod phrase;
 pub mod rules;

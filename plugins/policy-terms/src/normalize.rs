@@ -199,6 +199,44 @@ impl Doc {
         }
     }
 
+    /// Replaces the text of token `i` by `word`.
+    pub fn replace_token(&mut self, i: usize, word: &str) {
+        let t = self.tokens[i];
+        let start = self.text.len();
+        self.text.push_str(word);
+        let mut token = self.make_token(start, self.text.len());
+        token.gap = t.gap;
+        token.gap_space = t.gap_space;
+        self.tokens[i] = token;
+    }
+
+    /// Joins back a word and the number of two or more digits split off its
+    /// end ("g45", "b00m") when, read as leetspeak, they are a word that
+    /// `lookup` knows: "g45" reads "gas" where "ak47" stays "ak 47".
+    pub fn rejoin_leet(&mut self, mut lookup: impl FnMut(&str) -> Option<&'static str>) {
+        let mut i = 0;
+        let mut word = String::new();
+        while i + 1 < self.tokens.len() {
+            let (a, b) = (self.tokens[i], self.tokens[i + 1]);
+            let joinable = b.gap == 0
+                && a.num.is_none()
+                && b.num.is_some()
+                && a.end == b.start
+                && self.text(i).bytes().all(|c| c.is_ascii_lowercase())
+                && self.text(i + 1).bytes().all(|c| b"0134578".contains(&c));
+            if joinable {
+                word.clear();
+                word.push_str(self.text(i));
+                word.extend(self.text(i + 1).chars().map(leet));
+                if let Some(w) = lookup(&word) {
+                    self.replace_token(i, w);
+                    self.tokens.remove(i + 1);
+                }
+            }
+            i += 1;
+        }
+    }
+
     /// Turns one run of word characters into zero, one or two tokens.
     fn finish_run(&mut self, run: &[char]) {
         let start = self.text.len();

@@ -232,6 +232,9 @@ fn split_latin(word: &str, out: &mut Vec<(usize, usize)>) {
     // Whether the piece before that word was a joiner.
     let mut word_after_joiner = [false; MAX_LATIN + 1];
     let mut joiner_from = [0u8; MAX_LATIN + 1];
+    // Whether the piece before that joiner was a joiner too ("gays are a
+    // disease"): two joiners in a row, never more.
+    let mut joiner_after_joiner = [false; MAX_LATIN + 1];
     for i in 0..n {
         let (after_word, after_joiner) = if i == 0 {
             (0, NONE)
@@ -256,13 +259,22 @@ fn split_latin(word: &str, out: &mut Vec<(usize, usize)>) {
                 }
             }
         }
-        if i > 0 && after_word != NONE {
+        // A joiner follows a word, or a joiner that follows a word.
+        let before_joiner = if i > 0 && after_joiner != NONE && !joiner_after_joiner[i] {
+            after_word.min(after_joiner)
+        } else {
+            after_word
+        };
+        if i > 0 && before_joiner != NONE {
             for joiner in JOINERS {
                 let j = i + joiner.len();
-                if j < n && b[i..].starts_with(joiner.as_bytes()) && after_word + 1 < joiner_end[j]
+                if j < n
+                    && b[i..].starts_with(joiner.as_bytes())
+                    && before_joiner + 1 < joiner_end[j]
                 {
-                    joiner_end[j] = after_word + 1;
+                    joiner_end[j] = before_joiner + 1;
                     joiner_from[j] = i as u8;
+                    joiner_after_joiner[j] = after_word == NONE || after_joiner < after_word;
                 }
             }
         }
@@ -282,8 +294,8 @@ fn split_latin(word: &str, out: &mut Vec<(usize, usize)>) {
         let (from, next_in_word) = if in_word {
             (word_from[at], !word_after_joiner[at])
         } else {
-            // A joiner always follows a word.
-            (joiner_from[at], true)
+            // A joiner follows a word, or a joiner that follows a word.
+            (joiner_from[at], !joiner_after_joiner[at])
         };
         out.push((usize::from(from), at));
         in_word = next_in_word;

@@ -11,6 +11,7 @@ mod fuzzy;
 mod languages;
 mod patterns;
 mod plugin;
+mod probe;
 mod split;
 
 use crate::{Category, Decision, Outcome, Rules, evaluate_text};

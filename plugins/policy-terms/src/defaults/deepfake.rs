@@ -20,7 +20,8 @@ const REAL_PEOPLE: &[&str] = &[
     "sydney sweeney", "millie bobby brown", "dua lipa", "zendaya",
     // And the names of data/persons.txt, added by the build script.
     "杨幂", "范冰冰", "刘亦菲", "赵丽颖", "迪丽热巴", "杨紫", "习近平", "彭丽媛", "特朗普",
-    "拜登", "普京", "马斯克", "泽连斯基", "成龙", "周杰伦", "蔡依林", "林志玲", "王一博", "肖战",
+    "拜登", "普京", "马斯克", "泽连斯基", "泰勒 斯威夫特", "斯威夫特", "艾玛 沃森", "奥巴马",
+    "唐纳德 特朗普", "希拉里", "马克龙", "金正恩", "霉霉", "成龙", "周杰伦", "蔡依林", "林志玲", "王一博", "肖战",
 ];
 
 const DISCREDITING: &[&str] = &[
@@ -51,6 +52,9 @@ const DISCREDITING: &[&str] = &[
     // More compromising, sexual or deceptive scenes.
     "surrendering", "surrenders", "with an escort", "having an affair", "begging for mercy", "in his underwear",
     "in her underwear", "in underwear", "in their underwear", "in lingerie", "prostitute", "prostitutes", "hooker", "hookers", "mistress", "secret night", "vomiting", "peeing", "urinating", "wetting himself", "in a diaper",
+    "line of white powder", "white powder", "doing a line", "doing lines", "snorting lines",
+    "compromising position", "compromising photo", "compromising photos", "with an intern",
+    "caught in bed", "caught with", "love child", "sugar baby", "in a brothel",
     "in a coffin", "found dead", "assassinated", "shot dead", "blackface",
     "kkk", "kkk rally", "nazi", "swastika", "heil", "war criminal", "confessing", "confesses",
     "resigning in disgrace", "caught on camera", "cctv", "leaked photo",

@@ -168,10 +168,45 @@ pub(super) static RULES: Defaults = Defaults {
             ],
         },
         Combo {
+            name: "stealing wallet secrets",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "seed phrase", "seed phrases", "recovery phrase", "recovery phrases",
+                    "private key", "private keys", "wallet password", "wallet passwords",
+                ],
+                &[
+                    "steal", "stealing", "to steal", "collect", "harvest*", "phish*", "drain*",
+                    "cloned", "clone", "fake", "grab", "capture",
+                ],
+            ],
+        },
+        Combo {
+            name: "impersonation+credentials",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "pretending to be", "posing as", "impersonating", "impersonate", "spoofing",
+                    "spoofed", "disguised as", "claiming to be", "looks like it is from",
+                    "fishing email", "fishing emails", "fishing page", "fishing site",
+                    "fishing link", "fishing text", "fishing sms",
+                ],
+                &[
+                    "card details", "card detials", "card number", "credit card", "password",
+                    "passwords", "login details", "login credentials", "bank details", "account details",
+                    "verify your account", "social security number", "gift cards",
+                    "one time code", "verification code",
+                ],
+            ],
+        },
+        Combo {
             name: "cloned login page",
             weight: 0.5,
             groups: &[
-                &["login page", "log in page", "sign in page", "signin page", "login screen", "login form"],
+                &[
+                    "login page", "log in page", "sign in page", "signin page", "login screen",
+                    "login form", "website", "web site", "site", "app",
+                ],
                 &["fake", "clone", "cloned", "replica", "copy of", "identical", "lookalike", "look alike"],
             ],
         },
@@ -189,6 +224,13 @@ pub(super) static RULES: Defaults = Defaults {
         "fake blood", "fake mustache", "fake moustache", "fake beard", "fake cake", "fake food",
         "fake plant", "fake tree", "fake christmas tree", "fake fireplace",
         "fake it till you make it", "fake teeth", "fake spider", "fake spiders", "fake cobwebs",
-        "fake skeleton",
+        "fake skeleton", "seize fake", "seized fake", "seizes fake", "seizing fake",
+        "seizure of fake", "seize counterfeit", "seized counterfeit", "seizes counterfeit",
+        "seizing counterfeit", "seizure of counterfeit", "confiscated fake",
+        "confiscated counterfeit", "warning about fake", "warning about counterfeit",
+        "warning people about", "beware of fake", "beware of counterfeit", "spot counterfeit",
+        "spot fake", "phishing scams", "phishing scam", "phishing awareness",
+        "phishing warning", "phishing attacks", "spot phishing", "avoid phishing",
+        "phishing prevention", "rise of phishing", "dangers of counterfeit", "dangers of fake",
     ]],
 };

@@ -22,6 +22,8 @@ const GROUPS: &[&str] = &[
     "nigerians", "haitians", "ukrainians", "russians", "irish", "gitans",
     "jooz", "joos", "joo", "homosexuels", "homosexuelle", "schwule", "les gays", "los gays", "juive", "judia",
     "fluchtlinge", "migranten", "refugies", "refugiados", "musulman", "同性恋", "难民",
+    "imigrants", "immigrunts", "tranny", "trannies", "trannys", "muzzies", "muzzie", "muzzys", "moslems", "moslims", "jooos",
+    "jewz", "gayz", "blaks", "mexicants", "roma people", "asian people",
 ];
 
 const DEHUMANIZING: &[&str] = &[
@@ -29,7 +31,10 @@ const DEHUMANIZING: &[&str] = &[
     "sub human", "untermensch", "savages", "are animals", "are rats", "are vermin",
     "are cockroaches", "are parasites", "are inferior", "are subhuman", "are filth",
     "are a disease", "are a plague", "are trash", "are scum", "are monkeys", "are apes",
-    "are dogs", "are pigs", "are evil", "are not human", "inferior race", "inferior races",
+    "are dogs", "are pigs", "are evil", "are not human", "as gorillas", "as gorrilas",
+    "as a plague", "as a plauge", "a plague on", "are a plauge", "mentally ill freaks",
+    "mentaly ill freaks", "are freaks", "are mentally ill", "are mentaly ill", "as roaches",
+    "like apes", "like monkeys", "like animals", "as animals", "are roaches", "inferior race", "inferior races",
     "racially inferior", "genetically inferior", "should be exterminated", "should be killed",
     "should die", "must die", "must be exterminated", "must be eliminated", "deserve to die",
     "exterminate*", "extermination", "eradicate*", "death to", "kill all", "gas the",
@@ -79,7 +84,8 @@ pub(super) static RULES: Defaults = Defaults {
         ("spic", 1.0), ("spics", 1.0), ("wetback", 1.0), ("wetbacks", 1.0), ("raghead", 1.0),
         ("ragheads", 1.0), ("towelhead", 1.0), ("towelheads", 1.0), ("sandnigger", 1.0),
         ("gook", 1.0), ("gooks", 1.0), ("faggot", 1.0), ("faggots", 1.0), ("beaner", 1.0),
-        ("beaners", 1.0), ("tranny", 0.6), ("trannies", 0.6), ("retard", 0.4),
+        ("beaners", 1.0), ("tranny", 0.6), ("trannies", 0.6), ("trannys", 0.6),
+        ("faggit", 1.0), ("faggits", 1.0), ("fagots", 1.0), ("faggets", 1.0), ("retard", 0.4),
         ("retards", 0.4),
         ("14 words", 1.0), ("fourteen words", 1.0), ("1488", 1.0), ("rahowa", 1.0),
         ("master race", 1.0), ("race traitor", 0.6), ("race traitors", 0.6),
@@ -149,13 +155,26 @@ pub(super) static RULES: Defaults = Defaults {
             ],
         },
         Combo {
+            name: "antisemitic caricature",
+            weight: 1.0,
+            groups: &[
+                &["hooked nose", "hooked noses", "hook nose", "hook nosed", "hooknosed", "happy merchant"],
+                &[
+                    "banker", "bankers", "globalist", "globalists", "jew", "jews", "jewish",
+                    "puppet*", "controlling", "controls", "control the", "world domination",
+                    "greedy", "rubbing his hands", "octopus", "money",
+                ],
+            ],
+        },
+        Combo {
             name: "final solution+target",
             weight: 1.0,
             groups: &[
                 &["final solution"],
                 &[
                     "migrant problem", "migrants", "immigrants", "muslims", "time for", "we need",
-                    "refugees", "gays",
+                    "refugees", "gays", "was right", "was correct", "celebrat*", "glorif*",
+                    "poster", "bring back", "jews",
                 ],
             ],
         },

@@ -13,7 +13,8 @@ const MINORS: &[&str] = &[
     "pubescent", "prepubescent", "elementary school", "middle school", "primary school",
     "kindergarten", "daughter", "#<18 year old", "#<18 years old", "#<18 year", "#<18 years",
     "#<18 yo", "#<18 yr", "#<18 yrs", "#<18 yr old", "#<18 yrs old", "#<18 yearold",
-    "#<18 yold", "aged #<18", "age #<18",
+    "#<18 yold", "aged #<18", "age #<18", "#<18 yeer old", "#<18 yeer", "#<18 yeers old",
+    "#<18 yers old", "#<18 yer old", "#<18 yaer old",
     // Spanish, French, German, Chinese, Japanese.
     "una nina", "nina de", "ninas de", "nino de", "ninos de", "menor de edad",
     "menores de edad", "menores", "colegiala", "colegialas", "adolescente", "adolescentes",
@@ -68,6 +69,9 @@ const SEXUAL: &[&str] = &[
     // Common misspellings and euphemisms.
     "nued", "nuds", "nudez", "noods", "nood", "nakid", "naket", "nakd", "nakie", "nekkid",
     "nekid", "neked", "erotik", "sexi", "secks", "seggs", "lingeree", "in the nude",
+    "without any clothes", "without any clothing", "with no clothes", "no clothes on",
+    "wearing nothing", "not wearing anything", "lingery", "lingeri", "sexxy", "nuddy", "nudy",
+    "nakey", "nakked",
     "wearing nothing", "without a stitch", "spicy pics", "lewds",
     "sexxy", "sexxxy", "secksy", "sexey", "nsfww", "nud", "nudr",
     // More markers of sexualisation.

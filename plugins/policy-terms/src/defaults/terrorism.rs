@@ -181,6 +181,9 @@ pub(super) static RULES: Defaults = Defaults {
         },
     ],
     allow: &[&[
+        "school shooting vigil", "school shooting memorial", "shooting vigil", "shooting memorial",
+        "school shooting survivors", "school shooting victims", "school shooting prevention",
+        "against school shootings", "stop school shootings", "end school shootings",
         "bath bomb", "bath bombs", "photo bomb", "photobomb", "bomb pop", "bombshell",
         "f bomb", "da bomb", "counter terrorist", "counter terrorists", "counter terrorism",
         "anti terrorism", "flag football", "seed bomb", "seed bombs", "glitter bomb",

@@ -15,6 +15,12 @@ const BENIGN: &[&str] = &[
     "the dead sea at sunset, salt formations",
     "autumn forest path covered in dead leaves",
     "a murder of crows on a fence in winter",
+    // Exceptions whose words are no words of the rules, and names.
+    "a poster about the warning signs of self harm for a school nurse",
+    "a newspaper front page about a school shooting vigil",
+    "Tom Hanks holding a coffee cup at a premiere",
+    "Emma Watsen reading in a library",
+    "the g20 summit in a conference hall",
     // Portraits and people.
     "portrait of an old fisherman, dramatic lighting, 85mm lens",
     "a skilled chef plating a dessert in a busy kitchen",
