@@ -101,10 +101,12 @@ fn a_requests_words_are_its_distinct_word_features() {
 }
 
 /// The examples the shipped model is trained on, as the build script reads
-/// them: the dev part's, then the everyday prompts (benign).
+/// them: the dev part's, the extra labelled prompts', then the everyday
+/// prompts (benign).
 fn training() -> Vec<Example> {
     let mut examples = parse(include_str!("../../eval/dev.jsonl"));
     examples.extend(parse(include_str!("../../data/train-extra.jsonl")));
+    examples.extend(parse(include_str!("../../data/train-extra-2.jsonl")));
     examples.extend(parse_benign_lines(include_str!(
         "../../data/everyday-train.txt"
     )));

@@ -44,3 +44,48 @@ fn probe_doc() {
     crate::names::correct(&mut doc);
     println!("{:?}", doc.span(0, doc.len()));
 }
+
+/// Scores the labelled prompts (JSON lines, the evaluation set's schema) of
+/// the file named by `SUMMARY` with the default configuration and prints
+/// only the counts, by category and by form: never an item, so it can
+/// score a set that must not be looked into, as `imini moderation eval`
+/// scores the held-out part. Run with
+/// `SUMMARY=file cargo test -p policy-terms -- --ignored --nocapture summary`.
+#[test]
+#[ignore = "prints the counts for the labelled prompts of the file named by SUMMARY"]
+fn summary() {
+    use std::collections::BTreeMap;
+    let Ok(path) = std::env::var("SUMMARY") else {
+        return;
+    };
+    let text = std::fs::read_to_string(path).unwrap();
+    let rules = Rules::defaults();
+    let mut no_blobs = |_: Blob| -> Result<Vec<u8>, PluginError> { Ok(Vec::new()) };
+    let mut by: BTreeMap<(String, String), (u32, u32)> = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let item: serde_json::Value = serde_json::from_str(line).unwrap();
+        let field = |k: &str| item[k].as_str().unwrap_or_default().to_string();
+        let req = GenerationRequest {
+            size: Size::new(1024, 1024),
+            negative_prompt: item["negative_prompt"].as_str().map(str::to_string),
+            ..GenerationRequest::image("any/model", &field("prompt"))
+        };
+        let verdict = check_request_with(&rules, &req, &mut no_blobs).unwrap();
+        let refused = u32::from(verdict.action == imini_sdk::Action::Deny);
+        let label = field("label");
+        let keys = [
+            (label.clone(), "all".to_string()),
+            (label.clone(), format!("category {}", field("category"))),
+            (label, format!("form {}", field("form"))),
+        ];
+        for key in keys {
+            let t = by.entry(key).or_default();
+            t.0 += refused;
+            t.1 += 1;
+        }
+    }
+    for ((label, key), (refused, total)) in &by {
+        let percent = 100.0 * f64::from(*refused) / f64::from(*total);
+        println!("{label} {key}: refused {refused}/{total} ({percent:.1}%)");
+    }
+}

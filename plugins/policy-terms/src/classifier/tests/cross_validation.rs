@@ -1,6 +1,6 @@
 //! Five-fold cross-validation of the classifier on what it is trained on:
 //! the evaluation set's dev part, the extra labelled prompts
-//! (`data/train-extra.jsonl`) and the everyday training prompts (never the
+//! (`data/train-extra.jsonl`, `data/train-extra-2.jsonl`) and the everyday training prompts (never the
 //! held-out part, nor `eval/everyday-check.txt`). Each item is scored
 //! by a model trained on the other four fifths. It chooses the threshold
 //! and the minimum-evidence rule.
@@ -33,6 +33,8 @@ enum Source {
     Dev,
     /// `data/train-extra.jsonl`, counted with dev.
     Extra,
+    /// `data/train-extra-2.jsonl`, counted with dev.
+    Extra2,
     /// `data/everyday-train.txt`: all benign.
     Everyday,
 }
@@ -74,7 +76,7 @@ const SHIPPED: Evidence = Evidence {
 impl Scored {
     /// Whether it is labelled (dev or extra), rather than everyday.
     fn labelled(&self) -> bool {
-        matches!(self.source, Source::Dev | Source::Extra)
+        matches!(self.source, Source::Dev | Source::Extra | Source::Extra2)
     }
 
     /// Whether the classifier alone refuses it at `deny_at` under `rule`.
@@ -123,8 +125,10 @@ fn forms(jsonl: &str) -> impl Iterator<Item = String> + '_ {
 fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
     let jsonl = include_str!("../../../eval/dev.jsonl");
     let extra_jsonl = include_str!("../../../data/train-extra.jsonl");
+    let extra2_jsonl = include_str!("../../../data/train-extra-2.jsonl");
     let dev = parse(jsonl);
     let extra = parse(extra_jsonl);
+    let extra2 = parse(extra2_jsonl);
     let everyday = parse_benign_lines(include_str!("../../../data/everyday-train.txt"));
     let items: Vec<_> = dev
         .iter()
@@ -137,6 +141,13 @@ fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
                 .zip(folds(extra_jsonl))
                 .zip(forms(extra_jsonl))
                 .map(|((e, k), form)| (e, k, Source::Extra, form)),
+        )
+        .chain(
+            extra2
+                .iter()
+                .zip(folds(extra2_jsonl))
+                .zip(forms(extra2_jsonl))
+                .map(|((e, k), form)| (e, k, Source::Extra2, form)),
         )
         .chain(
             everyday
@@ -348,7 +359,11 @@ fn cross_validated_recall_beats_the_rules_within_the_false_positive_limits() {
     }
     println!("(threshold {DEFAULT_DENY_AT}, at least {MIN_WORDS} words)");
     // Each labelled set's recall and false positives apart.
-    for (name, source) in [("dev", Source::Dev), ("extra", Source::Extra)] {
+    for (name, source) in [
+        ("dev", Source::Dev),
+        ("extra", Source::Extra),
+        ("extra-2", Source::Extra2),
+    ] {
         let part: Vec<&Scored> = scored.iter().filter(|s| s.source == source).collect();
         let count = |harmful: bool| {
             let of: Vec<_> = part
