@@ -631,11 +631,39 @@ fn number_value(word: &str) -> Option<u64> {
     if !(3..=9).contains(&word.len()) {
         return None;
     }
+    if let Some(n) = foreign_number(word) {
+        return Some(n);
+    }
     let first = word.as_bytes()[0];
     WORDS
         .iter()
         .position(|w| w.len() == word.len() && w.as_bytes()[0] == first && *w == word)
         .map(|n| n as u64)
+}
+
+/// The value of a number word in French, Spanish or German, from two to
+/// seventeen (not those that are English words too, "once", "elf",
+/// "seize", nor the articles that also mean one, "une", "una", "eine").
+fn foreign_number(word: &str) -> Option<u64> {
+    Some(match word {
+        "deux" | "zwei" => 2,
+        "trois" | "tres" | "drei" => 3,
+        "quatre" | "cuatro" | "vier" => 4,
+        "cinq" | "cinco" | "funf" => 5,
+        "seis" | "sechs" => 6,
+        "sept" | "siete" | "sieben" => 7,
+        "huit" | "ocho" | "acht" => 8,
+        "neuf" | "nueve" | "neun" => 9,
+        "dix" | "diez" | "zehn" => 10,
+        "onze" => 11,
+        "douze" | "doce" | "zwolf" => 12,
+        "treize" | "trece" | "dreizehn" => 13,
+        "quatorze" | "catorce" | "vierzehn" => 14,
+        "quinze" | "quince" | "funfzehn" => 15,
+        "dieciseis" | "sechzehn" => 16,
+        "siebzehn" => 17,
+        _ => return None,
+    })
 }
 
 /// `word` with every run of a repeated ASCII letter squeezed to one letter.

@@ -52,7 +52,8 @@ const DISCREDITING: &[&str] = &[
     // More compromising, sexual or deceptive scenes.
     "surrendering", "surrenders", "with an escort", "having an affair", "begging for mercy", "in his underwear",
     "in her underwear", "in underwear", "in their underwear", "in lingerie", "prostitute", "prostitutes", "hooker", "hookers", "mistress", "secret night", "vomiting", "peeing", "urinating", "wetting himself", "in a diaper",
-    "line of white powder", "white powder", "doing a line", "doing lines", "snorting lines",
+    "smoking a joint", "smoking weed", "smoking a bong", "smoking a blunt", "taking drugs",
+    "injecting heroin", "shooting up heroin", "high on meth", "smoking meth", "line of white powder", "white powder", "doing a line", "doing lines", "snorting lines",
     "compromising position", "compromising photo", "compromising photos", "with an intern",
     "caught in bed", "caught with", "love child", "sugar baby", "in a brothel",
     "in a coffin", "found dead", "assassinated", "shot dead", "blackface",

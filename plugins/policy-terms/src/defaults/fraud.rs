@@ -24,7 +24,8 @@ const DOCUMENTS: &[&str] = &[
     "vaccination card", "vaccine card", "vaccination certificate", "medical certificate",
     "doctors note", "sick note", "bank statement", "bank statements", "pay stub", "pay stubs",
     "payslip", "signature", "police badge", "visa", "residence permit", "green card",
-    "work permit", "boarding pass", "license plate", "notary seal",
+    "work permit", "boarding pass", "license plate", "notary seal", "notary stamp",
+    "official stamp", "government seal", "company stamp", "court order", "court document",
     "dni", "pasaporte", "billete", "billetes", "documento de identidad", "passeport",
     "carte d identite", "carte identite", "carte didentite", "carte nationale d identite", "permis de conduire", "billet de banque", "billets de banque",
     "reisepass", "personalausweis", "fuhrerschein", "geldschein", "geldscheine",
@@ -164,6 +165,20 @@ pub(super) static RULES: Defaults = Defaults {
                     "login form", "verify your account", "account suspended", "password reset",
                     "security alert", "reset a password", "reset your password", "login link",
                     "fake link", "verify your identity", "unusual activity", "confirm your details",
+                ],
+            ],
+        },
+        Combo {
+            name: "fake news to move a market",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "fake news article", "fake press release", "fake news report", "fake headline",
+                    "fake announcement", "fake article", "fake tweet", "fake earnings report",
+                ],
+                &[
+                    "stock", "stocks", "shares", "crypto", "coin", "token", "market", "pump",
+                    "short", "bank collapsed", "bankrupt", "price",
                 ],
             ],
         },

@@ -32,6 +32,9 @@ const DEHUMANIZING: &[&str] = &[
     "are cockroaches", "are parasites", "are inferior", "are subhuman", "are filth",
     "are a disease", "are a plague", "are trash", "are scum", "are monkeys", "are apes",
     "are dogs", "are pigs", "are evil", "are not human", "as gorillas", "as gorrilas",
+    "slanted eyes", "slant eyes", "slant eyed", "slanty eyes", "eating bats", "eat bats",
+    "bat eaters", "dog eaters", "eating dogs",
+    "should be euthanized", "should be euthanised", "should not vote", "belong in the kitchen",
     "as a plague", "as a plauge", "a plague on", "are a plauge", "mentally ill freaks",
     "mentaly ill freaks", "are freaks", "are mentally ill", "are mentaly ill", "as roaches",
     "like apes", "like monkeys", "like animals", "as animals", "are roaches", "inferior race", "inferior races",
@@ -158,11 +161,15 @@ pub(super) static RULES: Defaults = Defaults {
             name: "antisemitic caricature",
             weight: 1.0,
             groups: &[
-                &["hooked nose", "hooked noses", "hook nose", "hook nosed", "hooknosed", "happy merchant"],
+                &[
+                    "hooked nose", "hooked noses", "hook nose", "hook nosed", "hooknosed", "happy merchant",
+                    "jewish banker", "jewish bankers", "jew banker", "jew bankers",
+                ],
                 &[
                     "banker", "bankers", "globalist", "globalists", "jew", "jews", "jewish",
                     "puppet*", "controlling", "controls", "control the", "world domination",
-                    "greedy", "rubbing his hands", "octopus", "money",
+                    "greedy", "rubbing his hands", "octopus", "money", "stealing", "hoarding",
+                    "counting money", "sack of money",
                 ],
             ],
         },

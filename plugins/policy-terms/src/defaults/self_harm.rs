@@ -10,6 +10,7 @@ const SUICIDE: &[&str] = &[
     "suicidar*", "se tuer", "mich umbringen", "umbringen", "轻生", "寻死",
     "end it all", "ending it all", "end his life", "end her life", "end their life",
     "ending his life", "ending her life", "me tuer", "me suicider", "suicidarme", "unaliving",
+    "en finir", "matarme", "quitarme la vida", "acabar con mi vida", "mich toten",
 ];
 
 /// Methods of suicide, and ways to ask for them.
@@ -23,7 +24,7 @@ const METHODS: &[&str] = &[
     "图解", "sin dolor", "sans douleur", "schmerzlos", "medicaments", "medicamentos",
     "pastillas", "tabletten", "安眠药", "guia", "jump", "jumping", "glamorous", "glamour*",
     "rope", "rooftop", "roof edge", "ledge", "colgada", "colgado", "corde", "pendue", "pendu",
-    "strick", "whole bottle",
+    "strick", "whole bottle", "pont", "puente", "brucke",
 ];
 
 pub(super) static RULES: Defaults = Defaults {
@@ -185,11 +186,17 @@ pub(super) static RULES: Defaults = Defaults {
             name: "noose+depiction",
             weight: 1.0,
             groups: &[
-                &["noose", "nooses", "hanging from a noose", "hanged herself", "hanged himself"],
+                &[
+                    "noose", "nooses", "hanging from a noose", "hanged herself", "hanged himself",
+                    "rope around his neck", "rope around her neck", "rope around my neck",
+                    "noose around his neck", "noose around her neck", "noose around my neck",
+                ],
                 &[
                     "tutorial", "how to", "ceiling fan", "aesthetic", "beautiful", "romantic",
                     "peaceful", "step by step", "instructions", "tie", "in his room", "in her room",
                     "in my room", "bedroom", "closet", "teenager", "teen", "me", "myself",
+                    "in the woods", "alone", "stool", "chair", "tree branch", "sad", "crying",
+                    "depressed", "lonely",
                 ],
             ],
         },

@@ -526,6 +526,8 @@ pub(super) static RULES: Defaults = Defaults {
         "blood donation", "blood drive", "blood test", "blood pressure", "blood type",
         "murder wings", "victims of a school shooting", "victims of the school shooting",
         "after a school shooting", "after the school shooting",
+        "lynching memorial", "memorial to lynching", "victims of lynching", "lynching victims",
+        "memorial for peace and justice", "history of lynching",
         "school shooting vigil", "school shooting memorial", "shooting vigil", "shooting memorial",
         "school shooting survivors", "school shooting victims", "school shooting prevention",
         "against school shootings", "stop school shootings", "end school shootings",

@@ -95,3 +95,13 @@ fn texts_are_kept_apart() {
     assert_eq!(doc.text(1), "");
     assert_eq!(doc.joined(|_| true), "child porn");
 }
+
+#[test]
+fn french_spanish_and_german_number_words_are_numbers() {
+    for (word, n) in [("douze", 12), ("diez", 10), ("zwolf", 12), ("quatorze", 14)] {
+        assert_eq!(Doc::of(word).token(0).num, Some(n), "{word}");
+    }
+    for word in ["once", "elf", "une", "seize"] {
+        assert_eq!(Doc::of(word).token(0).num, None, "{word}");
+    }
+}
