@@ -69,6 +69,18 @@ const HARMED_CHILD: &[&str] = &[
 
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
+        ("kidnapping a child", 1.0), ("kidnapping a kid", 1.0), ("kidnapping children", 1.0),
+        ("kidnapping kids", 1.0), ("kidnapping a baby", 1.0), ("kidnapping a toddler", 1.0),
+        ("kidnapping a little girl", 1.0), ("kidnapping a little boy", 1.0),
+        ("kidnap a child", 1.0), ("kidnap a kid", 1.0), ("kidnap children", 1.0),
+        ("kidnap kids", 1.0), ("kidnap a baby", 1.0), ("kidnap a toddler", 1.0),
+        ("kidnap a little girl", 1.0), ("kidnap a little boy", 1.0),
+        ("abducting a child", 1.0), ("abducting a kid", 1.0), ("abducting children", 1.0),
+        ("abducting kids", 1.0), ("abducting a baby", 1.0), ("abducting a toddler", 1.0),
+        ("abducting a little girl", 1.0), ("abducting a little boy", 1.0),
+        ("abduct a child", 1.0), ("abduct a kid", 1.0), ("abduct children", 1.0),
+        ("abduct kids", 1.0), ("abduct a baby", 1.0), ("abduct a toddler", 1.0),
+        ("abduct a little girl", 1.0), ("abduct a little boy", 1.0),
         ("beating a baby", 1.0), ("beating a child", 1.0), ("beating a kid", 1.0),
         ("beating a toddler", 1.0), ("beating an infant", 1.0), ("beating the baby", 1.0),
         ("beating the child", 1.0), ("beating the toddler", 1.0), ("beating my baby", 1.0),
