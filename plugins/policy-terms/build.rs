@@ -393,6 +393,24 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
     }
     pairs.sort();
     pairs.dedup();
+    // Which words begin and which end a pair, by FNV-1a hash, a bit each in
+    // 65,536: most words of a text are in neither, and skip the search.
+    let mut first_bits = vec![0u64; 1024];
+    let mut second_bits = vec![0u64; 1024];
+    for (a, b) in &pairs {
+        for (bits, w) in [(&mut first_bits, a), (&mut second_bits, b)] {
+            let h = w.bytes().fold(key::FNV_START, key::fnv_step) as usize & 65535;
+            bits[h / 64] |= 1 << (h % 64);
+        }
+    }
+    writeln!(
+        s,
+        "/// The FNV-1a hashes (mod 65,536) of the first words of [`NAME_PAIRS`], a bit each.\n\
+         pub(crate) static NAME_FIRST_BITS: [u64; 1024] = {first_bits:?};\n\
+         /// Likewise of their second words.\n\
+         pub(crate) static NAME_SECOND_BITS: [u64; 1024] = {second_bits:?};\n"
+    )
+    .unwrap();
     s.push_str("/// Neighbouring words of the real people's names, sorted by the first.\n");
     writeln!(
         s,

@@ -24,12 +24,15 @@ const MIN_SHORT: usize = 5;
 
 /// The word of the phrases `word` misspells, if any.
 pub(crate) fn correct(word: &str) -> Option<&'static str> {
+    // Looked for only when a correction is found: most words have none.
+    correction(word).filter(|_| ALLOW_WORDS.binary_search(&word).is_err())
+}
+
+/// [`correct`], without the exceptions' words.
+fn correction(word: &str) -> Option<&'static str> {
     let b = word.as_bytes();
     let n = b.len();
-    if !(MIN_SHORT..=MAX_WORD).contains(&n)
-        || !b.iter().all(u8::is_ascii_lowercase)
-        || known(word)
-        || ALLOW_WORDS.binary_search(&word).is_ok()
+    if !(MIN_SHORT..=MAX_WORD).contains(&n) || !b.iter().all(u8::is_ascii_lowercase) || known(word)
     {
         return None;
     }

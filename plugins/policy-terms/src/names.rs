@@ -8,7 +8,8 @@
 //! swapped; two such slips in a name word of eight letters or more. A word
 //! of the built-in phrases is never read as a name ("Tom hands" stays).
 
-use crate::builtin::{NAME_PAIRS, NAME_PAIRS_BY_SECOND};
+use crate::builtin::{NAME_FIRST_BITS, NAME_PAIRS, NAME_PAIRS_BY_SECOND, NAME_SECOND_BITS};
+use crate::key::{FNV_START, fnv_step};
 use crate::normalize::Doc;
 use crate::split::{known, lookup};
 
@@ -26,8 +27,14 @@ pub(crate) fn correct(doc: &mut Doc) {
         if a.is_empty() || b.is_empty() || doc.token(i).num.is_some() {
             continue;
         }
+        // Most pairs: neither a first word of a name before, nor a second
+        // word after.
+        let (fa, sb) = (in_bits(&NAME_FIRST_BITS, a), in_bits(&NAME_SECOND_BITS, b));
+        if !fa && !sb {
+            continue;
+        }
         let (ka, kb) = (known(a), known(b));
-        if ka == kb {
+        if ka == kb || (ka && !fa) || (kb && !sb) {
             continue;
         }
         let found = if ka {
@@ -51,6 +58,13 @@ pub(crate) fn correct(doc: &mut Doc) {
             doc.replace_token(at, word);
         }
     }
+}
+
+/// Whether the hash of `word` has its bit in `bits`.
+#[inline]
+fn in_bits(bits: &[u64; 1024], word: &str) -> bool {
+    let h = word.bytes().fold(FNV_START, fnv_step) as usize & 65535;
+    bits[h / 64] & (1 << (h % 64)) != 0
 }
 
 /// Whether `word` (no word of the phrases) is a slip or two off `name`.
