@@ -22,14 +22,19 @@ const MAX_WORD: usize = 32;
 
 /// Reads the misspelled name words of `doc` as the names'.
 pub(crate) fn correct(doc: &mut Doc) {
+    // The hash of the word before, carried along: each word hashed once.
+    let mut previous: Option<usize> = None;
     for i in 0..doc.len().saturating_sub(1) {
         let (a, b) = (doc.text(i), doc.text(i + 1));
-        if a.is_empty() || b.is_empty() || doc.token(i).num.is_some() {
+        let ha = previous.take().unwrap_or_else(|| bit(a));
+        let hb = bit(b);
+        previous = Some(hb);
+        if a.len() < 2 || b.len() < 2 || doc.token(i).num.is_some() {
             continue;
         }
         // Most pairs: neither a first word of a name before, nor a second
         // word after.
-        let (fa, sb) = (in_bits(&NAME_FIRST_BITS, a), in_bits(&NAME_SECOND_BITS, b));
+        let (fa, sb) = (has(&NAME_FIRST_BITS, ha), has(&NAME_SECOND_BITS, hb));
         if !fa && !sb {
             continue;
         }
@@ -56,14 +61,20 @@ pub(crate) fn correct(doc: &mut Doc) {
             && let Some(word) = lookup(word)
         {
             doc.replace_token(at, word);
+            previous = None;
         }
     }
 }
 
-/// Whether the hash of `word` has its bit in `bits`.
+/// The bit of `word` in the filters: its FNV-1a hash modulo 65,536.
 #[inline]
-fn in_bits(bits: &[u64; 1024], word: &str) -> bool {
-    let h = word.bytes().fold(FNV_START, fnv_step) as usize & 65535;
+fn bit(word: &str) -> usize {
+    word.bytes().fold(FNV_START, fnv_step) as usize & 65535
+}
+
+/// Whether bit `h` is set in `bits`.
+#[inline]
+fn has(bits: &[u64; 1024], h: usize) -> bool {
     bits[h / 64] & (1 << (h % 64)) != 0
 }
 
