@@ -4,6 +4,9 @@ use std::sync::atomic::AtomicU64;
 
 use super::{Result, StoreError};
 
+/// A flush this slow is logged as a warning.
+const SLOW_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// What the flush thread answers: whether the journal reached the disk.
 type Flushed = fjall::Result<()>;
 
@@ -43,9 +46,20 @@ impl Flusher {
             .name("imini-flush".into())
             .spawn(move || {
                 while let Ok(answer) = received.recv() {
+                    let started = std::time::Instant::now();
+                    let flushed = db.persist(fjall::PersistMode::SyncAll);
+                    let took = started.elapsed();
+                    if took >= SLOW_FLUSH {
+                        // Every request that waits for the disk waited this
+                        // long: worth an operator's look at the disk.
+                        tracing::warn!(
+                            took_ms = took.as_millis() as u64,
+                            "the store's journal took long to reach the disk"
+                        );
+                    }
                     // The caller may have gone (its request was dropped);
                     // the flush still ran for whoever comes next.
-                    let _ = answer.send(db.persist(fjall::PersistMode::SyncAll));
+                    let _ = answer.send(flushed);
                 }
             })?;
         Ok(Self {

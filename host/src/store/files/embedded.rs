@@ -53,11 +53,12 @@ impl EmbeddedFiles {
 impl FileStore for EmbeddedFiles {
     async fn insert_file(&self, record: &FileRecord, durable: bool) -> Result<(), StoreError> {
         let _recording = self.blobs.read().await;
-        // The index entry first: a crash may leave an entry without its
-        // record (which keeps a blob a little longer), never the reverse.
-        self.by_blob
-            .put_unflushed(&blob_key(&record.sha256, &record.id), &())?;
-        self.files.put_unflushed(&record.id, record)?;
+        // The index entry and the record in one batch: one journal write,
+        // and a crash keeps both or neither.
+        let mut batch = self.files.store().batch();
+        batch.put(&self.by_blob, &blob_key(&record.sha256, &record.id), &());
+        batch.put(&self.files, &record.id, record);
+        batch.commit()?;
         if durable {
             self.files.flush().await?;
         }
@@ -70,11 +71,15 @@ impl FileStore for EmbeddedFiles {
 
     async fn delete_files(&self, ids: &[String]) -> Result<(usize, Vec<String>), StoreError> {
         let mut blobs = Vec::new();
+        let mut batch = self.files.store().batch();
+        // An id given twice is one file (the batch applies only at the end).
+        let mut ids: Vec<&String> = ids.iter().collect();
+        ids.sort();
+        ids.dedup();
         for id in ids {
             if let Some(record) = self.files.get::<FileRecord>(id)? {
-                self.files.remove_unflushed(id)?;
-                self.by_blob
-                    .remove_unflushed(&blob_key(&record.sha256, id))?;
+                batch.remove(&self.files, id);
+                batch.remove(&self.by_blob, &blob_key(&record.sha256, id));
                 blobs.push(record.sha256);
             }
         }
@@ -82,14 +87,15 @@ impl FileStore for EmbeddedFiles {
         blobs.sort();
         blobs.dedup();
         if deleted > 0 {
+            batch.commit()?;
             self.files.flush().await?;
         }
         Ok((deleted, blobs))
     }
 
     async fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
-        // Entries whose record is gone (left by a crash between the two
-        // writes) are dropped.
+        // Entries whose record is gone (which versions that wrote the two
+        // apart could leave in a crash) are dropped.
         let prefix = format!("{sha256}/");
         for key in self.by_blob.keys_rev(&prefix, None) {
             let key = key?;
