@@ -359,7 +359,9 @@ pub struct ServerConfig {
     pub default_video_model: String,
     /// Threads of their own that serve connections, each running its
     /// connections' requests to the end; 0 (the default) serves them on the
-    /// shared runtime, whose workers pass work between them.
+    /// shared runtime, whose workers pass work between them. A plugin call
+    /// that computes for long holds up every other connection of its
+    /// serving thread, which is why it is not the default.
     pub threads: u32,
 }
 
