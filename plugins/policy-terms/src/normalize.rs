@@ -189,12 +189,7 @@ impl Doc {
                 continue;
             }
             if let Some(word) = correct(&self.text[t.start as usize..t.end as usize]) {
-                let start = self.text.len();
-                self.text.push_str(word);
-                let mut token = self.make_token(start, self.text.len());
-                token.gap = t.gap;
-                token.gap_space = t.gap_space;
-                self.tokens[i] = token;
+                self.replace_token(i, word);
             }
         }
     }

@@ -63,19 +63,13 @@ fn assert_within_limits(name: &str, set: &str) {
 /// and form; gives recall and false positives (%).
 fn score(name: &str, text: &str) -> (f64, f64) {
     let rules = Rules::defaults();
-    let mut no_blobs = |_: Blob| -> Result<Vec<u8>, PluginError> { Ok(Vec::new()) };
     let (mut harmful, mut refused, mut benign, mut wrong) = (0u32, 0u32, 0u32, 0u32);
     let mut by_form: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     let mut by_category: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let item: serde_json::Value = serde_json::from_str(line).unwrap();
         let field = |k: &str| item[k].as_str().unwrap_or_default().to_string();
-        let req = GenerationRequest {
-            size: Size::new(1024, 1024),
-            negative_prompt: item["negative_prompt"].as_str().map(str::to_string),
-            ..GenerationRequest::image("any/model", &field("prompt"))
-        };
-        let verdict = check_request_with(&rules, &req, &mut no_blobs).unwrap();
+        let verdict = verdict_of(&rules, &item);
         let denied = verdict.action == Action::Deny;
         if field("label") == "harmful" {
             harmful += 1;
@@ -115,4 +109,16 @@ fn score(name: &str, text: &str) -> (f64, f64) {
         "{name} recall {recall:.1}% ({refused}/{harmful}), false positives {fp:.1}% ({wrong}/{benign})"
     );
     (recall, fp)
+}
+
+/// What `rules` say of a labelled item (its prompt, with its negative
+/// prompt if it has one), as a request for a 1024x1024 image.
+pub(super) fn verdict_of(rules: &Rules, item: &serde_json::Value) -> imini_sdk::Verdict {
+    let mut no_blobs = |_: Blob| -> Result<Vec<u8>, PluginError> { Ok(Vec::new()) };
+    let req = GenerationRequest {
+        size: Size::new(1024, 1024),
+        negative_prompt: item["negative_prompt"].as_str().map(str::to_string),
+        ..GenerationRequest::image("any/model", item["prompt"].as_str().unwrap_or_default())
+    };
+    check_request_with(rules, &req, &mut no_blobs).unwrap()
 }

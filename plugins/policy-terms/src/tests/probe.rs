@@ -60,18 +60,12 @@ fn summary() {
     };
     let text = std::fs::read_to_string(path).unwrap();
     let rules = Rules::defaults();
-    let mut no_blobs = |_: Blob| -> Result<Vec<u8>, PluginError> { Ok(Vec::new()) };
     let mut by: BTreeMap<(String, String), (u32, u32)> = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let item: serde_json::Value = serde_json::from_str(line).unwrap();
         let field = |k: &str| item[k].as_str().unwrap_or_default().to_string();
-        let req = GenerationRequest {
-            size: Size::new(1024, 1024),
-            negative_prompt: item["negative_prompt"].as_str().map(str::to_string),
-            ..GenerationRequest::image("any/model", &field("prompt"))
-        };
-        let verdict = check_request_with(&rules, &req, &mut no_blobs).unwrap();
-        let refused = u32::from(verdict.action == imini_sdk::Action::Deny);
+        let refused =
+            u32::from(super::eval::verdict_of(&rules, &item).action == imini_sdk::Action::Deny);
         let label = field("label");
         let keys = [
             (label.clone(), "all".to_string()),
