@@ -51,10 +51,38 @@ mod ip_infringement;
 pub(crate) struct Defaults {
     /// Phrases and their weights.
     pub terms: &'static [(&'static str, f64)],
+    /// More phrases, written as products: their phrases are terms too.
+    pub products: &'static [Product],
     /// Combinations: one phrase of every group must occur.
     pub combos: &'static [Combo],
     /// Exceptions, taken out of the text before matching (lists of phrases).
     pub allow: &'static [&'static [&'static str]],
+}
+
+/// Terms written as every head followed by every tail ("bomb" and "the
+/// airport": "bomb the airport"), all of one weight.
+pub(crate) struct Product {
+    pub heads: &'static [&'static str],
+    pub tails: &'static [&'static str],
+    pub weight: f64,
+}
+
+impl Defaults {
+    /// Every term: the phrases of the products, then [`Defaults::terms`].
+    pub(crate) fn all_terms(&self) -> impl Iterator<Item = (Cow<'static, str>, f64)> + '_ {
+        let products = self.products.iter().flat_map(|p| {
+            p.heads.iter().flat_map(move |h| {
+                p.tails
+                    .iter()
+                    .map(move |t| (Cow::Owned(format!("{h} {t}")), p.weight))
+            })
+        });
+        products.chain(
+            self.terms
+                .iter()
+                .map(|&(phrase, weight)| (Cow::Borrowed(phrase), weight)),
+        )
+    }
 }
 
 /// A built-in combination.
@@ -115,8 +143,8 @@ pub(crate) fn indexed() -> (Index, Vec<index::Combo>, u32) {
                 .unwrap_or_else(|e| panic!("built-in {category} phrase {phrase:?}: {e}"));
             items.push(Item::new(Cow::Owned(normalised), category, role));
         };
-        for &(phrase, weight) in rules.terms {
-            add(phrase, Role::Term(weight));
+        for (phrase, weight) in rules.all_terms() {
+            add(&phrase, Role::Term(weight));
         }
         for combo in rules.combos {
             let index = combos.len() as u32;

@@ -87,6 +87,7 @@ pub(super) static RULES: Defaults = Defaults {
         ("faceswap", 0.5), ("swap face", 0.5), ("swap faces", 0.5), ("revenge porn", 1.0),
         ("upskirt", 1.0), ("hidden camera nude", 1.0),
     ],
+    products: &[],
     combos: &[Combo { name: "real person+discrediting", weight: 1.0, groups: &[REAL_PEOPLE, DISCREDITING] }],
     allow: &[NOT_SEXUAL, &["trump card", "trump cards", "presidents house", "singing in the shower"]],
 };

@@ -85,6 +85,7 @@ pub(super) static RULES: Defaults = Defaults {
         ("billetes falsos", 1.0), ("dinero falso", 1.0), ("假身份证", 1.0), ("假护照", 1.0),
         ("假证件", 1.0),
     ],
+    products: &[],
     combos: &[
         Combo {
             name: "banknote+printing",

@@ -100,6 +100,7 @@ pub(super) static RULES: Defaults = Defaults {
         ("juden raus", 1.0), ("judios fuera", 1.0), ("mort aux juifs", 1.0),
         ("muerte a los", 0.6), ("mort aux", 0.6), ("tod den", 0.6),
     ],
+    products: &[],
     combos: &[
         Combo { name: "dehumanizing+group", weight: 1.0, groups: &[DEHUMANIZING, GROUPS] },
         Combo {

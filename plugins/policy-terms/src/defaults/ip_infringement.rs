@@ -100,6 +100,7 @@ pub(super) static RULES: Defaults = Defaults {
         ("erase the watermark", 1.0), ("delete watermark", 1.0), ("delete the watermark", 1.0),
         ("without watermark", 1.0), ("without the watermark", 1.0), ("apple logo", 0.5),
     ],
+    products: &[],
     combos: &[
         Combo { name: "famous mark+commercial use", weight: 1.0, groups: &[MARKS, COMMERCIAL_USE] },
         Combo {

@@ -165,6 +165,7 @@ pub(super) static RULES: Defaults = Defaults {
         ("farewell letter", 0.4), ("end his life", 0.4), ("end her life", 0.4),
         ("ending his life", 0.4), ("ending her life", 0.4), ("end their life", 0.4),
     ],
+    products: &[],
     combos: &[
         Combo { name: "suicide+method", weight: 1.0, groups: &[SUICIDE, METHODS] },
         Combo {

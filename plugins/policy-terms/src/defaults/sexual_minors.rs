@@ -99,6 +99,7 @@ pub(super) static RULES: Defaults = Defaults {
         ("nina desnuda", 1.0), ("ninas desnudas", 1.0), ("nino desnudo", 1.0),
         ("ninos desnudos", 1.0),
     ],
+    products: &[],
     combos: &[
         Combo {
             name: "cp+media+minor",

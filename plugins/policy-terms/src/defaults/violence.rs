@@ -331,6 +331,7 @@ pub(super) static RULES: Defaults = Defaults {
         ("beaten bloody", 1.0), ("beating him bloody", 1.0), ("beating her bloody", 1.0),
         ("beat him bloody", 1.0), ("beat her bloody", 1.0), ("bayoneting", 1.0), ("bayoneted", 1.0),
     ],
+    products: &[],
     combos: &[
         Combo {
             name: "torture+depiction",

@@ -1,19 +1,32 @@
 //! The built-in rules are well-formed.
 
+use std::borrow::Cow;
+
 use crate::builtin;
 use crate::category::Category;
 use crate::defaults;
 use crate::phrase::{NumberCondition, normalize_phrase};
 
-fn every_phrase() -> Vec<(Category, &'static str)> {
+fn every_phrase() -> Vec<(Category, Cow<'static, str>)> {
     let mut all = Vec::new();
     for c in Category::ALL {
         let d = defaults::of(c);
-        all.extend(d.terms.iter().map(|(p, _)| (c, *p)));
+        all.extend(d.all_terms().map(|(p, _)| (c, p)));
         for combo in d.combos {
-            all.extend(combo.groups.iter().flat_map(|g| g.iter()).map(|p| (c, *p)));
+            all.extend(
+                combo
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.iter())
+                    .map(|p| (c, Cow::Borrowed(*p))),
+            );
         }
-        all.extend(d.allow.iter().flat_map(|l| l.iter()).map(|p| (c, *p)));
+        all.extend(
+            d.allow
+                .iter()
+                .flat_map(|l| l.iter())
+                .map(|p| (c, Cow::Borrowed(*p))),
+        );
     }
     all
 }
@@ -21,7 +34,7 @@ fn every_phrase() -> Vec<(Category, &'static str)> {
 #[test]
 fn built_in_phrases_are_already_normalised() {
     for (c, p) in every_phrase() {
-        assert_eq!(normalize_phrase(p).as_deref(), Ok(p), "{c}: {p:?}");
+        assert_eq!(normalize_phrase(&p).as_deref(), Ok(&*p), "{c}: {p:?}");
         for word in p.split(' ') {
             if word.starts_with('#') {
                 assert!(NumberCondition::parse(word).is_some(), "{c}: {p:?}");
@@ -34,8 +47,8 @@ fn built_in_phrases_are_already_normalised() {
 fn built_in_weights_are_sane() {
     for c in Category::ALL {
         let d = defaults::of(c);
-        for (p, w) in d.terms {
-            assert!(*w > 0.0 && *w <= 1.0, "{c}: {p:?} weighs {w}");
+        for (p, w) in d.all_terms() {
+            assert!(w > 0.0 && w <= 1.0, "{c}: {p:?} weighs {w}");
         }
         for combo in d.combos {
             assert!(
@@ -51,7 +64,7 @@ fn built_in_weights_are_sane() {
 #[test]
 fn no_duplicate_terms() {
     for c in Category::ALL {
-        let terms = defaults::of(c).terms;
+        let terms: Vec<_> = defaults::of(c).all_terms().collect();
         for (i, (p, _)) in terms.iter().enumerate() {
             assert!(!terms[..i].iter().any(|(q, _)| q == p), "{c}: {p:?} twice");
         }
