@@ -83,3 +83,33 @@ fn summary() {
         println!("{label} {key}: refused {refused}/{total} ({percent:.1}%)");
     }
 }
+
+/// Prints, for each line of the file named by `PROBE_WORDS`, the word a
+/// misspelling of it reads as (`fuzzy::correct`, only where there is one),
+/// and the line's words once split and corrected, names included (only
+/// where they changed): to compare two versions of the corrections over
+/// many words. Run with
+/// `PROBE_WORDS=file cargo test --release -p policy-terms -- --ignored --nocapture probe_words`.
+#[test]
+#[ignore = "prints the corrections of the words of the file named by PROBE_WORDS"]
+fn probe_words() {
+    let Ok(path) = std::env::var("PROBE_WORDS") else {
+        return;
+    };
+    let text = std::fs::read_to_string(path).unwrap();
+    for line in text.lines() {
+        if let Some(w) = crate::fuzzy::correct(line) {
+            println!("{line} -> {w}");
+        }
+        let mut doc = crate::engine::document([line]);
+        let before = doc.span(0, doc.len());
+        doc.rejoin_leet(|w| crate::split::lookup(w).or_else(|| crate::fuzzy::correct(w)));
+        doc.split_tokens(crate::split::split);
+        doc.correct_tokens(crate::fuzzy::correct);
+        crate::names::correct(&mut doc);
+        let after = doc.span(0, doc.len());
+        if after != before {
+            println!("{line:?} => {after:?}");
+        }
+    }
+}
