@@ -90,7 +90,8 @@ pub(crate) fn document<'t>(texts: impl IntoIterator<Item = &'t str>) -> Doc {
 pub(crate) fn evaluate_document(rules: &Rules, mut doc: Doc) -> Outcome {
     doc.rejoin_leet(|w| crate::split::lookup(w).or_else(|| crate::fuzzy::correct(w)));
     doc.split_tokens(crate::split::split);
-    doc.correct_tokens(crate::fuzzy::correct);
+    let mut corrections = crate::fuzzy::Corrections::default();
+    doc.correct_tokens(|w| corrections.correct(w));
     crate::names::correct(&mut doc);
     evaluate_doc(rules, &doc)
 }
@@ -234,13 +235,24 @@ fn find_hits(rules: &Rules, doc: &Doc) -> Vec<Hit> {
 /// Whether `phrase` occurs at token `start`; the end of the match if so.
 fn match_phrase(phrase: &str, doc: &Doc, start: usize) -> Option<usize> {
     let mut i = start;
-    for word in phrase.split(' ') {
+    let mut rest = phrase;
+    loop {
+        // Split by hand, as `str::split(' ')` would: on words this short its
+        // searcher costs more than the comparisons (a long prompt's tokens
+        // try a thousand phrases).
+        let (word, more) = match rest.bytes().position(|b| b == b' ') {
+            Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+            None => (rest, None),
+        };
         if i >= doc.len() || !word_matches(word, doc.text(i), doc.token(i)) {
             return None;
         }
         i += 1;
+        match more {
+            Some(more) => rest = more,
+            None => return Some(i),
+        }
     }
-    Some(i)
 }
 
 /// Whether one word of a phrase matches one token.

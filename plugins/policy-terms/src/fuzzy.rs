@@ -11,9 +11,9 @@
 //! the phrases ("bobs" stays "bobs", not "boobs"). A word of the built-in
 //! exceptions is never corrected ("signs" stays "signs", not "sings").
 
-use crate::builtin::{ALLOW_WORDS, DELETE_BITS, DELETES, VOCABULARY};
-use crate::key::{FNV_START, fnv_step};
-use crate::split::{known, lookup_hashed};
+use crate::builtin::{ALLOW_WORDS, DELETE_BITS, DELETES, NEAR_BITS, NEAR_BLOOM, VOCABULARY};
+use crate::key::{FNV_START, fnv_step, poly_bloom, poly_step};
+use crate::split::lookup_hashed;
 
 const MIN_WORD: usize = 6;
 const MAX_WORD: usize = 32;
@@ -28,15 +28,97 @@ pub(crate) fn correct(word: &str) -> Option<&'static str> {
     correction(word).filter(|_| ALLOW_WORDS.binary_search(&word).is_err())
 }
 
+/// [`correct`] for the words of one check, each distinct word corrected
+/// once: the words of a long prompt recur ("a highly detailed portrait,
+/// detailed background"), and even a word without a correction costs some
+/// twenty lookups in the filter to find it has none.
+#[derive(Default)]
+pub(crate) struct Corrections {
+    /// The distinct words corrected, one after the other.
+    words: String,
+    /// By FNV-1a hash, open addressing, a power of two long (empty until
+    /// the first word): the hash, the word's range in `words` (an end of 0
+    /// is an empty entry: words are never empty), its correction.
+    table: Vec<(u64, u32, u32, Option<&'static str>)>,
+    len: usize,
+}
+
+impl Corrections {
+    /// [`correct`], remembered.
+    pub(crate) fn correct(&mut self, word: &str) -> Option<&'static str> {
+        if !may_have_correction(word) {
+            return None;
+        }
+        if self.len * 2 >= self.table.len() {
+            self.grow();
+        }
+        let hash = fnv(word.as_bytes());
+        let mask = self.table.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            match self.table[at] {
+                (_, _, 0, _) => break,
+                (h, from, to, found)
+                    if h == hash && &self.words[from as usize..to as usize] == word =>
+                {
+                    return found;
+                }
+                _ => at = (at + 1) & mask,
+            }
+        }
+        let found =
+            correction_hashed(word, hash).filter(|_| ALLOW_WORDS.binary_search(&word).is_err());
+        let from = self.words.len() as u32;
+        self.words.push_str(word);
+        self.table[at] = (hash, from, self.words.len() as u32, found);
+        self.len += 1;
+        found
+    }
+
+    /// Doubles the table (64 entries at first).
+    fn grow(&mut self) {
+        let size = (self.table.len() * 2).max(64);
+        let old = std::mem::replace(&mut self.table, vec![(0, 0, 0, None); size]);
+        for entry in old.into_iter().filter(|e| e.2 != 0) {
+            let mut at = entry.0 as usize & (size - 1);
+            while self.table[at].2 != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            self.table[at] = entry;
+        }
+    }
+}
+
+/// Whether `word` is of a length and alphabet [`correction`] may correct.
+fn may_have_correction(word: &str) -> bool {
+    (MIN_SHORT..=MAX_WORD).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_lowercase())
+}
+
 /// [`correct`], without the exceptions' words.
+///
+/// A word has some twenty variants to look up (without each letter, each
+/// letter doubled, two swapped), and almost none is a word of the phrases
+/// or one without a letter: each is first looked for in a filter of those
+/// ([`NEAR_BLOOM`]), from hashes of the word's beginnings and endings
+/// ([`Hashes`]) computed once, and only the few that pass it are written
+/// out, hashed and looked up.
 fn correction(word: &str) -> Option<&'static str> {
-    let b = word.as_bytes();
-    let n = b.len();
-    if !(MIN_SHORT..=MAX_WORD).contains(&n) || !b.iter().all(u8::is_ascii_lowercase) || known(word)
-    {
+    if !may_have_correction(word) {
         return None;
     }
-    if let Some(w) = correct_short(b) {
+    correction_hashed(word, fnv(word.as_bytes()))
+}
+
+/// [`correction`] of a word that [`may_have_correction`], given its FNV-1a
+/// hash.
+fn correction_hashed(word: &str, hash: u64) -> Option<&'static str> {
+    if lookup_hashed(word, hash).is_some() {
+        return None;
+    }
+    let b = word.as_bytes();
+    let n = b.len();
+    let hashes = Hashes::of(b);
+    if let Some(w) = correct_short(b, &hashes) {
         return Some(w);
     }
     if n < MIN_WORD {
@@ -45,24 +127,21 @@ fn correction(word: &str) -> Option<&'static str> {
     // One letter too many: the word without it is a word of the phrases.
     // Or a letter missing or changed, or two swapped: the word, or the word
     // without one letter, is a word of the phrases without one letter.
-    let whole = b.iter().fold(FNV_START, |h, &c| fnv_step(h, c));
-    if let Some(w) = words_with_delete(whole as u32).find(|w| one_apart(b, w.as_bytes())) {
+    if near(hashes.whole())
+        && let Some(w) = words_with_delete(hash as u32).find(|w| one_apart(b, w.as_bytes()))
+    {
         return Some(w);
     }
     let mut buf = [0u8; MAX_WORD];
-    buf[..n].copy_from_slice(b);
-    // The hash of the first k letters, carried along.
-    let mut prefix = FNV_START;
-    for k in 0..n {
-        let h = b[k + 1..].iter().fold(prefix, |h, &c| fnv_step(h, c));
-        prefix = fnv_step(prefix, b[k]);
+    for k in (0..n).filter(|&k| near(hashes.without(k))) {
+        buf[..k].copy_from_slice(&b[..k]);
+        buf[k..n - 1].copy_from_slice(&b[k + 1..]);
+        let h = fnv(&buf[..n - 1]);
         if n > MIN_TARGET {
-            buf[k..n - 1].copy_from_slice(&b[k + 1..]);
             let d = std::str::from_utf8(&buf[..n - 1]).expect("ASCII");
             if let Some(w) = lookup_hashed(d, h).filter(|w| one_apart(b, w.as_bytes())) {
                 return Some(w);
             }
-            buf[k] = b[k];
         }
         if let Some(w) = words_with_delete(h as u32).find(|w| one_apart(b, w.as_bytes())) {
             return Some(w);
@@ -73,7 +152,7 @@ fn correction(word: &str) -> Option<&'static str> {
 
 /// A word of five or six letters with a doubled letter written once or two
 /// letters after the first swapped, corrected to a word of the phrases.
-fn correct_short(b: &[u8]) -> Option<&'static str> {
+fn correct_short(b: &[u8], hashes: &Hashes) -> Option<&'static str> {
     let n = b.len();
     if n > MIN_WORD {
         return None;
@@ -83,7 +162,7 @@ fn correct_short(b: &[u8]) -> Option<&'static str> {
     for i in 0..n {
         buf[..=i].copy_from_slice(&b[..=i]);
         buf[i + 1..=n].copy_from_slice(&b[i..]);
-        if !crate::split::may_begin(&buf[..=n]) {
+        if !crate::split::may_begin(&buf[..=n]) || !near(hashes.doubled(i)) {
             continue;
         }
         let d = std::str::from_utf8(&buf[..=n]).expect("ASCII");
@@ -95,7 +174,7 @@ fn correct_short(b: &[u8]) -> Option<&'static str> {
     for i in (1..n - 1).filter(|&i| b[i] != b[i + 1]) {
         buf[..n].copy_from_slice(b);
         buf.swap(i, i + 1);
-        if !crate::split::may_begin(&buf[..n]) {
+        if !crate::split::may_begin(&buf[..n]) || !near(hashes.swapped(b, i)) {
             continue;
         }
         let d = std::str::from_utf8(&buf[..n]).expect("ASCII");
@@ -104,6 +183,87 @@ fn correct_short(b: &[u8]) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// The FNV-1a hash of `bytes`, as [`VOCABULARY_TABLE`] and [`DELETES`] have
+/// it.
+///
+/// [`VOCABULARY_TABLE`]: crate::builtin::VOCABULARY_TABLE
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(FNV_START, |h, &c| fnv_step(h, c))
+}
+
+/// Whether the string of polynomial hash `h` may be a lowercase word of the
+/// phrases or one of seven letters or more without a letter (never false
+/// for those; true for under 1% of other strings).
+#[inline]
+fn near(h: u64) -> bool {
+    let (at, mask) = poly_bloom(h, NEAR_BITS);
+    NEAR_BLOOM[at] & mask == mask
+}
+
+/// The polynomial hashes (`key::poly_step`) of a word's variants, from its
+/// beginnings and endings: the hash of a string is the sum of its letters,
+/// each times the base to the power of the number of letters after it.
+struct Hashes {
+    n: usize,
+    /// `prefix[k]`: the hash of the first `k` letters.
+    prefix: [u64; MAX_WORD + 1],
+    /// `suffix[k]`: the letters from `k` on, as they count in the whole word.
+    suffix: [u64; MAX_WORD + 1],
+    /// `power[k]`: the base to the power `k`.
+    power: [u64; MAX_WORD + 1],
+}
+
+impl Hashes {
+    fn of(b: &[u8]) -> Self {
+        let n = b.len();
+        let mut h = Self {
+            n,
+            prefix: [0; MAX_WORD + 1],
+            suffix: [0; MAX_WORD + 1],
+            power: [1; MAX_WORD + 1],
+        };
+        for (k, &c) in b.iter().enumerate() {
+            h.prefix[k + 1] = poly_step(h.prefix[k], c);
+            h.power[k + 1] = poly_step(h.power[k], 0);
+        }
+        for (k, &c) in b.iter().enumerate().rev() {
+            h.suffix[k] = u64::from(c)
+                .wrapping_mul(h.power[n - 1 - k])
+                .wrapping_add(h.suffix[k + 1]);
+        }
+        h
+    }
+
+    /// The word's.
+    fn whole(&self) -> u64 {
+        self.prefix[self.n]
+    }
+
+    /// The word's without letter `k`: the letters before it count one
+    /// place less.
+    fn without(&self, k: usize) -> u64 {
+        self.prefix[k]
+            .wrapping_mul(self.power[self.n - 1 - k])
+            .wrapping_add(self.suffix[k + 1])
+    }
+
+    /// The word's with letter `i` doubled: the letters up to it count one
+    /// place more.
+    fn doubled(&self, i: usize) -> u64 {
+        self.prefix[i + 1]
+            .wrapping_mul(self.power[self.n - i])
+            .wrapping_add(self.suffix[i])
+    }
+
+    /// The word's (`b`) with letters `i` and `i + 1` swapped: each moves by
+    /// one place.
+    fn swapped(&self, b: &[u8], i: usize) -> u64 {
+        let moved = u64::from(b[i + 1]).wrapping_sub(u64::from(b[i]));
+        let places = self.power[self.n - 1 - i].wrapping_sub(self.power[self.n - 2 - i]);
+        self.whole().wrapping_add(moved.wrapping_mul(places))
+    }
 }
 
 /// The words that, without one of their letters, hash to `h`.
@@ -145,4 +305,78 @@ fn one_apart(a: &[u8], b: &[u8]) -> bool {
 fn deletes_to(long: &[u8], short: &[u8]) -> bool {
     let i = long.iter().zip(short).take_while(|(x, y)| x == y).count();
     long[i + 1..] == short[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn poly(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0, |h, &c| poly_step(h, c))
+    }
+
+    #[test]
+    fn variants_hash_as_written_out() {
+        for word in [
+            "terorist",
+            "blody",
+            "swfit",
+            "abcdefghijklmnopqrstuvwxyzabcdef",
+        ] {
+            let b = word.as_bytes();
+            let n = b.len();
+            let h = Hashes::of(b);
+            assert_eq!(h.whole(), poly(b));
+            for k in 0..n {
+                let without: Vec<u8> = [&b[..k], &b[k + 1..]].concat();
+                assert_eq!(h.without(k), poly(&without), "{word} without {k}");
+                let doubled: Vec<u8> = [&b[..=k], &b[k..]].concat();
+                assert_eq!(h.doubled(k), poly(&doubled), "{word} doubled {k}");
+                if k + 1 < n {
+                    let mut swapped = b.to_vec();
+                    swapped.swap(k, k + 1);
+                    assert_eq!(h.swapped(b, k), poly(&swapped), "{word} swapped {k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn corrections_are_remembered_as_found() {
+        let words = [
+            "terorist",
+            "blody",
+            "landscape",
+            "signs",
+            "pasport",
+            "a",
+            "Terorist",
+        ];
+        let mut corrections = Corrections::default();
+        // Twice over, and enough other words for the table to grow.
+        for round in 0..2 {
+            for w in words {
+                assert_eq!(corrections.correct(w), correct(w), "{w}, round {round}");
+            }
+            for i in 0..200 {
+                let w = format!("word{}", char::from(b'a' + (i % 26) as u8)).repeat(1 + i / 26);
+                assert_eq!(corrections.correct(&w), correct(&w), "{w}");
+            }
+        }
+    }
+
+    /// The filter the build script wrote holds what [`near`] is asked for.
+    #[test]
+    fn the_filter_holds_the_words_and_their_deletes() {
+        for w in VOCABULARY
+            .iter()
+            .filter(|w| w.bytes().all(|b| b.is_ascii_lowercase()))
+        {
+            let h = Hashes::of(w.as_bytes());
+            assert!(near(h.whole()), "{w}");
+            if w.len() >= MIN_TARGET {
+                assert!((0..w.len()).all(|k| near(h.without(k))), "{w}");
+            }
+        }
+    }
 }

@@ -18,6 +18,30 @@ pub(crate) fn fnv_step(h: u64, b: u8) -> u64 {
     (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
 }
 
+/// The base of [`poly_step`], odd.
+const POLY_BASE: u64 = 0x0000_0100_0000_01b3;
+
+/// One step of a polynomial hash (`h * base + b`, wrapping): unlike FNV-1a,
+/// the hash of a word with one letter left out, doubled or swapped is a
+/// sum of the hashes of its parts, so `fuzzy` hashes all of a word's
+/// variants from one pass over it.
+#[inline]
+pub(crate) fn poly_step(h: u64, b: u8) -> u64 {
+    h.wrapping_mul(POLY_BASE).wrapping_add(u64::from(b))
+}
+
+/// The word of a filter of 2^`bits` 64-bit words and the three bits of it
+/// that a polynomial hash sets (a Bloom filter blocked in one word: one
+/// memory read per lookup). The hash's low bits depend on few letters, so
+/// they are mixed into the high ones first.
+#[inline]
+pub(crate) fn poly_bloom(h: u64, bits: u32) -> (usize, u64) {
+    let m = (h ^ (h >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let word = (m >> (64 - bits)) as usize;
+    let mask = (1u64 << ((m >> 20) & 63)) | (1u64 << ((m >> 26) & 63)) | (1u64 << ((m >> 32) & 63));
+    (word, mask)
+}
+
 /// FNV-1a over bytes.
 fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
     bytes.fold(FNV_START, fnv_step)

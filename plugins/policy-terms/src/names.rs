@@ -23,18 +23,20 @@ const MAX_WORD: usize = 32;
 /// Reads the misspelled name words of `doc` as the names'.
 pub(crate) fn correct(doc: &mut Doc) {
     // The hash of the word before, carried along: each word hashed once.
-    let mut previous: Option<usize> = None;
+    let mut previous: Option<u64> = None;
     for i in 0..doc.len().saturating_sub(1) {
         let (a, b) = (doc.text(i), doc.text(i + 1));
-        let ha = previous.take().unwrap_or_else(|| bit(a));
-        let hb = bit(b);
+        let ha = previous.take().unwrap_or_else(|| hash(a));
+        let hb = hash(b);
         previous = Some(hb);
         if a.len() < 2 || b.len() < 2 || doc.token(i).num.is_some() {
             continue;
         }
-        // Most pairs: neither a first word of a name before, nor a second
-        // word after.
-        let (fa, sb) = (has(&NAME_FIRST_BITS, ha), has(&NAME_SECOND_BITS, hb));
+        // Most pairs: neither a first word of a name before a word with
+        // the first letter of its second word, nor the reverse (a slip
+        // keeps the first letter).
+        let fa = has(&NAME_FIRST_BITS, bit(ha, b.as_bytes()[0]));
+        let sb = has(&NAME_SECOND_BITS, bit(hb, a.as_bytes()[0]));
         if !fa && !sb {
             continue;
         }
@@ -66,10 +68,17 @@ pub(crate) fn correct(doc: &mut Doc) {
     }
 }
 
-/// The bit of `word` in the filters: its FNV-1a hash modulo 65,536.
+/// The FNV-1a hash of `word`.
 #[inline]
-fn bit(word: &str) -> usize {
-    word.bytes().fold(FNV_START, fnv_step) as usize & 65535
+fn hash(word: &str) -> u64 {
+    word.bytes().fold(FNV_START, fnv_step)
+}
+
+/// The bit in the filters of a word of hash `word` beside a word beginning
+/// with `letter`: the FNV-1a hash of the word and the letter, modulo 65,536.
+#[inline]
+fn bit(word: u64, letter: u8) -> usize {
+    fnv_step(word, letter) as usize & 65535
 }
 
 /// Whether bit `h` is set in `bits`.
