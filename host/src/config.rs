@@ -358,11 +358,21 @@ pub struct ServerConfig {
     /// The model used when an OpenAI-compatible video call names none.
     pub default_video_model: String,
     /// Threads of their own that serve connections, each running its
-    /// connections' requests to the end; 0 (the default) serves them on the
-    /// shared runtime, whose workers pass work between them. A plugin call
-    /// that computes for long holds up every other connection of its
-    /// serving thread, which is why it is not the default.
-    pub threads: u32,
+    /// connections' requests, and the tasks they start, on a runtime of its
+    /// own; by default one per CPU. 0 serves them on the shared runtime,
+    /// whose workers pass work between them. A request or task whose plugin
+    /// computes through an epoch tick (10 ms) moves to the shared runtime,
+    /// so that it holds up no other connection of its thread.
+    pub threads: Option<u32>,
+}
+
+impl ServerConfig {
+    /// How many serving threads there are: `threads`, or one per CPU.
+    pub fn serving_threads(&self) -> u32 {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(256) as u32)
+        })
+    }
 }
 
 impl Default for ServerConfig {
@@ -374,7 +384,7 @@ impl Default for ServerConfig {
             signed_url_ttl_secs: 3600,
             default_image_model: "imini/canvas-image".into(),
             default_video_model: "imini/canvas-video".into(),
-            threads: 0,
+            threads: None,
         }
     }
 }
@@ -539,7 +549,7 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes must be at least 1024");
         }
-        if self.server.threads > 256 {
+        if self.server.threads.is_some_and(|n| n > 256) {
             return bad("server.threads must be at most 256 (0 serves on the shared runtime)");
         }
         for (model, price) in &self.prices {
@@ -672,6 +682,14 @@ mod tests {
     fn serving_threads_are_bounded() {
         let c: Config = toml::from_str("[server]\nthreads = 256").unwrap();
         c.validate().unwrap();
+        let c: Config = toml::from_str("[server]\nthreads = 0").unwrap();
+        assert_eq!(c.server.serving_threads(), 0, "the shared runtime");
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!(
+            c.server.serving_threads() as usize,
+            std::thread::available_parallelism().unwrap().get(),
+            "one per CPU by default"
+        );
         let c: Config = toml::from_str("[server]\nthreads = 257").unwrap();
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("server.threads"), "{err}");

@@ -46,6 +46,7 @@ pub mod ratelimit;
 pub mod replicas;
 pub mod rollout;
 pub mod server;
+pub mod serving;
 pub mod signing;
 pub mod store;
 pub mod tasks;

@@ -116,6 +116,7 @@ pub struct Metrics {
     webhook_attempts: Family<OutcomeLabels, Counter>,
     rate_limited: Family<OutcomeLabels, Counter>,
     verdicts: Family<VerdictLabels, Counter>,
+    moved: Counter,
     /// The moderation categories with a label of their own.
     categories: Mutex<HashSet<String>>,
     /// One scrape at a time sets the gauges read when scraped.
@@ -204,6 +205,12 @@ impl Metrics {
             "Moderation policy verdicts by policy, stage, action and category",
             verdicts.clone(),
         );
+        let moved = Counter::default();
+        registry.register(
+            "moved_off_serving_threads",
+            "Requests and tasks moved from a serving thread to the shared runtime because a plugin computed through an epoch tick",
+            moved.clone(),
+        );
         Self {
             registry,
             requests,
@@ -218,6 +225,7 @@ impl Metrics {
             webhook_attempts,
             rate_limited,
             verdicts,
+            moved,
             categories: Mutex::new(HashSet::new()),
             scrape: tokio::sync::Mutex::new(()),
         }
@@ -287,6 +295,11 @@ impl Metrics {
         self.webhook_attempts
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
+    }
+
+    /// Counts a request or task moved off a serving thread.
+    pub fn moved_off_serving_thread(&self) {
+        self.moved.inc();
     }
 
     /// Counts a rate-limit refusal.

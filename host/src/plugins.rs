@@ -508,6 +508,9 @@ impl PluginCore {
             if Instant::now() >= ctx.data().deadline {
                 Ok(UpdateDeadline::Interrupt)
             } else {
+                // On a serving thread, this moves the call's request or
+                // task to the shared runtime.
+                crate::serving::guest_ticked();
                 Ok(UpdateDeadline::Yield(1))
             }
         });

@@ -57,7 +57,7 @@ fn mailer(config: &Config) -> anyhow::Result<Arc<dyn crate::people::mail::Mailer
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let config = opts.config;
-    let threads = config.server.threads;
+    let threads = config.server.serving_threads();
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating the data directory {}", opts.data_dir.display()))?;
     let backend = config
@@ -414,12 +414,17 @@ async fn serve_on_threads(
     for i in 0..threads {
         let (hand, connections) = tokio::sync::mpsc::unbounded_channel();
         let listener = Handed { connections, local };
-        let (app, mut stopped) = (app.clone(), stopped.clone());
+        let (mut stopped, shared) = (stopped.clone(), tokio::runtime::Handle::current());
+        // A request whose plugin computes through a tick moves to the
+        // shared runtime (crate::serving).
+        let app = app.clone().layer(tower::util::MapFutureLayer::new(
+            crate::serving::Movable::new,
+        ));
         let (done, finished_one) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name(format!("imini-http-{i}"))
             .spawn(move || {
-                Outbound::mark_serving_thread(i as usize);
+                crate::serving::mark_serving_thread(i as usize, shared);
                 let served = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -599,7 +604,7 @@ pub fn plugin_runtime(
     let mut outbound = Outbound::new(
         Duration::from_millis(s.outbound_timeout_ms),
         s.max_response_mib as usize * 1024 * 1024,
-        config.server.threads,
+        config.server.serving_threads(),
     )?;
     if trace {
         outbound = outbound.traced();

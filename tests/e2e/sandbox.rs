@@ -387,3 +387,60 @@ stuck_url = "{url}/stuck.png"
         }
     });
 }
+
+#[test]
+fn a_plugin_spinning_on_a_serving_thread_holds_up_none_of_its_other_connections() {
+    // One serving thread: every connection is handed to it, and so is the
+    // task of the spinning plugin.
+    let gw = Gateway::start_with_config(&format!(
+        r#"
+[server]
+threads = 1
+
+[[plugins]]
+wasm = {wasm:?}
+manifest = {manifest:?}
+
+[prices."test/loop"]
+per_image = 1
+
+[credentials.sandbox-test]
+value = "s3cret-for-tests"
+
+[plugin_settings.sandbox]
+call_timeout_ms = 10000
+"#,
+        wasm = guests::SANDBOX_GUEST_WASM,
+        manifest = guests::SANDBOX_GUEST_MANIFEST,
+    ));
+    let started = gw.post(
+        "/v1/images/generate",
+        &json!({"model": "test/loop", "prompt": "spin", "size": "64x64"}),
+    );
+    assert_eq!(started.status, 202, "{}", started.json());
+    let id = started.json()["task_id"].as_str().unwrap().to_string();
+    let status = || gw.get(&format!("/v1/tasks/{id}")).json()["status"].clone();
+    imini_tests::wait_until("the plugin spins", || status() == "processing");
+    // Had the spinning task stayed on the thread, each of these would have
+    // waited on it for most of a second (measured: twenty took 16 s), and
+    // the plugin's 10 s would have run out before the last.
+    for _ in 0..30 {
+        still_serves(&gw);
+    }
+    assert_eq!(
+        status(),
+        "processing",
+        "thirty generations were answered while the plugin still spun"
+    );
+    let metrics = gw.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8_lossy(&metrics.body).to_string();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("imini_moved_off_serving_threads_total ") && !l.ends_with(" 0")),
+        "the task moved off the serving thread:\n{text}"
+    );
+    let canceled = gw.post(&format!("/v1/tasks/{id}/cancel"), &json!({}));
+    assert_eq!(canceled.status, 200, "{}", canceled.json());
+    assert_eq!(status(), "canceled");
+}

@@ -5,11 +5,6 @@ use std::time::Duration;
 
 use super::bindings::http_api::{HttpError, Response};
 
-thread_local! {
-    /// Which serving thread this is, if it is one.
-    static SERVING_THREAD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
-}
-
 /// The outbound HTTP clients.
 #[derive(Clone, Debug)]
 pub struct Outbound {
@@ -60,16 +55,9 @@ impl Outbound {
         self
     }
 
-    /// Marks the calling thread as serving thread `i` (from 0) of `[server]
-    /// threads`: the exchanges made on it use that thread's client.
-    pub fn mark_serving_thread(i: usize) {
-        SERVING_THREAD.set(Some(i));
-    }
-
     /// The client of the thread this runs on.
     fn client(&self) -> &reqwest::Client {
-        SERVING_THREAD
-            .get()
+        crate::serving::serving_thread()
             .and_then(|i| self.clients.get(i + 1))
             .unwrap_or(&self.clients[0])
     }

@@ -256,7 +256,10 @@ impl Tasks {
                 crate::metrics::metrics().task_finished(&ended.model, final_status.as_str());
             }
         };
-        tokio::spawn(tracing::Instrument::instrument(run, span));
+        // Movable: a plugin computing for long moves it off a serving thread.
+        tokio::spawn(crate::serving::Movable::new(
+            tracing::Instrument::instrument(run, span),
+        ));
     }
 
     /// Cancels a queued or processing task of `owner`: stops it, releases its
