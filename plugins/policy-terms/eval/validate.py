@@ -25,13 +25,14 @@ MIN_HARMFUL = 440
 MIN_BENIGN = 440
 MIN_PER_LANG_HARMFUL = 12
 PARTS = ["dev", "heldout"]
-# Extra labelled prompts the classifier trains on (data/train-extra.jsonl and
-# data/train-extra-2.jsonl, written apart from the evaluation set): checked
+# Extra labelled prompts the classifier trains on (data/train-extra.jsonl,
+# data/train-extra-2.jsonl and data/train-extra-3.jsonl, written apart from the evaluation set): checked
 # item by item like the set, for duplicate ids, and for duplicates of its
 # prompts and of each other's, but not counted in its tables.
 EXTRAS = {
     "train-extra": os.path.join("..", "data", "train-extra.jsonl"),
     "train-extra-2": os.path.join("..", "data", "train-extra-2.jsonl"),
+    "train-extra-3": os.path.join("..", "data", "train-extra-3.jsonl"),
 }
 
 errors = []
