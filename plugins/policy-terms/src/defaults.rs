@@ -193,6 +193,28 @@ pub(crate) fn indexed() -> (Index, Vec<index::Combo>, u32) {
     (Index::new(items), combos, persons_combo)
 }
 
+/// Teaching, history and news context: a museum, a history lesson or
+/// textbook, a documentary, a news report. Categories whose symbols and
+/// events are shown in such settings (hate, terrorism) have a combination of
+/// weight -1.0 with this one group, which cancels one descriptive match
+/// ("Nazi propaganda posters in a museum"), and a combination of weight 1.0
+/// of this group with their glorifying or instructing words, which cancels
+/// the cancel ("a museum exhibit glorifying Hitler as a hero" is still
+/// refused).
+#[rustfmt::skip]
+pub(crate) const TEACHING_CONTEXT: &[&str] = &[
+    "history textbook", "history textbooks", "history lesson",
+    "history lessons", "history class", "history classroom", "history teacher", "history students",
+    "for a history", "school textbook", "textbook", "textbooks", "museum", "museums",
+    "museum exhibit", "exhibit", "exhibition", "archival", "archive photo", "archives",
+    "documentary", "lesson about", "lesson on", "teaching about", "teacher explaining",
+    "how to recognise", "how to recognize", "how to spot", "how propaganda works",
+    "historical analysis", "encyclopedia", "lecture", "news anchor", "news report",
+    "news reporter", "reporting on", "news broadcast", "newspaper", "manuel d histoire",
+    "livre d histoire", "cours d histoire", "libro de historia", "clase de historia",
+    "geschichtsbuch", "geschichtsunterricht", "历史课本", "历史书", "博物馆", "museo", "musee",
+];
+
 /// Innocent phrases with sexual words: colours and fashion, idioms, and
 /// negations ("kid-friendly, no explicit content").
 #[rustfmt::skip]

@@ -19,7 +19,7 @@ use crate::key::{FNV_START, fnv_step};
 /// Short words that may join two pieces but not begin or end a word.
 const JOINERS: &[&str] = &[
     "a", "an", "the", "as", "of", "for", "to", "in", "on", "and", "with", "my", "is", "are", "by",
-    "at", "or", "from",
+    "at", "or", "from", "did",
 ];
 
 /// Words that read as words of the phrases run together but are ordinary
@@ -82,7 +82,7 @@ const NEVER_SPLIT: &[&str] = &[
 ];
 
 /// Three-letter words that may be pieces.
-const SHORT_PIECES: &[&str] = &["sex", "kid", "kys", "gun", "kkk", "cum"];
+const SHORT_PIECES: &[&str] = &["sex", "kid", "kys", "gun", "kkk", "cum", "gas"];
 
 /// Common nouns of prompts that may be pieces too ("shakiranudeleak").
 /// The build script reads this list from this file's text and adds it to

@@ -32,6 +32,7 @@ const DISCREDITING: &[&str] = &[
     "fake nude", "arrested", "arrest", "under arrest", "handcuffed", "handcuffs", "mugshot",
     "mug shot", "in jail", "in prison", "behind bars", "scandal", "scandalous", "endorsing",
     "endorses", "endorse", "endorsement", "in bed with", "in bed", "humiliat*",
+    "under the sheets", "intimate moment", "intimate moments", "nothing but a smile",
     "drunk", "passed out", "doing drugs", "snorting", "cocaine", "smoking crack", "bribe",
     "bribes", "taking a bribe", "caught cheating", "cheating on", "leaked", "hidden camera",
     "upskirt", "nazi salute", "nazi uniform", "hitler salute", "dead body", "assassinat*",

@@ -102,6 +102,38 @@ pub(super) static RULES: Defaults = Defaults {
             ],
         },
         Combo {
+            name: "banknote+passing it off",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "banknote", "banknotes", "bank note", "bank notes", "euro note", "euro notes",
+                    "pound note", "pound notes", "dollar bill", "dollar bills", "twenty dollar bill",
+                    "hundred dollar bill", "50 euro", "100 dollar", "20 dollar",
+                ],
+                &[
+                    "wont notice", "will not notice", "wont be able to tell", "cant tell",
+                    "can not tell", "pass as real", "passes as real", "pass for real",
+                    "fool the cashier", "fool a cashier", "spend at the store", "undetectable",
+                    "is homemade", "i printed", "home printed", "printed at home",
+                ],
+            ],
+        },
+        Combo {
+            name: "signature made up on a document",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "signature i made up", "made up signature", "signature i faked", "copied signature",
+                    "copy his signature", "copy her signature", "copy the signature",
+                    "trace his signature", "trace her signature", "sign it as",
+                ],
+                &[
+                    "doctors note", "sick note", "prescription", "clinic", "check", "cheque",
+                    "contract", "lease", "permission slip", "report card", "will", "deed",
+                ],
+            ],
+        },
+        Combo {
             name: "prop money+spending",
             weight: 1.0,
             groups: &[

@@ -1,6 +1,6 @@
 //! The built-in rules of `hate`: hate.
 
-use super::{Combo, Defaults};
+use super::{Combo, Defaults, TEACHING_CONTEXT};
 
 const GROUPS: &[&str] = &[
     "jews", "jew", "jewish people", "muslims", "muslim", "islam", "christians", "catholics",
@@ -23,7 +23,7 @@ const GROUPS: &[&str] = &[
     "jooz", "joos", "joo", "homosexuels", "homosexuelle", "schwule", "les gays", "los gays", "juive", "judia",
     "fluchtlinge", "migranten", "refugies", "refugiados", "musulman", "同性恋", "难民",
     "imigrants", "immigrunts", "tranny", "trannies", "trannys", "muzzies", "muzzie", "muzzys", "moslems", "moslims", "jooos",
-    "jewz", "gayz", "blaks", "mexicants", "roma people", "asian people",
+    "jewz", "gayz", "blaks", "mexicants", "roma people", "asian people", "fags",
 ];
 
 const DEHUMANIZING: &[&str] = &[
@@ -70,13 +70,27 @@ const DEHUMANIZING: &[&str] = &[
     "eating dogs", "eat dogs", "eating cats", "eat cats",
 ];
 
+const EXTREMIST_SYMBOLS: &[&str] = &[
+    "swastika", "swastikas", "nazi", "nazis", "hitler", "third reich", "kkk",
+    "white supremacy", "white supremacist", "white supremacists", "neo nazi",
+    "neo nazis", "aryan brotherhood",
+    "ku klux klan", "esvastica", "croix gammee", "hakenkreuz", "纳粹", "卐字旗",
+    "卐", "希特勒",
+];
+
+const GLORIFYING: &[&str] = &[
+    "glorif*", "celebrat*", "heroic", "tribute", "praising", "praise", "proud", "pride", "hail",
+    "glorious", "光荣", "白人至上", "glorioso", "glorieux", "ruhmreich*", "master race",
+    "he was right", "hitler was right", "as a hero", "was a hero", "did nothing wrong",
+];
+
 pub(super) static RULES: Defaults = Defaults {
     terms: &[
         ("happy merchant", 1.0), ("remove kebab", 1.0), ("day of the rope", 1.0),
         ("hordes invading", 0.5), ("brown hordes", 0.5), ("defend our race", 0.5),
         ("deutschland den deutschen", 1.0), ("auslander raus", 1.0), ("白人至上", 0.5),
         ("ethnic cleansing", 1.0), ("white power", 1.0), ("heil hitler", 1.0),
-        ("sieg heil", 1.0), ("gas the jews", 1.0), ("nazi propaganda", 1.0),
+        ("sieg heil", 1.0), ("gas the jews", 1.0), ("hitler did nothing wrong", 1.0),
         ("6 million wasnt enough", 1.0), ("jews will not replace us", 1.0),
         ("you will not replace us", 0.6), ("white genocide", 0.6), ("great replacement", 0.5),
         ("holocaust denial", 0.6), ("holocaust never happened", 1.0),
@@ -104,23 +118,21 @@ pub(super) static RULES: Defaults = Defaults {
     combos: &[
         Combo { name: "dehumanizing+group", weight: 1.0, groups: &[DEHUMANIZING, GROUPS] },
         Combo {
-            name: "extremist symbol+glorification",
+            name: "extremist symbol+propaganda",
             weight: 1.0,
-            groups: &[
-                &[
-                    "swastika", "swastikas", "nazi", "nazis", "hitler", "third reich", "kkk",
-                    "white supremacy", "white supremacist", "white supremacists", "neo nazi",
-                    "neo nazis", "aryan brotherhood",
-                    "ku klux klan", "esvastica", "croix gammee", "hakenkreuz", "纳粹", "卐字旗",
-                    "卐", "希特勒",
-                ],
-                &[
-                    "glorif*", "celebrat*", "propaganda", "heroic", "recruitment", "white power",
-                    "tribute", "praising", "praise", "proud", "pride", "hail", "glorious",
-                    "光荣", "白人至上", "glorioso", "glorieux", "ruhmreich*", "master race",
-                    "he was right", "hitler was right", "flag rally", "as a hero", "was a hero",
-                ],
-            ],
+            groups: &[EXTREMIST_SYMBOLS, &["propaganda", "recruitment", "white power", "flag rally", "propagande", "宣传"]],
+        },
+        Combo { name: "extremist symbol+glorification", weight: 1.0, groups: &[EXTREMIST_SYMBOLS, GLORIFYING] },
+        Combo { name: "teaching, history or news context", weight: -1.0, groups: &[TEACHING_CONTEXT] },
+        Combo {
+            name: "glorification despite the context",
+            weight: 1.0,
+            groups: &[TEACHING_CONTEXT, GLORIFYING],
+        },
+        Combo {
+            name: "dehumanizing despite the context",
+            weight: 1.0,
+            groups: &[TEACHING_CONTEXT, DEHUMANIZING, GROUPS],
         },
         Combo {
             name: "burning place of worship+celebration",

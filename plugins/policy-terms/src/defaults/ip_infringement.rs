@@ -137,6 +137,20 @@ pub(super) static RULES: Defaults = Defaults {
                 &["remove", "removed", "removing", "without", "erase", "erased", "no"],
             ],
         },
+        Combo {
+            name: "stock site mark cleaned off",
+            weight: 1.0,
+            groups: &[
+                STOCK_SITES,
+                &[
+                    "clean up the mark", "clean the mark", "remove the mark", "remove their mark",
+                    "erase the mark", "remove the logo", "erase the logo", "remove the text",
+                    "get rid of the mark", "get rid of the logo", "clean off the",
+                    "so i can use it", "use it without paying", "without paying", "without a license",
+                    "without licensing",
+                ],
+            ],
+        },
     ],
     allow: &[&["amazon rainforest", "amazon river"]],
 };

@@ -1,6 +1,6 @@
 //! The built-in rules of `terrorism`: terrorism.
 
-use super::{Combo, Defaults, Product};
+use super::{Combo, Defaults, Product, TEACHING_CONTEXT};
 
 const EXTREMISTS: &[&str] = &[
     "isis", "isil", "daesh", "al qaeda", "alqaeda", "al shabaab", "boko haram", "jihadi",
@@ -75,7 +75,7 @@ pub(super) static RULES: Defaults = Defaults {
         ("suicidebomb*", 1.0), ("coche bomba", 1.0), ("voiture piegee", 1.0), ("autobombe", 1.0),
         ("汽车炸弹", 1.0), ("自杀式炸弹", 1.0), ("自杀式袭击", 0.6), ("selbstmordattentat*", 0.6),
         ("atentado suicida", 0.6), ("attentat suicide", 0.6), ("truck bomb", 1.0),
-        ("bomb vest", 1.0), ("explosive vest", 1.0),         ("poisoning a city s water", 1.0),
+        ("bomb vest", 1.0), ("explosive vest", 1.0), ("martyr vest", 1.0), ("martyrdom vest", 1.0),         ("poisoning a city s water", 1.0),
         ("poisoning a citys water", 1.0), ("release sarin", 1.0), ("sarin gas attack", 1.0),
         ("recruitment poster for isis", 1.0), ("isis recruitment", 1.0), ("join the jihad", 1.0),
         ("join jihad", 1.0), ("isis recrutment", 1.0), ("recruit for isis", 1.0),
@@ -208,6 +208,42 @@ pub(super) static RULES: Defaults = Defaults {
                 ],
             ],
         },
+        Combo { name: "teaching, history or news context", weight: -1.0, groups: &[TEACHING_CONTEXT] },
+        Combo {
+            name: "glorification or instructions despite the context",
+            weight: 1.0,
+            groups: &[
+                TEACHING_CONTEXT,
+                &[
+                    "glorif*", "celebrat*", "heroic", "hero", "heroes", "as a hero", "praising",
+                    "praise", "tribute", "glorious", "glory", "join us", "take up arms",
+                    "call to jihad", "blessed operation", "taste of martyrdom", "legend", "saint",
+                    "how to make", "how to build", "step by step", "instructions", "tutorial",
+                    "recipe", "blueprint", "diagram",
+                ],
+            ],
+        },
+        Combo {
+            name: "veiled bomb+crowded place",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "go boom", "goes boom", "going boom", "go bang", "goes bang", "go kaboom",
+                    "blow sky high", "pressure cooker surprise", "surprise package",
+                    "package that goes off", "backpack that goes off", "martyr vest",
+                    "martyrs vest", "martyrdom vest", "taking the unbelievers",
+                    "take the unbelievers", "taking the infidels", "take the infidels",
+                    "taking the kuffar", "going to paradise", "go to paradise",
+                    "straight to paradise",
+                ],
+                &[
+                    "stadium", "crowd", "crowded", "market", "concert", "marathon", "finish line",
+                    "subway", "train station", "airport", "mall", "bus", "parade", "festival",
+                    "embassy", "bridge", "school", "church", "mosque", "synagogue", "wedding",
+                    "unbelievers", "infidels", "people", "rush hour", "final",
+                ],
+            ],
+        },
         Combo {
             name: "plane+twin towers",
             weight: 0.5,
@@ -227,7 +263,8 @@ pub(super) static RULES: Defaults = Defaults {
         "f bomb", "da bomb", "counter terrorist", "counter terrorists", "counter terrorism",
         "anti terrorism", "flag football", "seed bomb", "seed bombs", "glitter bomb",
         "bomb jacket", "bomb diggity", "goddess isis", "isis goddess", "temple of isis",
-        "isis and osiris",
+        "isis and osiris", "fireworks go boom", "fireworks goes boom", "fireworks going boom",
+        "fireworks go bang", "confetti cannons go boom",
         // News of an attack, after the fact.
         "after a mass shooting", "after the mass shooting", "victims of a mass shooting",
         "victims of the mass shooting", "about a terrorist attack", "about the terrorist attack",

@@ -50,7 +50,34 @@ const TARGETS: &[&str] = &[
     "elderly", "grandma", "grandpa", "girlfriend", "boyfriend", "protester", "student",
     "villagers", "wedding guests", "partygoers", "festivalgoers", "schoolgirls", "schoolboys",
     "mujer", "hombre", "rehen", "femme", "homme", "otage", "enfant", "frau", "geisel", "女人",
-    "男人", "孩子", "人质",
+    "男人", "孩子", "人质", "cashier", "cashiers", "clerk", "shopkeeper", "landlord",
+    "my landlord", "stepfather", "my stepfather", "stepdad", "my stepdad", "stepmother",
+    "my stepmother", "stepmom", "my stepmom", "roommate", "my roommate", "my brother",
+    "my sister", "my son", "my daughter", "my uncle", "my aunt", "my grandma", "my grandpa",
+];
+
+/// Euphemisms for killing someone, or for what comes after ("make him sleep
+/// forever", "a dirt nap", "where to leave the body").
+const KILLING_EUPHEMISMS: &[&str] = &[
+    "sleep forever", "sleeps forever", "sleeping forever", "never wakes up", "never wake up",
+    "never wakes up again", "never wake up again", "never woke up again", "six feet under",
+    "dirt nap", "permanent nap", "eternal sleep", "meet his maker", "meet her maker",
+    "meet their maker", "meet your maker", "meets his maker", "meets her maker",
+    "disappear permanently", "disappear for good", "hide the body", "hiding the body",
+    "hide his body", "hide her body", "where to leave the body", "leave the body",
+    "dump the body", "dumping the body", "dispose of the body", "get rid of the body",
+    "bury the body", "body in the trunk", "no witnesses", "silence him forever",
+    "silence her forever",
+];
+
+/// Who a euphemism for killing is aimed at.
+const EUPHEMISM_TARGETS: &[&str] = &[
+    "him", "her", "them", "my ex", "my boss", "my wife", "my husband", "my neighbor",
+    "my neighbour", "neighbor", "neighbour", "my teacher", "teacher", "my coworker",
+    "coworker", "landlord", "my landlord", "cashier", "stepfather", "my stepfather",
+    "stepdad", "stepmother", "stepmom", "roommate", "my roommate", "my mom", "my dad",
+    "my brother", "my sister", "my parents", "wife", "husband", "girlfriend", "boyfriend",
+    "kid next door", "the kid", "old man", "witness", "witnesses", "rival", "snitch",
 ];
 
 const WEAPONS_OR_WOUNDS: &[&str] = &[
@@ -506,6 +533,51 @@ pub(super) static RULES: Defaults = Defaults {
             ],
         },
         Combo {
+            name: "euphemism for killing+victim",
+            weight: 1.0,
+            groups: &[KILLING_EUPHEMISMS, EUPHEMISM_TARGETS],
+        },
+        Combo {
+            name: "taking someone out for good",
+            weight: 1.0,
+            groups: &[
+                &["taking out", "take out", "took out", "takes out", "taken out"],
+                EUPHEMISM_TARGETS,
+                &["for good", "permanently", "the body", "his body", "her body", "no witnesses", "silencer"],
+            ],
+        },
+        Combo {
+            name: "poisoning a person",
+            weight: 1.0,
+            groups: &[
+                &["poison", "poisons", "poisoning", "poisoned", "rat poison", "antifreeze", "arsenic", "cyanide"],
+                &[
+                    "my husband", "my wife", "my boss", "my neighbor", "my neighbour", "my mom",
+                    "my dad", "my mother", "my father", "my stepfather", "my roommate",
+                    "my coworker", "my ex", "my teacher", "slowly", "without getting caught",
+                    "without being caught", "undetectable", "untraceable", "in his juice",
+                    "in her juice", "in his drink", "in her drink", "in his coffee",
+                    "in her coffee", "in his food", "in her food", "kid next door", "the kid",
+                ],
+            ],
+        },
+        Combo {
+            name: "ramming people on purpose",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "plowing into", "plowed into", "ploughed into", "rammed into", "ramming into",
+                    "driving into", "drove into", "drives into", "car into", "truck into",
+                    "van into", "plow into", "plough into",
+                ],
+                &["people", "the people", "christmas market", "market", "festival", "parade", "marchers"],
+                &[
+                    "on purpose", "deliberately", "intentionally", "celebrat*", "glorif*",
+                    "as many as", "attack", "heroic",
+                ],
+            ],
+        },
+        Combo {
             name: "hurt child",
             weight: 0.6,
             groups: &[HARMED_CHILD, &["dead", "bleeding", "bloody", "wounded", "beaten", "abused"]],
@@ -544,5 +616,11 @@ pub(super) static RULES: Defaults = Defaults {
         "school shooting vigil", "school shooting memorial", "shooting vigil", "shooting memorial",
         "school shooting survivors", "school shooting victims", "school shooting prevention",
         "against school shootings", "stop school shootings", "end school shootings",
+        "sleeping beauty", "never wake a sleeping baby", "never wake up a sleeping baby",
+        "six feet under cast", "six feet under tv", "six feet under series",
+        "six feet under show", "poison ivy", "poison oak", "food poisoning", "poison apple",
+        "poison dart frog", "poison dart frogs", "for good luck", "for good measure",
+        "take out food", "take out menu", "take out the trash", "take out the garbage",
+        "taking out the trash", "taking out the garbage", "take out box",
     ]],
 };
