@@ -87,13 +87,19 @@ pub(crate) fn document<'t>(texts: impl IntoIterator<Item = &'t str>) -> Doc {
 
 /// Scores a [`document`]: splits its words run together and corrects its
 /// misspellings, then matches the rules.
-pub(crate) fn evaluate_document(rules: &Rules, mut doc: Doc) -> Outcome {
+pub(crate) fn evaluate_document(rules: &Rules, doc: Doc) -> Outcome {
+    evaluate_doc(rules, &corrected(doc))
+}
+
+/// A [`document`] as the rules read it: leetspeak rejoined, words run
+/// together split, misspellings and misspelled names corrected.
+pub(crate) fn corrected(mut doc: Doc) -> Doc {
     doc.rejoin_leet(|w| crate::split::lookup(w).or_else(|| crate::fuzzy::correct(w)));
     doc.split_tokens(crate::split::split);
     let mut corrections = crate::fuzzy::Corrections::default();
     doc.correct_tokens(|w| corrections.correct(w));
     crate::names::correct(&mut doc);
-    evaluate_doc(rules, &doc)
+    doc
 }
 
 fn evaluate_doc(rules: &Rules, doc: &Doc) -> Outcome {

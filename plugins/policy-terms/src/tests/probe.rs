@@ -37,11 +37,7 @@ fn probe_doc() {
     let Ok(text) = std::env::var("PROBE_TEXT") else {
         return;
     };
-    let mut doc = crate::engine::document([text.as_str()]);
-    doc.rejoin_leet(|w| crate::split::lookup(w).or_else(|| crate::fuzzy::correct(w)));
-    doc.split_tokens(crate::split::split);
-    doc.correct_tokens(crate::fuzzy::correct);
-    crate::names::correct(&mut doc);
+    let doc = crate::engine::corrected(crate::engine::document([text.as_str()]));
     println!("{:?}", doc.span(0, doc.len()));
 }
 
@@ -101,12 +97,9 @@ fn probe_words() {
         if let Some(w) = crate::fuzzy::correct(line) {
             println!("{line} -> {w}");
         }
-        let mut doc = crate::engine::document([line]);
+        let doc = crate::engine::document([line]);
         let before = doc.span(0, doc.len());
-        doc.rejoin_leet(|w| crate::split::lookup(w).or_else(|| crate::fuzzy::correct(w)));
-        doc.split_tokens(crate::split::split);
-        doc.correct_tokens(crate::fuzzy::correct);
-        crate::names::correct(&mut doc);
+        let doc = crate::engine::corrected(doc);
         let after = doc.span(0, doc.len());
         if after != before {
             println!("{line:?} => {after:?}");
