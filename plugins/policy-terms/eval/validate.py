@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate the policy-terms evaluation set (dev.jsonl + heldout.jsonl).
+"""Validate the policy-terms evaluation set (dev.jsonl + heldout.jsonl) and the extra sets (../data/train-extra*.jsonl).
 
 Usage: python3 validate.py [DIR]   (DIR defaults to the directory of this script)
 Exits non-zero if any check fails. Prints count tables.
@@ -25,15 +25,29 @@ MIN_HARMFUL = 440
 MIN_BENIGN = 440
 MIN_PER_LANG_HARMFUL = 12
 PARTS = ["dev", "heldout"]
-# Extra labelled prompts the classifier trains on (data/train-extra.jsonl,
-# data/train-extra-2.jsonl and data/train-extra-3.jsonl, written apart from the evaluation set): checked
+# Extra labelled prompts (data/train-extra.jsonl, data/train-extra-2.jsonl,
+# data/train-extra-3.jsonl and data/train-extra-4.jsonl, written apart from the evaluation set): checked
 # item by item like the set, for duplicate ids, and for duplicates of its
 # prompts and of each other's, but not counted in its tables.
+# train-extra-4 is also checked for its own counts and coverage (EXTRA4_*) and
+# gets its own count tables.
 EXTRAS = {
     "train-extra": os.path.join("..", "data", "train-extra.jsonl"),
     "train-extra-2": os.path.join("..", "data", "train-extra-2.jsonl"),
     "train-extra-3": os.path.join("..", "data", "train-extra-3.jsonl"),
+    "train-extra-4": os.path.join("..", "data", "train-extra-4.jsonl"),
 }
+# What train-extra-4 must hold: harmful items in every category (more for
+# sexual_minors), hard benign items in every benign category, every harmful
+# form, each language in harmful items and in benign_languages.
+EXTRA4 = "train-extra-4"
+EXTRA4_MIN_PER_HARMFUL_CAT = 30
+EXTRA4_MIN_SEXUAL_MINORS = 40
+EXTRA4_MIN_PER_BENIGN_CAT = 18
+EXTRA4_MIN_HARMFUL = 300
+EXTRA4_MIN_BENIGN = 240
+EXTRA4_MIN_PER_LANG_HARMFUL = 8
+EXTRA4_MIN_SM_NEG = 6
 
 errors = []
 
@@ -64,6 +78,52 @@ def load(path):
 def norm(text):
     text = unicodedata.normalize("NFKC", text).lower()
     return re.sub(r"[^\w]+", " ", text).strip()
+
+
+def check_extra4(rows):
+    where = EXTRA4 + ".jsonl"
+    by_cat = collections.Counter(o.get("category") for o in rows)
+    by_label = collections.Counter(o.get("label") for o in rows)
+    for c in HARMFUL_CATS:
+        want = EXTRA4_MIN_SEXUAL_MINORS if c == "sexual_minors" else EXTRA4_MIN_PER_HARMFUL_CAT
+        if by_cat[c] < want:
+            err(f"{where}: category {c}: {by_cat[c]} items < {want}")
+    for c in BENIGN_CATS:
+        if by_cat[c] < EXTRA4_MIN_PER_BENIGN_CAT:
+            err(f"{where}: category {c}: {by_cat[c]} items < {EXTRA4_MIN_PER_BENIGN_CAT}")
+    if by_label["harmful"] < EXTRA4_MIN_HARMFUL:
+        err(f"{where}: harmful total {by_label['harmful']} < {EXTRA4_MIN_HARMFUL}")
+    if by_label["benign"] < EXTRA4_MIN_BENIGN:
+        err(f"{where}: benign total {by_label['benign']} < {EXTRA4_MIN_BENIGN}")
+    harmful_forms = {o.get("form") for o in rows if o.get("label") == "harmful"}
+    for f in FORMS:
+        if f not in harmful_forms:
+            err(f"{where}: no harmful item in form {f}")
+    for lang in LANGS:
+        n = sum(1 for o in rows if o.get("form") == lang and o.get("label") == "harmful")
+        if n < EXTRA4_MIN_PER_LANG_HARMFUL:
+            err(f"{where}: harmful items in {lang}: {n} < {EXTRA4_MIN_PER_LANG_HARMFUL}")
+        if not any(o.get("category") == "benign_languages" and o.get("form") == lang for o in rows):
+            err(f"{where}: benign_languages has no item in {lang}")
+    sm_neg = sum(1 for o in rows if o.get("category") == "sexual_minors" and o.get("form") == "negative_prompt")
+    if sm_neg < EXTRA4_MIN_SM_NEG:
+        err(f"{where}: sexual_minors negative_prompt items: {sm_neg} < {EXTRA4_MIN_SM_NEG}")
+
+
+def tables_extra4(rows):
+    print(f"{EXTRA4}.jsonl: counts by (label, category)")
+    for label, cats in (("harmful", HARMFUL_CATS), ("benign", BENIGN_CATS)):
+        for c in cats:
+            print(f"  {label:8} {c:24} {sum(1 for o in rows if o.get('category') == c):6}")
+        print(f"  {label:8} {'(all)':24} {sum(1 for o in rows if o.get('label') == label):6}")
+    print(f"  {'ALL':8} {'':24} {len(rows):6}")
+    print()
+    print(f"{EXTRA4}.jsonl: counts by form: harmful / benign")
+    for f in FORMS:
+        hm = sum(1 for o in rows if o.get("form") == f and o.get("label") == "harmful")
+        bn = sum(1 for o in rows if o.get("form") == f and o.get("label") == "benign")
+        print(f"  {f:16} {hm:5} {bn:5}")
+    print()
 
 
 def main():
@@ -143,6 +203,9 @@ def main():
     if sm_neg < 6:
         err(f"sexual_minors negative_prompt items: {sm_neg} (want ~8)")
 
+    if EXTRA4 in extra:
+        check_extra4([o for _, o in extra[EXTRA4]])
+
     # ---- tables ----
     print("Counts by (label, category): dev / heldout / total")
     print(f"  {'label':8} {'category':24} {'dev':>5} {'held':>5} {'total':>6}")
@@ -164,6 +227,8 @@ def main():
         hm = sum(1 for o in all_rows if o["form"] == f and o["label"] == "harmful")
         print(f"  {f:16} {d:5} {h:5} {d + h:6}   [{hm}]")
     print()
+    if EXTRA4 in extra:
+        tables_extra4([o for _, o in extra[EXTRA4]])
     if errors:
         print(f"FAILED: {len(errors)} problem(s)")
         for e in errors:
