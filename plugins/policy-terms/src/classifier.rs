@@ -34,7 +34,7 @@ mod model {
 /// benign prompts and 0.5% of the everyday ones, under the rule of those
 /// tried that refuses the most of the labelled harmful prompts (see the
 /// tests).
-pub const DEFAULT_DENY_AT: f64 = 0.9714;
+pub const DEFAULT_DENY_AT: f64 = 0.9808;
 
 /// The shipped harmful-or-benign model.
 const LINEAR: Linear<'static> = Linear {

@@ -1,6 +1,7 @@
 //! Five-fold cross-validation of the classifier on what it is trained on:
 //! the evaluation set's dev part, the extra labelled prompts
-//! (`data/train-extra.jsonl`, `data/train-extra-2.jsonl`) and the everyday training prompts (never the
+//! (`data/train-extra.jsonl`, `data/train-extra-2.jsonl`,
+//! `data/train-extra-3.jsonl`) and the everyday training prompts (never the
 //! held-out part, nor `eval/everyday-check.txt`). Each item is scored
 //! by a model trained on the other four fifths. It chooses the threshold
 //! and the minimum-evidence rule.
@@ -35,6 +36,8 @@ enum Source {
     Extra,
     /// `data/train-extra-2.jsonl`, counted with dev.
     Extra2,
+    /// `data/train-extra-3.jsonl`, counted with dev.
+    Extra3,
     /// `data/everyday-train.txt`: all benign.
     Everyday,
 }
@@ -76,7 +79,10 @@ const SHIPPED: Evidence = Evidence {
 impl Scored {
     /// Whether it is labelled (dev or extra), rather than everyday.
     fn labelled(&self) -> bool {
-        matches!(self.source, Source::Dev | Source::Extra | Source::Extra2)
+        matches!(
+            self.source,
+            Source::Dev | Source::Extra | Source::Extra2 | Source::Extra3
+        )
     }
 
     /// Whether the classifier alone refuses it at `deny_at` under `rule`.
@@ -126,9 +132,11 @@ fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
     let jsonl = include_str!("../../../eval/dev.jsonl");
     let extra_jsonl = include_str!("../../../data/train-extra.jsonl");
     let extra2_jsonl = include_str!("../../../data/train-extra-2.jsonl");
+    let extra3_jsonl = include_str!("../../../data/train-extra-3.jsonl");
     let dev = parse(jsonl);
     let extra = parse(extra_jsonl);
     let extra2 = parse(extra2_jsonl);
+    let extra3 = parse(extra3_jsonl);
     let everyday = parse_benign_lines(include_str!("../../../data/everyday-train.txt"));
     let items: Vec<_> = dev
         .iter()
@@ -148,6 +156,13 @@ fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
                 .zip(folds(extra2_jsonl))
                 .zip(forms(extra2_jsonl))
                 .map(|((e, k), form)| (e, k, Source::Extra2, form)),
+        )
+        .chain(
+            extra3
+                .iter()
+                .zip(folds(extra3_jsonl))
+                .zip(forms(extra3_jsonl))
+                .map(|((e, k), form)| (e, k, Source::Extra3, form)),
         )
         .chain(
             everyday
@@ -363,6 +378,7 @@ fn cross_validated_recall_beats_the_rules_within_the_false_positive_limits() {
         ("dev", Source::Dev),
         ("extra", Source::Extra),
         ("extra-2", Source::Extra2),
+        ("extra-3", Source::Extra3),
     ] {
         let part: Vec<&Scored> = scored.iter().filter(|s| s.source == source).collect();
         let count = |harmful: bool| {
