@@ -52,6 +52,7 @@ fn main() {
         "src/normalize.rs",
         "src/phrase.rs",
         "data/persons.txt",
+        "data/english-near.txt",
         "src/split.rs",
         "src/classifier/features.rs",
         "src/classifier/train.rs",
@@ -396,6 +397,58 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
     writeln!(
         s,
         "/// [`NEAR_BLOOM`] holds 2^NEAR_BITS words.\npub(crate) const NEAR_BITS: u32 = {NEAR_BITS};\n"
+    )
+    .unwrap();
+    // The lowercase words of nine letters or more, by first letter, each
+    // with the set of its letters (a bit per letter), for words two slips
+    // off them (src/fuzzy.rs).
+    let mut long: Vec<(u8, u16, u32)> = words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| (9..=32).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_lowercase()))
+        .map(|(i, w)| {
+            let letters = w.bytes().fold(0u32, |m, b| m | 1 << (b - b'a'));
+            (w.as_bytes()[0], i as u16, letters)
+        })
+        .collect();
+    long.sort_unstable();
+    let mut starts = [0u16; 27];
+    for (k, start) in starts.iter_mut().enumerate() {
+        *start = long.partition_point(|&(f, ..)| usize::from(f - b'a') < k) as u16;
+    }
+    let long: Vec<(u16, u32)> = long.into_iter().map(|(_, i, m)| (i, m)).collect();
+    s.push_str("/// The lowercase words of [`VOCABULARY`] of nine letters or more, by\n");
+    s.push_str("/// first letter: (index in VOCABULARY, a bit per letter it has).\n");
+    writeln!(
+        s,
+        "pub(crate) static LONG_WORDS: [(u16, u32); {}] = {long:?};\n",
+        long.len()
+    )
+    .unwrap();
+    s.push_str("/// Where the words of [`LONG_WORDS`] beginning with each letter start\n");
+    s.push_str("/// (`a` to `z`, then the end).\n");
+    writeln!(
+        s,
+        "pub(crate) static LONG_STARTS: [u16; 27] = {starts:?};\n"
+    )
+    .unwrap();
+    // English words two slips off a word of the phrases, never read as it
+    // (data/english-near.txt, written by a test from word lists).
+    let near_text =
+        std::fs::read_to_string("data/english-near.txt").expect("reading data/english-near.txt");
+    let mut english: Vec<&str> = near_text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    english.sort_unstable();
+    english.dedup();
+    s.push_str("/// English words two slips off a word of [`LONG_WORDS`], sorted: never\n");
+    s.push_str("/// read as it (`data/english-near.txt`).\n");
+    writeln!(
+        s,
+        "pub(crate) static ENGLISH_NEAR: [&str; {}] = {english:?};\n",
+        english.len()
     )
     .unwrap();
     let mut trigrams = [0u64; 26 * 26 * 26 / 64 + 1];

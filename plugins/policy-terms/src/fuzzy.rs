@@ -8,10 +8,19 @@
 //! two commonest slips are corrected in shorter words (five or six
 //! letters): a doubled letter written once ("blody", "bulets") and two
 //! letters swapped after the first ("nakde", "swfit"), towards a word of
-//! the phrases ("bobs" stays "bobs", not "boobs"). A word of the built-in
+//! the phrases ("bobs" stays "bobs", not "boobs"). A word of eight letters
+//! or more that is none of those reads as a word of the phrases of nine
+//! letters or more two slips off it, with the same first letter (two
+//! letters changed, missing, one too many, or two neighbours swapped:
+//! "muderring", "assasinaton"), unless it is an English word
+//! ([`ENGLISH_NEAR`]: "expensive" is not "explosive", "donation" not
+//! "domination"). A word of the built-in
 //! exceptions is never corrected ("signs" stays "signs", not "sings").
 
-use crate::builtin::{ALLOW_WORDS, DELETE_BITS, DELETES, NEAR_BITS, NEAR_BLOOM, VOCABULARY};
+use crate::builtin::{
+    ALLOW_WORDS, DELETE_BITS, DELETES, ENGLISH_NEAR, LONG_STARTS, LONG_WORDS, NEAR_BITS,
+    NEAR_BLOOM, VOCABULARY,
+};
 use crate::key::{FNV_START, fnv_step, poly_bloom, poly_step};
 use crate::split::lookup_hashed;
 
@@ -21,6 +30,8 @@ const MIN_TARGET: usize = 7;
 const MIN_CHANGED: usize = 9;
 /// The shortest word corrected by [`correct_short`].
 const MIN_SHORT: usize = 5;
+/// The shortest word corrected by [`correct_two`].
+const MIN_TWO: usize = 8;
 
 /// The word of the phrases `word` misspells, if any.
 pub(crate) fn correct(word: &str) -> Option<&'static str> {
@@ -147,7 +158,49 @@ fn correction_hashed(word: &str, hash: u64) -> Option<&'static str> {
             return Some(w);
         }
     }
-    None
+    correct_two(b)
+}
+
+/// A word of [`MIN_TWO`] letters or more two slips off a word of the
+/// phrases of nine letters or more ([`LONG_WORDS`]) with the same first
+/// letter, corrected to it (the first such word, in order), unless it is
+/// an English word ([`ENGLISH_NEAR`]). The words are compared only when
+/// their lengths differ by two at most and their sets of letters by four
+/// letters at most (two letters changed change at most four), which leaves
+/// few of the thirty-odd words of a first letter to compare.
+fn correct_two(b: &[u8]) -> Option<&'static str> {
+    let found = two_slips(b)?;
+    let word = std::str::from_utf8(b).expect("ASCII");
+    (ENGLISH_NEAR.binary_search(&word).is_err() && !PROMPT_WORDS.contains(&word)).then_some(found)
+}
+
+/// Words of image prompts that no English word list has, two slips off a
+/// word of the phrases: never read as it ("trending on artstation" is not
+/// "attestation").
+const PROMPT_WORDS: &[&str] = &["artstation", "carbonara"];
+
+/// The first word of [`LONG_WORDS`] two slips off `b` or less, if `b` has
+/// [`MIN_TWO`] letters or more.
+pub(crate) fn two_slips(b: &[u8]) -> Option<&'static str> {
+    if b.len() < MIN_TWO || b.len() > MAX_WORD {
+        return None;
+    }
+    let first = usize::from(b[0] - b'a');
+    let letters = letter_set(b);
+    let (from, to) = (
+        usize::from(LONG_STARTS[first]),
+        usize::from(LONG_STARTS[first + 1]),
+    );
+    LONG_WORDS[from..to]
+        .iter()
+        .filter(|&&(_, set)| (set ^ letters).count_ones() <= 4)
+        .map(|&(i, _)| VOCABULARY[usize::from(i)])
+        .find(|w| w.len().abs_diff(b.len()) <= 2 && crate::names::distance(b, w.as_bytes()) <= 2)
+}
+
+/// The set of the lowercase letters of `b`, a bit each.
+fn letter_set(b: &[u8]) -> u32 {
+    b.iter().fold(0, |m, &c| m | 1 << (c - b'a'))
 }
 
 /// A word of five or six letters with a doubled letter written once or two

@@ -104,7 +104,7 @@ fn close(word: &str, name: &str) -> bool {
 
 /// The optimal string alignment distance: letters inserted, deleted,
 /// changed, or two neighbours swapped.
-fn distance(a: &[u8], b: &[u8]) -> usize {
+pub(crate) fn distance(a: &[u8], b: &[u8]) -> usize {
     let n = b.len();
     let mut before = [0usize; MAX_WORD + 1];
     let mut previous: [usize; MAX_WORD + 1] = std::array::from_fn(|j| j);

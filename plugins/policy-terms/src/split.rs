@@ -82,7 +82,9 @@ const NEVER_SPLIT: &[&str] = &[
 ];
 
 /// Three-letter words that may be pieces.
-const SHORT_PIECES: &[&str] = &["sex", "kid", "kys", "gun", "kkk", "cum", "gas"];
+const SHORT_PIECES: &[&str] = &[
+    "sex", "kid", "kys", "gun", "kkk", "cum", "gas", "war", "die", "all", "now",
+];
 
 /// Common nouns of prompts that may be pieces too ("shakiranudeleak").
 /// The build script reads this list from this file's text and adds it to
@@ -282,10 +284,6 @@ fn split_latin(word: &str, out: &mut Vec<(usize, usize)>) {
     if word_end[n] == NONE || word_end[n] < 2 || NEVER_SPLIT.contains(&word) {
         return;
     }
-    // A word a prefix word begins ("firebombed", "firebomb*") is matched whole.
-    if (MIN_PIECE..n).any(|k| STEMS.binary_search(&&word[..k]).is_ok()) {
-        return;
-    }
     // Back from the end: a word piece, then a joiner or a word, ...
     let mut at = n;
     let mut in_word = true;
@@ -302,6 +300,13 @@ fn split_latin(word: &str, out: &mut Vec<(usize, usize)>) {
         at = usize::from(from);
     }
     out[start..].reverse();
+    // A word a prefix word begins ("firebombed", "firebomb*") is matched
+    // whole, unless its first piece holds that prefix word
+    // ("deportallmuslims", "deport*").
+    let first = out[start].1;
+    if (first + 1..n).any(|k| STEMS.binary_search(&&word[..k]).is_ok()) {
+        out.truncate(start);
+    }
 }
 
 /// Whether `c` is a Chinese or Japanese character, written without spaces.

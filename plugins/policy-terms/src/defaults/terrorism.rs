@@ -24,6 +24,8 @@ const EXTREMISTS: &[&str] = &[
     "selbstmordattentater*", "attentater*", "kamikaze terrorist", "infidels", "kuffar",
     "kafir", "kafirs", "daesh fighters", "al qaeda fighters", "自杀式", "人肉炸弹", "恐怖主义",
     "al qaida", "alqaida", "boko haram fighters", "shabaab",
+    "holy war", "holy warrior", "guerra santa", "guerre sainte", "heiliger krieg",
+    "heiligen krieg",
 ];
 
 const GLORIFYING: &[&str] = &[
@@ -136,6 +138,21 @@ pub(super) static RULES: Defaults = Defaults {
                 &[
                     "plan", "map", "how to", "where to", "during rush hour", "maximum casualties",
                     "blueprint", "instructions", "step by step",
+                ],
+            ],
+        },
+        Combo {
+            name: "shooting up a place",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "shooting up", "shoot up", "shooting spree", "open fire", "opening fire",
+                    "opened fire", "opens fire",
+                ],
+                &[
+                    "school", "high school", "his school", "her school", "my school", "classroom",
+                    "campus", "mall", "church", "mosque", "synagogue", "concert", "nightclub",
+                    "crowd", "parade", "festival",
                 ],
             ],
         },

@@ -54,6 +54,10 @@ const TARGETS: &[&str] = &[
     "my landlord", "stepfather", "my stepfather", "stepdad", "my stepdad", "stepmother",
     "my stepmother", "stepmom", "my stepmom", "roommate", "my roommate", "my brother",
     "my sister", "my son", "my daughter", "my uncle", "my aunt", "my grandma", "my grandpa",
+    "teen", "teens", "teenager", "teenagers", "adolescent", "adolescents", "stranger",
+    "strangers", "passerby", "passersby", "pedestrian", "jogger", "cyclist", "police officer",
+    "cop", "cops", "voisin", "voisine", "mon voisin", "ma voisine", "vecino", "vecina",
+    "mi vecino", "mi vecina", "nachbar", "nachbarn", "nachbarin", "meinen nachbarn",
 ];
 
 /// Euphemisms for killing someone, or for what comes after ("make him sleep
@@ -78,6 +82,29 @@ const EUPHEMISM_TARGETS: &[&str] = &[
     "stepdad", "stepmother", "stepmom", "roommate", "my roommate", "my mom", "my dad",
     "my brother", "my sister", "my parents", "wife", "husband", "girlfriend", "boyfriend",
     "kid next door", "the kid", "old man", "witness", "witnesses", "rival", "snitch",
+    "mon voisin", "ma voisine", "voisin", "voisine", "mon patron", "mon ex", "ma femme",
+    "mon mari", "mon pere", "ma mere", "mon beau pere", "mi vecino", "mi vecina", "vecino",
+    "vecina", "mi jefe", "mi ex", "mi esposa", "mi marido", "mi padrastro", "mi suegra",
+    "meinen nachbarn", "meine nachbarin", "nachbarn", "nachbar", "meinen chef", "meine frau",
+    "meinen mann", "meinen stiefvater", "meinen ex", "meine ex",
+];
+
+/// Words for silencing or putting to sleep, which with "forever" and
+/// someone are a euphemism for killing them, in English, French, Spanish
+/// and German ("faire taire mon voisin pour toujours", "dormir para
+/// siempre").
+const SILENCING: &[&str] = &[
+    "shut him up", "shut her up", "put him to sleep",
+    "put her to sleep", "faire taire", "fais taire", "fait taire", "reduire au silence", "au silence",
+    "endormir", "dormir", "callar", "hacer callar", "silenciar", "dormir a", "mandar a dormir",
+    "zum schweigen bringen", "zum schweigen", "einschlafen lassen", "schlafen legen",
+];
+
+/// "Forever", "for good".
+const FOREVER: &[&str] = &[
+    "forever", "for good", "permanently", "for ever", "pour toujours", "a jamais",
+    "pour de bon", "definitivement", "para siempre", "por siempre", "para toda la eternidad",
+    "fur immer", "fuer immer", "endgultig", "endgueltig", "auf ewig",
 ];
 
 const WEAPONS_OR_WOUNDS: &[&str] = &[
@@ -536,6 +563,11 @@ pub(super) static RULES: Defaults = Defaults {
             name: "euphemism for killing+victim",
             weight: 1.0,
             groups: &[KILLING_EUPHEMISMS, EUPHEMISM_TARGETS],
+        },
+        Combo {
+            name: "silencing someone forever",
+            weight: 1.0,
+            groups: &[SILENCING, FOREVER, EUPHEMISM_TARGETS],
         },
         Combo {
             name: "taking someone out for good",
