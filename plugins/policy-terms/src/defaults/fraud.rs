@@ -1,6 +1,6 @@
 //! The built-in rules of `fraud`: fraud.
 
-use super::{Combo, Defaults};
+use super::{Combo, Defaults, LAW_ENFORCEMENT, TEACHING_CONTEXT};
 
 const FORGED: &[&str] = &[
     "fake", "faked", "counterfeit", "counterfeited", "forged", "forgery", "forgeries",
@@ -87,6 +87,21 @@ pub(super) static RULES: Defaults = Defaults {
     ],
     products: &[],
     combos: &[
+        Combo { name: "teaching, history or news context", weight: -1.0, groups: &[TEACHING_CONTEXT] },
+        Combo { name: "police arresting or convicting", weight: -1.0, groups: &[LAW_ENFORCEMENT] },
+        Combo {
+            name: "instructions or sale despite the context",
+            weight: 1.0,
+            groups: &[
+                TEACHING_CONTEXT,
+                &[
+                    "how to make", "how to print", "how to", "step by step", "instructions",
+                    "tutorial", "template", "templates", "for sale", "to sell", "selling",
+                    "buy", "ready to print", "printable", "that looks real", "passes as real",
+                    "fake", "fake news", "fabricated", "hoax", "made up", "false story",
+                ],
+            ],
+        },
         Combo {
             name: "banknote+printing",
             weight: 1.0,

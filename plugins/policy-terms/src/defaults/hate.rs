@@ -24,6 +24,7 @@ const GROUPS: &[&str] = &[
     "fluchtlinge", "migranten", "refugies", "refugiados", "musulman", "同性恋", "难民",
     "imigrants", "immigrunts", "tranny", "trannies", "trannys", "muzzies", "muzzie", "muzzys", "moslems", "moslims", "jooos",
     "jewz", "gayz", "blaks", "mexicants", "roma people", "asian people", "fags",
+    "small hats", "roms", "los inmigrantes", "die auslander",
 ];
 
 const DEHUMANIZING: &[&str] = &[
@@ -67,8 +68,14 @@ const DEHUMANIZING: &[&str] = &[
     "hook nose", "counting money", "send all", "back to africa", "back to where they came from",
     "as monsters", "are monsters", "as demons", "are demons", "as freaks", "are freaks",
     "are mentally ill", "as perverts", "are perverts", "abomination", "abominations",
-    "eating dogs", "eat dogs", "eating cats", "eat cats",
+    "eating dogs", "eat dogs", "eating cats", "eat cats", "swarm of insects", "as a swarm",
+    "swarm of locusts", "as locusts", "as diseased", "diseased animals", "blood sucking",
+    "bloodsucking", "as leeches", "are leeches", "leeches", "infesting",
+    "vermine", "alimanas", "plaga", "long noses", "long nosed", "run the banks",
+    "running the banks", "own the banks", "control the banks", "control the media",
+    "controlling the media", "own the media", "keep them away from children",
 ];
+
 
 const EXTREMIST_SYMBOLS: &[&str] = &[
     "swastika", "swastikas", "nazi", "nazis", "hitler", "third reich", "kkk",
@@ -194,6 +201,8 @@ pub(super) static RULES: Defaults = Defaults {
                 &[
                     "migrant problem", "migrants", "immigrants", "muslims", "time for", "we need",
                     "refugees", "gays", "was right", "was correct", "celebrat*", "glorif*",
+                    "immigrant problem", "immigrant question", "jewish question",
+                    "jewish problem", "muslim problem", "refugee problem",
                     "poster", "bring back", "jews",
                 ],
             ],

@@ -1,6 +1,6 @@
 //! The built-in rules of `violence`: graphic violence and violence against real people.
 
-use super::{Combo, Defaults};
+use super::{Combo, Defaults, TEACHING_CONTEXT};
 
 /// Violent acts that leave no doubt.
 const ACTS: &[&str] = &[
@@ -17,6 +17,9 @@ const ACTS: &[&str] = &[
     "shot in the face", "thrown against a wall", "set on fire", "being set on fire",
     "setting fire to", "strangle", "strangled", "strangling", "choked to death", "unalive",
     "beat his wife", "beating his wife", "beats his wife",
+    "hacked to death", "hacking to death", "hacking someone to death", "beaten to death",
+    "whipped to death", "balle dans la tete", "une balle dans la tete", "bala en la cabeza",
+    "tiro en la cabeza", "kopfschuss",
     "stab someone", "kill someone", "murder someone", "apunala*", "acuchilla*", "asesina*",
     "matar", "erstochen", "erschlagen", "ermordet", "ermorden", "poignarde*", "tuer",
     "砍人", "杀人", "捅死", "杀死",
@@ -28,7 +31,13 @@ const WEAK_ACTS: &[&str] = &[
     "attacks", "attacking", "attacked", "assault", "assaulting", "assaulted", "punching",
     "kicking", "beating", "hang", "hanging", "drown", "drowning", "drowned", "blow up",
     "blowing up", "blew up", "bombed", "executing", "shot", "shooting at", "beaten", "punched",
-    "kicked", "choking", "burning", "hitting", "hit", "thrown", "throwing",
+    "kicked", "choking", "burning", "hitting", "hit", "thrown", "throwing", "whipping",
+    "whipped", "flogging", "flogged", "lashing", "stomping", "stomping on", "stomped on",
+    "dragged", "dragging",
+    "beating up", "beaten up", "beat up", "getting beaten", "golpeando", "golpea", "golpear",
+    "golpeado", "golpeada", "paliza", "frappe", "frappant", "frapper", "tabasse", "tabasser",
+    "passage a tabac", "prugelt", "verprugelt", "pruegelt", "schlagt", "schlagen",
+    "verpruegelt", "execution", "ejecucion", "hinrichtung",
 ];
 
 /// Real people as victims.
@@ -54,6 +63,8 @@ const TARGETS: &[&str] = &[
     "my landlord", "stepfather", "my stepfather", "stepdad", "my stepdad", "stepmother",
     "my stepmother", "stepmom", "my stepmom", "roommate", "my roommate", "my brother",
     "my sister", "my son", "my daughter", "my uncle", "my aunt", "my grandma", "my grandpa",
+    "nino", "nina", "ninos", "un nino", "una nina", "obdachlosen", "obdachloser", "obdachlose",
+    "sans abri", "indigente", "mendigo", "his wife", "her husband", "coworkers", "his coworkers",
     "teen", "teens", "teenager", "teenagers", "adolescent", "adolescents", "stranger",
     "strangers", "passerby", "passersby", "pedestrian", "jogger", "cyclist", "police officer",
     "cop", "cops", "voisin", "voisine", "mon voisin", "ma voisine", "vecino", "vecina",
@@ -113,7 +124,10 @@ const WEAPONS_OR_WOUNDS: &[&str] = &[
     "gunmen", "shooter", "sniper", "bullet", "bullets", "blood", "bloody", "bleeding", "dead",
     "corpse", "corpses", "wounded", "knife", "machete", "bomb", "bombs", "explosive",
     "explosives", "explosion", "grenade", "baseball bat", "bat", "axe", "hammer", "crowbar",
-    "belt", "chainsaw", "razor", "shotgun blast", "brass knuckles",
+    "belt", "chainsaw", "razor", "shotgun blast", "brass knuckles", "brutally", "brutal",
+    "savagely", "viciously", "black and blue", "bruises", "bruised", "bloodied", "unconscious",
+    "to death", "leather belt", "whip", "cinturon", "brutalmente", "ceinture", "brutalement",
+    "gurtel", "brutal", "zu tode", "a muerte", "cuchillo", "couteau", "messer",
 ];
 
 const HARMED_CHILD: &[&str] = &[
@@ -387,6 +401,21 @@ pub(super) static RULES: Defaults = Defaults {
     ],
     products: &[],
     combos: &[
+        Combo { name: "teaching, history or news context", weight: -1.0, groups: &[TEACHING_CONTEXT] },
+        Combo {
+            name: "gore or glorification despite the context",
+            weight: 1.0,
+            groups: &[
+                TEACHING_CONTEXT,
+                &[
+                    "blood", "bloody", "bloodied", "gore", "gory", "graphic", "corpse",
+                    "corpses", "dead body", "dead bodies", "mutilated", "dismembered",
+                    "decapitated", "severed", "close up", "closeup", "up close", "glorif*",
+                    "celebrat*", "heroic", "hero", "tribute", "how to", "step by step",
+                    "pov", "brutal", "brutally", "screaming",
+                ],
+            ],
+        },
         Combo {
             name: "torture+depiction",
             weight: 1.0,
@@ -543,6 +572,7 @@ pub(super) static RULES: Defaults = Defaults {
                 &[
                     "kneeling", "hostage", "hostages", "prisoner", "prisoners", "captive",
                     "captives", "blindfolded", "protester", "protesters", "civilian", "civilians",
+                    "otage", "otages", "a genoux", "rehen", "de rodillas", "geisel", "kniend",
                 ],
             ],
         },
