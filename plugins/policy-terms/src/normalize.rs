@@ -67,6 +67,7 @@ impl Doc {
 
     /// Adds a text.
     pub fn push(&mut self, text: &str) {
+        let text = &*multi_leet(text);
         if !self.tokens.is_empty() {
             self.add_token(self.text.len());
         }
@@ -528,6 +529,62 @@ fn trim_bangs(run: &[char]) -> &[char] {
     let start = run.iter().position(|&c| c != '!').unwrap_or(run.len());
     let end = run.iter().rposition(|&c| c != '!').map_or(start, |e| e + 1);
     &run[start..end]
+}
+
+/// Letters written with several symbols, longest first: `|-|` reads "h",
+/// `|\|` and `/\/` "n", `|\/|` and `/\/\` "m", `\/\/` "w", `\/` "v",
+/// `|<` "k", `|_|` "u".
+const MULTI_LEET: &[(&str, char)] = &[
+    ("|\\/|", 'm'),
+    ("/\\/\\", 'm'),
+    ("\\/\\/", 'w'),
+    ("|\\|", 'n'),
+    ("/\\/", 'n'),
+    ("|-|", 'h'),
+    ("|_|", 'u'),
+    ("\\/", 'v'),
+    ("|<", 'k'),
+];
+
+/// `text` with the letters written with several symbols ([`MULTI_LEET`])
+/// read as letters where they touch a letter or digit ("c|-|1ld" reads
+/// "ch1ld", `|\|ud3` "nud3"); a sequence between spaces stays as it is.
+/// Only a text with `|` or `\` is looked through.
+fn multi_leet(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.bytes().any(|b| b == b'|' || b == b'\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let found = MULTI_LEET.iter().find(|(seq, _)| {
+            b[i..].starts_with(seq.as_bytes()) && {
+                let before = i.checked_sub(1).map(|k| b[k]);
+                let after = b.get(i + seq.len()).copied();
+                [before, after]
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c.is_ascii_alphanumeric())
+            }
+        });
+        match found {
+            Some((seq, letter)) => {
+                out.push(*letter);
+                i += seq.len();
+            }
+            None => {
+                // Copy up to the next symbol that may begin a sequence.
+                let next = b[i + 1..]
+                    .iter()
+                    .position(|&c| matches!(c, b'|' | b'\\' | b'/'))
+                    .map_or(b.len(), |k| i + 1 + k);
+                out.push_str(&text[i..next]);
+                i = next;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// What a character in a word with letters stands for.

@@ -105,3 +105,17 @@ fn french_spanish_and_german_number_words_are_numbers() {
         assert_eq!(Doc::of(word).token(0).num, None, "{word}");
     }
 }
+
+#[test]
+fn letters_of_several_symbols_read_as_letters() {
+    assert_eq!(words("c|-|1ld"), ["child"]);
+    assert_eq!(words("|\\|ud3 pr3t33n"), ["nude", "preteen"]);
+    assert_eq!(words("|-|4ck1ng"), ["hacking"]);
+    assert_eq!(words("\\/\\/34p0n"), ["weapon"]);
+    assert_eq!(words("|\\/|urd3r"), ["murder"]);
+    assert_eq!(words("\\/iolence"), ["violence"]);
+    // Between spaces, or as punctuation, they stay apart.
+    assert_eq!(words("cats | dogs |-| birds"), ["cats", "dogs", "birds"]);
+    assert_eq!(words("yes \\/ no"), ["yes", "no"]);
+    assert_eq!(words("and/or 16/9"), ["and", "or", "16", "9"]);
+}
