@@ -399,37 +399,47 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
         "/// [`NEAR_BLOOM`] holds 2^NEAR_BITS words.\npub(crate) const NEAR_BITS: u32 = {NEAR_BITS};\n"
     )
     .unwrap();
-    // The lowercase words of nine letters or more, by first letter, each
-    // with the set of its letters (a bit per letter), for words two slips
-    // off them (src/fuzzy.rs).
-    let mut long: Vec<(u8, u16, u32)> = words
+    // The lowercase words of nine letters or more, by their first two
+    // letters and length, each with the set of its letters and of those it has twice or
+    // more (a bit per letter), for words two slips off them (src/fuzzy.rs).
+    let mut long: Vec<(u16, u8, u16, u32, u32)> = words
         .iter()
         .enumerate()
         .filter(|(_, w)| (9..=32).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_lowercase()))
         .map(|(i, w)| {
-            let letters = w.bytes().fold(0u32, |m, b| m | 1 << (b - b'a'));
-            (w.as_bytes()[0], i as u16, letters)
+            let (once, twice) = w.bytes().fold((0u32, 0u32), |(once, twice), b| {
+                let bit = 1 << (b - b'a');
+                (once | bit, twice | (once & bit))
+            });
+            let b = w.as_bytes();
+            let pair = u16::from(b[0] - b'a') * 26 + u16::from(b[1] - b'a');
+            (pair, w.len() as u8, i as u16, once, twice)
         })
         .collect();
     long.sort_unstable();
-    let mut starts = [0u16; 27];
+    let mut starts = vec![0u16; 26 * 26 + 1];
     for (k, start) in starts.iter_mut().enumerate() {
-        *start = long.partition_point(|&(f, ..)| usize::from(f - b'a') < k) as u16;
+        *start = long.partition_point(|&(pair, ..)| usize::from(pair) < k) as u16;
     }
-    let long: Vec<(u16, u32)> = long.into_iter().map(|(_, i, m)| (i, m)).collect();
+    let long: Vec<(u8, u16, u32, u32)> = long
+        .into_iter()
+        .map(|(_, n, i, once, twice)| (n, i, once, twice))
+        .collect();
     s.push_str("/// The lowercase words of [`VOCABULARY`] of nine letters or more, by\n");
-    s.push_str("/// first letter: (index in VOCABULARY, a bit per letter it has).\n");
+    s.push_str("/// first two letters and length: (length, index in VOCABULARY, a bit per\n");
+    s.push_str("/// letter it has, a bit per letter it has twice or more).\n");
     writeln!(
         s,
-        "pub(crate) static LONG_WORDS: [(u16, u32); {}] = {long:?};\n",
+        "pub(crate) static LONG_WORDS: [(u8, u16, u32, u32); {}] = {long:?};\n",
         long.len()
     )
     .unwrap();
-    s.push_str("/// Where the words of [`LONG_WORDS`] beginning with each letter start\n");
-    s.push_str("/// (`a` to `z`, then the end).\n");
+    s.push_str("/// Where the words of [`LONG_WORDS`] beginning with each two letters\n");
+    s.push_str("/// start (`aa`, `ab`, ... `zz`, then the end).\n");
     writeln!(
         s,
-        "pub(crate) static LONG_STARTS: [u16; 27] = {starts:?};\n"
+        "pub(crate) static LONG_STARTS: [u16; {}] = {starts:?};\n",
+        starts.len()
     )
     .unwrap();
     // English words two slips off a word of the phrases, never read as it

@@ -225,7 +225,7 @@ pub(crate) const TEACHING_CONTEXT: &[&str] = &[
 #[rustfmt::skip]
 pub(crate) const LAW_ENFORCEMENT: &[&str] = &[
     "police arrest", "police arrested", "police arrests", "arrested", "arrest of", "busted",
-    "police raid", "seized", "convicted", "sentenced", "behind bars", "on trial", "in court",
+    "police raid", "seized", "convicted", "sentenced", "behind bars", "courtroom",
     "detenido", "detenidos", "arrete", "arretes", "festgenommen", "verhaftet", "警方", "破获",
     "逮捕",
 ];

@@ -163,11 +163,13 @@ fn correction_hashed(word: &str, hash: u64) -> Option<&'static str> {
 
 /// A word of [`MIN_TWO`] letters or more two slips off a word of the
 /// phrases of nine letters or more ([`LONG_WORDS`]) with the same first
-/// letter, corrected to it (the first such word, in order), unless it is
-/// an English word ([`ENGLISH_NEAR`]). The words are compared only when
-/// their lengths differ by two at most and their sets of letters by four
-/// letters at most (two letters changed change at most four), which leaves
-/// few of the thirty-odd words of a first letter to compare.
+/// letter, and whose second letter is the word's second or third (a slip
+/// on the second letter itself is not looked for), corrected to it (the shortest such word first), unless it is
+/// an English word ([`ENGLISH_NEAR`]). The words are
+/// compared only when their lengths differ by two at most and their counts
+/// of each letter by four in all (two slips change no more; first told
+/// from their sets of letters, [`letter_sets`]), which leaves few of the
+/// thirty-odd words of a first letter to compare.
 fn correct_two(b: &[u8]) -> Option<&'static str> {
     let found = two_slips(b)?;
     let word = std::str::from_utf8(b).expect("ASCII");
@@ -185,22 +187,101 @@ pub(crate) fn two_slips(b: &[u8]) -> Option<&'static str> {
     if b.len() < MIN_TWO || b.len() > MAX_WORD {
         return None;
     }
-    let first = usize::from(b[0] - b'a');
-    let letters = letter_set(b);
-    let (from, to) = (
-        usize::from(LONG_STARTS[first]),
-        usize::from(LONG_STARTS[first + 1]),
-    );
-    LONG_WORDS[from..to]
-        .iter()
-        .filter(|&&(_, set)| (set ^ letters).count_ones() <= 4)
-        .map(|&(i, _)| VOCABULARY[usize::from(i)])
-        .find(|w| w.len().abs_diff(b.len()) <= 2 && crate::names::distance(b, w.as_bytes()) <= 2)
+    let (once, twice) = letter_sets(b);
+    let mut counts = [0i8; 26];
+    for &c in b {
+        counts[usize::from(c - b'a')] += 1;
+    }
+    // The words whose second letter is the word's second or third.
+    let first = usize::from(b[0] - b'a') * 26;
+    let seconds = [b[1], b[2]];
+    let seconds = if b[1] == b[2] {
+        &seconds[..1]
+    } else {
+        &seconds[..]
+    };
+    let mut found: Option<&'static [u8]> = None;
+    for &second in seconds {
+        let pair = first + usize::from(second - b'a');
+        let bucket =
+            &LONG_WORDS[usize::from(LONG_STARTS[pair])..usize::from(LONG_STARTS[pair + 1])];
+        // Sorted by length: those two letters longer or shorter at most.
+        let shortest = bucket.partition_point(|&(n, ..)| usize::from(n) + 2 < b.len());
+        let word = bucket[shortest..]
+            .iter()
+            .take_while(|&&(n, ..)| usize::from(n) <= b.len() + 2)
+            .filter(|&&(_, _, o, t)| (o ^ once).count_ones() + (t ^ twice).count_ones() <= 4)
+            .map(|&(_, i, ..)| VOCABULARY[usize::from(i)].as_bytes())
+            .find(|w| counts_within_four(&counts, w) && within_two(b, w));
+        if let Some(w) = word
+            && found.is_none_or(|f| w.len() < f.len())
+        {
+            found = Some(w);
+        }
+    }
+    found.map(|w| std::str::from_utf8(w).expect("ASCII"))
 }
 
-/// The set of the lowercase letters of `b`, a bit each.
-fn letter_set(b: &[u8]) -> u32 {
-    b.iter().fold(0, |m, &c| m | 1 << (c - b'a'))
+/// Whether the letters of `w` differ from `counts` (a word's, letter by
+/// letter) by four at most, added up: two slips change them by four at
+/// most (a letter changed takes one off and adds one).
+fn counts_within_four(counts: &[i8; 26], w: &[u8]) -> bool {
+    let mut diff = *counts;
+    for &c in w {
+        diff[usize::from(c - b'a')] -= 1;
+    }
+    diff.iter().map(|d| d.unsigned_abs()).sum::<u8>() <= 4
+}
+
+/// Whether the optimal string alignment distance of `a` and `b` (letters
+/// inserted, deleted, changed, or two neighbours swapped) is two at most:
+/// only the cells within two of the diagonal are computed, and it stops
+/// as soon as a row has none within two.
+fn within_two(a: &[u8], b: &[u8]) -> bool {
+    const FAR: u8 = 3;
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > 2 || n > MAX_WORD || m > MAX_WORD {
+        return false;
+    }
+    // Rows i - 2, i - 1 and i, in turn.
+    let mut rows = [[FAR; MAX_WORD + 1]; 3];
+    for (j, cell) in rows[0].iter_mut().enumerate().take(m.min(2) + 1) {
+        *cell = j as u8;
+    }
+    for i in 1..=n {
+        let (cur, prev, before) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+        let from = i.saturating_sub(2).max(1);
+        let to = (i + 2).min(m);
+        rows[cur] = [FAR; MAX_WORD + 1];
+        rows[cur][0] = if i <= 2 { i as u8 } else { FAR };
+        let mut best = rows[cur][0];
+        for j in from..=to {
+            let cost = u8::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[prev][j] + 1)
+                .min(rows[cur][j - 1] + 1)
+                .min(rows[prev][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[before][j - 2] + 1);
+            }
+            rows[cur][j] = d.min(FAR);
+            best = best.min(rows[cur][j]);
+        }
+        if best > 2 {
+            return false;
+        }
+    }
+    rows[n % 3][m] <= 2
+}
+
+/// The set of the lowercase letters of `b`, and of those it has twice or
+/// more, a bit each. Where two words' sets differ by a letter, their counts
+/// of it differ by one at least, and by two where both sets differ; so
+/// words two slips apart differ by four such bits at most.
+fn letter_sets(b: &[u8]) -> (u32, u32) {
+    b.iter().fold((0, 0), |(once, twice), &c| {
+        let bit = 1 << (c - b'a');
+        (once | bit, twice | (once & bit))
+    })
 }
 
 /// A word of five or six letters with a doubled letter written once or two
@@ -414,6 +495,50 @@ mod tests {
             for i in 0..200 {
                 let w = format!("word{}", char::from(b'a' + (i % 26) as u8)).repeat(1 + i / 26);
                 assert_eq!(corrections.correct(&w), correct(&w), "{w}");
+            }
+        }
+    }
+
+    /// [`within_two`] agrees with the full distance on words and their
+    /// slips.
+    #[test]
+    fn within_two_is_the_distance_bounded() {
+        let words = [
+            "murdering",
+            "propaganda",
+            "decapitated",
+            "ab",
+            "abc",
+            "terrorist",
+        ];
+        for w in words {
+            let b = w.as_bytes();
+            let mut variants: Vec<Vec<u8>> = vec![b.to_vec()];
+            for _ in 0..3 {
+                let mut next = Vec::new();
+                for v in &variants {
+                    for k in 0..v.len() {
+                        next.push([&v[..k], &v[k + 1..]].concat());
+                        next.push([&v[..k], b"x", &v[k + 1..]].concat());
+                        next.push([&v[..k], b"q", &v[k..]].concat());
+                        if k + 1 < v.len() {
+                            let mut s = v.clone();
+                            s.swap(k, k + 1);
+                            next.push(s);
+                        }
+                    }
+                }
+                variants.extend(next);
+                variants.sort();
+                variants.dedup();
+            }
+            for v in &variants {
+                assert_eq!(
+                    within_two(v, b),
+                    crate::names::distance(v, b) <= 2,
+                    "{:?} {w}",
+                    String::from_utf8_lossy(v)
+                );
             }
         }
     }

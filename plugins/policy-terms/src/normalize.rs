@@ -551,7 +551,7 @@ const MULTI_LEET: &[(&str, char)] = &[
 /// "ch1ld", `|\|ud3` "nud3"); a sequence between spaces stays as it is.
 /// Only a text with `|` or `\` is looked through.
 fn multi_leet(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.bytes().any(|b| b == b'|' || b == b'\\') {
+    if !text.as_bytes().contains(&b'|') && !text.as_bytes().contains(&b'\\') {
         return std::borrow::Cow::Borrowed(text);
     }
     let b = text.as_bytes();

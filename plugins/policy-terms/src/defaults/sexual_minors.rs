@@ -75,10 +75,9 @@ const SEXUAL: &[&str] = &[
     "wearing nothing", "without a stitch", "spicy pics", "lewds", "in the buff",
     "not a stitch", "without a stitch on", "what she was born in", "what he was born in",
     "what they were born in", "clothing optional", "clothes optional", "come hither",
-    "like a pin up", "pin up pose", "pin up style", "like a pinup", "pinup pose",
-    "pinup style", "spicy photo", "spicy photos", "spicy photoshoot", "spicy shoot",
+    "pin up pose", "pin up style", "pinup pose", "pinup style", "spicy photo", "spicy photos", "spicy photoshoot", "spicy shoot",
     "barely covered", "barely dressed", "scantily clad", "scantily dressed", "half naked",
-    "with nothing on",
+
     "sexxy", "sexxxy", "secksy", "sexey", "nsfww", "nud", "nudr",
     // More markers of sexualisation.
     "stripping", "strip for", "strips for", "stripped naked", "panties", "no panties",

@@ -150,7 +150,7 @@ pub(super) static RULES: Defaults = Defaults {
                     "opened fire", "opens fire",
                 ],
                 &[
-                    "school", "high school", "his school", "her school", "my school", "classroom",
+                    "school", "high school", "classroom",
                     "campus", "mall", "church", "mosque", "synagogue", "concert", "nightclub",
                     "crowd", "parade", "festival",
                 ],

@@ -63,12 +63,11 @@ const TARGETS: &[&str] = &[
     "my landlord", "stepfather", "my stepfather", "stepdad", "my stepdad", "stepmother",
     "my stepmother", "stepmom", "my stepmom", "roommate", "my roommate", "my brother",
     "my sister", "my son", "my daughter", "my uncle", "my aunt", "my grandma", "my grandpa",
-    "nino", "nina", "ninos", "un nino", "una nina", "obdachlosen", "obdachloser", "obdachlose",
-    "sans abri", "indigente", "mendigo", "his wife", "her husband", "coworkers", "his coworkers",
+    "nino", "nina", "ninos", "obdachlosen", "obdachloser", "obdachlose", "sans abri",
+    "indigente", "mendigo", "coworkers",
     "teen", "teens", "teenager", "teenagers", "adolescent", "adolescents", "stranger",
     "strangers", "passerby", "passersby", "pedestrian", "jogger", "cyclist", "police officer",
-    "cop", "cops", "voisin", "voisine", "mon voisin", "ma voisine", "vecino", "vecina",
-    "mi vecino", "mi vecina", "nachbar", "nachbarn", "nachbarin", "meinen nachbarn",
+    "cop", "cops", "voisin", "voisine", "vecino", "vecina", "nachbar", "nachbarn", "nachbarin",
 ];
 
 /// Euphemisms for killing someone, or for what comes after ("make him sleep
@@ -93,11 +92,10 @@ const EUPHEMISM_TARGETS: &[&str] = &[
     "stepdad", "stepmother", "stepmom", "roommate", "my roommate", "my mom", "my dad",
     "my brother", "my sister", "my parents", "wife", "husband", "girlfriend", "boyfriend",
     "kid next door", "the kid", "old man", "witness", "witnesses", "rival", "snitch",
-    "mon voisin", "ma voisine", "voisin", "voisine", "mon patron", "mon ex", "ma femme",
-    "mon mari", "mon pere", "ma mere", "mon beau pere", "mi vecino", "mi vecina", "vecino",
-    "vecina", "mi jefe", "mi ex", "mi esposa", "mi marido", "mi padrastro", "mi suegra",
-    "meinen nachbarn", "meine nachbarin", "nachbarn", "nachbar", "meinen chef", "meine frau",
-    "meinen mann", "meinen stiefvater", "meinen ex", "meine ex",
+    "voisin", "voisine", "patron", "mon ex", "femme", "mari", "pere", "beau pere",
+    "vecino", "vecina", "jefe", "mi ex", "esposa", "marido", "padrastro", "suegra", "nachbarn",
+    "nachbar", "nachbarin", "meinen chef", "frau", "meinen mann", "stiefvater", "meinen ex",
+    "meine ex",
 ];
 
 /// Words for silencing or putting to sleep, which with "forever" and
@@ -113,8 +111,8 @@ const SILENCING: &[&str] = &[
 
 /// "Forever", "for good".
 const FOREVER: &[&str] = &[
-    "forever", "for good", "permanently", "for ever", "pour toujours", "a jamais",
-    "pour de bon", "definitivement", "para siempre", "por siempre", "para toda la eternidad",
+    "forever", "for good", "permanently", "pour toujours", "jamais",
+    "pour de bon", "definitivement", "para siempre", "por siempre",
     "fur immer", "fuer immer", "endgultig", "endgueltig", "auf ewig",
 ];
 
@@ -127,7 +125,7 @@ const WEAPONS_OR_WOUNDS: &[&str] = &[
     "belt", "chainsaw", "razor", "shotgun blast", "brass knuckles", "brutally", "brutal",
     "savagely", "viciously", "black and blue", "bruises", "bruised", "bloodied", "unconscious",
     "to death", "leather belt", "whip", "cinturon", "brutalmente", "ceinture", "brutalement",
-    "gurtel", "brutal", "zu tode", "a muerte", "cuchillo", "couteau", "messer",
+    "gurtel", "zu tode", "cuchillo", "couteau", "messer",
 ];
 
 const HARMED_CHILD: &[&str] = &[
@@ -572,7 +570,7 @@ pub(super) static RULES: Defaults = Defaults {
                 &[
                     "kneeling", "hostage", "hostages", "prisoner", "prisoners", "captive",
                     "captives", "blindfolded", "protester", "protesters", "civilian", "civilians",
-                    "otage", "otages", "a genoux", "rehen", "de rodillas", "geisel", "kniend",
+                    "otage", "otages", "genoux", "rehen", "rodillas", "geisel", "kniend",
                 ],
             ],
         },
