@@ -50,6 +50,10 @@ const DISCREDITING: &[&str] = &[
     "nued", "nuds", "nudez", "noods", "nood", "nakid", "naket", "nakd", "nakie", "nekkid",
     "nekid", "neked", "in the nude", "wearing nothing", "without a stitch", "spicy pics",
     "lewds", "handcufed", "seggs", "sex tape leak",
+    // Health hoaxes, bribes and doping.
+    "looking dead", "appearing dead", "on a stretcher", "on life support", "bag of cash",
+    "bag of money", "briefcase of cash", "accepting cash", "taking cash", "stack of cash",
+    "injecting steroids", "taking steroids", "steroids", "doping",
     // More compromising, sexual or deceptive scenes.
     "surrendering", "surrenders", "with an escort", "having an affair", "begging for mercy", "in his underwear",
     "in her underwear", "in underwear", "in their underwear", "in lingerie", "prostitute", "prostitutes", "hooker", "hookers", "mistress", "secret night", "vomiting", "peeing", "urinating", "wetting himself", "in a diaper",

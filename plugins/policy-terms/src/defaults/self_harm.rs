@@ -42,7 +42,8 @@ pub(super) static RULES: Defaults = Defaults {
         ("autolesion", 1.0), ("autolesiones", 1.0), ("se scarifie", 1.0), ("scarification", 0.6),
         ("se taillader les veines", 1.0), ("automutilation", 1.0), ("ritzt sich", 1.0),
         ("ritzen", 0.6), ("selbstverletzung", 1.0), ("割腕", 1.0), ("自残", 1.0), ("自杀方法", 1.0),
-        ("鼓励自杀", 1.0), ("リストカット", 1.0),
+        ("鼓励自杀", 1.0), ("リストカット", 1.0), ("割手腕", 1.0), ("割自己", 1.0),
+        ("刀片割", 0.6),
         ("kys", 1.0),
         ("self harm", 1.0), ("selfharm", 1.0), ("self harming", 1.0), ("self injury", 1.0),
         ("self mutilation", 1.0), ("self inflicted", 0.6), ("cutting myself", 1.0),
@@ -171,6 +172,37 @@ pub(super) static RULES: Defaults = Defaults {
     ],
     products: &[],
     combos: &[
+        Combo {
+            name: "where to cut oneself",
+            weight: 1.0,
+            groups: &[
+                &["cut", "to cut", "cut deep", "cutting", "slice", "slash"],
+                &["best place", "where to", "where should i", "how deep", "deep enough", "deepest"],
+                &[
+                    "on the arm", "on my arm", "my arm", "my arms", "on the wrist",
+                    "on my wrist", "my wrist", "my wrists", "my thigh", "my thighs", "my veins",
+                    "my vein", "the veins", "on my body",
+                ],
+            ],
+        },
+        Combo {
+            name: "how many pills to die",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "how many pills", "how many sleeping pills", "how many tablets",
+                    "how many painkillers", "how much tylenol", "how many tylenol",
+                    "how much paracetamol", "how many paracetamol", "how much insulin",
+                    "how many xanax", "cuantas pastillas", "combien de comprimes",
+                    "combien de cachets", "wie viele tabletten",
+                ],
+                &[
+                    "lethal", "fatal", "to die", "to overdose", "overdose", "kill me",
+                    "never wake up", "not wake up", "letal", "mortelle", "mortel", "todlich",
+                    "morir", "mourir", "sterben",
+                ],
+            ],
+        },
         Combo { name: "suicide+method", weight: 1.0, groups: &[SUICIDE, METHODS] },
         Combo {
             name: "overdose+intent",

@@ -142,6 +142,26 @@ pub(super) static RULES: Defaults = Defaults {
             ],
         },
         Combo {
+            name: "blowing oneself up in a crowd",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "blows himself up", "blew himself up", "blowing himself up",
+                    "blows herself up", "blowing herself up", "detonating his vest",
+                    "detonates his vest", "detonating her vest", "haciendo explotar",
+                    "hace explotar", "hizo explotar", "se hace explotar", "se inmola",
+                    "se fait exploser", "s est fait exploser", "faisant exploser",
+                    "sprengt sich", "sprengte sich", "sich in die luft",
+                ],
+                &[
+                    "crowd", "market", "concert", "stadium", "station", "mosque", "church",
+                    "school", "bus", "mercado", "multitud", "estadio", "estacion", "iglesia",
+                    "marche", "foule", "gare", "eglise", "markt", "menge", "bahnhof",
+                    "kirche", "chaleco", "gilet", "weste",
+                ],
+            ],
+        },
+        Combo {
             name: "shooting up a place",
             weight: 1.0,
             groups: &[
