@@ -94,6 +94,7 @@ pub(crate) fn evaluate_document(rules: &Rules, doc: Doc) -> Outcome {
 /// A [`document`] as the rules read it: leetspeak rejoined, words run
 /// together split, misspellings and misspelled names corrected.
 pub(crate) fn corrected(mut doc: Doc) -> Doc {
+    doc.read_leet_numbers();
     doc.rejoin_leet(|w| crate::split::lookup(w).or_else(|| crate::fuzzy::correct(w)));
     doc.split_tokens(crate::split::split);
     let mut corrections = crate::fuzzy::Corrections::default();

@@ -32,6 +32,8 @@ pub(crate) struct Token {
     gap: u8,
     /// Whether that separation holds whitespace.
     gap_space: bool,
+    /// Whether digits or symbols in it were read as letters ("b34t1ng").
+    leet: bool,
 }
 
 /// A normalised text: its tokens. Texts pushed one after the other are kept
@@ -266,6 +268,11 @@ impl Doc {
         }
         self.text.extend(run.iter().map(|&c| leet(c)));
         self.add_token(start);
+        if run.iter().any(|&c| leet(c) != c)
+            && let Some(t) = self.tokens.last_mut()
+        {
+            t.leet = true;
+        }
     }
 
     /// Ends the token that started at byte `start` of the text.
@@ -364,6 +371,27 @@ impl Doc {
             num: number_value(word),
             gap: 0,
             gap_space: false,
+            leet: false,
+        }
+    }
+
+    /// Reads a number that stands alone between two words written in
+    /// leetspeak as the short word it imitates there: 4 "a", 45 "as", 2
+    /// "to" ("b34t1ng 4 ch1ld", "bl4ck p30pl3 45 m0nk3y5"); elsewhere a
+    /// number stays a number ("4 kids").
+    pub fn read_leet_numbers(&mut self) {
+        for i in 1..self.tokens.len().saturating_sub(1) {
+            let (before, t, after) = (self.tokens[i - 1], self.tokens[i], self.tokens[i + 1]);
+            if t.num.is_none() || !before.leet || !after.leet || !t.gap_space || !after.gap_space {
+                continue;
+            }
+            let word = match self.text(i) {
+                "4" => "a",
+                "45" => "as",
+                "2" => "to",
+                _ => continue,
+            };
+            self.replace_token(i, word);
         }
     }
 }

@@ -119,3 +119,23 @@ fn letters_of_several_symbols_read_as_letters() {
     assert_eq!(words("yes \\/ no"), ["yes", "no"]);
     assert_eq!(words("and/or 16/9"), ["and", "or", "16", "9"]);
 }
+
+#[test]
+fn numbers_between_leetspeak_words_read_as_short_words() {
+    let read = |text: &str| {
+        let mut doc = Doc::of(text);
+        doc.read_leet_numbers();
+        (0..doc.len())
+            .map(|i| doc.text(i).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(read("b34t1ng 4 c|-|1ld"), ["beating", "a", "child"]);
+    assert_eq!(
+        read("bl4ck p30pl3 45 m0nk3y5"),
+        ["black", "people", "as", "monkeys"]
+    );
+    assert_eq!(read("h0w 2 m4k3"), ["how", "to", "make"]);
+    // Elsewhere numbers stay numbers.
+    assert_eq!(read("beating 4 eggs"), ["beating", "4", "eggs"]);
+    assert_eq!(read("r34d 4 books"), ["read", "4", "books"]);
+}
