@@ -81,7 +81,9 @@ const KILLING_EUPHEMISMS: &[&str] = &[
     "hide his body", "hide her body", "where to leave the body", "leave the body",
     "dump the body", "dumping the body", "dispose of the body", "get rid of the body",
     "bury the body", "body in the trunk", "no witnesses", "silence him forever",
-    "silence her forever",
+    "silence her forever", "concrete shoes", "cement shoes", "sleep with the fishes",
+    "sleeping with the fishes", "sleeps with the fishes", "never testifies", "never testify",
+    "never talks again", "never talk again", "whats left of", "wont wake up from",
 ];
 
 /// Who a euphemism for killing is aimed at.
@@ -92,6 +94,7 @@ const EUPHEMISM_TARGETS: &[&str] = &[
     "stepdad", "stepmother", "stepmom", "roommate", "my roommate", "my mom", "my dad",
     "my brother", "my sister", "my parents", "wife", "husband", "girlfriend", "boyfriend",
     "kid next door", "the kid", "old man", "witness", "witnesses", "rival", "snitch",
+    "informant", "informants", "guy next door",
     "voisin", "voisine", "patron", "mon ex", "femme", "mari", "pere", "beau pere",
     "vecino", "vecina", "jefe", "mi ex", "esposa", "marido", "padrastro", "suegra", "nachbarn",
     "nachbar", "nachbarin", "meinen chef", "frau", "meinen mann", "stiefvater", "meinen ex",
@@ -598,10 +601,30 @@ pub(super) static RULES: Defaults = Defaults {
             groups: &[SILENCING, FOREVER, EUPHEMISM_TARGETS],
         },
         Combo {
+            name: "teaching someone a lesson with a weapon or wounds",
+            weight: 1.0,
+            groups: &[
+                &[
+                    "teach him a lesson", "teach her a lesson", "teach them a lesson",
+                    "teaching him a lesson", "teaching her a lesson", "teaching them a lesson",
+                    "taught him a lesson", "taught her a lesson", "teaching his wife a lesson",
+                    "teaching my wife a lesson", "permanent lesson", "lesson she wont forget",
+                    "lesson he wont forget", "lesson they wont forget", "lesson he wont wake up from",
+                    "lesson she wont wake up from", "lesson he will never forget",
+                    "lesson she will never forget", "taught a lesson", "teach a lesson",
+                ],
+                WEAPONS_OR_WOUNDS,
+            ],
+        },
+        Combo {
             name: "taking someone out for good",
             weight: 1.0,
             groups: &[
-                &["taking out", "take out", "took out", "takes out", "taken out"],
+                &[
+                    "taking out", "take out", "took out", "takes out", "taken out",
+                    "taking care of", "take care of", "took care of", "get rid of",
+                    "getting rid of",
+                ],
                 EUPHEMISM_TARGETS,
                 &["for good", "permanently", "the body", "his body", "her body", "no witnesses", "silencer"],
             ],

@@ -230,3 +230,33 @@ fn methods_attacks_and_hoaxes() {
         assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
     }
 }
+
+/// Veiled threats: teaching someone a lesson beside a weapon or wounds,
+/// mob euphemisms, taking care of someone for good.
+#[test]
+fn veiled_threats() {
+    for (text, category) in [
+        (
+            "teaching him a lesson with a crowbar, close up on his face",
+            Violence,
+        ),
+        (
+            "the boss giving the informant cement shoes at the docks",
+            Violence,
+        ),
+        (
+            "taking care of my landlord for good, a shovel in the trunk",
+            Violence,
+        ),
+    ] {
+        assert_denied(text, category);
+    }
+    for text in [
+        "a teacher teaching a lesson on fractions, chalkboard",
+        "taking care of my grandma for good, cozy kitchen scene",
+        "a hard lesson he won't forget: a failed exam, sad student",
+    ] {
+        let o = check(text);
+        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+    }
+}
