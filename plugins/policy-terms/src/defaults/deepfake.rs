@@ -51,7 +51,7 @@ const DISCREDITING: &[&str] = &[
     "nekid", "neked", "in the nude", "wearing nothing", "without a stitch", "spicy pics",
     "lewds", "handcufed", "seggs", "sex tape leak",
     // Health hoaxes, bribes and doping.
-    "looking dead", "appearing dead", "on a stretcher", "on life support", "bag of cash",
+    "looking dead", "appearing dead", "stretcher", "life support", "bag of cash",
     "bag of money", "briefcase of cash", "accepting cash", "taking cash", "stack of cash",
     "injecting steroids", "taking steroids", "steroids", "doping",
     // More compromising, sexual or deceptive scenes.

@@ -179,9 +179,8 @@ pub(super) static RULES: Defaults = Defaults {
                 &["cut", "to cut", "cut deep", "cutting", "slice", "slash"],
                 &["best place", "where to", "where should i", "how deep", "deep enough", "deepest"],
                 &[
-                    "on the arm", "on my arm", "my arm", "my arms", "on the wrist",
-                    "on my wrist", "my wrist", "my wrists", "my thigh", "my thighs", "my veins",
-                    "my vein", "the veins", "on my body",
+                    "arm", "arms", "forearm", "forearms", "wrist", "wrists", "vein", "veins",
+                    "my thigh", "my thighs",
                 ],
             ],
         },
