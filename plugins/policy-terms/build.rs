@@ -480,9 +480,17 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
     .unwrap();
     // Neighbouring words of the real people's names (ASCII letters only), by
     // their first word and by their second, for `names`.
+    // And of the famous characters and brands of `ip_infringement` ("harry
+    // potter", "mickey mouse"), so that "Hary Potter" reads as the name too.
+    let marks_combo = combos
+        .iter()
+        .position(|c| c.name == "famous mark+commercial use")
+        .expect("the ip_infringement rules have the famous marks combination")
+        as u32;
     let mut pairs: Vec<(String, String)> = Vec::new();
     for item in index.items.iter() {
-        if !matches!(item.role, Role::Combo { combo, group } if combo == persons_combo && group == 0)
+        if !matches!(item.role, Role::Combo { combo, group }
+            if (combo == persons_combo || combo == marks_combo) && group == 0)
         {
             continue;
         }

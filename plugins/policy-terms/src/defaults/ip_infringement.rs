@@ -84,6 +84,9 @@ const COMMERCIAL_USE: &[&str] = &[
     "monetise", "knockoffs", "bootlegs", "replicas", "counterfeits", "a la venta",
     "para mi tienda", "pour vendre", "mon magasin", "zum verkaufen", "zum verkauf",
     "verkaufen", "meinen onlineshop", "售卖", "销售", "商用", "淘宝", "网店出售", "高仿", "复刻",
+    "commercial novel", "my own novel", "my novel", "my mobile game",
+    "my game", "my app", "my video game", "store page", "app store", "game store",
+    "my youtube channel", "my channel", "my company", "our company", "my startup",
 ];
 
 const STOCK_SITES: &[&str] = &[

@@ -260,3 +260,31 @@ fn veiled_threats() {
         assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
     }
 }
+
+/// Misspelled names of famous characters and brands read as the names
+/// ("Hary Potter"), and games, apps, channels and novels of one's own are
+/// commercial uses.
+#[test]
+fn misspelled_marks_and_commercial_uses() {
+    for (text, category) in [
+        ("Hary Potter cover art for my own novel", IpInfringement),
+        (
+            "Mikey Mouse as the mascot of my mobile game",
+            IpInfringement,
+        ),
+        (
+            "Spiderman characters on the store page of my app",
+            IpInfringement,
+        ),
+    ] {
+        assert_denied(text, category);
+    }
+    for text in [
+        "a Harry Potter book club meeting at the library",
+        "kids playing a board game with a Mickey Mouse plush nearby",
+        "a cosy bookshop window with fairy lights",
+    ] {
+        let o = check(text);
+        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+    }
+}
