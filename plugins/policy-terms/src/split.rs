@@ -79,11 +79,12 @@ const NEVER_SPLIT: &[&str] = &[
     "nudibranch",
     "teenage",
     "childcare",
+    "mankind",
 ];
 
 /// Three-letter words that may be pieces.
 const SHORT_PIECES: &[&str] = &[
-    "sex", "kid", "kys", "gun", "kkk", "cum", "gas", "war", "die", "all", "now",
+    "sex", "kid", "kys", "gun", "kkk", "cum", "gas", "war", "die", "all", "now", "man",
 ];
 
 /// Common nouns of prompts that may be pieces too ("shakiranudeleak").

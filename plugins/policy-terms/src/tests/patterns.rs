@@ -288,3 +288,16 @@ fn misspelled_marks_and_commercial_uses() {
         assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
     }
 }
+
+/// "man" may be a piece of words run together.
+#[test]
+fn man_is_a_piece_of_words_run_together() {
+    assert_denied("manstabbingwoman in an alley, cctv", Violence);
+    assert_eq!(
+        crate::split::pieces("manstabbingwoman"),
+        ["man", "stabbing", "woman"]
+    );
+    for word in ["mankind", "manage", "mansion", "manuscript"] {
+        assert!(crate::split::pieces(word).is_empty(), "{word}");
+    }
+}
