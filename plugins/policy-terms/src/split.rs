@@ -190,7 +190,8 @@ pub(crate) fn lookup_hashed(w: &str, hash: u64) -> Option<&'static str> {
 /// Whether `w`, whose hash is `hash`, may be a piece of a Latin word.
 #[inline]
 fn piece(w: &str, hash: u64) -> bool {
-    let long_enough = w.len() > MIN_PIECE || SHORT_PIECES.contains(&w);
+    // Three letters: known first, a table lookup, then the short list.
+    let long_enough = w.len() > MIN_PIECE || (known_hashed(w, hash) && SHORT_PIECES.contains(&w));
     long_enough && (w.len() != 4 || !JOINERS.contains(&w)) && known_hashed(w, hash)
 }
 
