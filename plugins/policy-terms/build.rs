@@ -53,6 +53,7 @@ fn main() {
         "src/phrase.rs",
         "data/persons.txt",
         "data/english-near.txt",
+        "data/english-one.txt",
         "src/split.rs",
         "src/classifier/features.rs",
         "src/classifier/train.rs",
@@ -459,6 +460,27 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
         s,
         "pub(crate) static ENGLISH_NEAR: [&str; {}] = {english:?};\n",
         english.len()
+    )
+    .unwrap();
+    // English words one slip off a word of the phrases, never read as it
+    // (data/english-one.txt, written by a test from word lists: the word,
+    // then the word of the phrases it would be read as).
+    let one_text =
+        std::fs::read_to_string("data/english-one.txt").expect("reading data/english-one.txt");
+    let mut english_one: Vec<&str> = one_text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    english_one.sort_unstable();
+    english_one.dedup();
+    s.push_str("/// English words one slip off a word of the phrases, sorted: never read\n");
+    s.push_str("/// as it (`data/english-one.txt`).\n");
+    writeln!(
+        s,
+        "pub(crate) static ENGLISH_ONE: [&str; {}] = {english_one:?};\n",
+        english_one.len()
     )
     .unwrap();
     let mut trigrams = [0u64; 26 * 26 * 26 / 64 + 1];

@@ -8,7 +8,11 @@
 //! two commonest slips are corrected in shorter words (five or six
 //! letters): a doubled letter written once ("blody", "bulets") and two
 //! letters swapped after the first ("nakde", "swfit"), towards a word of
-//! the phrases ("bobs" stays "bobs", not "boobs"). A word of eight letters
+//! the phrases ("bobs" stays "bobs", not "boobs"). An English word is never
+//! read as another word one slip off it ([`ENGLISH_ONE`]: "protector" is not
+//! "protestor", "splashing" not "slashing", "lighting" not "lightning"),
+//! though the built-in words' own inflections and spellings are
+//! ("decapitates", "kidnaping"). A word of eight letters
 //! or more that is none of those reads as a word of the phrases of nine
 //! letters or more two slips off it, with the same first letter (two
 //! letters changed, missing, one too many, or two neighbours swapped:
@@ -18,8 +22,8 @@
 //! exceptions is never corrected ("signs" stays "signs", not "sings").
 
 use crate::builtin::{
-    ALLOW_WORDS, DELETE_BITS, DELETES, ENGLISH_NEAR, LONG_STARTS, LONG_WORDS, NEAR_BITS,
-    NEAR_BLOOM, VOCABULARY,
+    ALLOW_WORDS, DELETE_BITS, DELETES, ENGLISH_NEAR, ENGLISH_ONE, LONG_STARTS, LONG_WORDS,
+    NEAR_BITS, NEAR_BLOOM, VOCABULARY,
 };
 use crate::key::{FNV_START, fnv_step, poly_bloom, poly_step};
 use crate::split::lookup_hashed;
@@ -121,11 +125,37 @@ fn correction(word: &str) -> Option<&'static str> {
 }
 
 /// [`correction`] of a word that [`may_have_correction`], given its FNV-1a
-/// hash.
+/// hash: an English word one slip off a word of the phrases
+/// ([`ENGLISH_ONE`]) has none.
 fn correction_hashed(word: &str, hash: u64) -> Option<&'static str> {
     if lookup_hashed(word, hash).is_some() {
         return None;
     }
+    match one_slip_hashed(word, hash) {
+        // Looked for only when a correction is found: most words have none.
+        Some(w) => ENGLISH_ONE.binary_search(&word).is_err().then_some(w),
+        None => correct_two(word.as_bytes()),
+    }
+}
+
+/// The word of the phrases one slip off `word` (a word that
+/// [`may_have_correction`] and is no word of the phrases), as the
+/// correction reads it, whether or not `word` is an English word: the
+/// words of [`ENGLISH_ONE`] are those for which this is another word.
+#[cfg(test)]
+pub(crate) fn one_slip(word: &str) -> Option<&'static str> {
+    if !may_have_correction(word) {
+        return None;
+    }
+    let hash = fnv(word.as_bytes());
+    if lookup_hashed(word, hash).is_some() {
+        return None;
+    }
+    one_slip_hashed(word, hash)
+}
+
+/// `one_slip` given the word's FNV-1a hash.
+fn one_slip_hashed(word: &str, hash: u64) -> Option<&'static str> {
     let b = word.as_bytes();
     let n = b.len();
     let hashes = Hashes::of(b);
@@ -158,7 +188,7 @@ fn correction_hashed(word: &str, hash: u64) -> Option<&'static str> {
             return Some(w);
         }
     }
-    correct_two(b)
+    None
 }
 
 /// A word of [`MIN_TWO`] letters or more two slips off a word of the
