@@ -208,7 +208,7 @@ impl Metrics {
         let moved = Counter::default();
         registry.register(
             "moved_off_serving_threads",
-            "Requests and tasks moved from a serving thread to the shared runtime because a plugin computed through an epoch tick",
+            "Requests and tasks moved from a serving thread to the shared runtime because a plugin computed there for half an epoch tick or more without waiting",
             moved.clone(),
         );
         Self {

@@ -502,17 +502,26 @@ impl PluginCore {
         let mut store = Store::new(self.runtime.engine.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
-        // Each tick, yield to the executor so a busy guest cannot starve other
-        // requests, and stop the guest once its deadline has passed.
-        store.epoch_deadline_callback(|ctx| {
-            if Instant::now() >= ctx.data().deadline {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                // On a serving thread, this moves the call's request or
-                // task to the shared runtime.
-                crate::serving::guest_ticked();
-                Ok(UpdateDeadline::Yield(1))
+        // At each tick: stop the guest once its deadline has passed; yield
+        // to the executor if it has computed for half a tick or more since
+        // it last waited on the host, so a busy guest cannot starve other
+        // requests. A tick that fell while the guest waited on an HTTP
+        // request finds it just resumed: it goes on without a yield.
+        store.epoch_deadline_callback(|mut ctx| {
+            let now = Instant::now();
+            let state = ctx.data_mut();
+            if now >= state.deadline {
+                return Ok(UpdateDeadline::Interrupt);
             }
+            let computed = now.saturating_duration_since(state.running_since);
+            state.running_since = now;
+            if computed < engine::EPOCH_TICK / 2 {
+                return Ok(UpdateDeadline::Continue(1));
+            }
+            // On a serving thread, this moves the call's request or task to
+            // the shared runtime.
+            crate::serving::guest_ticked();
+            Ok(UpdateDeadline::Yield(1))
         });
         Ok(Slot {
             store,

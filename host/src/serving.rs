@@ -3,14 +3,16 @@
 //!
 //! A serving thread runs its connections' requests, and the tasks they
 //! start, on a single-threaded runtime of its own. A plugin that computes
-//! yields to that runtime only at each epoch tick (10 ms), and such a
-//! runtime looks for ready sockets only every few dozen turns: a plugin
-//! spinning there would hold up every other connection of the thread for
-//! as long as its call may last. So a request or task whose plugin call runs
-//! through a tick is [`Movable`]: it moves, as it stands, to the shared
-//! runtime, whose workers the operating system shares out with the serving
-//! threads, and finishes there. A call that ends within its tick, the
-//! usual case, never moves.
+//! yields to that runtime only at an epoch tick (every 10 ms) that finds it
+//! computing for half a tick or more since it last waited on the host, and
+//! such a runtime looks for ready sockets only every few dozen turns: a
+//! plugin spinning there would hold up every other connection of the
+//! thread for as long as its call may last. So a request or task whose
+//! plugin call yields that way is [`Movable`]: it moves, as it stands, to
+//! the shared runtime, whose workers the operating system shares out with
+//! the serving threads, and finishes there. The usual call computes for
+//! well under a millisecond between its waits and never moves, even when a
+//! tick falls in one of its waits.
 
 use std::cell::{Cell, OnceCell};
 use std::future::Future;
@@ -42,8 +44,8 @@ pub fn serving_thread() -> Option<usize> {
     SERVING_THREAD.get()
 }
 
-/// Called from a plugin call's epoch callback when the guest has run
-/// through a tick and yields.
+/// Called from a plugin call's epoch callback when the guest has computed
+/// for half a tick or more without waiting, and yields.
 pub fn guest_ticked() {
     TICKED.set(true);
 }

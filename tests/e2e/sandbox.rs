@@ -32,10 +32,17 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let allowed = Mock::start(200, "image/png", png_64());
+    setup_with(Mock::start(200, "image/png", png_64()), "")
+}
+
+/// The sandbox guest with `allowed` as the host it may reach, and `server`
+/// as the configuration's `[server]` section.
+fn setup_with(allowed: Mock, server: &str) -> Setup {
     let forbidden = Mock::start(200, "image/png", png_64());
     let config = format!(
         r#"
+{server}
+
 [sandbox]
 max_output_mib = 1
 
@@ -386,6 +393,35 @@ stuck_url = "{url}/stuck.png"
             assert_eq!(call.join().unwrap().status, 200, "the stuck calls end well");
         }
     });
+}
+
+#[test]
+fn a_plugin_waiting_on_a_slow_upstream_stays_on_its_serving_thread() {
+    // The upstream answers after 35 ms, so epoch ticks (every 10 ms) fall
+    // while the plugin waits: the plugin has not computed through them, and
+    // its requests never leave their serving thread.
+    let slow = Mock::with_handler(|_| {
+        Reply::bytes(200, "image/png", png_64()).delayed(Duration::from_millis(35))
+    });
+    let s = setup_with(slow, "[server]\nthreads = 1");
+    for _ in 0..5 {
+        let answer = generate(&s.gw, "test/fetch");
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+    assert_eq!(s.allowed.received().len(), 5);
+    let metrics = s.gw.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8_lossy(&metrics.body).to_string();
+    assert!(
+        text.lines()
+            .any(|l| l == "imini_moved_off_serving_threads_total 0"),
+        "no request moved off the serving thread:\n{text}"
+    );
 }
 
 #[test]

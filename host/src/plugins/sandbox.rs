@@ -50,6 +50,9 @@ pub struct CallState {
     blobs: Vec<Bytes>,
     request_id: String,
     pub(super) deadline: Instant,
+    /// Since when the guest has run without waiting on the host: the call's
+    /// start, the end of its last HTTP request, or its last epoch callback.
+    pub(super) running_since: Instant,
     pub(super) stderr: MemoryOutputPipe,
 }
 
@@ -108,6 +111,7 @@ impl CallState {
                 hit: false,
             },
             deadline: Instant::now() + plugin.call_timeout,
+            running_since: Instant::now(),
             plugin,
             outbound,
             blobs,
@@ -257,10 +261,13 @@ impl http_api::Host for CallState {
             .unwrap_or(remaining)
             .min(remaining)
             .min(self.outbound.max_timeout());
-        Ok(self
+        let answer = self
             .outbound
             .send(url, &req.method, req.headers, credential, req.body, timeout)
-            .await)
+            .await;
+        // A tick that fell while the guest waited is not time it computed.
+        self.running_since = Instant::now();
+        Ok(answer)
     }
 }
 
