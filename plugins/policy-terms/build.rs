@@ -445,15 +445,7 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
     .unwrap();
     // English words two slips off a word of the phrases, never read as it
     // (data/english-near.txt, written by a test from word lists).
-    let near_text =
-        std::fs::read_to_string("data/english-near.txt").expect("reading data/english-near.txt");
-    let mut english: Vec<&str> = near_text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    english.sort_unstable();
-    english.dedup();
+    let english = word_list("data/english-near.txt");
     s.push_str("/// English words two slips off a word of [`LONG_WORDS`], sorted: never\n");
     s.push_str("/// read as it (`data/english-near.txt`).\n");
     writeln!(
@@ -465,16 +457,7 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
     // English words one slip off a word of the phrases, never read as it
     // (data/english-one.txt, written by a test from word lists: the word,
     // then the word of the phrases it would be read as).
-    let one_text =
-        std::fs::read_to_string("data/english-one.txt").expect("reading data/english-one.txt");
-    let mut english_one: Vec<&str> = one_text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    english_one.sort_unstable();
-    english_one.dedup();
+    let english_one = word_list("data/english-one.txt");
     s.push_str("/// English words one slip off a word of the phrases, sorted: never read\n");
     s.push_str("/// as it (`data/english-one.txt`).\n");
     writeln!(
@@ -567,4 +550,20 @@ fn render(index: &Index, combos: &[Combo], persons_combo: u32) -> String {
     )
     .unwrap();
     s
+}
+
+/// The first word of each line of a word list (`data/english-*.txt`),
+/// blank lines and `#` comments left out, sorted and without repeats.
+fn word_list(path: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let mut words: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
 }
