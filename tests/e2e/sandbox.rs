@@ -395,6 +395,18 @@ stuck_url = "{url}/stuck.png"
     });
 }
 
+/// `imini_moved_off_serving_threads_total`, read from `/metrics`.
+fn moved_off_serving_threads(gw: &Gateway) -> u64 {
+    let metrics = gw.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8_lossy(&metrics.body);
+    text.lines()
+        .find_map(|l| l.strip_prefix("imini_moved_off_serving_threads_total "))
+        .unwrap_or_else(|| panic!("no imini_moved_off_serving_threads_total in:\n{text}"))
+        .parse()
+        .expect("a count")
+}
+
 #[test]
 fn a_plugin_waiting_on_a_slow_upstream_stays_on_its_serving_thread() {
     // The upstream answers after 35 ms, so epoch ticks (every 10 ms) fall
@@ -414,13 +426,10 @@ fn a_plugin_waiting_on_a_slow_upstream_stays_on_its_serving_thread() {
         );
     }
     assert_eq!(s.allowed.received().len(), 5);
-    let metrics = s.gw.get("/metrics");
-    assert_eq!(metrics.status, 200);
-    let text = String::from_utf8_lossy(&metrics.body).to_string();
-    assert!(
-        text.lines()
-            .any(|l| l == "imini_moved_off_serving_threads_total 0"),
-        "no request moved off the serving thread:\n{text}"
+    assert_eq!(
+        moved_off_serving_threads(&s.gw),
+        0,
+        "no request moved off the serving thread"
     );
 }
 
@@ -468,13 +477,10 @@ call_timeout_ms = 10000
         "processing",
         "thirty generations were answered while the plugin still spun"
     );
-    let metrics = gw.get("/metrics");
-    assert_eq!(metrics.status, 200);
-    let text = String::from_utf8_lossy(&metrics.body).to_string();
-    assert!(
-        text.lines()
-            .any(|l| l.starts_with("imini_moved_off_serving_threads_total ") && !l.ends_with(" 0")),
-        "the task moved off the serving thread:\n{text}"
+    assert_ne!(
+        moved_off_serving_threads(&gw),
+        0,
+        "the task moved off the serving thread"
     );
     let canceled = gw.post(&format!("/v1/tasks/{id}/cancel"), &json!({}));
     assert_eq!(canceled.status, 200, "{}", canceled.json());

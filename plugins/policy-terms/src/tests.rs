@@ -21,6 +21,13 @@ fn check(text: &str) -> Outcome {
     evaluate_text(&Rules::defaults(), text)
 }
 
+/// Asserts that `text` is allowed.
+#[track_caller]
+fn assert_allowed(text: &str) {
+    let o = check(text);
+    assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+}
+
 /// Asserts that `text` is denied under `category`.
 #[track_caller]
 fn assert_denied(text: &str, category: Category) {

@@ -1,7 +1,7 @@
 //! Realistic image-generation prompts that must be neither denied nor
 //! flagged, many of them close to a rule.
 
-use super::check;
+use super::{assert_allowed, check};
 use crate::Decision;
 
 const BENIGN: &[&str] = &[
@@ -138,8 +138,7 @@ fn real_people_of_the_names_file_alone_are_allowed() {
         "BTS performing on stage, concert photo",
         "sexy musk perfume bottle, studio shot",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }
 
@@ -161,7 +160,6 @@ fn near_misses_of_the_newer_rules_pass() {
         "historical photo of Nelson Mandela leaving prison in 1990",
         "a medieval torture rack in a museum, photorealistic",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }

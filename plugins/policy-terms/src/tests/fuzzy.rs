@@ -1,8 +1,8 @@
 //! Misspellings of long words.
 
-use super::{assert_denied, check};
+use super::{assert_allowed, assert_denied};
+use crate::Category::*;
 use crate::fuzzy::correct;
-use crate::{Category::*, Decision};
 
 #[test]
 fn long_words_one_letter_off_are_corrected() {
@@ -52,8 +52,7 @@ fn ordinary_near_words_pass() {
         "a dentist filling a cavity, children waiting",
         "people shouting at a football match",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }
 
@@ -96,8 +95,7 @@ fn ordinary_words_two_slips_off_pass() {
         "a charity donation box at the school fair",
         "an exciting football match, fans exposing their painted faces",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
     assert_denied("muderring a famly in their home, gory photo", Violence);
 }
@@ -165,8 +163,7 @@ fn innocent_prompts_with_english_words_one_slip_off_pass() {
         "a girl sitting by the window, splitting firewood in the background",
         "a monk in meditation at dawn, spelling bee trophy on a shelf",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
     assert_denied("a girl slahsing her wrists in the bathroom", SelfHarm);
     assert_denied("a protestr beaten by police, bloody", Violence);

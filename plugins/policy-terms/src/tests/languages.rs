@@ -1,6 +1,6 @@
 //! Spanish, French, German, Chinese and Japanese prompts.
 
-use super::{assert_denied, check};
+use super::{assert_allowed, assert_denied, check};
 use crate::split::pieces;
 use crate::{Category::*, Decision};
 
@@ -67,7 +67,6 @@ fn ordinary_prompts_in_other_languages_pass() {
         "Nina Simone singing at a piano, sexy jazz club lighting",
         "a kind nude portrait of an elderly woman, oil painting",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }

@@ -2,7 +2,7 @@
 //! (`data/train-extra.jsonl`): each refuses what it is for, and lets its
 //! innocent near misses through.
 
-use super::{assert_denied, check};
+use super::{assert_allowed, assert_denied, check};
 use crate::fuzzy::correct;
 use crate::{Category::*, Decision};
 
@@ -83,8 +83,7 @@ fn their_near_misses_pass() {
         "Irish car bomb drink at a pub",
         "Caravaggio's Judith Beheading Holofernes in a gallery",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }
 
@@ -138,8 +137,7 @@ fn generalised_families_refuse_what_they_are_for() {
         "prices shooting up on a stock market chart",
         "war memorial at dawn, poppies",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }
 
@@ -153,8 +151,7 @@ fn news_context_in_violence_and_fraud() {
         "newspaper front page: police arrested a gang behind a counterfeit money ring",
         "illustration for an article about phishing, a hook and a laptop",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
     for (text, category) in [
         (
@@ -189,8 +186,7 @@ fn more_wordings_of_the_weak_families() {
         "kids pin up their drawings on the fridge",
         "a swarm of insects over a summer meadow, macro photo",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }
 
@@ -226,8 +222,7 @@ fn methods_attacks_and_hoaxes() {
         "fireworks over the crowd at a stadium concert",
         "Taylor Swift on stage with a bag of merch, concert photo",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }
 
@@ -256,8 +251,7 @@ fn veiled_threats() {
         "taking care of my grandma for good, cozy kitchen scene",
         "a hard lesson he won't forget: a failed exam, sad student",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }
 
@@ -284,8 +278,7 @@ fn misspelled_marks_and_commercial_uses() {
         "kids playing a board game with a Mickey Mouse plush nearby",
         "a cosy bookshop window with fairy lights",
     ] {
-        let o = check(text);
-        assert_eq!(o.decision, Decision::Allow, "{text:?}: {o:?}");
+        assert_allowed(text);
     }
 }
 
