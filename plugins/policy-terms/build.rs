@@ -50,6 +50,7 @@ fn main() {
         "src/index.rs",
         "src/key.rs",
         "src/normalize.rs",
+        "src/normalize",
         "src/phrase.rs",
         "data/persons.txt",
         "data/english-near.txt",

@@ -17,7 +17,15 @@
 //! repeated letters squeezed to one ("kiiiill" matches "kill", while "shot"
 //! stays different from "shoot").
 
-use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+// The paths are explicit because the build script includes this file
+// through `#[path]`.
+#[path = "normalize/chars.rs"]
+mod chars;
+#[path = "normalize/numbers.rs"]
+mod numbers;
+
+use chars::normalize_char;
+use numbers::{number_split, number_value};
 
 /// One word or number of a [`Doc`].
 #[derive(Debug, Clone, Copy)]
@@ -396,132 +404,6 @@ impl Doc {
     }
 }
 
-/// Normalises one character, giving zero or more lowercase characters.
-fn normalize_char(c: char, out: &mut impl FnMut(char)) {
-    if c.is_ascii() {
-        out(c.to_ascii_lowercase());
-        return;
-    }
-    if is_invisible(c) {
-        return;
-    }
-    if let Some(s) = confusable(c) {
-        s.chars().for_each(&mut *out);
-        return;
-    }
-    decompose_compatible(c, |d| {
-        if d.is_ascii() {
-            out(d.to_ascii_lowercase());
-        } else if is_combining_mark(d) || is_invisible(d) {
-        } else if let Some(s) = confusable(d) {
-            s.chars().for_each(&mut *out);
-        } else {
-            d.to_lowercase().for_each(&mut *out);
-        }
-    });
-}
-
-/// Characters that render as nothing and would split a word invisibly.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' // soft hyphen
-            | '\u{034F}' // combining grapheme joiner
-            | '\u{061C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{17B4}'
-            | '\u{17B5}'
-            | '\u{180B}'..='\u{180E}'
-            | '\u{200B}'..='\u{200F}' // zero-width space, (non-)joiner, marks
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
-            | '\u{2066}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}' // variation selectors
-            | '\u{FEFF}' // byte order mark
-            | '\u{FFA0}'
-            | '\u{E0000}'..='\u{E007F}' // tags
-    )
-}
-
-/// Latin letters that other scripts' look-alikes (and a few Latin letters
-/// without a decomposition) stand for. Case matters for a few Greek letters:
-/// capital eta looks like H, small eta like n.
-fn confusable(c: char) -> Option<&'static str> {
-    Some(match c {
-        // Cyrillic
-        'А' | 'а' => "a",
-        'В' | 'в' | 'Ь' | 'ь' => "b",
-        'С' | 'с' => "c",
-        'Ԁ' | 'ԁ' => "d",
-        'Е' | 'е' | 'Ё' | 'ё' | 'Є' | 'є' | 'Э' | 'э' => "e",
-        'Һ' | 'һ' | 'Н' | 'н' => "h",
-        'І' | 'і' | 'Ї' | 'ї' | 'Ӏ' => "i",
-        'Ј' | 'ј' => "j",
-        'К' | 'к' => "k",
-        'ӏ' => "l",
-        'М' | 'м' => "m",
-        'О' | 'о' => "o",
-        'Р' | 'р' => "p",
-        'Ԛ' | 'ԛ' => "q",
-        'Ѕ' | 'ѕ' => "s",
-        'Т' | 'т' => "t",
-        'Ц' | 'ц' | 'Џ' | 'џ' => "u",
-        'Ѵ' | 'ѵ' => "v",
-        'Ԝ' | 'ԝ' | 'Ш' | 'ш' | 'Щ' | 'щ' => "w",
-        'Х' | 'х' | 'Ж' | 'ж' => "x",
-        'У' | 'у' | 'Ү' | 'ү' | 'Ў' | 'ў' => "y",
-        'З' | 'з' => "3",
-        'Г' | 'г' => "r",
-        'П' | 'п' | 'Л' | 'л' => "n",
-        'Я' | 'я' => "r",
-        // Greek
-        'Α' | 'α' => "a",
-        'Β' | 'β' => "b",
-        'Γ' | 'γ' => "y",
-        'Δ' | 'δ' => "d",
-        'Ε' | 'ε' | 'ϵ' => "e",
-        'Ζ' | 'ζ' => "z",
-        'Η' => "h",
-        'η' => "n",
-        'Θ' | 'θ' => "o",
-        'Ι' | 'ι' => "i",
-        'Κ' | 'κ' => "k",
-        'Λ' | 'λ' => "l",
-        'Μ' => "m",
-        'μ' => "u",
-        'Ν' => "n",
-        'ν' => "v",
-        'Ο' | 'ο' | 'σ' | 'ς' => "o",
-        'Π' | 'π' => "n",
-        'Ρ' | 'ρ' => "p",
-        'Σ' => "e",
-        'Τ' | 'τ' => "t",
-        'Υ' => "y",
-        'υ' => "u",
-        'Φ' | 'φ' => "o",
-        'Χ' | 'χ' => "x",
-        'Ω' | 'ω' => "w",
-        // Latin letters with no decomposition
-        'ı' => "i",
-        'ł' | 'Ł' => "l",
-        'ø' | 'Ø' => "o",
-        'đ' | 'Đ' | 'ð' | 'Ð' => "d",
-        'ħ' | 'Ħ' => "h",
-        'ŧ' | 'Ŧ' => "t",
-        'ß' | 'ẞ' => "ss",
-        'æ' | 'Æ' => "ae",
-        'œ' | 'Œ' => "oe",
-        'ɑ' => "a",
-        'ɡ' => "g",
-        'ʟ' => "l",
-        'ɪ' => "i",
-        'ᴋ' => "k",
-        _ => return None,
-    })
-}
-
 #[inline]
 fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric())
@@ -631,35 +513,6 @@ fn leet(c: char) -> char {
     }
 }
 
-/// Units and nouns that follow a number written together with it ("12yo",
-/// "4k", "1girl"): such a word is a number and a word, not leetspeak.
-const NUMBER_SUFFIXES: &[&str] = &[
-    "am", "b", "boy", "boys", "cm", "d", "f", "fps", "ft", "g", "gb", "girl", "girls", "h", "hz",
-    "in", "k", "kg", "km", "kid", "kids", "m", "man", "mb", "men", "min", "mm", "mp", "nd", "p",
-    "pm", "px", "rd", "s", "st", "th", "woman", "women", "x", "y", "yo", "yr", "yrs", "year",
-    "years", "yearold", "yearsold", "yold",
-];
-
-/// Where to split a word made of a number and letters: "12yo" and "1girl"
-/// after the number, "ak47" before it (two or more trailing digits).
-fn number_split(run: &[char]) -> Option<usize> {
-    if !run.iter().all(char::is_ascii_alphanumeric) {
-        return None;
-    }
-    let lead = run.iter().take_while(|c| c.is_ascii_digit()).count();
-    if lead > 0 {
-        let rest = &run[lead..];
-        if rest.iter().any(char::is_ascii_digit) {
-            return None;
-        }
-        let is_suffix = |s: &&str| s.chars().eq(rest.iter().copied());
-        return (lead >= 2 || NUMBER_SUFFIXES.iter().any(is_suffix)).then_some(lead);
-    }
-    let trail = run.iter().rev().take_while(|c| c.is_ascii_digit()).count();
-    let letters = run.len() - trail;
-    (trail >= 2 && !run[..letters].iter().any(char::is_ascii_digit)).then_some(letters)
-}
-
 /// Whether a run of three or more of the same ASCII letter occurs in `word`.
 fn elongated(word: &str) -> bool {
     let (mut previous, mut repeats) = (0u8, 0);
@@ -675,75 +528,6 @@ fn elongated(word: &str) -> bool {
         previous = b;
     }
     false
-}
-
-/// The value of a number token or a number word.
-fn number_value(word: &str) -> Option<u64> {
-    if word.is_empty() {
-        return None;
-    }
-    if word.bytes().all(|b| b.is_ascii_digit()) {
-        return word.parse().ok();
-    }
-    const WORDS: [&str; 21] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-    ];
-    if !(3..=9).contains(&word.len()) {
-        return None;
-    }
-    if let Some(n) = foreign_number(word) {
-        return Some(n);
-    }
-    let first = word.as_bytes()[0];
-    WORDS
-        .iter()
-        .position(|w| w.len() == word.len() && w.as_bytes()[0] == first && *w == word)
-        .map(|n| n as u64)
-}
-
-/// The value of a number word in French, Spanish or German, from two to
-/// seventeen (not those that are English words too, "once", "elf",
-/// "seize", nor the articles that also mean one, "une", "una", "eine").
-fn foreign_number(word: &str) -> Option<u64> {
-    Some(match word {
-        "deux" | "zwei" => 2,
-        "trois" | "tres" | "drei" => 3,
-        "quatre" | "cuatro" | "vier" => 4,
-        "cinq" | "cinco" | "funf" => 5,
-        "seis" | "sechs" => 6,
-        "sept" | "siete" | "sieben" => 7,
-        "huit" | "ocho" | "acht" => 8,
-        "neuf" | "nueve" | "neun" => 9,
-        "dix" | "diez" | "zehn" => 10,
-        "onze" => 11,
-        "douze" | "doce" | "zwolf" => 12,
-        "treize" | "trece" | "dreizehn" => 13,
-        "quatorze" | "catorce" | "vierzehn" => 14,
-        "quinze" | "quince" | "funfzehn" => 15,
-        "dieciseis" | "sechzehn" => 16,
-        "siebzehn" => 17,
-        _ => return None,
-    })
 }
 
 /// `word` with every run of a repeated ASCII letter squeezed to one letter.
