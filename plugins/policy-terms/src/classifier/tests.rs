@@ -108,6 +108,7 @@ fn training() -> Vec<Example> {
     examples.extend(parse(include_str!("../../data/train-extra.jsonl")));
     examples.extend(parse(include_str!("../../data/train-extra-2.jsonl")));
     examples.extend(parse(include_str!("../../data/train-extra-3.jsonl")));
+    examples.extend(parse(include_str!("../../data/train-extra-4.jsonl")));
     examples.extend(parse_benign_lines(include_str!(
         "../../data/everyday-train.txt"
     )));

@@ -1,6 +1,7 @@
 //! Training the classifier: multinomial naive Bayes over the features of
-//! [`super::features`], on the labelled prompts of `eval/dev.jsonl` and the
-//! everyday prompts of `data/everyday-train.txt` (benign). Run by the build
+//! [`super::features`], on the labelled prompts of `eval/dev.jsonl` and of
+//! `data/train-extra*.jsonl` and the everyday prompts of
+//! `data/everyday-train.txt` (benign). Run by the build
 //! script (the shipped model) and by the tests (cross-validation).
 //!
 //! Deterministic: the examples are read in file order, the buckets in

@@ -1,7 +1,7 @@
 //! Five-fold cross-validation of the classifier on what it is trained on:
 //! the evaluation set's dev part, the extra labelled prompts
-//! (`data/train-extra.jsonl`, `data/train-extra-2.jsonl`,
-//! `data/train-extra-3.jsonl`) and the everyday training prompts (never the
+//! (`data/train-extra.jsonl` and `data/train-extra-2.jsonl` to
+//! `data/train-extra-4.jsonl`) and the everyday training prompts (never the
 //! held-out part, nor `eval/everyday-check.txt`). Each item is scored
 //! by a model trained on the other four fifths. It chooses the threshold
 //! and the minimum-evidence rule.
@@ -38,6 +38,8 @@ enum Source {
     Extra2,
     /// `data/train-extra-3.jsonl`, counted with dev.
     Extra3,
+    /// `data/train-extra-4.jsonl`, counted with dev.
+    Extra4,
     /// `data/everyday-train.txt`: all benign.
     Everyday,
 }
@@ -81,7 +83,7 @@ impl Scored {
     fn labelled(&self) -> bool {
         matches!(
             self.source,
-            Source::Dev | Source::Extra | Source::Extra2 | Source::Extra3
+            Source::Dev | Source::Extra | Source::Extra2 | Source::Extra3 | Source::Extra4
         )
     }
 
@@ -133,10 +135,12 @@ fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
     let extra_jsonl = include_str!("../../../data/train-extra.jsonl");
     let extra2_jsonl = include_str!("../../../data/train-extra-2.jsonl");
     let extra3_jsonl = include_str!("../../../data/train-extra-3.jsonl");
+    let extra4_jsonl = include_str!("../../../data/train-extra-4.jsonl");
     let dev = parse(jsonl);
     let extra = parse(extra_jsonl);
     let extra2 = parse(extra2_jsonl);
     let extra3 = parse(extra3_jsonl);
+    let extra4 = parse(extra4_jsonl);
     let everyday = parse_benign_lines(include_str!("../../../data/everyday-train.txt"));
     let items: Vec<_> = dev
         .iter()
@@ -163,6 +167,13 @@ fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
                 .zip(folds(extra3_jsonl))
                 .zip(forms(extra3_jsonl))
                 .map(|((e, k), form)| (e, k, Source::Extra3, form)),
+        )
+        .chain(
+            extra4
+                .iter()
+                .zip(folds(extra4_jsonl))
+                .zip(forms(extra4_jsonl))
+                .map(|((e, k), form)| (e, k, Source::Extra4, form)),
         )
         .chain(
             everyday
@@ -379,6 +390,7 @@ fn cross_validated_recall_beats_the_rules_within_the_false_positive_limits() {
         ("extra", Source::Extra),
         ("extra-2", Source::Extra2),
         ("extra-3", Source::Extra3),
+        ("extra-4", Source::Extra4),
     ] {
         let part: Vec<&Scored> = scored.iter().filter(|s| s.source == source).collect();
         let count = |harmful: bool| {
