@@ -1,5 +1,6 @@
-//! The learned classifier: a naive Bayes model of harmful against benign
-//! prompts, over hashed word and character n-gram features of the
+//! The learned classifier: a linear model of harmful against benign
+//! prompts (logistic regression pulled toward naive Bayes: `train.rs`,
+//! `LEARNER`), over hashed word and character n-gram features of the
 //! normalised prompt and, apart, of the negative prompt
 //! ([`features`]). The build script trains it on the evaluation set's dev
 //! part (`eval/dev.jsonl`, never the held-out part), on the extra labelled
@@ -35,7 +36,7 @@ mod model {
 /// benign prompts and 0.5% of the everyday ones, under the rule of those
 /// tried that refuses the most of the labelled harmful prompts (see the
 /// tests).
-pub const DEFAULT_DENY_AT: f64 = 0.9882;
+pub const DEFAULT_DENY_AT: f64 = 0.9603;
 
 /// The shipped harmful-or-benign model.
 const LINEAR: Linear<'static> = Linear {

@@ -8,7 +8,7 @@ use imini_sdk::{Blob, GenerationRequest, PluginError};
 
 use super::features::{Features, Kind, Side, each_bucket, members};
 use super::train::{
-    ALPHA, CATEGORY_ALPHA, Example, example_buckets, parse, parse_benign_lines, train,
+    CATEGORY_ALPHA, Example, LEARNER, example_buckets, parse, parse_benign_lines, train,
 };
 use crate::normalize::Doc;
 use crate::{Config, Rules, check_request_with};
@@ -143,8 +143,8 @@ fn training_is_deterministic() {
         .iter()
         .map(|e| (example_buckets(e), e.category))
         .collect();
-    let a = train(&examples, ALPHA, CATEGORY_ALPHA);
-    let b = train(&examples, ALPHA, CATEGORY_ALPHA);
+    let a = train(&examples, LEARNER, CATEGORY_ALPHA);
+    let b = train(&examples, LEARNER, CATEGORY_ALPHA);
     assert_eq!(a.weights, b.weights);
     assert_eq!(a.category_weights, b.category_weights);
     assert_eq!(

@@ -1,12 +1,15 @@
-//! Training the classifier: multinomial naive Bayes over the features of
-//! [`super::features`], on the labelled prompts of `eval/dev.jsonl` and of
+//! Training the classifier over the features of [`super::features`], on
+//! the labelled prompts of `eval/dev.jsonl` and of
 //! `data/train-extra*.jsonl` and the everyday prompts of
-//! `data/everyday-train.txt` (benign). Run by the build
-//! script (the shipped model) and by the tests (cross-validation).
+//! `data/everyday-train.txt` (benign): the harmful-or-benign model by
+//! [`LEARNER`] (logistic regression pulled toward multinomial naive
+//! Bayes), the category model by naive Bayes. Run by the build script (the
+//! shipped model) and by the tests (cross-validation).
 //!
 //! Deterministic: the examples are read in file order, the buckets in
-//! increasing order, sums are in `f64` in that order, and nothing depends
-//! on a hash map's order or a random seed.
+//! increasing order, sums are in `f64` in that order, coordinate descent
+//! visits the buckets in increasing order for a fixed number of epochs,
+//! and nothing depends on a hash map's order or a random seed.
 
 use super::features::{
     BITS, BUCKETS, CATEGORY_BITS, CATEGORY_BUCKETS, Features, Linear, PerCategory, members,
@@ -125,46 +128,108 @@ fn quantise(weights: &[f64]) -> (Vec<i8>, f64) {
     (q, scale)
 }
 
+/// How the harmful-or-benign weights are learned from the examples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Learner {
+    /// Multinomial naive Bayes: each bucket's weight is the log ratio of
+    /// its frequencies in harmful and in benign prompts, smoothed by
+    /// `alpha`; the bias is the log ratio of the two labels' counts.
+    NaiveBayes { alpha: f64 },
+    /// Logistic regression with an L2 penalty of `lambda` (per example;
+    /// the loss is the mean log loss), fitted by `epochs` cycles of
+    /// coordinate descent: the bias, then each bucket in increasing order,
+    /// one Newton step each. `toward_bayes`: the weights start from naive
+    /// Bayes' (smoothing [`ALPHA`]) and the penalty pulls them toward those
+    /// rather than toward zero.
+    Logistic {
+        lambda: f64,
+        epochs: u32,
+        toward_bayes: bool,
+        /// How much a benign example's loss counts against a harmful one's.
+        benign_weight: f64,
+    },
+}
+
+/// The learner of the shipped model, chosen by the tests'
+/// cross-validation (`learner_grid`, over dev and the four extra sets,
+/// each learner at the threshold and evidence rule the documented
+/// procedure gives it): the highest cross-validated recall among the
+/// learners that refuse no more of the benign prompts than naive Bayes
+/// (none of the 1,269 labelled ones, 4 of the 865 everyday ones). Naive
+/// Bayes (smoothing 0.03): 95.7%, 1,542 of 1,612; this: 96.3%, 1,552.
+/// Logistic regression pulled toward naive Bayes with a weaker penalty, or
+/// from zero, reaches 97.0-97.8% at the 1% and 0.5% limits, but by
+/// refusing 1 to 11 of the labelled benign prompts where naive Bayes
+/// refuses none (with none refused, from zero it is below naive Bayes,
+/// 1,487-1,510), and its models refuse ordinary prompts the tests require
+/// to pass (1 or 2 of the everyday check's 335, or "a plush Pikachu on a
+/// child's bed"). The same figures with 10 and 100 epochs as with 30.
+pub(crate) const LEARNER: Learner = Learner::Logistic {
+    lambda: 1e-4,
+    epochs: 30,
+    toward_bayes: true,
+    benign_weight: 1.0,
+};
+
 /// Trains on `examples` (bucket sets from [`example_buckets`], with their
-/// categories; `None` is benign) with the smoothing `alpha` (the
-/// harmful-or-benign model) and `category_alpha` (the category model).
-pub(crate) fn train(examples: &[Labelled], alpha: f64, category_alpha: f64) -> Model {
+/// categories; `None` is benign): the harmful-or-benign model by
+/// `learner`, the category model by naive Bayes with the smoothing
+/// `category_alpha`.
+pub(crate) fn train(examples: &[Labelled], learner: Learner, category_alpha: f64) -> Model {
+    let (weights, bias) = match learner {
+        Learner::NaiveBayes { alpha } => naive_bayes(examples, alpha),
+        Learner::Logistic {
+            lambda,
+            epochs,
+            toward_bayes,
+            benign_weight,
+        } => {
+            let prior = toward_bayes.then(|| naive_bayes(examples, ALPHA));
+            logistic_regression(examples, lambda, epochs, benign_weight, prior)
+        }
+    };
+    let (weights, scale) = quantise(&weights);
+    let (category_weights, category_scale, category_bias) = categories(examples, category_alpha);
+    Model {
+        weights,
+        scale,
+        bias,
+        category_weights,
+        category_scale,
+        category_bias,
+    }
+}
+
+/// The weight of each of the features of a bucket set of `count` buckets.
+fn feature_value(count: u32) -> f64 {
+    1.0 / f64::from(count).sqrt()
+}
+
+/// Naive Bayes' harmful-or-benign weights, unquantised, and its bias.
+fn naive_bayes(examples: &[Labelled], alpha: f64) -> (Vec<f64>, f64) {
     // Each class's total weight per bucket, and over all buckets.
     let mut harmful = vec![0.0f64; BUCKETS];
     let mut benign = vec![0.0f64; BUCKETS];
-    let mut by_category = vec![[0.0f64; 8]; CATEGORY_BUCKETS];
     let (mut harmful_total, mut benign_total) = (0.0f64, 0.0f64);
-    let mut category_total = [0.0f64; 8];
     let (mut harmful_n, mut benign_n) = (0u32, 0u32);
-    let mut category_n = [0u32; 8];
     for ((set, count), category) in examples {
         if *count == 0 {
             continue;
         }
-        let x = 1.0 / f64::from(*count).sqrt();
-        match category {
-            Some(c) => {
-                harmful_n += 1;
-                category_n[c.index()] += 1;
-                for b in members(set) {
-                    harmful[b as usize] += x;
-                    harmful_total += x;
-                    by_category[(b >> (BITS - CATEGORY_BITS)) as usize][c.index()] += x;
-                    category_total[c.index()] += x;
-                }
-            }
-            None => {
-                benign_n += 1;
-                for b in members(set) {
-                    benign[b as usize] += x;
-                    benign_total += x;
-                }
-            }
+        let x = feature_value(*count);
+        let (class, total, n) = match category {
+            Some(_) => (&mut harmful, &mut harmful_total, &mut harmful_n),
+            None => (&mut benign, &mut benign_total, &mut benign_n),
+        };
+        *n += 1;
+        for b in members(set) {
+            class[b as usize] += x;
+            *total += x;
         }
     }
     assert!(harmful_n > 0 && benign_n > 0, "both labels are needed");
     let buckets = BUCKETS as f64;
-    let weights: Vec<f64> = harmful
+    let weights = harmful
         .iter()
         .zip(&benign)
         .map(|(h, b)| {
@@ -172,15 +237,146 @@ pub(crate) fn train(examples: &[Labelled], alpha: f64, category_alpha: f64) -> M
                 - ((b + alpha) / (benign_total + alpha * buckets)).ln()
         })
         .collect();
-    let (weights, scale) = quantise(&weights);
+    (weights, (f64::from(harmful_n) / f64::from(benign_n)).ln())
+}
 
-    // Per category, less each bucket's mean over the categories (which
-    // shifts every category's score alike, so the best stays the best).
+/// The logistic function (the build script has no access to the
+/// classifier's).
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The most a weight moves in one step of coordinate descent: a Newton
+/// step on a bucket whose examples are all fitted already can be large.
+const MAX_STEP: f64 = 2.0;
+
+/// L2-regularised logistic regression's weights, unquantised, and its
+/// bias, by cyclic coordinate descent (see [`Learner::Logistic`]); the
+/// penalty pulls the weights toward `prior`'s, and they start there, when
+/// there is one (else toward zero, from zero with the bias of the labels'
+/// counts).
+fn logistic_regression(
+    examples: &[Labelled],
+    lambda: f64,
+    epochs: u32,
+    benign_weight: f64,
+    prior: Option<(Vec<f64>, f64)>,
+) -> (Vec<f64>, f64) {
+    let kept: Vec<&Labelled> = examples.iter().filter(|((_, n), _)| *n > 0).collect();
+    // Each example's feature value, label (1 harmful, 0 benign) and
+    // weight.
+    let rows: Vec<(f64, f64, f64)> = kept
+        .iter()
+        .map(|((_, n), c)| match c {
+            Some(_) => (feature_value(*n), 1.0, 1.0),
+            None => (feature_value(*n), 0.0, benign_weight),
+        })
+        .collect();
+    let harmful = rows.iter().filter(|r| r.1 > 0.0).count();
+    assert!(
+        harmful > 0 && harmful < rows.len(),
+        "both labels are needed"
+    );
+    // The examples of each bucket, in order: bucket `b`'s are
+    // `column[start[b]..start[b + 1]]`.
+    let mut start = vec![0usize; BUCKETS + 1];
+    for ((set, _), _) in &kept {
+        for b in members(set) {
+            start[b as usize + 1] += 1;
+        }
+    }
+    for b in 0..BUCKETS {
+        start[b + 1] += start[b];
+    }
+    let mut column = vec![0u32; start[BUCKETS]];
+    let mut next = start.clone();
+    for (i, ((set, _), _)) in kept.iter().enumerate() {
+        for b in members(set) {
+            column[next[b as usize]] = i as u32;
+            next[b as usize] += 1;
+        }
+    }
+    let n = rows.len() as f64;
+    let (center, mut bias) = match prior {
+        Some(p) => p,
+        None => (
+            vec![0.0; BUCKETS],
+            (harmful as f64 / (rows.len() - harmful) as f64).ln(),
+        ),
+    };
+    let mut weights = center.clone();
+    // Each example's log-odds.
+    let mut z: Vec<f64> = kept
+        .iter()
+        .zip(&rows)
+        .map(|(((set, _), _), (x, ..))| {
+            bias + x * members(set).map(|b| weights[b as usize]).sum::<f64>()
+        })
+        .collect();
+    // The objective times n: the summed log loss and n * lambda / 2 times
+    // the squared distance from the center.
+    let penalty = lambda * n;
+    for _ in 0..epochs {
+        // The bias, not penalised.
+        let (mut g, mut h) = (0.0, 0.0);
+        for (&(_, y, weight), &zi) in rows.iter().zip(&z) {
+            let p = sigmoid(zi);
+            g += weight * (p - y);
+            h += weight * p * (1.0 - p);
+        }
+        let step = (g / h.max(1e-12)).clamp(-MAX_STEP, MAX_STEP);
+        bias -= step;
+        z.iter_mut().for_each(|zi| *zi -= step);
+        for b in 0..BUCKETS {
+            let col = &column[start[b]..start[b + 1]];
+            if col.is_empty() {
+                continue;
+            }
+            let mut g = penalty * (weights[b] - center[b]);
+            let mut h = penalty;
+            for &i in col {
+                let (x, y, weight) = rows[i as usize];
+                let p = sigmoid(z[i as usize]);
+                g += weight * (p - y) * x;
+                h += weight * p * (1.0 - p) * x * x;
+            }
+            let step = (g / h).clamp(-MAX_STEP, MAX_STEP);
+            weights[b] -= step;
+            for &i in col {
+                z[i as usize] -= step * rows[i as usize].0;
+            }
+        }
+    }
+    (weights, bias)
+}
+
+/// The category model: per category, naive Bayes over the top
+/// [`CATEGORY_BITS`] bits of the buckets with the smoothing `alpha`, less
+/// each bucket's mean over the categories (which shifts every category's
+/// score alike, so the best stays the best); quantised, with each
+/// category's bias.
+fn categories(examples: &[Labelled], alpha: f64) -> (Vec<i8>, f64, [f64; 8]) {
+    let mut by_category = vec![[0.0f64; 8]; CATEGORY_BUCKETS];
+    let mut category_total = [0.0f64; 8];
+    let mut category_n = [0u32; 8];
+    for ((set, count), category) in examples {
+        let Some(c) = category else { continue };
+        if *count == 0 {
+            continue;
+        }
+        let x = feature_value(*count);
+        category_n[c.index()] += 1;
+        for b in members(set) {
+            by_category[(b >> (BITS - CATEGORY_BITS)) as usize][c.index()] += x;
+            category_total[c.index()] += x;
+        }
+    }
+    let harmful_n: u32 = category_n.iter().sum();
     let buckets = CATEGORY_BUCKETS as f64;
     let mut category_weights = Vec::with_capacity(CATEGORY_BUCKETS * 8);
     for counts in &by_category {
         let theta: [f64; 8] = std::array::from_fn(|c| {
-            ((counts[c] + category_alpha) / (category_total[c] + category_alpha * buckets)).ln()
+            ((counts[c] + alpha) / (category_total[c] + alpha * buckets)).ln()
         });
         let mean = theta.iter().sum::<f64>() / 8.0;
         category_weights.extend(theta.iter().map(|t| t - mean));
@@ -191,12 +387,5 @@ pub(crate) fn train(examples: &[Labelled], alpha: f64, category_alpha: f64) -> M
         0 => -1e9,
         n => (f64::from(n) / f64::from(harmful_n)).ln(),
     });
-    Model {
-        weights,
-        scale,
-        bias: (f64::from(harmful_n) / f64::from(benign_n)).ln(),
-        category_weights,
-        category_scale,
-        category_bias,
-    }
+    (category_weights, category_scale, category_bias)
 }

@@ -57,7 +57,7 @@ fn the_classifier_refuses_what_the_rules_let_through() {
         let reason = v.reason.unwrap_or_default();
         assert!(
             reason.starts_with("classifier score ")
-                && reason.contains("(deny at 0.9882), no rule refused; "),
+                && reason.contains("(deny at 0.9603), no rule refused; "),
             "{reason}"
         );
     }

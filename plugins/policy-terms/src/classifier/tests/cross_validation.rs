@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use imini_sdk::{Action, Blob, GenerationRequest, PluginError, Size};
 
 use super::super::train::{
-    ALPHA, CATEGORY_ALPHA, Model, example_buckets, parse, parse_benign_lines, train,
+    CATEGORY_ALPHA, Example, LEARNER, Learner, Model, example_buckets, parse, parse_benign_lines,
+    train,
 };
 use super::super::{DEFAULT_DENY_AT, MIN_WORDS, classify_with};
 use crate::category::Category;
@@ -125,104 +126,115 @@ fn forms(jsonl: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// Scores every item of dev, of the extra labelled prompts and of the
-/// everyday training prompts with the rules, and with the classifier
-/// trained on the other folds (smoothing `alpha`, `category_alpha`). The
+/// An item of the cross-validation, read, checked by the rules and dealt
+/// to its fold once for every model it is scored by.
+struct Item {
+    example: Example,
+    fold: usize,
+    source: Source,
+    form: String,
+    /// Whether the rules alone refuse it.
+    rules: bool,
+    /// Its bucket set, as trained on.
+    buckets: (Vec<u64>, u32),
+}
+
+/// Reads every item of dev, of the extra labelled prompts and of the
+/// everyday training prompts, and checks it with the rules alone. The
 /// labelled sets are dealt to the folds by category (see [`folds`]), the
 /// everyday prompts in turn, in file order.
-fn cross_validate(alpha: f64, category_alpha: f64) -> Vec<Scored> {
-    let jsonl = include_str!("../../../eval/dev.jsonl");
-    let extra_jsonl = include_str!("../../../data/train-extra.jsonl");
-    let extra2_jsonl = include_str!("../../../data/train-extra-2.jsonl");
-    let extra3_jsonl = include_str!("../../../data/train-extra-3.jsonl");
-    let extra4_jsonl = include_str!("../../../data/train-extra-4.jsonl");
-    let dev = parse(jsonl);
-    let extra = parse(extra_jsonl);
-    let extra2 = parse(extra2_jsonl);
-    let extra3 = parse(extra3_jsonl);
-    let extra4 = parse(extra4_jsonl);
+fn prepare() -> Vec<Item> {
+    let labelled = [
+        (Source::Dev, include_str!("../../../eval/dev.jsonl")),
+        (
+            Source::Extra,
+            include_str!("../../../data/train-extra.jsonl"),
+        ),
+        (
+            Source::Extra2,
+            include_str!("../../../data/train-extra-2.jsonl"),
+        ),
+        (
+            Source::Extra3,
+            include_str!("../../../data/train-extra-3.jsonl"),
+        ),
+        (
+            Source::Extra4,
+            include_str!("../../../data/train-extra-4.jsonl"),
+        ),
+    ];
     let everyday = parse_benign_lines(include_str!("../../../data/everyday-train.txt"));
-    let items: Vec<_> = dev
-        .iter()
-        .zip(folds(jsonl))
-        .zip(forms(jsonl))
-        .map(|((e, k), form)| (e, k, Source::Dev, form))
-        .chain(
-            extra
-                .iter()
-                .zip(folds(extra_jsonl))
-                .zip(forms(extra_jsonl))
-                .map(|((e, k), form)| (e, k, Source::Extra, form)),
-        )
-        .chain(
-            extra2
-                .iter()
-                .zip(folds(extra2_jsonl))
-                .zip(forms(extra2_jsonl))
-                .map(|((e, k), form)| (e, k, Source::Extra2, form)),
-        )
-        .chain(
-            extra3
-                .iter()
-                .zip(folds(extra3_jsonl))
-                .zip(forms(extra3_jsonl))
-                .map(|((e, k), form)| (e, k, Source::Extra3, form)),
-        )
-        .chain(
-            extra4
-                .iter()
-                .zip(folds(extra4_jsonl))
-                .zip(forms(extra4_jsonl))
-                .map(|((e, k), form)| (e, k, Source::Extra4, form)),
-        )
+    let items: Vec<(Example, usize, Source, String)> = labelled
+        .into_iter()
+        .flat_map(|(source, jsonl)| {
+            parse(jsonl)
+                .into_iter()
+                .zip(folds(jsonl))
+                .zip(forms(jsonl))
+                .map(move |((e, k), form)| (e, k, source, form))
+        })
         .chain(
             everyday
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(i, e)| (e, i % FOLDS, Source::Everyday, "everyday".to_string())),
         )
-        .collect();
-    let buckets: Vec<_> = items
-        .iter()
-        .map(|(e, ..)| (example_buckets(e), e.category))
-        .collect();
-    let models: Vec<Model> = (0..FOLDS)
-        .map(|k| {
-            let rest: Vec<_> = buckets
-                .iter()
-                .zip(&items)
-                .filter(|&(_, &(_, f, ..))| f != k)
-                .map(|(b, _)| b.clone())
-                .collect();
-            train(&rest, alpha, category_alpha)
-        })
         .collect();
     let rules =
         Rules::build(&Config::from_text(r#"{"classifier": {"enabled": false}}"#).unwrap()).unwrap();
     let mut no_blobs = |_: Blob| -> Result<Vec<u8>, PluginError> { Ok(Vec::new()) };
     items
         .into_iter()
-        .map(|(e, k, source, form)| {
+        .map(|(example, fold, source, form)| {
             let req = GenerationRequest {
                 size: Size::new(1024, 1024),
-                negative_prompt: e.negative.clone(),
-                ..GenerationRequest::image("any/model", &e.prompt)
+                negative_prompt: example.negative.clone(),
+                ..GenerationRequest::image("any/model", &example.prompt)
             };
             let verdict = check_request_with(&rules, &req, &mut no_blobs).unwrap();
-            let model = models[k].linear();
-            let c = classify_with(model, &Doc::of(&e.prompt), e.negative.as_deref());
-            Scored {
+            Item {
+                buckets: example_buckets(&example),
+                example,
+                fold,
                 source,
-                category: e.category,
                 form,
                 rules: verdict.action == Action::Deny,
+            }
+        })
+        .collect()
+}
+
+/// Scores every item with the classifier trained by `learner` (and the
+/// category model with the smoothing `category_alpha`) on the other folds.
+fn cross_validate(items: &[Item], learner: Learner, category_alpha: f64) -> Vec<Scored> {
+    let models: Vec<Model> = (0..FOLDS)
+        .map(|k| {
+            let rest: Vec<_> = items
+                .iter()
+                .filter(|item| item.fold != k)
+                .map(|item| (item.buckets.clone(), item.example.category))
+                .collect();
+            train(&rest, learner, category_alpha)
+        })
+        .collect();
+    items
+        .iter()
+        .map(|item| {
+            let e = &item.example;
+            let model = models[item.fold].linear();
+            let c = classify_with(model, &Doc::of(&e.prompt), e.negative.as_deref());
+            Scored {
+                source: item.source,
+                category: e.category,
+                form: item.form.clone(),
+                rules: item.rules,
                 score: c.score,
                 leans: c
                     .words
                     .iter()
                     .map(|&b| f64::from(model.weights[b as usize]) * model.scale)
                     .collect(),
-                predicted: c.category_with(models[k].per_category()),
+                predicted: c.category_with(models[item.fold].per_category()),
             }
         })
         .collect()
@@ -270,15 +282,27 @@ fn percent((n, of): (u32, u32)) -> f64 {
 /// up to three significant digits of its distance from 1 (0.99x,
 /// 0.999x...). `None` when the rules alone are over a limit.
 fn lowest_threshold(scored: &[Scored], rule: Evidence) -> Option<f64> {
+    lowest_threshold_within(
+        scored,
+        rule,
+        MAX_DEV_FALSE_POSITIVES,
+        MAX_EVERYDAY_FALSE_POSITIVES,
+    )
+}
+
+/// [`lowest_threshold`] with other limits (%) on dev's benign items and on
+/// the everyday ones.
+fn lowest_threshold_within(
+    scored: &[Scored],
+    rule: Evidence,
+    max_dev: f64,
+    max_everyday: f64,
+) -> Option<f64> {
     let rules_only = tally(scored, f64::INFINITY, rule);
     let mut top = 0.0f64;
     for (source, (rules_fp, benign), limit) in [
-        (Source::Dev, rules_only.dev_fp, MAX_DEV_FALSE_POSITIVES),
-        (
-            Source::Everyday,
-            rules_only.everyday_fp,
-            MAX_EVERYDAY_FALSE_POSITIVES,
-        ),
+        (Source::Dev, rules_only.dev_fp, max_dev),
+        (Source::Everyday, rules_only.everyday_fp, max_everyday),
     ] {
         let allowed = (f64::from(benign) * limit / 100.0).floor() as u32;
         let room = allowed.checked_sub(rules_fp)? as usize;
@@ -346,7 +370,7 @@ fn best(scored: &[Scored]) -> (Evidence, f64, Tally) {
 /// --nocapture cross_validated`.
 #[test]
 fn cross_validated_recall_beats_the_rules_within_the_false_positive_limits() {
-    let scored = cross_validate(ALPHA, CATEGORY_ALPHA);
+    let scored = cross_validate(&prepare(), LEARNER, CATEGORY_ALPHA);
     let none = Evidence {
         lean: f64::NEG_INFINITY,
         min: 0,
@@ -478,16 +502,74 @@ fn cross_validated_recall_beats_the_rules_within_the_false_positive_limits() {
     );
 }
 
-/// The figures the smoothing was chosen by: for each, the area under the
-/// classifier's ROC curve alone on dev (the everyday prompts counted with
-/// the benign ones), and with the rules the best evidence rule and
-/// threshold within the limits. Run with `cargo test -p policy-terms --
-/// --ignored --nocapture smoothing_grid`.
+/// The figures the learner was chosen by: for each, the area under the
+/// classifier's ROC curve alone (the everyday prompts counted with the
+/// benign ones), and with the rules the best evidence rule and threshold
+/// within the limits; naive Bayes with several smoothings, logistic
+/// regression with several penalties, from zero and from naive Bayes. Run
+/// with `cargo test --release -p policy-terms -- --ignored --nocapture
+/// learner_grid`.
 #[test]
 #[ignore = "prints the cross-validation grid; run explicitly"]
-fn smoothing_grid() {
-    for alpha in [0.003, 0.01, 0.03, 0.1, 0.3] {
-        let scored = cross_validate(alpha, alpha);
+fn learner_grid() {
+    let items = prepare();
+    let mut learners: Vec<Learner> = [0.003, 0.01, 0.03, 0.1, 0.3]
+        .into_iter()
+        .map(|alpha| Learner::NaiveBayes { alpha })
+        .collect();
+    for (toward_bayes, lambdas) in [
+        (false, &[1e-6, 1e-5, 1e-4][..]),
+        (
+            true,
+            &[1e-7, 3e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3][..],
+        ),
+    ] {
+        for &lambda in lambdas {
+            learners.push(Learner::Logistic {
+                lambda,
+                epochs: 30,
+                toward_bayes,
+                benign_weight: 1.0,
+            });
+        }
+    }
+    // Whether 30 epochs are enough: the same with 10 and 100.
+    for epochs in [10, 100] {
+        learners.push(Learner::Logistic {
+            lambda: 1e-4,
+            epochs,
+            toward_bayes: true,
+            benign_weight: 1.0,
+        });
+    }
+    // Benign prompts weighing more.
+    for benign_weight in [2.0, 4.0] {
+        for lambda in [3e-7, 3e-6] {
+            learners.push(Learner::Logistic {
+                lambda,
+                epochs: 30,
+                toward_bayes: true,
+                benign_weight,
+            });
+        }
+    }
+    if let Ok(only) = std::env::var("LEARNERS") {
+        let only: Vec<usize> = only.split(',').map(|i| i.parse().unwrap()).collect();
+        learners = only.into_iter().map(|i| learners[i]).collect();
+    }
+    // The everyday check set, which the rules alone let through: how many
+    // of its prompts the model trained on everything refuses at the rule
+    // and threshold the cross-validation chooses (the unit test requires
+    // none).
+    let check = parse_benign_lines(include_str!("../../../eval/everyday-check.txt"));
+    let everything: Vec<_> = items
+        .iter()
+        .map(|item| (item.buckets.clone(), item.example.category))
+        .collect();
+    for learner in learners {
+        let started = std::time::Instant::now();
+        let scored = cross_validate(&items, learner, CATEGORY_ALPHA);
+        let elapsed = started.elapsed();
         let harmful: Vec<f64> = scored
             .iter()
             .filter(|s| s.category.is_some())
@@ -509,19 +591,27 @@ fn smoothing_grid() {
             .sum::<f64>();
         let auc = pairs / (harmful.len() * benign.len()) as f64;
         let (rule, t, tally) = best(&scored);
-        let categories = scored
+        // With no labelled benign prompt refused, at least six words.
+        let strict = lowest_threshold_within(&scored, SHIPPED, 0.0, MAX_EVERYDAY_FALSE_POSITIVES)
+            .map(|t| (t, self::tally(&scored, t, SHIPPED).recall));
+        let model = train(&everything, learner, CATEGORY_ALPHA);
+        let checked = check
             .iter()
-            .filter(|s| s.category == Some(s.predicted))
+            .filter(|e| {
+                let c = classify_with(model.linear(), &Doc::of(&e.prompt), None);
+                c.score >= t && c.words.len() >= rule.min as usize
+            })
             .count();
         println!(
-            "alpha {alpha}: AUC {auc:.4}, best: at least {} words leaning {} at {t}: \
-             recall {:.1}%, dev fp {:?}, everyday fp {:?}, category right {categories}/{}",
+            "{learner:?} ({elapsed:.1?}): AUC {auc:.4}, best: at least {} words at {t}: \
+             recall {:.1}% {:?}, dev fp {:?}, everyday fp {:?}; everyday check refused {checked}/{}; \
+             no labelled fp: {strict:?}",
             rule.min,
-            rule.lean,
             percent(tally.recall),
+            tally.recall,
             tally.dev_fp,
             tally.everyday_fp,
-            harmful.len()
+            check.len()
         );
     }
 }
