@@ -252,11 +252,6 @@ impl Moderation {
     ) -> Result<Outcome, StoreError> {
         let mut flagged = false;
         for policy in self.bindings().for_model(&req.model) {
-            let result = match stage {
-                Stage::Request => policy.check_request(input, req).await,
-                Stage::Output(outputs) => policy.check_output(input, req, outputs).await,
-            };
-            let label = policy.core().label();
             let stage_name = match stage {
                 Stage::Request => "request",
                 Stage::Output(_) => "output",
@@ -265,6 +260,16 @@ impl Moderation {
             let count = |action, category: Option<&str>| {
                 crate::metrics::metrics().verdict(policy_name, stage_name, action, category);
             };
+            let result = match stage {
+                Stage::Request => policy.check_request(input, req).await,
+                Stage::Output(outputs) if !policy.reads_outputs(outputs) => {
+                    // Its manifest says it reads nothing these outputs hold.
+                    count("skipped", None);
+                    continue;
+                }
+                Stage::Output(outputs) => policy.check_output(input, req, outputs).await,
+            };
+            let label = policy.core().label();
             let record = |action: &str, category: Option<String>, reason: Option<String>| Flag {
                 id: crate::ids::new("flag"),
                 created_at: crate::time::to_rfc3339(self.clock.now()),

@@ -33,7 +33,7 @@ use bindings::{policy_api, provider_api, types};
 use calls::{PolicyPreOf, ProviderPreOf};
 pub use engine::EngineLimits;
 use engine::PluginEngine;
-pub use manifest::{Manifest, PluginKind};
+pub use manifest::{Manifest, MediaCheck, OutputCheck, PluginKind};
 pub use outbound::Outbound;
 pub use outputs::FetchError;
 pub use registry::{DuplicatePlugin, PluginRegistry};
@@ -209,6 +209,37 @@ pub struct PolicyPlugin {
     pre: PolicyPreOf,
     /// What it declared when loaded.
     pub info: policy_api::PolicyInfo,
+    /// What its `check-output` reads, from its manifest's `output_check`
+    /// and its configuration: `None` when the manifest does not say (it
+    /// is given every output).
+    output_reads: Option<OutputReads>,
+}
+
+/// What a policy's `check-output` reads, resolved against its
+/// configuration.
+#[derive(Debug, Clone, Copy)]
+struct OutputReads {
+    /// The text outputs come with.
+    text: bool,
+    /// The outputs' bytes.
+    media: bool,
+}
+
+impl PolicyPlugin {
+    /// Whether its `check-output` has anything to read in `outputs`: yes,
+    /// unless its manifest says what it reads (`output_check`) and
+    /// `outputs` hold none of it. The gateway skips the call otherwise.
+    pub fn reads_outputs(&self, outputs: &[types::Media]) -> bool {
+        let Some(reads) = self.output_reads else {
+            return true;
+        };
+        let text = || {
+            outputs
+                .iter()
+                .any(|m| m.text.as_deref().is_some_and(|t| !t.is_empty()))
+        };
+        (reads.media && !outputs.is_empty()) || (reads.text && text())
+    }
 }
 
 /// Per-call inputs from the request being served.
@@ -348,6 +379,10 @@ impl PluginRuntime {
                     PolicyPre::new(pre).map(PolicyPreOf::Now)
                 }
                 .map_err(|e| invalid(format!("{e:#}")))?;
+                let output_reads = source.manifest.output_check.as_ref().map(|c| OutputReads {
+                    text: c.text,
+                    media: c.reads_media(&source.config),
+                });
                 let mut plugin = PolicyPlugin {
                     core,
                     pre,
@@ -355,6 +390,7 @@ impl PluginRuntime {
                         name: String::new(),
                         categories: Vec::new(),
                     },
+                    output_reads,
                 };
                 plugin
                     .validate_config(&CallInput::default(), &config_json)

@@ -185,6 +185,9 @@ pub trait Policy {
     fn check_request(req: GenerationRequest) -> Result<Verdict, PluginError>;
 
     /// Checks outputs before they are stored or served. Allows by default.
+    /// The manifest's `[output_check]` may say what it reads (the outputs'
+    /// text, their bytes), so that the gateway calls it only when the
+    /// outputs hold some of it; without it, it is called for every output.
     fn check_output(_req: GenerationRequest, _outputs: Vec<Media>) -> Result<Verdict, PluginError> {
         Ok(Verdict::allow())
     }

@@ -322,6 +322,55 @@ fn an_intercepted_output_is_never_served_and_the_charge_follows_the_setting() {
     }
 }
 
+/// The count of policy-terms' verdicts on outputs with `action`, from
+/// `/metrics` (0 when none was counted).
+fn output_verdicts(gw: &Gateway, action: &str) -> u64 {
+    let metrics = gw.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8_lossy(&metrics.body);
+    let series = format!(
+        r#"imini_moderation_verdicts_total{{policy="policy-terms",stage="output",action="{action}",category=""}} "#
+    );
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |n| n.parse().expect("a count"))
+}
+
+#[test]
+fn an_image_without_text_is_not_given_to_the_policy_unless_it_keeps_an_image_blocklist() {
+    // policy-terms' manifest says its output check reads the outputs' text,
+    // and their images only while an image blocklist is configured.
+    // Canvas images come without text.
+    let body = json!({"prompt": "a quiet harbour at dawn", "size": "64x64", "seed": 7});
+    let gw = Gateway::start();
+    let acct = gw.account("output-checks@example.com", 100);
+    for _ in 0..2 {
+        assert_eq!(generate(&gw, &acct, body.clone()).status, 200);
+    }
+    assert_eq!(output_verdicts(&gw, "skipped"), 2, "no call to make");
+    assert_eq!(output_verdicts(&gw, "allow"), 0);
+
+    // Once the operator gives it a blocklist at run time, every image is
+    // checked (this one is not on it).
+    let configured = gw.post(
+        "/admin/v1/plugins/policy-terms/config",
+        &json!({"config": {"image_blocklist": [
+            {"hash": "0123456789abcdef", "category": "violence", "label": "a known picture"}
+        ]}}),
+    );
+    assert_eq!(
+        configured.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&configured.body)
+    );
+    for _ in 0..2 {
+        assert_eq!(generate(&gw, &acct, body.clone()).status, 200);
+    }
+    assert_eq!(output_verdicts(&gw, "allow"), 2, "each image checked");
+    assert_eq!(output_verdicts(&gw, "skipped"), 2, "as before");
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {

@@ -25,6 +25,60 @@ pub struct Manifest {
     /// Names of the credentials it may ask the gateway to inject.
     #[serde(default)]
     pub credentials: Vec<String>,
+    /// A policy's declaration of what its `check-output` reads of the
+    /// outputs, so that the gateway can skip the call when the outputs
+    /// hold none of it. Without it, `check-output` is called for every
+    /// output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_check: Option<OutputCheck>,
+}
+
+/// What a policy's `check-output` reads (`[output_check]` in the manifest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputCheck {
+    /// The text outputs come with (a revised prompt, a caption).
+    #[serde(default)]
+    pub text: bool,
+    /// The outputs' bytes (images, videos, audio).
+    #[serde(default)]
+    pub media: MediaCheck,
+}
+
+/// Whether a policy reads the outputs' bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MediaCheck {
+    /// Always (`true`) or never (`false`).
+    Always(bool),
+    /// Only while this key of the operator's configuration for the policy
+    /// is set to something other than `false`, `null`, `""`, `[]` or `{}`
+    /// (for example an image blocklist).
+    WhenConfigured(String),
+}
+
+impl Default for MediaCheck {
+    fn default() -> Self {
+        Self::Always(false)
+    }
+}
+
+impl OutputCheck {
+    /// Whether a policy with this declaration, configured with `config`,
+    /// reads the outputs' bytes.
+    pub fn reads_media(&self, config: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match &self.media {
+            MediaCheck::Always(on) => *on,
+            MediaCheck::WhenConfigured(key) => match config.get(key) {
+                None | Some(Value::Null | Value::Bool(false)) => false,
+                Some(Value::String(s)) => !s.is_empty(),
+                Some(Value::Array(a)) => !a.is_empty(),
+                Some(Value::Object(o)) => !o.is_empty(),
+                Some(_) => true,
+            },
+        }
+    }
 }
 
 /// Why a manifest is not acceptable.
@@ -69,6 +123,22 @@ impl Manifest {
                 "version {:?} is not a semantic version like 1.2.3",
                 self.version
             )));
+        }
+        if let Some(check) = &self.output_check {
+            if self.kind != PluginKind::Policy {
+                return Err(ManifestError::Invalid(
+                    "output_check is for policies: a provider's outputs are not checked by it"
+                        .into(),
+                ));
+            }
+            if let MediaCheck::WhenConfigured(key) = &check.media
+                && key.trim().is_empty()
+            {
+                return Err(ManifestError::Invalid(
+                    "output_check.media must be true, false or the name of a configuration key"
+                        .into(),
+                ));
+            }
         }
         for host in &self.allowed_hosts {
             if host.is_empty() || host.contains(['/', ' ', '@']) {
@@ -123,6 +193,89 @@ mod tests {
         assert!(
             Manifest::from_toml("name = \"x\"\nversion = \"one\"\nkind = \"provider\"").is_err()
         );
+    }
+
+    #[test]
+    fn a_policy_declares_what_its_output_check_reads() {
+        let policy = |check: &str| {
+            Manifest::from_toml(&format!(
+                "name = \"p\"\nversion = \"0.1.0\"\nkind = \"policy\"\n{check}"
+            ))
+        };
+        assert_eq!(policy("").unwrap().output_check, None);
+        let m = policy("[output_check]\ntext = true\nmedia = \"image_blocklist\"").unwrap();
+        let check = m.output_check.unwrap();
+        assert!(check.text);
+        assert_eq!(
+            check.media,
+            MediaCheck::WhenConfigured("image_blocklist".into())
+        );
+        let check = policy("[output_check]\nmedia = true")
+            .unwrap()
+            .output_check
+            .unwrap();
+        assert!(!check.text, "text defaults to false");
+        assert_eq!(check.media, MediaCheck::Always(true));
+        let check = policy("[output_check]\ntext = true")
+            .unwrap()
+            .output_check
+            .unwrap();
+        assert_eq!(
+            check.media,
+            MediaCheck::Always(false),
+            "media defaults to false"
+        );
+
+        for bad in [
+            "[output_check]\nmedia = \" \"",
+            "[output_check]\nmedia = 3",
+            "[output_check]\nimages = true",
+        ] {
+            assert!(policy(bad).is_err(), "{bad}");
+        }
+        let provider = Manifest::from_toml(
+            "name = \"x\"\nversion = \"0.1.0\"\nkind = \"provider\"\n[output_check]\ntext = true",
+        );
+        assert!(
+            provider
+                .unwrap_err()
+                .to_string()
+                .contains("output_check is for policies"),
+        );
+    }
+
+    #[test]
+    fn media_read_while_a_configuration_key_is_set() {
+        use serde_json::json;
+        let check = OutputCheck {
+            text: true,
+            media: MediaCheck::WhenConfigured("image_blocklist".into()),
+        };
+        for off in [
+            json!({}),
+            json!({"image_blocklist": null}),
+            json!({"image_blocklist": false}),
+            json!({"image_blocklist": ""}),
+            json!({"image_blocklist": []}),
+            json!({"image_blocklist": {}}),
+            json!({"other": [1]}),
+            json!(null),
+        ] {
+            assert!(!check.reads_media(&off), "{off}");
+        }
+        for on in [
+            json!({"image_blocklist": [{"hash": "00ff00ff00ff00ff"}]}),
+            json!({"image_blocklist": true}),
+            json!({"image_blocklist": "x"}),
+            json!({"image_blocklist": 1}),
+        ] {
+            assert!(check.reads_media(&on), "{on}");
+        }
+        let always = OutputCheck {
+            text: false,
+            media: MediaCheck::Always(true),
+        };
+        assert!(always.reads_media(&json!({})));
     }
 
     #[test]
