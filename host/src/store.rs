@@ -94,7 +94,14 @@ const MEMTABLE_BYTES: u64 = 8 << 20;
 /// The most the journal (the write-ahead log) may take on disk before
 /// fjall writes out the memtables that keep its oldest part: the bound on
 /// what a start replays. fjall's default is 512 MiB; 64 MiB is its least.
-const JOURNAL_BYTES: u64 = 64 << 20;
+/// fjall starts a new journal file every 64 MB; at 64 MiB, each new file
+/// made it write out every keyspace's memtable at once, and the requests
+/// of that moment stalled (60 of 2.1 s once, under load). At 256 MiB the
+/// busy keyspaces have written theirs out by then (they fill 8 MiB in
+/// seconds), and only the rarely written ones are left: on the load
+/// benchmark, no request over 100 ms in two runs of 110 s at 64
+/// connections, against 82 and 61 (see docs/benchmarks.md).
+const JOURNAL_BYTES: u64 = 256 << 20;
 
 /// The keyspace of the store's own facts about its format.
 const FORMAT: &str = "store_format";
