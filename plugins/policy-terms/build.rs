@@ -57,13 +57,11 @@ fn main() {
         "src/split.rs",
         "src/classifier/features.rs",
         "src/classifier/train.rs",
-        "eval/dev.jsonl",
-        "data/train-extra.jsonl",
-        "data/train-extra-2.jsonl",
-        "data/train-extra-3.jsonl",
-        "data/train-extra-4.jsonl",
-        "data/everyday-train.txt",
-    ] {
+    ]
+    .into_iter()
+    .chain(train::LABELLED_SETS)
+    .chain([train::EVERYDAY_SET])
+    {
         println!("cargo:rerun-if-changed={path}");
     }
     let (index, combos, persons_combo) = defaults::indexed();
@@ -80,23 +78,7 @@ fn main() {
 /// everyday prompts, and gives the
 /// Rust source of its statics.
 fn render_classifier() -> String {
-    let dev = std::fs::read_to_string("eval/dev.jsonl").expect("reading eval/dev.jsonl");
-    let everyday = std::fs::read_to_string("data/everyday-train.txt")
-        .expect("reading data/everyday-train.txt");
-    let extra =
-        std::fs::read_to_string("data/train-extra.jsonl").expect("reading data/train-extra.jsonl");
-    let extra2 = std::fs::read_to_string("data/train-extra-2.jsonl")
-        .expect("reading data/train-extra-2.jsonl");
-    let extra3 = std::fs::read_to_string("data/train-extra-3.jsonl")
-        .expect("reading data/train-extra-3.jsonl");
-    let extra4 = std::fs::read_to_string("data/train-extra-4.jsonl")
-        .expect("reading data/train-extra-4.jsonl");
-    let mut examples = train::parse(&dev);
-    examples.extend(train::parse(&extra));
-    examples.extend(train::parse(&extra2));
-    examples.extend(train::parse(&extra3));
-    examples.extend(train::parse(&extra4));
-    examples.extend(train::parse_benign_lines(&everyday));
+    let examples = train::training_examples(std::path::Path::new("."));
     let examples: Vec<_> = examples
         .iter()
         .map(|e| (train::example_buckets(e), e.category))

@@ -8,7 +8,7 @@ use imini_sdk::{Blob, GenerationRequest, PluginError};
 
 use super::features::{Features, Kind, Side, each_bucket, members};
 use super::train::{
-    CATEGORY_ALPHA, Example, LEARNER, example_buckets, parse, parse_benign_lines, train,
+    CATEGORY_ALPHA, Example, LEARNER, example_buckets, parse_benign_lines, train, training_examples,
 };
 use crate::normalize::Doc;
 use crate::{Config, Rules, check_request_with};
@@ -104,15 +104,7 @@ fn a_requests_words_are_its_distinct_word_features() {
 /// them: the dev part's, the extra labelled prompts', then the everyday
 /// prompts (benign).
 fn training() -> Vec<Example> {
-    let mut examples = parse(include_str!("../../eval/dev.jsonl"));
-    examples.extend(parse(include_str!("../../data/train-extra.jsonl")));
-    examples.extend(parse(include_str!("../../data/train-extra-2.jsonl")));
-    examples.extend(parse(include_str!("../../data/train-extra-3.jsonl")));
-    examples.extend(parse(include_str!("../../data/train-extra-4.jsonl")));
-    examples.extend(parse_benign_lines(include_str!(
-        "../../data/everyday-train.txt"
-    )));
-    examples
+    training_examples(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
 }
 
 #[test]

@@ -60,6 +60,32 @@ pub(crate) fn parse(jsonl: &str) -> Vec<Example> {
         .collect()
 }
 
+/// The labelled sets the shipped model trains on, relative to the crate:
+/// the evaluation set's dev part (never the held-out part) and the extra
+/// labelled prompts.
+pub(crate) const LABELLED_SETS: [&str; 5] = [
+    "eval/dev.jsonl",
+    "data/train-extra.jsonl",
+    "data/train-extra-2.jsonl",
+    "data/train-extra-3.jsonl",
+    "data/train-extra-4.jsonl",
+];
+
+/// The everyday prompts the shipped model trains on as benign, relative to
+/// the crate.
+pub(crate) const EVERYDAY_SET: &str = "data/everyday-train.txt";
+
+/// The examples the shipped model is trained on, read from the crate's
+/// directory `root`: [`LABELLED_SETS`] in order, then [`EVERYDAY_SET`].
+pub(crate) fn training_examples(root: &std::path::Path) -> Vec<Example> {
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    };
+    let mut examples: Vec<Example> = LABELLED_SETS.iter().flat_map(|p| parse(&read(p))).collect();
+    examples.extend(parse_benign_lines(&read(EVERYDAY_SET)));
+    examples
+}
+
 /// Reads prompts one a line, all benign (`data/everyday-train.txt`): blank
 /// lines and lines starting with `#` are skipped.
 pub(crate) fn parse_benign_lines(text: &str) -> Vec<Example> {
